@@ -1,0 +1,66 @@
+/*
+ * The per-device configuration record, written once at provisioning by flash.sh.
+ * Meters keep it in the last CONFIG_SIZE bytes of the boot region (written only at
+ * provisioning, like the boot routine); concentrators in the Storage file CONFIG_FILE.
+ * Layout (little endian): magic u32 "MLCF" | length u16 | format u16 | crc32 u32 of the
+ * body | body: JSON text of length bytes. Parsed once at start-up, so JSON is affordable.
+ * An erased, torn or foreign record reads as an error code, never as a half value.
+ */
+import { Err } from "./errors";
+import type { Flash, Native } from "../../hal/types";
+import { CONFIG_SIZE, type Region } from "./layout";
+
+export var CONFIG_MAGIC = 0x46434c4d; // "MLCF" little endian
+export var CONFIG_FORMAT = 1;
+export var CONFIG_HEADER = 12;
+export var CONFIG_FILE = "ml.cfg";
+
+export interface DeviceConfig {
+  /** Meter or concentrator id, 1..0xFFFFFFFE. */
+  id: number;
+  /** Modem device path, on the Linux build only. */
+  modemPath?: string;
+  /** Group ids the meter starts in. */
+  groups?: number[];
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+/** Decodes a record from its bytes (flash or a Storage file). Returns the config or an Err code. */
+export function decodeConfig(b: Uint8Array, native: Native): DeviceConfig | number {
+  if (b.length < CONFIG_HEADER || u32(b, 0) !== CONFIG_MAGIC) return Err.CONFIG_MISSING;
+  var len = b[4] | (b[5] << 8);
+  if (len === 0 || len > b.length - CONFIG_HEADER || (b[6] | (b[7] << 8)) !== CONFIG_FORMAT) return Err.CONFIG_CORRUPT;
+  var body = b.subarray(CONFIG_HEADER, CONFIG_HEADER + len);
+  if (native.crc32(body) !== u32(b, 8)) return Err.CONFIG_CORRUPT;
+  var c: DeviceConfig;
+  try {
+    c = JSON.parse(native.bytesToString(body));
+  } catch (e) {
+    return Err.CONFIG_CORRUPT;
+  }
+  if (typeof c !== "object" || !c || typeof c.id !== "number" || c.id < 1 || c.id > 0xfffffffe || c.id % 1) return Err.CONFIG_CORRUPT;
+  return c;
+}
+
+/** The meter's record: the last CONFIG_SIZE bytes of the boot region. */
+export function readConfig(flash: Flash, native: Native, boot: Region): DeviceConfig | number {
+  return decodeConfig(flash.read(boot.addr + boot.size - CONFIG_SIZE, CONFIG_SIZE), native);
+}
+
+/** Encodes a record, padded with 0xFF to whole 4-byte words. Host (flash.sh) and tests use it. */
+export function encodeConfig(c: DeviceConfig, native: Native): Uint8Array {
+  var text = JSON.stringify(c);
+  var n = CONFIG_HEADER + text.length;
+  var out = new Uint8Array(Math.ceil(n / 4) * 4);
+  for (var i = 0; i < out.length; i++) out[i] = 0xff;
+  var body = new Uint8Array(text.length);
+  for (var j = 0; j < text.length; j++) body[j] = text.charCodeAt(j) & 0xff;
+  var crc = native.crc32(body) >>> 0;
+  var words = [CONFIG_MAGIC, text.length | (CONFIG_FORMAT << 16), crc];
+  for (var w = 0; w < 3; w++) for (var k = 0; k < 4; k++) out[w * 4 + k] = (words[w] >>> (k * 8)) & 0xff;
+  out.set(body, CONFIG_HEADER);
+  return out;
+}

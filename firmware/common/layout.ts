@@ -1,0 +1,93 @@
+/*
+ * Flash layout facts shared by every role: region names, erase-unit geometry and the
+ * start-up check of regions against what the interpreter reports free.
+ * Pure functions over plain data: the same code checks a profile at build time (host)
+ * and the real flash at start-up (device).
+ */
+import { Err } from "./errors";
+
+export interface Region { addr: number; size: number; }
+
+/** A run of `count` equal erase units of `size` bytes starting at `addr`. */
+export interface EraseRun { addr: number; size: number; count: number; }
+
+export interface FlashGeometry {
+  base: number;
+  size: number;
+  eraseUnits: EraseRun[];
+  /** Writes start on, and cover whole, words of this many bytes. */
+  writeAlign: number;
+}
+
+/** Named regions; a role uses the ones it needs. */
+export interface Regions {
+  boot?: Region;
+  state?: Region;
+  registers?: Region;
+  profile?: Region;
+  store?: Region;
+  app?: Region;
+  buffer?: Region;
+}
+
+/** Region names in a fixed order: a region's index in this list is its numeric id in error reports. */
+export var REGION_NAMES = ["boot", "state", "registers", "profile", "store", "app", "buffer"];
+
+/** The regions each role needs. The concentrator keeps its program in Storage. */
+export var ROLE_REGIONS: { [role: string]: string[] } = {
+  meter: ["boot", "state", "registers", "profile", "app", "buffer"],
+  concentrator: ["state", "store"],
+};
+
+/** Bytes at the end of the boot region that hold the per-device configuration record. */
+export var CONFIG_SIZE = 256;
+/** Bytes of the header in front of a program in the app or buffer region. */
+export var APP_HEADER_SIZE = 16;
+
+export interface Area { addr: number; length: number; }
+
+/** The erase unit holding `addr`, or null when the address is outside the geometry. */
+export function eraseUnitAt(g: FlashGeometry, addr: number): Area | null {
+  for (var i = 0; i < g.eraseUnits.length; i++) {
+    var r = g.eraseUnits[i];
+    if (addr >= r.addr && addr < r.addr + r.size * r.count) {
+      var k = Math.floor((addr - r.addr) / r.size);
+      return { addr: r.addr + k * r.size, length: r.size };
+    }
+  }
+  return null;
+}
+
+/** How many erase units a region spans, or -1 if it does not start and end on unit boundaries. */
+export function unitsSpanned(g: FlashGeometry, r: Region): number {
+  var n = 0;
+  var a = r.addr;
+  var end = r.addr + r.size;
+  if (r.size <= 0) return -1;
+  while (a < end) {
+    var u = eraseUnitAt(g, a);
+    if (!u || u.addr !== a) return -1;
+    a += u.length;
+    n++;
+  }
+  return a === end ? n : -1;
+}
+
+/**
+ * Checks that each named region exists, is whole erase units and lies inside one free
+ * area. Returns 0, or an error code times 256 plus the region's index in REGION_NAMES.
+ */
+export function checkRegions(g: FlashGeometry, regions: Regions, names: string[], free: Area[]): number {
+  for (var i = 0; i < names.length; i++) {
+    var id = REGION_NAMES.indexOf(names[i]);
+    var r = (regions as { [k: string]: Region | undefined })[names[i]];
+    if (!r) return Err.REGION_MISSING * 256 + id;
+    if (unitsSpanned(g, r) < 0) return Err.REGION_UNALIGNED * 256 + id;
+    var inside = false;
+    for (var j = 0; j < free.length; j++) {
+      if (r.addr >= free[j].addr && r.addr + r.size <= free[j].addr + free[j].length) inside = true;
+    }
+    if (!inside) return Err.REGION_NOT_FREE * 256 + id;
+  }
+  return 0;
+}

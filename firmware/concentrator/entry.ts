@@ -1,0 +1,17 @@
+/* The concentrator bundle's entry: its program and configuration live in Storage files. */
+import profile from "board-profile";
+import { espruinoHal } from "../../hal/espruino/index";
+import { checkRoleRegions, startupMessage } from "../common/startup";
+import { CONFIG_FILE, decodeConfig } from "../common/config";
+import { startConcentrator } from "./concentrator";
+
+var rc = checkRoleRegions("concentrator", profile.geometry, profile.regions, require("Flash").getFree());
+var hal = espruinoHal(profile);
+var text = rc ? undefined : require("Storage").read(CONFIG_FILE);
+var cfg = rc ? rc : decodeConfig(E.toUint8Array(text || ""), hal.native);
+if (typeof cfg === "number") {
+  print(startupMessage(cfg));
+} else {
+  if (cfg.modemPath) profile.uartOptions.path = cfg.modemPath;
+  global.meterline = startConcentrator(hal, profile.regions, cfg, profile.baud);
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Provision a board: build, then write the boot routine, the program, the per-device
+# configuration and the boot stub through the espruino CLI.
+#   ./flash.sh --board B --role meter|concentrator --port P [--id N] [--modem-path DEV] [--dry-run OUT]
+# P is a serial device (/dev/ttyACM0) or tcp://host:port. --dry-run writes what would be
+# sent to OUT and needs no board. Errors exit non-zero with one line on stderr.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+die() { echo "flash: $*" >&2; exit 2; }
+
+board="" role="" port="" id="" modem_path="" dry_run="" no_build=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --board|--role|--port|--id|--modem-path|--dry-run)
+      [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
+      case "$1" in
+        --board) board="$2" ;; --role) role="$2" ;; --port) port="$2" ;;
+        --id) id="$2" ;; --modem-path) modem_path="$2" ;; --dry-run) dry_run="$2" ;;
+      esac
+      shift 2 ;;
+    --no-build) no_build=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage; die "unknown argument: $1" ;;
+  esac
+done
+
+[ -n "$board" ] || die "--board is required (one of: $(ls board-profiles/*.json | xargs -n1 basename | sed 's/\.json$//' | tr '\n' ' '))"
+[ -f "board-profiles/$board.json" ] || die "unknown board \"$board\" (known: $(ls board-profiles/*.json | xargs -n1 basename | sed 's/\.json$//' | tr '\n' ' '))"
+case "$role" in meter|concentrator) ;; "") die "--role is required: meter or concentrator" ;; *) die "--role must be meter or concentrator, not \"$role\"" ;; esac
+[ "$role" != meter ] || [ -n "$id" ] || die "--id is required for a meter"
+[ -n "$port" ] || [ -n "$dry_run" ] || die "--port is required (a serial device or tcp://host:port), or use --dry-run OUT"
+
+check=(--board "$board" --role "$role")
+[ -z "$id" ] || check+=(--id "$id")
+[ -z "$modem_path" ] || check+=(--modem-path "$modem_path")
+node --import tsx tools/flash/plan.ts --check "${check[@]}"
+
+if [ -z "$no_build" ]; then
+  BOARD="$board" npm run --silent build >/dev/null || die "build failed: run npm run build to see why"
+fi
+
+plan="$(mktemp "${TMPDIR:-/tmp}/meterline-plan.XXXXXX.js")"
+trap 'rm -f "$plan"' EXIT
+node --import tsx tools/flash/plan.ts "${check[@]}" --out "$plan"
+
+cli=(npx --no-install espruino --no-ble -p "${port:-PORT}" "$plan")
+if [ -n "$dry_run" ]; then
+  { echo "// would run: ${cli[*]/$plan/<this file>}"; cat "$plan"; } > "$dry_run"
+  echo "flash: dry run: wrote $(wc -c < "$dry_run") bytes to $dry_run"
+  exit 0
+fi
+"${cli[@]}"

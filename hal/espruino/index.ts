@@ -1,0 +1,93 @@
+/*
+ * The HAL on a real Espruino interpreter. Only this folder and the bundle entry points
+ * touch Espruino globals. Kept small: every byte of source costs RAM on the device.
+ */
+import { Clock, Flash, Hal, Log, OutputPin, PulseInput, ResetCause, Uart } from "../types";
+import { FlashGeometry } from "../../firmware/common/layout";
+
+export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): Flash {
+  var F = require("Flash");
+  return {
+    geometry: geometry,
+    read: function (addr, length) { return F.read(length, addr); },
+    write: function (addr, data) { F.write(data, addr); },
+    erase: function (addr) { F.erasePage(addr); },
+    mapped: function (addr, length) { return memoryMapped ? E.memoryArea(addr, length) : null; },
+  };
+}
+
+export function espruinoClock(): Clock {
+  return {
+    now: function () { return getTime() * 1000; },
+    setTimeout: function (fn, ms) { return setTimeout(fn, ms); },
+    setInterval: function (fn, ms) { return setInterval(fn, ms); },
+    clear: function (id) { clearTimeout(id); },
+  };
+}
+
+export function espruinoUart(port: EspruinoSerial, options: EspruinoSerialOptions): Uart {
+  return {
+    setup: function (baud) { port.setup(baud, options); },
+    write: function (data) { port.write(data); },
+    onData: function (listener) { port.on("data", listener); },
+  };
+}
+
+export function espruinoPin(pin: Pin | null): OutputPin | null {
+  if (pin === null || pin === undefined) return null;
+  return { set: function (high) { digitalWrite(pin, high); } };
+}
+
+export function espruinoPulse(pin: Pin | null): PulseInput | null {
+  if (pin === null || pin === undefined) return null;
+  var id = -1;
+  return {
+    start: function (listener, debounceMs) {
+      id = setWatch(function (e) { listener(e.time * 1000); }, pin, { edge: "falling", repeat: true, debounce: debounceMs });
+    },
+    stop: function () { if (id >= 0) clearWatch(id); id = -1; },
+  };
+}
+
+export var espruinoLog: Log = function (code, a, b) {
+  print("ml", code, a === undefined ? "" : a, b === undefined ? "" : b);
+};
+
+export interface EspruinoBoard {
+  geometry: FlashGeometry;
+  uart: EspruinoSerial;
+  uartOptions: EspruinoSerialOptions;
+  pulsePin: Pin | null;
+  led: Pin | null;
+  treq: Pin | null;
+  resetn: Pin | null;
+  sha256: boolean;
+  memoryMapped: boolean;
+}
+
+export function espruinoHal(b: EspruinoBoard): Hal {
+  return {
+    flash: espruinoFlash(b.geometry, b.memoryMapped),
+    clock: espruinoClock(),
+    modemUart: espruinoUart(b.uart, b.uartOptions),
+    pulse: espruinoPulse(b.pulsePin),
+    led: espruinoPin(b.led),
+    modemTreq: espruinoPin(b.treq),
+    modemResetn: espruinoPin(b.resetn),
+    watchdog: {
+      enable: function (s) { E.enableWatchdog(s, false); },
+      kick: function () { E.kickWatchdog(); },
+    },
+    system: {
+      reset: function () { E.reboot(); },
+      resetCause: function () { return ResetCause.UNKNOWN; },
+      freeVariables: function () { return process.memory().free; },
+    },
+    native: {
+      crc32: function (d) { return E.CRC32(d) >>> 0; },
+      bytesToString: function (d) { return E.toString(d); },
+      sha256: b.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
+    },
+    log: espruinoLog,
+  };
+}

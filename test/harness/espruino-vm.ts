@@ -1,0 +1,175 @@
+/*
+ * Runs shipped bundles (dist/<board>/<role>.js) in a Node vm context shaped like the
+ * Espruino 2v29 API and backed by the mocks: Flash on MockFlash (NOR rules, power cuts),
+ * Serial1..6 on MockUart, timers on VirtualClock, Storage in memory. APIs the
+ * interpreter lacks are deleted from the context, so a bundle that leans on them fails
+ * here as it would on a board. Power-on runs Storage boot files in the interpreter's order.
+ */
+import vm from "node:vm";
+import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { MockFlash } from "../../hal/mock/flash";
+import { MockUart } from "../../hal/mock/uart";
+import { VirtualClock } from "../../hal/mock/clock";
+import { eraseUnitAt } from "../../firmware/common/layout";
+import type { BoardProfile } from "../../tools/profiles/profiles";
+
+type Data = string | Uint8Array | ArrayBuffer | number[];
+
+function toBytes(d: Data): Uint8Array {
+  if (typeof d === "string") return Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff);
+  if (d instanceof ArrayBuffer) return new Uint8Array(d);
+  if (d instanceof Uint8Array) return d;
+  if (ArrayBuffer.isView(d)) return new Uint8Array((d as ArrayBufferView).buffer, (d as ArrayBufferView).byteOffset, (d as ArrayBufferView).byteLength);
+  return Uint8Array.from(d as number[]);
+}
+
+const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+
+/** What the interpreter lacks (../shared/espruino-facts.md), removed from each context. */
+const REMOVE = `
+delete globalThis.Map; delete globalThis.Set; delete globalThis.WeakMap; delete globalThis.WeakSet;
+delete Array.from; delete Array.of; delete Object.freeze; delete Number.isInteger; delete Number.isFinite;
+delete Math.imul; delete Math.trunc; delete Math.clz32;
+delete String.prototype.padStart; delete String.prototype.padEnd; delete Array.prototype.fill;
+delete Object.getPrototypeOf(Uint8Array).from;
+`;
+
+export interface DeviceOptions {
+  profile: BoardProfile;
+  /** Flash shared across reboots; made from the profile when absent. */
+  flash?: MockFlash;
+  storage?: Map<string, string>;
+  clock?: VirtualClock;
+}
+
+/** One simulated board: its flash and Storage outlive power cycles; RAM does not. */
+export class EspruinoDevice {
+  readonly flash: MockFlash;
+  readonly storage: Map<string, string>;
+  readonly clock: VirtualClock;
+  readonly profile: BoardProfile;
+  serial: MockUart[] = [];
+  output: string[] = [];
+  context!: vm.Context;
+  rebootRequested = false;
+  watchdog: { timeout: number; kicks: number } | null = null;
+
+  constructor(o: DeviceOptions) {
+    this.profile = o.profile;
+    this.flash = o.flash ?? new MockFlash(o.profile.flash);
+    this.flash.memoryMapped = o.profile.memoryMapped;
+    this.storage = o.storage ?? new Map();
+    this.clock = o.clock ?? new VirtualClock();
+    this.fresh();
+  }
+
+  /** A new interpreter: empty RAM, same flash and Storage. */
+  private fresh(): void {
+    const dev = this;
+    const flash = this.flash;
+    const clock = this.clock;
+    this.serial = [1, 2, 3, 4, 5, 6].map(() => new MockUart());
+    const flashModule = {
+      getFree: () => dev.profile.freeAreas.map((a) => ({ addr: a.addr, length: a.length })),
+      getPage: (addr: number) => eraseUnitAt(flash.geometry, addr) ?? undefined,
+      erasePage: (addr: number) => {
+        const u = eraseUnitAt(flash.geometry, addr);
+        if (!u) throw new Error(`Flash.erasePage: 0x${addr.toString(16)} is outside flash`);
+        flash.erase(u.addr);
+      },
+      write: (data: Data, addr: number) => flash.write(addr, toBytes(data).slice()),
+      read: (len: number, addr: number) => flash.read(addr, len),
+    };
+    const storageModule = {
+      read: (name: string, offset?: number, length?: number) => {
+        const s = dev.storage.get(name);
+        if (s === undefined) return undefined;
+        return s.substr(offset ?? 0, length ?? s.length);
+      },
+      write: (name: string, data: Data) => { dev.storage.set(name, typeof data === "string" ? data : latin1(toBytes(data))); return true; },
+      erase: (name: string) => { dev.storage.delete(name); },
+      list: () => [...dev.storage.keys()],
+      getFree: () => 65536,
+    };
+    const modules: Record<string, unknown> = {
+      Flash: flashModule,
+      Storage: storageModule,
+      crypto: { SHA256: (d: Data) => { const h = createHash("sha256").update(toBytes(d)).digest(); return h.buffer.slice(h.byteOffset, h.byteOffset + h.byteLength); } },
+    };
+    const serialPort = (u: MockUart) => ({
+      setup: (baud: number) => u.setup(baud),
+      write: (d: Data) => u.write(typeof d === "string" ? d : latin1(toBytes(d))),
+      on: (ev: string, fn: (s: string) => void) => { if (ev === "data") u.onData(fn); },
+      removeAllListeners: () => undefined,
+    });
+    const sandbox: Record<string, unknown> = {
+      print: (...a: unknown[]) => dev.output.push(a.map(String).join(" ")),
+      require: (name: string) => {
+        if (!(name in modules)) throw new Error(`Module ${name} not found`);
+        return modules[name];
+      },
+      getTime: () => clock.now() / 1000,
+      setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms),
+      setInterval: (fn: () => void, ms: number) => clock.setInterval(fn, ms),
+      clearTimeout: (id: number) => clock.clear(id),
+      clearInterval: (id: number) => clock.clear(id),
+      setWatch: () => 1,
+      clearWatch: () => undefined,
+      digitalWrite: () => undefined,
+      pinMode: () => undefined,
+      process: { memory: () => ({ free: 4000, usage: 96, total: 4096, history: 0 }), env: { VERSION: "2v29" } },
+      E: {
+        CRC32: (d: Data) => crc32(toBytes(d)) >>> 0,
+        toString: (d: Data) => latin1(toBytes(d)),
+        toUint8Array: (s: string) => toBytes(s),
+        memoryArea: (addr: number, len: number) => {
+          if (!dev.profile.memoryMapped) throw new Error("E.memoryArea: flash is not memory-mapped on this board");
+          return latin1(flash.read(addr, len));
+        },
+        setBootCode: (code: string) => dev.storage.set(".bootcde", code),
+        reboot: () => { dev.rebootRequested = true; },
+        enableWatchdog: (t: number) => { dev.watchdog = { timeout: t, kicks: 0 }; },
+        kickWatchdog: () => { if (dev.watchdog) dev.watchdog.kicks++; },
+        getErrorFlags: () => [],
+      },
+      load: () => { dev.rebootRequested = true; },
+      btoa: (s: string) => Buffer.from(s, "latin1").toString("base64"),
+      atob: (s: string) => Buffer.from(s, "base64").toString("latin1"),
+    };
+    ["Serial1", "Serial2", "Serial3", "Serial4", "Serial5", "Serial6"].forEach((n, i) => { sandbox[n] = serialPort(this.serial[i]); });
+    // Pins are globals on a board; any name the profile uses resolves to a number here.
+    for (const p of [this.profile.pulsePin, this.profile.led, this.profile.modem.tx, this.profile.modem.rx, this.profile.modem.pins.treq, this.profile.modem.pins.resetn]) {
+      if (p) sandbox[p] = 0;
+    }
+    this.context = vm.createContext(sandbox);
+    vm.runInContext(REMOVE + "globalThis.global = globalThis;", this.context);
+    this.output = [];
+    this.rebootRequested = false;
+  }
+
+  /** Runs code in the interpreter, as the console or an uploaded file would. */
+  run(code: string, filename = "upload.js"): unknown {
+    return vm.runInContext(code, this.context, { filename });
+  }
+
+  /** Power on: fresh RAM, power back on the flash, then the Storage boot files in order. */
+  powerOn(): void {
+    this.flash.reboot();
+    this.fresh();
+    for (const f of [".boot0", ".boot1", ".boot2", ".boot3", ".bootcde"]) {
+      const code = this.storage.get(f);
+      if (code !== undefined) this.run(code, f);
+    }
+  }
+
+  /** A global of the running program. */
+  global<T = unknown>(name: string): T {
+    return (this.context as Record<string, unknown>)[name] as T;
+  }
+
+  /** The UART the profile connects the modem to. */
+  modemUart(): MockUart {
+    return this.serial[Number(this.profile.modem.uart.slice(6)) - 1];
+  }
+}

@@ -1,0 +1,154 @@
+/*
+ * The provisioning plan for one board: the JavaScript that flash.sh sends through the
+ * espruino CLI. It erases the role's regions, writes the boot routine, the per-device
+ * configuration, the program with its header, and the boot stub (a Storage boot file).
+ * Host code: `node --import tsx tools/flash/plan.ts --board B --role R [--id N]
+ * [--modem-path DEV] --out FILE` writes the plan; errors exit 2 with one clear line.
+ */
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { loadProfile, ProfileError, type BoardProfile, type Role } from "../profiles/profiles";
+import { APP_HEADER_SIZE, CONFIG_SIZE, ROLE_REGIONS, unitsSpanned, eraseUnitAt, type Region } from "../../firmware/common/layout";
+import { CONFIG_FILE, encodeConfig, type DeviceConfig } from "../../firmware/common/config";
+import { encodeAppHeader } from "../../firmware/common/image";
+import { hostNative } from "../../hal/mock/native";
+
+export class PlanError extends Error {}
+
+export interface PlanOptions { board: string; role: string; id?: number; modemPath?: string; dist?: string; version?: number; }
+
+/** Bytes per Flash.write line: short lines keep the console's input buffer small. */
+const LINE_BYTES = 256;
+
+function pad4(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(b.length / 4) * 4).fill(0xff);
+  out.set(b);
+  return out;
+}
+
+const hex = (n: number) => "0x" + n.toString(16);
+const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
+
+function eraseLines(p: BoardProfile, r: Region): string[] {
+  const lines: string[] = [];
+  for (let a = r.addr; a < r.addr + r.size;) {
+    const u = eraseUnitAt(p.flash, a)!;
+    lines.push(`F.erasePage(${hex(u.addr)});`);
+    a = u.addr + u.length;
+  }
+  return lines;
+}
+
+function writeLines(addr: number, data: Uint8Array): string[] {
+  const lines: string[] = [];
+  const d = pad4(data);
+  for (let o = 0; o < d.length; o += LINE_BYTES) {
+    const part = d.subarray(o, o + LINE_BYTES);
+    lines.push(`F.write(atob(${JSON.stringify(Buffer.from(part).toString("base64"))}),${hex(addr + o)});`);
+  }
+  return lines;
+}
+
+/** The code that starts the boot routine at power-on, from memory-mapped flash when it can. */
+export function bootStub(p: BoardProfile, length: number): string {
+  const boot = p.regions.boot!;
+  return p.memoryMapped
+    ? `eval(E.memoryArea(${hex(boot.addr)},${length}));`
+    : `eval(E.toString(require("Flash").read(${length},${hex(boot.addr)})));`;
+}
+
+/** Checks the options against the profile; returns the profile and role. Throws PlanError. */
+export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role } {
+  let p: BoardProfile;
+  try {
+    p = loadProfile(o.board);
+  } catch (e) {
+    throw new PlanError(e instanceof ProfileError ? `unknown or invalid board "${o.board}": ${e.message}` : String(e));
+  }
+  if (o.role !== "meter" && o.role !== "concentrator") throw new PlanError(`--role must be meter or concentrator, not "${o.role}"`);
+  const role = o.role as Role;
+  if (!p.roles.includes(role)) {
+    throw new PlanError(`board ${p.board} cannot take the ${role} role (it takes: ${p.roles.join(", ") || "none"}): ${p.rolesWhy}`);
+  }
+  // A concentrator is the only one on its line: id 1 unless told otherwise. A meter must be named.
+  if (o.id === undefined && role === "concentrator") o.id = 1;
+  if (o.id === undefined) throw new PlanError("--id is required for a meter: a whole number from 1 to 4294967294");
+  if (!Number.isInteger(o.id) || o.id < 1 || o.id > 0xfffffffe) throw new PlanError("--id must be a whole number from 1 to 4294967294");
+  if (o.modemPath !== undefined && p.board !== "LINUX") throw new PlanError("--modem-path applies to the LINUX board only (boards wire the modem to pins)");
+  if (o.modemPath !== undefined && !o.modemPath.startsWith("/")) throw new PlanError(`--modem-path must be an absolute device path, not "${o.modemPath}"`);
+  return { p, role };
+}
+
+export function provisioningPlan(o: PlanOptions): string {
+  const { p, role } = checkOptions(o);
+  const dist = o.dist ?? "dist";
+  const bundle = (r: string) => {
+    const f = join(dist, p.board, `${r}.js`);
+    if (!existsSync(f)) throw new PlanError(`${f} is missing: run npm run build`);
+    return readFileSync(f, "utf8").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
+  };
+  const cfg: DeviceConfig = { id: o.id };
+  if (o.modemPath) cfg.modemPath = o.modemPath;
+  const cfgBytes = encodeConfig(cfg, hostNative);
+  if (cfgBytes.length > CONFIG_SIZE) throw new PlanError(`configuration record is ${cfgBytes.length} bytes, over ${CONFIG_SIZE}`);
+
+  const lines: string[] = [
+    `// meterline provisioning: ${role} ${o.id} on ${p.board}`,
+    `var F=require("Flash");`,
+  ];
+  for (const name of ROLE_REGIONS[role]) {
+    const r = (p.regions as Record<string, Region>)[name];
+    if (unitsSpanned(p.flash, r) < 1) throw new PlanError(`region ${name} is not whole erase units`);
+    lines.push(`// erase ${name}`, ...eraseLines(p, r));
+  }
+  if (role === "meter") {
+    const boot = p.regions.boot!;
+    const app = p.regions.app!;
+    const routine = Buffer.from(bundle("boot"), "latin1");
+    if (routine.length > boot.size - CONFIG_SIZE) throw new PlanError(`boot routine is ${routine.length} bytes; the boot region holds ${boot.size - CONFIG_SIZE}`);
+    const program = Buffer.from(bundle("meter"), "latin1");
+    if (program.length > app.size - APP_HEADER_SIZE) throw new PlanError(`meter program is ${program.length} bytes; the app region holds ${app.size - APP_HEADER_SIZE}`);
+    const header = encodeAppHeader({ length: program.length, crc: hostNative.crc32(program), version: o.version ?? 1 });
+    lines.push(`// boot routine (${routine.length} bytes)`, ...writeLines(boot.addr, routine));
+    lines.push(`// device configuration`, ...writeLines(boot.addr + boot.size - CONFIG_SIZE, cfgBytes));
+    lines.push(`// meter program (${program.length} bytes) with its header`, ...writeLines(app.addr, Buffer.concat([header, program])));
+    lines.push(`// boot stub`, `require("Storage").write(".boot0",${JSON.stringify(bootStub(p, routine.length))});`);
+  } else {
+    lines.push(`// device configuration`, `require("Storage").write(${JSON.stringify(CONFIG_FILE)},atob(${JSON.stringify(Buffer.from(cfgBytes).toString("base64"))}));`);
+    lines.push(`// concentrator program`, `require("Storage").write(".boot0",${JSON.stringify(bundle("concentrator"))});`);
+  }
+  lines.push(`print("meterline: provisioned ${role} ${o.id}");`, `load();`);
+  return lines.join("\n") + "\n";
+}
+
+function main(argv: string[]): void {
+  const o: PlanOptions & { out?: string; check?: boolean } = { board: "", role: "" };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case "--board": o.board = v; i++; break;
+      case "--role": o.role = v; i++; break;
+      case "--id": o.id = /^\d+$/.test(v ?? "") ? Number(v) : NaN; i++; break;
+      case "--modem-path": o.modemPath = v; i++; break;
+      case "--dist": o.dist = v; i++; break;
+      case "--out": o.out = v; i++; break;
+      case "--check": o.check = true; break;
+      default: throw new PlanError(`unknown option ${argv[i]}`);
+    }
+  }
+  if (o.check) {
+    checkOptions(o);
+    return;
+  }
+  if (!o.out) throw new PlanError("--out FILE is required");
+  writeFileSync(o.out, provisioningPlan(o));
+}
+
+if (process.argv[1] && process.argv[1].endsWith("plan.ts")) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`flash: ${e instanceof PlanError ? e.message : (e as Error).stack}`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,110 @@
+/*
+ * The Espruino compatibility gate. A bundle passes only if the 2v29 interpreter can run
+ * it: ES5 syntax (acorn, ecmaVersion 5), no labelled statements, no built-in method
+ * reached through a constructor's prototype, none of the APIs the interpreter lacks
+ * (checked on the AST: identifiers and member names, not text), and within its budget.
+ * Facts: ../shared/espruino-facts.md.
+ */
+import { parse, type Node } from "acorn";
+import { simple } from "acorn-walk";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const BUDGETS: Record<string, number> = JSON.parse(
+  readFileSync(join(dirname(fileURLToPath(import.meta.url)), "budgets.json"), "utf8"),
+);
+
+/** Globals the interpreter does not have. */
+export const MISSING_GLOBALS = ["Map", "Set", "WeakMap", "WeakSet", "Symbol", "Proxy", "Reflect"];
+
+/** Members the interpreter does not have, by object (null: on any object). */
+export const MISSING_MEMBERS: [string | null, string][] = [
+  ["Array", "from"], ["Array", "of"], ["Uint8Array", "from"], ["Uint16Array", "from"], ["Uint32Array", "from"],
+  ["Int8Array", "from"], ["Int16Array", "from"], ["Int32Array", "from"], ["Float32Array", "from"], ["Float64Array", "from"],
+  ["Object", "freeze"], ["Number", "isInteger"], ["Number", "isFinite"],
+  ["Math", "imul"], ["Math", "trunc"], ["Math", "clz32"],
+  [null, "padStart"], [null, "padEnd"], [null, "fill"],
+];
+
+/** Constructors whose prototype methods are undefined on the interpreter. */
+export const BUILTIN_CONSTRUCTORS = [
+  "Array", "String", "Function", "Number", "Boolean", "Object", "Date", "RegExp", "Error", "Promise",
+  "ArrayBuffer", "DataView", "Uint8Array", "Uint8ClampedArray", "Int8Array", "Uint16Array", "Int16Array",
+  "Uint32Array", "Int32Array", "Float32Array", "Float64Array",
+];
+/** The only prototype members reachable on the interpreter. */
+export const REACHABLE_PROTOTYPE_MEMBERS = ["hasOwnProperty", "toString"];
+
+export interface Problem { rule: string; message: string; line?: number; }
+
+interface Loc { loc?: { start: { line: number } } | null }
+type AnyNode = Node & Loc & Record<string, any>;
+
+function memberName(n: AnyNode): string | null {
+  if (n.type !== "MemberExpression") return null;
+  if (!n.computed && n.property.type === "Identifier") return n.property.name;
+  if (n.computed && n.property.type === "Literal" && typeof n.property.value === "string") return n.property.value;
+  return null;
+}
+
+function objectName(n: AnyNode): string | null {
+  return n.type === "Identifier" ? n.name : null;
+}
+
+/** All problems with one bundle's source. `budget` in bytes, or undefined for no size check. */
+export function checkBundle(source: string, budget?: number): Problem[] {
+  const problems: Problem[] = [];
+  let ast: Node;
+  try {
+    ast = parse(source, { ecmaVersion: 5, sourceType: "script", locations: true });
+  } catch (e) {
+    const err = e as Error & { loc?: { line: number } };
+    return [{ rule: "es5-syntax", message: `not ES5: ${err.message}`, line: err.loc?.line }];
+  }
+  const at = (n: AnyNode) => n.loc?.start.line;
+  // Names declared by the bundle itself may shadow a missing global legitimately.
+  const declared = new Set<string>();
+  simple(ast, {
+    VariableDeclarator(n: AnyNode) { if (n.id.type === "Identifier") declared.add(n.id.name); },
+    FunctionDeclaration(n: AnyNode) { if (n.id) declared.add(n.id.name); },
+  });
+  simple(ast, {
+    LabeledStatement(n: AnyNode) {
+      problems.push({ rule: "no-labels", message: `labelled statement "${n.label.name}": labels are not supported`, line: at(n) });
+    },
+    Identifier(n: AnyNode) {
+      if (MISSING_GLOBALS.includes(n.name) && !declared.has(n.name)) {
+        problems.push({ rule: "missing-api", message: `uses ${n.name}, which the interpreter lacks`, line: at(n) });
+      }
+    },
+    MemberExpression(n: AnyNode) {
+      const name = memberName(n);
+      const obj = n.object as AnyNode;
+      if (name === null) return;
+      // X.prototype.m
+      if (obj.type === "MemberExpression" && memberName(obj) === "prototype") {
+        const ctor = objectName(obj.object);
+        if (ctor && BUILTIN_CONSTRUCTORS.includes(ctor) && !REACHABLE_PROTOTYPE_MEMBERS.includes(name)) {
+          problems.push({ rule: "no-builtin-prototype", message: `${ctor}.prototype.${name} is undefined on the interpreter`, line: at(n) });
+        }
+      }
+      for (const [o, m] of MISSING_MEMBERS) {
+        if (m !== name) continue;
+        if (o === null || objectName(obj) === o) {
+          problems.push({ rule: "missing-api", message: `uses ${o ? o + "." : "."}${m}, which the interpreter lacks`, line: at(n) });
+        }
+      }
+    },
+  });
+  const size = Buffer.byteLength(source, "utf8");
+  if (budget !== undefined && size > budget) {
+    problems.push({ rule: "budget", message: `${size} bytes, over the budget of ${budget}` });
+  }
+  return problems;
+}
+
+/** The role a bundle file is for, from its name (dist/<board>/<role>.js). */
+export function roleOf(file: string): string {
+  return file.replace(/^.*[\\/]/, "").replace(/\.js$/, "");
+}

@@ -1,0 +1,234 @@
+/*
+ * Board profiles: the schema, the validator and the loader. A profile is data
+ * (board-profiles/<BOARD>.json); this file is the only reader. Errors name the field.
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  APP_HEADER_SIZE, CONFIG_SIZE, REGION_NAMES, ROLE_REGIONS, unitsSpanned,
+  type FlashGeometry, type Region, type Regions,
+} from "../../firmware/common/layout";
+
+export const PROFILE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "board-profiles");
+
+export type Role = "meter" | "concentrator";
+export const ROLES: Role[] = ["meter", "concentrator"];
+export const MODEM_KINDS = ["st7580", "transparent"] as const;
+export type ModemKind = (typeof MODEM_KINDS)[number];
+export const SERIAL_PORTS = ["Serial1", "Serial2", "Serial3", "Serial4", "Serial5", "Serial6"];
+export const CRYPTO = ["SHA256", "SHA512"];
+
+export interface BoardProfile {
+  board: string;
+  name: string;
+  chip: string;
+  variables: number;
+  memoryMapped: boolean;
+  flash: FlashGeometry;
+  freeAreas: { addr: number; length: number }[];
+  regions: Regions;
+  roles: Role[];
+  rolesWhy: string;
+  maxImageSize: number;
+  modem: { kind: ModemKind; uart: string; baud: number; tx?: string; rx?: string; path?: string; pins: { treq?: string; resetn?: string } };
+  pulsePin: string | null;
+  led: string | null;
+  crypto: string[];
+}
+
+export class ProfileError extends Error {
+  constructor(readonly board: string, readonly field: string, message: string) {
+    super(`board profile ${board}: ${field}: ${message}`);
+    this.name = "ProfileError";
+  }
+}
+
+type Json = unknown;
+
+/** Reads a hex string ("0x08040000") or a non-negative integer. */
+function address(v: Json, fail: (m: string) => never): number {
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === "string" && /^0x[0-9a-fA-F]{1,8}$/.test(v)) return parseInt(v, 16);
+  return fail(`expected an address ("0x..." or a non-negative integer), got ${JSON.stringify(v)}`);
+}
+
+function int(v: Json, min: number, fail: (m: string) => never): number {
+  if (typeof v === "number" && Number.isInteger(v) && v >= min) return v;
+  return fail(`expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+}
+
+function str(v: Json, fail: (m: string) => never, pattern?: RegExp): string {
+  if (typeof v !== "string" || v.length === 0) return fail(`expected a non-empty string, got ${JSON.stringify(v)}`);
+  if (pattern && !pattern.test(v)) return fail(`${JSON.stringify(v)} does not match ${pattern}`);
+  return v;
+}
+
+function obj(v: Json, fail: (m: string) => never): Record<string, Json> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(`expected an object, got ${JSON.stringify(v)}`);
+  return v as Record<string, Json>;
+}
+
+function arr(v: Json, fail: (m: string) => never): Json[] {
+  if (!Array.isArray(v)) return fail(`expected an array, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const PIN = /^[A-H]?[0-9]{1,2}$|^D[0-9]{1,2}$/;
+
+/** Validates raw JSON against the schema and the layout rules. Throws ProfileError naming the field. */
+export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
+  const board0 = typeof raw === "object" && raw && typeof (raw as { board?: unknown }).board === "string" ? (raw as { board: string }).board : expectBoard ?? "?";
+  const at = (field: string) => (m: string): never => { throw new ProfileError(board0, field, m); };
+  const r = obj(raw, at("(root)"));
+  const known = ["board", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "modem", "pulsePin", "led", "crypto"];
+  for (const k of Object.keys(r)) if (!known.includes(k)) at(k)("unknown field");
+  const board = str(r.board, at("board"), /^[A-Z0-9]+$/);
+  if (expectBoard && board !== expectBoard) at("board")(`must equal the file name ${expectBoard}`);
+  const name = str(r.name, at("name"));
+  const chip = str(r.chip, at("chip"));
+  const variables = int(r.variables, 1000, at("variables"));
+  if (typeof r.memoryMapped !== "boolean") at("memoryMapped")("expected true or false");
+
+  const f = obj(r.flash, at("flash"));
+  const base = address(f.base, at("flash.base"));
+  const size = int(f.size, 1024, at("flash.size"));
+  const writeAlign = int(f.writeAlign, 1, at("flash.writeAlign"));
+  if (writeAlign !== 4) at("flash.writeAlign")("meterline programs whole 4-byte words: must be 4");
+  const runs = arr(f.eraseUnits, at("flash.eraseUnits")).map((u, i) => {
+    const o = obj(u, at(`flash.eraseUnits[${i}]`));
+    return {
+      addr: address(o.addr, at(`flash.eraseUnits[${i}].addr`)),
+      size: int(o.size, 256, at(`flash.eraseUnits[${i}].size`)),
+      count: int(o.count, 1, at(`flash.eraseUnits[${i}].count`)),
+    };
+  });
+  if (runs.length === 0) at("flash.eraseUnits")("needs at least one run");
+  let next = base;
+  runs.forEach((u, i) => {
+    if (u.addr !== next) at(`flash.eraseUnits[${i}].addr`)(`runs must be contiguous from flash.base: expected 0x${next.toString(16)}`);
+    if (u.size % writeAlign) at(`flash.eraseUnits[${i}].size`)("not a multiple of flash.writeAlign");
+    next = u.addr + u.size * u.count;
+  });
+  if (next !== base + size) at("flash.size")(`erase units cover 0x${(next - base).toString(16)} bytes, not ${size}`);
+  const flash: FlashGeometry = { base, size, eraseUnits: runs, writeAlign };
+
+  const freeAreas = arr(r.freeAreas, at("freeAreas")).map((a, i) => {
+    const o = obj(a, at(`freeAreas[${i}]`));
+    const fa = { addr: address(o.addr, at(`freeAreas[${i}].addr`)), length: int(o.length, 1, at(`freeAreas[${i}].length`)) };
+    if (fa.addr < base || fa.addr + fa.length > base + size) at(`freeAreas[${i}]`)("outside the chip's flash");
+    return fa;
+  });
+
+  const regObj = obj(r.regions, at("regions"));
+  const regions: Regions = {};
+  const list: [string, Region][] = [];
+  for (const k of Object.keys(regObj)) {
+    if (!REGION_NAMES.includes(k)) at(`regions.${k}`)(`unknown region (known: ${REGION_NAMES.join(", ")})`);
+    const o = obj(regObj[k], at(`regions.${k}`));
+    const reg = { addr: address(o.addr, at(`regions.${k}.addr`)), size: int(o.size, 1, at(`regions.${k}.size`)) };
+    if (reg.addr < base || reg.addr + reg.size > base + size) at(`regions.${k}`)("outside the chip's flash");
+    if (unitsSpanned(flash, reg) < 0) at(`regions.${k}`)("does not start and end on erase-unit boundaries");
+    if (!freeAreas.some((a) => reg.addr >= a.addr && reg.addr + reg.size <= a.addr + a.length)) at(`regions.${k}`)("not inside one of freeAreas");
+    (regions as Record<string, Region>)[k] = reg;
+    list.push([k, reg]);
+  }
+  for (let i = 0; i < list.length; i++) {
+    for (let j = i + 1; j < list.length; j++) {
+      const [a, ra] = list[i];
+      const [b, rb] = list[j];
+      if (ra.addr < rb.addr + rb.size && rb.addr < ra.addr + ra.size) at(`regions.${b}`)(`overlaps regions.${a}`);
+    }
+  }
+
+  const roles = arr(r.roles, at("roles")).map((x, i) => {
+    if (!ROLES.includes(x as Role)) at(`roles[${i}]`)(`unknown role ${JSON.stringify(x)} (known: ${ROLES.join(", ")})`);
+    return x as Role;
+  });
+  const rolesWhy = str(r.rolesWhy, at("rolesWhy"));
+  const maxImageSize = int(r.maxImageSize, 1024, at("maxImageSize"));
+  for (const role of roles) {
+    for (const need of ROLE_REGIONS[role]) {
+      if (!(regions as Record<string, Region>)[need]) at(`regions.${need}`)(`missing: the ${role} role needs it`);
+    }
+    if (role === "meter") {
+      for (const k of ["app", "buffer"] as const) {
+        const room = regions[k]!.size - APP_HEADER_SIZE;
+        if (room < maxImageSize) at(`regions.${k}`)(`${room} bytes of room after the ${APP_HEADER_SIZE}-byte header, too small for maxImageSize ${maxImageSize}`);
+      }
+      if (regions.boot!.size <= CONFIG_SIZE) at("regions.boot")(`must be larger than the ${CONFIG_SIZE}-byte configuration record`);
+    }
+    if (role === "concentrator" && unitsSpanned(flash, regions.store!) < 2) at("regions.store")("needs at least two erase units (one is erased while the other holds data)");
+  }
+
+  const m = obj(r.modem, at("modem"));
+  const kind = str(m.kind, at("modem.kind")) as ModemKind;
+  if (!MODEM_KINDS.includes(kind)) at("modem.kind")(`unknown modem kind (known: ${MODEM_KINDS.join(", ")})`);
+  const uart = str(m.uart, at("modem.uart"));
+  if (!SERIAL_PORTS.includes(uart)) at("modem.uart")(`expected one of ${SERIAL_PORTS.join(", ")}`);
+  const baud = int(m.baud, 300, at("modem.baud"));
+  const modem: BoardProfile["modem"] = { kind, uart, baud, pins: {} };
+  if (m.tx !== undefined) modem.tx = str(m.tx, at("modem.tx"), PIN);
+  if (m.rx !== undefined) modem.rx = str(m.rx, at("modem.rx"), PIN);
+  if (m.path !== undefined) modem.path = str(m.path, at("modem.path"), /^\//);
+  if (board === "LINUX" && !modem.path) at("modem.path")("the Linux build opens serial ports by device path: give one");
+  if (board !== "LINUX" && (!modem.tx || !modem.rx)) at("modem.tx")("a board's modem UART needs tx and rx pins");
+  const pins = obj(m.pins, at("modem.pins"));
+  for (const k of Object.keys(pins)) {
+    if (k !== "treq" && k !== "resetn") at(`modem.pins.${k}`)("unknown modem pin (known: treq, resetn)");
+    modem.pins[k as "treq" | "resetn"] = str(pins[k], at(`modem.pins.${k}`), PIN);
+  }
+  const optPin = (v: Json, field: string): string | null => (v === null ? null : str(v, at(field), PIN));
+  const pulsePin = optPin(r.pulsePin, "pulsePin");
+  const led = optPin(r.led, "led");
+  const crypto = arr(r.crypto, at("crypto")).map((c, i) => {
+    if (!CRYPTO.includes(c as string)) at(`crypto[${i}]`)(`unknown (known: ${CRYPTO.join(", ")})`);
+    return c as string;
+  });
+  return { board, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, modem, pulsePin, led, crypto };
+}
+
+export function profileNames(dir = PROFILE_DIR): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+}
+
+export function loadProfile(board: string, dir = PROFILE_DIR): BoardProfile {
+  if (!profileNames(dir).includes(board)) {
+    throw new ProfileError(board, "board", `no such profile (known: ${profileNames(dir).join(", ")})`);
+  }
+  let raw: Json;
+  try {
+    raw = JSON.parse(readFileSync(join(dir, `${board}.json`), "utf8"));
+  } catch (e) {
+    throw new ProfileError(board, "(file)", `not valid JSON: ${(e as Error).message}`);
+  }
+  return validateProfile(raw, board);
+}
+
+export function loadAllProfiles(dir = PROFILE_DIR): BoardProfile[] {
+  return profileNames(dir).map((b) => loadProfile(b, dir));
+}
+
+/**
+ * The JavaScript module a bundle imports as "board-profile": the profile's data with pins
+ * and the serial port as Espruino identifiers (globals on the device).
+ */
+export function deviceProfileModule(p: BoardProfile, role: Role | "boot"): string {
+  const id = (v: string | null | undefined) => (v ? v : "null");
+  const hex = (n: number) => "0x" + n.toString(16);
+  const regs = Object.entries(p.regions).map(([k, r]) => `${k}:{addr:${hex(r.addr)},size:${r.size}}`).join(",");
+  const runs = p.flash.eraseUnits.map((u) => `{addr:${hex(u.addr)},size:${u.size},count:${u.count}}`).join(",");
+  const uartOptions = p.board === "LINUX"
+    ? `{path:${JSON.stringify(p.modem.path)}}`
+    : `{tx:${id(p.modem.tx)},rx:${id(p.modem.rx)}}`;
+  return [
+    `export default {`,
+    `board:${JSON.stringify(p.board)},role:${JSON.stringify(role)},variables:${p.variables},memoryMapped:${p.memoryMapped},`,
+    `geometry:{base:${hex(p.flash.base)},size:${p.flash.size},writeAlign:${p.flash.writeAlign},eraseUnits:[${runs}]},`,
+    `regions:{${regs}},maxImageSize:${p.maxImageSize},`,
+    `modemKind:${JSON.stringify(p.modem.kind)},uart:${p.modem.uart},uartOptions:${uartOptions},baud:${p.modem.baud},`,
+    `treq:${id(p.modem.pins.treq)},resetn:${id(p.modem.pins.resetn)},pulsePin:${id(p.pulsePin)},led:${id(p.led)},`,
+    `sha256:${p.crypto.includes("SHA256")}`,
+    `};`,
+  ].join("\n");
+}

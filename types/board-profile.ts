@@ -1,0 +1,26 @@
+/*
+ * Type of the board profile a bundle is built for. The value is a virtual module made by
+ * rollup.config.js from board-profiles/<BOARD>.json (deviceProfileModule in
+ * tools/profiles/profiles.ts); tsconfig.json maps the name "board-profile" here for types.
+ */
+import type { FlashGeometry, Regions } from "../firmware/common/layout";
+
+declare const profile: {
+  board: string;
+  role: string;
+  variables: number;
+  memoryMapped: boolean;
+  geometry: FlashGeometry;
+  regions: Regions;
+  maxImageSize: number;
+  modemKind: string;
+  uart: EspruinoSerial;
+  uartOptions: EspruinoSerialOptions;
+  baud: number;
+  treq: Pin | null;
+  resetn: Pin | null;
+  pulsePin: Pin | null;
+  led: Pin | null;
+  sha256: boolean;
+};
+export default profile;
