@@ -58,7 +58,7 @@ export function bootStub(p: BoardProfile, length: number): string {
 }
 
 /** Checks the options against the profile; returns the profile and role. Throws PlanError. */
-export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role } {
+export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role; id: number } {
   let p: BoardProfile;
   try {
     p = loadProfile(o.board);
@@ -76,24 +76,24 @@ export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role } {
   if (!Number.isInteger(o.id) || o.id < 1 || o.id > 0xfffffffe) throw new PlanError("--id must be a whole number from 1 to 4294967294");
   if (o.modemPath !== undefined && p.board !== "LINUX") throw new PlanError("--modem-path applies to the LINUX board only (boards wire the modem to pins)");
   if (o.modemPath !== undefined && !o.modemPath.startsWith("/")) throw new PlanError(`--modem-path must be an absolute device path, not "${o.modemPath}"`);
-  return { p, role };
+  return { p, role, id: o.id };
 }
 
 export function provisioningPlan(o: PlanOptions): string {
-  const { p, role } = checkOptions(o);
+  const { p, role, id } = checkOptions(o);
   const dist = o.dist ?? "dist";
   const bundle = (r: string) => {
     const f = join(dist, p.board, `${r}.js`);
     if (!existsSync(f)) throw new PlanError(`${f} is missing: run npm run build`);
     return readFileSync(f, "utf8").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
   };
-  const cfg: DeviceConfig = { id: o.id };
+  const cfg: DeviceConfig = { id };
   if (o.modemPath) cfg.modemPath = o.modemPath;
   const cfgBytes = encodeConfig(cfg, hostNative);
   if (cfgBytes.length > CONFIG_SIZE) throw new PlanError(`configuration record is ${cfgBytes.length} bytes, over ${CONFIG_SIZE}`);
 
   const lines: string[] = [
-    `// meterline provisioning: ${role} ${o.id} on ${p.board}`,
+    `// meterline provisioning: ${role} ${id} on ${p.board}`,
     `var F=require("Flash");`,
   ];
   for (const name of ROLE_REGIONS[role]) {
@@ -117,7 +117,7 @@ export function provisioningPlan(o: PlanOptions): string {
     lines.push(`// device configuration`, `require("Storage").write(${JSON.stringify(CONFIG_FILE)},atob(${JSON.stringify(Buffer.from(cfgBytes).toString("base64"))}));`);
     lines.push(`// concentrator program`, `require("Storage").write(".boot0",${JSON.stringify(bundle("concentrator"))});`);
   }
-  lines.push(`print("meterline: provisioned ${role} ${o.id}");`, `load();`);
+  lines.push(`print("meterline: provisioned ${role} ${id}");`, `load();`);
   return lines.join("\n") + "\n";
 }
 

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { EspruinoDevice } from "../harness/espruino-vm";
+import { loadProfile } from "../../tools/profiles/profiles";
+
+const flash = (...args: string[]) => spawnSync("bash", ["flash.sh", "--no-build", ...args], { encoding: "utf8" });
+
+describe("flash.sh", () => {
+  it("--dry-run writes the upload for the espruino CLI, and that upload provisions a working meter", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "ml-")), "plan.js");
+    const r = flash("--board", "ESP32", "--role", "meter", "--id", "77", "--port", "/dev/ttyUSB0", "--dry-run", out);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const plan = readFileSync(out, "utf8");
+    expect(plan.split("\n")[0]).toBe("// would run: npx --no-install espruino --no-ble -p /dev/ttyUSB0 <this file>");
+    const p = loadProfile("ESP32");
+    // every erase unit of every meter region is erased, boot first
+    const erases = [...plan.matchAll(/F\.erasePage\((0x[0-9a-f]+)\)/g)].map((m) => parseInt(m[1], 16));
+    const units = ["boot", "state", "registers", "profile", "app", "buffer"].reduce((n, k) => n + (p.regions as any)[k].size / 4096, 0);
+    expect(erases.length).toBe(units);
+    expect(erases[0]).toBe(p.regions.boot!.addr);
+    // ESP32 flash is not memory-mapped: the stub reads the routine
+    expect(plan).toMatch(/require\("Storage"\)\.write\("\.boot0","eval\(E\.toString\(require\(\\"Flash\\"\)\.read\(\d+,0x360000\)\)\);"\);/);
+    const dev = new EspruinoDevice({ profile: p });
+    dev.run(plan);
+    dev.powerOn();
+    expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(77);
+  });
+
+  it("a memory-mapped board gets a stub that evaluates the boot region in place", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "ml-")), "plan.js");
+    expect(flash("--board", "ESPRUINOBOARD", "--role", "meter", "--id", "3", "--dry-run", out).status).toBe(0);
+    expect(readFileSync(out, "utf8")).toMatch(/"eval\(E\.memoryArea\(0x8040000,\d+\)\);"/);
+  });
+
+  it("refuses bad arguments with a clear message and a non-zero exit", () => {
+    const cases: [string[], RegExp][] = [
+      [["--board", "NOPE", "--role", "meter", "--id", "1", "--port", "/dev/x"], /unknown board "NOPE" \(known: ESP32 ESPRUINOBOARD/],
+      [["--role", "meter", "--id", "1", "--port", "/dev/x"], /--board is required/],
+      [["--board", "LINUX", "--role", "meter", "--port", "/dev/x"], /--id is required for a meter/],
+      [["--board", "LINUX", "--role", "meter", "--id", "1"], /--port is required/],
+      [["--board", "LINUX", "--role", "gateway", "--port", "/dev/x"], /--role must be meter or concentrator/],
+      [["--board", "LINUX", "--role", "meter", "--id", "0", "--port", "/dev/x"], /--id must be a whole number/],
+      [["--board", "LINUX", "--role", "meter", "--id", "x1", "--port", "/dev/x"], /--id must be a whole number/],
+      [["--board", "PICO", "--role", "meter", "--id", "1", "--port", "/dev/x"], /board PICO cannot take the meter role/],
+      [["--board", "ESP32", "--role", "meter", "--id", "1", "--port", "/dev/x", "--modem-path", "/dev/pts/1"], /--modem-path applies to the LINUX board only/],
+      [["--board", "LINUX", "--role", "meter", "--id", "1", "--frobnicate"], /unknown argument: --frobnicate/],
+    ];
+    for (const [args, message] of cases) {
+      const r = flash(...args);
+      expect(r.status, args.join(" ")).not.toBe(0);
+      expect(r.stderr, args.join(" ")).toMatch(message);
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import ts from "typescript";
+import { checkBundle, BUDGETS } from "../../../tools/gate/gate";
+
+/** Compiles TypeScript the way the build does (ES5), so the gate sees real emitted code. */
+function es5(src: string): string {
+  return ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.None } }).outputText;
+}
+const rules = (src: string, budget?: number) => checkBundle(src, budget).map((p) => p.rule);
+
+describe("Espruino gate", () => {
+  it("passes plain ES5 and reports nothing", () => {
+    const src = es5("var a = new Uint8Array(4); a.set([1, 2], 0); var s = [1, 2].slice(1); Object.prototype.hasOwnProperty.call({}, 'x');");
+    expect(checkBundle(src, 10_000)).toEqual([]);
+  });
+
+  it("rejects a bundle that uses Map", () => {
+    const p = checkBundle(es5("var m = new Map(); m.set(1, 2);"));
+    expect(p.map((x) => x.rule)).toEqual(["missing-api"]);
+    expect(p[0].message).toMatch(/Map/);
+    expect(p[0].line).toBe(1);
+  });
+
+  it("rejects a labelled loop", () => {
+    const src = es5("outer: for (var i = 0; i < 3; i++) { for (var j = 0; j < 3; j++) { if (j) continue outer; } }");
+    expect(src).toMatch(/outer:/); // TypeScript keeps labels as written
+    expect(rules(src)).toEqual(["no-labels"]);
+  });
+
+  it("rejects an arrow function (not ES5)", () => {
+    expect(rules("var f = (x) => x + 1;")).toEqual(["es5-syntax"]);
+  });
+
+  it("rejects array spread: TypeScript's helper reaches Array.prototype.slice", () => {
+    const src = es5("function f(a: number[]) { return [0, ...a]; }");
+    const p = checkBundle(src);
+    expect(p.some((x) => x.rule === "no-builtin-prototype" && /Array\.prototype\.slice/.test(x.message))).toBe(true);
+  });
+
+  it("rejects a bundle over its budget and says by how much", () => {
+    const src = "var x = '" + "a".repeat(BUDGETS.boot) + "';";
+    const p = checkBundle(src, BUDGETS.boot);
+    expect(p.map((x) => x.rule)).toEqual(["budget"]);
+    expect(p[0].message).toContain(`over the budget of ${BUDGETS.boot}`);
+  });
+
+  it("checks names on the AST, not the text", () => {
+    // a string or a property key that spells a missing API is fine
+    expect(rules("var o = { Map: 1, padStart: 2 }; var s = 'new Set()'; o.Map = 3;")).toEqual([]);
+    // a member the interpreter lacks is not
+    expect(rules("var s = 'a'.padStart(3); var n = Number.isInteger(2); var b = new Uint8Array(2); b.fill(1);")).toEqual(["missing-api", "missing-api", "missing-api"]);
+    expect(rules("var a = Array.from([1]); var u = Uint8Array.from([1]); var t = Math.trunc(1.5);")).toEqual(["missing-api", "missing-api", "missing-api"]);
+    expect(rules("var a = String.prototype.charCodeAt; var b = Function.prototype['call'];")).toEqual(["no-builtin-prototype", "no-builtin-prototype"]);
+  });
+});
