@@ -9,6 +9,7 @@
 import { Err } from "./errors";
 import type { Flash, Native } from "../../hal/types";
 import { CONFIG_SIZE, type Region } from "./layout";
+import { getU32, putU32 } from "./bytes";
 
 export var CONFIG_MAGIC = 0x46434c4d; // "MLCF" little endian
 export var CONFIG_FORMAT = 1;
@@ -24,17 +25,13 @@ export interface DeviceConfig {
   groups?: number[];
 }
 
-function u32(b: Uint8Array, o: number): number {
-  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
-}
-
 /** Decodes a record from its bytes (flash or a Storage file). Returns the config or an Err code. */
 export function decodeConfig(b: Uint8Array, native: Native): DeviceConfig | number {
-  if (b.length < CONFIG_HEADER || u32(b, 0) !== CONFIG_MAGIC) return Err.CONFIG_MISSING;
+  if (b.length < CONFIG_HEADER || getU32(b, 0) !== CONFIG_MAGIC) return Err.CONFIG_MISSING;
   var len = b[4] | (b[5] << 8);
   if (len === 0 || len > b.length - CONFIG_HEADER || (b[6] | (b[7] << 8)) !== CONFIG_FORMAT) return Err.CONFIG_CORRUPT;
   var body = b.subarray(CONFIG_HEADER, CONFIG_HEADER + len);
-  if (native.crc32(body) !== u32(b, 8)) return Err.CONFIG_CORRUPT;
+  if (native.crc32(body) !== getU32(b, 8)) return Err.CONFIG_CORRUPT;
   var c: DeviceConfig;
   try {
     c = JSON.parse(native.bytesToString(body));
@@ -59,8 +56,9 @@ export function encodeConfig(c: DeviceConfig, native: Native): Uint8Array {
   var body = new Uint8Array(text.length);
   for (var j = 0; j < text.length; j++) body[j] = text.charCodeAt(j) & 0xff;
   var crc = native.crc32(body) >>> 0;
-  var words = [CONFIG_MAGIC, text.length | (CONFIG_FORMAT << 16), crc];
-  for (var w = 0; w < 3; w++) for (var k = 0; k < 4; k++) out[w * 4 + k] = (words[w] >>> (k * 8)) & 0xff;
+  putU32(out, 0, CONFIG_MAGIC);
+  putU32(out, 4, text.length | (CONFIG_FORMAT << 16));
+  putU32(out, 8, crc);
   out.set(body, CONFIG_HEADER);
   return out;
 }

@@ -3,13 +3,19 @@ import { crc32 } from "node:zlib";
 import { createHash } from "node:crypto";
 import type { Native } from "../types";
 
+/** Bytes of a string of char codes 0..255 (as the interpreter's strings carry bytes). */
 export function bytesOf(data: Uint8Array | string): Uint8Array {
   return typeof data === "string" ? Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff) : data;
 }
 
+/** A string of char codes 0..255 for the bytes (E.toString). */
+export function latin1(d: Uint8Array): string {
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("latin1");
+}
+
 export const hostNative: Native = {
   crc32: (d) => crc32(bytesOf(d)) >>> 0,
-  bytesToString: (d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("latin1"),
+  bytesToString: latin1,
   sha256: (d) => new Uint8Array(createHash("sha256").update(d).digest()),
 };
 

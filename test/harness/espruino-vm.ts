@@ -9,6 +9,7 @@ import vm from "node:vm";
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { MockFlash } from "../../hal/mock/flash";
+import { bytesOf, latin1 } from "../../hal/mock/native";
 import { MockUart } from "../../hal/mock/uart";
 import { VirtualClock } from "../../hal/mock/clock";
 import { eraseUnitAt } from "../../firmware/common/layout";
@@ -17,14 +18,13 @@ import type { BoardProfile } from "../../tools/profiles/profiles";
 type Data = string | Uint8Array | ArrayBuffer | number[];
 
 function toBytes(d: Data): Uint8Array {
-  if (typeof d === "string") return Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff);
+  if (typeof d === "string") return bytesOf(d);
   if (d instanceof ArrayBuffer) return new Uint8Array(d);
   if (d instanceof Uint8Array) return d;
   if (ArrayBuffer.isView(d)) return new Uint8Array((d as ArrayBufferView).buffer, (d as ArrayBufferView).byteOffset, (d as ArrayBufferView).byteLength);
   return Uint8Array.from(d as number[]);
 }
 
-const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 
 /** What the interpreter lacks (../shared/espruino-facts.md), removed from each context. */
 const REMOVE = `

@@ -27,7 +27,6 @@ function pad4(b: Uint8Array): Uint8Array {
 }
 
 const hex = (n: number) => "0x" + n.toString(16);
-const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 
 function eraseLines(p: BoardProfile, r: Region): string[] {
   const lines: string[] = [];
