@@ -6,6 +6,7 @@
  * returns a view, not a copy.
  */
 import { Err } from "./errors";
+import { getU32 as u32At, putU32 as u32Put } from "./bytes";
 
 export interface Cursor {
   buf: Uint8Array;
@@ -54,9 +55,8 @@ export function getU16(c: Cursor): number {
 
 export function getU32(c: Cursor): number {
   if (!room(c, 4, Err.TRUNCATED)) return 0;
-  var b = c.buf, p = c.pos;
   c.pos += 4;
-  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+  return u32At(c.buf, c.pos - 4);
 }
 
 /** A view of the next n bytes (no copy), or an empty view with the error set. */
@@ -78,7 +78,8 @@ export function putU16(c: Cursor, v: number): void {
 
 export function putU32(c: Cursor, v: number): void {
   if (!room(c, 4, Err.TOO_LONG)) return;
-  for (var k = 0; k < 4; k++) c.buf[c.pos++] = (v >>> (k * 8)) & 0xff;
+  u32Put(c.buf, c.pos, v);
+  c.pos += 4;
 }
 
 export function putBytes(c: Cursor, src: Uint8Array): void {

@@ -7,6 +7,8 @@
  * an inter-character gap. One fixed buffer, no recursion, no throw.
  */
 
+import { getU32, putU32 } from "../../common/bytes";
+
 export const enum Tp {
   PREAMBLE = 0xaa,
   SYNC_HI = 0x2d,
@@ -34,8 +36,7 @@ export function encodeTransparent(payload: Uint8Array, out: Uint8Array, crc32: (
   out[3] = Tp.SYNC_LO;
   out[4] = n;
   out.set(payload, 5);
-  var c = crc32(out.subarray(4, 5 + n)) >>> 0;
-  for (var k = 0; k < 4; k++) out[5 + n + k] = (c >>> (k * 8)) & 0xff;
+  putU32(out, 5 + n, crc32(out.subarray(4, 5 + n)));
   return n + Tp.OVERHEAD;
 }
 
@@ -86,8 +87,7 @@ export function transparentDeframer(
         if (got === need) {
           ph = Ph.HUNT;
           var n = buf[0];
-          var c = (buf[1 + n] | (buf[2 + n] << 8) | (buf[3 + n] << 16) | (buf[4 + n] << 24)) >>> 0;
-          if ((crc32(buf.subarray(0, 1 + n)) >>> 0) === c) {
+          if ((crc32(buf.subarray(0, 1 + n)) >>> 0) === getU32(buf, 1 + n)) {
             counts.frames++;
             listener(TpEv.FRAME, n);
           } else {
