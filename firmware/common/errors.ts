@@ -22,6 +22,40 @@ export const enum Err {
   REGION_OVERLAP = 33,
   REGION_TOO_SMALL = 34,
 
+  /** Link: the modem reported busy on every attempt. */
+  LINK_BUSY = 40,
+  /** Link: the modem NAKed every attempt. */
+  LINK_NAK = 41,
+  /** Link: no ACK/NAK within the ACK timeout on every attempt. */
+  LINK_NO_ACK = 42,
+  /** Link: no confirm within the confirm timeout. */
+  LINK_NO_CONFIRM = 43,
+  /** Link: no status message after T_REQ within the status timeout. */
+  LINK_NO_STATUS = 44,
+  /** Link: the modem answered a data request with an error frame. */
+  LINK_TX_ERROR = 45,
+  /** Link: send before the modem is ready, or while a send is outstanding. */
+  LINK_NOT_READY = 46,
+  /** Link: no reset indication after reset. */
+  LINK_RESET_TIMEOUT = 47,
+  /** Link: the modem refused the MIB write selecting its mode. */
+  LINK_MIB_FAILED = 48,
+  /** Link: the frame is empty or longer than the modem's payload. */
+  LINK_FRAME_SIZE = 49,
+
+  /** Protocol: the header's version is not one this code speaks. */
+  PROTO_VERSION = 60,
+  /** Protocol: the message type is not in the catalogue. */
+  PROTO_UNKNOWN_TYPE = 61,
+  /** Protocol: bytes left over after the last field. */
+  PROTO_TRAILING = 62,
+  /** Protocol: a field value does not fit its wire type (encoder). */
+  PROTO_BAD_FIELD = 63,
+  /** Protocol: the destination mode is not meter, group or broadcast. */
+  PROTO_BAD_ADDRESS = 64,
+  /** Protocol: the message is longer than the smallest modem payload. */
+  PROTO_TOO_LONG = 65,
+
   BOOT_NO_APP = 100,
   BOOT_APP_CORRUPT = 101,
   BOOT_APP_THREW = 102,

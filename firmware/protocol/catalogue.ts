@@ -1,0 +1,115 @@
+/*
+ * The wire format: header constants, message type codes and the catalogue of body
+ * layouts. This file and docs/protocol.md are the one source of truth; a test walks
+ * both and fails when they disagree.
+ *
+ * Every message is   HEADER (14 bytes) | BODY | [AUTH TRAILER (12 bytes) when flags & AUTH]
+ * and the whole message fits the smallest modem payload, the ST7580 data-link frame
+ * (242 bytes). All integers are little endian.
+ *
+ * A body layout is a string of `name:K` fields separated by one space. K is one letter:
+ *   B u8   b i8   H u16   I u32   i i32   O OBIS code (6 bytes)   D digest (32 bytes)
+ *   V bytes with a u8 length before them   R the rest of the body (last field only)
+ *   L(...) a u8 count, then that many records of the fields in brackets (fixed-width
+ *          kinds only: B b H I i O D)
+ * The string form costs the device a few hundred bytes of RAM instead of an object per
+ * field, and the codec reads it without recursion.
+ */
+
+export const enum P {
+  VERSION = 1,
+  HEADER = 14,
+  /** Frame counter (u32) + message authentication code (8 bytes). */
+  TRAILER = 12,
+  MAC = 8,
+  /** The smallest supported modem payload: ST7580 data-link frame. */
+  MAX_FRAME = 242,
+  /** Header flag bits. */
+  FLAG_AUTH = 1,
+  FLAG_REPLY = 2,
+  /** Destination modes. */
+  TO_METER = 0,
+  TO_GROUP = 1,
+  TO_ALL = 2,
+  /** Destination id used with TO_ALL, and the concentrator's own address. */
+  BROADCAST_ID = 0xffffffff,
+  /** Largest data-block payload: MAX_FRAME - HEADER - DATA_BLOCK fixed fields (4) - TRAILER. */
+  MAX_BLOCK = 212,
+  /** Largest missing-set map in a status report: MAX_FRAME - HEADER - TRAILER - 12. */
+  MAX_MAP = 204,
+  /** firstMissing when nothing is missing. */
+  NONE_MISSING = 0xffff,
+}
+
+/** Message type codes (header byte 1). */
+export const enum T {
+  READ_REQ = 0x10,
+  READINGS = 0x11,
+  PROFILE = 0x12,
+  IDENTIFY = 0x20,
+  IDENTITY = 0x21,
+  STATUS_REQ = 0x22,
+  STATUS = 0x23,
+  TIME_SET = 0x24,
+  CONFIG_GET = 0x25,
+  CONFIG_VALUE = 0x26,
+  CONFIG_SET = 0x27,
+  GROUP_SET = 0x28,
+  REBOOT = 0x29,
+  ACK = 0x2a,
+  ERROR = 0x2b,
+  DISCOVER = 0x30,
+  DISCOVER_REPLY = 0x31,
+  UPDATE_SELECT = 0x40,
+  UPDATE_CONTROL = 0x41,
+  DATA_BLOCK = 0x42,
+  STATUS_QUERY = 0x43,
+  STATUS_REPORT = 0x44,
+  DOWNLOAD_COMPLETE = 0x45,
+  ACTIVATE = 0x46,
+  ABORT = 0x47,
+  CONFIRM = 0x48,
+  UPDATE_RESULT = 0x49,
+  VERSION_READ = 0x4a,
+  VERSION = 0x4b,
+}
+
+/** Status-report forms of the missing set. */
+export const enum Form {
+  NONE = 0,
+  BITMAP = 1,
+  RANGES = 2,
+}
+
+/** Type code -> "NAME|layout". */
+export var CATALOGUE: { [type: number]: string } = {
+  0x10: "READ_REQ|what:B obis:O from:I count:B",
+  0x11: "READINGS|time:I regs:L(obis:O unit:B scaler:b value:I status:B)",
+  0x12: "PROFILE|obis:O unit:B scaler:b start:I period:H slots:L(value:I status:B)",
+  0x20: "IDENTIFY|",
+  0x21: "IDENTITY|kind:B board:H version:I imageId:H proto:B hw:V groups:L(group:I)",
+  0x22: "STATUS_REQ|",
+  0x23: "STATUS|uptime:I time:I alarms:I lastError:H resetCause:B freeVars:H update:B",
+  0x24: "TIME_SET|time:I",
+  0x25: "CONFIG_GET|key:B",
+  0x26: "CONFIG_VALUE|key:B value:V",
+  0x27: "CONFIG_SET|key:B value:V",
+  0x28: "GROUP_SET|op:B group:I",
+  0x29: "REBOOT|delay:H",
+  0x2a: "ACK|refType:B refSeq:H",
+  0x2b: "ERROR|refType:B refSeq:H code:H",
+  0x30: "DISCOVER|nonce:H slots:B slotMs:H unregistered:B",
+  0x31: "DISCOVER_REPLY|nonce:H slot:B kind:B version:I",
+  0x40: "UPDATE_SELECT|imageId:H op:B",
+  0x41: "UPDATE_CONTROL|imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D activateAt:I start:B",
+  0x42: "DATA_BLOCK|imageId:H index:H data:R",
+  0x43: "STATUS_QUERY|imageId:H",
+  0x44: "STATUS_REPORT|imageId:H state:B received:H firstMissing:H form:B base:H covers:H map:R",
+  0x45: "DOWNLOAD_COMPLETE|imageId:H version:I",
+  0x46: "ACTIVATE|imageId:H at:I",
+  0x47: "ABORT|imageId:H reason:H",
+  0x48: "CONFIRM|imageId:H",
+  0x49: "UPDATE_RESULT|imageId:H version:I outcome:B code:H",
+  0x4a: "VERSION_READ|",
+  0x4b: "VERSION|version:I imageId:H appCrc:I state:B",
+};
