@@ -4,9 +4,12 @@ import type { OutputPin, PulseInput, Watchdog } from "../types";
 /** Records every level it is driven to. */
 export class MockPin implements OutputPin {
   readonly levels: boolean[] = [];
+  /** Optional hook: a simulated device wired to this pin. */
+  onSet: ((high: boolean) => void) | null = null;
   set(high: boolean): void {
     if (typeof high !== "boolean") throw new Error("OutputPin.set takes a boolean");
     this.levels.push(high);
+    if (this.onSet) this.onSet(high);
   }
   get level(): boolean | undefined { return this.levels[this.levels.length - 1]; }
 }
