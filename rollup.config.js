@@ -59,7 +59,9 @@ for (const profile of loadAllProfiles()) {
       plugins: [
         boardProfile(profile, role),
         typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, outDir: `dist/${profile.board}`, sourceMap: true, include: ["firmware/**/*.ts", "hal/**/*.ts", "types/*.d.ts"] }),
-        terser({ ecma: 5, compress: { passes: 2, unsafe: false }, mangle: { toplevel: true }, format: { comments: false } }),
+        // inline: 1 — terser's deeper inlining leaves `return ...x...; var x` at the end of a
+        // function, and the interpreter does not hoist var (the gate's var-before-use rule)
+        terser({ ecma: 5, compress: { passes: 2, unsafe: false, inline: 1 }, mangle: { toplevel: true }, format: { comments: false } }),
         espruinoGate(role),
       ],
     });

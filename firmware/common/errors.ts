@@ -42,6 +42,8 @@ export const enum Err {
   LINK_MIB_FAILED = 48,
   /** Link: the frame is empty or longer than the modem's payload. */
   LINK_FRAME_SIZE = 49,
+  /** Link: the endpoint's transmit queue is full. */
+  LINK_QUEUE_FULL = 50,
 
   /** Protocol: the header's version is not one this code speaks. */
   PROTO_VERSION = 60,

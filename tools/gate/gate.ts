@@ -2,8 +2,14 @@
  * The Espruino compatibility gate. A bundle passes only if the 2v29 interpreter can run
  * it: ES5 syntax (acorn, ecmaVersion 5), no labelled statements, no built-in method
  * reached through a constructor's prototype, none of the APIs the interpreter lacks
- * (checked on the AST: identifiers and member names, not text), and within its budget.
- * Facts: ../shared/espruino-facts.md.
+ * (checked on the AST: identifiers and member names, not text), no use of a `var` before
+ * its declaration in the same function, and within its budget. Facts:
+ * ../shared/espruino-facts.md.
+ *
+ * Why var order: the interpreter does not hoist `var`. It declares the variable when the
+ * statement runs, so a name assigned before its `var` (terser writes `...;return x;var a,b`
+ * when it inlines a function with locals) is assigned in the enclosing scope instead:
+ * measured on 2v29, a cursor helper inlined this way overwrote a top-level function.
  */
 import { parse, type Node } from "acorn";
 import { simple } from "acorn-walk";
@@ -97,6 +103,7 @@ export function checkBundle(source: string, budget?: number): Problem[] {
       }
     },
   });
+  checkVarOrder(ast as AnyNode, problems, at);
   const size = Buffer.byteLength(source, "utf8");
   if (budget !== undefined && size > budget) {
     problems.push({ rule: "budget", message: `${size} bytes, over the budget of ${budget}` });
@@ -107,4 +114,60 @@ export function checkBundle(source: string, budget?: number): Problem[] {
 /** The role a bundle file is for, from its name (dist/<board>/<role>.js). */
 export function roleOf(file: string): string {
   return file.replace(/^.*[\\/]/, "").replace(/\.js$/, "");
+}
+
+const FUNCTION_TYPES = ["FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression"];
+
+/** Is `node`, reached from `parent` through `key`, a reference to a variable (not a name slot)? */
+function isReference(parent: AnyNode | null, key: string): boolean {
+  if (!parent) return true;
+  if (parent.type === "MemberExpression" && key === "property" && !parent.computed) return false;
+  if (parent.type === "Property" && key === "key" && !parent.computed) return false;
+  if (parent.type === "VariableDeclarator" && key === "id") return false;
+  if (FUNCTION_TYPES.includes(parent.type) && (key === "id" || key === "params")) return false;
+  if (parent.type === "CatchClause" && key === "param") return false;
+  if ((parent.type === "BreakStatement" || parent.type === "ContinueStatement" || parent.type === "LabeledStatement") && key === "label") return false;
+  return true;
+}
+
+/**
+ * In each function (and the top level), every `var` must come before any use of its name
+ * in that same function, nested functions aside (they run later, as closures). Iterative.
+ */
+function checkVarOrder(ast: AnyNode, problems: Problem[], at: (n: AnyNode) => number | undefined): void {
+  const scopes: AnyNode[] = [ast];
+  simple(ast, {
+    FunctionDeclaration(n: AnyNode) { scopes.push(n); },
+    FunctionExpression(n: AnyNode) { scopes.push(n); },
+  });
+  for (const scope of scopes) {
+    const params = new Set<string>((scope.params ?? []).map((p: AnyNode) => p.name));
+    const firstDecl = new Map<string, number>();
+    const refs: AnyNode[] = [];
+    const stack: [AnyNode, AnyNode | null, string][] = [[scope.type === "Program" ? scope : scope.body, null, "body"]];
+    while (stack.length) {
+      const [node, parent, key] = stack.pop()!;
+      if (node.type === "Identifier") {
+        if (parent && parent.type === "VariableDeclarator" && key === "id") {
+          if (!firstDecl.has(node.name) || firstDecl.get(node.name)! > node.start) firstDecl.set(node.name, node.start);
+        } else if (isReference(parent, key)) refs.push(node);
+        continue;
+      }
+      if (node !== scope.body && node !== scope && FUNCTION_TYPES.includes(node.type)) {
+        // a nested function: its name is a declaration here, its body another scope
+        continue;
+      }
+      for (const k of Object.keys(node)) {
+        const v = node[k];
+        if (Array.isArray(v)) { for (let i = v.length - 1; i >= 0; i--) if (v[i] && typeof v[i].type === "string") stack.push([v[i], node, k]); }
+        else if (v && typeof v === "object" && typeof v.type === "string") stack.push([v, node, k]);
+      }
+    }
+    for (const r of refs) {
+      const d = firstDecl.get(r.name);
+      if (d !== undefined && r.start < d && !params.has(r.name)) {
+        problems.push({ rule: "var-before-use", message: `"${r.name}" is used before its var declaration in the same function: the interpreter does not hoist var`, line: at(r) });
+      }
+    }
+  }
 }

@@ -56,10 +56,20 @@ describe(`decoders fed ${RUNS} random inputs each`, () => {
     fc.assert(fc.property(
       fc.record({ received: fc.nat(0xffff), firstMissing: fc.nat(0xffff), form: fc.nat(3), base: fc.nat(0xffff), covers: fc.nat(0xffff), map: fc.uint8Array({ maxLength: 204 }) }),
       fc.integer({ min: 1, max: 4000 }),
-      (r, count) => {
-        let calls = 0;
-        const err = forEachMissing(r, count, (b) => { calls++; expect(b).toBeGreaterThanOrEqual(0); expect(b).toBeLessThan(count); });
+      fc.boolean(),
+      (r, count, plausible) => {
+        if (plausible) {
+          // a window inside the image, so the readers past the first checks are reached
+          r.base = r.firstMissing = r.base % count;
+          r.covers = 1 + (r.covers % (count - r.base));
+          r.form = 1 + (r.form % 2);
+          if (r.map.length) r.map[0] |= 0x80;
+        }
+        let calls = 0, outside = 0, last = -1, unordered = 0;
+        const err = forEachMissing(r, count, (b) => { calls++; if (b < r.base || b >= r.base + r.covers || b >= count) outside++; if (b <= last) unordered++; last = b; });
         if (err) expect(calls).toBe(0);
+        expect(outside).toBe(0);
+        expect(unordered).toBe(0);
       }), { numRuns: RUNS });
   });
 });

@@ -52,4 +52,17 @@ describe("Espruino gate", () => {
     expect(rules("var a = Array.from([1]); var u = Uint8Array.from([1]); var t = Math.trunc(1.5);")).toEqual(["missing-api", "missing-api", "missing-api"]);
     expect(rules("var a = String.prototype.charCodeAt; var b = Function.prototype['call'];")).toEqual(["no-builtin-prototype", "no-builtin-prototype"]);
   });
+
+  it("rejects a var used before its declaration in the same function (the interpreter does not hoist var)", () => {
+    // the shape terser's deep inlining wrote, which overwrote a top-level function on 2v29
+    const inlined = "!function(){function n(r){return r}function o(r){return(e=r.buf)[n=r.pos]|e[n+1];var e,n}o({buf:[1,2],pos:0});n(1)}();";
+    expect(rules(inlined)).toEqual(Array(4).fill("var-before-use")); // e, n, e, n
+    expect(rules("function f(){ for (var i = 0; i < 2; i++) { use(k); var k = i; } }")).toEqual(["var-before-use"]);
+  });
+
+  it("accepts vars declared before use, parameters, closures and property names that share a name", () => {
+    const ok = "function f(a){ var b = a; a = 2; var o = { b: 1 }; o.b = b; return function(){ return c; }; } var c = 1;"
+      + "function g(){ x.y = 1; } var x = {}; function h(n){ var n = n || 1; return n; }";
+    expect(checkBundle(ok)).toEqual([]);
+  });
 });

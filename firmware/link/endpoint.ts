@@ -1,0 +1,138 @@
+/*
+ * A protocol endpoint on top of any modem driver: it encodes messages into a small
+ * transmit queue (buffers allocated once), feeds the modem one frame at a time, decodes
+ * what arrives into one reusable message, and passes on only what is addressed to this
+ * node: its id, a group it belongs to, or broadcast. Meter and concentrator both use it.
+ */
+import { Err } from "../common/errors";
+import { P } from "../protocol/catalogue";
+import { decodeMsg, encodeMsg, Msg, newMsg } from "../protocol/codec";
+import { Modem, ModemEvents } from "./modem";
+
+export interface EndpointStats {
+  sent: number;
+  sendFailed: number;
+  received: number;
+  /** Frames that failed to decode; `lastDecodeError` keeps the code. */
+  decodeErrors: number;
+  lastDecodeError: number;
+  notForUs: number;
+  queueFull: number;
+}
+
+export interface Endpoint {
+  /** Sink for the driver's events: pass it to the driver's constructor. */
+  events: ModemEvents;
+  attach(modem: Modem): void;
+  /** Queues a message; 0, or a code (a protocol encode error, LINK_QUEUE_FULL). */
+  send(m: Msg): number;
+  /** Frames queued or on the way. */
+  pending(): number;
+  ready(): boolean;
+  stats: EndpointStats;
+}
+
+export interface EndpointHandlers {
+  /** A message for this node; `m` is reused for the next one. `quality` from the modem. */
+  message(m: Msg, quality: number): void;
+  /** The link became ready (err 0) or failed to start. */
+  ready(err: number): void;
+  /** A queued frame left (err 0) or failed; `type` and `seq` identify it. */
+  sent?(type: number, seq: number, err: number): void;
+  /** Group membership test for TO_GROUP destinations. */
+  inGroup(group: number): boolean;
+}
+
+export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): Endpoint {
+  var bufs: Uint8Array[] = [];
+  var lens: number[] = [];
+  var types: number[] = [];
+  var seqs: number[] = [];
+  for (var i = 0; i < queueLen; i++) {
+    bufs.push(new Uint8Array(P.MAX_FRAME));
+    lens.push(0);
+    types.push(0);
+    seqs.push(0);
+  }
+  var head = 0, count = 0, busy = false, isReady = false;
+  var modem: Modem | null = null;
+  var rx = newMsg();
+  var stats: EndpointStats = { sent: 0, sendFailed: 0, received: 0, decodeErrors: 0, lastDecodeError: 0, notForUs: 0, queueFull: 0 };
+
+  function pump(): void {
+    if (busy || !count || !modem || !isReady) return;
+    var err = modem.send(bufs[head], lens[head]);
+    if (err) {
+      // the driver refused outright (not ready): drop this frame so the queue cannot jam
+      done(err);
+      return;
+    }
+    busy = true;
+  }
+
+  function done(err: number): void {
+    var t = types[head], s = seqs[head];
+    head = (head + 1) % queueLen;
+    count--;
+    busy = false;
+    if (err) stats.sendFailed++;
+    else stats.sent++;
+    if (h.sent) h.sent(t, s, err);
+    pump();
+  }
+
+  function forUs(m: Msg): boolean {
+    if (m.mode === P.TO_ALL) return true;
+    if (m.mode === P.TO_METER) return m.dst === myId;
+    return h.inGroup(m.dst);
+  }
+
+  var events: ModemEvents = {
+    ready: function (err) {
+      isReady = err === 0;
+      if (!isReady) busy = false;
+      h.ready(err);
+      pump();
+    },
+    sent: function (err) {
+      if (busy) done(err);
+    },
+    received: function (data, len, quality) {
+      var err = decodeMsg(data, len, rx);
+      if (err) {
+        stats.decodeErrors++;
+        stats.lastDecodeError = err;
+        return;
+      }
+      if (!forUs(rx)) {
+        stats.notForUs++;
+        return;
+      }
+      stats.received++;
+      h.message(rx, quality);
+    },
+  };
+
+  return {
+    events: events,
+    attach: function (m) { modem = m; },
+    send: function (m) {
+      if (count === queueLen) {
+        stats.queueFull++;
+        return Err.LINK_QUEUE_FULL;
+      }
+      var slot = (head + count) % queueLen;
+      var n = encodeMsg(m, bufs[slot]);
+      if (n < 0) return -n;
+      lens[slot] = n;
+      types[slot] = m.type;
+      seqs[slot] = m.seq;
+      count++;
+      pump();
+      return 0;
+    },
+    pending: function () { return count; },
+    ready: function () { return isReady; },
+    stats: stats,
+  };
+}
