@@ -196,13 +196,17 @@ describe("ST7580 driver", () => {
   it("without a T_REQ line, writes the frame at once and still waits for ACK and confirm", () => {
     const r = rig({ treq: false });
     r.started();
-    r.drv.send(Uint8Array.of(0xab), 1);
+    expect(r.drv.send(Uint8Array.of(0xab), 1)).toBe(0);
     expect(bytes(r.uart.written())).toEqual(hex("02 02 50 04 AB 01 01"));
-    r.modem.script.loseAck = 1;
-    r.modem.script.noConfirm = true;
-    r.drv.send(Uint8Array.of(1), 1); // refused: the first is still outstanding
+    expect(r.drv.send(Uint8Array.of(1), 1)).toBe(E.LINK_NOT_READY); // the first is still outstanding
     r.clock.advance(100);
     expect(r.ev.sent).toEqual([0]);
+    r.modem.script.nak = 1;
+    r.drv.send(Uint8Array.of(2), 1);
+    r.clock.advance(200);
+    expect(r.ev.sent).toEqual([0, 0]);
+    expect(r.drv.stats.naks).toBe(1);
+    expect(r.modem.transmitted.map((t) => t[0])).toEqual([0xab, 2]);
   });
 
   it("never sends a frame the modem did not announce with T_REQ", () => {
