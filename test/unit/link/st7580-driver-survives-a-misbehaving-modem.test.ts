@@ -147,6 +147,14 @@ describe("ST7580 driver", () => {
     expect(r.drv.stats.rxFrames).toBe(2);
   });
 
+  it("delivers the worked DL_DataIndication 02 05 52 18 19 0D 5C AB 9C 01 as payload AB with SNR 0x19", () => {
+    const r = rig({ chunking: { kind: "fixed", size: 1 } });
+    r.started();
+    r.uart.inject(Uint8Array.from(hex("02 05 52 18 19 0D 5C AB 9C 01")));
+    expect(r.ev.rx).toEqual([{ data: [0xab], q: 0x19 }]);
+    expect(r.uart.written()).toBe("\x06");
+  });
+
   it("NAKs a bad checksum and takes the repeat; delivers a repeat sent for a lost host ACK only once", () => {
     const r = rig();
     r.started();
