@@ -58,6 +58,11 @@ export const enum Err {
   /** Protocol: the message is longer than the smallest modem payload. */
   PROTO_TOO_LONG = 65,
 
+  /** A record payload longer than the log's slots. */
+  RECORD_TOO_LONG = 35,
+  /** A flash write read back different: the unit is worn or failing. */
+  FLASH_VERIFY = 36,
+
   BOOT_NO_APP = 100,
   BOOT_APP_CORRUPT = 101,
   BOOT_APP_THREW = 102,
