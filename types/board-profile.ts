@@ -7,6 +7,7 @@ import type { FlashGeometry, Regions } from "../firmware/common/layout";
 
 declare const profile: {
   board: string;
+  code: number;
   role: string;
   variables: number;
   memoryMapped: boolean;
@@ -14,6 +15,8 @@ declare const profile: {
   regions: Regions;
   maxImageSize: number;
   modemKind: string;
+  /** Transparent modems: bit rate on the mains; 0 otherwise. */
+  lineBitRate: number;
   uart: EspruinoSerial;
   uartOptions: EspruinoSerialOptions;
   baud: number;

@@ -23,6 +23,8 @@ export interface DeviceConfig {
   modemPath?: string;
   /** Group ids the meter starts in. */
   groups?: number[];
+  /** Meter kind: 1 electricity (default), 2 water, 3 gas. */
+  kind?: number;
 }
 
 /** Decodes a record from its bytes (flash or a Storage file). Returns the config or an Err code. */

@@ -63,10 +63,39 @@ export const enum Err {
   /** A flash write read back different: the unit is worn or failing. */
   FLASH_VERIFY = 36,
 
+  /** Update: the image is built for another board. */
+  UPDATE_WRONG_BOARD = 80,
+  /** Update: block size not a multiple of 4 in 4..212. */
+  UPDATE_BAD_BLOCK_SIZE = 81,
+  /** Update: size zero, or block count not ceil(size / block size). */
+  UPDATE_BAD_SIZE = 82,
+  /** Update: the image does not fit the buffer or the app region. */
+  UPDATE_TOO_LARGE = 83,
+  /** Update: the version is not newer than the one installed. */
+  UPDATE_NOT_NEWER = 84,
+  /** Update: no download session for this image. */
+  UPDATE_NO_SESSION = 85,
+  /** Update: activation asked before the digest checked. */
+  UPDATE_NOT_VERIFIED = 86,
+  /** Update: every block arrived but the digest does not match. */
+  UPDATE_DIGEST = 87,
+  /** Update: image id 0. */
+  UPDATE_BAD_IMAGE_ID = 88,
+  /** Update: a control for a campaign this meter was not selected for. */
+  UPDATE_NOT_SELECTED = 89,
+
   BOOT_NO_APP = 100,
   BOOT_APP_CORRUPT = 101,
   BOOT_APP_THREW = 102,
 
   CONFIG_MISSING = 120,
   CONFIG_CORRUPT = 121,
+  /** Admin: a message type this role does not serve. */
+  UNSUPPORTED = 122,
+  CONFIG_UNKNOWN_KEY = 123,
+  CONFIG_BAD_VALUE = 124,
+  /** Admin: the meter already belongs to the most groups it keeps. */
+  GROUP_FULL = 125,
+  /** Admin: an operation that needs the meter clock before it was set. */
+  CLOCK_NOT_SET = 126,
 }

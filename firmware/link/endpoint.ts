@@ -39,6 +39,11 @@ export interface EndpointHandlers {
   ready(err: number): void;
   /** A queued frame left (err 0) or failed; `type` and `seq` identify it. */
   sent?(type: number, seq: number, err: number): void;
+  /**
+   * A frame addressed to this node whose header decoded but whose body did not (unknown
+   * type, bad layout): `m` holds the header, `err` the code. Optional.
+   */
+  malformed?(m: Msg, err: number): void;
   /** Group membership test for TO_GROUP destinations. */
   inGroup(group: number): boolean;
 }
@@ -102,6 +107,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
       if (err) {
         stats.decodeErrors++;
         stats.lastDecodeError = err;
+        if (h.malformed && len >= P.HEADER && len <= P.MAX_FRAME && err !== Err.PROTO_VERSION && err !== Err.PROTO_BAD_ADDRESS && forUs(rx)) h.malformed(rx, err);
         return;
       }
       if (!forUs(rx)) {

@@ -1,23 +1,246 @@
 /*
- * The meter program's composition root: everything it runs on is passed in (HAL,
- * regions, configuration), so the same code runs on a board, in unit tests and in the
- * bench. Metering, registers, administration and the update receiver plug in here.
+ * The meter program's composition root: everything it runs on is passed in (HAL, board
+ * facts, regions, configuration), so the same code runs on a board, in unit tests and in
+ * the bench. It wires the modem driver and protocol endpoint to metering,
+ * administration and the update receiver, and answers the concentrator.
  */
 import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
+import { Err } from "../common/errors";
+import { APP_HEADER_SIZE } from "../common/layout";
+import { decodeAppHeader } from "../common/image";
+import { recordLog } from "../common/records";
+import { P, T } from "../protocol/catalogue";
+import { Msg, newMsg } from "../protocol/codec";
+import { endpoint, Endpoint } from "../link/endpoint";
+import { Modem, ModemEvents } from "../link/modem";
+import { Metering, startMetering } from "./metering";
+import { Receiver, updateReceiver, Us } from "./update";
 
-export interface MeterContext {
-  hal: Hal;
-  regions: Regions;
-  config: DeviceConfig;
+/** Board facts the meter needs (from the board profile). */
+export interface MeterBoard {
+  board: string;
+  code: number;
   baud: number;
-  /** Milliseconds since the clock's epoch at start. */
-  startedAt: number;
+  maxImageSize: number;
 }
 
-export function startMeter(hal: Hal, regions: Regions, config: DeviceConfig, baud: number): MeterContext {
-  hal.modemUart.setup(baud);
+/**
+ * Builds the board's modem driver around the endpoint's events. The entry picks the one
+ * driver its board has (modem/factory.ts), so a bundle carries only that driver.
+ */
+export type ModemFactory = (hal: Hal, events: ModemEvents, seed: number) => Modem;
+
+export interface Meter {
+  config: DeviceConfig;
+  baud: number;
+  metering: Metering;
+  receiver: Receiver;
+  endpoint: Endpoint;
+  modem: Modem;
+  lastError(): number;
+}
+
+/** Registers and profile slots, and the state journal's: docs/meter.md. */
+export var REG_SLOT = 32;
+export var PROFILE_SLOT = 28;
+export var JOURNAL_SLOT = 64;
+/** Milliseconds between an accepted REBOOT or ACTIVATE and the restart (lets the ACK go). */
+export var RESTART_DELAY_MS = 3000;
+
+export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number): Meter {
+  var rnd = random || Math.random;
+  var clock = hal.clock;
+  var regs = recordLog(hal.flash, regions.registers!, REG_SLOT, true, hal.native);
+  var prof = recordLog(hal.flash, regions.profile!, PROFILE_SLOT, false, hal.native);
+  var journal = recordLog(hal.flash, regions.state!, JOURNAL_SLOT, true, hal.native);
+  var metering = startMetering(config.kind || 1, clock, hal.pulse, regs, prof, config.groups || []);
+  var app = regions.app!;
+  var head = decodeAppHeader(hal.flash.read(app.addr, APP_HEADER_SIZE), app.size);
+  var version = head ? head.version : 0;
+  var receiver = updateReceiver(hal.flash, hal.native, regions.buffer!, journal, { version: version, board: board.code, maxImage: board.maxImageSize });
+  var startedAt = clock.now();
+  var lastError = 0, seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false;
+  var tx = newMsg();
+  var id = config.id;
+
+  var ep = endpoint(id, 4, {
+    message: onMessage,
+    ready: function (err) { if (err) lastError = err; },
+    malformed: function (m, err) {
+      lastError = err;
+      if (m.mode === P.TO_METER) error(m, err);
+    },
+    inGroup: metering.inGroup,
+  });
+  var modem = makeModem(hal, ep.events, id);
+  ep.attach(modem);
+  modem.start();
   if (hal.led) hal.led.set(false);
-  return { hal: hal, regions: regions, config: config, baud: baud, startedAt: hal.clock.now() };
+
+  function send(to: number, type: number, body: any): void {
+    tx.type = type;
+    tx.flags = 0;
+    tx.seq = seq = (seq + 1) & 0xffff;
+    tx.src = id;
+    tx.mode = P.TO_METER;
+    tx.dst = to;
+    tx.body = body;
+    var e = ep.send(tx);
+    if (e) lastError = e;
+  }
+
+  function reply(req: Msg, type: number, body: any): void {
+    if (req.mode === P.TO_METER) send(req.src, type, body);
+  }
+
+  function error(req: Msg, code: number): void {
+    lastError = code;
+    reply(req, T.ERROR, { refType: req.type, refSeq: req.seq, code: code });
+  }
+
+  function ack(req: Msg, code: number): void {
+    if (code) error(req, code);
+    else reply(req, T.ACK, { refType: req.type, refSeq: req.seq });
+  }
+
+  function restart(): void {
+    if (restarting) return;
+    restarting = true;
+    clock.setTimeout(function () {
+      metering.save();
+      hal.system.reset();
+    }, RESTART_DELAY_MS);
+  }
+
+  function ascii(s: string): Uint8Array {
+    var b = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0x7f;
+    return b;
+  }
+
+  function activateNow(imageId: number): number {
+    var e = receiver.activate(imageId);
+    if (!e) restart();
+    return e;
+  }
+
+  // scheduled activation (UPDATE_CONTROL.activateAt or ACTIVATE.at), checked every 10 s
+  var activateAt = 0, activateImage = 0;
+  clock.setInterval(function () {
+    var s = receiver.session();
+    var at = activateAt || (s ? s.activateAt : 0);
+    var img = activateAt ? activateImage : s ? s.imageId : 0;
+    var now = metering.wallTime();
+    if (at && now && now >= at && receiver.state() === Us.VERIFIED) activateNow(img);
+  }, 10000);
+
+  function onMessage(m: Msg, _quality: number): void {
+    var b = m.body, unicast = m.mode === P.TO_METER;
+    if (unicast) registered = true;
+    switch (m.type) {
+      case T.READ_REQ:
+        if (b.what === 1) {
+          var reg = metering.register();
+          var all = true;
+          for (var i = 0; i < 6; i++) if (b.obis[i] !== 0xff && b.obis[i] !== reg.obis[i]) all = false;
+          reply(m, T.READINGS, { time: metering.wallTime(), regs: all ? [reg] : [] });
+        } else if (b.what === 2) {
+          var p = metering.profile(b.from, b.count);
+          var r0 = metering.register();
+          reply(m, T.PROFILE, { obis: r0.obis, unit: r0.unit, scaler: r0.scaler, start: p ? p.start : b.from, period: p ? p.period : metering.settings.intervalS, slots: p ? p.slots : [] });
+        } else error(m, Err.BAD_ARG);
+        break;
+      case T.IDENTIFY:
+        var groups: any[] = [];
+        for (var g = 0; g < metering.groups.length; g++) groups.push({ group: metering.groups[g] });
+        reply(m, T.IDENTITY, { kind: metering.kind, board: board.code, version: version, imageId: 0, proto: P.VERSION, hw: ascii(board.board), groups: groups });
+        break;
+      case T.STATUS_REQ:
+        reply(m, T.STATUS, {
+          uptime: Math.floor((clock.now() - startedAt) / 1000), time: metering.wallTime(),
+          alarms: metering.wallTime() ? 0 : 1, lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
+          freeVars: Math.min(0xffff, hal.system.freeVariables()), update: receiver.state(),
+        });
+        break;
+      case T.TIME_SET:
+        metering.setTime(b.time);
+        ack(m, 0);
+        break;
+      case T.CONFIG_GET:
+        var v = metering.getSetting(b.key);
+        if (v) reply(m, T.CONFIG_VALUE, { key: b.key, value: v });
+        else error(m, Err.CONFIG_UNKNOWN_KEY);
+        break;
+      case T.CONFIG_SET:
+        ack(m, metering.setSetting(b.key, b.value));
+        break;
+      case T.GROUP_SET:
+        ack(m, metering.setGroup(b.op, b.group));
+        break;
+      case T.REBOOT:
+        ack(m, 0);
+        restart();
+        break;
+      case T.DISCOVER:
+        if (b.unregistered && registered) break;
+        var slot = Math.floor(rnd() * (b.slots || 1));
+        clock.setTimeout(function () {
+          send(P.BROADCAST_ID, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version });
+        }, slot * b.slotMs);
+        break;
+      case T.UPDATE_SELECT:
+        if (b.op === 1) selected = b.imageId;
+        else if (b.op === 2 && selected === b.imageId) selected = 0;
+        ack(m, b.op === 1 || b.op === 2 ? 0 : Err.BAD_ARG);
+        break;
+      case T.UPDATE_CONTROL:
+        // a control to this meter or one of its groups selects it; a broadcast one needs a select
+        if (m.mode === P.TO_ALL && selected !== b.imageId) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
+        var code = receiver.control({
+          imageId: b.imageId, version: b.version, board: b.board, size: b.size, blockSize: b.blockSize,
+          blockCount: b.blockCount, activateAt: b.activateAt, digest: b.digest.slice(),
+        }, b.start === 1);
+        if (code) { refusedImage = b.imageId; refusedCode = code; lastError = code; }
+        else if (refusedImage === b.imageId) refusedImage = 0;
+        ack(m, code);
+        break;
+      case T.DATA_BLOCK:
+        receiver.block(b.imageId, b.index, b.data);
+        break;
+      case T.STATUS_QUERY:
+        var s = receiver.session();
+        if (!s || s.imageId !== b.imageId) error(m, refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION);
+        else if (receiver.state() === Us.VERIFIED || receiver.state() === Us.ACTIVATING) reply(m, T.DOWNLOAD_COMPLETE, { imageId: s.imageId, version: s.version });
+        else {
+          var rep: any = { imageId: s.imageId, state: receiver.state(), received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: null };
+          receiver.report(rep);
+          reply(m, T.STATUS_REPORT, rep);
+        }
+        break;
+      case T.ABORT:
+        if (selected === b.imageId) selected = 0;
+        ack(m, receiver.abort(b.imageId));
+        break;
+      case T.ACTIVATE:
+        if (b.at === 0) { ack(m, activateNow(b.imageId)); break; }
+        if (!metering.wallTime()) { error(m, Err.CLOCK_NOT_SET); break; }
+        var ss = receiver.session();
+        if (!ss || ss.imageId !== b.imageId) { error(m, Err.UPDATE_NO_SESSION); break; }
+        if (receiver.state() !== Us.VERIFIED) { error(m, Err.UPDATE_NOT_VERIFIED); break; }
+        activateAt = b.at;
+        activateImage = b.imageId;
+        ack(m, 0);
+        break;
+      case T.VERSION_READ:
+        reply(m, T.VERSION, { version: version, imageId: 0, appCrc: head ? head.crc : 0, state: receiver.state() });
+        break;
+      default:
+        // CONFIRM (trial boot) arrives with the boot routine's revert timer; the rest are not for meters
+        error(m, Err.UNSUPPORTED);
+    }
+  }
+
+  return { config: config, baud: board.baud, metering: metering, receiver: receiver, endpoint: ep, modem: modem, lastError: function () { return lastError; } };
 }

@@ -165,24 +165,28 @@ export function encodeMsg(m: Msg, out: Uint8Array): number {
 /**
  * Decodes `len` bytes of `frame` into `m` (header fields overwritten, a new body object).
  * Returns 0 or an error code: TRUNCATED, PROTO_VERSION, PROTO_UNKNOWN_TYPE,
- * PROTO_BAD_ADDRESS, PROTO_TRAILING, PROTO_TOO_LONG.
+ * PROTO_BAD_ADDRESS, PROTO_TRAILING, PROTO_TOO_LONG. Whenever the frame holds a whole
+ * header (14 bytes, at most 242), `m`'s header fields are the frame's, even on error.
  */
 export function decodeMsg(frame: Uint8Array, len: number, m: Msg): number {
   if (len > P.MAX_FRAME) return Err.PROTO_TOO_LONG;
   var c = cur.reset(rc, frame, 0, len);
   if (len < P.HEADER) return Err.TRUNCATED;
-  if (cur.getU8(c) !== P.VERSION) return Err.PROTO_VERSION;
+  // the whole header first, so a caller can answer a malformed request with an error
+  var version = cur.getU8(c);
   var type = cur.getU8(c);
-  var layout = layoutOf(type);
-  if (layout === null) return Err.PROTO_UNKNOWN_TYPE;
-  var spec: string = layout;
   m.type = type;
   m.flags = cur.getU8(c);
   m.seq = cur.getU16(c);
   m.src = cur.getU32(c);
   m.mode = cur.getU8(c);
   m.dst = cur.getU32(c);
+  m.body = {};
+  if (version !== P.VERSION) return Err.PROTO_VERSION;
   if (m.mode > P.TO_ALL) return Err.PROTO_BAD_ADDRESS;
+  var layout = layoutOf(type);
+  if (layout === null) return Err.PROTO_UNKNOWN_TYPE;
+  var spec: string = layout;
   m.counter = 0;
   m.mac = null;
   if (m.flags & P.FLAG_AUTH) {

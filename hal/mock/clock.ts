@@ -77,4 +77,35 @@ export class VirtualClock implements Clock {
     if (best < 0) return null;
     return this.timers.splice(best, 1)[0];
   }
+
+  /**
+   * A view of this clock for one simulated device: the same time, and `kill()` clears
+   * every timer the device set (its power went off).
+   */
+  scope(): ClockScope { return new ClockScope(this); }
+}
+
+export class ClockScope implements Clock {
+  private readonly ids = new Set<number>();
+  dead = false;
+  constructor(private readonly base: VirtualClock) {}
+  now(): number { return this.base.now(); }
+  setTimeout(fn: () => void, ms: number): number {
+    if (this.dead) return 0;
+    const id = this.base.setTimeout(() => { this.ids.delete(id); fn(); }, ms);
+    this.ids.add(id);
+    return id;
+  }
+  setInterval(fn: () => void, ms: number): number {
+    if (this.dead) return 0;
+    const id = this.base.setInterval(fn, ms);
+    this.ids.add(id);
+    return id;
+  }
+  clear(id: number): void { this.ids.delete(id); this.base.clear(id); }
+  kill(): void {
+    this.dead = true;
+    for (const id of this.ids) this.base.clear(id);
+    this.ids.clear();
+  }
 }

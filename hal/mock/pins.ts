@@ -1,5 +1,5 @@
 /* Output pins and a pulse input for host tests. */
-import type { OutputPin, PulseInput, Watchdog } from "../types";
+import type { OutputPin, PulseInput, System, Watchdog } from "../types";
 
 /** Records every level it is driven to. */
 export class MockPin implements OutputPin {
@@ -59,4 +59,15 @@ export class MockWatchdog implements Watchdog {
   }
   kick(): void { this.kicks++; this.lastKick = this.now(); }
   expired(): boolean { return this.timeoutSeconds > 0 && this.now() - this.lastKick > this.timeoutSeconds * 1000; }
+}
+
+/** The system: records restart requests instead of restarting. */
+export class MockSystem implements System {
+  resets = 0;
+  cause = 1;
+  free = 2000;
+  onReset: (() => void) | null = null;
+  reset(): void { this.resets++; if (this.onReset) this.onReset(); }
+  resetCause(): number { return this.cause; }
+  freeVariables(): number { return this.free; }
 }

@@ -62,10 +62,11 @@ export class LineNode {
   /** Intervals this node spent transmitting (recent ones), for half-duplex checks. */
   lastTxStart = -Infinity;
   lastTxEnd = -Infinity;
+  detached = false;
   constructor(readonly name: string, private readonly line: PowerLine, readonly receive: Receiver) {}
 
   /** Puts a frame on the line now; returns its airtime in ms. */
-  transmit(bytes: Uint8Array): number { return this.line.transmit(this, bytes); }
+  transmit(bytes: Uint8Array): number { return this.detached ? 0 : this.line.transmit(this, bytes); }
   /** Carrier sense: true while anyone's transmission is on the line. */
   lineBusy(): boolean { return this.line.busy(); }
   /** True while this node's own transmission is on the line. */
@@ -85,6 +86,13 @@ export class PowerLine {
   }
 
   now(): number { return this.clock.now(); }
+
+  /** Takes a node off the line (its device lost power): it neither sends nor hears. */
+  detach(node: LineNode): void {
+    const i = this.nodes.indexOf(node);
+    if (i >= 0) this.nodes.splice(i, 1);
+    node.detached = true;
+  }
 
   attach(name: string, receive: Receiver): LineNode {
     if (this.nodes.some((n) => n.name === name)) throw new Error(`a node named ${name} is already on the line`);

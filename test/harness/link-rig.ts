@@ -15,6 +15,15 @@ import { transparentModem } from "../../firmware/link/transparent/driver";
 import { endpoint, type Endpoint } from "../../firmware/link/endpoint";
 import type { Modem } from "../../firmware/link/modem";
 import type { Msg } from "../../firmware/protocol/codec";
+import { MockFlash } from "../../hal/mock/flash";
+import { MockPulseInput, MockSystem, MockWatchdog } from "../../hal/mock/pins";
+import type { ClockScope } from "../../hal/mock/clock";
+import type { Hal } from "../../hal/types";
+import type { LineNode } from "../../hal/mock/powerline";
+import { loadProfile, type BoardProfile } from "../../tools/profiles/profiles";
+import { encodeAppHeader } from "../../firmware/common/image";
+import { startMeter, type Meter } from "../../firmware/meter/meter";
+import { st7580Factory, transparentFactory } from "../../firmware/link/factory";
 
 export type ModemKind = "st7580" | "transparent";
 
@@ -82,4 +91,68 @@ export class LinkRig {
     this.clock.advance(3000);
     for (const n of this.nodes) if (n.readyCodes[n.readyCodes.length - 1] !== 0) throw new Error(`node ${n.name} not ready: ${n.readyCodes}`);
   }
+}
+
+// ---- meters: the real meter program on mocked hardware, on the same line ----
+
+
+export interface MeterNode {
+  name: string;
+  id: number;
+  board: BoardProfile;
+  flash: MockFlash;
+  pulse: MockPulseInput;
+  system: MockSystem;
+  clock: ClockScope;
+  meter: Meter;
+  line: LineNode;
+  /** Power off: timers, line and modem gone; the flash keeps what it has. */
+  powerOff(): void;
+}
+
+export interface MeterOptions { board?: string; kind?: number; groups?: number[]; version?: number; flash?: MockFlash; seed?: number }
+
+/** A fresh flash for the board with a program of `version` in the app region, as flash.sh leaves it. */
+export function provisionedFlash(board: BoardProfile, version: number): MockFlash {
+  const f = new MockFlash(board.flash);
+  const prog = new TextEncoder().encode("/*app*/");
+  const padded = new Uint8Array(Math.ceil(prog.length / 4) * 4).fill(0x20);
+  padded.set(prog);
+  const app = board.regions.app!;
+  f.write(app.addr, encodeAppHeader({ length: prog.length, crc: hostNative.crc32(prog), version }));
+  f.write(app.addr + 16, padded);
+  return f;
+}
+
+export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOptions = {}): MeterNode {
+  const board = loadProfile(o.board ?? "LINUX");
+  const flash = o.flash ?? provisionedFlash(board, o.version ?? 1);
+  const clock = rig.clock.scope();
+  const uart = new MockUart({ kind: "random", max: 16, seed: id });
+  const pulse = new MockPulseInput();
+  const system = new MockSystem();
+  const treq = new MockPin(), resetn = new MockPin();
+  let line: LineNode;
+  if (rig.kind === "st7580") {
+    const mock = new MockSt7580(rig.clock, uart, treq, resetn, { baud: 57600, seed: id });
+    line = rig.line.attach(name, (b, snr, bad) => { if (!clock.dead) mock.fromLine(b, snr, bad); });
+    mock.attachLine(line);
+  } else {
+    const mock = new MockTransparentModem(rig.clock, uart);
+    line = rig.line.attach(name, (b, snr, bad) => { if (!clock.dead) mock.fromLine(b, snr, bad); });
+    mock.attachLine(line);
+  }
+  const hal: Hal = {
+    flash, clock, modemUart: uart, pulse, led: null, modemTreq: treq, modemResetn: resetn,
+    watchdog: new MockWatchdog(() => rig.clock.now()), system, native: hostNative, log: () => {},
+  };
+  const make = rig.kind === "st7580" ? st7580Factory(57600) : transparentFactory(9600, rig.line.opts.bitRate);
+  let seed = o.seed ?? id;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize }, make, board.regions, { id, kind: o.kind, groups: o.groups }, random);
+  const node: MeterNode = {
+    name, id, board, flash, pulse, system, clock, meter, line,
+    powerOff: () => { clock.kill(); rig.line.detach(line); pulse.stop(); },
+  };
+  return node;
 }

@@ -23,6 +23,8 @@ export interface BoardProfile {
   board: string;
   name: string;
   chip: string;
+  /** Board code on the wire (IDENTITY.board, UPDATE_CONTROL.board): unique, 1..65535. */
+  code: number;
   variables: number;
   memoryMapped: boolean;
   flash: FlashGeometry;
@@ -31,7 +33,7 @@ export interface BoardProfile {
   roles: Role[];
   rolesWhy: string;
   maxImageSize: number;
-  modem: { kind: ModemKind; uart: string; baud: number; tx?: string; rx?: string; path?: string; pins: { treq?: string; resetn?: string } };
+  modem: { kind: ModemKind; uart: string; baud: number; lineBitRate?: number; tx?: string; rx?: string; path?: string; pins: { treq?: string; resetn?: string } };
   pulsePin: string | null;
   led: string | null;
   crypto: string[];
@@ -81,10 +83,12 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const board0 = typeof raw === "object" && raw && typeof (raw as { board?: unknown }).board === "string" ? (raw as { board: string }).board : expectBoard ?? "?";
   const at = (field: string) => (m: string): never => { throw new ProfileError(board0, field, m); };
   const r = obj(raw, at("(root)"));
-  const known = ["board", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "modem", "pulsePin", "led", "crypto"];
+  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "modem", "pulsePin", "led", "crypto"];
   for (const k of Object.keys(r)) if (!known.includes(k)) at(k)("unknown field");
   const board = str(r.board, at("board"), /^[A-Z0-9]+$/);
   if (expectBoard && board !== expectBoard) at("board")(`must equal the file name ${expectBoard}`);
+  const code = int(r.code, 1, at("code"));
+  if (code > 0xffff) at("code")("must fit a u16 (1..65535)");
   const name = str(r.name, at("name"));
   const chip = str(r.chip, at("chip"));
   const variables = int(r.variables, 1000, at("variables"));
@@ -170,6 +174,8 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const modem: BoardProfile["modem"] = { kind, uart, baud, pins: {} };
   if (m.tx !== undefined) modem.tx = str(m.tx, at("modem.tx"), PIN);
   if (m.rx !== undefined) modem.rx = str(m.rx, at("modem.rx"), PIN);
+  if (m.lineBitRate !== undefined) modem.lineBitRate = int(m.lineBitRate, 50, at("modem.lineBitRate"));
+  if (kind === "transparent" && !modem.lineBitRate) at("modem.lineBitRate")("a transparent modem needs its bit rate on the mains");
   if (m.path !== undefined) modem.path = str(m.path, at("modem.path"), /^\//);
   if (board === "LINUX" && !modem.path) at("modem.path")("the Linux build opens serial ports by device path: give one");
   if (board !== "LINUX" && (!modem.tx || !modem.rx)) at("modem.tx")("a board's modem UART needs tx and rx pins");
@@ -185,7 +191,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
     if (!CRYPTO.includes(c as string)) at(`crypto[${i}]`)(`unknown (known: ${CRYPTO.join(", ")})`);
     return c as string;
   });
-  return { board, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, modem, pulsePin, led, crypto };
+  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, modem, pulsePin, led, crypto };
 }
 
 export function profileNames(dir = PROFILE_DIR): string[] {
@@ -206,7 +212,12 @@ export function loadProfile(board: string, dir = PROFILE_DIR): BoardProfile {
 }
 
 export function loadAllProfiles(dir = PROFILE_DIR): BoardProfile[] {
-  return profileNames(dir).map((b) => loadProfile(b, dir));
+  const all = profileNames(dir).map((b) => loadProfile(b, dir));
+  for (const p of all) {
+    const twin = all.find((q) => q !== p && q.code === p.code);
+    if (twin) throw new ProfileError(p.board, "code", `${p.code} is also ${twin.board}'s code: codes must be unique`);
+  }
+  return all;
 }
 
 /**
@@ -223,10 +234,10 @@ export function deviceProfileModule(p: BoardProfile, role: Role | "boot"): strin
     : `{tx:${id(p.modem.tx)},rx:${id(p.modem.rx)}}`;
   return [
     `export default {`,
-    `board:${JSON.stringify(p.board)},role:${JSON.stringify(role)},variables:${p.variables},memoryMapped:${p.memoryMapped},`,
+    `board:${JSON.stringify(p.board)},code:${p.code},role:${JSON.stringify(role)},variables:${p.variables},memoryMapped:${p.memoryMapped},`,
     `geometry:{base:${hex(p.flash.base)},size:${p.flash.size},writeAlign:${p.flash.writeAlign},eraseUnits:[${runs}]},`,
     `regions:{${regs}},maxImageSize:${p.maxImageSize},`,
-    `modemKind:${JSON.stringify(p.modem.kind)},uart:${p.modem.uart},uartOptions:${uartOptions},baud:${p.modem.baud},`,
+    `modemKind:${JSON.stringify(p.modem.kind)},lineBitRate:${p.modem.lineBitRate ?? 0},uart:${p.modem.uart},uartOptions:${uartOptions},baud:${p.modem.baud},`,
     `treq:${id(p.modem.pins.treq)},resetn:${id(p.modem.pins.resetn)},pulsePin:${id(p.pulsePin)},led:${id(p.led)},`,
     `sha256:${p.crypto.includes("SHA256")}`,
     `};`,

@@ -1,0 +1,149 @@
+/*
+ * What the meter's update receiver, the boot routine and the host packager share about an
+ * image being downloaded: the session record, the layout of blocks in the buffer region,
+ * and the digest. Contract: docs/update.md.
+ *
+ * Buffer layout. Each erase unit of the buffer region holds k = floor(unit / (blockSize +
+ * 4)) block slots followed by k mark words. Block i lives in unit floor(i / k), slot i % k;
+ * its slot holds the block padded with 0xFF to blockSize. The mark word, written after the
+ * block, is (crc32 of the slot) & 0x7FFFFFFF: never all ones, and it proves the slot was
+ * written whole. Marks sit in the same erase unit as their blocks, so a unit found torn
+ * after a power cut is erased with its marks and only its own blocks are fetched again.
+ *
+ * Digest (block by block with a one-shot native hash, bounded RAM):
+ *   H0 = SHA-256(imageId u16 | version u32 | board u16 | size u32 | blockSize u16 | blockCount u16)
+ *   Hi = SHA-256(H(i-1) | block i)        (block i without padding)   digest = Hn
+ * Boards without native SHA-256 use the same chain with CRC-32 (4-byte values, little
+ * endian, in the first 4 bytes of the digest field, the other 28 zero): it catches
+ * corruption, not deliberate forgery.
+ */
+import type { Native } from "../../hal/types";
+import { getU32, putU32 } from "./bytes";
+
+export var SESSION_SIZE = 52;
+export var DIGEST_SIZE = 32;
+export var MAX_BLOCK = 212;
+
+export interface Session {
+  imageId: number;
+  version: number;
+  board: number;
+  size: number;
+  blockSize: number;
+  blockCount: number;
+  activateAt: number;
+  digest: Uint8Array;
+}
+
+function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
+
+function get16(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8);
+}
+
+/** The 16 header bytes the digest chain starts from (also the first 16 bytes of the record). */
+function putHeader(s: Session, b: Uint8Array): void {
+  put16(b, 0, s.imageId);
+  putU32(b, 2, s.version);
+  put16(b, 6, s.board);
+  putU32(b, 8, s.size);
+  put16(b, 12, s.blockSize);
+  put16(b, 14, s.blockCount);
+}
+
+/** Record payload: header (16) | activateAt u32 | digest (32). */
+export function encodeSession(s: Session): Uint8Array {
+  var b = new Uint8Array(SESSION_SIZE);
+  putHeader(s, b);
+  putU32(b, 16, s.activateAt);
+  b.set(s.digest.subarray(0, DIGEST_SIZE), 20);
+  return b;
+}
+
+export function decodeSession(b: Uint8Array | null): Session | null {
+  if (!b || b.length !== SESSION_SIZE) return null;
+  return {
+    imageId: get16(b, 0), version: getU32(b, 2), board: get16(b, 6), size: getU32(b, 8),
+    blockSize: get16(b, 12), blockCount: get16(b, 14), activateAt: getU32(b, 16),
+    digest: b.slice(20, 20 + DIGEST_SIZE),
+  };
+}
+
+export function sameImage(a: Session, b: Session): boolean {
+  if (a.imageId !== b.imageId || a.version !== b.version || a.board !== b.board || a.size !== b.size || a.blockSize !== b.blockSize || a.blockCount !== b.blockCount) return false;
+  for (var i = 0; i < DIGEST_SIZE; i++) if (a.digest[i] !== b.digest[i]) return false;
+  return true;
+}
+
+/** Bytes of block i (the last one may be short). */
+export function blockLength(s: Session, i: number): number {
+  var rest = s.size - i * s.blockSize;
+  return rest < s.blockSize ? rest : s.blockSize;
+}
+
+export interface BufferLayout {
+  addr: number;
+  unit: number;
+  units: number;
+  /** Blocks per erase unit. */
+  perUnit: number;
+  blockSize: number;
+  /** Blocks the region can hold. */
+  capacity: number;
+}
+
+export function bufferLayout(addr: number, regionSize: number, unitSize: number, blockSize: number): BufferLayout {
+  var per = Math.floor(unitSize / (blockSize + 4));
+  var units = Math.floor(regionSize / unitSize);
+  return { addr: addr, unit: unitSize, units: units, perUnit: per, blockSize: blockSize, capacity: per * units };
+}
+
+export function blockAddr(l: BufferLayout, i: number): number {
+  return l.addr + Math.floor(i / l.perUnit) * l.unit + (i % l.perUnit) * l.blockSize;
+}
+
+export function markAddr(l: BufferLayout, i: number): number {
+  return l.addr + Math.floor(i / l.perUnit) * l.unit + l.perUnit * l.blockSize + (i % l.perUnit) * 4;
+}
+
+/** The mark word for a slot's bytes. */
+export function markOf(native: Native, slot: Uint8Array): number {
+  return (native.crc32(slot) & 0x7fffffff) >>> 0;
+}
+
+
+/**
+ * Digest chain state: one working buffer (32 + MAX_BLOCK bytes) allocated per chain.
+ * `step` takes each block in index order, unpadded; `result` gives the 32-byte field.
+ */
+export interface DigestChain {
+  step(block: Uint8Array): void;
+  result(): Uint8Array;
+}
+
+export function digestChain(native: Native, s: Session): DigestChain {
+  var sha = native.sha256;
+  var work = new Uint8Array(DIGEST_SIZE + MAX_BLOCK);
+  var h = new Uint8Array(DIGEST_SIZE);
+  var head = new Uint8Array(16);
+  putHeader(s, head);
+  if (sha) h.set(sha(head));
+  else putU32(h, 0, native.crc32(head));
+  return {
+    step: function (block) {
+      if (sha) {
+        work.set(h, 0);
+        work.set(block, DIGEST_SIZE);
+        h.set(sha(work.subarray(0, DIGEST_SIZE + block.length)));
+      } else {
+        work.set(h.subarray(0, 4), 0);
+        work.set(block, 4);
+        putU32(h, 0, native.crc32(work.subarray(0, 4 + block.length)));
+      }
+    },
+    result: function () { return h; },
+  };
+}

@@ -1,0 +1,290 @@
+/*
+ * Metering: pulses from the meter's pulse output become a register (by OBIS code) and an
+ * interval load profile, both kept through power cuts in record logs (common/records.ts).
+ *
+ * Save policy (settings, changed with CONFIG_SET):
+ * - at every interval end (15 min by default) the register and the interval are written;
+ * - between interval ends, the register is written when `savePulses` pulses have come in
+ *   since the last save and at least `minSaveS` seconds have passed since it;
+ * - a pulse count that changed is written at least every `maxSaveS` seconds.
+ * A power cut therefore loses at most the pulses since the last save, and the register
+ * read back after it is never above the true count (only counted pulses are written).
+ *
+ * Register value = floor(pulses x 1000 / constant): Wh for electricity, litres (m3 with
+ * scaler -3) for water and gas. Profile values are differences of that conversion, so
+ * slots add up exactly to the register's growth.
+ */
+import type { Clock, PulseInput } from "../../hal/types";
+import { Err } from "../common/errors";
+import { getU32, putU32 } from "../common/bytes";
+import type { RecordLog } from "../common/records";
+
+export const enum Kind { ELECTRICITY = 1, WATER = 2, GAS = 3 }
+
+/** Types in the registers log. */
+export const enum Rec { REG = 1, SETTINGS = 2, GROUPS = 3, BOOT = 4 }
+
+/** Interval status bits (docs/protocol.md, PROFILE). */
+export const enum Iv { MISSING = 1, CLOCK_ADJUSTED = 2, POWER_FAIL = 4, PARTIAL = 8, OVERFLOW = 16, CLOCK_NOT_SET = 32 }
+
+/** Register status bits (READINGS). */
+export const enum RegStatus { INVALID = 1, CLOCK_NOT_SET = 2 }
+
+/** CONFIG_GET / CONFIG_SET keys. */
+export const enum Key { CONSTANT = 1, INTERVAL = 2, SAVE_PULSES = 3, MIN_SAVE = 4, MAX_SAVE = 5, KIND = 6, GROUPS = 7 }
+
+export var MAX_GROUPS = 4;
+var INTERVALS = [60, 300, 600, 900, 1800, 3600];
+
+export interface Settings {
+  constant: number;
+  intervalS: number;
+  savePulses: number;
+  minSaveS: number;
+  maxSaveS: number;
+}
+
+export function defaultSettings(): Settings {
+  return { constant: 1000, intervalS: 900, savePulses: 100, minSaveS: 300, maxSaveS: 3600 };
+}
+
+export interface Register {
+  obis: Uint8Array;
+  unit: number;
+  scaler: number;
+  value: number;
+  status: number;
+}
+
+export interface ProfileSlot { value: number; status: number; }
+
+export interface Metering {
+  kind: number;
+  settings: Settings;
+  groups: number[];
+  boots: number;
+  pulses(): number;
+  savedPulses(): number;
+  /** Unix seconds, or 0 while the clock is not set. */
+  wallTime(): number;
+  setTime(unix: number): void;
+  register(): Register;
+  /** Up to `count` (at most 40) consecutive intervals from the first that starts at or after `from`. */
+  profile(from: number, count: number): { start: number; period: number; slots: ProfileSlot[] } | null;
+  getSetting(key: number): Uint8Array | null;
+  /** 0 or CONFIG_UNKNOWN_KEY / CONFIG_BAD_VALUE; nothing changes on error. */
+  setSetting(key: number, value: Uint8Array): number;
+  /** 0, GROUP_FULL or BAD_ARG. op: 1 join, 2 leave, 3 leave all. */
+  setGroup(op: number, group: number): number;
+  inGroup(group: number): boolean;
+  save(): void;
+}
+
+export function obisFor(kind: number): Uint8Array {
+  return kind === Kind.WATER ? new Uint8Array([8, 0, 1, 0, 0, 255]) : kind === Kind.GAS ? new Uint8Array([7, 0, 3, 0, 0, 255]) : new Uint8Array([1, 0, 1, 8, 0, 255]);
+}
+
+export function startMetering(kind: number, clock: Clock, pulse: PulseInput | null, regs: RecordLog, prof: RecordLog, initialGroups: number[]): Metering {
+  var s = defaultSettings();
+  var b = regs.read(Rec.SETTINGS);
+  if (b && b.length >= 12) {
+    s.constant = getU32(b, 0);
+    s.intervalS = b[4] | (b[5] << 8);
+    s.savePulses = b[6] | (b[7] << 8);
+    s.minSaveS = b[8] | (b[9] << 8);
+    s.maxSaveS = b[10] | (b[11] << 8);
+  }
+  var groups: number[] = [];
+  var g = regs.read(Rec.GROUPS);
+  if (g) for (var i = 0; i + 4 <= g.length; i += 4) groups.push(getU32(g, i));
+  else for (var j = 0; j < initialGroups.length && j < MAX_GROUPS; j++) groups.push(initialGroups[j]);
+  var r = regs.read(Rec.REG);
+  var pulses = r ? getU32(r, 0) : 0;
+  var saved = pulses;
+  var bootRec = regs.read(Rec.BOOT);
+  var boots = (bootRec ? getU32(bootRec, 0) : 0) + 1;
+  var scratch = new Uint8Array(20);
+  putU32(scratch, 0, boots);
+  regs.append(Rec.BOOT, scratch.subarray(0, 4));
+
+  var lastSaveMs = clock.now();
+  var timeBase = 0; // unix seconds at clock ms 0; 0 = not set
+  var ivStart = 0, ivPulses = 0, ivStatus = Iv.POWER_FAIL | Iv.PARTIAL, ivTimer = 0;
+  var obis = obisFor(kind);
+
+  function wall(): number {
+    return timeBase ? Math.floor(timeBase + clock.now() / 1000) : 0;
+  }
+  /** The interval clock: wall time when set, else seconds since start. */
+  function ivNow(): number {
+    return timeBase ? timeBase + clock.now() / 1000 : clock.now() / 1000;
+  }
+  function conv(p: number): number {
+    return Math.floor((p * 1000) / s.constant);
+  }
+
+  function save(): void {
+    putU32(scratch, 0, pulses);
+    putU32(scratch, 4, wall());
+    regs.append(Rec.REG, scratch.subarray(0, 8));
+    saved = pulses;
+    lastSaveMs = clock.now();
+  }
+
+  function saveSettings(): void {
+    var o = new Uint8Array(12);
+    putU32(o, 0, s.constant);
+    o[4] = s.intervalS & 0xff; o[5] = s.intervalS >> 8;
+    o[6] = s.savePulses & 0xff; o[7] = s.savePulses >> 8;
+    o[8] = s.minSaveS & 0xff; o[9] = s.minSaveS >> 8;
+    o[10] = s.maxSaveS & 0xff; o[11] = s.maxSaveS >> 8;
+    regs.append(Rec.SETTINGS, o);
+  }
+
+  function closeInterval(): void {
+    var o = new Uint8Array(16);
+    var end = pulses;
+    var st = ivStatus | (timeBase ? 0 : Iv.CLOCK_NOT_SET);
+    if (conv(end) > 0xffffffff) st |= Iv.OVERFLOW;
+    putU32(o, 0, Math.floor(ivStart));
+    putU32(o, 4, end);
+    putU32(o, 8, ivPulses);
+    o[12] = st & 0xff;
+    o[13] = st >> 8;
+    o[14] = s.intervalS & 0xff;
+    o[15] = s.intervalS >> 8;
+    prof.append(1, o);
+    save();
+  }
+
+  function schedule(): void {
+    if (ivTimer) clock.clear(ivTimer);
+    var now = ivNow();
+    var next = (Math.floor(now / s.intervalS) + 1) * s.intervalS;
+    ivTimer = clock.setTimeout(boundary, Math.ceil((next - now) * 1000));
+  }
+
+  function boundary(): void {
+    ivTimer = 0;
+    closeInterval();
+    ivStart = Math.floor(ivNow() / s.intervalS) * s.intervalS;
+    ivPulses = 0;
+    ivStatus = 0;
+    schedule();
+  }
+
+  ivStart = Math.floor(ivNow() / s.intervalS) * s.intervalS;
+  schedule();
+  clock.setInterval(function () {
+    if (pulses !== saved && clock.now() - lastSaveMs >= s.maxSaveS * 1000) save();
+  }, 60000);
+
+  if (pulse) pulse.start(function () {
+    pulses = (pulses + 1) >>> 0;
+    ivPulses++;
+    if (pulses - saved >= s.savePulses && clock.now() - lastSaveMs >= s.minSaveS * 1000) save();
+  }, 20);
+
+  function u16(v: Uint8Array): number { return v.length === 2 ? v[0] | (v[1] << 8) : -1; }
+
+  return {
+    kind: kind,
+    settings: s,
+    groups: groups,
+    boots: boots,
+    pulses: function () { return pulses; },
+    savedPulses: function () { return saved; },
+    wallTime: wall,
+    setTime: function (unix) {
+      ivStatus |= Iv.CLOCK_ADJUSTED;
+      timeBase = unix - clock.now() / 1000;
+      schedule();
+    },
+    register: function () {
+      var electric = kind === Kind.ELECTRICITY || (kind !== Kind.WATER && kind !== Kind.GAS);
+      return { obis: obis, unit: electric ? 30 : 13, scaler: electric ? 0 : -3, value: conv(pulses) % 4294967296, status: timeBase ? 0 : RegStatus.CLOCK_NOT_SET };
+    },
+    profile: function (from, count) {
+      if (count > 40) count = 40;
+      var start = -1, period = 0;
+      var slots: ProfileSlot[] = [];
+      prof.forEach(function (_t, _seq, p) {
+        var st = getU32(p, 0), per = p[14] | (p[15] << 8);
+        if (start < 0) {
+          if (st < from) return;
+          start = st;
+          period = per;
+        }
+        if (per !== period) return;
+        var k = (st - start) / period;
+        if (k < slots.length || k >= count || k % 1) return;
+        while (slots.length < k) slots.push({ value: 0, status: Iv.MISSING });
+        var end = getU32(p, 4), n = getU32(p, 8);
+        slots.push({ value: conv(end) - conv(end - n), status: p[12] | (p[13] << 8) });
+      });
+      return start < 0 ? null : { start: start, period: period, slots: slots };
+    },
+    getSetting: function (key) {
+      var o: Uint8Array;
+      if (key === Key.CONSTANT) { o = new Uint8Array(4); putU32(o, 0, s.constant); return o; }
+      if (key === Key.KIND) return new Uint8Array([kind]);
+      if (key === Key.GROUPS) { o = new Uint8Array(groups.length * 4); for (var i = 0; i < groups.length; i++) putU32(o, i * 4, groups[i]); return o; }
+      var v = key === Key.INTERVAL ? s.intervalS : key === Key.SAVE_PULSES ? s.savePulses : key === Key.MIN_SAVE ? s.minSaveS : key === Key.MAX_SAVE ? s.maxSaveS : -1;
+      if (v < 0) return null;
+      return new Uint8Array([v & 0xff, v >> 8]);
+    },
+    setSetting: function (key, value) {
+      var v: number;
+      if (key === Key.CONSTANT) {
+        if (value.length !== 4) return Err.CONFIG_BAD_VALUE;
+        v = getU32(value, 0);
+        if (v < 1 || v > 1000000) return Err.CONFIG_BAD_VALUE;
+        save();
+        s.constant = v;
+      } else if (key === Key.INTERVAL) {
+        v = u16(value);
+        if (INTERVALS.indexOf(v) < 0) return Err.CONFIG_BAD_VALUE;
+        closeInterval();
+        ivStatus = Iv.PARTIAL;
+        s.intervalS = v;
+        ivStart = Math.floor(ivNow() / v) * v;
+        ivPulses = 0;
+        schedule();
+      } else if (key === Key.SAVE_PULSES) {
+        v = u16(value);
+        if (v < 1) return Err.CONFIG_BAD_VALUE;
+        s.savePulses = v;
+      } else if (key === Key.MIN_SAVE) {
+        v = u16(value);
+        if (v < 0 || v > s.maxSaveS) return Err.CONFIG_BAD_VALUE;
+        s.minSaveS = v;
+      } else if (key === Key.MAX_SAVE) {
+        v = u16(value);
+        if (v < 60 || v < s.minSaveS) return Err.CONFIG_BAD_VALUE;
+        s.maxSaveS = v;
+      } else if (key === Key.KIND || key === Key.GROUPS) return Err.CONFIG_BAD_VALUE;
+      else return Err.CONFIG_UNKNOWN_KEY;
+      saveSettings();
+      return 0;
+    },
+    setGroup: function (op, group) {
+      var at = groups.indexOf(group);
+      if (op === 1) {
+        if (at >= 0) return 0;
+        if (groups.length >= MAX_GROUPS) return Err.GROUP_FULL;
+        if (group === 0 || group === 0xffffffff) return Err.BAD_ARG;
+        groups.push(group);
+      } else if (op === 2) {
+        if (at < 0) return 0;
+        groups.splice(at, 1);
+      } else if (op === 3) groups.length = 0;
+      else return Err.BAD_ARG;
+      var o = new Uint8Array(groups.length * 4);
+      for (var i = 0; i < groups.length; i++) putU32(o, i * 4, groups[i]);
+      regs.append(Rec.GROUPS, o);
+      return 0;
+    },
+    inGroup: function (group) { return groups.indexOf(group) >= 0; },
+    save: save,
+  };
+}

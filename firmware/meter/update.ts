@@ -1,0 +1,245 @@
+/*
+ * The meter's side of the update method: download session, blocks written straight into
+ * the buffer region, progress that survives power cuts, missing-block reports, digest
+ * check, activation hand-over to the boot routine. Layout, marks and digest:
+ * common/update-image.ts; the contract with the boot routine: docs/update.md.
+ *
+ * Persistent state:
+ * - the state log holds SESSION (the control fields and digest, written once the buffer
+ *   is erased), END (session closed: aborted or replaced) and ACTIVATE records;
+ * - progress is the mark words in the buffer, read back at start-up into a RAM bitmap
+ *   (one bit per block). A unit holding a slot written without its mark (a cut during a
+ *   block write) is erased at start-up, marks included: only its blocks are fetched again.
+ *
+ * Never writes outside the buffer region (every address comes from the layout, checked
+ * against the region) and never touches the boot region.
+ */
+import type { Flash, Native } from "../../hal/types";
+import { Err } from "../common/errors";
+import { getU32, putU32 } from "../common/bytes";
+import type { RecordLog } from "../common/records";
+import type { Region } from "../common/layout";
+import {
+  blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestChain, encodeSession, markAddr, markOf,
+  MAX_BLOCK, sameImage, Session,
+} from "../common/update-image";
+import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
+
+/** Types in the state log. */
+export const enum Jr { SESSION = 1, END = 2, ACTIVATE = 3 }
+
+/** Update states, as STATUS_REPORT.state (DLMS image transfer numbering). */
+export const enum Us { IDLE = 0, DOWNLOADING = 1, VERIFYING = 2, VERIFIED = 3, VERIFY_FAILED = 4, ACTIVATING = 5 }
+
+export interface UpdateStats {
+  stored: number;
+  duplicate: number;
+  corrupt: number;
+  outOfSession: number;
+  tornUnits: number;
+  refused: number;
+}
+
+export interface Receiver {
+  state(): number;
+  session(): Session | null;
+  received(): number;
+  stats: UpdateStats;
+  /** UPDATE_CONTROL: 0 (accepted, download started or resumed) or a refusal code. */
+  control(s: Session, start: boolean): number;
+  /** DATA_BLOCK. Returns 0 stored, or a code saying why not (counted). */
+  block(imageId: number, index: number, data: Uint8Array): number;
+  /** Fills a STATUS_REPORT's missing-set fields. */
+  report(r: MissingReport): void;
+  abort(imageId: number): number;
+  /** ACTIVATE: writes the hand-over record; the caller then restarts the board. */
+  activate(imageId: number): number;
+}
+
+export interface Installed { version: number; board: number; maxImage: number; }
+
+export function updateReceiver(flash: Flash, native: Native, buffer: Region, journal: RecordLog, me: Installed): Receiver {
+  var stats: UpdateStats = { stored: 0, duplicate: 0, corrupt: 0, outOfSession: 0, tornUnits: 0, refused: 0 };
+  var unitSize = flash.geometry.eraseUnits[0].size;
+  for (var r = 0; r < flash.geometry.eraseUnits.length; r++) {
+    var run = flash.geometry.eraseUnits[r];
+    if (buffer.addr >= run.addr && buffer.addr < run.addr + run.size * run.count) unitSize = run.size;
+  }
+  var sess: Session | null = null;
+  var lay: BufferLayout | null = null;
+  var got: Uint8Array = new Uint8Array(0);
+  var count = 0, st = Us.IDLE as number;
+  var pad = new Uint8Array(MAX_BLOCK);
+  var word = new Uint8Array(4);
+
+  function inBuffer(addr: number, len: number): boolean {
+    return addr >= buffer.addr && addr + len <= buffer.addr + buffer.size;
+  }
+
+  function slotLen(i: number): number {
+    return (blockLength(sess as Session, i) + 3) & ~3;
+  }
+
+  /** Reads marks back into the bitmap; erases units left torn. */
+  function scan(): void {
+    var l = lay as BufferLayout, s = sess as Session;
+    got = new Uint8Array((s.blockCount + 7) >> 3);
+    count = 0;
+    for (var u = 0; u * l.perUnit < s.blockCount; u++) {
+      var torn = false;
+      for (var k = 0; k < l.perUnit; k++) {
+        var i = u * l.perUnit + k;
+        if (i >= s.blockCount) break;
+        var mark = getU32(flash.read(markAddr(l, i), 4), 0);
+        var slot = flash.read(blockAddr(l, i), slotLen(i));
+        if (mark !== 0xffffffff && mark === markOf(native, slot)) { setBit(got, i); count++; continue; }
+        // written without a valid mark: a cut during the block or its mark
+        if (mark !== 0xffffffff || native.crc32(slot) !== native.crc32(blank(slot.length))) torn = true;
+      }
+      if (torn) eraseUnit(u);
+    }
+  }
+
+  function blank(n: number): Uint8Array {
+    for (var i = 0; i < n; i++) pad[i] = 0xff;
+    return pad.subarray(0, n);
+  }
+
+  function eraseUnit(u: number): void {
+    var l = lay as BufferLayout;
+    flash.erase(l.addr + u * l.unit);
+    stats.tornUnits++;
+    for (var k = 0; k < l.perUnit; k++) {
+      var i = u * l.perUnit + k;
+      if (i < (sess as Session).blockCount && isSet(got, i)) {
+        got[i >> 3] &= ~(0x80 >> (i & 7));
+        count--;
+      }
+    }
+  }
+
+  function verify(): void {
+    var s = sess as Session, l = lay as BufferLayout;
+    st = Us.VERIFYING;
+    var chain = digestChain(native, s);
+    for (var i = 0; i < s.blockCount; i++) chain.step(flash.read(blockAddr(l, i), blockLength(s, i)));
+    // SHA-256 boards compare all 32 bytes; CRC-32 boards 4 bytes, and the other 28 must be zero
+    var d = chain.result(), n = native.sha256 ? 32 : 4, ok = true;
+    for (var j = 0; j < 32; j++) if (s.digest[j] !== (j < n ? d[j] : 0)) ok = false;
+    if (ok) { st = Us.VERIFIED; return; }
+    // every block arrived yet the image is wrong: start the download over
+    st = Us.VERIFY_FAILED;
+    for (var u = 0; u < l.units && u * l.perUnit < s.blockCount; u++) flash.erase(l.addr + u * l.unit);
+    got = new Uint8Array((s.blockCount + 7) >> 3);
+    count = 0;
+  }
+
+  function open(s: Session): void {
+    sess = s;
+    lay = bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize);
+    st = Us.DOWNLOADING;
+  }
+
+  function close(imageId: number, reason: number): void {
+    var b = new Uint8Array(4);
+    b[0] = imageId & 0xff;
+    b[1] = imageId >> 8;
+    b[2] = reason & 0xff;
+    b[3] = reason >> 8;
+    journal.append(Jr.END, b);
+    sess = null;
+    lay = null;
+    st = Us.IDLE;
+    count = 0;
+  }
+
+  // start-up: resume the session the journal names, unless it was closed after it
+  (function () {
+    var s = decodeSession(journal.read(Jr.SESSION));
+    if (!s) return;
+    var endSeq = -1, sessSeq = -1, actSeq = -1;
+    journal.forEach(function (t, seq) {
+      if (t === Jr.SESSION) sessSeq = seq;
+      else if (t === Jr.END) endSeq = seq;
+      else if (t === Jr.ACTIVATE) actSeq = seq;
+    });
+    if (endSeq > sessSeq || actSeq > sessSeq) return;
+    open(s);
+    scan();
+    if (count === s.blockCount) verify();
+  })();
+
+  return {
+    stats: stats,
+    state: function () { return st; },
+    session: function () { return sess; },
+    received: function () { return count; },
+    control: function (s, start) {
+      var code = 0;
+      if (s.imageId === 0) code = Err.UPDATE_BAD_IMAGE_ID;
+      else if (s.board !== me.board) code = Err.UPDATE_WRONG_BOARD;
+      else if (s.blockSize < 4 || s.blockSize > MAX_BLOCK || s.blockSize % 4) code = Err.UPDATE_BAD_BLOCK_SIZE;
+      else if (s.size < 1 || s.blockCount !== Math.ceil(s.size / s.blockSize) || s.blockCount > 65534) code = Err.UPDATE_BAD_SIZE;
+      else if (s.size > me.maxImage || s.blockCount > bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize).capacity) code = Err.UPDATE_TOO_LARGE;
+      else if (s.version <= me.version) code = Err.UPDATE_NOT_NEWER;
+      if (code) { stats.refused++; return code; }
+      if (!start) return 0;
+      // the same image again: resume, never reset progress
+      if (sess && sameImage(sess, s)) return 0;
+      if (sess) close(sess.imageId, Err.OK);
+      var l = bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize);
+      for (var u = 0; u * l.perUnit < s.blockCount; u++) flash.erase(l.addr + u * l.unit);
+      journal.append(Jr.SESSION, encodeSession(s));
+      open(s);
+      got = new Uint8Array((s.blockCount + 7) >> 3);
+      count = 0;
+      return 0;
+    },
+    block: function (imageId, index, data) {
+      var s = sess;
+      if (!s || imageId !== s.imageId || st !== Us.DOWNLOADING && st !== Us.VERIFY_FAILED) { stats.outOfSession++; return Err.UPDATE_NO_SESSION; }
+      if (index >= s.blockCount || data.length !== blockLength(s, index)) { stats.corrupt++; return Err.BAD_ARG; }
+      if (isSet(got, index)) { stats.duplicate++; return 0; }
+      var l = lay as BufferLayout, n = slotLen(index);
+      var at = blockAddr(l, index), mat = markAddr(l, index);
+      if (!inBuffer(at, n) || !inBuffer(mat, 4)) { stats.corrupt++; return Err.FLASH_OUTSIDE; }
+      var slot = blank(n);
+      slot.set(data);
+      flash.write(at, slot);
+      var back = flash.read(at, n), mark = markOf(native, slot);
+      if (markOf(native, back) !== mark) {
+        // the flash did not take it: clear the unit so the block can be written again
+        eraseUnit(Math.floor(index / l.perUnit));
+        stats.corrupt++;
+        return Err.FLASH_VERIFY;
+      }
+      putU32(word, 0, mark);
+      flash.write(mat, word);
+      setBit(got, index);
+      count++;
+      stats.stored++;
+      if (st === Us.VERIFY_FAILED) st = Us.DOWNLOADING;
+      if (count === s.blockCount) verify();
+      return 0;
+    },
+    report: function (r) {
+      buildReport(got, sess ? sess.blockCount : 0, 204, r);
+    },
+    abort: function (imageId) {
+      if (!sess || sess.imageId !== imageId) return Err.UPDATE_NO_SESSION;
+      close(imageId, Err.OK);
+      return 0;
+    },
+    activate: function (imageId) {
+      if (!sess || sess.imageId !== imageId) return Err.UPDATE_NO_SESSION;
+      if (st !== Us.VERIFIED) return Err.UPDATE_NOT_VERIFIED;
+      var b = new Uint8Array(6);
+      b[0] = imageId & 0xff;
+      b[1] = imageId >> 8;
+      putU32(b, 2, sess.version);
+      journal.append(Jr.ACTIVATE, b);
+      st = Us.ACTIVATING;
+      return 0;
+    },
+  };
+}

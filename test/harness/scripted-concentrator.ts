@@ -1,0 +1,109 @@
+/*
+ * A scripted concentrator for meter scenario tests: requests with retries, and the update
+ * method exactly as specified (control, broadcast, poll each unfinished meter, re-send
+ * the union of what is missing). The real campaign engine is firmware/concentrator; this
+ * one is small on purpose so meter tests do not depend on it.
+ */
+import { newMsg, type Msg } from "../../firmware/protocol/codec";
+import { forEachMissing } from "../../firmware/protocol/missing";
+import { digestChain, type Session } from "../../firmware/common/update-image";
+import { hostNative } from "../../hal/mock/native";
+import type { LinkRig, RigNode } from "./link-rig";
+
+export const CONC = 0xffffffff;
+const T = { ACK: 0x2a, ERROR: 0x2b, UPDATE_CONTROL: 0x41, DATA_BLOCK: 0x42, STATUS_QUERY: 0x43, STATUS_REPORT: 0x44, DOWNLOAD_COMPLETE: 0x45 };
+
+let seqNo = 100;
+
+export function msg(type: number, body: Record<string, unknown>, dst: number, mode = 0): Msg {
+  const m = newMsg();
+  Object.assign(m, { type, seq: (seqNo = (seqNo + 1) & 0xffff), src: CONC, mode, dst, body });
+  return m;
+}
+
+/** Sends and waits for the answer (same refSeq for ACK/ERROR, else from `dst` after sending); retries. */
+export function request(rig: LinkRig, conc: RigNode, m: Msg, opts: { tries?: number; waitMs?: number } = {}): Msg | null {
+  for (let t = 0; t < (opts.tries ?? 8); t++) {
+    const from = conc.inbox.length;
+    while (conc.ep.send(m)) rig.clock.advance(20);
+    const until = rig.clock.now() + (opts.waitMs ?? 4000);
+    while (rig.clock.now() < until) {
+      rig.clock.advance(20);
+      for (let i = from; i < conc.inbox.length; i++) {
+        const r = conc.inbox[i].msg;
+        if (r.src !== m.dst) continue;
+        if ((r.type === T.ACK || r.type === T.ERROR) && r.body.refSeq !== m.seq) continue;
+        return r;
+      }
+    }
+  }
+  return null;
+}
+
+/** Sends without waiting for an answer, once the endpoint has room. */
+export function post(rig: LinkRig, conc: RigNode, m: Msg): void {
+  while (conc.ep.send(m)) rig.clock.advance(20);
+}
+
+/** Waits until everything queued has left. */
+export function drain(rig: LinkRig, conc: RigNode): void {
+  while (conc.ep.pending()) rig.clock.advance(20);
+  rig.clock.advance(200);
+}
+
+export interface Image { bytes: Uint8Array; session: Session }
+
+export function makeImage(size: number, blockSize: number, o: { imageId?: number; version?: number; board?: number; seed?: number } = {}): Image {
+  let x = o.seed ?? 1;
+  const bytes = Uint8Array.from({ length: size }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24));
+  const s: Session = {
+    imageId: o.imageId ?? 7, version: o.version ?? 2, board: o.board ?? 1, size, blockSize,
+    blockCount: Math.ceil(size / blockSize), activateAt: 0, digest: new Uint8Array(32),
+  };
+  const chain = digestChain(hostNative, s);
+  for (let i = 0; i < s.blockCount; i++) chain.step(bytes.subarray(i * blockSize, Math.min(size, (i + 1) * blockSize)));
+  s.digest = chain.result().slice();
+  return { bytes, session: s };
+}
+
+export function controlBody(s: Session, start = 1): Record<string, unknown> {
+  return { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, activateAt: s.activateAt, start };
+}
+
+export function blockMsg(img: Image, i: number, dst = CONC, mode = 2): Msg {
+  const s = img.session;
+  return msg(T.DATA_BLOCK, { imageId: s.imageId, index: i, data: img.bytes.slice(i * s.blockSize, Math.min(s.size, (i + 1) * s.blockSize)) }, dst, mode);
+}
+
+export interface DownloadResult { complete: number[]; rounds: number; blocksSent: number; sent: number[] }
+
+/**
+ * The update method: broadcast every block (unless `skipInitial`), then poll each
+ * unfinished meter and re-broadcast the union of missing blocks, for up to `maxRounds`.
+ */
+export function download(rig: LinkRig, conc: RigNode, meters: number[], img: Image, o: { maxRounds?: number; skipInitial?: boolean } = {}): DownloadResult {
+  const s = img.session;
+  const sent: number[] = [];
+  const bcast = (i: number) => { post(rig, conc, blockMsg(img, i)); sent.push(i); };
+  if (!o.skipInitial) for (let i = 0; i < s.blockCount; i++) bcast(i);
+  drain(rig, conc);
+  const done = new Set<number>();
+  let rounds = 0;
+  while (done.size < meters.length && rounds < (o.maxRounds ?? 30)) {
+    rounds++;
+    const missing = new Set<number>();
+    for (const id of meters) {
+      if (done.has(id)) continue;
+      const r = request(rig, conc, msg(T.STATUS_QUERY, { imageId: s.imageId }, id));
+      if (!r) continue;
+      if (r.type === T.DOWNLOAD_COMPLETE) { done.add(id); continue; }
+      if (r.type !== T.STATUS_REPORT) throw new Error(`meter ${id} answered a status query with type ${r.type} (${JSON.stringify(r.body)})`);
+      const err = forEachMissing(r.body, s.blockCount, (b) => missing.add(b));
+      if (err) throw new Error(`meter ${id} sent an inconsistent report (E${err})`);
+      // blocks past the report's window are asked for again next round
+    }
+    for (const b of [...missing].sort((a, c) => a - c)) bcast(b);
+    drain(rig, conc);
+  }
+  return { complete: [...done], rounds, blocksSent: sent.length, sent };
+}
