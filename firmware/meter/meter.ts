@@ -159,7 +159,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.STATUS_REQ:
         reply(m, T.STATUS, {
-          uptime: Math.floor((clock.now() - startedAt) / 1000), time: metering.wallTime(),
+          uptime: Math.floor((clock.now() - startedAt) / 1000), boots: metering.boots, time: metering.wallTime(),
           alarms: metering.wallTime() ? 0 : 1, lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
           freeVars: Math.min(0xffff, hal.system.freeVariables()), update: receiver.state(),
         });

@@ -89,7 +89,7 @@ export var CATALOGUE: { [type: number]: string } = {
   0x20: "IDENTIFY|",
   0x21: "IDENTITY|kind:B board:H version:I imageId:H proto:B hw:V groups:L(group:I)",
   0x22: "STATUS_REQ|",
-  0x23: "STATUS|uptime:I time:I alarms:I lastError:H resetCause:B freeVars:H update:B",
+  0x23: "STATUS|uptime:I boots:I time:I alarms:I lastError:H resetCause:B freeVars:H update:B",
   0x24: "TIME_SET|time:I",
   0x25: "CONFIG_GET|key:B",
   0x26: "CONFIG_VALUE|key:B value:V",
