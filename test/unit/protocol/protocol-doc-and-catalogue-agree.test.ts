@@ -13,9 +13,12 @@ function docMessages(): Map<number, { name: string; rows: [string, string][] }> 
     const head = /^0x([0-9A-F]{2}) ([A-Z_]+)\s*$/m.exec(s.split("\n")[0]);
     if (!head) continue;
     const rows: [string, string][] = [];
+    let inFields = false; // only the "| field | type | meaning |" table describes the layout
     for (const line of s.split("\n")) {
       const cells = line.split("|").map((c) => c.trim());
-      if (cells.length < 4 || cells[1] === "field" || cells[1].startsWith("---")) continue;
+      if (cells.length < 4) { inFields = false; continue; }
+      if (cells[1] === "field") { inFields = true; continue; }
+      if (!inFields || cells[1].startsWith("---")) continue;
       rows.push([cells[1], cells[2]]);
     }
     out.set(parseInt(head[1], 16), { name: head[2], rows });
