@@ -28,14 +28,16 @@ export interface Regions {
   store?: Region;
   app?: Region;
   buffer?: Region;
+  /** The boot routine's copy journal: one erase unit written by nothing else. */
+  journal?: Region;
 }
 
 /** Region names in a fixed order: a region's index in this list is its numeric id in error reports. */
-export var REGION_NAMES = ["boot", "state", "registers", "profile", "store", "app", "buffer"];
+export var REGION_NAMES = ["boot", "state", "registers", "profile", "store", "app", "buffer", "journal"];
 
 /** The regions each role needs. The concentrator keeps its program in Storage. */
 export var ROLE_REGIONS: { [role: string]: string[] } = {
-  meter: ["boot", "state", "registers", "profile", "app", "buffer"],
+  meter: ["boot", "state", "registers", "profile", "app", "buffer", "journal"],
   concentrator: ["state", "store"],
 };
 
