@@ -87,6 +87,10 @@ export const enum Err {
   BOOT_NO_APP = 100,
   BOOT_APP_CORRUPT = 101,
   BOOT_APP_THREW = 102,
+  /** The buffer's image failed its digest at activation: the old program stays. */
+  BOOT_BUFFER_BAD = 103,
+  /** The app region failed its digest after every copy attempt. */
+  BOOT_COPY_FAILED = 104,
 
   CONFIG_MISSING = 120,
   CONFIG_CORRUPT = 121,

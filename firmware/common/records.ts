@@ -25,6 +25,9 @@ import { eraseUnitAt, type Region } from "./layout";
 
 export var MAX_TYPES = 8;
 export var RECORD_OVERHEAD = 12;
+/** Bytes 6 and 7 of every record. */
+export var RECORD_MAGIC0 = 0x5a;
+export var RECORD_MAGIC1 = 0xa5;
 
 export interface RecordLog {
   /** Payload bytes per slot. */
@@ -65,7 +68,7 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     buf.set(b);
     // native CRC instead of a per-byte loop: an erased slot has the CRC of all ones
     if (native.crc32(b) === blankCrc) return 0;
-    if (b[6] !== 0x5a || b[7] !== 0xa5 || b[4] >= MAX_TYPES || b[5] > cap) return -1;
+    if (b[6] !== RECORD_MAGIC0 || b[7] !== RECORD_MAGIC1 || b[4] >= MAX_TYPES || b[5] > cap) return -1;
     return native.crc32(b.subarray(0, slot - 4)) === getU32(b, slot - 4) ? 1 : -1;
   }
 
@@ -104,8 +107,8 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     putU32(buf, 0, seq);
     buf[4] = type;
     buf[5] = len;
-    buf[6] = 0x5a;
-    buf[7] = 0xa5;
+    buf[6] = RECORD_MAGIC0;
+    buf[7] = RECORD_MAGIC1;
     buf.set(payload.subarray(0, len), 8);
     putU32(buf, slot - 4, native.crc32(buf.subarray(0, slot - 4)));
     var addr = slotAddr(head, next);

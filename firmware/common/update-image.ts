@@ -21,6 +21,12 @@ import type { Native } from "../../hal/types";
 import { getU32, putU32 } from "./bytes";
 
 export var SESSION_SIZE = 52;
+/** Slot size of the state log (common/records.ts) holding SESSION, END and ACTIVATE records. */
+export var STATE_SLOT = 64;
+/** State log record types. */
+export var REC_SESSION = 1;
+export var REC_END = 2;
+export var REC_ACTIVATE = 3;
 export var DIGEST_SIZE = 32;
 export var MAX_BLOCK = 212;
 

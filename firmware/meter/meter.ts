@@ -11,6 +11,8 @@ import { Err } from "../common/errors";
 import { APP_HEADER_SIZE } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
+import { guardedFlash } from "../common/flash-guard";
+import { STATE_SLOT } from "../common/update-image";
 import { P, T } from "../protocol/catalogue";
 import { Msg, newMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
@@ -42,24 +44,25 @@ export interface Meter {
   lastError(): number;
 }
 
-/** Registers and profile slots, and the state journal's: docs/meter.md. */
+/** Registers and profile slots: docs/meter.md. */
 export var REG_SLOT = 32;
 export var PROFILE_SLOT = 28;
-export var JOURNAL_SLOT = 64;
 /** Milliseconds between an accepted REBOOT or ACTIVATE and the restart (lets the ACK go). */
 export var RESTART_DELAY_MS = 3000;
 
 export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number): Meter {
   var rnd = random || Math.random;
   var clock = hal.clock;
-  var regs = recordLog(hal.flash, regions.registers!, REG_SLOT, true, hal.native);
-  var prof = recordLog(hal.flash, regions.profile!, PROFILE_SLOT, false, hal.native);
-  var journal = recordLog(hal.flash, regions.state!, JOURNAL_SLOT, true, hal.native);
+  // everything the meter program writes goes through the guard: never the boot routine's regions
+  var flash = guardedFlash(hal.flash, [regions.boot!, regions.journal!]);
+  var regs = recordLog(flash, regions.registers!, REG_SLOT, true, hal.native);
+  var prof = recordLog(flash, regions.profile!, PROFILE_SLOT, false, hal.native);
+  var journal = recordLog(flash, regions.state!, STATE_SLOT, true, hal.native);
   var metering = startMetering(config.kind || 1, clock, hal.pulse, regs, prof, config.groups || []);
   var app = regions.app!;
-  var head = decodeAppHeader(hal.flash.read(app.addr, APP_HEADER_SIZE), app.size);
+  var head = decodeAppHeader(flash.read(app.addr, APP_HEADER_SIZE), app.size);
   var version = head ? head.version : 0;
-  var receiver = updateReceiver(hal.flash, hal.native, regions.buffer!, journal, { version: version, board: board.code, maxImage: board.maxImageSize });
+  var receiver = updateReceiver(flash, hal.native, regions.buffer!, journal, { version: version, board: board.code, maxImage: board.maxImageSize });
   var startedAt = clock.now();
   var lastError = 0, seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false;
   var tx = newMsg();

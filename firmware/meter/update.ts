@@ -21,12 +21,10 @@ import type { RecordLog } from "../common/records";
 import type { Region } from "../common/layout";
 import {
   blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestChain, encodeSession, markAddr, markOf,
-  MAX_BLOCK, sameImage, Session,
+  MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, sameImage, Session,
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
 
-/** Types in the state log. */
-export const enum Jr { SESSION = 1, END = 2, ACTIVATE = 3 }
 
 /** Update states, as STATUS_REPORT.state (DLMS image transfer numbering). */
 export const enum Us { IDLE = 0, DOWNLOADING = 1, VERIFYING = 2, VERIFIED = 3, VERIFY_FAILED = 4, ACTIVATING = 5 }
@@ -146,7 +144,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     b[1] = imageId >> 8;
     b[2] = reason & 0xff;
     b[3] = reason >> 8;
-    journal.append(Jr.END, b);
+    journal.append(REC_END, b);
     sess = null;
     lay = null;
     st = Us.IDLE;
@@ -155,13 +153,13 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
 
   // start-up: resume the session the journal names, unless it was closed after it
   (function () {
-    var s = decodeSession(journal.read(Jr.SESSION));
+    var s = decodeSession(journal.read(REC_SESSION));
     if (!s) return;
     var endSeq = -1, sessSeq = -1, actSeq = -1;
     journal.forEach(function (t, seq) {
-      if (t === Jr.SESSION) sessSeq = seq;
-      else if (t === Jr.END) endSeq = seq;
-      else if (t === Jr.ACTIVATE) actSeq = seq;
+      if (t === REC_SESSION) sessSeq = seq;
+      else if (t === REC_END) endSeq = seq;
+      else if (t === REC_ACTIVATE) actSeq = seq;
     });
     if (endSeq > sessSeq || actSeq > sessSeq) return;
     open(s);
@@ -189,7 +187,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (sess) close(sess.imageId, Err.OK);
       var l = bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize);
       for (var u = 0; u * l.perUnit < s.blockCount; u++) flash.erase(l.addr + u * l.unit);
-      journal.append(Jr.SESSION, encodeSession(s));
+      journal.append(REC_SESSION, encodeSession(s));
       open(s);
       got = new Uint8Array((s.blockCount + 7) >> 3);
       count = 0;
@@ -237,7 +235,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       b[0] = imageId & 0xff;
       b[1] = imageId >> 8;
       putU32(b, 2, sess.version);
-      journal.append(Jr.ACTIVATE, b);
+      journal.append(REC_ACTIVATE, b);
       st = Us.ACTIVATING;
       return 0;
     },

@@ -8,7 +8,7 @@
 import vm from "node:vm";
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
-import { MockFlash } from "../../hal/mock/flash";
+import { MockFlash, type CutMode } from "../../hal/mock/flash";
 import { bytesOf, latin1 } from "../../hal/mock/native";
 import { MockUart } from "../../hal/mock/uart";
 import { VirtualClock } from "../../hal/mock/clock";
@@ -154,8 +154,13 @@ export class EspruinoDevice {
   }
 
   /** Power on: fresh RAM, power back on the flash, then the Storage boot files in order. */
-  powerOn(): void {
+  /**
+   * Power on: flash powered again, RAM fresh, boot files run. `cut` plans a power cut for
+   * this run (flash operation `op` counted from power-on).
+   */
+  powerOn(cut?: { op: number; mode: CutMode; fraction?: number }): void {
     this.flash.reboot();
+    if (cut) this.flash.planCut({ ...cut, op: this.flash.ops + cut.op });
     this.fresh();
     for (const f of [".boot0", ".boot1", ".boot2", ".boot3", ".bootcde"]) {
       const code = this.storage.get(f);

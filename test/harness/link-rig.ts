@@ -110,7 +110,7 @@ export interface MeterNode {
   powerOff(): void;
 }
 
-export interface MeterOptions { board?: string; kind?: number; groups?: number[]; version?: number; flash?: MockFlash; seed?: number }
+export interface MeterOptions { board?: string; kind?: number; groups?: number[]; version?: number; flash?: MockFlash; seed?: number; regions?: Partial<BoardProfile["regions"]> }
 
 /** A fresh flash for the board with a program of `version` in the app region, as flash.sh leaves it. */
 export function provisionedFlash(board: BoardProfile, version: number): MockFlash {
@@ -149,7 +149,7 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
   const make = rig.kind === "st7580" ? st7580Factory(57600) : transparentFactory(9600, rig.line.opts.bitRate);
   let seed = o.seed ?? id;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
-  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize }, make, board.regions, { id, kind: o.kind, groups: o.groups }, random);
+  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups }, random);
   const node: MeterNode = {
     name, id, board, flash, pulse, system, clock, meter, line,
     powerOff: () => { clock.kill(); rig.line.detach(line); pulse.stop(); },

@@ -105,4 +105,12 @@ describe("board profiles", () => {
   it("an unknown board is a clear error", () => {
     expect(() => loadProfile("NOPE")).toThrow(/no such profile \(known: ESP32/);
   });
+
+  it("gives every meter board a boot region that holds the boot routine's budget and the configuration record", async () => {
+    const { BUDGETS } = await import("../../../tools/gate/gate");
+    const { CONFIG_SIZE } = await import("../../../firmware/common/layout");
+    for (const p of loadAllProfiles().filter((x) => x.roles.includes("meter"))) {
+      expect(p.regions.boot!.size - CONFIG_SIZE, p.board).toBeGreaterThanOrEqual(BUDGETS.boot);
+    }
+  });
 });
