@@ -21,14 +21,22 @@ var native: Native = {
   bytesToString: function (d) { return E.toString(d); },
   sha256: profile.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
 };
-var rc = 0;
+var rc = 0, trial = false;
 try {
-  rc = install(flash, native, profile.regions).code;
+  var res = install(flash, native, profile.regions);
+  rc = res.code;
+  trial = res.trial;
 } catch (e) {
   rc = Err.BOOT_COPY_FAILED;
 }
 if (rc) print("meterline boot: install stopped (E" + rc + ")");
 rc = runApp(flash, native, profile.regions.app!, mlEval);
+if (rc === Err.BOOT_APP_THREW && trial) {
+  // the new program crashed at start: put the previous one back and run that
+  print("meterline boot: new program failed (E" + rc + "), reverting");
+  install(flash, native, profile.regions, true);
+  rc = runApp(flash, native, profile.regions.app!, mlEval);
+}
 if (rc === Err.BOOT_NO_APP || rc === Err.BOOT_APP_CORRUPT) {
   var img = bufferImage(flash, native, profile.regions);
   if (typeof img !== "number") rc = runSource(imageSource(native, profile.regions.buffer!.size, img, null), mlEval);

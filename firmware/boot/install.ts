@@ -1,61 +1,86 @@
 /*
  * The boot routine's installer: copies a downloaded, activated image from the buffer into
- * the app region so that a power cut at any moment leaves a program to run. Contract with
- * the meter program: docs/update.md; the proof: test/unit/boot/.
+ * the app region so that a power cut at any moment leaves a program to run, keeps the
+ * previous program for a revert, runs the new one on trial and reverts it when it never
+ * confirms itself. Contract with the meter program: docs/update.md; proof: test/unit/boot/.
  *
- * Inputs it trusts only after checking: the meter's state log (SESSION and ACTIVATE
- * records, each with its CRC) and the buffer (its digest chain). Its own journal is the
- * journal region, which nothing else writes: 8-byte records (value u32, ~value u32), so an
- * erased or half-written record never decodes as written:
- *   START  0x1000_0000 | attempt << 16 | imageId     copy in progress (the flag)
- *   UNIT   0x2000_0000 | u                           app unit u holds the new bytes
- *   DONE   0x3000_0000 | imageId                     copy verified: flag cleared
- *   FAILED 0x4000_0000 | imageId                     buffer bad, or copies kept failing
+ * Inputs it trusts only after checking: the meter's state log (SESSION, END, ACTIVATE and
+ * CONFIRM records, each with its CRC), the buffer (its digest chain) and the app and prev
+ * regions (program header and CRC). Its own journal is the journal region, which nothing
+ * else writes: 8-byte records (value, ~value; tags in common/update-image.ts), so an
+ * erased or half-written record never decodes as written.
  *
- * Flow at every start: no pending activation, or DONE/FAILED for it: nothing to do.
- * Otherwise, without a START for it: check the buffer's digest (bad: FAILED, keep the old
- * program), erase the journal, write START. Then copy every app unit without a UNIT record
- * (erase, write from the buffer's blocks, record UNIT), check the app region's digest, and
- * write DONE; on a mismatch start over with the next attempt, up to MAX_ATTEMPTS, then
- * FAILED. Every step is idempotent, so after a cut the next start finishes the job.
+ * At every start, for the pending activation (ACTIVATE newer than SESSION and END):
+ *  1. without START: check the buffer's digest (bad: FAILED, the old program stays); erase
+ *     the journal, write START (the copy flag).
+ *  2. keep the previous program: when the app region holds a valid program of another
+ *     version, copy it unit by unit into prev (PUNIT u), then PREV (NOPREV when there was
+ *     none). A program of the new version or an invalid one is never copied over prev, so
+ *     a copy cut short can never overwrite the kept program.
+ *  3. copy: each app unit without UNIT (erase, write from the buffer's blocks, UNIT u).
+ *  4. check the app region's digest: DONE (flag cleared); on a mismatch start over, up to
+ *     MAX_ATTEMPTS, then FAILED.
+ *  5. trial: each start after DONE without a CONFIRM record for the image writes TRY; past
+ *     MAX_TRIES, or when the new program throws at start, revert: RSTART, copy prev into
+ *     the app region (RUNIT u), REVERTED.
+ * Every step is idempotent: after a cut the next start finishes the job.
  */
 import type { Flash, Native } from "../../hal/types";
 import { getU32, putU32 } from "../common/bytes";
-import { eraseUnitAt, type Region, type Regions } from "../common/layout";
+import { APP_HEADER_SIZE, eraseUnitAt, type Region, type Regions } from "../common/layout";
+import { decodeAppHeader } from "../common/image";
 import { RECORD_MAGIC0, RECORD_MAGIC1 } from "../common/records";
 import {
-  blockAddr, blockLength, bufferLayout, decodeSession, digestChain, REC_ACTIVATE, REC_END, REC_SESSION,
-  Session, STATE_SLOT,
+  blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestChain, JR_DONE, JR_FAILED, JR_NOPREV, JR_PREV, JR_PUNIT,
+  JR_REVERTED, JR_RSTART, JR_RUNIT, JR_START, JR_TRY, JR_UNIT, MAX_TRIES, REC_ACTIVATE, REC_CONFIRM, REC_END,
+  REC_SESSION, Session, STATE_SLOT,
 } from "../common/update-image";
 import { Err } from "../common/errors";
 
 export var MAX_ATTEMPTS = 3;
-var START = 0x10000000, UNIT = 0x20000000, DONE = 0x30000000, FAILED = 0x40000000;
 
-/** What the routine found and did; `code` 0 or an Err code; `attempt` the copy attempt that ended it. */
-export interface InstallResult { copied: boolean; code: number; imageId: number; attempt: number; }
+/**
+ * What the routine found and did. `code` 0 or an Err code; `attempt` the copy attempt that
+ * ended it; `trial` true while the new program runs unconfirmed.
+ */
+export interface InstallResult { copied: boolean; code: number; imageId: number; attempt: number; trial: boolean; }
+
+function result(copied: boolean, code: number, imageId: number, attempt: number, trial: boolean): InstallResult {
+  return { copied: copied, code: code, imageId: imageId, attempt: attempt, trial: trial };
+}
 
 function unitSize(flash: Flash, addr: number): number {
   var u = eraseUnitAt(flash.geometry, addr);
   return u ? u.length : 0;
 }
 
-/** The pending activation's session, or null. Reads the meter's state log without writing it. */
-export function pendingSession(flash: Flash, native: Native, state: Region): Session | null {
-  var best = [0, 0, 0, 0], at = [0, 0, 0, 0];
+/** Newest valid record of each state-log type: [seq, address] per type 1..4. */
+function stateRecords(flash: Flash, native: Native, state: Region): number[][] {
+  var found = [[0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
   for (var a = state.addr; a + STATE_SLOT <= state.addr + state.size; a += STATE_SLOT) {
     var b = flash.read(a, STATE_SLOT);
     var t = b[4];
-    if (b[6] !== RECORD_MAGIC0 || b[7] !== RECORD_MAGIC1 || t < 1 || t > 3) continue;
+    if (b[6] !== RECORD_MAGIC0 || b[7] !== RECORD_MAGIC1 || t < 1 || t > 4) continue;
     if (native.crc32(b.subarray(0, STATE_SLOT - 4)) !== getU32(b, STATE_SLOT - 4)) continue;
     var seq = getU32(b, 0);
-    if (seq > best[t]) { best[t] = seq; at[t] = a; }
+    if (seq > found[t][0]) found[t] = [seq, a];
   }
-  if (!best[REC_ACTIVATE] || best[REC_SESSION] > best[REC_ACTIVATE] || best[REC_END] > best[REC_ACTIVATE]) return null;
-  var rec = flash.read(at[REC_SESSION], STATE_SLOT);
+  return found;
+}
+
+function imageIdAt(flash: Flash, addr: number): number {
+  var b = flash.read(addr + 8, 2);
+  return b[0] | (b[1] << 8);
+}
+
+/** The pending activation's session, or null. Reads the meter's state log without writing it. */
+export function pendingSession(flash: Flash, native: Native, state: Region): Session | null {
+  var f = stateRecords(flash, native, state);
+  var act = f[REC_ACTIVATE][0];
+  if (!act || f[REC_SESSION][0] > act || f[REC_END][0] > act) return null;
+  var rec = flash.read(f[REC_SESSION][1], STATE_SLOT);
   var s = decodeSession(rec.subarray(8, 8 + rec[5]));
-  var act = flash.read(at[REC_ACTIVATE], STATE_SLOT);
-  return s && (act[8] | (act[9] << 8)) === s.imageId ? s : null;
+  return s && imageIdAt(flash, f[REC_ACTIVATE][1]) === s.imageId ? s : null;
 }
 
 /** Digest of the image as stored at `readBlock`. */
@@ -67,30 +92,82 @@ function digestOk(native: Native, s: Session, readBlock: (i: number) => Uint8Arr
   return true;
 }
 
-export function install(flash: Flash, native: Native, r: Regions): InstallResult {
+/** Bytes (header included) of the valid program in `r`, or 0; `version` gets its version. */
+function programAt(flash: Flash, native: Native, r: Region, version: number[]): number {
+  var h = decodeAppHeader(flash.read(r.addr, APP_HEADER_SIZE), r.size);
+  if (!h) return 0;
+  var at = r.addr + APP_HEADER_SIZE;
+  // in place where flash is mapped (no RAM), else read in chunks
+  var text = flash.mapped(at, h.length);
+  if (text === null) {
+    text = "";
+    for (var o = 0; o < h.length; o += 1024) text += native.bytesToString(flash.read(at + o, Math.min(1024, h.length - o)));
+  }
+  if (native.crc32(text) !== h.crc) return 0;
+  version[0] = h.version;
+  return APP_HEADER_SIZE + h.length;
+}
+
+/** Reads image bytes [o, o+n) from the buffer blocks that hold them (padding past the end). */
+function imageReader(flash: Flash, lay: BufferLayout, s: Session): (o: number, n: number) => Uint8Array {
+  return function (o, n) {
+    var out = new Uint8Array(n), bs = s.blockSize;
+    for (var k = 0; k < n;) {
+      var i = Math.floor((o + k) / bs), off = o + k - i * bs, m = Math.min(bs - off, n - k);
+      out.set(flash.read(blockAddr(lay, i) + off, m), k);
+      k += m;
+    }
+    return out;
+  };
+}
+
+/** Copies `length` bytes from `src` to region `dst`, unit by unit, skipping units in `done`; calls mark(u) after each. */
+function copyUnits(flash: Flash, src: (o: number, n: number) => Uint8Array, dst: Region, length: number, done: number[], mark: (u: number) => void): void {
+  var du = unitSize(flash, dst.addr);
+  for (var u = 0; u * du < length; u++) {
+    if (done.indexOf(u) >= 0) continue;
+    flash.erase(dst.addr + u * du);
+    var end = Math.min(length, (u + 1) * du);
+    for (var o = u * du; o < end; o += 256) {
+      var n = Math.min(256, end - o);
+      flash.write(dst.addr + o, src(o, (n + 3) & ~3));
+    }
+    mark(u);
+  }
+}
+
+export function install(flash: Flash, native: Native, r: Regions, crashed?: boolean): InstallResult {
   var s = pendingSession(flash, native, r.state!);
-  if (!s) return { copied: false, code: 0, imageId: 0, attempt: 0 };
-  var sess: Session = s;
-  var jr = r.journal!, app = r.app!, buf = r.buffer!;
+  if (!s) return result(false, 0, 0, 0, false);
+  var sess: Session = s, id = s.imageId;
+  var jr = r.journal!, app = r.app!, buf = r.buffer!, prev = r.prev!;
   var lay = bufferLayout(buf.addr, buf.size, unitSize(flash, buf.addr), s.blockSize);
   var word = new Uint8Array(8);
-  var next = 0, attempt = 0, started = false, units: number[] = [];
+  var next = 0, attempt = 0, started = false, prevDone = false, done = false, tries = 0, rstarted = false;
+  var units: number[] = [], punits: number[] = [], runits: number[] = [];
 
-  // read the journal: the last START for this image opens a copy; UNITs after it count
   for (var a = jr.addr; a + 8 <= jr.addr + jr.size; a += 8) {
     var w = flash.read(a, 8), v = getU32(w, 0);
     if (v === 0xffffffff && getU32(w, 4) === 0xffffffff) { if (!next) next = a; continue; }
     next = 0;
     if ((~v >>> 0) !== getU32(w, 4)) continue; // torn: skip, append after it
-    var tag = v & 0xf0000000, low = v & 0xffff;
-    if ((tag === DONE || tag === FAILED) && low === s.imageId) return { copied: false, code: tag === FAILED ? Err.BOOT_COPY_FAILED : 0, imageId: low, attempt: 0 };
-    if (tag === START && low === s.imageId) { started = true; attempt = (v >>> 16) & 0xfff; units = []; }
-    else if (tag === UNIT && started) units.push(v & 0xffff);
+    var tag = (v & 0xf0000000) >>> 0, low = v & 0xffff;
+    if ((tag === JR_FAILED || tag === JR_REVERTED) && low === id) return result(false, tag === JR_FAILED ? Err.BOOT_COPY_FAILED : Err.BOOT_REVERTED, id, 0, false);
+    if (tag === JR_START && low === id) { started = true; attempt = (v >>> 16) & 0xfff; units = []; }
+    else if (!started) continue;
+    else if (tag === JR_UNIT) units.push(low);
+    else if (tag === JR_PUNIT) punits.push(low);
+    else if ((tag === JR_PREV || tag === JR_NOPREV) && low === id) prevDone = true;
+    else if (tag === JR_DONE && low === id) done = true;
+    else if (tag === JR_TRY && low === id) tries++;
+    else if (tag === JR_RSTART && low === id) rstarted = true;
+    else if (tag === JR_RUNIT) runits.push(low);
   }
-  if (!next) next = jr.addr + jr.size; // full: the next append restarts the journal
+  if (!next) next = jr.addr + jr.size;
 
   function append(v: number): void {
     if (next + 8 > jr.addr + jr.size) {
+      // never happens within one image's records on the supported geometries; stay safe anyway
       flash.erase(jr.addr);
       next = jr.addr;
     }
@@ -103,44 +180,62 @@ export function install(flash: Flash, native: Native, r: Regions): InstallResult
   function restart(att: number): void {
     flash.erase(jr.addr);
     next = jr.addr;
-    append(START | (att << 16) | sess.imageId);
+    append(JR_START | (att << 16) | id);
+    if (prevDone) append(JR_PREV | id);
     attempt = att;
     units = [];
   }
 
-  function fromBuffer(i: number): Uint8Array {
-    return flash.read(blockAddr(lay, i), blockLength(sess, i));
+  function revert(): InstallResult {
+    var ver = [0];
+    var len = programAt(flash, native, prev, ver);
+    if (!len) {
+      append(JR_REVERTED | id);
+      return result(false, Err.BOOT_NO_PREVIOUS, id, attempt, false);
+    }
+    if (!rstarted) append(JR_RSTART | id);
+    copyUnits(flash, function (o, n) { return flash.read(prev.addr + o, n); }, app, len, runits, function (u) { append(JR_RUNIT | u); });
+    append(JR_REVERTED | id);
+    return result(false, Err.BOOT_REVERTED, id, attempt, false);
+  }
+
+  if (rstarted) return revert();
+  if (done) {
+    var f = stateRecords(flash, native, r.state!);
+    var confirmed = f[REC_CONFIRM][0] > f[REC_ACTIVATE][0] && imageIdAt(flash, f[REC_CONFIRM][1]) === id;
+    if (confirmed) return result(false, 0, id, attempt, false);
+    if (crashed || tries >= MAX_TRIES) return revert();
+    append(JR_TRY | (tries + 1) << 16 | id);
+    return result(false, 0, id, attempt, true);
   }
 
   if (!started) {
-    if (!digestOk(native, s, fromBuffer)) {
-      append(FAILED | s.imageId);
-      return { copied: false, code: Err.BOOT_BUFFER_BAD, imageId: s.imageId, attempt: 0 };
+    if (!digestOk(native, s, function (i) { return flash.read(blockAddr(lay, i), blockLength(sess, i)); })) {
+      append(JR_FAILED | id);
+      return result(false, Err.BOOT_BUFFER_BAD, id, 0, false);
     }
     restart(1);
   }
-  var au = unitSize(flash, app.addr);
+  if (!prevDone) {
+    var ver = [0];
+    var len = programAt(flash, native, app, ver);
+    if (len && ver[0] !== s.version) {
+      copyUnits(flash, function (o, n) { return flash.read(app.addr + o, n); }, prev, len, punits, function (u) { append(JR_PUNIT | u); });
+      append(JR_PREV | id);
+    } else append(JR_NOPREV | id);
+    prevDone = true;
+  }
+  var fromBuffer = imageReader(flash, lay, s);
   for (;;) {
-    for (var u = 0; u * au < s.size; u++) {
-      if (units.indexOf(u) >= 0) continue;
-      var ua = app.addr + u * au;
-      flash.erase(ua);
-      // the unit's bytes [u*au, u*au + au) come from the blocks that overlap them
-      var end = Math.min(s.size, (u + 1) * au);
-      for (var i = Math.floor((u * au) / s.blockSize); i * s.blockSize < end; i++) {
-        var from = Math.max(i * s.blockSize, u * au), to = Math.min((i + 1) * s.blockSize, end);
-        var n = (to - from + 3) & ~3;
-        flash.write(app.addr + from, flash.read(blockAddr(lay, i) + (from - i * s.blockSize), n));
-      }
-      append(UNIT | u);
-    }
+    copyUnits(flash, fromBuffer, app, s.size, units, function (u) { append(JR_UNIT | u); });
     if (digestOk(native, s, function (k) { return flash.read(app.addr + k * sess.blockSize, blockLength(sess, k)); })) {
-      append(DONE | s.imageId);
-      return { copied: true, code: 0, imageId: s.imageId, attempt: attempt };
+      append(JR_DONE | id);
+      append(JR_TRY | (1 << 16) | id);
+      return result(true, 0, id, attempt, true);
     }
     if (attempt >= MAX_ATTEMPTS) {
-      append(FAILED | s.imageId);
-      return { copied: true, code: Err.BOOT_COPY_FAILED, imageId: s.imageId, attempt: attempt };
+      append(JR_FAILED | id);
+      return result(true, Err.BOOT_COPY_FAILED, id, attempt, false);
     }
     restart(attempt + 1);
   }
@@ -148,32 +243,17 @@ export function install(flash: Flash, native: Native, r: Regions): InstallResult
 
 /**
  * The last downloaded image, read from the buffer, when the app region has no program to
- * run: its program text if the buffer holds every block and the digest checks, else an
- * Err code. Keeps a meter running when a copy failed for good.
+ * run: a reader of its bytes if the buffer holds every block and the digest checks, else
+ * an Err code. Keeps a meter running when a copy failed for good.
  */
 export function bufferImage(flash: Flash, native: Native, r: Regions): ((o: number, n: number) => Uint8Array) | number {
-  var state = r.state!, buf = r.buffer!, best = 0, at = -1;
-  for (var a = state.addr; a + STATE_SLOT <= state.addr + state.size; a += STATE_SLOT) {
-    var b = flash.read(a, STATE_SLOT);
-    if (b[4] !== REC_SESSION || b[6] !== RECORD_MAGIC0 || b[7] !== RECORD_MAGIC1) continue;
-    if (native.crc32(b.subarray(0, STATE_SLOT - 4)) !== getU32(b, STATE_SLOT - 4) || getU32(b, 0) < best) continue;
-    best = getU32(b, 0);
-    at = a;
-  }
-  if (at < 0) return Err.BOOT_NO_APP;
-  var rec = flash.read(at, STATE_SLOT);
+  var f = stateRecords(flash, native, r.state!);
+  if (!f[REC_SESSION][0]) return Err.BOOT_NO_APP;
+  var rec = flash.read(f[REC_SESSION][1], STATE_SLOT);
   var s = decodeSession(rec.subarray(8, 8 + rec[5]));
   if (!s) return Err.BOOT_NO_APP;
-  var sess: Session = s;
+  var sess: Session = s, buf = r.buffer!;
   var lay = bufferLayout(buf.addr, buf.size, unitSize(flash, buf.addr), s.blockSize);
   if (!digestOk(native, s, function (i) { return flash.read(blockAddr(lay, i), blockLength(sess, i)); })) return Err.BOOT_BUFFER_BAD;
-  return function (o, n) {
-    var out = new Uint8Array(n), bs = sess.blockSize;
-    for (var k = 0; k < n;) {
-      var i = Math.floor((o + k) / bs), off = (o + k) - i * bs, m = Math.min(bs - off, n - k);
-      out.set(flash.read(blockAddr(lay, i) + off, m), k);
-      k += m;
-    }
-    return out;
-  };
+  return imageReader(flash, lay, sess);
 }

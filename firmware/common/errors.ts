@@ -91,6 +91,10 @@ export const enum Err {
   BOOT_BUFFER_BAD = 103,
   /** The app region failed its digest after every copy attempt. */
   BOOT_COPY_FAILED = 104,
+  /** The new program never confirmed itself (or crashed): the previous one is back. */
+  BOOT_REVERTED = 105,
+  /** A revert was due but no previous program was kept. */
+  BOOT_NO_PREVIOUS = 106,
 
   CONFIG_MISSING = 120,
   CONFIG_CORRUPT = 121,

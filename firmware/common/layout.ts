@@ -30,14 +30,16 @@ export interface Regions {
   buffer?: Region;
   /** The boot routine's copy journal: one erase unit written by nothing else. */
   journal?: Region;
+  /** The previous program, kept by the boot routine for a revert. */
+  prev?: Region;
 }
 
 /** Region names in a fixed order: a region's index in this list is its numeric id in error reports. */
-export var REGION_NAMES = ["boot", "state", "registers", "profile", "store", "app", "buffer", "journal"];
+export var REGION_NAMES = ["boot", "state", "registers", "profile", "store", "app", "buffer", "journal", "prev"];
 
 /** The regions each role needs. The concentrator keeps its program in Storage. */
 export var ROLE_REGIONS: { [role: string]: string[] } = {
-  meter: ["boot", "state", "registers", "profile", "app", "buffer", "journal"],
+  meter: ["boot", "state", "registers", "profile", "app", "buffer", "journal", "prev"],
   concentrator: ["state", "store"],
 };
 

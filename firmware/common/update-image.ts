@@ -27,6 +27,27 @@ export var STATE_SLOT = 64;
 export var REC_SESSION = 1;
 export var REC_END = 2;
 export var REC_ACTIVATE = 3;
+/** Written by the meter program when the running new program is confirmed (imageId u16). */
+export var REC_CONFIRM = 4;
+
+/**
+ * The boot routine's journal (journal region): 8-byte records, value u32 then ~value.
+ * The tag is the value's top 4 bits; the low 16 bits carry an image id or a unit number,
+ * bits 16..27 an attempt or try count.
+ */
+export var JR_START = 0x10000000;
+export var JR_UNIT = 0x20000000;
+export var JR_DONE = 0x30000000;
+export var JR_FAILED = 0x40000000;
+export var JR_PUNIT = 0x50000000;
+export var JR_PREV = 0x60000000;
+export var JR_NOPREV = 0x70000000;
+export var JR_TRY = 0x80000000;
+export var JR_RSTART = 0x90000000;
+export var JR_RUNIT = 0xa0000000;
+export var JR_REVERTED = 0xb0000000;
+/** Starts an unconfirmed new program gets before the boot routine reverts it. */
+export var MAX_TRIES = 3;
 export var DIGEST_SIZE = 32;
 export var MAX_BLOCK = 212;
 

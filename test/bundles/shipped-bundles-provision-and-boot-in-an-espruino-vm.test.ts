@@ -72,7 +72,7 @@ describe("shipped bundles on an Espruino-shaped VM", () => {
     const p = loadProfile("ESPRUINOBOARD");
     const dev = new EspruinoDevice({ profile: p });
     dev.run(provisioningPlan({ board: p.board, role: "meter", id: 8 }));
-    const small = new EspruinoDevice({ profile: { ...p, freeAreas: [{ addr: 0x08040000, length: 0x10000 }] }, flash: dev.flash, storage: dev.storage });
+    const small = new EspruinoDevice({ profile: { ...p, freeAreas: [{ addr: 0x08040000, length: 0x8000 }] }, flash: dev.flash, storage: dev.storage });
     small.powerOn();
     expect(small.output).toEqual([`meterline: region app is not in the flash Flash.getFree() reports (interpreter binary or Storage there?) (E${Err.REGION_NOT_FREE})`]);
     expect(small.global("meterline")).toBeUndefined();

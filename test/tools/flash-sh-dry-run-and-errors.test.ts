@@ -19,7 +19,7 @@ describe("flash.sh", () => {
     const p = loadProfile("ESP32");
     // every erase unit of every meter region is erased, boot first
     const erases = [...plan.matchAll(/F\.erasePage\((0x[0-9a-f]+)\)/g)].map((m) => parseInt(m[1], 16));
-    const units = ["boot", "state", "registers", "profile", "app", "buffer", "journal"].reduce((n, k) => n + (p.regions as any)[k].size / 4096, 0);
+    const units = ["boot", "state", "registers", "profile", "app", "buffer", "journal", "prev"].reduce((n, k) => n + (p.regions as any)[k].size / 4096, 0);
     expect(erases.length).toBe(units);
     expect(erases[0]).toBe(p.regions.boot!.addr);
     // ESP32 flash is not memory-mapped: the stub reads the routine

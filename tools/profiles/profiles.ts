@@ -228,7 +228,7 @@ export function deviceProfileModule(p: BoardProfile, role: Role | "boot"): strin
   const id = (v: string | null | undefined) => (v ? v : "null");
   const hex = (n: number) => "0x" + n.toString(16);
   // the boot routine needs only its own regions: every byte of it lives in the boot region
-  const bootRegions = ["boot", "state", "app", "buffer", "journal"];
+  const bootRegions = ["boot", "state", "app", "buffer", "journal", "prev"];
   const regs = Object.entries(p.regions).filter(([k]) => role !== "boot" || bootRegions.includes(k)).map(([k, r]) => `${k}:{addr:${hex(r.addr)},size:${r.size}}`).join(",");
   const runs = p.flash.eraseUnits.map((u) => `{addr:${hex(u.addr)},size:${u.size},count:${u.count}}`).join(",");
   const uartOptions = p.board === "LINUX"

@@ -25,7 +25,7 @@ const pages = (size: number): Case => ({
   g: { base: 0, size: 64 * 1024, writeAlign: 4, eraseUnits: [{ addr: 0, size, count: (64 * 1024) / size }] },
   r: {
     state: { addr: 0, size: 2 * size }, journal: { addr: 2 * size, size },
-    app: { addr: 16 * 1024, size: 16 * 1024 }, buffer: { addr: 32 * 1024, size: 16 * 1024 },
+    app: { addr: 16 * 1024, size: 16 * 1024 }, buffer: { addr: 32 * 1024, size: 16 * 1024 }, prev: { addr: 48 * 1024, size: 16 * 1024 },
   },
 });
 
@@ -37,7 +37,7 @@ const stm32f4: Case = {
   },
   r: {
     state: { addr: 0x08000000, size: 32768 }, journal: { addr: 0x08008000, size: 16384 },
-    app: { addr: 0x08020000, size: 131072 }, buffer: { addr: 0x08040000, size: 131072 },
+    app: { addr: 0x08020000, size: 131072 }, buffer: { addr: 0x08040000, size: 131072 }, prev: { addr: 0x08060000, size: 131072 },
   },
 };
 
@@ -75,6 +75,11 @@ function prepared(c: Case, o: { corruptDigest?: boolean } = {}): { flash: MockFl
   return { flash, oldSrc: latin1(old.subarray(16)), newSrc: latin1(img.subarray(16)) };
 }
 
+/** What the meter program does when the new program proves itself. */
+function confirm(flash: MockFlash, c: Case): void {
+  recordLog(flash, c.r.state!, STATE_SLOT, true, hostNative).append(4, Uint8Array.of(5, 0));
+}
+
 /** Boots until the install completes without a cut; returns the program the meter would run. */
 function bootToEnd(f: Flash, c: Case, attempts?: number[]): string | number {
   const res = install(f, hostNative, c.r);
@@ -88,11 +93,12 @@ function bootToEnd(f: Flash, c: Case, attempts?: number[]): string | number {
 describe("boot install through power cuts", () => {
   for (const c of CASES) {
     it(`ends with the new program after a cut at any operation, in any way (${c.name})`, () => {
-      const { flash, newSrc } = prepared(c);
+      const { flash, newSrc, oldSrc } = prepared(c);
       const s0 = flash.snapshot();
       const base = flash.ops;
-      expect(install(flash, hostNative, c.r)).toMatchObject({ copied: true, code: 0 });
+      expect(install(flash, hostNative, c.r)).toMatchObject({ copied: true, code: 0, trial: true });
       const total = flash.ops - base;
+      expect(appSource(flash, hostNative, c.r.prev!)).toBe(oldSrc); // the previous program is kept
       expect(appSource(flash, hostNative, c.r.app!)).toBe(newSrc);
       let points = 0;
       for (let k = 0; k < total; k++) {
@@ -107,9 +113,11 @@ describe("boot install through power cuts", () => {
           expect(bootToEnd(flash, c, att), `${c.name}: cut ${mode} op ${k}`).toBe(newSrc);
           // the resumed copy finishes the first attempt: no unit was taken as done that was not
           expect(att[0], `${c.name}: cut ${mode} op ${k} needed a second copy`).toBeLessThanOrEqual(1);
-          // and once done, later starts leave it alone
+          expect(appSource(flash, hostNative, c.r.prev!), `${c.name}: cut ${mode} op ${k}: previous program`).toBe(oldSrc);
+          // once the new program confirms itself, later starts leave everything alone
+          confirm(flash, c);
           const ops = flash.ops;
-          expect(install(flash, hostNative, c.r)).toMatchObject({ copied: false, code: 0 });
+          expect(install(flash, hostNative, c.r)).toMatchObject({ copied: false, code: 0, trial: false });
           expect(flash.ops).toBe(ops);
           points++;
         }
@@ -130,7 +138,10 @@ describe("boot install through power cuts", () => {
         flash.restore(s0);
         for (let cut = 0; cut < 5; cut++) {
           flash.planCut({ op: flash.ops + rng.int(total), mode: modes[rng.int(4)], fraction: rng.next() });
-          try { install(flash, hostNative, c.r); } catch (e) { expect(e).toBeInstanceOf(PowerCut); }
+          try {
+            // a start that gets through runs the new program, which confirms itself
+            if (install(flash, hostNative, c.r).trial) confirm(flash, c);
+          } catch (e) { expect(e).toBeInstanceOf(PowerCut); }
           flash.reboot();
         }
         expect(bootToEnd(flash, c), `${c.name}: seed ${seed}`).toBe(newSrc);
@@ -151,6 +162,7 @@ describe("boot install through power cuts", () => {
     const ops = flash.ops;
     expect(install(flash, hostNative, c.r).code).toBe(104); // FAILED recorded: no second try
     expect(flash.ops).toBe(ops);
+    expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
   });
 
   it("copies again when the copy does not verify, a bounded number of times, then runs from the buffer", () => {
@@ -172,7 +184,7 @@ describe("boot install through power cuts", () => {
       };
       const res = install(flaky, hostNative, c.r);
       if (badWrites === 1) {
-        expect(res).toMatchObject({ copied: true, code: 0, attempt: 2 });
+        expect(res).toMatchObject({ copied: true, code: 0, attempt: 2, trial: true });
         expect(appSource(flash, hostNative, app)).toBe(newSrc);
       } else {
         expect(res).toMatchObject({ copied: true, code: 104, attempt: 3 });
@@ -187,7 +199,64 @@ describe("boot install through power cuts", () => {
     const flash = new MockFlash(c.g);
     const p = program("var v=1;", 100);
     flash.write(c.r.app!.addr, p);
-    expect(install(flash, hostNative, c.r)).toEqual({ copied: false, code: 0, imageId: 0, attempt: 0 });
+    expect(install(flash, hostNative, c.r)).toEqual({ copied: false, code: 0, imageId: 0, attempt: 0, trial: false });
     expect(flash.ops).toBe(1);
+  });
+
+  for (const c of CASES) {
+    it(`reverts a program that never confirms, after ${3} starts, through a cut at any operation (${c.name})`, () => {
+      const { flash, newSrc, oldSrc } = prepared(c);
+      expect(install(flash, hostNative, c.r)).toMatchObject({ trial: true }); // start 1
+      expect(appSource(flash, hostNative, c.r.app!)).toBe(newSrc);
+      expect(install(flash, hostNative, c.r)).toMatchObject({ trial: true }); // start 2
+      expect(install(flash, hostNative, c.r)).toMatchObject({ trial: true }); // start 3
+      const s1 = flash.snapshot();
+      const base = flash.ops;
+      expect(install(flash, hostNative, c.r)).toMatchObject({ code: 105, trial: false }); // start 4: revert
+      const total = flash.ops - base;
+      expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
+      let points = 0;
+      for (let k = 0; k < total; k++) {
+        for (const mode of ["before", "after", "torn", "half-erase"] as CutMode[]) {
+          flash.restore(s1);
+          flash.planCut({ op: flash.ops + k, mode, fraction: 0.61 });
+          try { install(flash, hostNative, c.r); } catch (e) { expect(e).toBeInstanceOf(PowerCut); }
+          flash.reboot();
+          expect(install(flash, hostNative, c.r).code, `${c.name}: revert cut ${mode} op ${k}`).toBe(105);
+          expect(appSource(flash, hostNative, c.r.app!), `${c.name}: revert cut ${mode} op ${k}`).toBe(oldSrc);
+          const ops = flash.ops;
+          install(flash, hostNative, c.r);
+          expect(flash.ops).toBe(ops);
+          points++;
+        }
+      }
+      console.log(`revert sweep, ${c.name}: ${total} flash operations, ${points} cut points exercised`);
+    });
+  }
+
+  it("reverts at once when the new program throws at start", () => {
+    const c = CASES[2];
+    const { flash, oldSrc } = prepared(c);
+    expect(install(flash, hostNative, c.r).trial).toBe(true);
+    expect(install(flash, hostNative, c.r, true).code).toBe(105);
+    expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
+  });
+
+  it("keeps a confirmed program for good", () => {
+    const c = CASES[0];
+    const { flash, newSrc } = prepared(c);
+    install(flash, hostNative, c.r);
+    confirm(flash, c);
+    for (let i = 0; i < 6; i++) expect(install(flash, hostNative, c.r)).toMatchObject({ code: 0, trial: false });
+    expect(appSource(flash, hostNative, c.r.app!)).toBe(newSrc);
+  });
+
+  it("with no previous program to go back to, keeps running the new one and says so", () => {
+    const c = CASES[0];
+    const { flash, newSrc } = prepared(c);
+    flash.erase(c.r.app!.addr); // the header is gone: there was no valid program before
+    for (let i = 0; i < 3; i++) expect(install(flash, hostNative, c.r).trial).toBe(true);
+    expect(install(flash, hostNative, c.r).code).toBe(106);
+    expect(appSource(flash, hostNative, c.r.app!)).toBe(newSrc);
   });
 });

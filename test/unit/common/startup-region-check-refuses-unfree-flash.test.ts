@@ -18,7 +18,7 @@ describe("start-up region check", () => {
     expect(REGION_NAMES[code % 256]).toBe("boot");
     expect(startupMessage(code)).toBe(`meterline: region boot is not in the flash Flash.getFree() reports (interpreter binary or Storage there?) (E${Err.REGION_NOT_FREE})`);
     // free area that stops one page short of the buffer's end
-    const short = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08040000, length: 0x1e800 }]);
+    const short = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08040000, length: 0x17000 }]);
     expect(REGION_NAMES[short % 256]).toBe("buffer");
   });
 

@@ -34,7 +34,7 @@ describe("board profiles", () => {
 
   it("overlapping regions are an error naming the second region", () => {
     const p = raw("LINUX");
-    p.regions.buffer.addr = "0x10033000";
+    p.regions.buffer.addr = "0x1002F000";
     expect(fieldOf(() => validateProfile(p))).toBe("regions.buffer");
   });
 
