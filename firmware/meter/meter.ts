@@ -19,6 +19,8 @@ import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents } from "../link/modem";
 import { Metering, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
+import { Outcome, readOutcome } from "./trial";
+import { REC_ACTIVATE, REC_CONFIRM } from "../common/update-image";
 
 /** Board facts the meter needs (from the board profile). */
 export interface MeterBoard {
@@ -42,6 +44,8 @@ export interface Meter {
   endpoint: Endpoint;
   modem: Modem;
   lastError(): number;
+  /** True while this is a new program that has not confirmed itself yet. */
+  onTrial(): boolean;
 }
 
 /** Registers and profile slots: docs/meter.md. */
@@ -49,6 +53,14 @@ export var REG_SLOT = 32;
 export var PROFILE_SLOT = 28;
 /** Milliseconds between an accepted REBOOT or ACTIVATE and the restart (lets the ACK go). */
 export var RESTART_DELAY_MS = 3000;
+/**
+ * A new program on trial must confirm itself (a first good exchange with the concentrator,
+ * or its CONFIRM) within this time, else it restarts: the boot routine counts the start
+ * and reverts after three.
+ */
+export var TRIAL_DEADLINE_MS = 30 * 60 * 1000;
+/** Hardware watchdog: a program that hangs is restarted (a trial start counts). */
+export var WATCHDOG_S = 60;
 
 export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number): Meter {
   var rnd = random || Math.random;
@@ -64,12 +76,45 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var version = head ? head.version : 0;
   var receiver = updateReceiver(flash, hal.native, regions.buffer!, journal, { version: version, board: board.code, maxImage: board.maxImageSize });
   var startedAt = clock.now();
-  var lastError = 0, seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false;
+  var lastError = 0;
+  // what the boot routine did last: a new program on trial, a revert, a failed install
+  var last = readOutcome(flash, regions.journal!);
+  var confirmed = true;
+  if (last.outcome === Outcome.RUNNING) {
+    var c = journal.read(REC_CONFIRM);
+    confirmed = !!c && (c[0] | (c[1] << 8)) === last.imageId && journalConfirmNewer();
+  }
+  var runningImage = last.outcome === Outcome.RUNNING ? last.imageId : 0;
+  function journalConfirmNewer(): boolean {
+    // a CONFIRM counts only when newer than the activation it answers
+    var act = -1, conf = -1;
+    journal.forEach(function (t, seq) { if (t === REC_ACTIVATE) act = seq; else if (t === REC_CONFIRM) conf = seq; });
+    return conf > act;
+  }
+  function confirm(): void {
+    if (confirmed) return;
+    var b = new Uint8Array(2);
+    b[0] = runningImage & 0xff;
+    b[1] = runningImage >> 8;
+    journal.append(REC_CONFIRM, b);
+    confirmed = true;
+  }
+  if (!confirmed) clock.setTimeout(function () { if (!confirmed) restart(); }, TRIAL_DEADLINE_MS);
+  try {
+    hal.watchdog.enable(WATCHDOG_S);
+    clock.setInterval(function () { hal.watchdog.kick(); }, (WATCHDOG_S * 1000) / 3);
+  } catch (e) {
+    lastError = Err.UNSUPPORTED; // no hardware watchdog on this build
+  }
+  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false;
   var tx = newMsg();
   var id = config.id;
 
   var ep = endpoint(id, 4, {
     message: onMessage,
+    // the first reply that reaches the line after a request from the concentrator proves
+    // the new program: receive, decode, answer, send
+    sent: function (_type, _seq, err) { if (!err && registered) confirm(); },
     ready: function (err) { if (err) lastError = err; },
     malformed: function (m, err) {
       lastError = err;
@@ -158,12 +203,12 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.IDENTIFY:
         var groups: any[] = [];
         for (var g = 0; g < metering.groups.length; g++) groups.push({ group: metering.groups[g] });
-        reply(m, T.IDENTITY, { kind: metering.kind, board: board.code, version: version, imageId: 0, proto: P.VERSION, hw: ascii(board.board), groups: groups });
+        reply(m, T.IDENTITY, { kind: metering.kind, board: board.code, version: version, imageId: runningImage, proto: P.VERSION, hw: ascii(board.board), groups: groups });
         break;
       case T.STATUS_REQ:
         reply(m, T.STATUS, {
           uptime: Math.floor((clock.now() - startedAt) / 1000), boots: metering.boots, time: metering.wallTime(),
-          alarms: metering.wallTime() ? 0 : 1, lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
+          alarms: (metering.wallTime() ? 0 : 1) | (last.outcome === Outcome.REVERTED ? 2 : 0) | (confirmed ? 0 : 4), lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
           freeVars: Math.min(0xffff, hal.system.freeVariables()), update: receiver.state(),
         });
         break;
@@ -214,7 +259,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.STATUS_QUERY:
         var s = receiver.session();
-        if (!s || s.imageId !== b.imageId) error(m, refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION);
+        if ((!s || s.imageId !== b.imageId) && last.outcome !== Outcome.NONE && last.imageId === b.imageId) {
+          reply(m, T.UPDATE_RESULT, { imageId: b.imageId, version: version, outcome: last.outcome, code: last.outcome === Outcome.REVERTED ? Err.BOOT_REVERTED : last.outcome === Outcome.FAILED ? Err.BOOT_COPY_FAILED : 0 });
+        } else if (!s || s.imageId !== b.imageId) error(m, refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION);
         else if (receiver.state() === Us.VERIFIED || receiver.state() === Us.ACTIVATING) reply(m, T.DOWNLOAD_COMPLETE, { imageId: s.imageId, version: s.version });
         else {
           var rep: any = { imageId: s.imageId, state: receiver.state(), received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: null };
@@ -237,13 +284,21 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         ack(m, 0);
         break;
       case T.VERSION_READ:
-        reply(m, T.VERSION, { version: version, imageId: 0, appCrc: head ? head.crc : 0, state: receiver.state() });
+        reply(m, T.VERSION, { version: version, imageId: runningImage, appCrc: head ? head.crc : 0, state: receiver.state() });
+        break;
+      case T.CONFIRM:
+        if (b.imageId !== runningImage) { error(m, Err.UPDATE_NO_SESSION); break; }
+        confirm();
+        ack(m, 0);
         break;
       default:
-        // CONFIRM (trial boot) arrives with the boot routine's revert timer; the rest are not for meters
         error(m, Err.UNSUPPORTED);
     }
   }
 
-  return { config: config, baud: board.baud, metering: metering, receiver: receiver, endpoint: ep, modem: modem, lastError: function () { return lastError; } };
+  return {
+    config: config, baud: board.baud, metering: metering, receiver: receiver, endpoint: ep, modem: modem,
+    lastError: function () { return lastError; },
+    onTrial: function () { return !confirmed; },
+  };
 }

@@ -8,6 +8,7 @@ import { newMsg, type Msg } from "../../firmware/protocol/codec";
 import { forEachMissing } from "../../firmware/protocol/missing";
 import { digestChain, type Session } from "../../firmware/common/update-image";
 import { hostNative } from "../../hal/mock/native";
+import { encodeAppHeader } from "../../firmware/common/image";
 import type { LinkRig, RigNode } from "./link-rig";
 
 export const CONC = 0xffffffff;
@@ -62,6 +63,20 @@ export function makeImage(size: number, blockSize: number, o: { imageId?: number
   };
   const chain = digestChain(hostNative, s);
   for (let i = 0; i < s.blockCount; i++) chain.step(bytes.subarray(i * blockSize, Math.min(size, (i + 1) * blockSize)));
+  s.digest = chain.result().slice();
+  return { bytes, session: s };
+}
+
+/** An image that is a program as the boot routine expects it: app header, then the text. */
+export function makeProgramImage(version: number, size: number, blockSize: number, o: { imageId?: number; board?: number } = {}): Image {
+  const body = new TextEncoder().encode(`/*program v${version}*/`.padEnd(size - 16, " "));
+  const bytes = new Uint8Array([...encodeAppHeader({ length: body.length, crc: hostNative.crc32(body), version }), ...body]);
+  const s: Session = {
+    imageId: o.imageId ?? 7, version, board: o.board ?? 1, size: bytes.length, blockSize,
+    blockCount: Math.ceil(bytes.length / blockSize), activateAt: 0, digest: new Uint8Array(32),
+  };
+  const chain = digestChain(hostNative, s);
+  for (let i = 0; i < s.blockCount; i++) chain.step(bytes.subarray(i * blockSize, Math.min(bytes.length, (i + 1) * blockSize)));
   s.digest = chain.result().slice();
   return { bytes, session: s };
 }

@@ -1,0 +1,33 @@
+/*
+ * The meter program's view of the boot routine's journal (read only: the journal region
+ * is written by the boot routine alone). It tells whether the running program is a new
+ * one on trial, and the outcome of the last install: docs/update.md.
+ */
+import type { Flash } from "../../hal/types";
+import type { Region } from "../common/layout";
+import { getU32 } from "../common/bytes";
+import { JR_DONE, JR_FAILED, JR_REVERTED, JR_TRY } from "../common/update-image";
+
+export const enum Outcome { NONE = 0, RUNNING = 1, REVERTED = 2, FAILED = 3 }
+
+export interface InstallOutcome {
+  /** Outcome of the last install the journal records, for `imageId`. */
+  outcome: number;
+  imageId: number;
+  /** Starts the new program has had on trial (0 when not on trial). */
+  tries: number;
+}
+
+export function readOutcome(flash: Flash, journal: Region): InstallOutcome {
+  var o: InstallOutcome = { outcome: Outcome.NONE, imageId: 0, tries: 0 };
+  for (var a = journal.addr; a + 8 <= journal.addr + journal.size; a += 8) {
+    var w = flash.read(a, 8), v = getU32(w, 0);
+    if ((~v >>> 0) !== getU32(w, 4)) continue;
+    var tag = (v & 0xf0000000) >>> 0, id = v & 0xffff;
+    if (tag === JR_DONE) { o.outcome = Outcome.RUNNING; o.imageId = id; o.tries = 0; }
+    else if (tag === JR_TRY && id === o.imageId) o.tries = (v >>> 16) & 0xfff;
+    else if (tag === JR_REVERTED) { o.outcome = Outcome.REVERTED; o.imageId = id; o.tries = 0; }
+    else if (tag === JR_FAILED) { o.outcome = Outcome.FAILED; o.imageId = id; o.tries = 0; }
+  }
+  return o;
+}
