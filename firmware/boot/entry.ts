@@ -29,7 +29,7 @@ try {
 } catch (e) {
   rc = Err.BOOT_COPY_FAILED;
 }
-if (rc) print("meterline boot: install stopped (E" + rc + ")");
+if (rc) print("meterline boot: " + (rc === Err.BOOT_REVERTED ? "new program reverted" : "update not installed") + " (E" + rc + ")");
 rc = runApp(flash, native, profile.regions.app!, mlEval);
 if (rc === Err.BOOT_APP_THREW && trial) {
   // the new program crashed at start: put the previous one back and run that

@@ -152,7 +152,8 @@ export function install(flash: Flash, native: Native, r: Regions, crashed?: bool
     next = 0;
     if ((~v >>> 0) !== getU32(w, 4)) continue; // torn: skip, append after it
     var tag = (v & 0xf0000000) >>> 0, low = v & 0xffff;
-    if ((tag === JR_FAILED || tag === JR_REVERTED) && low === id) return result(false, tag === JR_FAILED ? Err.BOOT_COPY_FAILED : Err.BOOT_REVERTED, id, 0, false);
+    // settled earlier: a failed install keeps saying so; a finished revert is old news
+    if ((tag === JR_FAILED || tag === JR_REVERTED) && low === id) return result(false, tag === JR_FAILED ? Err.BOOT_COPY_FAILED : 0, id, 0, false);
     if (tag === JR_START && low === id) { started = true; attempt = (v >>> 16) & 0xfff; units = []; }
     else if (!started) continue;
     else if (tag === JR_UNIT) units.push(low);
