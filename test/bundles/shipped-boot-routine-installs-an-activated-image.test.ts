@@ -17,10 +17,10 @@ import { PowerCut } from "../../hal/mock/flash";
 
 const meterBoards = loadAllProfiles().filter((p) => p.roles.includes("meter")).map((p) => p.board);
 
-function downloadV2(dev: EspruinoDevice): void {
+function downloadV2(dev: EspruinoDevice, program = `global.meterline={version:2};print("v2 running");`): void {
   const p = dev.profile;
   const native = p.crypto.includes("SHA256") ? hostNative : hostNativeNoSha;
-  const body = new TextEncoder().encode(`global.meterline={version:2};print("v2 running");`.padEnd(3000, " "));
+  const body = new TextEncoder().encode(program.padEnd(3000, " "));
   const img = new Uint8Array([...encodeAppHeader({ length: body.length, crc: hostNative.crc32(body), version: 2 }), ...body]);
   const bs = 192;
   const s: Session = { imageId: 12, version: 2, board: p.code, size: img.length, blockSize: bs, blockCount: Math.ceil(img.length / bs), activateAt: 0, digest: new Uint8Array(32) };
@@ -61,5 +61,18 @@ describe("the shipped boot routine installing an update", () => {
     expect(dev.flash.powerLost).toBe(true); // the power went during the copy
     dev.powerOn();
     expect(dev.output).toEqual(["v2 running"]);
+  });
+
+  it("LINUX: a new program that throws at start is reverted at once and the meter program runs again", () => {
+    const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
+    dev.run(provisioningPlan({ board: "LINUX", role: "meter", id: 9 }));
+    dev.powerOn();
+    downloadV2(dev, `throw new Error("v2 is broken");`);
+    dev.powerOn();
+    expect(dev.output).toEqual(["meterline boot: new program failed (E102), reverting"]);
+    expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(9);
+    dev.powerOn(); // the revert is settled: the old program just runs
+    expect(dev.output).toEqual([]);
+    expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(9);
   });
 });
