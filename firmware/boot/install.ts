@@ -36,6 +36,7 @@ import {
   REC_SESSION, Session, STATE_SLOT,
 } from "../common/update-image";
 import { Err } from "../common/errors";
+import { imageSource } from "./loader";
 
 export var MAX_ATTEMPTS = 3;
 
@@ -95,15 +96,8 @@ function digestOk(native: Native, s: Session, readBlock: (i: number) => Uint8Arr
 /** Bytes (header included) of the valid program in `r`, or 0; `version` gets its version. */
 function programAt(flash: Flash, native: Native, r: Region, version: number[]): number {
   var h = decodeAppHeader(flash.read(r.addr, APP_HEADER_SIZE), r.size);
-  if (!h) return 0;
-  var at = r.addr + APP_HEADER_SIZE;
-  // in place where flash is mapped (no RAM), else read in chunks
-  var text = flash.mapped(at, h.length);
-  if (text === null) {
-    text = "";
-    for (var o = 0; o < h.length; o += 1024) text += native.bytesToString(flash.read(at + o, Math.min(1024, h.length - o)));
-  }
-  if (native.crc32(text) !== h.crc) return 0;
+  var src = imageSource(native, r.size, function (o, n) { return flash.read(r.addr + o, n); }, function (o, n) { return flash.mapped(r.addr + o, n); });
+  if (!h || typeof src === "number") return 0;
   version[0] = h.version;
   return APP_HEADER_SIZE + h.length;
 }
