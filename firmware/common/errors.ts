@@ -84,6 +84,17 @@ export const enum Err {
   /** Update: a control for a campaign this meter was not selected for. */
   UPDATE_NOT_SELECTED = 89,
 
+  /** Campaign: the deadline passed. */
+  CAMPAIGN_DEADLINE = 90,
+  /** Campaign: the maximum number of repair rounds was reached. */
+  CAMPAIGN_MAX_ROUNDS = 91,
+  /** Campaign: no meter made progress for the configured number of rounds. */
+  CAMPAIGN_NO_PROGRESS = 92,
+  /** Campaign: aborted by the operator. */
+  CAMPAIGN_ABORTED = 93,
+  /** Campaign: a meter stopped answering (per-meter limit). */
+  CAMPAIGN_NO_ANSWER = 94,
+
   BOOT_NO_APP = 100,
   BOOT_APP_CORRUPT = 101,
   BOOT_APP_THREW = 102,

@@ -24,6 +24,7 @@ import { loadProfile, type BoardProfile } from "../../tools/profiles/profiles";
 import { encodeAppHeader } from "../../firmware/common/image";
 import { startMeter, type Meter } from "../../firmware/meter/meter";
 import { st7580Factory, transparentFactory } from "../../firmware/link/factory";
+import { install } from "../../firmware/boot/install";
 
 export type ModemKind = "st7580" | "transparent";
 
@@ -55,6 +56,8 @@ export class LinkRig {
   readonly clock = new VirtualClock();
   readonly line: PowerLine;
   readonly nodes: RigNode[] = [];
+  /** Meter nodes by id: the latest start of each. */
+  readonly meters = new Map<number, MeterNode>();
 
   constructor(readonly kind: ModemKind, lineOpts: LineOptions, private readonly chunking: Chunking = { kind: "random", max: 8, seed: 11 }) {
     this.line = new PowerLine(this.clock, lineOpts);
@@ -110,7 +113,11 @@ export interface MeterNode {
   powerOff(): void;
 }
 
-export interface MeterOptions { board?: string; kind?: number; groups?: number[]; version?: number; flash?: MockFlash; seed?: number; regions?: Partial<BoardProfile["regions"]> }
+export interface MeterOptions {
+  board?: string; kind?: number; groups?: number[]; version?: number; flash?: MockFlash; seed?: number; regions?: Partial<BoardProfile["regions"]>;
+  /** On a restart request: power off, run the boot routine, start the program again (rig.meters tracks the new node). */
+  autoRestart?: boolean;
+}
 
 /** A fresh flash for the board with a program of `version` in the app region, as flash.sh leaves it. */
 export function provisionedFlash(board: BoardProfile, version: number): MockFlash {
@@ -154,5 +161,15 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
     name, id, board, flash, pulse, system, clock, meter, line,
     powerOff: () => { clock.kill(); rig.line.detach(line); pulse.stop(); },
   };
+  rig.meters.set(id, node);
+  if (o.autoRestart) {
+    system.onReset = () => {
+      rig.clock.setTimeout(() => {
+        node.powerOff();
+        install(flash, hostNative, o.regions ? { ...board.regions, ...o.regions } : board.regions);
+        bootMeter(rig, `${name}'`, id, { ...o, flash });
+      }, 0);
+    };
+  }
   return node;
 }

@@ -1,0 +1,310 @@
+/*
+ * The broadcast update campaign, exactly the method: send the update control to the
+ * selected meters, broadcast all N data blocks paced to the modem, then poll the unfinished
+ * meters one after another for their missing blocks, broadcast the union of what they
+ * report, and repeat; a meter that reports download complete is never polled again. Then
+ * activation, and the read-back of each meter's result (which also lets a new program
+ * confirm itself). Abort conditions: a deadline, a maximum number of rounds, no progress
+ * for R rounds, and a per-meter no-answer limit (that meter fails, the rest go on).
+ *
+ * Per-meter state lives in typed arrays (one byte or word per meter): 1,000 meters cost a
+ * few kilobytes. The repair step is a strategy (RepairStrategy): the union re-broadcast
+ * here; a coded repair can replace it without touching the rest.
+ */
+import type { Clock } from "../../hal/types";
+import { Err } from "../common/errors";
+import type { Session } from "../common/update-image";
+import { P, T } from "../protocol/catalogue";
+import { Msg, newMsg } from "../protocol/codec";
+import { forEachMissing, isSet, setBit } from "../protocol/missing";
+import type { Endpoint } from "../link/endpoint";
+
+/** Final and running states per meter: the DLMS image-transfer states plus ours. */
+export const enum Ms {
+  SELECTED = 0,
+  DOWNLOADING = 1,
+  COMPLETE = 3,
+  ACTIVATING = 5,
+  ACTIVATED = 6,
+  FAILED = 8,
+  REVERTED = 9,
+}
+
+/** Campaign phases. */
+export const enum Ph { IDLE = 0, CONTROL = 1, BROADCAST = 2, POLL = 3, REPAIR = 4, ACTIVATE = 5, READBACK = 6, DONE = 7, ABORTED = 8, PAUSED = 9 }
+
+export interface CampaignConfig {
+  session: Session;
+  /** Block i of the image (on the device: a Storage file read). */
+  block(i: number): Uint8Array;
+  meters: number[];
+  /** Milliseconds from start; 0 = none. */
+  deadlineMs: number;
+  maxRounds: number;
+  /** Abort when no meter progressed for this many rounds. */
+  noProgressRounds: number;
+  /** A meter that leaves this many requests unanswered in a row fails. */
+  maxNoAnswer: number;
+  /** Wait for an answer this long before asking again. */
+  answerMs: number;
+  /** Quiet time after ACTIVATE while meters restart. */
+  rebootMs: number;
+  /** Activation time for ACTIVATE (Unix s), 0 = at once. */
+  activateAt: number;
+  /** Observer (host tools and tests): a status query to `id` in `round`. */
+  onPoll?: (id: number, round: number) => void;
+}
+
+export interface RepairStrategy {
+  /** Blocks to broadcast this round, given the union of reported missing blocks. */
+  blocks(missing: Uint8Array, count: number): number[];
+}
+
+/** ACTIVATE broadcasts at most, for meters that keep missing it. */
+export var MAX_ACTIVATIONS = 3;
+
+export var unionRepair: RepairStrategy = {
+  blocks: function (missing, count) {
+    var out: number[] = [];
+    for (var i = 0; i < count; i++) if (isSet(missing, i)) out.push(i);
+    return out;
+  },
+};
+
+export interface CampaignTotals { frames: number; blocks: number; polls: number; rounds: number; noAnswers: number }
+
+export interface Campaign {
+  start(): void;
+  pause(): void;
+  resume(): void;
+  abort(code: number): void;
+  /** Routes a message from a meter; true when it was the campaign's. */
+  onMessage(m: Msg): boolean;
+  /** Call from the endpoint's `sent` event: paces the broadcast. */
+  onSent(): void;
+  phase(): number;
+  state(i: number): number;
+  /** Error code behind meter i's failure or revert, else 0. */
+  codeOf(i: number): number;
+  code(): number;
+  totals: CampaignTotals;
+}
+
+export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair: RepairStrategy, finished: (code: number) => void): Campaign {
+  var s = cfg.session, n = cfg.meters.length;
+  var st = new Uint8Array(n), quiet = new Uint8Array(n), codes = new Uint16Array(n);
+  var missing = new Uint8Array((s.blockCount + 7) >> 3);
+  var queue: number[] = [];
+  var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
+  var cur = -1, timer = 0, waitSeq = -1, seq = 0, startedAt = 0;
+  var totals: CampaignTotals = { frames: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
+  var tx = newMsg();
+
+  function send(mode: number, dst: number, type: number, body: any): number {
+    tx.type = type; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
+    tx.mode = mode; tx.dst = dst; tx.body = body;
+    var e = ep.send(tx);
+    if (!e) totals.frames++;
+    return e;
+  }
+
+  function arm(ms: number, fn: () => void): void {
+    if (timer) clock.clear(timer);
+    timer = clock.setTimeout(function () { timer = 0; fn(); }, ms);
+  }
+
+  function finish(code: number): void {
+    if (timer) clock.clear(timer);
+    timer = 0;
+    result = code;
+    ph = code ? Ph.ABORTED : Ph.DONE;
+    finished(code);
+  }
+
+  function checkDeadline(): boolean {
+    if (cfg.deadlineMs && clock.now() - startedAt > cfg.deadlineMs) { finish(Err.CAMPAIGN_DEADLINE); return true; }
+    return false;
+  }
+
+  function controlBody(): any {
+    return { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, activateAt: 0, start: 1 };
+  }
+
+  /** The next meter index from `from` still in state `want`, or -1. */
+  function nextIn(from: number, want: number): number {
+    for (var i = from; i < n; i++) if (st[i] === want) return i;
+    return -1;
+  }
+
+  /** Sends a unicast request to meter i and waits; no answer counts toward its limit. */
+  function ask(i: number, type: number, body: any, onTimeout: () => void): void {
+    cur = i;
+    if (send(P.TO_METER, cfg.meters[i], type, body)) { arm(50, function () { ask(i, type, body, onTimeout); }); return; }
+    waitSeq = seq;
+    arm(cfg.answerMs, function () {
+      waitSeq = -1;
+      totals.noAnswers++;
+      if (++quiet[i] >= cfg.maxNoAnswer) { st[i] = Ms.FAILED; codes[i] = Err.CAMPAIGN_NO_ANSWER; }
+      onTimeout();
+    });
+  }
+
+  // ---- control: each selected meter, until it answers or fails
+  function control(from: number): void {
+    if (paused >= 0 || checkDeadline()) return;
+    ph = Ph.CONTROL;
+    var i = nextIn(from, Ms.SELECTED);
+    if (i < 0) { broadcastAll(); return; }
+    ask(i, T.UPDATE_CONTROL, controlBody(), function () { control(st[i] === Ms.SELECTED ? i : i + 1); });
+  }
+
+  // ---- broadcast: the whole image, then the repair rounds, paced by the endpoint
+  function broadcastAll(): void {
+    queue = [];
+    for (var b = 0; b < s.blockCount; b++) queue.push(b);
+    ph = Ph.BROADCAST;
+    pump();
+  }
+
+  function pump(): void {
+    if (paused >= 0 || (ph !== Ph.BROADCAST && ph !== Ph.REPAIR)) return;
+    while (queue.length && ep.pending() < 2) {
+      var b = queue[0];
+      if (send(P.TO_ALL, P.BROADCAST_ID, T.DATA_BLOCK, { imageId: s.imageId, index: b, data: cfg.block(b) })) break;
+      queue.shift();
+      totals.blocks++;
+    }
+    if (!queue.length && ep.pending() === 0) {
+      if (checkDeadline()) return;
+      // let the last frame clear the line before asking
+      arm(cfg.answerMs / 4, startRound);
+    }
+  }
+
+  // ---- poll: every unfinished meter in turn; finished ones are never asked again
+  function startRound(): void {
+    round++;
+    totals.rounds = round;
+    for (var k = 0; k < missing.length; k++) missing[k] = 0;
+    ph = Ph.POLL;
+    poll(0);
+  }
+
+  function poll(from: number): void {
+    if (paused >= 0 || checkDeadline()) return;
+    var i = nextIn(from, Ms.DOWNLOADING);
+    if (i < 0) { endRound(); return; }
+    totals.polls++;
+    if (cfg.onPoll) cfg.onPoll(cfg.meters[i], round);
+    ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { poll(i + 1); });
+  }
+
+  function endRound(): void {
+    var left = 0, total = 0;
+    for (var i = 0; i < n; i++) if (st[i] === Ms.DOWNLOADING) left++;
+    if (!left) { activate(); return; }
+    // progress: fewer unfinished meters, or fewer blocks missing among them
+    for (var b = 0; b < s.blockCount; b++) if (isSet(missing, b)) total++;
+    total += left * 65536;
+    if (lastMissing >= 0 && total >= lastMissing) stale++;
+    else stale = 0;
+    lastMissing = total;
+    var blocks = repair.blocks(missing, s.blockCount);
+    if (cfg.noProgressRounds && stale >= cfg.noProgressRounds) { finish(Err.CAMPAIGN_NO_PROGRESS); return; }
+    if (round >= cfg.maxRounds) { finish(Err.CAMPAIGN_MAX_ROUNDS); return; }
+    queue = blocks;
+    ph = Ph.REPAIR;
+    if (!queue.length) { arm(cfg.answerMs, startRound); return; }
+    pump();
+  }
+
+  // ---- activation and read-back
+  function activate(): void {
+    ph = Ph.ACTIVATE;
+    for (var i = 0; i < n; i++) if (st[i] === Ms.COMPLETE) st[i] = Ms.ACTIVATING;
+    if (nextIn(0, Ms.ACTIVATING) < 0) { finish(0); return; }
+    send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
+    arm(cfg.rebootMs, function () { ph = Ph.READBACK; readback(0); });
+  }
+
+  function readback(from: number): void {
+    if (paused >= 0 || checkDeadline()) return;
+    var i = nextIn(from, Ms.ACTIVATING);
+    if (i < 0) {
+      // meters that missed the ACTIVATE broadcast get it again, a bounded number of times
+      if (nextIn(0, Ms.COMPLETE) >= 0 && ++activations < MAX_ACTIVATIONS) { activate(); return; }
+      for (var k = 0; k < n; k++) if (st[k] === Ms.COMPLETE) { st[k] = Ms.FAILED; codes[k] = Err.UPDATE_NOT_VERIFIED; }
+      finish(0);
+      return;
+    }
+    ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { readback(st[i] === Ms.ACTIVATING ? i : i + 1); });
+  }
+
+  function answered(i: number): void {
+    if (timer) clock.clear(timer);
+    timer = 0;
+    waitSeq = -1;
+    quiet[i] = 0;
+  }
+
+  function onMessage(m: Msg): boolean {
+    var i = cur;
+    if (i < 0 || m.src !== cfg.meters[i] || waitSeq < 0) return false;
+    var b = m.body;
+    var isReply = (m.type === T.ACK || m.type === T.ERROR) ? b.refSeq === waitSeq : b.imageId === s.imageId;
+    if (!isReply) return false;
+    if (ph === Ph.CONTROL) {
+      answered(i);
+      if (m.type === T.ACK) st[i] = Ms.DOWNLOADING;
+      else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
+      control(i + 1);
+    } else if (ph === Ph.POLL) {
+      answered(i);
+      if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE;
+      else if (m.type === T.STATUS_REPORT) {
+        if (forEachMissing(b, s.blockCount, function (k) { setBit(missing, k); })) { st[i] = Ms.FAILED; codes[i] = Err.PROTO_BAD_FIELD; }
+        // blocks past the report's window: ask for them again next round (nothing to add)
+      } else if (m.type === T.ERROR) { st[i] = Ms.FAILED; codes[i] = b.code; }
+      poll(i + 1);
+    } else if (ph === Ph.READBACK) {
+      answered(i);
+      if (m.type === T.UPDATE_RESULT) {
+        st[i] = b.outcome === 1 ? Ms.ACTIVATED : b.outcome === 2 ? Ms.REVERTED : Ms.FAILED;
+        codes[i] = b.code;
+      } else if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE; // it missed the ACTIVATE
+      else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
+      readback(i + 1);
+    } else return false;
+    return true;
+  }
+
+  return {
+    totals: totals,
+    start: function () {
+      if (ph !== Ph.IDLE) return;
+      startedAt = clock.now();
+      control(0);
+    },
+    pause: function () { if (paused < 0 && ph !== Ph.DONE && ph !== Ph.ABORTED) { paused = ph; if (timer) clock.clear(timer); timer = 0; waitSeq = -1; } },
+    resume: function () {
+      if (paused < 0) return;
+      var was = paused;
+      paused = -1;
+      if (was === Ph.CONTROL) control(cur < 0 ? 0 : cur);
+      else if (was === Ph.BROADCAST || was === Ph.REPAIR) pump();
+      else if (was === Ph.POLL) poll(cur < 0 ? 0 : cur);
+      else if (was === Ph.ACTIVATE || was === Ph.READBACK) { ph = Ph.READBACK; readback(0); }
+    },
+    abort: function (code) {
+      if (ph === Ph.DONE || ph === Ph.ABORTED) return;
+      send(P.TO_ALL, P.BROADCAST_ID, T.ABORT, { imageId: s.imageId, reason: code });
+      finish(code || Err.CAMPAIGN_ABORTED);
+    },
+    onMessage: onMessage,
+    onSent: pump,
+    phase: function () { return paused >= 0 ? Ph.PAUSED : ph; },
+    state: function (i) { return st[i]; },
+    codeOf: function (i) { return codes[i]; },
+    code: function () { return result; },
+  };
+}
