@@ -4,6 +4,7 @@ import { espruinoHal } from "../../hal/espruino/index";
 import { checkRoleRegions, startupMessage } from "../common/startup";
 import { CONFIG_FILE, decodeConfig } from "../common/config";
 import { startConcentrator } from "./concentrator";
+import { st7580Factory, transparentFactory } from "../link/factory";
 
 var rc = checkRoleRegions("concentrator", profile.geometry, profile.regions, require("Flash").getFree());
 var hal = espruinoHal(profile);
@@ -13,5 +14,7 @@ if (typeof cfg === "number") {
   print(startupMessage(cfg));
 } else {
   if (cfg.modemPath) profile.uartOptions.path = cfg.modemPath;
-  global.meterline = startConcentrator(hal, profile.regions, cfg, profile.baud);
+  // a build-time constant: the minifier drops the driver this board does not have
+  var makeModem = profile.modemKind === "transparent" ? transparentFactory(profile.baud, profile.lineBitRate) : st7580Factory(profile.baud);
+  global.meterline = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg);
 }
