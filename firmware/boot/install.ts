@@ -31,7 +31,7 @@ import { APP_HEADER_SIZE, eraseUnitAt, type Region, type Regions } from "../comm
 import { decodeAppHeader } from "../common/image";
 import { RECORD_MAGIC0, RECORD_MAGIC1 } from "../common/records";
 import {
-  blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestChain, JR_DONE, JR_FAILED, JR_NOPREV, JR_PREV, JR_PUNIT,
+  blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, JR_DONE, JR_FAILED, JR_NOPREV, JR_PREV, JR_PUNIT,
   JR_REVERTED, JR_RSTART, JR_RUNIT, JR_START, JR_TRY, JR_UNIT, MAX_TRIES, REC_ACTIVATE, REC_CONFIRM, REC_END,
   REC_SESSION, Session, STATE_SLOT,
 } from "../common/update-image";
@@ -82,15 +82,6 @@ export function pendingSession(flash: Flash, native: Native, state: Region): Ses
   var rec = flash.read(f[REC_SESSION][1], STATE_SLOT);
   var s = decodeSession(rec.subarray(8, 8 + rec[5]));
   return s && imageIdAt(flash, f[REC_ACTIVATE][1]) === s.imageId ? s : null;
-}
-
-/** Digest of the image as stored at `readBlock`. */
-function digestOk(native: Native, s: Session, readBlock: (i: number) => Uint8Array): boolean {
-  var chain = digestChain(native, s);
-  for (var i = 0; i < s.blockCount; i++) chain.step(readBlock(i));
-  var d = chain.result(), n = native.sha256 ? 32 : 4;
-  for (var j = 0; j < 32; j++) if (s.digest[j] !== (j < n ? d[j] : 0)) return false;
-  return true;
 }
 
 /** Bytes (header included) of the valid program in `r`, or 0; `version` gets its version. */
@@ -205,7 +196,7 @@ export function install(flash: Flash, native: Native, r: Regions, crashed?: bool
   }
 
   if (!started) {
-    if (!digestOk(native, s, function (i) { return flash.read(blockAddr(lay, i), blockLength(sess, i)); })) {
+    if (!digestMatches(native, s, function (i) { return flash.read(blockAddr(lay, i), blockLength(sess, i)); })) {
       append(JR_FAILED | id);
       return result(false, Err.BOOT_BUFFER_BAD, id, 0, false);
     }
@@ -223,7 +214,7 @@ export function install(flash: Flash, native: Native, r: Regions, crashed?: bool
   var fromBuffer = imageReader(flash, lay, s);
   for (;;) {
     copyUnits(flash, fromBuffer, app, s.size, units, function (u) { append(JR_UNIT | u); });
-    if (digestOk(native, s, function (k) { return flash.read(app.addr + k * sess.blockSize, blockLength(sess, k)); })) {
+    if (digestMatches(native, s, function (k) { return flash.read(app.addr + k * sess.blockSize, blockLength(sess, k)); })) {
       append(JR_DONE | id);
       append(JR_TRY | (1 << 16) | id);
       return result(true, 0, id, attempt, true);
@@ -249,6 +240,6 @@ export function bufferImage(flash: Flash, native: Native, r: Regions): ((o: numb
   if (!s) return Err.BOOT_NO_APP;
   var sess: Session = s, buf = r.buffer!;
   var lay = bufferLayout(buf.addr, buf.size, unitSize(flash, buf.addr), s.blockSize);
-  if (!digestOk(native, s, function (i) { return flash.read(blockAddr(lay, i), blockLength(sess, i)); })) return Err.BOOT_BUFFER_BAD;
+  if (!digestMatches(native, s, function (i) { return flash.read(blockAddr(lay, i), blockLength(sess, i)); })) return Err.BOOT_BUFFER_BAD;
   return imageReader(flash, lay, sess);
 }

@@ -174,3 +174,15 @@ export function digestChain(native: Native, s: Session): DigestChain {
     result: function () { return h; },
   };
 }
+
+/**
+ * True when the image read block by block through `readBlock` has the session's digest:
+ * all 32 bytes on SHA-256 boards; on CRC-32 boards the first 4, with the other 28 zero.
+ */
+export function digestMatches(native: Native, s: Session, readBlock: (i: number) => Uint8Array): boolean {
+  var chain = digestChain(native, s);
+  for (var i = 0; i < s.blockCount; i++) chain.step(readBlock(i));
+  var d = chain.result(), n = native.sha256 ? DIGEST_SIZE : 4;
+  for (var j = 0; j < DIGEST_SIZE; j++) if (s.digest[j] !== (j < n ? d[j] : 0)) return false;
+  return true;
+}

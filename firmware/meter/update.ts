@@ -20,7 +20,7 @@ import { getU32, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
 import type { Region } from "../common/layout";
 import {
-  blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestChain, encodeSession, markAddr, markOf,
+  blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, encodeSession, markAddr, markOf,
   MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, sameImage, Session,
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
@@ -119,12 +119,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   function verify(): void {
     var s = sess as Session, l = lay as BufferLayout;
     st = Us.VERIFYING;
-    var chain = digestChain(native, s);
-    for (var i = 0; i < s.blockCount; i++) chain.step(flash.read(blockAddr(l, i), blockLength(s, i)));
-    // SHA-256 boards compare all 32 bytes; CRC-32 boards 4 bytes, and the other 28 must be zero
-    var d = chain.result(), n = native.sha256 ? 32 : 4, ok = true;
-    for (var j = 0; j < 32; j++) if (s.digest[j] !== (j < n ? d[j] : 0)) ok = false;
-    if (ok) { st = Us.VERIFIED; return; }
+    if (digestMatches(native, s, function (i) { return flash.read(blockAddr(l, i), blockLength(s, i)); })) { st = Us.VERIFIED; return; }
     // every block arrived yet the image is wrong: start the download over
     st = Us.VERIFY_FAILED;
     for (var u = 0; u < l.units && u * l.perUnit < s.blockCount; u++) flash.erase(l.addr + u * l.unit);
