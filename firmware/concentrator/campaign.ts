@@ -13,7 +13,8 @@
  */
 import type { Clock } from "../../hal/types";
 import { Err } from "../common/errors";
-import type { Session } from "../common/update-image";
+import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
+import { getU32, putU32 } from "../common/bytes";
 import { P, T } from "../protocol/catalogue";
 import { Msg, newMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
@@ -53,6 +54,8 @@ export interface CampaignConfig {
   activateAt: number;
   /** Observer (host tools and tests): a status query to `id` in `round`. */
   onPoll?: (id: number, round: number) => void;
+  /** Where the campaign checkpoints its state (after the controls, each round, activation, the end). */
+  checkpoint?: { save(body: Uint8Array): number };
 }
 
 export interface RepairStrategy {
@@ -90,7 +93,23 @@ export interface Campaign {
   totals: CampaignTotals;
 }
 
-export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair: RepairStrategy, finished: (code: number) => void): Campaign {
+/** Session and meter list of a checkpoint, to rebuild the configuration it was made with. */
+export function checkpointInfo(b: Uint8Array): { session: Session; meters: number[] } | null {
+  if (b.length < SESSION_SIZE + 8) return null;
+  var s = decodeSession(b.subarray(0, SESSION_SIZE));
+  var n = b[SESSION_SIZE + 4] | (b[SESSION_SIZE + 5] << 8);
+  if (!s || b.length < SESSION_SIZE + 8 + 8 * n) return null;
+  var ids: number[] = [];
+  for (var i = 0; i < n; i++) ids.push(getU32(b, SESSION_SIZE + 8 + 4 * i));
+  return { session: s, meters: ids };
+}
+
+/**
+ * A campaign. With `restore` (a checkpoint body made for the same session and meters) it
+ * continues where the checkpoint left it: polls first, so only what the meters still miss
+ * is broadcast again.
+ */
+export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair: RepairStrategy, finished: (code: number) => void, restore?: Uint8Array): Campaign {
   var s = cfg.session, n = cfg.meters.length;
   var st = new Uint8Array(n), quiet = new Uint8Array(n), codes = new Uint16Array(n);
   var missing = new Uint8Array((s.blockCount + 7) >> 3);
@@ -118,7 +137,30 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     timer = 0;
     result = code;
     ph = code ? Ph.ABORTED : Ph.DONE;
+    save();
     finished(code);
+  }
+
+  // checkpoint: session | phase u8 | activations u8 | round u16 | n u16 | result u16 |
+  //             ids u32 x n | state u8 x n | quiet u8 x n | code u16 x n, padded to words
+  var ck = cfg.checkpoint ? new Uint8Array((SESSION_SIZE + 8 + 8 * n + 3) & ~3) : null;
+  function save(): void {
+    if (!ck || !cfg.checkpoint) return;
+    ck.set(encodeSession(s), 0);
+    var o = SESSION_SIZE;
+    ck[o] = ph; ck[o + 1] = activations;
+    ck[o + 2] = round & 0xff; ck[o + 3] = round >> 8;
+    ck[o + 4] = n & 0xff; ck[o + 5] = n >> 8;
+    ck[o + 6] = result & 0xff; ck[o + 7] = result >> 8;
+    o += 8;
+    for (var i = 0; i < n; i++) {
+      putU32(ck, o + 4 * i, cfg.meters[i]);
+      ck[o + 4 * n + i] = st[i];
+      ck[o + 5 * n + i] = quiet[i];
+      ck[o + 6 * n + 2 * i] = codes[i] & 0xff;
+      ck[o + 6 * n + 2 * i + 1] = codes[i] >> 8;
+    }
+    cfg.checkpoint.save(ck);
   }
 
   function checkDeadline(): boolean {
@@ -160,6 +202,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
 
   // ---- broadcast: the whole image, then the repair rounds, paced by the endpoint
   function broadcastAll(): void {
+    save();
     queue = [];
     for (var b = 0; b < s.blockCount; b++) queue.push(b);
     ph = Ph.BROADCAST;
@@ -212,6 +255,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     var blocks = repair.blocks(missing, s.blockCount);
     if (cfg.noProgressRounds && stale >= cfg.noProgressRounds) { finish(Err.CAMPAIGN_NO_PROGRESS); return; }
     if (round >= cfg.maxRounds) { finish(Err.CAMPAIGN_MAX_ROUNDS); return; }
+    save();
     queue = blocks;
     ph = Ph.REPAIR;
     if (!queue.length) { arm(cfg.answerMs, startRound); return; }
@@ -223,6 +267,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     ph = Ph.ACTIVATE;
     for (var i = 0; i < n; i++) if (st[i] === Ms.COMPLETE) st[i] = Ms.ACTIVATING;
     if (nextIn(0, Ms.ACTIVATING) < 0) { finish(0); return; }
+    save();
     send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
     arm(cfg.rebootMs, function () { ph = Ph.READBACK; readback(0); });
   }
@@ -283,7 +328,21 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     start: function () {
       if (ph !== Ph.IDLE) return;
       startedAt = clock.now();
-      control(0);
+      if (!restore) { control(0); return; }
+      var o = SESSION_SIZE, was = restore[o];
+      activations = restore[o + 1];
+      round = restore[o + 2] | (restore[o + 3] << 8);
+      totals.rounds = round;
+      for (var i = 0; i < n; i++) {
+        st[i] = restore[o + 8 + 4 * n + i];
+        quiet[i] = restore[o + 8 + 5 * n + i];
+        codes[i] = restore[o + 8 + 6 * n + 2 * i] | (restore[o + 8 + 6 * n + 2 * i + 1] << 8);
+      }
+      if (was === Ph.DONE || was === Ph.ABORTED) { ph = was; result = restore[o + 6] | (restore[o + 7] << 8); finished(result); }
+      else if (was === Ph.CONTROL || nextIn(0, Ms.SELECTED) >= 0) control(0);
+      else if (was === Ph.ACTIVATE || was === Ph.READBACK) { ph = Ph.READBACK; readback(0); }
+      // downloading: ask first, so only what the meters still miss goes out again
+      else startRound();
     },
     pause: function () { if (paused < 0 && ph !== Ph.DONE && ph !== Ph.ABORTED) { paused = ph; if (timer) clock.clear(timer); timer = 0; waitSeq = -1; } },
     resume: function () {

@@ -12,7 +12,9 @@ import { P } from "../protocol/catalogue";
 import { Msg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents } from "../link/modem";
-import { campaign, Campaign, CampaignConfig, Ph, unionRepair } from "./campaign";
+import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } from "./campaign";
+import { checkpoints } from "./checkpoint";
+import { SESSION_SIZE, type Session } from "../common/update-image";
 
 export interface ConcentratorContext {
   config: DeviceConfig;
@@ -21,8 +23,15 @@ export interface ConcentratorContext {
   baud: number;
   endpoint: Endpoint;
   modem: Modem;
-  /** Starts an update campaign; 0, or LINK_NOT_READY / CAMPAIGN_ABORTED when one is running. */
+  /** Starts an update campaign, checkpointed in the store region; 0, or LINK_NOT_READY / CAMPAIGN_ABORTED when one is running. */
   update(cfg: CampaignConfig, done: (code: number) => void): number;
+  /** The campaign a checkpoint left unfinished (before a restart), or null. */
+  unfinished(): { session: Session; meters: number[] } | null;
+  /**
+   * Resumes the unfinished campaign with `cfg` (its block source and limits; session and
+   * meters come from the checkpoint). 0, or UPDATE_NO_SESSION when there is none.
+   */
+  resume(cfg: CampaignConfig, done: (code: number) => void): number;
   campaign(): Campaign | null;
   lastError(): number;
 }
@@ -45,9 +54,18 @@ export function startConcentrator(
     },
     inGroup: function () { return false; },
   });
+  var store = checkpoints(hal.flash, regions.store!, hal.native);
   var modem = makeModem(hal, ep.events, 0);
   ep.attach(modem);
   modem.start();
+  function unfinished(): { session: Session; meters: number[] } | null {
+    var b = store.load();
+    if (!b) return null;
+    var info = checkpointInfo(b);
+    var phase = b[SESSION_SIZE];
+    return info && phase !== Ph.DONE && phase !== Ph.ABORTED ? info : null;
+  }
+
   return {
     config: config,
     regions: regions,
@@ -57,7 +75,20 @@ export function startConcentrator(
     update: function (cfg, done) {
       if (!ready) return Err.LINK_NOT_READY;
       if (current && current.phase() !== Ph.DONE && current.phase() !== Ph.ABORTED) return Err.CAMPAIGN_ABORTED;
+      cfg.checkpoint = store;
       current = campaign(ep, hal.clock, cfg, unionRepair, done);
+      current.start();
+      return 0;
+    },
+    unfinished: unfinished,
+    resume: function (cfg, done) {
+      var info = unfinished();
+      if (!info) return Err.UPDATE_NO_SESSION;
+      if (!ready) return Err.LINK_NOT_READY;
+      cfg.session = info.session;
+      cfg.meters = info.meters;
+      cfg.checkpoint = store;
+      current = campaign(ep, hal.clock, cfg, unionRepair, done, store.load() as Uint8Array);
       current.start();
       return 0;
     },
