@@ -25,6 +25,8 @@ export interface DeviceConfig {
   groups?: number[];
   /** Meter kind: 1 electricity (default), 2 water, 3 gas. */
   kind?: number;
+  /** Concentrator: the meters it starts with (discovery adds more). */
+  meters?: number[];
 }
 
 /** Decodes a record from its bytes (flash or a Storage file). Returns the config or an Err code. */

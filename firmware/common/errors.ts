@@ -117,4 +117,8 @@ export const enum Err {
   GROUP_FULL = 125,
   /** Admin: an operation that needs the meter clock before it was set. */
   CLOCK_NOT_SET = 126,
+  /** Registry: no room for another meter. */
+  REGISTRY_FULL = 127,
+  /** Registry: no meter with that id. */
+  UNKNOWN_METER = 128,
 }

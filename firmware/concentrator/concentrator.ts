@@ -14,6 +14,8 @@ import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents } from "../link/modem";
 import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } from "./campaign";
 import { checkpoints } from "./checkpoint";
+import { registry, Registry, Rf } from "./registry";
+import { discover, Discovery, DiscoveryOptions } from "./discovery";
 import { SESSION_SIZE, type Session } from "../common/update-image";
 
 export interface ConcentratorContext {
@@ -33,8 +35,15 @@ export interface ConcentratorContext {
    */
   resume(cfg: CampaignConfig, done: (code: number) => void): number;
   campaign(): Campaign | null;
+  /** The meters: configured at provisioning and found by discovery. */
+  registry: Registry;
+  /** Runs discovery rounds; `done` gets the number of new meters. 0, or LINK_NOT_READY. */
+  discover(o: DiscoveryOptions, done: (found: number) => void): number;
   lastError(): number;
 }
+
+/** Meters a concentrator keeps (typed arrays: docs/update.md, concentrator memory). */
+export var REGISTRY_CAPACITY = 1000;
 
 export function startConcentrator(
   hal: Hal,
@@ -44,9 +53,18 @@ export function startConcentrator(
   config: DeviceConfig,
 ): ConcentratorContext {
   var current: Campaign | null = null;
+  var finding: Discovery | null = null;
   var lastError = 0, ready = false;
+  var reg = registry(REGISTRY_CAPACITY);
+  var known = config.meters || [];
+  for (var k = 0; k < known.length; k++) reg.add(known[k], Rf.CONFIGURED);
   var ep = endpoint(P.BROADCAST_ID, 4, {
-    message: function (m: Msg) { if (current) current.onMessage(m); },
+    message: function (m: Msg, quality: number) {
+      var i = reg.find(m.src);
+      if (i >= 0) reg.note(i, true, quality, Math.floor(hal.clock.now() / 1000));
+      if (finding && finding.onMessage(m)) return;
+      if (current) current.onMessage(m);
+    },
     ready: function (err) { ready = !err; if (err) lastError = err; },
     sent: function (_t, _s, err) {
       if (err) lastError = err;
@@ -93,6 +111,12 @@ export function startConcentrator(
       return 0;
     },
     campaign: function () { return current; },
+    registry: reg,
+    discover: function (o, done) {
+      if (!ready) return Err.LINK_NOT_READY;
+      finding = discover(ep, hal.clock, reg, o, Math.random, function (n) { finding = null; done(n); });
+      return 0;
+    },
     lastError: function () { return lastError; },
   };
 }

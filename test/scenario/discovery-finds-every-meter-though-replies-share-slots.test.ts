@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { LinkRig, bootMeter, lineFor } from "../harness/link-rig";
+import { CONC } from "../harness/scripted-concentrator";
+import { registry } from "../../firmware/concentrator/registry";
+import { discover, type Discovery } from "../../firmware/concentrator/discovery";
+import { Rng } from "../../hal/mock/rng";
+
+describe("discovery", () => {
+  it("finds all 30 meters over rounds of random reply slots, sharing slots, with their kind and version", () => {
+    const rig = new LinkRig("st7580", lineFor("st7580", 31, { defaults: { loss: 0.05 } }));
+    let d: Discovery | null = null;
+    const conc = rig.add("conc", CONC, (_n, m) => { d?.onMessage(m); });
+    const ids = Array.from({ length: 30 }, (_, i) => 9000 + i * 7);
+    ids.forEach((id, i) => bootMeter(rig, `m${id}`, id, { version: 3, kind: 1 + (i % 3) }));
+    rig.start();
+    const reg = registry(100);
+    reg.add(9000, 1); // one configured already
+    const rng = new Rng(5);
+    let found = -1;
+    d = discover(conc.ep, rig.clock, reg, { slots: 16, slotMs: 150, rounds: 10 }, () => rng.next(), (n) => { found = n; });
+    const end = rig.clock.now() + 600_000;
+    while (found < 0 && rig.clock.now() < end) rig.clock.advance(100);
+    expect(found).toBe(29);
+    expect(reg.count()).toBe(30);
+    ids.forEach((id, i) => {
+      const k = reg.find(id);
+      expect(k).toBeGreaterThanOrEqual(0);
+      expect([reg.kind(k), reg.version(k)]).toEqual([1 + (i % 3), 3]);
+    });
+    // 30 replies in 16 slots: the modems' carrier sense queues replies that share a slot, and
+    // the ones lost on the line come back in a later round
+  }, 60_000);
+});
