@@ -5,6 +5,7 @@ import { checkRoleRegions, startupMessage } from "../common/startup";
 import { CONFIG_FILE, decodeConfig } from "../common/config";
 import { startConcentrator } from "./concentrator";
 import { st7580Factory, transparentFactory } from "../link/factory";
+import { consoleApi } from "./console";
 
 var rc = checkRoleRegions("concentrator", profile.geometry, profile.regions, require("Flash").getFree());
 var hal = espruinoHal(profile);
@@ -16,5 +17,10 @@ if (typeof cfg === "number") {
   if (cfg.modemPath) profile.uartOptions.path = cfg.modemPath;
   // a build-time constant: the minifier drops the driver this board does not have
   var makeModem = profile.modemKind === "transparent" ? transparentFactory(profile.baud, profile.lineBitRate) : st7580Factory(profile.baud);
-  global.meterline = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg);
+  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg);
+  // the console functions at the prompt: meterline.meters(), .update(file, options), .progress() ...
+  var api = consoleApi(ctx, hal.native, profile.code, function (name) { return require("Storage").read(name); }, function (line) { print(line); });
+  api.config = ctx.config;
+  api.ctx = ctx;
+  global.meterline = api;
 }

@@ -1,0 +1,110 @@
+/*
+ * Console functions of the concentrator, for the Espruino prompt (and `espruino -e`):
+ *   meterline.meters()                      list the registry
+ *   meterline.update(file, options)         start a campaign with an image from Storage
+ *   meterline.progress()                    one line on the running campaign
+ *   meterline.pause() / resume() / abort()
+ *   meterline.discover(slots, slotMs)       look for meters
+ * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
+ * prints what is wrong and changes nothing. Console text is built here only, never on the
+ * radio path.
+ */
+import type { Native } from "../../hal/types";
+import { Err } from "../common/errors";
+import { digestChain, MAX_BLOCK, Session } from "../common/update-image";
+import type { CampaignConfig } from "./campaign";
+import type { ConcentratorContext } from "./concentrator";
+
+export interface UpdateOptions {
+  imageId: number;
+  version: number;
+  board?: number;
+  blockSize?: number;
+  /** Meter ids, or omitted for every meter in the registry. */
+  meters?: number[];
+  maxRounds?: number;
+  deadlineS?: number;
+}
+
+var PHASES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
+
+function isInt(v: any, lo: number, hi: number): boolean {
+  return typeof v === "number" && v % 1 === 0 && v >= lo && v <= hi;
+}
+
+function bytes(s: string, o: number, n: number): Uint8Array {
+  var b = new Uint8Array(n);
+  for (var i = 0; i < n; i++) b[i] = s.charCodeAt(o + i) & 0xff;
+  return b;
+}
+
+export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void): any {
+  function fail(code: number, why: string): number {
+    print("meterline: " + why + " (E" + code + ")");
+    return code;
+  }
+
+  return {
+    meters: function () {
+      var r = c.registry;
+      for (var i = 0; i < r.count(); i++) {
+        var st = r.stats(i);
+        print(r.id(i) + " kind " + r.kind(i) + " v" + r.version(i) + " ok " + st.ok + " missed " + st.fail + " seen " + st.lastSeen + " q " + st.quality);
+      }
+      return r.count();
+    },
+    update: function (file: string, o: UpdateOptions) {
+      if (typeof file !== "string" || !file) return fail(Err.BAD_ARG, "update(file, options): file must be a Storage file name");
+      var img = readFile(file);
+      if (!img) return fail(Err.BAD_ARG, "no Storage file \"" + file + "\" (upload it with espruino --storage)");
+      if (!o || typeof o !== "object") return fail(Err.BAD_ARG, "update(file, options): options {imageId, version, ...} missing");
+      if (!isInt(o.imageId, 1, 0xffff)) return fail(Err.UPDATE_BAD_IMAGE_ID, "imageId must be a whole number from 1 to 65535");
+      if (!isInt(o.version, 0, 0xffffffff)) return fail(Err.BAD_ARG, "version must be a whole number from 0 to 4294967295");
+      var bs = o.blockSize === undefined ? 200 : o.blockSize;
+      if (!isInt(bs, 4, MAX_BLOCK) || bs % 4) return fail(Err.UPDATE_BAD_BLOCK_SIZE, "blockSize must be a multiple of 4 from 4 to " + MAX_BLOCK);
+      var brd = o.board === undefined ? board : o.board;
+      if (!isInt(brd, 1, 0xffff)) return fail(Err.BAD_ARG, "board must be a board code from 1 to 65535");
+      var ids: number[] = [];
+      if (o.meters === undefined) for (var k = 0; k < c.registry.count(); k++) ids.push(c.registry.id(k));
+      else if (!Array.isArray(o.meters)) return fail(Err.BAD_ARG, "meters must be a list of meter ids");
+      else for (var j = 0; j < o.meters.length; j++) {
+        if (c.registry.find(o.meters[j]) < 0) return fail(Err.UNKNOWN_METER, "meter " + o.meters[j] + " is not in the registry");
+        ids.push(o.meters[j]);
+      }
+      if (!ids.length) return fail(Err.BAD_ARG, "no meters to update");
+      var s: Session = {
+        imageId: o.imageId, version: o.version, board: brd, size: img.length, blockSize: bs,
+        blockCount: Math.ceil(img.length / bs), activateAt: 0, digest: new Uint8Array(32),
+      };
+      if (s.blockCount > 65534) return fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks");
+      var text: string = img;
+      var block = function (i: number) { return bytes(text, i * bs, Math.min(bs, text.length - i * bs)); };
+      var chain = digestChain(native, s);
+      for (var b = 0; b < s.blockCount; b++) chain.step(block(b));
+      s.digest.set(native.sha256 ? chain.result() : chain.result().subarray(0, 4));
+      var cfg: CampaignConfig = {
+        session: s, block: block, meters: ids, deadlineMs: (o.deadlineS || 0) * 1000, maxRounds: o.maxRounds || 30,
+        noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: 0,
+      };
+      var e = c.update(cfg, function (code) { print("meterline: campaign " + s.imageId + " ended" + (code ? " (E" + code + ")" : ": every meter done")); });
+      if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
+      print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
+      return 0;
+    },
+    progress: function () {
+      var camp = c.campaign();
+      if (!camp) { print("meterline: no campaign"); return Err.UPDATE_NO_SESSION; }
+      var t = camp.totals;
+      print("meterline: campaign " + PHASES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames" + (camp.code() ? ", E" + camp.code() : ""));
+      return 0;
+    },
+    pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
+    resume: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.resume(); print("meterline: resumed"); return 0; },
+    abort: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.abort(0); return 0; },
+    discover: function (slots: number, slotMs: number) {
+      if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000)) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000)");
+      var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n) { print("meterline: discovery found " + n + " new meters, " + c.registry.count() + " known"); });
+      return e ? fail(e, "the modem is not ready") : 0;
+    },
+  };
+}
