@@ -17,8 +17,17 @@ interface EspruinoFlashModule {
   read(length: number, addr: number): Uint8Array;
 }
 
+/** Storage.open: an append-only text file kept in Storage, written in chunks. */
+interface EspruinoStorageFile {
+  write(data: string): void;
+  /** The next line with its newline, or undefined at the end. */
+  readLine(): string | undefined;
+  erase(): void;
+}
+
 interface EspruinoStorageModule {
   read(name: string, offset?: number, length?: number): string | undefined;
+  open(name: string, mode: "r" | "w" | "a"): EspruinoStorageFile;
   write(name: string, data: EspruinoData, offset?: number, size?: number): boolean;
   erase(name: string): void;
   list(regex?: RegExp): string[];

@@ -16,6 +16,7 @@ import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } f
 import { checkpoints } from "./checkpoint";
 import { registry, Registry, Rf } from "./registry";
 import { discover, Discovery, DiscoveryOptions } from "./discovery";
+import { collector, exportReadings, LineFile } from "./readings";
 import { SESSION_SIZE, type Session } from "../common/update-image";
 
 export interface ConcentratorContext {
@@ -39,11 +40,17 @@ export interface ConcentratorContext {
   registry: Registry;
   /** Runs discovery rounds; `done` gets the number of new meters. 0, or LINK_NOT_READY. */
   discover(o: DiscoveryOptions, done: (found: number) => void): number;
+  /** A round of readings now (they also run every READING_MINUTES); 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy). */
+  collect(done: (collected: number, missed: number) => void): number;
+  /** Writes every persisted reading as "csv" or "json" lines; returns how many. */
+  exportReadings(format: string, out: (line: string) => void): number;
   lastError(): number;
 }
 
-/** Meters a concentrator keeps (typed arrays: docs/update.md, concentrator memory). */
+/** Meters a concentrator keeps (typed arrays: docs/concentrator.md). */
 export var REGISTRY_CAPACITY = 1000;
+/** Minutes between reading rounds. */
+export var READING_MINUTES = 15;
 
 export function startConcentrator(
   hal: Hal,
@@ -51,6 +58,7 @@ export function startConcentrator(
   makeModem: (hal: Hal, events: ModemEvents, seed: number) => Modem,
   regions: Regions,
   config: DeviceConfig,
+  readingsFile: LineFile,
 ): ConcentratorContext {
   var current: Campaign | null = null;
   var finding: Discovery | null = null;
@@ -63,6 +71,7 @@ export function startConcentrator(
       var i = reg.find(m.src);
       if (i >= 0) reg.note(i, true, quality, Math.floor(hal.clock.now() / 1000));
       if (finding && finding.onMessage(m)) return;
+      if (reader.onMessage(m, Math.floor(hal.clock.now() / 1000))) return;
       if (current) current.onMessage(m);
     },
     ready: function (err) { ready = !err; if (err) lastError = err; },
@@ -73,6 +82,17 @@ export function startConcentrator(
     inGroup: function () { return false; },
   });
   var store = checkpoints(hal.flash, regions.store!, hal.native);
+  var reader = collector(ep, hal.clock, reg, readingsFile, { answerMs: 3000, attempts: 3 });
+  function campaignRunning(): boolean {
+    return !!current && current.phase() !== Ph.DONE && current.phase() !== Ph.ABORTED;
+  }
+  function collect(done: (c: number, m: number) => void): number {
+    if (!ready) return Err.LINK_NOT_READY;
+    // the update has the line while it runs; readings wait for the next round
+    if (campaignRunning() || !reader.round(done)) return Err.CAMPAIGN_ABORTED;
+    return 0;
+  }
+  hal.clock.setInterval(function () { collect(function () {}); }, READING_MINUTES * 60000);
   var modem = makeModem(hal, ep.events, 0);
   ep.attach(modem);
   modem.start();
@@ -92,7 +112,7 @@ export function startConcentrator(
     modem: modem,
     update: function (cfg, done) {
       if (!ready) return Err.LINK_NOT_READY;
-      if (current && current.phase() !== Ph.DONE && current.phase() !== Ph.ABORTED) return Err.CAMPAIGN_ABORTED;
+      if (campaignRunning() || reader.busy()) return Err.CAMPAIGN_ABORTED;
       cfg.checkpoint = store;
       current = campaign(ep, hal.clock, cfg, unionRepair, done);
       current.start();
@@ -111,6 +131,8 @@ export function startConcentrator(
       return 0;
     },
     campaign: function () { return current; },
+    collect: collect,
+    exportReadings: function (format, out) { return exportReadings(readingsFile, format, out); },
     registry: reg,
     discover: function (o, done) {
       if (!ready) return Err.LINK_NOT_READY;

@@ -5,6 +5,8 @@
  *   meterline.progress()                    one line on the running campaign
  *   meterline.pause() / resume() / abort()
  *   meterline.discover(slots, slotMs)       look for meters
+ *   meterline.read()                        a round of readings now
+ *   meterline.export("csv" | "json")        every persisted reading
  * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
  * prints what is wrong and changes nothing. Console text is built here only, never on the
  * radio path.
@@ -101,6 +103,14 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
     resume: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.resume(); print("meterline: resumed"); return 0; },
     abort: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.abort(0); return 0; },
+    read: function () {
+      var e = c.collect(function (got, missed) { print("meterline: readings round: " + got + " collected, " + missed + " meters did not answer"); });
+      return e ? fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
+    },
+    export: function (format: string) {
+      if (format !== "csv" && format !== "json") return fail(Err.BAD_ARG, "export(\"csv\" or \"json\")");
+      return c.exportReadings(format, print);
+    },
     discover: function (slots: number, slotMs: number) {
       if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000)) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000)");
       var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n) { print("meterline: discovery found " + n + " new meters, " + c.registry.count() + " known"); });

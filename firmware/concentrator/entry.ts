@@ -7,6 +7,9 @@ import { startConcentrator } from "./concentrator";
 import { st7580Factory, transparentFactory } from "../link/factory";
 import { consoleApi } from "./console";
 
+/** Storage file of collected readings. */
+var READINGS_FILE = "ml.readings";
+
 var rc = checkRoleRegions("concentrator", profile.geometry, profile.regions, require("Flash").getFree());
 var hal = espruinoHal(profile);
 var text = rc ? undefined : require("Storage").read(CONFIG_FILE);
@@ -17,7 +20,15 @@ if (typeof cfg === "number") {
   if (cfg.modemPath) profile.uartOptions.path = cfg.modemPath;
   // a build-time constant: the minifier drops the driver this board does not have
   var makeModem = profile.modemKind === "transparent" ? transparentFactory(profile.baud, profile.lineBitRate) : st7580Factory(profile.baud);
-  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg);
+  // readings: one line each, appended to a Storage file before they count as collected
+  var readings = {
+    append: function (line: string) { require("Storage").open(READINGS_FILE, "a").write(line + "\n"); },
+    forEach: function (fn: (line: string) => void) {
+      var f = require("Storage").open(READINGS_FILE, "r");
+      for (var l = f.readLine(); l !== undefined; l = f.readLine()) fn(l.replace("\n", ""));
+    },
+  };
+  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, readings);
   // the console functions at the prompt: meterline.meters(), .update(file, options), .progress() ...
   var api = consoleApi(ctx, hal.native, profile.code, function (name) { return require("Storage").read(name); }, function (line) { print(line); });
   api.config = ctx.config;

@@ -34,6 +34,7 @@ describe("concentrator console functions on the shipped bundle", () => {
       [`meterline.discover(0, 100)`, /discover\(slots 1..255, slotMs 20..60000\)/],
       [`meterline.progress()`, /no campaign/],
       [`meterline.abort()`, /no campaign/],
+      [`meterline.export("xml")`, /export\("csv" or "json"\)/],
     ];
     dev.storage.set("img.bin", "x".repeat(1000));
     for (const [call, want] of calls) {
@@ -61,5 +62,13 @@ describe("concentrator console functions on the shipped bundle", () => {
     expect(said(`meterline.resume()`)).toEqual(["meterline: resumed"]);
     expect(said(`meterline.abort()`)).toEqual(["meterline: campaign 5 ended (E93)"]);
     expect(said(`meterline.progress()`)[0]).toMatch(/campaign aborted.*E93/);
+  });
+
+  it("export the readings file kept in Storage", () => {
+    const dev = started();
+    dev.storage.set("ml.readings\u0001", "301,1-0:1.8.0,1234,30,0,1790000000\n305,8-0:1.0.0,50,13,-3,1790000060\n");
+    const n = dev.output.length;
+    dev.run(`meterline.export("csv")`);
+    expect(dev.output.slice(n)).toEqual(["meter,obis,value,unit,time", "301,1-0:1.8.0,1234,Wh,1790000000", "305,8-0:1.0.0,0.050,m3,1790000060"]);
   });
 });

@@ -90,6 +90,25 @@ export class EspruinoDevice {
       write: (name: string, data: Data) => { dev.storage.set(name, typeof data === "string" ? data : latin1(toBytes(data))); return true; },
       erase: (name: string) => { dev.storage.delete(name); },
       list: () => [...dev.storage.keys()],
+      // StorageFile: kept as one Storage entry of text, appended to
+      open: (name: string, mode: string) => {
+        const key = `${name}\u0001`;
+        if (mode === "w") dev.storage.set(key, "");
+        let pos = 0;
+        return {
+          write: (d: string) => { if (mode === "r") throw new Error("StorageFile opened for reading"); dev.storage.set(key, (dev.storage.get(key) ?? "") + d); },
+          readLine: () => {
+            const t = dev.storage.get(key) ?? "";
+            if (pos >= t.length) return undefined;
+            const nl = t.indexOf("\n", pos);
+            const end = nl < 0 ? t.length : nl + 1;
+            const line = t.slice(pos, end);
+            pos = end;
+            return line;
+          },
+          erase: () => { dev.storage.delete(key); },
+        };
+      },
       getFree: () => 65536,
     };
     const modules: Record<string, unknown> = {

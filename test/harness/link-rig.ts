@@ -25,6 +25,7 @@ import { encodeAppHeader } from "../../firmware/common/image";
 import { startMeter, type Meter } from "../../firmware/meter/meter";
 import { st7580Factory, transparentFactory } from "../../firmware/link/factory";
 import { install } from "../../firmware/boot/install";
+import { startConcentrator, type ConcentratorContext } from "../../firmware/concentrator/concentrator";
 
 export type ModemKind = "st7580" | "transparent";
 
@@ -172,4 +173,34 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
     };
   }
   return node;
+}
+
+// ---- a concentrator: the real concentrator program on mocked hardware ----
+
+export interface ConcNode {
+  ctx: ConcentratorContext;
+  flash: MockFlash;
+  clock: ClockScope;
+  lines: string[];
+  powerOff(): void;
+}
+
+/** Boots the concentrator program (id 0xFFFFFFFF) on the rig's line; `keep` reuses a previous node's flash and readings file. */
+export function bootConcentrator(rig: LinkRig, name: string, meters: number[], keep?: ConcNode): ConcNode {
+  const board = loadProfile("LINUX");
+  const flash = keep?.flash ?? new MockFlash(board.flash);
+  const lines = keep?.lines ?? [];
+  const clock = rig.clock.scope();
+  const uart = new MockUart({ kind: "random", max: 16, seed: 99 });
+  const treq = new MockPin(), resetn = new MockPin();
+  const mock = new MockSt7580(rig.clock, uart, treq, resetn, { baud: 57600, seed: 99 });
+  const line = rig.line.attach(name, (b, snr, bad) => { if (!clock.dead) mock.fromLine(b, snr, bad); });
+  mock.attachLine(line);
+  const hal: Hal = {
+    flash, clock, modemUart: uart, pulse: null, led: null, modemTreq: treq, modemResetn: resetn,
+    watchdog: new MockWatchdog(() => rig.clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
+  };
+  const file = { append: (l: string) => { lines.push(l); }, forEach: (fn: (l: string) => void) => { for (const l of [...lines]) fn(l); } };
+  const ctx = startConcentrator(hal, 57600, st7580Factory(57600), board.regions, { id: 1, meters }, file);
+  return { ctx, flash, clock, lines, powerOff: () => { clock.kill(); rig.line.detach(line); } };
 }

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../harness/link-rig";
+
+describe("reading collection", () => {
+  it("reads every meter's register, persists it before counting it, and exports CSV and JSON lines", () => {
+    const rig = new LinkRig("st7580", lineFor("st7580", 8, { defaults: { loss: 0.1 } }));
+    const ids = [301, 302, 303, 304, 305];
+    for (const [k, id] of ids.entries()) bootMeter(rig, `m${id}`, id, { kind: k === 4 ? 2 : 1 });
+    let conc = bootConcentrator(rig, "conc", ids);
+    rig.clock.advance(3000);
+    // pulses: meter i gets 10 * (i + 1)
+    ids.forEach((id, i) => {
+      const m = rig.meters.get(id)!;
+      for (let p = 0; p < 10 * (i + 1); p++) { rig.clock.advance(60); m.pulse.edge(rig.clock.now()); }
+    });
+    rig.meters.get(304)!.powerOff(); // one meter is dead
+    let result: [number, number] | null = null;
+    expect(conc.ctx.collect((c, m) => { result = [c, m]; })).toBe(0);
+    expect(conc.ctx.collect(() => {})).toBe(93); // a round already runs
+    const end = rig.clock.now() + 600_000;
+    while (!result && rig.clock.now() < end) rig.clock.advance(100);
+    expect(result).toEqual([4, 1]);
+    expect(conc.lines.length).toBe(4);
+    const r = conc.ctx.registry;
+    expect(r.stats(r.find(304)).fail).toBe(1);
+    expect(r.stats(r.find(301)).ok).toBeGreaterThan(0);
+    // the concentrator loses power: what was collected is still there
+    conc.powerOff();
+    conc = bootConcentrator(rig, "conc2", ids, conc);
+    const csv: string[] = [];
+    expect(conc.ctx.exportReadings("csv", (l) => csv.push(l))).toBe(4);
+    expect(csv[0]).toBe("meter,obis,value,unit,time");
+    expect(csv.slice(1).map((l) => l.split(",").slice(0, 4).join(","))).toEqual([
+      "301,1-0:1.8.0,10,Wh", "302,1-0:1.8.0,20,Wh", "303,1-0:1.8.0,30,Wh", "305,8-0:1.0.0,0.050,m3",
+    ]);
+    const json: string[] = [];
+    conc.ctx.exportReadings("json", (l) => json.push(l));
+    expect(JSON.parse(json[3])).toMatchObject({ meter: 305, obis: "8-0:1.0.0", value: 0.05, unit: "m3" });
+  }, 60_000);
+});
