@@ -40,7 +40,11 @@ export interface LineOptions {
   seed: number;
   /** Link model for every pair not set with link(). */
   defaults?: LinkModel;
+  /** Keep every transmission in `PowerLine.log` (tests that assert on the frames on the line). */
+  log?: boolean;
 }
+
+export interface LoggedFrame { from: string; at: number; bytes: Uint8Array; collided: boolean }
 
 export interface NodeCounters {
   txFrames: number;
@@ -79,6 +83,8 @@ export class PowerLine {
   private readonly links = new Map<string, LinkModel>();
   private readonly geBad = new Map<string, boolean>();
   private active: Tx[] = [];
+  /** Every transmission, when opts.log is set. */
+  readonly log: LoggedFrame[] = [];
 
   constructor(private readonly clock: VirtualClock, readonly opts: LineOptions) {
     if (!(opts.bitRate > 0)) throw new Error(`bitRate must be positive, got ${opts.bitRate}`);
@@ -130,6 +136,7 @@ export class PowerLine {
     this.active = this.active.filter((x) => x.end > t);
     for (const x of this.active) { x.collided = true; tx.collided = true; }
     this.active.push(tx);
+    if (this.opts.log) this.log.push({ from: from.name, at: t, bytes: tx.bytes, collided: false });
     from.counters.txFrames++;
     from.counters.txBytes += bytes.length;
     from.counters.airtimeMs += air;
@@ -144,6 +151,7 @@ export class PowerLine {
   }
 
   private deliver(tx: Tx): void {
+    if (this.opts.log && tx.collided) { const e = this.log.find((x) => x.bytes === tx.bytes); if (e) e.collided = true; }
     for (const rx of this.nodes) {
       if (rx === tx.from) continue;
       const c = rx.counters;

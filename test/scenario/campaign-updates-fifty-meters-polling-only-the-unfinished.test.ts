@@ -2,18 +2,19 @@ import { describe, expect, it } from "vitest";
 import { LinkRig, bootMeter, lineFor } from "../harness/link-rig";
 import { CONC, makeProgramImage } from "../harness/scripted-concentrator";
 import { campaign, unionRepair, type Campaign, type CampaignConfig } from "../../firmware/concentrator/campaign";
-import type { Msg } from "../../firmware/protocol/codec";
+import { decodeMsg, newMsg, type Msg } from "../../firmware/protocol/codec";
 
 const DOWNLOAD_COMPLETE = 0x45;
 const MS = { DOWNLOADING: 1, ACTIVATED: 6, FAILED: 8 };
 
 function setup(n: number, loss: number, o: Partial<CampaignConfig> = {}, seed = 50, repair = unionRepair) {
-  const rig = new LinkRig("st7580", lineFor("st7580", seed, { defaults: { loss } }));
+  const rig = new LinkRig("st7580", lineFor("st7580", seed, { defaults: { loss }, log: true }));
   let camp: Campaign | null = null;
   const completedIn = new Map<number, number>();
+  const completedAt = new Map<number, number>();
   let round = 0;
   const conc = rig.add("conc", CONC, (_n, m: Msg) => {
-    if (m.type === DOWNLOAD_COMPLETE && !completedIn.has(m.src)) completedIn.set(m.src, round);
+    if (m.type === DOWNLOAD_COMPLETE && !completedIn.has(m.src)) { completedIn.set(m.src, round); completedAt.set(m.src, rig.clock.now()); }
     camp?.onMessage(m);
   });
   const ids = Array.from({ length: n }, (_, i) => 7000 + i);
@@ -32,7 +33,7 @@ function setup(n: number, loss: number, o: Partial<CampaignConfig> = {}, seed = 
   // pace the broadcast on the endpoint's sent events
   const original = conc.ep.events.sent;
   conc.ep.events.sent = (e) => { original(e); camp!.onSent(); };
-  return { rig, conc, camp, ids, polls, completedIn, result: () => result, img };
+  return { rig, conc, camp, ids, polls, completedIn, completedAt, result: () => result, img };
 }
 
 function run(rig: LinkRig, done: () => boolean, limitMs = 3_600_000) {
@@ -42,7 +43,7 @@ function run(rig: LinkRig, done: () => boolean, limitMs = 3_600_000) {
 
 describe("an update campaign on the simulated line", () => {
   it("brings 50 meters through 10% loss to the new program, polling only unfinished meters each round", () => {
-    const { rig, camp, ids, polls, completedIn, result } = setup(50, 0.1);
+    const { rig, camp, ids, polls, completedIn, completedAt, result } = setup(50, 0.1);
     camp.start();
     run(rig, () => result() >= 0);
     expect(result()).toBe(0);
@@ -61,6 +62,21 @@ describe("an update campaign on the simulated line", () => {
     for (const [, r] of polls) perRound.set(r, (perRound.get(r) ?? 0) + 1);
     expect(perRound.get(1)).toBe(50);
     expect(perRound.get(2)!).toBeLessThan(50);
+    // the same from the frames on the line: once the concentrator has received a meter's
+    // DOWNLOAD_COMPLETE, no STATUS_QUERY to that meter goes on the line before the ACTIVATE
+    // (a DOWNLOAD_COMPLETE lost on its way does not count: the concentrator never knew)
+    const frames = rig.line.log.filter((f) => f.from === "conc").map((f) => { const m = newMsg(); return decodeMsg(f.bytes, f.bytes.length, m) ? null : { at: f.at, type: m.type, dst: m.dst }; });
+    const activate = frames.find((x) => x?.type === 0x46)!;
+    expect(activate).toBeTruthy();
+    let queries = 0;
+    for (const x of frames) {
+      if (!x || x.type !== 0x43 || x.at >= activate.at) continue;
+      queries++;
+      const known = completedAt.get(x.dst);
+      expect(known === undefined || x.at < known, `STATUS_QUERY to ${x.dst} at ${x.at} ms after its DOWNLOAD_COMPLETE arrived at ${known} ms`).toBe(true);
+    }
+    expect(queries).toBeGreaterThanOrEqual(camp.totals.polls - 5); // the line carried the polls (retries included)
+    expect(completedAt.size).toBe(50);
     console.log(`campaign: ${camp.totals.rounds} rounds, ${camp.totals.blocks} blocks for a ${Math.ceil(3000 / 200)}-block image, ${camp.totals.polls} polls, ${camp.totals.frames} frames, polls per round ${[...perRound.values()].join(",")}`);
   }, 120_000);
 
