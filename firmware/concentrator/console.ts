@@ -22,8 +22,11 @@ export interface UpdateOptions {
   version: number;
   board?: number;
   blockSize?: number;
-  /** Meter ids, or omitted for every meter in the registry. */
-  meters?: number[];
+  /**
+   * Meter ids; or "outdated" for every registry meter whose known version is below the
+   * image's (meters of another board refuse the control with code 80); omitted: every meter.
+   */
+  meters?: number[] | string;
   maxRounds?: number;
   deadlineS?: number;
 }
@@ -68,10 +71,13 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (!isInt(brd, 1, 0xffff)) return fail(Err.BAD_ARG, "board must be a board code from 1 to 65535");
       var ids: number[] = [];
       if (o.meters === undefined) for (var k = 0; k < c.registry.count(); k++) ids.push(c.registry.id(k));
-      else if (!Array.isArray(o.meters)) return fail(Err.BAD_ARG, "meters must be a list of meter ids");
+      else if (o.meters === "outdated") {
+        for (var q = 0; q < c.registry.count(); q++) if (c.registry.version(q) < o.version) ids.push(c.registry.id(q));
+      } else if (!Array.isArray(o.meters)) return fail(Err.BAD_ARG, "meters must be a list of meter ids or \"outdated\"");
       else for (var j = 0; j < o.meters.length; j++) {
-        if (c.registry.find(o.meters[j]) < 0) return fail(Err.UNKNOWN_METER, "meter " + o.meters[j] + " is not in the registry");
-        ids.push(o.meters[j]);
+        var mid = (o.meters as number[])[j];
+        if (c.registry.find(mid) < 0) return fail(Err.UNKNOWN_METER, "meter " + mid + " is not in the registry");
+        ids.push(mid);
       }
       if (!ids.length) return fail(Err.BAD_ARG, "no meters to update");
       var s: Session = {

@@ -31,6 +31,7 @@ describe("concentrator console functions on the shipped bundle", () => {
       [`meterline.update("img.bin", {imageId: 3, version: 2, blockSize: 198})`, /blockSize must be a multiple of 4 from 4 to 212 \(E81\)/],
       [`meterline.update("img.bin", {imageId: 3, version: 2, meters: [42]})`, /meter 42 is not in the registry \(E128\)/],
       [`meterline.update("img.bin", {imageId: 3, version: 2})`, /no meters to update/],
+      [`meterline.update("img.bin", {imageId: 3, version: 2, meters: "outdated"})`, /no meters to update/],
       [`meterline.discover(0, 100)`, /discover\(slots 1..255, slotMs 20..60000\)/],
       [`meterline.progress()`, /no campaign/],
       [`meterline.abort()`, /no campaign/],
@@ -55,6 +56,7 @@ describe("concentrator console functions on the shipped bundle", () => {
     expect(said(`meterline.meters()`)).toEqual(["1001 kind 0 v0 ok 0 missed 0 seen 0 q 0", "1002 kind 0 v0 ok 0 missed 0 seen 0 q 0"]);
     expect(said(`meterline.update("img.bin", {imageId: 5, version: 2, blockSize: 100})`)).toEqual(["meterline: campaign 5 started: 1000 bytes, 10 blocks, 2 meters"]);
     expect(said(`meterline.update("img.bin", {imageId: 6, version: 2})`)).toEqual(["meterline: a campaign is already running (E93)"]);
+    expect(said(`meterline.update("img.bin", {imageId: 6, version: 2, meters: "all"})`)).toEqual(["meterline: meters must be a list of meter ids or \"outdated\" (E1)"]);
     dev.clock.advance(1000);
     expect(said(`meterline.progress()`)[0]).toMatch(/^meterline: campaign control, round 0, 0 blocks, 0 polls, \d+ frames$/);
     expect(said(`meterline.pause()`)).toEqual(["meterline: paused"]);
