@@ -74,7 +74,8 @@ export var unionRepair: RepairStrategy = {
   },
 };
 
-export interface CampaignTotals { frames: number; blocks: number; polls: number; rounds: number; noAnswers: number }
+/** Frames and bytes the campaign put on the line (airtime: the line's own counters, or bytes x 8 / bit rate). */
+export interface CampaignTotals { frames: number; bytes: number; blocks: number; polls: number; rounds: number; noAnswers: number }
 
 export interface Campaign {
   start(): void;
@@ -116,14 +117,14 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var queue: number[] = [];
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
   var cur = -1, timer = 0, waitSeq = -1, seq = 0, startedAt = 0;
-  var totals: CampaignTotals = { frames: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
+  var totals: CampaignTotals = { frames: 0, bytes: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
   var tx = newMsg();
 
   function send(mode: number, dst: number, type: number, body: any): number {
     tx.type = type; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
     tx.mode = mode; tx.dst = dst; tx.body = body;
     var e = ep.send(tx);
-    if (!e) totals.frames++;
+    if (!e) { totals.frames++; totals.bytes += ep.lastLength(); }
     return e;
   }
 

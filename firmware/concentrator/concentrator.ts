@@ -40,8 +40,11 @@ export interface ConcentratorContext {
   registry: Registry;
   /** Runs discovery rounds; `done` gets the number of new meters. 0, or LINK_NOT_READY. */
   discover(o: DiscoveryOptions, done: (found: number) => void): number;
-  /** A round of readings now (they also run every READING_MINUTES); 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy). */
-  collect(done: (collected: number, missed: number) => void): number;
+  /**
+   * A round of readings now, of every meter or only `id` (rounds also run every
+   * READING_MINUTES); 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy) / UNKNOWN_METER.
+   */
+  collect(done: (collected: number, missed: number) => void, id?: number): number;
   /** Writes every persisted reading as "csv" or "json" lines; returns how many. */
   exportReadings(format: string, out: (line: string) => void): number;
   lastError(): number;
@@ -86,10 +89,12 @@ export function startConcentrator(
   function campaignRunning(): boolean {
     return !!current && current.phase() !== Ph.DONE && current.phase() !== Ph.ABORTED;
   }
-  function collect(done: (c: number, m: number) => void): number {
+  function collect(done: (c: number, m: number) => void, id?: number): number {
+    var only = id === undefined ? undefined : reg.find(id);
+    if (only !== undefined && only < 0) return Err.UNKNOWN_METER;
     if (!ready) return Err.LINK_NOT_READY;
     // the update has the line while it runs; readings wait for the next round
-    if (campaignRunning() || !reader.round(done)) return Err.CAMPAIGN_ABORTED;
+    if (campaignRunning() || !reader.round(done, only)) return Err.CAMPAIGN_ABORTED;
     return 0;
   }
   hal.clock.setInterval(function () { collect(function () {}); }, READING_MINUTES * 60000);

@@ -3,9 +3,10 @@
  *   meterline.meters()                      list the registry
  *   meterline.update(file, options)         start a campaign with an image from Storage
  *   meterline.progress()                    one line on the running campaign
- *   meterline.pause() / resume() / abort()
+ *   meterline.pause() / abort()
  *   meterline.discover(slots, slotMs)       look for meters
- *   meterline.read()                        a round of readings now
+ *   meterline.read([id])                    a round of readings now (every meter, or one)
+ *   meterline.resume(["img.bin"])           continue a paused campaign, or with the image, one a restart interrupted
  *   meterline.export("csv" | "json")        every persisted reading
  * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
  * prints what is wrong and changes nothing. Console text is built here only, never on the
@@ -13,7 +14,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { digestChain, MAX_BLOCK, Session } from "../common/update-image";
+import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import type { CampaignConfig } from "./campaign";
 import type { ConcentratorContext } from "./concentrator";
 
@@ -44,6 +45,10 @@ function bytes(s: string, o: number, n: number): Uint8Array {
 }
 
 export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void): any {
+  function sameDigest(s: Session, block: (i: number) => Uint8Array): boolean {
+    return digestMatches(native, s, block);
+  }
+
   function fail(code: number, why: string): number {
     print("meterline: " + why + " (E" + code + ")");
     return code;
@@ -99,19 +104,44 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
       return 0;
     },
+    /** Continues a paused campaign; with `file`, the campaign a restart interrupted. */
+    resume: function (file?: string) {
+      var camp = c.campaign();
+      if (file === undefined) {
+        if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign");
+        camp.resume();
+        print("meterline: resumed");
+        return 0;
+      }
+      var info = c.unfinished();
+      if (!info) return fail(Err.UPDATE_NO_SESSION, "no interrupted campaign to resume");
+      var img = typeof file === "string" ? readFile(file) : undefined;
+      if (!img) return fail(Err.BAD_ARG, "resume(file): the campaign's image file is needed");
+      var s = info.session, text: string = img;
+      var block = function (i: number) { return bytes(text, i * s.blockSize, Math.min(s.blockSize, text.length - i * s.blockSize)); };
+      if (img.length !== s.size || !sameDigest(s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
+      var cfg: CampaignConfig = {
+        session: s, block: block, meters: info.meters, deadlineMs: 0, maxRounds: 30,
+        noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: 0,
+      };
+      var e = c.resume(cfg, function (code) { print("meterline: campaign " + s.imageId + " ended" + (code ? " (E" + code + ")" : ": every meter done")); });
+      if (e) return fail(e, "the modem is not ready");
+      print("meterline: campaign " + s.imageId + " resumed for " + info.meters.length + " meters");
+      return 0;
+    },
     progress: function () {
       var camp = c.campaign();
       if (!camp) { print("meterline: no campaign"); return Err.UPDATE_NO_SESSION; }
       var t = camp.totals;
-      print("meterline: campaign " + PHASES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames" + (camp.code() ? ", E" + camp.code() : ""));
+      print("meterline: campaign " + PHASES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (camp.code() ? ", E" + camp.code() : ""));
       return 0;
     },
     pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
-    resume: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.resume(); print("meterline: resumed"); return 0; },
     abort: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.abort(0); return 0; },
-    read: function () {
-      var e = c.collect(function (got, missed) { print("meterline: readings round: " + got + " collected, " + missed + " meters did not answer"); });
-      return e ? fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
+    read: function (id?: number) {
+      if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, "read([meter id])");
+      var e = c.collect(function (got, missed) { print("meterline: readings round: " + got + " collected, " + missed + " meters did not answer"); }, id);
+      return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
     },
     export: function (format: string) {
       if (format !== "csv" && format !== "json") return fail(Err.BAD_ARG, "export(\"csv\" or \"json\")");

@@ -25,8 +25,8 @@ export interface ReadingOptions {
 }
 
 export interface Collector {
-  /** Starts a round unless one runs; `done(collected, missed)` at its end. */
-  round(done: (collected: number, missed: number) => void): boolean;
+  /** Starts a round (of every meter, or only registry index `only`) unless one runs; `done(collected, missed)` at its end. */
+  round(done: (collected: number, missed: number) => void, only?: number): boolean;
   onMessage(m: Msg, nowS: number): boolean;
   busy(): boolean;
 }
@@ -39,12 +39,12 @@ export function obisText(o: Uint8Array): string {
 }
 
 export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineFile, o: ReadingOptions): Collector {
-  var cur = -1, attempt = 0, waitSeq = -1, timer = 0, seq = 0, got = 0, missed = 0;
+  var cur = -1, end = 0, attempt = 0, waitSeq = -1, timer = 0, seq = 0, got = 0, missed = 0;
   var finish: ((c: number, m: number) => void) | null = null;
   var tx = newMsg();
 
   function ask(): void {
-    if (cur >= reg.count()) {
+    if (cur >= end) {
       cur = -1;
       var f = finish;
       finish = null;
@@ -74,12 +74,13 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
 
   return {
     busy: function () { return cur >= 0; },
-    round: function (done) {
+    round: function (done, only) {
       if (cur >= 0) return false;
       finish = done;
       got = 0;
       missed = 0;
-      cur = 0;
+      cur = only === undefined ? 0 : only;
+      end = only === undefined ? reg.count() : only + 1;
       attempt = 0;
       ask();
       return true;

@@ -28,6 +28,8 @@ export interface Endpoint {
   send(m: Msg): number;
   /** Frames queued or on the way. */
   pending(): number;
+  /** Length in bytes of the frame the last successful send() queued. */
+  lastLength(): number;
   ready(): boolean;
   stats: EndpointStats;
 }
@@ -59,7 +61,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
     types.push(0);
     seqs.push(0);
   }
-  var head = 0, count = 0, busy = false, isReady = false;
+  var head = 0, count = 0, busy = false, isReady = false, last = 0;
   var modem: Modem | null = null;
   var rx = newMsg();
   var stats: EndpointStats = { sent: 0, sendFailed: 0, received: 0, decodeErrors: 0, lastDecodeError: 0, notForUs: 0, queueFull: 0 };
@@ -131,6 +133,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
       var n = encodeMsg(m, bufs[slot]);
       if (n < 0) return -n;
       lens[slot] = n;
+      last = n;
       types[slot] = m.type;
       seqs[slot] = m.seq;
       count++;
@@ -138,6 +141,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
       return 0;
     },
     pending: function () { return count; },
+    lastLength: function () { return last; },
     ready: function () { return isReady; },
     stats: stats,
   };

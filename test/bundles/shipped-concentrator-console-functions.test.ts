@@ -58,7 +58,7 @@ describe("concentrator console functions on the shipped bundle", () => {
     expect(said(`meterline.update("img.bin", {imageId: 6, version: 2})`)).toEqual(["meterline: a campaign is already running (E93)"]);
     expect(said(`meterline.update("img.bin", {imageId: 6, version: 2, meters: "all"})`)).toEqual(["meterline: meters must be a list of meter ids or \"outdated\" (E1)"]);
     dev.clock.advance(1000);
-    expect(said(`meterline.progress()`)[0]).toMatch(/^meterline: campaign control, round 0, 0 blocks, 0 polls, \d+ frames$/);
+    expect(said(`meterline.progress()`)[0]).toMatch(/^meterline: campaign control, round 0, 0 blocks, 0 polls, \d+ frames, \d+ bytes$/);
     expect(said(`meterline.pause()`)).toEqual(["meterline: paused"]);
     expect(said(`meterline.progress()`)[0]).toMatch(/campaign paused/);
     expect(said(`meterline.resume()`)).toEqual(["meterline: resumed"]);
@@ -72,5 +72,30 @@ describe("concentrator console functions on the shipped bundle", () => {
     const n = dev.output.length;
     dev.run(`meterline.export("csv")`);
     expect(dev.output.slice(n)).toEqual(["meter,obis,value,unit,time", "301,1-0:1.8.0,1234,Wh,1790000000", "305,8-0:1.0.0,0.050,m3,1790000060"]);
+  });
+
+  it("read one meter, and resume after a restart the campaign the checkpoint names, with its own image only", () => {
+    const dev = started(true);
+    dev.storage.set("img.bin", "z".repeat(6000));
+    dev.storage.set("other.bin", "w".repeat(6000));
+    const said = (call: string) => { const n = dev.output.length; dev.run(call); return dev.output.slice(n); };
+    const ml = () => dev.global<{ ctx: { registry: { add(id: number, f: number): number } } }>("meterline");
+    ml().ctx.registry.add(1001, 1);
+    expect(said(`meterline.read(999)`)).toEqual(["meterline: meter 999 is not in the registry (E128)"]);
+    expect(said(`meterline.read(1001)`)).toEqual([]);
+    dev.clock.advance(30_000);
+    expect(dev.output[dev.output.length - 1]).toBe("meterline: readings round: 0 collected, 1 meters did not answer");
+    expect(said(`meterline.resume("img.bin")`)).toEqual(["meterline: no interrupted campaign to resume (E85)"]);
+    expect(said(`meterline.update("img.bin", {imageId: 8, version: 3, blockSize: 100, meters: [1001]})`)).toEqual(["meterline: campaign 8 started: 6000 bytes, 60 blocks, 1 meters"]);
+    // the meter never answers its control: after 4 tries it fails, the checkpoint is written
+    // and the 60-block broadcast begins; the power goes in the middle of it
+    dev.clock.advance(14_000);
+    expect(dev.global<{ ctx: { campaign(): { phase(): number } } }>("meterline").ctx.campaign().phase()).toBe(2);
+    // the concentrator restarts: RAM gone, flash and Storage kept
+    dev.powerOn();
+    new MockSt7580(dev.clock, dev.modemUart(), null, null, { baud: 57600 });
+    dev.clock.advance(5000);
+    expect(said(`meterline.resume("other.bin")`)).toEqual(["meterline: \"other.bin\" is not the image of campaign 8 (E87)"]);
+    expect(said(`meterline.resume("img.bin")`)).toEqual(["meterline: campaign 8 resumed for 1 meters"]);
   });
 });

@@ -77,7 +77,11 @@ describe("an update campaign on the simulated line", () => {
     }
     expect(queries).toBeGreaterThanOrEqual(camp.totals.polls - 5); // the line carried the polls (retries included)
     expect(completedAt.size).toBe(50);
-    console.log(`campaign: ${camp.totals.rounds} rounds, ${camp.totals.blocks} blocks for a ${Math.ceil(3000 / 200)}-block image, ${camp.totals.polls} polls, ${camp.totals.frames} frames, polls per round ${[...perRound.values()].join(",")}`);
+    // the campaign's byte count is what the concentrator put on the line
+    const onLine = rig.line.log.filter((f) => f.from === "conc").reduce((n, f) => n + f.bytes.length, 0);
+    expect(camp.totals.bytes).toBeLessThanOrEqual(onLine);
+    expect(camp.totals.bytes).toBeGreaterThan(onLine * 0.9);
+    console.log(`campaign: ${camp.totals.rounds} rounds, ${camp.totals.blocks} blocks for a ${Math.ceil(3000 / 200)}-block image, ${camp.totals.polls} polls, ${camp.totals.frames} frames, ${camp.totals.bytes} bytes, airtime ${Math.round(rig.line.node("conc").counters.airtimeMs / 1000)} s at the concentrator, polls per round ${[...perRound.values()].join(",")}`);
   }, 120_000);
 
   it("fails a meter that stops answering and goes on with the rest", () => {
