@@ -41,10 +41,11 @@ export interface ConcentratorContext {
   /** Runs discovery rounds; `done` gets the number of new meters. 0, or LINK_NOT_READY. */
   discover(o: DiscoveryOptions, done: (found: number) => void): number;
   /**
-   * A round of readings now, of every meter or only `id` (rounds also run every
-   * READING_MINUTES); 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy) / UNKNOWN_METER.
+   * A round of readings now, of every meter or only `id`: registers (what 1, also every
+   * READING_MINUTES) or the load profile since the last interval collected (what 2, also
+   * every PROFILE_HOURS); 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy) / UNKNOWN_METER.
    */
-  collect(done: (collected: number, missed: number) => void, id?: number): number;
+  collect(done: (collected: number, missed: number) => void, id?: number, what?: number): number;
   /** Writes every persisted reading as "csv" or "json" lines; returns how many. */
   exportReadings(format: string, out: (line: string) => void): number;
   lastError(): number;
@@ -52,8 +53,10 @@ export interface ConcentratorContext {
 
 /** Meters a concentrator keeps (typed arrays: docs/concentrator.md). */
 export var REGISTRY_CAPACITY = 1000;
-/** Minutes between reading rounds. */
+/** Minutes between register reading rounds. */
 export var READING_MINUTES = 15;
+/** Hours between load-profile rounds. */
+export var PROFILE_HOURS = 24;
 
 export function startConcentrator(
   hal: Hal,
@@ -89,15 +92,16 @@ export function startConcentrator(
   function campaignRunning(): boolean {
     return !!current && current.phase() !== Ph.DONE && current.phase() !== Ph.ABORTED;
   }
-  function collect(done: (c: number, m: number) => void, id?: number): number {
+  function collect(done: (c: number, m: number) => void, id?: number, what?: number): number {
     var only = id === undefined ? undefined : reg.find(id);
     if (only !== undefined && only < 0) return Err.UNKNOWN_METER;
     if (!ready) return Err.LINK_NOT_READY;
     // the update has the line while it runs; readings wait for the next round
-    if (campaignRunning() || !reader.round(done, only)) return Err.CAMPAIGN_ABORTED;
+    if (campaignRunning() || !reader.round(done, only, what)) return Err.CAMPAIGN_ABORTED;
     return 0;
   }
   hal.clock.setInterval(function () { collect(function () {}); }, READING_MINUTES * 60000);
+  hal.clock.setInterval(function () { collect(function () {}, undefined, 2); }, PROFILE_HOURS * 3600000);
   var modem = makeModem(hal, ep.events, 0);
   ep.attach(modem);
   modem.start();

@@ -6,6 +6,7 @@
  *   meterline.pause() / abort()
  *   meterline.discover(slots, slotMs)       look for meters
  *   meterline.read([id])                    a round of readings now (every meter, or one)
+ *   meterline.profile([id])                 a round of load-profile intervals since the last collected
  *   meterline.resume(["img.bin"])           continue a paused campaign, or with the image, one a restart interrupted
  *   meterline.export("csv" | "json")        every persisted reading
  * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
@@ -47,6 +48,12 @@ function bytes(s: string, o: number, n: number): Uint8Array {
 export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void): any {
   function sameDigest(s: Session, block: (i: number) => Uint8Array): boolean {
     return digestMatches(native, s, block);
+  }
+
+  function collectNow(id: number | undefined, what: number, name: string): number {
+    if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, name + "([meter id])");
+    var e = c.collect(function (got, missed) { print("meterline: " + (what === 2 ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
+    return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
   }
 
   function fail(code: number, why: string): number {
@@ -138,11 +145,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     },
     pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
     abort: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.abort(0); return 0; },
-    read: function (id?: number) {
-      if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, "read([meter id])");
-      var e = c.collect(function (got, missed) { print("meterline: readings round: " + got + " collected, " + missed + " meters did not answer"); }, id);
-      return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
-    },
+    read: function (id?: number) { return collectNow(id, 1, "read"); },
+    profile: function (id?: number) { return collectNow(id, 2, "profile"); },
     export: function (format: string) {
       if (format !== "csv" && format !== "json") return fail(Err.BAD_ARG, "export(\"csv\" or \"json\")");
       return c.exportReadings(format, print);

@@ -1,9 +1,12 @@
 /*
- * Reading collection: a round asks every meter in the registry for its registers
- * (READ_REQ), one after another, with retries and a growing pause; each register read is
- * appended to the readings file before it counts as collected, so a concentrator power
- * cut loses none that were reported collected. The file holds one line per reading:
- *   meter id,OBIS A-B:C.D.E,value,unit,scaler,time
+ * Reading collection: a round asks every meter in the registry for its registers, or for
+ * its load profile since the last interval collected (READ_REQ), one after another, with
+ * retries and a growing pause; each reading is appended to the readings file before it
+ * counts as collected, so a concentrator power cut loses none that were reported
+ * collected. The file holds one line per reading (a register, or a profile interval with
+ * its start time and status, its OBIS with group D = 29, the delta over the period, as
+ * DLMS load profiles name it, e.g. 1-0:1.29.0):
+ *   meter id,OBIS A-B:C.D.E,value,unit,scaler,time,status
  * and exports as CSV or JSON lines with the value scaled and the unit named.
  */
 import type { Clock } from "../../hal/types";
@@ -25,8 +28,11 @@ export interface ReadingOptions {
 }
 
 export interface Collector {
-  /** Starts a round (of every meter, or only registry index `only`) unless one runs; `done(collected, missed)` at its end. */
-  round(done: (collected: number, missed: number) => void, only?: number): boolean;
+  /**
+   * Starts a round of registers (what 1) or load profile (what 2), of every meter or only
+   * registry index `only`, unless one runs; `done(collected, missed)` at its end.
+   */
+  round(done: (collected: number, missed: number) => void, only?: number, what?: number): boolean;
   onMessage(m: Msg, nowS: number): boolean;
   busy(): boolean;
 }
@@ -34,12 +40,18 @@ export interface Collector {
 var ALL = new Uint8Array([255, 255, 255, 255, 255, 255]);
 var UNITS: { [u: number]: string } = { 30: "Wh", 32: "varh", 13: "m3", 27: "W" };
 
-export function obisText(o: Uint8Array): string {
-  return o[0] + "-" + o[1] + ":" + o[2] + "." + o[3] + "." + o[4];
+/** OBIS as A-B:C.D.E; `d` replaces group D when given. */
+export function obisText(o: Uint8Array, d?: number): string {
+  return o[0] + "-" + o[1] + ":" + o[2] + "." + (d === undefined ? o[3] : d) + "." + o[4];
 }
 
+/** Profile intervals are deltas over the capture period: OBIS group D = 29 ("time integral 5"). */
+var PROFILE_D = 29;
+
 export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineFile, o: ReadingOptions): Collector {
-  var cur = -1, end = 0, attempt = 0, waitSeq = -1, timer = 0, seq = 0, got = 0, missed = 0;
+  var cur = -1, end = 0, attempt = 0, waitSeq = -1, timer = 0, seq = 0, got = 0, missed = 0, what = 1, asks = 0;
+  /** Profile requests per meter and round at most (40 intervals each). */
+  var MAX_PROFILE_ASKS = 8;
   var finish: ((c: number, m: number) => void) | null = null;
   var tx = newMsg();
 
@@ -53,7 +65,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
     }
     tx.type = T.READ_REQ; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
     tx.mode = P.TO_METER; tx.dst = reg.id(cur);
-    tx.body = { what: 1, obis: ALL, from: 0, count: 0 };
+    tx.body = { what: what, obis: ALL, from: what === 2 ? reg.profileAt(cur) + 1 : 0, count: what === 2 ? 40 : 0 };
     if (ep.send(tx)) { timer = clock.setTimeout(ask, 100); return; }
     waitSeq = seq;
     timer = clock.setTimeout(function () {
@@ -74,9 +86,11 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
 
   return {
     busy: function () { return cur >= 0; },
-    round: function (done, only) {
+    round: function (done, only, w) {
       if (cur >= 0) return false;
       finish = done;
+      what = w === 2 ? 2 : 1;
+      asks = 0;
       got = 0;
       missed = 0;
       cur = only === undefined ? 0 : only;
@@ -86,17 +100,32 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       return true;
     },
     onMessage: function (m, nowS) {
-      if (cur < 0 || waitSeq < 0 || m.type !== T.READINGS || m.src !== reg.id(cur)) return false;
+      var want = what === 2 ? T.PROFILE : T.READINGS;
+      if (cur < 0 || waitSeq < 0 || m.type !== want || m.src !== reg.id(cur)) return false;
       if (timer) clock.clear(timer);
       timer = 0;
       waitSeq = -1;
-      var regs = m.body.regs;
-      for (var i = 0; i < regs.length; i++) {
-        var r = regs[i];
-        // persisted first: only then is it collected
-        file.append(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + (m.body.time || nowS));
-        got++;
+      var b = m.body, i: number;
+      if (what === 1) {
+        for (i = 0; i < b.regs.length; i++) {
+          var r = b.regs[i];
+          // persisted first: only then is it collected
+          file.append(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + (b.time || nowS) + "," + r.status);
+          got++;
+        }
+      } else {
+        var last = 0;
+        for (i = 0; i < b.slots.length; i++) {
+          var t = b.start + i * b.period;
+          file.append(m.src + "," + obisText(b.obis, PROFILE_D) + "," + b.slots[i].value + "," + b.unit + "," + b.scaler + "," + t + "," + b.slots[i].status);
+          got++;
+          last = t;
+        }
+        if (last) reg.setProfileAt(cur, last);
+        // a full answer: there may be more intervals; ask again from the last one
+        if (b.slots.length === 40 && ++asks < MAX_PROFILE_ASKS) { attempt = 0; ask(); return true; }
       }
+      asks = 0;
       attempt = 0;
       cur++;
       ask();
@@ -108,15 +137,15 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
 /** The readings file as CSV (with a header) or JSON lines, value scaled, unit named. */
 export function exportReadings(file: LineFile, format: string, out: (line: string) => void): number {
   var n = 0;
-  if (format === "csv") out("meter,obis,value,unit,time");
+  if (format === "csv") out("meter,obis,value,unit,time,status");
   file.forEach(function (line) {
     var f = line.split(",");
-    if (f.length !== 6) return;
+    if (f.length !== 7) return;
     var scaler = +f[4], v = +f[2];
     var value = scaler < 0 ? (v / Math.pow(10, -scaler)).toFixed(-scaler) : String(v * Math.pow(10, scaler));
     var unit = UNITS[+f[3]] || "unit" + f[3];
-    if (format === "csv") out(f[0] + "," + f[1] + "," + value + "," + unit + "," + f[5]);
-    else out("{\"meter\":" + f[0] + ",\"obis\":\"" + f[1] + "\",\"value\":" + value + ",\"unit\":\"" + unit + "\",\"time\":" + f[5] + "}");
+    if (format === "csv") out(f[0] + "," + f[1] + "," + value + "," + unit + "," + f[5] + "," + f[6]);
+    else out("{\"meter\":" + f[0] + ",\"obis\":\"" + f[1] + "\",\"value\":" + value + ",\"unit\":\"" + unit + "\",\"time\":" + f[5] + ",\"status\":" + f[6] + "}");
     n++;
   });
   return n;

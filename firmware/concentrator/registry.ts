@@ -1,7 +1,7 @@
 /*
  * The concentrator's meters: configured ones and those discovery found, with per-meter
- * link statistics, in typed arrays sorted by id (binary search). 19 bytes a meter: 1,000
- * meters take about 19 KB of typed-array storage (measured in docs/concentrator.md).
+ * link statistics, in typed arrays sorted by id (binary search). 27 bytes a meter: 1,000
+ * meters take about 27 KB of typed-array storage (measured in docs/concentrator.md).
  */
 import { Err } from "../common/errors";
 
@@ -22,12 +22,19 @@ export interface Registry {
   /** An exchange with meter i: answered or not, the modem's link quality, the time (s). */
   note(i: number, answered: boolean, quality: number, nowS: number): void;
   stats(i: number): { ok: number; fail: number; lastSeen: number; quality: number };
+  /** Start time (meter clock, s) of the newest load-profile interval collected from meter i. */
+  profileAt(i: number): number;
+  setProfileAt(i: number, t: number): void;
+  /** The group the concentrator put meter i in (GROUP_SET), or 0. */
+  group(i: number): number;
+  setGroup(i: number, g: number): void;
 }
 
 export function registry(capacity: number): Registry {
   var ids = new Uint32Array(capacity), kinds = new Uint8Array(capacity), versions = new Uint32Array(capacity);
   var seen = new Uint32Array(capacity), oks = new Uint16Array(capacity), fails = new Uint16Array(capacity);
   var quality = new Uint8Array(capacity), flags = new Uint8Array(capacity);
+  var profileAt = new Uint32Array(capacity), groups = new Uint32Array(capacity);
   var n = 0;
 
   /** First index whose id is >= id. */
@@ -58,8 +65,10 @@ export function registry(capacity: number): Registry {
       for (var k = n; k > i; k--) {
         ids[k] = ids[k - 1]; kinds[k] = kinds[k - 1]; versions[k] = versions[k - 1]; seen[k] = seen[k - 1];
         oks[k] = oks[k - 1]; fails[k] = fails[k - 1]; quality[k] = quality[k - 1]; flags[k] = flags[k - 1];
+        profileAt[k] = profileAt[k - 1]; groups[k] = groups[k - 1];
       }
       ids[i] = id; kinds[i] = 0; versions[i] = 0; seen[i] = 0; oks[i] = 0; fails[i] = 0; quality[i] = 0; flags[i] = f;
+      profileAt[i] = 0; groups[i] = 0;
       n++;
       return i;
     },
@@ -76,5 +85,9 @@ export function registry(capacity: number): Registry {
       } else if (fails[i] < 0xffff) fails[i]++;
     },
     stats: function (i) { return { ok: oks[i], fail: fails[i], lastSeen: seen[i], quality: quality[i] }; },
+    profileAt: function (i) { return profileAt[i]; },
+    setProfileAt: function (i, t) { profileAt[i] = t; },
+    group: function (i) { return groups[i]; },
+    setGroup: function (i, g) { groups[i] = g; },
   };
 }

@@ -68,10 +68,10 @@ describe("concentrator console functions on the shipped bundle", () => {
 
   it("export the readings file kept in Storage", () => {
     const dev = started();
-    dev.storage.set("ml.readings\u0001", "301,1-0:1.8.0,1234,30,0,1790000000\n305,8-0:1.0.0,50,13,-3,1790000060\n");
+    dev.storage.set("ml.readings\u0001", "301,1-0:1.8.0,1234,30,0,1790000000,0\n305,8-0:1.0.0,50,13,-3,1790000060,2\n");
     const n = dev.output.length;
     dev.run(`meterline.export("csv")`);
-    expect(dev.output.slice(n)).toEqual(["meter,obis,value,unit,time", "301,1-0:1.8.0,1234,Wh,1790000000", "305,8-0:1.0.0,0.050,m3,1790000060"]);
+    expect(dev.output.slice(n)).toEqual(["meter,obis,value,unit,time,status", "301,1-0:1.8.0,1234,Wh,1790000000,0", "305,8-0:1.0.0,0.050,m3,1790000060,2"]);
   });
 
   it("read one meter, and resume after a restart the campaign the checkpoint names, with its own image only", () => {

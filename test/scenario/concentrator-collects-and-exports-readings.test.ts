@@ -29,7 +29,7 @@ describe("reading collection", () => {
     conc = bootConcentrator(rig, "conc2", ids, conc);
     const csv: string[] = [];
     expect(conc.ctx.exportReadings("csv", (l) => csv.push(l))).toBe(4);
-    expect(csv[0]).toBe("meter,obis,value,unit,time");
+    expect(csv[0]).toBe("meter,obis,value,unit,time,status");
     expect(csv.slice(1).map((l) => l.split(",").slice(0, 4).join(","))).toEqual([
       "301,1-0:1.8.0,10,Wh", "302,1-0:1.8.0,20,Wh", "303,1-0:1.8.0,30,Wh", "305,8-0:1.0.0,0.050,m3",
     ]);
@@ -37,4 +37,40 @@ describe("reading collection", () => {
     conc.ctx.exportReadings("json", (l) => json.push(l));
     expect(JSON.parse(json[3])).toMatchObject({ meter: 305, obis: "8-0:1.0.0", value: 0.05, unit: "m3" });
   }, 60_000);
+
+  it("collects each meter's load profile since the last interval it has, and only new intervals the next time", () => {
+    const rig = new LinkRig("st7580", lineFor("st7580", 9, { defaults: { loss: 0.05 } }));
+    const m = bootMeter(rig, "m401", 401);
+    const conc = bootConcentrator(rig, "conc", [401]);
+    rig.clock.advance(3000);
+    // 60 intervals of 15 minutes with 3 pulses each (more than one PROFILE answer holds)
+    for (let k = 0; k < 60; k++) {
+      for (let p = 0; p < 3; p++) { rig.clock.advance(1000); m.pulse.edge(rig.clock.now()); }
+      rig.clock.advance(900_000 - 3000);
+    }
+    const round = () => {
+      let res: [number, number] | null = null;
+      expect(conc.ctx.collect((c, x) => { res = [c, x]; }, undefined, 2)).toBe(0);
+      const end = rig.clock.now() + 600_000;
+      while (!res && rig.clock.now() < end) rig.clock.advance(100);
+      return res;
+    };
+    const first = round();
+    expect(first![0]).toBeGreaterThanOrEqual(59);
+    const profileLines = conc.lines.filter((l) => l.startsWith("401,1-0:1.29.0,"));
+    const values = profileLines.map((l) => +l.split(",")[2]);
+    // every full interval holds its 3 pulses (3 Wh at 1000 imp/kWh)
+    expect(values.filter((v) => v === 3).length).toBeGreaterThanOrEqual(58);
+    const times = profileLines.map((l) => +l.split(",")[5]);
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBe(900);
+    // a second round right after brings nothing already collected
+    const before = conc.lines.length;
+    for (let p = 0; p < 3; p++) { rig.clock.advance(1000); m.pulse.edge(rig.clock.now()); }
+    rig.clock.advance(900_000);
+    const second = round();
+    expect(second![0]).toBeLessThanOrEqual(2);
+    const again = conc.lines.slice(before).filter((l) => l.startsWith("401,1-0:1.29.0,")).map((l) => +l.split(",")[5]);
+    expect(again.length).toBe(second![0]);
+    for (const t of again) expect(t).toBeGreaterThan(times[times.length - 1]);
+  }, 120_000);
 });
