@@ -54,6 +54,8 @@ export interface CampaignConfig {
   activateAt: number;
   /** Observer (host tools and tests): a status query to `id` in `round`. */
   onPoll?: (id: number, round: number) => void;
+  /** Selection by group: the control goes to this group address first, then to each member until it answers. */
+  group?: number;
   /** Where the campaign checkpoints its state (after the controls, each round, activation, the end). */
   checkpoint?: { save(body: Uint8Array): number };
 }
@@ -329,7 +331,12 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     start: function () {
       if (ph !== Ph.IDLE) return;
       startedAt = clock.now();
-      if (!restore) { control(0); return; }
+      if (!restore) {
+        // members of the group take the control at once; each then confirms it by answering
+        if (cfg.group) send(P.TO_GROUP, cfg.group, T.UPDATE_CONTROL, controlBody());
+        control(0);
+        return;
+      }
       var o = SESSION_SIZE, was = restore[o];
       activations = restore[o + 1];
       round = restore[o + 2] | (restore[o + 3] << 8);

@@ -8,8 +8,8 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { P } from "../protocol/catalogue";
-import { Msg } from "../protocol/codec";
+import { P, T } from "../protocol/catalogue";
+import { Msg, newMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents } from "../link/modem";
 import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } from "./campaign";
@@ -46,6 +46,11 @@ export interface ConcentratorContext {
    * every PROFILE_HOURS); 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy) / UNKNOWN_METER.
    */
   collect(done: (collected: number, missed: number) => void, id?: number, what?: number): number;
+  /**
+   * Puts meter `id` in group `g` (GROUP_SET, up to 3 attempts) and records it in the
+   * registry; done(0) or the meter's error code or CAMPAIGN_NO_ANSWER.
+   */
+  join(id: number, g: number, done: (code: number) => void): number;
   /** Writes every persisted reading as "csv" or "json" lines; returns how many. */
   exportReadings(format: string, out: (line: string) => void): number;
   lastError(): number;
@@ -70,6 +75,25 @@ export function startConcentrator(
   var finding: Discovery | null = null;
   var lastError = 0, ready = false;
   var reg = registry(REGISTRY_CAPACITY);
+  // one administrative request at a time (GROUP_SET from the console)
+  var pendingSeq = -1, pendingId = 0, pendingTimer = 0, adminSeq = 0x8000;
+  var pendingDone: ((code: number) => void) | null = null;
+  var atx = newMsg();
+  function request(id: number, type: number, body: any, tries: number, done: (code: number) => void): void {
+    atx.type = type; atx.flags = 0; atx.seq = adminSeq = adminSeq >= 0xffff ? 0x8000 : adminSeq + 1;
+    atx.src = P.BROADCAST_ID; atx.mode = P.TO_METER; atx.dst = id; atx.body = body;
+    var e = ep.send(atx);
+    pendingSeq = e ? -1 : atx.seq;
+    pendingId = id;
+    pendingDone = done;
+    pendingTimer = hal.clock.setTimeout(function () {
+      pendingTimer = 0;
+      pendingSeq = -1;
+      pendingDone = null;
+      if (tries > 1) request(id, type, body, tries - 1, done);
+      else done(Err.CAMPAIGN_NO_ANSWER);
+    }, 3000);
+  }
   var known = config.meters || [];
   for (var k = 0; k < known.length; k++) reg.add(known[k], Rf.CONFIGURED);
   var ep = endpoint(P.BROADCAST_ID, 4, {
@@ -77,6 +101,14 @@ export function startConcentrator(
       var i = reg.find(m.src);
       if (i >= 0) reg.note(i, true, quality, Math.floor(hal.clock.now() / 1000));
       if (finding && finding.onMessage(m)) return;
+      if (pendingSeq >= 0 && (m.type === T.ACK || m.type === T.ERROR) && m.body.refSeq === pendingSeq && m.src === pendingId) {
+        var cb = pendingDone;
+        pendingSeq = -1;
+        pendingDone = null;
+        if (pendingTimer) hal.clock.clear(pendingTimer);
+        if (cb) cb(m.type === T.ACK ? 0 : m.body.code);
+        return;
+      }
       if (reader.onMessage(m, Math.floor(hal.clock.now() / 1000))) return;
       if (current) current.onMessage(m);
     },
@@ -141,6 +173,18 @@ export function startConcentrator(
     },
     campaign: function () { return current; },
     collect: collect,
+    join: function (id, g, done) {
+      var i = reg.find(id);
+      if (i < 0) return Err.UNKNOWN_METER;
+      if (!(g >= 1 && g <= 0xfffffffe) || g % 1) return Err.BAD_ARG;
+      if (!ready) return Err.LINK_NOT_READY;
+      if (pendingDone) return Err.CAMPAIGN_ABORTED;
+      request(id, T.GROUP_SET, { op: 1, group: g }, 3, function (code) {
+        if (!code) reg.setGroup(reg.find(id), g);
+        done(code);
+      });
+      return 0;
+    },
     exportReadings: function (format, out) { return exportReadings(readingsFile, format, out); },
     registry: reg,
     discover: function (o, done) {

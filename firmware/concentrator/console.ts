@@ -7,6 +7,7 @@
  *   meterline.discover(slots, slotMs)       look for meters
  *   meterline.read([id])                    a round of readings now (every meter, or one)
  *   meterline.profile([id])                 a round of load-profile intervals since the last collected
+ *   meterline.join(id, group)               put a meter in a group (campaigns can select by group)
  *   meterline.resume(["img.bin"])           continue a paused campaign, or with the image, one a restart interrupted
  *   meterline.export("csv" | "json")        every persisted reading
  * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
@@ -29,6 +30,8 @@ export interface UpdateOptions {
    * image's (meters of another board refuse the control with code 80); omitted: every meter.
    */
   meters?: number[] | string;
+  /** Instead of `meters`: the registry meters the concentrator put in this group. */
+  group?: number;
   maxRounds?: number;
   deadlineS?: number;
 }
@@ -82,7 +85,10 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var brd = o.board === undefined ? board : o.board;
       if (!isInt(brd, 1, 0xffff)) return fail(Err.BAD_ARG, "board must be a board code from 1 to 65535");
       var ids: number[] = [];
-      if (o.meters === undefined) for (var k = 0; k < c.registry.count(); k++) ids.push(c.registry.id(k));
+      if (o.group !== undefined) {
+        if (!isInt(o.group, 1, 0xfffffffe)) return fail(Err.BAD_ARG, "group must be a group id from 1 to 4294967294");
+        for (var gi = 0; gi < c.registry.count(); gi++) if (c.registry.group(gi) === o.group) ids.push(c.registry.id(gi));
+      } else if (o.meters === undefined) for (var k = 0; k < c.registry.count(); k++) ids.push(c.registry.id(k));
       else if (o.meters === "outdated") {
         for (var q = 0; q < c.registry.count(); q++) if (c.registry.version(q) < o.version) ids.push(c.registry.id(q));
       } else if (!Array.isArray(o.meters)) return fail(Err.BAD_ARG, "meters must be a list of meter ids or \"outdated\"");
@@ -103,7 +109,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       for (var b = 0; b < s.blockCount; b++) chain.step(block(b));
       s.digest.set(native.sha256 ? chain.result() : chain.result().subarray(0, 4));
       var cfg: CampaignConfig = {
-        session: s, block: block, meters: ids, deadlineMs: (o.deadlineS || 0) * 1000, maxRounds: o.maxRounds || 30,
+        session: s, block: block, meters: ids, group: o.group, deadlineMs: (o.deadlineS || 0) * 1000, maxRounds: o.maxRounds || 30,
         noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: 0,
       };
       var e = c.update(cfg, function (code) { print("meterline: campaign " + s.imageId + " ended" + (code ? " (E" + code + ")" : ": every meter done")); });
@@ -146,6 +152,10 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
     abort: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.abort(0); return 0; },
     read: function (id?: number) { return collectNow(id, 1, "read"); },
+    join: function (id: number, g: number) {
+      var e = c.join(id, g, function (code) { print("meterline: meter " + id + (code ? " not in group " + g + " (E" + code + ")" : " in group " + g)); });
+      return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.BAD_ARG ? "join(meter id, group 1..4294967294)" : "busy or no modem") : 0;
+    },
     profile: function (id?: number) { return collectNow(id, 2, "profile"); },
     export: function (format: string) {
       if (format !== "csv" && format !== "json") return fail(Err.BAD_ARG, "export(\"csv\" or \"json\")");
