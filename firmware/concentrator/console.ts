@@ -8,6 +8,7 @@
  *   meterline.read([id])                    a round of readings now (every meter, or one)
  *   meterline.profile([id])                 a round of load-profile intervals since the last collected
  *   meterline.join(id, group)               put a meter in a group (campaigns can select by group)
+ *   meterline.identify([id])                learn kind, board, version and group of the meters
  *   meterline.resume(["img.bin"])           continue a paused campaign, or with the image, one a restart interrupted
  *   meterline.export("csv" | "json")        every persisted reading
  * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
@@ -26,8 +27,9 @@ export interface UpdateOptions {
   board?: number;
   blockSize?: number;
   /**
-   * Meter ids; or "outdated" for every registry meter whose known version is below the
-   * image's (meters of another board refuse the control with code 80); omitted: every meter.
+   * Meter ids; or "outdated" for every registry meter on the image's board (or whose board
+   * is not known yet: run identify() first) whose known version is below the image's;
+   * omitted: every meter.
    */
   meters?: number[] | string;
   /** Instead of `meters`: the registry meters the concentrator put in this group. */
@@ -55,7 +57,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
 
   function collectNow(id: number | undefined, what: number, name: string): number {
     if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, name + "([meter id])");
-    var e = c.collect(function (got, missed) { print("meterline: " + (what === 2 ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
+    var e = c.collect(function (got, missed) { print("meterline: " + (what === 3 ? "identify" : what === 2 ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
     return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
   }
 
@@ -90,7 +92,11 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
         for (var gi = 0; gi < c.registry.count(); gi++) if (c.registry.group(gi) === o.group) ids.push(c.registry.id(gi));
       } else if (o.meters === undefined) for (var k = 0; k < c.registry.count(); k++) ids.push(c.registry.id(k));
       else if (o.meters === "outdated") {
-        for (var q = 0; q < c.registry.count(); q++) if (c.registry.version(q) < o.version) ids.push(c.registry.id(q));
+        // the rule: an installed version below the image's, on the image's board (or a board not yet known)
+        for (var q = 0; q < c.registry.count(); q++) {
+          var qb = c.registry.board(q);
+          if (c.registry.version(q) < o.version && (!qb || qb === brd)) ids.push(c.registry.id(q));
+        }
       } else if (!Array.isArray(o.meters)) return fail(Err.BAD_ARG, "meters must be a list of meter ids or \"outdated\"");
       else for (var j = 0; j < o.meters.length; j++) {
         var mid = (o.meters as number[])[j];
@@ -157,6 +163,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.BAD_ARG ? "join(meter id, group 1..4294967294)" : "busy or no modem") : 0;
     },
     profile: function (id?: number) { return collectNow(id, 2, "profile"); },
+    identify: function (id?: number) { return collectNow(id, 3, "identify"); },
     export: function (format: string) {
       if (format !== "csv" && format !== "json") return fail(Err.BAD_ARG, "export(\"csv\" or \"json\")");
       return c.exportReadings(format, print);

@@ -29,8 +29,9 @@ export interface ReadingOptions {
 
 export interface Collector {
   /**
-   * Starts a round of registers (what 1) or load profile (what 2), of every meter or only
-   * registry index `only`, unless one runs; `done(collected, missed)` at its end.
+   * Starts a round of registers (what 1), load profile (what 2) or identities (what 3: kind,
+   * board, version, first group into the registry), of every meter or only registry index
+   * `only`, unless one runs; `done(collected, missed)` at its end.
    */
   round(done: (collected: number, missed: number) => void, only?: number, what?: number): boolean;
   onMessage(m: Msg, nowS: number): boolean;
@@ -63,9 +64,9 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       if (f) f(got, missed);
       return;
     }
-    tx.type = T.READ_REQ; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
+    tx.type = what === 3 ? T.IDENTIFY : T.READ_REQ; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
     tx.mode = P.TO_METER; tx.dst = reg.id(cur);
-    tx.body = { what: what, obis: ALL, from: what === 2 ? reg.profileAt(cur) + 1 : 0, count: what === 2 ? 40 : 0 };
+    tx.body = what === 3 ? {} : { what: what, obis: ALL, from: what === 2 ? reg.profileAt(cur) + 1 : 0, count: what === 2 ? 40 : 0 };
     if (ep.send(tx)) { timer = clock.setTimeout(ask, 100); return; }
     waitSeq = seq;
     timer = clock.setTimeout(function () {
@@ -89,7 +90,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
     round: function (done, only, w) {
       if (cur >= 0) return false;
       finish = done;
-      what = w === 2 ? 2 : 1;
+      what = w === 2 || w === 3 ? w : 1;
       asks = 0;
       got = 0;
       missed = 0;
@@ -100,13 +101,18 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       return true;
     },
     onMessage: function (m, nowS) {
-      var want = what === 2 ? T.PROFILE : T.READINGS;
+      var want = what === 3 ? T.IDENTITY : what === 2 ? T.PROFILE : T.READINGS;
       if (cur < 0 || waitSeq < 0 || m.type !== want || m.src !== reg.id(cur)) return false;
       if (timer) clock.clear(timer);
       timer = 0;
       waitSeq = -1;
       var b = m.body, i: number;
-      if (what === 1) {
+      if (what === 3) {
+        reg.setInfo(cur, b.kind, b.version);
+        reg.setBoard(cur, b.board);
+        if (!reg.group(cur) && b.groups.length) reg.setGroup(cur, b.groups[0].group);
+        got++;
+      } else if (what === 1) {
         for (i = 0; i < b.regs.length; i++) {
           var r = b.regs[i];
           // persisted first: only then is it collected

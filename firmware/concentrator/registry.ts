@@ -1,7 +1,7 @@
 /*
  * The concentrator's meters: configured ones and those discovery found, with per-meter
- * link statistics, in typed arrays sorted by id (binary search). 27 bytes a meter: 1,000
- * meters take about 27 KB of typed-array storage (measured in docs/concentrator.md).
+ * link statistics, in typed arrays sorted by id (binary search). 29 bytes a meter: 1,000
+ * meters take about 29 KB of typed-array storage (measured in docs/concentrator.md).
  */
 import { Err } from "../common/errors";
 
@@ -25,6 +25,9 @@ export interface Registry {
   /** Start time (meter clock, s) of the newest load-profile interval collected from meter i. */
   profileAt(i: number): number;
   setProfileAt(i: number, t: number): void;
+  /** Board code meter i reported (IDENTITY), or 0 while unknown. */
+  board(i: number): number;
+  setBoard(i: number, b: number): void;
   /** The group the concentrator put meter i in (GROUP_SET), or 0. */
   group(i: number): number;
   setGroup(i: number, g: number): void;
@@ -34,7 +37,7 @@ export function registry(capacity: number): Registry {
   var ids = new Uint32Array(capacity), kinds = new Uint8Array(capacity), versions = new Uint32Array(capacity);
   var seen = new Uint32Array(capacity), oks = new Uint16Array(capacity), fails = new Uint16Array(capacity);
   var quality = new Uint8Array(capacity), flags = new Uint8Array(capacity);
-  var profileAt = new Uint32Array(capacity), groups = new Uint32Array(capacity);
+  var profileAt = new Uint32Array(capacity), groups = new Uint32Array(capacity), boards = new Uint16Array(capacity);
   var n = 0;
 
   /** First index whose id is >= id. */
@@ -65,10 +68,10 @@ export function registry(capacity: number): Registry {
       for (var k = n; k > i; k--) {
         ids[k] = ids[k - 1]; kinds[k] = kinds[k - 1]; versions[k] = versions[k - 1]; seen[k] = seen[k - 1];
         oks[k] = oks[k - 1]; fails[k] = fails[k - 1]; quality[k] = quality[k - 1]; flags[k] = flags[k - 1];
-        profileAt[k] = profileAt[k - 1]; groups[k] = groups[k - 1];
+        profileAt[k] = profileAt[k - 1]; groups[k] = groups[k - 1]; boards[k] = boards[k - 1];
       }
       ids[i] = id; kinds[i] = 0; versions[i] = 0; seen[i] = 0; oks[i] = 0; fails[i] = 0; quality[i] = 0; flags[i] = f;
-      profileAt[i] = 0; groups[i] = 0;
+      profileAt[i] = 0; groups[i] = 0; boards[i] = 0;
       n++;
       return i;
     },
@@ -87,6 +90,8 @@ export function registry(capacity: number): Registry {
     stats: function (i) { return { ok: oks[i], fail: fails[i], lastSeen: seen[i], quality: quality[i] }; },
     profileAt: function (i) { return profileAt[i]; },
     setProfileAt: function (i, t) { profileAt[i] = t; },
+    board: function (i) { return boards[i]; },
+    setBoard: function (i, b) { boards[i] = b; },
     group: function (i) { return groups[i]; },
     setGroup: function (i, g) { groups[i] = g; },
   };

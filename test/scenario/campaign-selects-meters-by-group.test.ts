@@ -33,5 +33,19 @@ describe("selecting meters by group", () => {
       const v = running.meter.onTrial() ? -1 : (running.flash.read(running.board.regions.app!.addr + 12, 1)[0]);
       expect(v, `meter ${id}`).toBe([502, 504].includes(id) ? 2 : 1);
     }
+    // the rule: identify every meter, then select those on this board below version 2
+    expect(ml.identify()).toBe(0);
+    wait(() => out.some((l) => l.startsWith("meterline: identify round")));
+    expect(out[out.length - 1]).toBe("meterline: identify round: 5 collected, 0 meters did not answer");
+    const r = conc.ctx.registry;
+    expect(ids.map((id) => [r.board(r.find(id)), r.version(r.find(id)), r.group(r.find(id))])).toEqual([[1, 1, 0], [1, 2, 77], [1, 1, 0], [1, 2, 77], [1, 1, 0]]);
+    expect(ml.update("img.bin", { imageId: 45, version: 2, meters: "outdated" })).toBe(0);
+    expect(out[out.length - 1]).toBe("meterline: campaign 45 started: 2000 bytes, 10 blocks, 3 meters");
+    expect(conc.ctx.campaign()!.state(0)).toBe(0);
+    ml.abort();
+    // another board's image selects none of them
+    wait(() => out.some((l) => l.startsWith("meterline: campaign 45 ended")));
+    expect(ml.update("img.bin", { imageId: 46, version: 3, board: 3, meters: "outdated" })).toBe(1);
+    expect(out[out.length - 1]).toBe("meterline: no meters to update (E1)");
   }, 120_000);
 });
