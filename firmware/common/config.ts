@@ -27,6 +27,9 @@ export interface DeviceConfig {
   kind?: number;
   /** Concentrator: the meters it starts with (discovery adds more). */
   meters?: number[];
+  /** Concentrator: minutes between register rounds (default 15) and hours between load-profile rounds (default 24). */
+  readingMinutes?: number;
+  profileHours?: number;
 }
 
 /** Decodes a record from its bytes (flash or a Storage file). Returns the config or an Err code. */

@@ -52,8 +52,13 @@ export interface CampaignConfig {
   rebootMs: number;
   /** Activation time for ACTIVATE (Unix s), 0 = at once. */
   activateAt: number;
+  /** The concentrator's wall clock (Unix s), needed to wait for a scheduled activation. */
+  nowUnix?: () => number;
   /** Observer (host tools and tests): a status query to `id` in `round`. */
   onPoll?: (id: number, round: number) => void;
+  /** Line bit rate for the airtime estimate (0: none) and bytes each frame costs besides its payload. */
+  lineBitRate?: number;
+  frameOverhead?: number;
   /** Selection by group: the control goes to this group address first, then to each member until it answers. */
   group?: number;
   /** Where the campaign checkpoints its state (after the controls, each round, activation, the end). */
@@ -76,8 +81,11 @@ export var unionRepair: RepairStrategy = {
   },
 };
 
-/** Frames and bytes the campaign put on the line (airtime: the line's own counters, or bytes x 8 / bit rate). */
-export interface CampaignTotals { frames: number; bytes: number; blocks: number; polls: number; rounds: number; noAnswers: number }
+/**
+ * What the campaign put on the line: frames, bytes, and its airtime estimated from the
+ * line's bit rate and per-frame overhead (CampaignConfig.lineBitRate, frameOverhead).
+ */
+export interface CampaignTotals { frames: number; bytes: number; airtimeMs: number; blocks: number; polls: number; rounds: number; noAnswers: number }
 
 export interface Campaign {
   start(): void;
@@ -119,14 +127,18 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var queue: number[] = [];
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
   var cur = -1, timer = 0, waitSeq = -1, seq = 0, startedAt = 0;
-  var totals: CampaignTotals = { frames: 0, bytes: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
+  var totals: CampaignTotals = { frames: 0, bytes: 0, airtimeMs: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
   var tx = newMsg();
 
   function send(mode: number, dst: number, type: number, body: any): number {
     tx.type = type; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
     tx.mode = mode; tx.dst = dst; tx.body = body;
     var e = ep.send(tx);
-    if (!e) { totals.frames++; totals.bytes += ep.lastLength(); }
+    if (!e) {
+      totals.frames++;
+      totals.bytes += ep.lastLength();
+      if (cfg.lineBitRate) totals.airtimeMs += ((ep.lastLength() + (cfg.frameOverhead || 0)) * 8000) / cfg.lineBitRate;
+    }
     return e;
   }
 
@@ -272,7 +284,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (nextIn(0, Ms.ACTIVATING) < 0) { finish(0); return; }
     save();
     send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
-    arm(cfg.rebootMs, function () { ph = Ph.READBACK; readback(0); });
+    // a scheduled activation: wait until it is due, then the restart
+    var wait = cfg.activateAt && cfg.nowUnix ? Math.max(0, cfg.activateAt - cfg.nowUnix()) * 1000 : 0;
+    arm(wait + cfg.rebootMs, function () { ph = Ph.READBACK; readback(0); });
   }
 
   function readback(from: number): void {

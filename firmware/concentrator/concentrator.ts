@@ -51,6 +51,10 @@ export interface ConcentratorContext {
    * registry; done(0) or the meter's error code or CAMPAIGN_NO_ANSWER.
    */
   join(id: number, g: number, done: (code: number) => void): number;
+  /** Sets the concentrator's clock (Unix s) and sends it to every meter (TIME_SET broadcast). */
+  setTime(unix: number): number;
+  /** Unix seconds, or 0 while the clock is not set. */
+  now(): number;
   /** Writes every persisted reading as "csv" or "json" lines; returns how many. */
   exportReadings(format: string, out: (line: string) => void): number;
   lastError(): number;
@@ -58,9 +62,9 @@ export interface ConcentratorContext {
 
 /** Meters a concentrator keeps (typed arrays: docs/concentrator.md). */
 export var REGISTRY_CAPACITY = 1000;
-/** Minutes between register reading rounds. */
+/** Minutes between register reading rounds, unless the configuration says otherwise. */
 export var READING_MINUTES = 15;
-/** Hours between load-profile rounds. */
+/** Hours between load-profile rounds, unless the configuration says otherwise. */
 export var PROFILE_HOURS = 24;
 
 export function startConcentrator(
@@ -75,6 +79,8 @@ export function startConcentrator(
   var finding: Discovery | null = null;
   var lastError = 0, ready = false;
   var reg = registry(REGISTRY_CAPACITY);
+  var timeBase = 0;
+  function nowUnix(): number { return timeBase ? Math.floor(timeBase + hal.clock.now() / 1000) : 0; }
   // one administrative request at a time (GROUP_SET from the console)
   var pendingSeq = -1, pendingId = 0, pendingTimer = 0, adminSeq = 0x8000;
   var pendingDone: ((code: number) => void) | null = null;
@@ -132,8 +138,10 @@ export function startConcentrator(
     if (campaignRunning() || !reader.round(done, only, what)) return Err.CAMPAIGN_ABORTED;
     return 0;
   }
-  hal.clock.setInterval(function () { collect(function () {}); }, READING_MINUTES * 60000);
-  hal.clock.setInterval(function () { collect(function () {}, undefined, 2); }, PROFILE_HOURS * 3600000);
+  var everyMin = config.readingMinutes && config.readingMinutes >= 1 ? config.readingMinutes : READING_MINUTES;
+  var everyH = config.profileHours && config.profileHours >= 1 ? config.profileHours : PROFILE_HOURS;
+  hal.clock.setInterval(function () { collect(function () {}); }, everyMin * 60000);
+  hal.clock.setInterval(function () { collect(function () {}, undefined, 2); }, everyH * 3600000);
   var modem = makeModem(hal, ep.events, 0);
   ep.attach(modem);
   modem.start();
@@ -155,6 +163,7 @@ export function startConcentrator(
       if (!ready) return Err.LINK_NOT_READY;
       if (campaignRunning() || reader.busy()) return Err.CAMPAIGN_ABORTED;
       cfg.checkpoint = store;
+      cfg.nowUnix = nowUnix;
       current = campaign(ep, hal.clock, cfg, unionRepair, done);
       current.start();
       return 0;
@@ -167,12 +176,21 @@ export function startConcentrator(
       cfg.session = info.session;
       cfg.meters = info.meters;
       cfg.checkpoint = store;
+      cfg.nowUnix = nowUnix;
       current = campaign(ep, hal.clock, cfg, unionRepair, done, store.load() as Uint8Array);
       current.start();
       return 0;
     },
     campaign: function () { return current; },
     collect: collect,
+    now: nowUnix,
+    setTime: function (unix) {
+      if (!(unix >= 1e9 && unix <= 0xffffffff) || unix % 1) return Err.BAD_ARG;
+      timeBase = unix - hal.clock.now() / 1000;
+      atx.type = T.TIME_SET; atx.flags = 0; atx.seq = adminSeq = adminSeq >= 0xffff ? 0x8000 : adminSeq + 1;
+      atx.src = P.BROADCAST_ID; atx.mode = P.TO_ALL; atx.dst = P.BROADCAST_ID; atx.body = { time: unix };
+      return ep.send(atx);
+    },
     join: function (id, g, done) {
       var i = reg.find(id);
       if (i < 0) return Err.UNKNOWN_METER;

@@ -9,6 +9,7 @@
  *   meterline.profile([id])                 a round of load-profile intervals since the last collected
  *   meterline.join(id, group)               put a meter in a group (campaigns can select by group)
  *   meterline.identify([id])                learn kind, board, version and group of the meters
+ *   meterline.time(unix)                    set the clock here and in every meter
  *   meterline.resume(["img.bin"])           continue a paused campaign, or with the image, one a restart interrupted
  *   meterline.export("csv" | "json")        every persisted reading
  * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
@@ -36,6 +37,8 @@ export interface UpdateOptions {
   group?: number;
   maxRounds?: number;
   deadlineS?: number;
+  /** Unix seconds at which the meters activate the image (their clocks must be set); 0: at once. */
+  activateAt?: number;
 }
 
 var PHASES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
@@ -50,7 +53,10 @@ function bytes(s: string, o: number, n: number): Uint8Array {
   return b;
 }
 
-export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void): any {
+/** The line the concentrator's modem drives, for airtime estimates. */
+export interface LineFacts { bitRate: number; frameOverhead: number }
+
+export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void, line?: LineFacts): any {
   function sameDigest(s: Session, block: (i: number) => Uint8Array): boolean {
     return digestMatches(native, s, block);
   }
@@ -104,6 +110,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
         ids.push(mid);
       }
       if (!ids.length) return fail(Err.BAD_ARG, "no meters to update");
+      if (o.activateAt !== undefined && !isInt(o.activateAt, 0, 0xffffffff)) return fail(Err.BAD_ARG, "activateAt must be Unix seconds (0: at once)");
+      if (o.activateAt && !c.now()) return fail(Err.CLOCK_NOT_SET, "set the clock with time(unix) before scheduling an activation");
       var s: Session = {
         imageId: o.imageId, version: o.version, board: brd, size: img.length, blockSize: bs,
         blockCount: Math.ceil(img.length / bs), activateAt: 0, digest: new Uint8Array(32),
@@ -116,7 +124,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       s.digest.set(native.sha256 ? chain.result() : chain.result().subarray(0, 4));
       var cfg: CampaignConfig = {
         session: s, block: block, meters: ids, group: o.group, deadlineMs: (o.deadlineS || 0) * 1000, maxRounds: o.maxRounds || 30,
-        noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: 0,
+        noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: o.activateAt || 0,
+        lineBitRate: line ? line.bitRate : 0, frameOverhead: line ? line.frameOverhead : 0,
       };
       var e = c.update(cfg, function (code) { print("meterline: campaign " + s.imageId + " ended" + (code ? " (E" + code + ")" : ": every meter done")); });
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
@@ -152,7 +161,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var camp = c.campaign();
       if (!camp) { print("meterline: no campaign"); return Err.UPDATE_NO_SESSION; }
       var t = camp.totals;
-      print("meterline: campaign " + PHASES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (camp.code() ? ", E" + camp.code() : ""));
+      print("meterline: campaign " + PHASES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (t.airtimeMs ? ", about " + Math.round(t.airtimeMs / 1000) + " s on air" : "") + (camp.code() ? ", E" + camp.code() : ""));
       return 0;
     },
     pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
@@ -164,6 +173,12 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     },
     profile: function (id?: number) { return collectNow(id, 2, "profile"); },
     identify: function (id?: number) { return collectNow(id, 3, "identify"); },
+    time: function (unix: number) {
+      var e = c.setTime(unix);
+      if (e) return fail(e, e === Err.BAD_ARG ? "time(Unix seconds)" : "the modem is busy");
+      print("meterline: clock set to " + unix + " here and sent to every meter");
+      return 0;
+    },
     export: function (format: string) {
       if (format !== "csv" && format !== "json") return fail(Err.BAD_ARG, "export(\"csv\" or \"json\")");
       return c.exportReadings(format, print);

@@ -30,7 +30,9 @@ if (typeof cfg === "number") {
   };
   var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, readings);
   // the console functions at the prompt: meterline.meters(), .update(file, options), .progress() ...
-  var api = consoleApi(ctx, hal.native, profile.code, function (name) { return require("Storage").read(name); }, function (line) { print(line); });
+  // airtime estimates: the line's bit rate from the profile, 16 bytes of PHY overhead a frame (as the simulator's)
+  var api = consoleApi(ctx, hal.native, profile.code, function (name) { return require("Storage").read(name); }, function (line) { print(line); },
+    profile.lineBitRate ? { bitRate: profile.lineBitRate, frameOverhead: 16 } : undefined);
   api.config = ctx.config;
   api.ctx = ctx;
   global.meterline = api;

@@ -58,7 +58,7 @@ describe("concentrator console functions on the shipped bundle", () => {
     expect(said(`meterline.update("img.bin", {imageId: 6, version: 2})`)).toEqual(["meterline: a campaign is already running (E93)"]);
     expect(said(`meterline.update("img.bin", {imageId: 6, version: 2, meters: "all"})`)).toEqual(["meterline: meters must be a list of meter ids or \"outdated\" (E1)"]);
     dev.clock.advance(1000);
-    expect(said(`meterline.progress()`)[0]).toMatch(/^meterline: campaign control, round 0, 0 blocks, 0 polls, \d+ frames, \d+ bytes$/);
+    expect(said(`meterline.progress()`)[0]).toMatch(/^meterline: campaign control, round 0, 0 blocks, 0 polls, \d+ frames, \d+ bytes, about \d+ s on air$/);
     expect(said(`meterline.pause()`)).toEqual(["meterline: paused"]);
     expect(said(`meterline.progress()`)[0]).toMatch(/campaign paused/);
     expect(said(`meterline.resume()`)).toEqual(["meterline: resumed"]);

@@ -48,4 +48,32 @@ describe("selecting meters by group", () => {
     expect(ml.update("img.bin", { imageId: 46, version: 3, board: 3, meters: "outdated" })).toBe(1);
     expect(out[out.length - 1]).toBe("meterline: no meters to update (E1)");
   }, 120_000);
+
+  it("schedules the activation: meters keep the old program until the time set, then run the new one", () => {
+    const rig = new LinkRig("st7580", lineFor("st7580", 13, { defaults: { loss: 0.02 } }));
+    const ids = [601, 602];
+    for (const id of ids) bootMeter(rig, `m${id}`, id, { version: 1, autoRestart: true });
+    const conc = bootConcentrator(rig, "conc", ids);
+    rig.clock.advance(3000);
+    const out: string[] = [];
+    const img = makeProgramImage(2, 1000, 200, { imageId: 51 });
+    const ml = consoleApi(conc.ctx, hostNative, 1, () => latin1(img.bytes), (l) => out.push(l), { bitRate: 9600, frameOverhead: 16 });
+    expect(ml.update("img.bin", { imageId: 51, version: 2, activateAt: 1_790_001_000 })).toBe(126); // the clock first
+    expect(ml.time(1_790_000_000)).toBe(0);
+    rig.clock.advance(2000);
+    expect(rig.meters.get(601)!.meter.metering.wallTime()).toBeGreaterThanOrEqual(1_790_000_001);
+    expect(ml.update("img.bin", { imageId: 51, version: 2, activateAt: 1_790_001_000 })).toBe(0);
+    const version = (id: number) => { const n = rig.meters.get(id)!; return n.flash.read(n.board.regions.app!.addr + 12, 1)[0]; };
+    // well before the time: downloads done, programs unchanged
+    while (conc.ctx.now() < 1_790_000_900) rig.clock.advance(1000);
+    expect(ids.map(version)).toEqual([1, 1]);
+    const end = rig.clock.now() + 1_800_000;
+    while (!out.some((l) => l.startsWith("meterline: campaign 51 ended")) && rig.clock.now() < end) rig.clock.advance(1000);
+    expect(out[out.length - 1]).toBe("meterline: campaign 51 ended: every meter done");
+    expect(ids.map(version)).toEqual([2, 2]);
+    const t = conc.ctx.campaign()!.totals;
+    expect(t.airtimeMs).toBeCloseTo(((t.bytes + 16 * t.frames) * 8000) / 9600, 6);
+    ml.progress();
+    expect(out[out.length - 1]).toMatch(/frames, \d+ bytes, about \d+ s on air$/);
+  }, 120_000);
 });
