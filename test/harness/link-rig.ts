@@ -26,6 +26,7 @@ import { startMeter, type Meter } from "../../firmware/meter/meter";
 import { st7580Factory, transparentFactory } from "../../firmware/link/factory";
 import { install } from "../../firmware/boot/install";
 import { startConcentrator, type ConcentratorContext } from "../../firmware/concentrator/concentrator";
+import type { DeviceConfig } from "../../firmware/common/config";
 
 export type ModemKind = "st7580" | "transparent";
 
@@ -186,7 +187,7 @@ export interface ConcNode {
 }
 
 /** Boots the concentrator program (id 0xFFFFFFFF) on the rig's line; `keep` reuses a previous node's flash and readings file. */
-export function bootConcentrator(rig: LinkRig, name: string, meters: number[], keep?: ConcNode): ConcNode {
+export function bootConcentrator(rig: LinkRig, name: string, meters: number[], keep?: ConcNode, config: Partial<DeviceConfig> = {}): ConcNode {
   const board = loadProfile("LINUX");
   const flash = keep?.flash ?? new MockFlash(board.flash);
   const lines = keep?.lines ?? [];
@@ -201,6 +202,6 @@ export function bootConcentrator(rig: LinkRig, name: string, meters: number[], k
     watchdog: new MockWatchdog(() => rig.clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
   };
   const file = { append: (l: string) => { lines.push(l); }, forEach: (fn: (l: string) => void) => { for (const l of [...lines]) fn(l); } };
-  const ctx = startConcentrator(hal, 57600, st7580Factory(57600), board.regions, { id: 1, meters }, file);
+  const ctx = startConcentrator(hal, 57600, st7580Factory(57600), board.regions, { id: 1, meters, ...config }, file);
   return { ctx, flash, clock, lines, powerOff: () => { clock.kill(); rig.line.detach(line); } };
 }

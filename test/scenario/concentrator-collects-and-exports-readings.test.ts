@@ -73,4 +73,16 @@ describe("reading collection", () => {
     expect(again.length).toBe(second![0]);
     for (const t of again) expect(t).toBeGreaterThan(times[times.length - 1]);
   }, 120_000);
+
+  it("runs register rounds on its own at the configured interval", () => {
+    const rig = new LinkRig("st7580", lineFor("st7580", 10));
+    bootMeter(rig, "m701", 701);
+    const conc = bootConcentrator(rig, "conc", [701], undefined, { readingMinutes: 5 });
+    rig.clock.advance(3000);
+    expect(conc.lines.length).toBe(0);
+    rig.clock.advance(5 * 60_000 + 30_000);
+    expect(conc.lines.length).toBe(1);
+    rig.clock.advance(5 * 60_000);
+    expect(conc.lines.length).toBe(2);
+  }, 60_000);
 });
