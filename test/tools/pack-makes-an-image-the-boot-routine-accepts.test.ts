@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { packImage } from "../../tools/image/pack";
+import { decodeAppHeader } from "../../firmware/common/image";
+import { hostNative, latin1 } from "../../hal/mock/native";
+
+describe("npm run pack", () => {
+  it("writes the app header and the meter bundle, with the CRC the boot routine checks", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "ml-")), "v2.img");
+    const r = spawnSync("node", ["--import", "tsx", "tools/image/pack.ts", "--board", "ESPRUINOBOARD", "--version", "2", "--out", out], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^pack: .*v2\.img: \d+ bytes, meter v2 for ESPRUINOBOARD/);
+    const img = new Uint8Array(readFileSync(out));
+    const h = decodeAppHeader(img, img.length)!;
+    expect(h.version).toBe(2);
+    expect(h.length).toBe(img.length - 16);
+    expect(hostNative.crc32(img.subarray(16))).toBe(h.crc);
+    expect(latin1(img.subarray(16))).toBe(readFileSync("dist/ESPRUINOBOARD/meter.js", "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, ""));
+  });
+
+  it("refuses a board without a meter role, a bad version, or a missing bundle, by name", () => {
+    expect(() => packImage("PICO", 2)).toThrow(/board PICO takes no meter role/);
+    expect(() => packImage("LINUX", 0)).toThrow(/--version must be a whole number/);
+    expect(() => packImage("NOPE", 2)).toThrow(/no such profile/);
+    expect(() => packImage("LINUX", 2, "/nonexistent")).toThrow(/meter\.js is missing: run npm run build/);
+    const r = spawnSync("node", ["--import", "tsx", "tools/image/pack.ts", "--board", "LINUX"], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe("pack: usage: pack --board B --version N --out FILE");
+  });
+});
