@@ -16,7 +16,7 @@ import { Err } from "../common/errors";
 import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
 import { getU32, putU32 } from "../common/bytes";
 import { P, T } from "../protocol/catalogue";
-import { Msg, newMsg } from "../protocol/codec";
+import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
 import type { Endpoint } from "../link/endpoint";
 
@@ -131,9 +131,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var tx = newMsg();
 
   function send(mode: number, dst: number, type: number, body: any): number {
-    tx.type = type; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
-    tx.mode = mode; tx.dst = dst; tx.body = body;
-    var e = ep.send(tx);
+    seq = (seq + 1) & 0xffff;
+    var e = ep.send(setMsg(tx, type, seq, P.BROADCAST_ID, mode, dst, body));
     if (!e) {
       totals.frames++;
       totals.bytes += ep.lastLength();

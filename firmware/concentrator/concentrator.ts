@@ -9,7 +9,7 @@ import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
 import { P, T } from "../protocol/catalogue";
-import { Msg, newMsg } from "../protocol/codec";
+import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents } from "../link/modem";
 import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } from "./campaign";
@@ -85,10 +85,13 @@ export function startConcentrator(
   var pendingSeq = -1, pendingId = 0, pendingTimer = 0, adminSeq = 0x8000;
   var pendingDone: ((code: number) => void) | null = null;
   var atx = newMsg();
+  /** Administrative requests number from 0x8000 up, apart from the campaign's and the rounds'. */
+  function nextAdminSeq(): number {
+    adminSeq = adminSeq >= 0xffff ? 0x8000 : adminSeq + 1;
+    return adminSeq;
+  }
   function request(id: number, type: number, body: any, tries: number, done: (code: number) => void): void {
-    atx.type = type; atx.flags = 0; atx.seq = adminSeq = adminSeq >= 0xffff ? 0x8000 : adminSeq + 1;
-    atx.src = P.BROADCAST_ID; atx.mode = P.TO_METER; atx.dst = id; atx.body = body;
-    var e = ep.send(atx);
+    var e = ep.send(setMsg(atx, type, nextAdminSeq(), P.BROADCAST_ID, P.TO_METER, id, body));
     pendingSeq = e ? -1 : atx.seq;
     pendingId = id;
     pendingDone = done;
@@ -187,9 +190,7 @@ export function startConcentrator(
     setTime: function (unix) {
       if (!(unix >= 1e9 && unix <= 0xffffffff) || unix % 1) return Err.BAD_ARG;
       timeBase = unix - hal.clock.now() / 1000;
-      atx.type = T.TIME_SET; atx.flags = 0; atx.seq = adminSeq = adminSeq >= 0xffff ? 0x8000 : adminSeq + 1;
-      atx.src = P.BROADCAST_ID; atx.mode = P.TO_ALL; atx.dst = P.BROADCAST_ID; atx.body = { time: unix };
-      return ep.send(atx);
+      return ep.send(setMsg(atx, T.TIME_SET, nextAdminSeq(), P.BROADCAST_ID, P.TO_ALL, P.BROADCAST_ID, { time: unix }));
     },
     join: function (id, g, done) {
       var i = reg.find(id);

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../../hal/types";
 import { P, T } from "../protocol/catalogue";
-import { Msg, newMsg } from "../protocol/codec";
+import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import { Registry, Rf } from "./registry";
 
@@ -25,10 +25,8 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
     round++;
     fresh = 0;
     nonce = Math.floor(random() * 0xffff);
-    tx.type = T.DISCOVER; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
-    tx.mode = P.TO_ALL; tx.dst = P.BROADCAST_ID;
-    tx.body = { nonce: nonce, slots: o.slots, slotMs: o.slotMs, unregistered: 0 };
-    ep.send(tx);
+    seq = (seq + 1) & 0xffff;
+    ep.send(setMsg(tx, T.DISCOVER, seq, P.BROADCAST_ID, P.TO_ALL, P.BROADCAST_ID, { nonce: nonce, slots: o.slots, slotMs: o.slotMs, unregistered: 0 }));
     // every slot, plus time for the request to go out and the last reply to come in
     clock.setTimeout(next, o.slots * o.slotMs + 2000);
   }

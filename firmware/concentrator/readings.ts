@@ -11,7 +11,7 @@
  */
 import type { Clock } from "../../hal/types";
 import { P, T } from "../protocol/catalogue";
-import { Msg, newMsg } from "../protocol/codec";
+import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import type { Registry } from "./registry";
 
@@ -64,10 +64,9 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       if (f) f(got, missed);
       return;
     }
-    tx.type = what === 3 ? T.IDENTIFY : T.READ_REQ; tx.flags = 0; tx.seq = seq = (seq + 1) & 0xffff; tx.src = P.BROADCAST_ID;
-    tx.mode = P.TO_METER; tx.dst = reg.id(cur);
-    tx.body = what === 3 ? {} : { what: what, obis: ALL, from: what === 2 ? reg.profileAt(cur) + 1 : 0, count: what === 2 ? 40 : 0 };
-    if (ep.send(tx)) { timer = clock.setTimeout(ask, 100); return; }
+    seq = (seq + 1) & 0xffff;
+    var body = what === 3 ? {} : { what: what, obis: ALL, from: what === 2 ? reg.profileAt(cur) + 1 : 0, count: what === 2 ? 40 : 0 };
+    if (ep.send(setMsg(tx, what === 3 ? T.IDENTIFY : T.READ_REQ, seq, P.BROADCAST_ID, P.TO_METER, reg.id(cur), body))) { timer = clock.setTimeout(ask, 100); return; }
     waitSeq = seq;
     timer = clock.setTimeout(function () {
       timer = 0;

@@ -14,7 +14,7 @@ import { recordLog } from "../common/records";
 import { guardedFlash } from "../common/flash-guard";
 import { STATE_SLOT } from "../common/update-image";
 import { P, T } from "../protocol/catalogue";
-import { Msg, newMsg } from "../protocol/codec";
+import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents } from "../link/modem";
 import { Metering, startMetering } from "./metering";
@@ -128,14 +128,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   if (hal.led) hal.led.set(false);
 
   function send(to: number, type: number, body: any): void {
-    tx.type = type;
-    tx.flags = 0;
-    tx.seq = seq = (seq + 1) & 0xffff;
-    tx.src = id;
-    tx.mode = P.TO_METER;
-    tx.dst = to;
-    tx.body = body;
-    var e = ep.send(tx);
+    seq = (seq + 1) & 0xffff;
+    var e = ep.send(setMsg(tx, type, seq, id, P.TO_METER, to, body));
     if (e) lastError = e;
   }
 

@@ -30,6 +30,20 @@ export function newMsg(): Msg {
   return { type: 0, flags: 0, seq: 0, src: 0, mode: 0, dst: 0, body: {}, counter: 0, mac: null };
 }
 
+/** Fills a (reused) message for sending, no trailer; returns it. */
+export function setMsg(m: Msg, type: number, seq: number, src: number, mode: number, dst: number, body: any): Msg {
+  m.type = type;
+  m.flags = 0;
+  m.seq = seq;
+  m.src = src;
+  m.mode = mode;
+  m.dst = dst;
+  m.body = body;
+  m.counter = 0;
+  m.mac = null;
+  return m;
+}
+
 /** Width in bytes of a fixed-width kind, or 0 for V, R and L. */
 export function kindWidth(k: string): number {
   switch (k) {
