@@ -148,12 +148,23 @@ export function startConcentrator(
   var modem = makeModem(hal, ep.events, 0);
   ep.attach(modem);
   modem.start();
-  function unfinished(): { session: Session; meters: number[] } | null {
+  /** The newest checkpoint when it names a campaign that did not end, or null. */
+  function unfinishedCheckpoint(): Uint8Array | null {
     var b = store.load();
-    if (!b) return null;
-    var info = checkpointInfo(b);
-    var phase = b[SESSION_SIZE];
-    return info && phase !== Ph.DONE && phase !== Ph.ABORTED ? info : null;
+    return b && checkpointInfo(b) && b[SESSION_SIZE] !== Ph.DONE && b[SESSION_SIZE] !== Ph.ABORTED ? b : null;
+  }
+
+  function unfinished(): { session: Session; meters: number[] } | null {
+    var b = unfinishedCheckpoint();
+    return b ? checkpointInfo(b) : null;
+  }
+
+  /** Starts a campaign (from a checkpoint with `restore`), checkpointed in the store region. */
+  function run(cfg: CampaignConfig, done: (code: number) => void, restore?: Uint8Array): void {
+    cfg.checkpoint = store;
+    cfg.nowUnix = nowUnix;
+    current = campaign(ep, hal.clock, cfg, unionRepair, done, restore);
+    current.start();
   }
 
   return {
@@ -165,23 +176,18 @@ export function startConcentrator(
     update: function (cfg, done) {
       if (!ready) return Err.LINK_NOT_READY;
       if (campaignRunning() || reader.busy()) return Err.CAMPAIGN_ABORTED;
-      cfg.checkpoint = store;
-      cfg.nowUnix = nowUnix;
-      current = campaign(ep, hal.clock, cfg, unionRepair, done);
-      current.start();
+      run(cfg, done);
       return 0;
     },
     unfinished: unfinished,
     resume: function (cfg, done) {
-      var info = unfinished();
-      if (!info) return Err.UPDATE_NO_SESSION;
+      var b = unfinishedCheckpoint();
+      var info = b ? checkpointInfo(b) : null;
+      if (!b || !info) return Err.UPDATE_NO_SESSION;
       if (!ready) return Err.LINK_NOT_READY;
       cfg.session = info.session;
       cfg.meters = info.meters;
-      cfg.checkpoint = store;
-      cfg.nowUnix = nowUnix;
-      current = campaign(ep, hal.clock, cfg, unionRepair, done, store.load() as Uint8Array);
-      current.start();
+      run(cfg, done, b);
       return 0;
     },
     campaign: function () { return current; },

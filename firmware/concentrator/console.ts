@@ -57,8 +57,22 @@ function bytes(s: string, o: number, n: number): Uint8Array {
 export interface LineFacts { bitRate: number; frameOverhead: number }
 
 export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void, line?: LineFacts): any {
-  function sameDigest(s: Session, block: (i: number) => Uint8Array): boolean {
-    return digestMatches(native, s, block);
+  /** Block i of an image held as a Storage string. */
+  function blocksOf(text: string, bs: number): (i: number) => Uint8Array {
+    return function (i) { return bytes(text, i * bs, Math.min(bs, text.length - i * bs)); };
+  }
+
+  /** A campaign's configuration: the console's limits, and the line for the airtime estimate. */
+  function campaignConfig(s: Session, block: (i: number) => Uint8Array, meters: number[], o: { deadlineS?: number; maxRounds?: number; activateAt?: number }): CampaignConfig {
+    return {
+      session: s, block: block, meters: meters, deadlineMs: (o.deadlineS || 0) * 1000, maxRounds: o.maxRounds || 30,
+      noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: o.activateAt || 0,
+      lineBitRate: line ? line.bitRate : 0, frameOverhead: line ? line.frameOverhead : 0,
+    };
+  }
+
+  function ended(s: Session): (code: number) => void {
+    return function (code) { print("meterline: campaign " + s.imageId + " ended" + (code ? " (E" + code + ")" : ": every meter done")); };
   }
 
   function collectNow(id: number | undefined, what: number, name: string): number {
@@ -117,17 +131,13 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
         blockCount: Math.ceil(img.length / bs), activateAt: 0, digest: new Uint8Array(32),
       };
       if (s.blockCount > 65534) return fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks");
-      var text: string = img;
-      var block = function (i: number) { return bytes(text, i * bs, Math.min(bs, text.length - i * bs)); };
+      var block = blocksOf(img, bs);
       var chain = digestChain(native, s);
       for (var b = 0; b < s.blockCount; b++) chain.step(block(b));
       s.digest.set(native.sha256 ? chain.result() : chain.result().subarray(0, 4));
-      var cfg: CampaignConfig = {
-        session: s, block: block, meters: ids, group: o.group, deadlineMs: (o.deadlineS || 0) * 1000, maxRounds: o.maxRounds || 30,
-        noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: o.activateAt || 0,
-        lineBitRate: line ? line.bitRate : 0, frameOverhead: line ? line.frameOverhead : 0,
-      };
-      var e = c.update(cfg, function (code) { print("meterline: campaign " + s.imageId + " ended" + (code ? " (E" + code + ")" : ": every meter done")); });
+      var cfg = campaignConfig(s, block, ids, o);
+      cfg.group = o.group;
+      var e = c.update(cfg, ended(s));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
       print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
       return 0;
@@ -145,14 +155,10 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (!info) return fail(Err.UPDATE_NO_SESSION, "no interrupted campaign to resume");
       var img = typeof file === "string" ? readFile(file) : undefined;
       if (!img) return fail(Err.BAD_ARG, "resume(file): the campaign's image file is needed");
-      var s = info.session, text: string = img;
-      var block = function (i: number) { return bytes(text, i * s.blockSize, Math.min(s.blockSize, text.length - i * s.blockSize)); };
-      if (img.length !== s.size || !sameDigest(s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
-      var cfg: CampaignConfig = {
-        session: s, block: block, meters: info.meters, deadlineMs: 0, maxRounds: 30,
-        noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: 0,
-      };
-      var e = c.resume(cfg, function (code) { print("meterline: campaign " + s.imageId + " ended" + (code ? " (E" + code + ")" : ": every meter done")); });
+      var s = info.session;
+      var block = blocksOf(img, s.blockSize);
+      if (img.length !== s.size || !digestMatches(native, s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
+      var e = c.resume(campaignConfig(s, block, info.meters, {}), ended(s));
       if (e) return fail(e, "the modem is not ready");
       print("meterline: campaign " + s.imageId + " resumed for " + info.meters.length + " meters");
       return 0;
