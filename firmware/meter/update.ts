@@ -83,6 +83,9 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     var l = lay as BufferLayout, s = sess as Session;
     got = new Uint8Array((s.blockCount + 7) >> 3);
     count = 0;
+    // CRC of an erased slot, once per slot length (every slot but the last has the same)
+    var blankFull = native.crc32(blank(slotLen(0))), lastLen = slotLen(s.blockCount - 1);
+    var blankLast = native.crc32(blank(lastLen));
     for (var u = 0; u * l.perUnit < s.blockCount; u++) {
       var torn = false;
       for (var k = 0; k < l.perUnit; k++) {
@@ -92,7 +95,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
         var slot = flash.read(blockAddr(l, i), slotLen(i));
         if (mark !== 0xffffffff && mark === markOf(native, slot)) { setBit(got, i); count++; continue; }
         // written without a valid mark: a cut during the block or its mark
-        if (mark !== 0xffffffff || native.crc32(slot) !== native.crc32(blank(slot.length))) torn = true;
+        if (mark !== 0xffffffff || native.crc32(slot) !== (i === s.blockCount - 1 ? blankLast : blankFull)) torn = true;
       }
       if (torn) eraseUnit(u);
     }
