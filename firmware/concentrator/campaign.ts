@@ -3,7 +3,8 @@
  * selected meters, broadcast all N data blocks paced to the modem, then poll the unfinished
  * meters one after another for their missing blocks, broadcast the union of what they
  * report, and repeat; a meter that reports download complete is never polled again. Then
- * activation, and the read-back of each meter's result (which also lets a new program
+ * activation (broadcast, up to MAX_ACTIVATIONS times, then addressed to each meter that
+ * still missed it), and the read-back of each meter's result (which also lets a new program
  * confirm itself). Abort conditions: a deadline, a maximum number of rounds, no progress
  * for R rounds, and a per-meter no-answer limit (that meter fails, the rest go on).
  *
@@ -283,7 +284,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (nextIn(0, Ms.ACTIVATING) < 0) { finish(0); return; }
     save();
     send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
-    // a scheduled activation: wait until it is due, then the restart
+    awaitRestarts();
+  }
+
+  /** A scheduled activation: wait until it is due, then for the restarts, then read back. */
+  function awaitRestarts(): void {
     var wait = cfg.activateAt && cfg.nowUnix ? Math.max(0, cfg.activateAt - cfg.nowUnix()) * 1000 : 0;
     arm(wait + cfg.rebootMs, function () { ph = Ph.READBACK; readback(0); });
   }
@@ -292,13 +297,25 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (paused >= 0 || checkDeadline()) return;
     var i = nextIn(from, Ms.ACTIVATING);
     if (i < 0) {
-      // meters that missed the ACTIVATE broadcast get it again, a bounded number of times
-      if (nextIn(0, Ms.COMPLETE) >= 0 && ++activations < MAX_ACTIVATIONS) { activate(); return; }
+      // meters that missed the ACTIVATE broadcast get it again, a bounded number of times,
+      // then each one that still missed it gets its own
+      if (nextIn(0, Ms.COMPLETE) >= 0) {
+        if (++activations < MAX_ACTIVATIONS) { activate(); return; }
+        if (activations === MAX_ACTIVATIONS) { ph = Ph.ACTIVATE; activateEach(0); return; }
+      }
       for (var k = 0; k < n; k++) if (st[k] === Ms.COMPLETE) { st[k] = Ms.FAILED; codes[k] = Err.UPDATE_NOT_VERIFIED; }
       finish(0);
       return;
     }
     ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { readback(st[i] === Ms.ACTIVATING ? i : i + 1); });
+  }
+
+  /** ACTIVATE to each meter still waiting for it, until it answers or fails; then the read-back. */
+  function activateEach(from: number): void {
+    if (paused >= 0 || checkDeadline()) return;
+    var i = nextIn(from, Ms.COMPLETE);
+    if (i < 0) { awaitRestarts(); return; }
+    ask(i, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt }, function () { activateEach(st[i] === Ms.COMPLETE ? i : i + 1); });
   }
 
   function answered(i: number): void {
@@ -327,6 +344,12 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
         // blocks past the report's window: ask for them again next round (nothing to add)
       } else if (m.type === T.ERROR) { st[i] = Ms.FAILED; codes[i] = b.code; }
       poll(i + 1);
+    } else if (ph === Ph.ACTIVATE) {
+      if (m.type !== T.ACK && m.type !== T.ERROR) return false;
+      answered(i);
+      if (m.type === T.ACK) st[i] = Ms.ACTIVATING;
+      else { st[i] = Ms.FAILED; codes[i] = b.code; }
+      activateEach(i + 1);
     } else if (ph === Ph.READBACK) {
       answered(i);
       if (m.type === T.UPDATE_RESULT) {

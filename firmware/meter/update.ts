@@ -24,6 +24,7 @@ import {
   MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, sameImage, Session,
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
+import { P } from "../protocol/catalogue";
 
 
 /** Update states, as STATUS_REPORT.state (DLMS image transfer numbering). */
@@ -219,7 +220,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       return 0;
     },
     report: function (r) {
-      buildReport(got, sess ? sess.blockCount : 0, 204, r);
+      buildReport(got, sess ? sess.blockCount : 0, P.MAX_MAP, r);
     },
     abort: function (imageId) {
       if (!sess || sess.imageId !== imageId) return Err.UPDATE_NO_SESSION;

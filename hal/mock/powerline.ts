@@ -42,6 +42,13 @@ export interface LineOptions {
   defaults?: LinkModel;
   /** Keep every transmission in `PowerLine.log` (tests that assert on the frames on the line). */
   log?: boolean;
+  /**
+   * The one node that can accept a frame (the name of its unicast destination), or null
+   * for everyone. Large simulations set it so a frame addressed to one meter is not handed
+   * to thousands that would drop it at their address filter; collisions, half duplex and
+   * the sender's counters are unchanged, only the skipped nodes' receive counters differ.
+   */
+  route?: (bytes: Uint8Array) => string | null;
 }
 
 export interface LoggedFrame { from: string; at: number; bytes: Uint8Array; collided: boolean }
@@ -80,6 +87,7 @@ export class LineNode {
 export class PowerLine {
   readonly rng: Rng;
   private readonly nodes: LineNode[] = [];
+  private readonly byName = new Map<string, LineNode>();
   private readonly links = new Map<string, LinkModel>();
   private readonly geBad = new Map<string, boolean>();
   private active: Tx[] = [];
@@ -97,18 +105,20 @@ export class PowerLine {
   detach(node: LineNode): void {
     const i = this.nodes.indexOf(node);
     if (i >= 0) this.nodes.splice(i, 1);
+    if (this.byName.get(node.name) === node) this.byName.delete(node.name);
     node.detached = true;
   }
 
   attach(name: string, receive: Receiver): LineNode {
-    if (this.nodes.some((n) => n.name === name)) throw new Error(`a node named ${name} is already on the line`);
+    if (this.byName.has(name)) throw new Error(`a node named ${name} is already on the line`);
     const n = new LineNode(name, this, receive);
     this.nodes.push(n);
+    this.byName.set(name, n);
     return n;
   }
 
   node(name: string): LineNode {
-    const n = this.nodes.find((x) => x.name === name);
+    const n = this.byName.get(name);
     if (!n) throw new Error(`no node named ${name}`);
     return n;
   }
@@ -152,7 +162,9 @@ export class PowerLine {
 
   private deliver(tx: Tx): void {
     if (this.opts.log && tx.collided) { const e = this.log.find((x) => x.bytes === tx.bytes); if (e) e.collided = true; }
-    for (const rx of this.nodes) {
+    const only = this.opts.route ? this.opts.route(tx.bytes) : null;
+    const to = only === null ? this.nodes : this.byName.has(only) ? [this.byName.get(only)!] : [];
+    for (const rx of to) {
       if (rx === tx.from) continue;
       const c = rx.counters;
       if (tx.collided) { c.rxCollided++; continue; }

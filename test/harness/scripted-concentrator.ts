@@ -6,10 +6,9 @@
  */
 import { newMsg, type Msg } from "../../firmware/protocol/codec";
 import { forEachMissing } from "../../firmware/protocol/missing";
-import { digestChain, type Session } from "../../firmware/common/update-image";
-import { hostNative } from "../../hal/mock/native";
-import { encodeAppHeader } from "../../firmware/common/image";
-import type { LinkRig, RigNode } from "./link-rig";
+import type { Session } from "../../firmware/common/update-image";
+import { imageOf, programImage, type Image } from "../../bench/image";
+import type { LinkRig, RigNode } from "../../bench/rig";
 
 export const CONC = 0xffffffff;
 const T = { ACK: 0x2a, ERROR: 0x2b, UPDATE_CONTROL: 0x41, DATA_BLOCK: 0x42, STATUS_QUERY: 0x43, STATUS_REPORT: 0x44, DOWNLOAD_COMPLETE: 0x45 };
@@ -52,33 +51,18 @@ export function drain(rig: LinkRig, conc: RigNode): void {
   rig.clock.advance(200);
 }
 
-export interface Image { bytes: Uint8Array; session: Session }
+export type { Image };
 
 export function makeImage(size: number, blockSize: number, o: { imageId?: number; version?: number; board?: number; seed?: number } = {}): Image {
   let x = o.seed ?? 1;
   const bytes = Uint8Array.from({ length: size }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24));
-  const s: Session = {
-    imageId: o.imageId ?? 7, version: o.version ?? 2, board: o.board ?? 1, size, blockSize,
-    blockCount: Math.ceil(size / blockSize), activateAt: 0, digest: new Uint8Array(32),
-  };
-  const chain = digestChain(hostNative, s);
-  for (let i = 0; i < s.blockCount; i++) chain.step(bytes.subarray(i * blockSize, Math.min(size, (i + 1) * blockSize)));
-  s.digest = chain.result().slice();
-  return { bytes, session: s };
+  return imageOf(bytes, { imageId: o.imageId ?? 7, version: o.version ?? 2, board: o.board ?? 1, blockSize });
 }
 
-/** An image that is a program as the boot routine expects it: app header, then the text. */
+/** A program image of `size` bytes in total (app header included) for version `version`. */
 export function makeProgramImage(version: number, size: number, blockSize: number, o: { imageId?: number; board?: number } = {}): Image {
   const body = new TextEncoder().encode(`/*program v${version}*/`.padEnd(size - 16, " "));
-  const bytes = new Uint8Array([...encodeAppHeader({ length: body.length, crc: hostNative.crc32(body), version }), ...body]);
-  const s: Session = {
-    imageId: o.imageId ?? 7, version, board: o.board ?? 1, size: bytes.length, blockSize,
-    blockCount: Math.ceil(bytes.length / blockSize), activateAt: 0, digest: new Uint8Array(32),
-  };
-  const chain = digestChain(hostNative, s);
-  for (let i = 0; i < s.blockCount; i++) chain.step(bytes.subarray(i * blockSize, Math.min(bytes.length, (i + 1) * blockSize)));
-  s.digest = chain.result().slice();
-  return { bytes, session: s };
+  return programImage(body, { imageId: o.imageId ?? 7, version, board: o.board ?? 1, blockSize });
 }
 
 export function controlBody(s: Session, start = 1): Record<string, unknown> {

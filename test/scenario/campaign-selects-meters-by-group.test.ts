@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../harness/link-rig";
+import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
 import { makeProgramImage } from "../harness/scripted-concentrator";
 import { consoleApi } from "../../firmware/concentrator/console";
 import { hostNative, latin1 } from "../../hal/mock/native";

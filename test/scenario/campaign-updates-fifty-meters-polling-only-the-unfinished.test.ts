@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootMeter, lineFor } from "../harness/link-rig";
+import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, makeProgramImage } from "../harness/scripted-concentrator";
 import { campaign, unionRepair, type Campaign, type CampaignConfig } from "../../firmware/concentrator/campaign";
 import { decodeMsg, newMsg, type Msg } from "../../firmware/protocol/codec";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../harness/link-rig";
+import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
 
 describe("reading collection", () => {
   it("reads every meter's register, persists it before counting it, and exports CSV and JSON lines", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootMeter, lineFor } from "../harness/link-rig";
+import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC } from "../harness/scripted-concentrator";
 import { registry } from "../../firmware/concentrator/registry";
 import { discover, type Discovery } from "../../firmware/concentrator/discovery";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootMeter, lineFor } from "../harness/link-rig";
+import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, msg, request } from "../harness/scripted-concentrator";
 import { encodeMsg } from "../../firmware/protocol/codec";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootMeter, lineFor } from "../harness/link-rig";
+import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, controlBody, download, makeImage, msg, request } from "../harness/scripted-concentrator";
 import { blockAddr, bufferLayout } from "../../firmware/common/update-image";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootMeter, lineFor } from "../harness/link-rig";
+import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, blockMsg, controlBody, drain, makeImage, msg, post, request } from "../harness/scripted-concentrator";
 
 const T = { ACK: 0x2a, ERROR: 0x2b, UPDATE_SELECT: 0x40, UPDATE_CONTROL: 0x41, STATUS_QUERY: 0x43, STATUS_REPORT: 0x44, ABORT: 0x47, ACTIVATE: 0x46 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootMeter, lineFor, type MeterNode } from "../harness/link-rig";
+import { LinkRig, bootMeter, lineFor, type MeterNode } from "../../bench/rig";
 import { CONC, blockMsg, controlBody, download, drain, makeImage, msg, post, request } from "../harness/scripted-concentrator";
 import { PowerCut } from "../../hal/mock/flash";
 import type { MissingReport } from "../../firmware/protocol/missing";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, bootMeter, lineFor, type MeterNode } from "../harness/link-rig";
+import { LinkRig, bootMeter, lineFor, type MeterNode } from "../../bench/rig";
 import { CONC, controlBody, download, makeProgramImage, msg, request } from "../harness/scripted-concentrator";
 import { install } from "../../firmware/boot/install";
 import { hostNative } from "../../hal/mock/native";

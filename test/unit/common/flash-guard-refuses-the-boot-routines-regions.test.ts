@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MockFlash } from "../../../hal/mock/flash";
 import { guardedFlash } from "../../../firmware/common/flash-guard";
-import { LinkRig, bootMeter, lineFor } from "../../harness/link-rig";
+import { LinkRig, bootMeter, lineFor } from "../../../bench/rig";
 import { CONC, blockMsg, controlBody, drain, makeImage, msg, post, request } from "../../harness/scripted-concentrator";
 
 const FLASH_PROTECTED = 23;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LinkRig, lineFor, type ModemKind, type RigNode } from "../../harness/link-rig";
+import { LinkRig, lineFor, type ModemKind, type RigNode } from "../../../bench/rig";
 import { MESSAGES, plain, sampleMsg } from "../../harness/messages";
 import { newMsg, type Msg } from "../../../firmware/protocol/codec";
 

@@ -3,30 +3,30 @@
  * over a mock modem: the same modules a board runs, with the HAL mocked. Tests and the
  * bench build networks from these.
  */
-import { VirtualClock } from "../../hal/mock/clock";
-import { MockUart, type Chunking } from "../../hal/mock/uart";
-import { MockPin } from "../../hal/mock/pins";
-import { hostNative } from "../../hal/mock/native";
-import { PowerLine, type LineOptions } from "../../hal/mock/powerline";
-import { MockSt7580 } from "../../hal/mock/st7580-modem";
-import { MockTransparentModem } from "../../hal/mock/transparent-modem";
-import { st7580Modem } from "../../firmware/link/st7580/driver";
-import { transparentModem } from "../../firmware/link/transparent/driver";
-import { endpoint, type Endpoint } from "../../firmware/link/endpoint";
-import type { Modem } from "../../firmware/link/modem";
-import type { Msg } from "../../firmware/protocol/codec";
-import { MockFlash } from "../../hal/mock/flash";
-import { MockPulseInput, MockSystem, MockWatchdog } from "../../hal/mock/pins";
-import type { ClockScope } from "../../hal/mock/clock";
-import type { Hal } from "../../hal/types";
-import type { LineNode } from "../../hal/mock/powerline";
-import { loadProfile, type BoardProfile } from "../../tools/profiles/profiles";
-import { encodeAppHeader } from "../../firmware/common/image";
-import { startMeter, type Meter } from "../../firmware/meter/meter";
-import { st7580Factory, transparentFactory } from "../../firmware/link/factory";
-import { install } from "../../firmware/boot/install";
-import { startConcentrator, type ConcentratorContext } from "../../firmware/concentrator/concentrator";
-import type { DeviceConfig } from "../../firmware/common/config";
+import { VirtualClock } from "../hal/mock/clock";
+import { MockUart, type Chunking } from "../hal/mock/uart";
+import { MockPin } from "../hal/mock/pins";
+import { hostNative } from "../hal/mock/native";
+import { PowerLine, type LineOptions } from "../hal/mock/powerline";
+import { MockSt7580 } from "../hal/mock/st7580-modem";
+import { MockTransparentModem } from "../hal/mock/transparent-modem";
+import { st7580Modem } from "../firmware/link/st7580/driver";
+import { transparentModem } from "../firmware/link/transparent/driver";
+import { endpoint, type Endpoint } from "../firmware/link/endpoint";
+import type { Modem } from "../firmware/link/modem";
+import type { Msg } from "../firmware/protocol/codec";
+import { MockFlash } from "../hal/mock/flash";
+import { MockPulseInput, MockSystem, MockWatchdog } from "../hal/mock/pins";
+import type { ClockScope } from "../hal/mock/clock";
+import type { Hal } from "../hal/types";
+import type { LineNode } from "../hal/mock/powerline";
+import { loadProfile, type BoardProfile } from "../tools/profiles/profiles";
+import { encodeAppHeader } from "../firmware/common/image";
+import { startMeter, type Meter } from "../firmware/meter/meter";
+import { st7580Factory, transparentFactory } from "../firmware/link/factory";
+import { install } from "../firmware/boot/install";
+import { startConcentrator, type ConcentratorContext } from "../firmware/concentrator/concentrator";
+import type { DeviceConfig } from "../firmware/common/config";
 
 export type ModemKind = "st7580" | "transparent";
 
