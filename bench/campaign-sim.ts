@@ -6,7 +6,9 @@
 import { VirtualClock } from "../hal/mock/clock";
 import { PowerLine } from "../hal/mock/powerline";
 import { endpoint } from "../firmware/link/endpoint";
-import { P } from "../firmware/protocol/catalogue";
+import { P, T } from "../firmware/protocol/catalogue";
+import { encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
+import type { Session } from "../firmware/common/update-image";
 import { campaign, unionRepair, type Campaign } from "../firmware/concentrator/campaign";
 import { imageOf, blockOf } from "./image";
 import { lineModem, unicastDestination } from "./line-modem";
@@ -15,6 +17,8 @@ import { modelMeter, nodeName } from "./model-meter";
 export interface SimOptions {
   meters: number; loss: number; imageSize: number; blockSize: number; seed: number;
   bitRate: number; overheadBytes: number; turnaroundMs: number; answerMs: number;
+  /** Unanswered requests in a row before a meter fails (default 10). */
+  maxNoAnswer?: number;
   /** Called every few seconds of wall time with blocks held by all meters / needed. */
   progress?: (done: number, total: number) => void;
 }
@@ -24,6 +28,17 @@ export interface SimResult {
   blocks: number; polls: number; rounds: number; timeMs: number; wallMs: number; blockCount: number;
   /** Bytes of one data-block frame, of an ACK and of a control, for the baselines. */
   sizes: { block: number; ack: number; control: number };
+}
+
+/** Encoded lengths of a full data block, an ACK and an UPDATE_CONTROL for `s`. */
+export function frameSizes(s: Session): { block: number; ack: number; control: number } {
+  const out = new Uint8Array(P.MAX_FRAME), m = newMsg();
+  const len = (type: number, body: unknown) => encodeMsg(setMsg(m, type, 1, P.BROADCAST_ID, P.TO_METER, 1, body), out);
+  return {
+    block: len(T.DATA_BLOCK, { imageId: s.imageId, index: 0, data: new Uint8Array(s.blockSize) }),
+    ack: len(T.ACK, { refType: T.DATA_BLOCK, refSeq: 1 }),
+    control: len(T.UPDATE_CONTROL, { ...s, start: 1 }),
+  };
 }
 
 export function simulateCampaign(o: SimOptions): SimResult {
@@ -41,12 +56,12 @@ export function simulateCampaign(o: SimOptions): SimResult {
   const meters = [];
   for (let i = 0; i < o.meters; i++) { ids.push(100000 + i); meters.push(modelMeter(line, clock, 100000 + i)); }
   let camp: Campaign | null = null;
-  const sizes = { block: 0, ack: 0, control: 0 };
+  const sizes = frameSizes(img.session);
   const ep = endpoint(P.BROADCAST_ID, 4, {
     inGroup: () => false,
     ready: () => {},
     message: (m) => { camp?.onMessage(m); },
-    sent: (type) => { camp?.onSent(); },
+    sent: () => { camp?.onSent(); },
   });
   const modem = lineModem(line, clock, "conc", ep.events);
   ep.attach(modem);
@@ -55,20 +70,9 @@ export function simulateCampaign(o: SimOptions): SimResult {
   let code = -1;
   camp = campaign(ep, clock, {
     session: img.session, block: (i) => blockOf(img, i), meters: ids,
-    deadlineMs: 0, maxRounds: 100, noProgressRounds: 8, maxNoAnswer: 6, answerMs: o.answerMs, rebootMs: 1000, activateAt: 0,
+    deadlineMs: 0, maxRounds: 100, noProgressRounds: 8, maxNoAnswer: o.maxNoAnswer ?? 10, answerMs: o.answerMs, rebootMs: 1000, activateAt: 0,
     lineBitRate: o.bitRate, frameOverhead: o.overheadBytes,
   }, unionRepair, (c) => { code = c; });
-  // frame sizes of this encoding, from the endpoint's own count
-  const send = ep.send;
-  ep.send = (m) => {
-    const e = send(m);
-    if (!e) {
-      const k = m.type === 0x42 ? "block" : m.type === 0x41 ? "control" : null;
-      if (k && !sizes[k]) sizes[k] = ep.lastLength();
-    }
-    return e;
-  };
-  meters[0].ep.send; // (meters answer with ACKs of 17 bytes: header and ACK body)
   const t0 = clock.now();
   camp.start();
   let lastReport = performance.now();
@@ -83,11 +87,9 @@ export function simulateCampaign(o: SimOptions): SimResult {
     }
   }
   let frames = 0, sent = 0, air = 0;
-  for (const n of [modem.node, ...meters.map(() => null)]) void n;
   const all = [modem.node];
   for (const id of ids) all.push(line.node(nodeName(id)));
   for (const n of all) { frames += n.counters.txFrames; sent += n.counters.txBytes; air += n.counters.airtimeMs; }
-  sizes.ack = 14 + 3;
   return {
     code, complete: meters.filter((m) => m.state() === 6).length, frames, bytes: sent, airtimeMs: air,
     blocks: camp.totals.blocks, polls: camp.totals.polls, rounds: camp.totals.rounds,

@@ -15,17 +15,18 @@ export interface UnicastFrames {
 
 export interface LineCost { bitRate: number; overheadBytes: number; turnaroundMs: number; processMs: number; answerMs: number }
 
-export interface UnicastResult { frames: number; bytes: number; airtimeMs: number; timeMs: number; attempts: number; failed: number }
+export interface UnicastResult { blockFrames: number; frames: number; bytes: number; airtimeMs: number; timeMs: number; attempts: number; failed: number }
 
 /** Transfers a `blocks`-block image to `meters` meters one at a time; a request tried `maxTries` times without an answer fails that meter. */
 export function unicastCampaign(meters: number, blocks: number, p: number, f: UnicastFrames, line: LineCost, seed: number, maxTries = 8): UnicastResult {
   const rng = new Rng(seed);
   const air = (len: number) => ((line.overheadBytes + len) * 8 * 1000) / line.bitRate;
-  const r: UnicastResult = { frames: 0, bytes: 0, airtimeMs: 0, timeMs: 0, attempts: 0, failed: 0 };
+  const r: UnicastResult = { blockFrames: 0, frames: 0, bytes: 0, airtimeMs: 0, timeMs: 0, attempts: 0, failed: 0 };
   // one request/response exchange, retried until answered; false when it gave up
   const exchange = (req: number, resp: number): boolean => {
     for (let t = 0; t < maxTries; t++) {
       r.attempts++;
+      if (req === f.block) r.blockFrames++;
       r.frames++; r.bytes += req; r.airtimeMs += air(req);
       r.timeMs += line.processMs + air(req);
       if (rng.chance(p)) { r.timeMs += line.answerMs; continue; }

@@ -5,6 +5,8 @@
  * - Airtime of a frame = (overheadBytes + length) x 8 / bitRate; it is delivered at the end.
  * - Two transmissions that overlap in time collide: nobody receives either.
  * - A node hears nothing while it transmits, nor within turnaroundMs after it stopped.
+ * - Receivers get the frame for the duration of the call: they copy what they keep and
+ *   never write into it.
  * - Per directed link: independent loss probability, Gilbert-Elliott burst loss (a
  *   two-state chain stepped once per frame), a bit error rate (flipped bits are
  *   delivered; the receiving modem's check decides), and an SNR reported with the frame.
@@ -156,8 +158,11 @@ export class PowerLine {
     return air;
   }
 
+  private readonly none: LinkModel = {};
+
   private model(from: string, to: string): LinkModel {
-    return this.links.get(`${from}>${to}`) ?? this.opts.defaults ?? {};
+    if (this.links.size) { const m = this.links.get(`${from}>${to}`); if (m) return m; }
+    return this.opts.defaults ?? this.none;
   }
 
   private deliver(tx: Tx): void {
@@ -180,10 +185,12 @@ export class PowerLine {
         if (this.rng.chance(bad ? m.ge.lossBad : m.ge.lossGood)) lost = true;
       }
       if (lost) { c.rxLost++; continue; }
-      const bytes = tx.bytes.slice();
+      // receivers copy what they keep and never write into a frame, so an intact frame is shared
+      let bytes = tx.bytes;
       let flipped = 0;
       const ber = m.ber ?? 0;
       if (ber > 0) {
+        bytes = tx.bytes.slice();
         // geometric skips between flipped bits: exact for independent bit errors, fast
         let bit = Math.floor(Math.log(1 - this.rng.next()) / Math.log(1 - ber));
         while (bit < bytes.length * 8) {
