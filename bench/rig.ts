@@ -100,6 +100,19 @@ export class LinkRig {
 
 // ---- meters: the real meter program on mocked hardware, on the same line ----
 
+/** The firmware's driver factory for the rig's modem kind. */
+export function modemFactory(rig: LinkRig) {
+  return rig.kind === "st7580" ? st7580Factory(57600) : transparentFactory(9600, rig.line.opts.bitRate);
+}
+
+/** A mock modem of the rig's kind between a device UART and the line; it hears nothing once `clock` is dead (power off). */
+export function modemOnLine(rig: LinkRig, name: string, clock: ClockScope, uart: MockUart, treq: MockPin | null, resetn: MockPin | null, seed: number): LineNode {
+  const mock = rig.kind === "st7580" ? new MockSt7580(rig.clock, uart, treq, resetn, { baud: 57600, seed }) : new MockTransparentModem(rig.clock, uart);
+  const line = rig.line.attach(name, (b, snr, bad) => { if (!clock.dead) mock.fromLine(b, snr, bad); });
+  mock.attachLine(line);
+  return line;
+}
+
 
 export interface MeterNode {
   name: string;
@@ -141,21 +154,12 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
   const pulse = new MockPulseInput();
   const system = new MockSystem();
   const treq = new MockPin(), resetn = new MockPin();
-  let line: LineNode;
-  if (rig.kind === "st7580") {
-    const mock = new MockSt7580(rig.clock, uart, treq, resetn, { baud: 57600, seed: id });
-    line = rig.line.attach(name, (b, snr, bad) => { if (!clock.dead) mock.fromLine(b, snr, bad); });
-    mock.attachLine(line);
-  } else {
-    const mock = new MockTransparentModem(rig.clock, uart);
-    line = rig.line.attach(name, (b, snr, bad) => { if (!clock.dead) mock.fromLine(b, snr, bad); });
-    mock.attachLine(line);
-  }
+  const line = modemOnLine(rig, name, clock, uart, treq, resetn, id);
   const hal: Hal = {
     flash, clock, modemUart: uart, pulse, led: null, modemTreq: treq, modemResetn: resetn,
     watchdog: new MockWatchdog(() => rig.clock.now()), system, native: hostNative, log: () => {},
   };
-  const make = rig.kind === "st7580" ? st7580Factory(57600) : transparentFactory(9600, rig.line.opts.bitRate);
+  const make = modemFactory(rig);
   let seed = o.seed ?? id;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
   const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups }, random);
@@ -169,7 +173,7 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
       rig.clock.setTimeout(() => {
         node.powerOff();
         install(flash, hostNative, o.regions ? { ...board.regions, ...o.regions } : board.regions);
-        bootMeter(rig, `${name}'`, id, { ...o, flash });
+        bootMeter(rig, name, id, { ...o, flash });
       }, 0);
     };
   }
@@ -194,14 +198,12 @@ export function bootConcentrator(rig: LinkRig, name: string, meters: number[], k
   const clock = rig.clock.scope();
   const uart = new MockUart({ kind: "random", max: 16, seed: 99 });
   const treq = new MockPin(), resetn = new MockPin();
-  const mock = new MockSt7580(rig.clock, uart, treq, resetn, { baud: 57600, seed: 99 });
-  const line = rig.line.attach(name, (b, snr, bad) => { if (!clock.dead) mock.fromLine(b, snr, bad); });
-  mock.attachLine(line);
+  const line = modemOnLine(rig, name, clock, uart, treq, resetn, 99);
   const hal: Hal = {
     flash, clock, modemUart: uart, pulse: null, led: null, modemTreq: treq, modemResetn: resetn,
     watchdog: new MockWatchdog(() => rig.clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
   };
   const file = { append: (l: string) => { lines.push(l); }, forEach: (fn: (l: string) => void) => { for (const l of [...lines]) fn(l); } };
-  const ctx = startConcentrator(hal, 57600, st7580Factory(57600), board.regions, { id: 1, meters, ...config }, file);
+  const ctx = startConcentrator(hal, 57600, modemFactory(rig), board.regions, { id: 1, meters, ...config }, file);
   return { ctx, flash, clock, lines, powerOff: () => { clock.kill(); rig.line.detach(line); } };
 }

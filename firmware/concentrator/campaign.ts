@@ -45,8 +45,10 @@ export interface CampaignConfig {
   maxRounds: number;
   /** Abort when no meter progressed for this many rounds. */
   noProgressRounds: number;
-  /** A meter that leaves this many requests unanswered in a row fails. */
+  /** A meter that leaves this many requests unanswered in a row fails... */
   maxNoAnswer: number;
+  /** ...once it has also been silent this long (ms; 0 or absent: the count alone), so a meter that is off for a while is waited for. */
+  silentMs?: number;
   /** Wait for an answer this long before asking again. */
   answerMs: number;
   /** Quiet time after ACTIVATE while meters restart. */
@@ -124,6 +126,10 @@ export function checkpointInfo(b: Uint8Array): { session: Session; meters: numbe
 export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair: RepairStrategy, finished: (code: number) => void, restore?: Uint8Array): Campaign {
   var s = cfg.session, n = cfg.meters.length;
   var st = new Uint8Array(n), quiet = new Uint8Array(n), codes = new Uint16Array(n);
+  // when each meter last answered, in seconds from the start
+  var heardAt = new Uint32Array(n);
+  // whether anyone answered in this pass or round, and how many passes in a row nobody did
+  var heard = false, silent = 0;
   var missing = new Uint8Array((s.blockCount + 7) >> 3);
   var queue: number[] = [];
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
@@ -201,18 +207,38 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     arm(cfg.answerMs, function () {
       waitSeq = -1;
       totals.noAnswers++;
-      if (++quiet[i] >= cfg.maxNoAnswer) { st[i] = Ms.FAILED; codes[i] = Err.CAMPAIGN_NO_ANSWER; }
+      if (quiet[i] < 255) quiet[i]++;
+      if (quiet[i] >= cfg.maxNoAnswer && clock.now() - startedAt - heardAt[i] * 1000 >= (cfg.silentMs || 0)) { st[i] = Ms.FAILED; codes[i] = Err.CAMPAIGN_NO_ANSWER; }
       onTimeout();
     });
   }
 
-  // ---- control: each selected meter, until it answers or fails
+  /**
+   * The end of a pass over the meters in state `want`: false when none is left; else
+   * another pass from the first, after a pause that doubles (up to a minute) for each pass
+   * in a row in which nobody answered, so meters that are off are waited for, not flooded.
+   */
+  function nextPass(want: number, fn: (from: number) => void): boolean {
+    if (nextIn(0, want) < 0) return false;
+    endPass();
+    arm(silent ? Math.min(cfg.answerMs * (1 << silent), 60000) : cfg.answerMs / 4, function () { fn(0); });
+    return true;
+  }
+
+  /** Counts a pass or round: silent when nobody answered in it. */
+  function endPass(): void {
+    if (heard) silent = 0;
+    else if (silent < 5) silent++;
+    heard = false;
+  }
+
+  // ---- control: each selected meter, in passes, until it answers or fails
   function control(from: number): void {
     if (paused >= 0 || checkDeadline()) return;
     ph = Ph.CONTROL;
     var i = nextIn(from, Ms.SELECTED);
-    if (i < 0) { broadcastAll(); return; }
-    ask(i, T.UPDATE_CONTROL, controlBody(), function () { control(st[i] === Ms.SELECTED ? i : i + 1); });
+    if (i < 0) { if (!nextPass(Ms.SELECTED, control)) broadcastAll(); return; }
+    ask(i, T.UPDATE_CONTROL, controlBody(), function () { control(i + 1); });
   }
 
   // ---- broadcast: the whole image, then the repair rounds, paced by the endpoint
@@ -261,6 +287,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     var left = 0, total = 0;
     for (var i = 0; i < n; i++) if (st[i] === Ms.DOWNLOADING) left++;
     if (!left) { activate(); return; }
+    // nobody answered: the meters are off or out of reach for now; wait longer, and it is not a round without progress
+    if (!heard) { endPass(); arm(Math.min(cfg.answerMs * (1 << silent), 60000), startRound); return; }
+    endPass();
     // progress: fewer unfinished meters, or fewer blocks missing among them
     for (var b = 0; b < s.blockCount; b++) if (isSet(missing, b)) total++;
     total += left * 65536;
@@ -297,6 +326,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (paused >= 0 || checkDeadline()) return;
     var i = nextIn(from, Ms.ACTIVATING);
     if (i < 0) {
+      if (nextPass(Ms.ACTIVATING, readback)) return;
       // meters that missed the ACTIVATE broadcast get it again, a bounded number of times,
       // then each one that still missed it gets its own
       if (nextIn(0, Ms.COMPLETE) >= 0) {
@@ -307,15 +337,15 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       finish(0);
       return;
     }
-    ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { readback(st[i] === Ms.ACTIVATING ? i : i + 1); });
+    ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { readback(i + 1); });
   }
 
   /** ACTIVATE to each meter still waiting for it, until it answers or fails; then the read-back. */
   function activateEach(from: number): void {
     if (paused >= 0 || checkDeadline()) return;
     var i = nextIn(from, Ms.COMPLETE);
-    if (i < 0) { awaitRestarts(); return; }
-    ask(i, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt }, function () { activateEach(st[i] === Ms.COMPLETE ? i : i + 1); });
+    if (i < 0) { if (!nextPass(Ms.COMPLETE, activateEach)) awaitRestarts(); return; }
+    ask(i, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt }, function () { activateEach(i + 1); });
   }
 
   function answered(i: number): void {
@@ -323,6 +353,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     timer = 0;
     waitSeq = -1;
     quiet[i] = 0;
+    heard = true;
+    heardAt[i] = Math.floor((clock.now() - startedAt) / 1000);
   }
 
   function onMessage(m: Msg): boolean {

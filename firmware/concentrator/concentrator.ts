@@ -118,7 +118,7 @@ export function startConcentrator(
         if (cb) cb(m.type === T.ACK ? 0 : m.body.code);
         return;
       }
-      if (reader.onMessage(m, Math.floor(hal.clock.now() / 1000))) return;
+      if (reader.onMessage(m, nowUnix())) return;
       if (current) current.onMessage(m);
     },
     ready: function (err) { ready = !err; if (err) lastError = err; },

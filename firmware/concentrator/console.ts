@@ -66,13 +66,18 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
   function campaignConfig(s: Session, block: (i: number) => Uint8Array, meters: number[], o: { deadlineS?: number; maxRounds?: number; activateAt?: number }): CampaignConfig {
     return {
       session: s, block: block, meters: meters, deadlineMs: (o.deadlineS || 0) * 1000, maxRounds: o.maxRounds || 30,
-      noProgressRounds: 5, maxNoAnswer: 4, answerMs: 3000, rebootMs: 20000, activateAt: o.activateAt || 0,
+      noProgressRounds: 5, maxNoAnswer: 4, silentMs: 600000, answerMs: 3000, rebootMs: 20000, activateAt: o.activateAt || 0,
       lineBitRate: line ? line.bitRate : 0, frameOverhead: line ? line.frameOverhead : 0,
     };
   }
 
-  function ended(s: Session): (code: number) => void {
-    return function (code) { print("meterline: campaign " + s.imageId + " ended" + (code ? " (E" + code + ")" : ": every meter done")); };
+  function ended(s: Session, n: number): (code: number) => void {
+    return function (code) {
+      if (code) { print("meterline: campaign " + s.imageId + " ended (E" + code + ")"); return; }
+      var camp = c.campaign(), done = 0;
+      for (var i = 0; camp && i < n; i++) if (camp.state(i) === 6) done++;
+      print("meterline: campaign " + s.imageId + " ended: " + (done === n ? "every meter done" : done + " of " + n + " meters updated, the others failed (meterline.meters())"));
+    };
   }
 
   function collectNow(id: number | undefined, what: number, name: string): number {
@@ -137,7 +142,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       s.digest.set(native.sha256 ? chain.result() : chain.result().subarray(0, 4));
       var cfg = campaignConfig(s, block, ids, o);
       cfg.group = o.group;
-      var e = c.update(cfg, ended(s));
+      var e = c.update(cfg, ended(s, ids.length));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
       print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
       return 0;
@@ -158,7 +163,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var s = info.session;
       var block = blocksOf(img, s.blockSize);
       if (img.length !== s.size || !digestMatches(native, s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
-      var e = c.resume(campaignConfig(s, block, info.meters, {}), ended(s));
+      var e = c.resume(campaignConfig(s, block, info.meters, {}), ended(s, info.meters.length));
       if (e) return fail(e, "the modem is not ready");
       print("meterline: campaign " + s.imageId + " resumed for " + info.meters.length + " meters");
       return 0;

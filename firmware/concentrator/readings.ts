@@ -34,11 +34,16 @@ export interface Collector {
    * `only`, unless one runs; `done(collected, missed)` at its end.
    */
   round(done: (collected: number, missed: number) => void, only?: number, what?: number): boolean;
+  /** `nowS`: the concentrator's wall clock (Unix s), 0 while not set. */
   onMessage(m: Msg, nowS: number): boolean;
   busy(): boolean;
+  /** TIME_SETs sent to single meters whose clock was unset or off. */
+  clockSets(): number;
 }
 
 var ALL = new Uint8Array([255, 255, 255, 255, 255, 255]);
+/** A meter clock further off than this (s) is set again when its readings come in. */
+export var MAX_DRIFT_S = 30;
 var UNITS: { [u: number]: string } = { 30: "Wh", 32: "varh", 13: "m3", 27: "W" };
 
 /** OBIS as A-B:C.D.E; `d` replaces group D when given. */
@@ -54,6 +59,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
   /** Profile requests per meter and round at most (40 intervals each). */
   var MAX_PROFILE_ASKS = 8;
   var finish: ((c: number, m: number) => void) | null = null;
+  var clockSets = 0;
   var tx = newMsg();
 
   function ask(): void {
@@ -86,6 +92,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
 
   return {
     busy: function () { return cur >= 0; },
+    clockSets: function () { return clockSets; },
     round: function (done, only, w) {
       if (cur >= 0) return false;
       finish = done;
@@ -112,6 +119,12 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
         if (!reg.group(cur) && b.groups.length) reg.setGroup(cur, b.groups[0].group);
         got++;
       } else if (what === 1) {
+        // a meter whose clock is not set (it missed the TIME_SET broadcast, or restarted) or drifted gets the time of its own
+        if (nowS && (!b.time || b.time > nowS + MAX_DRIFT_S || b.time < nowS - MAX_DRIFT_S)) {
+          seq = (seq + 1) & 0xffff;
+          ep.send(setMsg(tx, T.TIME_SET, seq, P.BROADCAST_ID, P.TO_METER, m.src, { time: nowS }));
+          clockSets++;
+        }
         for (i = 0; i < b.regs.length; i++) {
           var r = b.regs[i];
           // persisted first: only then is it collected

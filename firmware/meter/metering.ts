@@ -197,6 +197,14 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     wallTime: wall,
     setTime: function (unix) {
       ivStatus |= Iv.CLOCK_ADJUSTED;
+      // the clock moved to another interval: the running one ends here, the next starts on the new clock's boundary
+      var start = Math.floor(unix / s.intervalS) * s.intervalS;
+      if (start !== ivStart) {
+        closeInterval();
+        ivStart = start;
+        ivPulses = 0;
+        ivStatus = Iv.CLOCK_ADJUSTED | Iv.PARTIAL;
+      }
       timeBase = unix - clock.now() / 1000;
       schedule();
     },

@@ -95,6 +95,8 @@ export class PowerLine {
   private active: Tx[] = [];
   /** Every transmission, when opts.log is set. */
   readonly log: LoggedFrame[] = [];
+  /** Everything put on the line since it was made, whoever sent it (detached nodes included). */
+  readonly totals = { frames: 0, bytes: 0, airtimeMs: 0 };
 
   constructor(private readonly clock: VirtualClock, readonly opts: LineOptions) {
     if (!(opts.bitRate > 0)) throw new Error(`bitRate must be positive, got ${opts.bitRate}`);
@@ -149,6 +151,9 @@ export class PowerLine {
     for (const x of this.active) { x.collided = true; tx.collided = true; }
     this.active.push(tx);
     if (this.opts.log) this.log.push({ from: from.name, at: t, bytes: tx.bytes, collided: false });
+    this.totals.frames++;
+    this.totals.bytes += bytes.length;
+    this.totals.airtimeMs += air;
     from.counters.txFrames++;
     from.counters.txBytes += bytes.length;
     from.counters.airtimeMs += air;

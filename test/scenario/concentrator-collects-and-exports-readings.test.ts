@@ -85,4 +85,27 @@ describe("reading collection", () => {
     rig.clock.advance(5 * 60_000);
     expect(conc.lines.length).toBe(2);
   }, 60_000);
+  it("sets the clock of a meter that missed the time broadcast when its readings come in", () => {
+    const rig = new LinkRig("st7580", lineFor("st7580", 21));
+    const conc = bootConcentrator(rig, "conc", [801, 802]);
+    bootMeter(rig, "m801", 801);
+    rig.clock.advance(3000);
+    expect(conc.ctx.setTime(1_795_478_400)).toBe(0);
+    rig.clock.advance(2000);
+    // 802 was off during the broadcast
+    const late = bootMeter(rig, "m802", 802);
+    rig.clock.advance(3000);
+    expect(rig.meters.get(801)!.meter.metering.wallTime()).toBeGreaterThan(1_795_478_400);
+    expect(late.meter.metering.wallTime()).toBe(0);
+    let res: [number, number] | null = null;
+    expect(conc.ctx.collect((c, m) => { res = [c, m]; })).toBe(0);
+    while (!res) rig.clock.advance(100);
+    rig.clock.advance(2000);
+    expect(res).toEqual([2, 0]);
+    const now = conc.ctx.now();
+    expect(Math.abs(late.meter.metering.wallTime() - now)).toBeLessThanOrEqual(1);
+    // its reading was filed at the concentrator's time, not the meter's uptime
+    const line802 = conc.lines.find((l) => l.startsWith("802,"))!;
+    expect(Math.abs(+line802.split(",")[5] - now)).toBeLessThanOrEqual(5);
+  }, 60_000);
 });

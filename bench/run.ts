@@ -1,0 +1,311 @@
+/*
+ * Runs a scenario on the virtual bench: one concentrator and the scenario's meters, all
+ * the real firmware modules on mocked hardware, on the simulated power line, in virtual
+ * time. A day of readings, then a campaign from the installed program to the image, with
+ * the scenario's power cuts; then the checks that decide the exit code. Host code.
+ */
+import { hostNative, latin1 } from "../hal/mock/native";
+import { PowerCut } from "../hal/mock/flash";
+import { Rng } from "../hal/mock/rng";
+import type { LinkModel } from "../hal/mock/powerline";
+import { install } from "../firmware/boot/install";
+import { consoleApi } from "../firmware/concentrator/console";
+import { Err } from "../firmware/common/errors";
+import { packImage } from "../tools/image/pack";
+import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode, type MeterNode } from "./rig";
+import { imageOf, programImage, type Image } from "./image";
+import { KIND_CODE, type Scenario } from "./scenario";
+
+/** Unix time the bench's day starts at (2026-11-24 00:00 UTC). */
+export const DAY0 = 1_795_478_400;
+const PHASES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
+const MS_NAMES: Record<number, string> = { 0: "selected", 1: "downloading", 3: "complete", 5: "activating", 6: "activated", 8: "failed", 9: "reverted" };
+
+export interface Sample { t: number; phase: string; blocksHeld: number; complete: number; airtimeMs: number }
+
+export interface MeterSummary {
+  id: number; kind: string; version: number; confirmed: boolean; campaignState: string; code: number;
+  pulses: number; preClock: number; register: number; registerAfter: number; intervals: number; intervalSum: number; cuts: string[];
+}
+
+export interface RunResult {
+  ok: boolean;
+  /** Why the run failed (empty when ok). */
+  reason: string;
+  scenario: Scenario;
+  image: { size: number; blocks: number; version: number; source: string };
+  meters: MeterSummary[];
+  campaign: { code: number; rounds: number; polls: number; blocks: number; frames: number; bytes: number; virtualMs: number };
+  readings: { rounds: number; collected: number; missed: number; lines: number };
+  line: { frames: number; bytes: number; airtimeMs: number };
+  airtimeByPhase: Record<string, number>;
+  timeline: Sample[];
+  events: string[];
+  wallMs: number;
+}
+
+export interface RunHooks {
+  /** Called about every virtual minute: what runs and how far it got (0..1). */
+  progress?(stage: string, fraction: number, detail: string): void;
+}
+
+/** The line's loss model: average loss p in bursts of mean length `meanBurst` (Gilbert-Elliott), or independent. */
+export function lossModel(p: number, meanBurst: number): LinkModel {
+  if (p <= 0) return {};
+  if (p >= 1 || meanBurst <= 1) return { loss: p };
+  const toGood = 1 / meanBurst;
+  return { ge: { pGoodToBad: (p * toGood) / (1 - p), pBadToGood: toGood, lossGood: 0, lossBad: 1 } };
+}
+
+function imageFor(sc: Scenario): Image {
+  const f = { imageId: sc.image.version & 0xffff || 1, version: sc.image.version, board: 1, blockSize: sc.image.blockSize };
+  if (sc.image.source === "bundle") return imageOf(packImage("LINUX", sc.image.version), f);
+  return programImage(new TextEncoder().encode(`/*meter v${sc.image.version}*/`.padEnd(sc.image.size - 16, " ")), f);
+}
+
+export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
+  const wall0 = performance.now();
+  const img = imageFor(sc);
+  const rig = new LinkRig(sc.modem, lineFor(sc.modem, sc.seed, { bitRate: sc.bitRate, defaults: lossModel(sc.loss.p, sc.loss.meanBurst) }));
+  const clock = rig.clock;
+  const events: string[] = [];
+  const note = (s: string) => events.push(`${((clock.now()) / 1000).toFixed(1)} s: ${s}`);
+  const ids = sc.meters.map((m) => m.id);
+  const board = "LINUX";
+  const cutsDone = new Set<number>();
+  const pendingSwapCut = new Map(sc.cuts.filter((c) => c.during === "swap").map((c) => [c.meter, c]));
+  const pendingDownloadCut = new Map(sc.cuts.filter((c) => c.during === "download").map((c) => [c.meter, c]));
+  const cutLog = new Map<number, string[]>(ids.map((id) => [id, []]));
+
+  const start = (id: number, flash?: MeterNode["flash"]): MeterNode => {
+    const m = sc.meters.find((x) => x.id === id)!;
+    const node = bootMeter(rig, `m${id}`, id, { board, version: 1, kind: KIND_CODE[m.kind], flash });
+    if (m.loss !== undefined) rig.line.link("conc", `m${id}`, { loss: m.loss });
+    node.system.onReset = () => { clock.setTimeout(() => restart(id), 0); };
+    return node;
+  };
+  // a restart request: power off, the boot routine, the program again; a swap cut strikes inside the boot routine
+  const restart = (id: number) => {
+    const node = rig.meters.get(id)!;
+    node.powerOff();
+    const cut = pendingSwapCut.get(id);
+    if (cut) {
+      pendingSwapCut.delete(id);
+      node.flash.planCut({ op: node.flash.ops + cut.atOperation, mode: "torn", fraction: 0.5 });
+      try {
+        install(node.flash, hostNative, node.board.regions);
+        note(`meter ${id}: the cut at install operation ${cut.atOperation} never came (the copy was shorter)`);
+        node.flash.planCut(null);
+      } catch (e) {
+        if (!(e instanceof PowerCut)) throw e;
+        cutsDone.add(id);
+        cutLog.get(id)!.push(`swap, op ${cut.atOperation}`);
+        note(`meter ${id}: power cut during the swap (install operation ${cut.atOperation}); off for ${cut.offSeconds} s`);
+        clock.setTimeout(() => powerOn(id, node.flash), cut.offSeconds * 1000);
+        return;
+      }
+      start(id, node.flash);
+      return;
+    }
+    install(node.flash, hostNative, node.board.regions);
+    start(id, node.flash);
+  };
+  const powerOn = (id: number, flash: MeterNode["flash"]) => {
+    flash.reboot();
+    const r = install(flash, hostNative, rig.meters.get(id)!.board.regions);
+    note(`meter ${id}: power back; boot routine ${r.copied ? `finished the copy of image ${r.imageId} (attempt ${r.attempt})` : "had nothing to copy"}`);
+    start(id, flash);
+  };
+
+  for (const id of ids) start(id);
+  const conc: ConcNode = bootConcentrator(rig, "conc", ids, undefined, { readingMinutes: sc.readings.readingMinutes, profileHours: 6 });
+  const out: string[] = [];
+  const ml = consoleApi(conc.ctx, hostNative, 1, (n) => (n === "img.bin" ? latin1(img.bytes) : undefined), (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes });
+  clock.advance(3000);
+  const fail = (reason: string): RunResult => finishRun(false, reason);
+
+  // ---- the clock, then a day of pulses and readings
+  const airtimeByPhase: Record<string, number> = {};
+  let lastAir = 0, stage = "readings";
+  const account = () => { const a = rig.line.totals.airtimeMs; airtimeByPhase[stage] = (airtimeByPhase[stage] ?? 0) + a - lastAir; lastAir = a; };
+  if (ml.time(DAY0)) return fail(`the concentrator could not set the clock: ${out[out.length - 1]}`);
+  clock.advance(5000);
+  const dayStart = clock.now();
+  const dayMs = sc.readings.hours * 3_600_000;
+  const pulses = new Map<number, number>(ids.map((id) => [id, 0]));
+  // pulses a meter counted before it had a clock: in its register, in no wall-clock interval
+  const preClock = new Map<number, number>(ids.map((id) => [id, 0]));
+  for (const m of sc.meters) {
+    if (!m.pulsesPerHour) continue;
+    const rng = new Rng(sc.seed * 7919 + m.id);
+    const mean = 3_600_000 / m.pulsesPerHour;
+    const next = () => {
+      const gap = 200 + -Math.log(1 - rng.next()) * Math.max(1, mean - 200);
+      clock.setTimeout(() => {
+        if (clock.now() >= dayStart + dayMs) return;
+        const node = rig.meters.get(m.id)!;
+        const before = node.pulse.accepted;
+        node.pulse.edge(clock.now());
+        if (node.pulse.accepted > before) {
+          pulses.set(m.id, pulses.get(m.id)! + 1);
+          if (!node.meter.metering.wallTime()) preClock.set(m.id, preClock.get(m.id)! + 1);
+        }
+        next();
+      }, gap);
+    };
+    next();
+  }
+  let rounds = 0, collected = 0, missed = 0;
+  const step = (ms: number) => { clock.advance(ms); account(); };
+  const roundNow = (what: number, only?: number): [number, number] | null => {
+    let res: [number, number] | null = null;
+    const until = clock.now() + 3_600_000;
+    while (conc.ctx.collect((c, x) => { res = [c, x]; }, only === undefined ? undefined : conc.ctx.registry.find(only) >= 0 ? only : undefined, what) && clock.now() < until) step(1000);
+    while (!res && clock.now() < until) step(200);
+    return res;
+  };
+  // the concentrator's own rounds run every readingMinutes; count them from its registry
+  for (let t = 0; t < dayMs; t += 60_000) {
+    step(60_000);
+    hooks.progress?.("readings", (t + 60_000) / Math.max(1, dayMs), `${Math.floor((t + 60_000) / 3_600_000)} h of ${sc.readings.hours} h`);
+  }
+  // past the end of the last interval, then the registers and the profile of every meter
+  step(16 * 60_000);
+  const reg = conc.ctx.registry;
+  for (const id of ids) { const s = reg.stats(reg.find(id)); rounds += s.ok + s.fail; collected += s.ok; missed += s.fail; }
+  const lastRegister = (id: number, from = 0): number => {
+    let v = -1;
+    for (const l of conc.lines.slice(from)) { const f = l.split(","); if (+f[0] === id && !f[1].includes(".29.")) v = +f[2]; }
+    return v;
+  };
+  // profile intervals on the wall clock (those a meter closed before it had a clock carry status bit 32 and uptime times)
+  const intervals = (id: number) => conc.lines.map((l) => l.split(",")).filter((f) => +f[0] === id && f[1].includes(".29.") && !(+f[6] & 32)).map((f) => ({ v: +f[2], t: +f[5] }));
+  const intervalsPerMeter = Math.floor(dayMs / 900_000) - 1;
+  // a round of every meter, then single-meter rounds for those still lacking, a few times
+  const readAll = (what: number) => {
+    const from = conc.lines.length;
+    const lacking = (id: number) => (what === 1 ? lastRegister(id, from) < 0 : intervals(id).length < intervalsPerMeter);
+    if (!roundNow(what)) note(`a ${what === 1 ? "register" : "profile"} round did not end`);
+    for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) roundNow(what, id);
+  };
+  readAll(1);
+  readAll(2);
+  const registerBefore = new Map(ids.map((id) => [id, lastRegister(id)]));
+
+  // ---- the campaign
+  stage = "control";
+  const linesBeforeCampaign = conc.lines.length;
+  const e = ml.update("img.bin", { imageId: img.session.imageId, version: img.session.version, blockSize: img.session.blockSize, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40 });
+  if (e) return fail(`the campaign did not start: ${out[out.length - 1]}`);
+  note(out[out.length - 1]);
+  const camp = conc.ctx.campaign()!;
+  const c0 = clock.now();
+  const timeline: Sample[] = [];
+  let ended = "";
+  const sample = () => {
+    let held = 0, complete = 0;
+    for (const id of ids) {
+      const n = rig.meters.get(id);
+      const i = ids.indexOf(id);
+      const st = camp.state(i);
+      if (st >= 3 && st !== 8) { held += img.session.blockCount; complete++; } else if (n && !n.clock.dead) held += Math.min(n.meter.receiver.received(), img.session.blockCount);
+    }
+    timeline.push({ t: (clock.now() - c0) / 1000, phase: PHASES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs - (timeline.length ? 0 : 0) });
+  };
+  sample();
+  let lastSample = clock.now();
+  const until = c0 + sc.deadlineMinutes * 60_000 + 600_000;
+  while (!ended && clock.now() < until) {
+    stage = PHASES[camp.phase()];
+    try {
+      step(100);
+    } catch (err) {
+      if (!(err instanceof PowerCut)) throw err;
+      const victim = ids.find((id) => rig.meters.get(id)!.flash.powerLost);
+      if (victim === undefined) throw err;
+      const node = rig.meters.get(victim)!;
+      node.powerOff();
+      const cut = sc.cuts.find((c) => c.meter === victim && c.during === "download")!;
+      cutsDone.add(victim);
+      cutLog.get(victim)!.push(`download, ${node.meter.receiver.received()} of ${img.session.blockCount} blocks`);
+      note(`meter ${victim}: power cut in the middle of a flash write during the download (${node.meter.receiver.received()} of ${img.session.blockCount} blocks stored); off for ${cut.offSeconds} s`);
+      clock.setTimeout(() => powerOn(victim, node.flash), cut.offSeconds * 1000);
+    }
+    for (const [id, cut] of pendingDownloadCut) {
+      const n = rig.meters.get(id)!;
+      if (n.meter.receiver.received() >= cut.atFraction * img.session.blockCount) {
+        pendingDownloadCut.delete(id);
+        n.flash.planCut({ op: n.flash.ops, mode: "torn", fraction: 0.5 });
+      }
+    }
+    if (clock.now() - lastSample >= 5000) {
+      lastSample = clock.now();
+      sample();
+      const t = timeline[timeline.length - 1];
+      hooks.progress?.(t.phase, t.blocksHeld / (ids.length * img.session.blockCount), `round ${camp.totals.rounds}, ${t.complete}/${ids.length} meters complete`);
+    }
+    const ph = camp.phase();
+    if (ph === 7 || ph === 8) ended = out.find((l) => l.startsWith(`meterline: campaign ${img.session.imageId} ended`)) ?? `ended in phase ${PHASES[ph]}`;
+  }
+  stage = PHASES[camp.phase()];
+  account();
+  sample();
+  note(ended || "the campaign did not end");
+  const campaignMs = clock.now() - c0;
+  // the new programs confirm on their first good exchange; then the registers again
+  stage = "readings";
+  step(10_000);
+  const fromAfter = conc.lines.length;
+  readAll(1);
+  account();
+
+  const meters: MeterSummary[] = ids.map((id, i) => {
+    const n = rig.meters.get(id)!;
+    const ints = intervals(id);
+    let after = -1;
+    for (const l of conc.lines.slice(fromAfter)) { const f = l.split(","); if (+f[0] === id && !f[1].includes(".29.")) after = +f[2]; }
+    return {
+      id, kind: sc.meters[i].kind,
+      version: n.flash.read(n.board.regions.app!.addr + 12, 1)[0] | (n.flash.read(n.board.regions.app!.addr + 13, 1)[0] << 8),
+      confirmed: !n.clock.dead && !n.meter.onTrial(), campaignState: MS_NAMES[camp.state(i)] ?? String(camp.state(i)), code: camp.codeOf(i),
+      pulses: pulses.get(id)!, preClock: preClock.get(id)!, register: registerBefore.get(id)!, registerAfter: after,
+      intervals: ints.length, intervalSum: ints.reduce((a, x) => a + x.v, 0), cuts: cutLog.get(id)!,
+    };
+  });
+  void linesBeforeCampaign;
+
+  function finishRun(ok: boolean, reason: string, extra?: Partial<RunResult>): RunResult {
+    return {
+      ok, reason, scenario: sc,
+      image: { size: img.session.size, blocks: img.session.blockCount, version: img.session.version, source: sc.image.source },
+      meters: [], campaign: { code: -1, rounds: 0, polls: 0, blocks: 0, frames: 0, bytes: 0, virtualMs: 0 },
+      readings: { rounds, collected, missed, lines: conc.lines.length },
+      line: { ...rig.line.totals }, airtimeByPhase, timeline: [], events, wallMs: performance.now() - wall0, ...extra,
+    };
+  }
+
+  // ---- the verdict
+  const problems: string[] = [];
+  const t = camp.totals;
+  if (camp.code()) problems.push(`${ended} (E${camp.code()}${camp.code() === Err.CAMPAIGN_NO_PROGRESS ? ": no meter progressed" : camp.code() === Err.CAMPAIGN_DEADLINE ? ": deadline" : camp.code() === Err.CAMPAIGN_MAX_ROUNDS ? ": too many rounds" : ""})`);
+  else if (!ended) problems.push(`the campaign did not end within ${sc.deadlineMinutes} minutes of virtual time`);
+  const notDone = meters.filter((m) => m.campaignState !== "activated");
+  if (notDone.length) problems.push(`${notDone.length} of ${ids.length} meters not updated: ${notDone.map((m) => `${m.id} ${m.campaignState}${m.code ? ` E${m.code}` : ""}`).join(", ")}`);
+  const wrong = meters.filter((m) => m.version !== img.session.version || !m.confirmed);
+  if (wrong.length && !notDone.length) problems.push(`meters not running v${img.session.version} confirmed: ${wrong.map((m) => `${m.id} v${m.version}${m.confirmed ? "" : " unconfirmed"}`).join(", ")}`);
+  for (const m of meters) {
+    if (m.register !== m.pulses) problems.push(`meter ${m.id}: register read ${m.register} after the day, ${m.pulses} pulses counted`);
+    else if (m.registerAfter !== m.register) problems.push(`meter ${m.id}: register ${m.registerAfter} after the update, ${m.register} before`);
+    const ts = intervals(m.id).map((x) => x.t).sort((a, b) => a - b);
+    const gap = ts.findIndex((t, k) => k > 0 && t - ts[k - 1] !== 900);
+    if (gap > 0) problems.push(`meter ${m.id}: no profile interval between ${ts[gap - 1]} and ${ts[gap]}`);
+    if (m.intervals && ts[ts.length - 1] < DAY0 + sc.readings.hours * 3600 - 900) problems.push(`meter ${m.id}: the last profile interval collected starts at ${ts[ts.length - 1]}, before the day's end`);
+    if (m.intervalSum !== m.pulses - m.preClock || (!m.intervals && m.pulses > m.preClock)) problems.push(`meter ${m.id}: ${m.intervals} profile intervals summing to ${m.intervalSum}, expected a sum of ${m.pulses - m.preClock} (${m.pulses} pulses, ${m.preClock} before its clock was set)`);
+  }
+  for (const c of sc.cuts) if (!cutsDone.has(c.meter)) problems.push(`the ${c.during} cut of meter ${c.meter} never happened`);
+  return finishRun(problems.length === 0, problems.join("; "), {
+    meters,
+    campaign: { code: camp.code(), rounds: t.rounds, polls: t.polls, blocks: t.blocks, frames: t.frames, bytes: t.bytes, virtualMs: campaignMs },
+    timeline,
+  });
+}

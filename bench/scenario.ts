@@ -1,0 +1,151 @@
+/*
+ * Scenario files for the bench: who is on the line, the line itself, the day of readings,
+ * the image and the power cuts. `loadScenario` checks every field and names the first bad
+ * one: "scenario.cuts[1].during: must be "download" or "swap"".
+ */
+import { readFileSync } from "node:fs";
+
+export type MeterKind = "electricity" | "water" | "gas";
+export const KIND_CODE: Record<MeterKind, number> = { electricity: 1, water: 2, gas: 3 };
+
+export interface ScenarioMeter {
+  id: number;
+  kind: MeterKind;
+  /** Average pulses per hour during the readings day. */
+  pulsesPerHour: number;
+  /** Loss on this meter's link to the concentrator, replacing the line's (1: unreachable). */
+  loss?: number;
+  /** A real board running our bundle: a serial device path or tcp://host:port (hardware in the loop). */
+  attach?: string;
+}
+
+export interface Cut {
+  meter: number;
+  /** "download": when the meter holds `atFraction` of the blocks; "swap": at flash operation `atOperation` of the boot routine's install. */
+  during: "download" | "swap";
+  atFraction: number;
+  atOperation: number;
+  offSeconds: number;
+}
+
+export interface Scenario {
+  name: string;
+  seed: number;
+  modem: "st7580" | "transparent";
+  /** Line bit rate (bit/s). */
+  bitRate: number;
+  /** Average frame loss, and the mean length of a loss burst in frames (1: independent losses). */
+  loss: { p: number; meanBurst: number };
+  meters: ScenarioMeter[];
+  readings: { hours: number; readingMinutes: number };
+  image: { source: "bundle" | "synthetic"; size: number; blockSize: number; version: number };
+  cuts: Cut[];
+  /** The campaign must end within this many minutes of virtual time. */
+  deadlineMinutes: number;
+}
+
+export class ScenarioError extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function fail(path: string, what: string): never { throw new ScenarioError(`${path}: ${what}`); }
+
+function obj(v: unknown, path: string): Obj {
+  if (!v || typeof v !== "object" || Array.isArray(v)) fail(path, "must be an object");
+  return v as Obj;
+}
+
+function num(o: Obj, key: string, path: string, lo: number, hi: number, dflt?: number, whole = false): number {
+  const v = o[key];
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi || (whole && v % 1 !== 0)) {
+    fail(`${path}.${key}`, `must be ${whole ? "a whole number" : "a number"} from ${lo} to ${hi}${v === undefined ? " (missing)" : `, got ${JSON.stringify(v)}`}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(o: Obj, key: string, path: string, allowed: readonly T[], dflt?: T): T {
+  const v = o[key];
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== "string" || !allowed.includes(v as T)) fail(`${path}.${key}`, `must be ${allowed.map((a) => `"${a}"`).join(" or ")}${v === undefined ? " (missing)" : `, got ${JSON.stringify(v)}`}`);
+  return v as T;
+}
+
+function noExtra(o: Obj, path: string, known: string[]): void {
+  for (const k of Object.keys(o)) if (!known.includes(k)) fail(`${path}.${k}`, `unknown field (known: ${known.join(", ")})`);
+}
+
+/** Checks a parsed scenario; throws ScenarioError naming the first bad field. */
+export function parseScenario(raw: unknown, path = "scenario"): Scenario {
+  const o = obj(raw, path);
+  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "//"]);
+  const name = o.name === undefined ? "unnamed" : typeof o.name === "string" && o.name ? o.name : fail(`${path}.name`, "must be a non-empty string");
+  const modem = oneOf(o, "modem", path, ["st7580", "transparent"] as const, "st7580");
+  const lo = obj(o.loss ?? {}, `${path}.loss`);
+  noExtra(lo, `${path}.loss`, ["p", "meanBurst"]);
+  const loss = { p: num(lo, "p", `${path}.loss`, 0, 1, 0), meanBurst: num(lo, "meanBurst", `${path}.loss`, 1, 1000, 1) };
+  if (!Array.isArray(o.meters) || o.meters.length < 1 || o.meters.length > 1000) fail(`${path}.meters`, "must be a list of 1 to 1000 meters");
+  const ids = new Set<number>();
+  const meters = (o.meters as unknown[]).map((m, i): ScenarioMeter => {
+    const p = `${path}.meters[${i}]`;
+    const mo = obj(m, p);
+    noExtra(mo, p, ["id", "kind", "pulsesPerHour", "loss", "attach"]);
+    const id = num(mo, "id", p, 1, 0xfffffffe, undefined, true);
+    if (ids.has(id)) fail(`${p}.id`, `meter ${id} is listed twice`);
+    ids.add(id);
+    const attach = mo.attach;
+    if (attach !== undefined && (typeof attach !== "string" || !(attach.startsWith("/") || /^tcp:\/\/[^:\/]+:\d+$/.test(attach)))) {
+      fail(`${p}.attach`, `must be a serial device path (/dev/...) or tcp://host:port, got ${JSON.stringify(attach)}`);
+    }
+    return {
+      id, kind: oneOf(mo, "kind", p, ["electricity", "water", "gas"] as const, "electricity"),
+      pulsesPerHour: num(mo, "pulsesPerHour", p, 0, 36000, 500),
+      loss: mo.loss === undefined ? undefined : num(mo, "loss", p, 0, 1),
+      attach: attach as string | undefined,
+    };
+  });
+  const ro = obj(o.readings ?? {}, `${path}.readings`);
+  noExtra(ro, `${path}.readings`, ["hours", "readingMinutes"]);
+  const readings = { hours: num(ro, "hours", `${path}.readings`, 0, 24 * 31, 24), readingMinutes: num(ro, "readingMinutes", `${path}.readings`, 1, 1440, 15, true) };
+  const io = obj(o.image ?? {}, `${path}.image`);
+  noExtra(io, `${path}.image`, ["source", "size", "blockSize", "version"]);
+  const source = oneOf(io, "source", `${path}.image`, ["bundle", "synthetic"] as const, "bundle");
+  const image = {
+    source,
+    size: source === "synthetic" ? num(io, "size", `${path}.image`, 17, 30720, undefined, true) : 0,
+    blockSize: num(io, "blockSize", `${path}.image`, 4, 212, 200, true),
+    version: num(io, "version", `${path}.image`, 2, 0xffffffff, 2, true),
+  };
+  if (image.blockSize % 4) fail(`${path}.image.blockSize`, `must be a multiple of 4, got ${image.blockSize}`);
+  if (source === "bundle" && io.size !== undefined) fail(`${path}.image.size`, "only for a synthetic image (a bundle image has the bundle's size)");
+  if (!Array.isArray(o.cuts ?? [])) fail(`${path}.cuts`, "must be a list");
+  const cuts = ((o.cuts ?? []) as unknown[]).map((c, i): Cut => {
+    const p = `${path}.cuts[${i}]`;
+    const co = obj(c, p);
+    noExtra(co, p, ["meter", "during", "atFraction", "atOperation", "offSeconds"]);
+    const meter = num(co, "meter", p, 1, 0xfffffffe, undefined, true);
+    if (!ids.has(meter)) fail(`${p}.meter`, `meter ${meter} is not in scenario.meters`);
+    if (meters.find((m) => m.id === meter)!.attach) fail(`${p}.meter`, `meter ${meter} is a real board: the bench cannot cut its power`);
+    const during = oneOf(co, "during", p, ["download", "swap"] as const);
+    return {
+      meter, during,
+      atFraction: during === "download" ? num(co, "atFraction", p, 0.01, 0.99, 0.5) : 0,
+      atOperation: during === "swap" ? num(co, "atOperation", p, 1, 10000, 20, true) : 0,
+      offSeconds: num(co, "offSeconds", p, 0, 86400, 30),
+    };
+  });
+  return {
+    name, seed: num(o, "seed", path, 0, 0xffffffff, 1, true), modem,
+    bitRate: num(o, "bitRate", path, 50, 1_000_000, modem === "st7580" ? 9600 : 2400), loss, meters, readings, image, cuts,
+    deadlineMinutes: num(o, "deadlineMinutes", path, 1, 100000, 240),
+  };
+}
+
+/** Reads and checks a scenario file. */
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try { text = readFileSync(file, "utf8"); } catch (e) { throw new ScenarioError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`); }
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch (e) { throw new ScenarioError(`${file}: not JSON: ${(e as Error).message}`); }
+  return parseScenario(raw);
+}
