@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RunResult } from "../../bench/run";
+
+const start = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "bench/start.ts", ...args], { encoding: "utf8", timeout: 120_000 });
+
+describe("npm start (the bench's default scenario)", () => {
+  it("ends with every meter on v2 and confirmed, every reading accounted for, the cuts made, and a report", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-"));
+    const r = start(["--report", dir]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("bench: passed: every meter runs the new program, confirmed, and every reading is accounted for");
+    const rep = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as RunResult;
+    expect(rep.ok).toBe(true);
+    expect(rep.meters.length).toBe(8);
+    for (const m of rep.meters) {
+      expect(m.version, `meter ${m.id}`).toBe(2);
+      expect(m.confirmed).toBe(true);
+      expect(m.campaignState).toBe("activated");
+      expect(m.register).toBe(m.pulses);
+      expect(m.registerAfter).toBe(m.pulses);
+      expect(m.intervalSum).toBe(m.pulses - m.preClock);
+      expect(m.pulses).toBeGreaterThan(0);
+    }
+    expect(rep.meters.find((m) => m.id === 1003)!.cuts[0]).toMatch(/^download, \d+ of 143 blocks$/);
+    expect(rep.meters.find((m) => m.id === 1006)!.cuts).toEqual(["swap, op 25"]);
+    expect(rep.events.some((e) => e.includes("meter 1006: power back; boot routine finished the copy of image 2"))).toBe(true);
+    // the image is the real meter bundle for the LINUX board
+    expect(rep.image.source).toBe("bundle");
+    expect(rep.image.size).toBe(16 + readFileSync("dist/LINUX/meter.js", "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "").length);
+    expect(rep.timeline.length).toBeGreaterThan(10);
+    expect(rep.airtimeByPhase.broadcast).toBeGreaterThan(0);
+    expect(rep.airtimeByPhase.readings).toBeGreaterThan(0);
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html).toContain("<svg");
+    expect(html).toContain("Passed");
+    expect(html).not.toMatch(/<script|src=|href="http/);
+  }, 120_000);
+
+  it("exits 1 with the reason when no meter can be reached", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-"));
+    const r = start(["bench/scenarios/unreachable.json", "--report", dir]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("bench: FAILED: 3 of 3 meters not updated: 2001 failed E94, 2002 failed E94, 2003 failed E94");
+    expect(JSON.parse(readFileSync(join(dir, "report.json"), "utf8")).ok).toBe(false);
+  }, 120_000);
+
+  it("exits 2 naming the field of a bad scenario file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-"));
+    const f = join(dir, "bad.json");
+    writeFileSync(f, JSON.stringify({ meters: [{ id: 1 }], loss: { p: 1.5 } }));
+    const r = start([f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe("bench: bad scenario: scenario.loss.p: must be a number from 0 to 1, got 1.5");
+  });
+});

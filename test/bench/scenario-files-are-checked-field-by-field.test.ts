@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadScenario, parseScenario, ScenarioError } from "../../bench/scenario";
+
+const ok = { meters: [{ id: 1 }, { id: 2, kind: "water" }] };
+const bad = (patch: Record<string, unknown>) => { try { parseScenario({ ...ok, ...patch }); return ""; } catch (e) { expect(e).toBeInstanceOf(ScenarioError); return (e as Error).message; } };
+
+describe("scenario files", () => {
+  it("fill defaults for what they leave out", () => {
+    const s = parseScenario(ok);
+    expect(s.modem).toBe("st7580");
+    expect(s.bitRate).toBe(9600);
+    expect(s.meters[0]).toMatchObject({ id: 1, kind: "electricity", pulsesPerHour: 500 });
+    expect(s.image).toEqual({ source: "bundle", size: 0, blockSize: 200, version: 2 });
+    expect(s.readings).toEqual({ hours: 24, readingMinutes: 15 });
+    expect(parseScenario({ ...ok, modem: "transparent" }).bitRate).toBe(2400);
+  });
+
+  it("name the first bad field", () => {
+    expect(bad({ meters: [] })).toBe("scenario.meters: must be a list of 1 to 1000 meters");
+    expect(bad({ meters: [{ id: 1 }, { id: 1 }] })).toBe("scenario.meters[1].id: meter 1 is listed twice");
+    expect(bad({ meters: [{ id: 1.5 }] })).toBe("scenario.meters[0].id: must be a whole number from 1 to 4294967294, got 1.5");
+    expect(bad({ meters: [{ id: 1, kind: "steam" }] })).toBe('scenario.meters[0].kind: must be "electricity" or "water" or "gas", got "steam"');
+    expect(bad({ meters: [{ id: 1, attach: "COM3" }] })).toBe('scenario.meters[0].attach: must be a serial device path (/dev/...) or tcp://host:port, got "COM3"');
+    expect(bad({ modem: "wifi" })).toBe('scenario.modem: must be "st7580" or "transparent", got "wifi"');
+    expect(bad({ loss: { p: -0.1 } })).toBe("scenario.loss.p: must be a number from 0 to 1, got -0.1");
+    expect(bad({ loss: { p: 0.1, burst: 3 } })).toBe("scenario.loss.burst: unknown field (known: p, meanBurst)");
+    expect(bad({ image: { blockSize: 202 } })).toBe("scenario.image.blockSize: must be a multiple of 4, got 202");
+    expect(bad({ image: { source: "synthetic" } })).toBe("scenario.image.size: must be a whole number from 17 to 30720 (missing)");
+    expect(bad({ image: { source: "bundle", size: 100 } })).toBe("scenario.image.size: only for a synthetic image (a bundle image has the bundle's size)");
+    expect(bad({ cuts: [{ meter: 9, during: "swap" }] })).toBe("scenario.cuts[0].meter: meter 9 is not in scenario.meters");
+    expect(bad({ cuts: [{ meter: 1, during: "lunch" }] })).toBe('scenario.cuts[0].during: must be "download" or "swap", got "lunch"');
+    expect(bad({ meters: [{ id: 1, attach: "/dev/pts/9" }], cuts: [{ meter: 1, during: "swap" }] })).toBe("scenario.cuts[0].meter: meter 1 is a real board: the bench cannot cut its power");
+    expect(bad({ seed: "x" })).toBe('scenario.seed: must be a whole number from 0 to 4294967295, got "x"');
+    expect(bad({ colour: 1 })).toMatch(/^scenario\.colour: unknown field/);
+  });
+
+  it("say when the file cannot be read or is not JSON", () => {
+    expect(() => loadScenario("/nonexistent/s.json")).toThrow("/nonexistent/s.json: cannot read it (ENOENT)");
+    const f = join(mkdtempSync(join(tmpdir(), "sc-")), "s.json");
+    writeFileSync(f, "{ meters: ");
+    expect(() => loadScenario(f)).toThrow(/s\.json: not JSON: /);
+  });
+
+  it("the shipped scenarios are valid", () => {
+    for (const f of ["default", "unreachable"]) expect(() => loadScenario(`bench/scenarios/${f}.json`)).not.toThrow();
+  });
+});
