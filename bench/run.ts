@@ -15,6 +15,7 @@ import { packImage } from "../tools/image/pack";
 import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode, type MeterNode } from "./rig";
 import { imageOf, programImage, type Image } from "./image";
 import { KIND_CODE, type Scenario } from "./scenario";
+import { bridgeBoard, openPort, type Port } from "./hil";
 
 /** Unix time the bench's day starts at (2026-11-24 00:00 UTC). */
 export const DAY0 = 1_795_478_400;
@@ -25,7 +26,10 @@ export interface Sample { t: number; phase: string; blocksHeld: number; complete
 
 export interface MeterSummary {
   id: number; kind: string; version: number; confirmed: boolean; campaignState: string; code: number;
-  pulses: number; preClock: number; register: number; registerAfter: number; intervals: number; intervalSum: number; cuts: string[];
+  /** Pulses the bench gave the meter (-1 for a real board). */
+  pulses: number; preClock: number; register: number;
+  /** Where a real board is attached. */
+  board?: string; registerAfter: number; intervals: number; intervalSum: number; cuts: string[];
 }
 
 export interface RunResult {
@@ -63,7 +67,7 @@ function imageFor(sc: Scenario): Image {
   return programImage(new TextEncoder().encode(`/*meter v${sc.image.version}*/`.padEnd(sc.image.size - 16, " ")), f);
 }
 
-export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
+export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<RunResult> {
   const wall0 = performance.now();
   const img = imageFor(sc);
   const rig = new LinkRig(sc.modem, lineFor(sc.modem, sc.seed, { bitRate: sc.bitRate, defaults: lossModel(sc.loss.p, sc.loss.meanBurst) }));
@@ -76,6 +80,18 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
   const pendingSwapCut = new Map(sc.cuts.filter((c) => c.during === "swap").map((c) => [c.meter, c]));
   const pendingDownloadCut = new Map(sc.cuts.filter((c) => c.during === "download").map((c) => [c.meter, c]));
   const cutLog = new Map<number, string[]>(ids.map((id) => [id, []]));
+
+  // real boards in the loop: the host plays their modem; time runs at wall-clock speed
+  const ports = new Map<number, Port>();
+  for (const m of sc.meters) if (m.attach) ports.set(m.id, await openPort(m.attach));
+  const realTime = ports.size > 0;
+  const isSim = (id: number) => !ports.has(id);
+  const simIds = ids.filter(isSim);
+  for (const [id, port] of ports) {
+    bridgeBoard(rig, `m${id}`, port, id);
+    const m = sc.meters.find((x) => x.id === id)!;
+    if (m.loss !== undefined) rig.line.link("conc", `m${id}`, { loss: m.loss });
+  }
 
   const start = (id: number, flash?: MeterNode["flash"]): MeterNode => {
     const m = sc.meters.find((x) => x.id === id)!;
@@ -117,7 +133,7 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
     start(id, flash);
   };
 
-  for (const id of ids) start(id);
+  for (const id of simIds) start(id);
   const conc: ConcNode = bootConcentrator(rig, "conc", ids, undefined, { readingMinutes: sc.readings.readingMinutes, profileHours: 6 });
   const out: string[] = [];
   const ml = consoleApi(conc.ctx, hostNative, 1, (n) => (n === "img.bin" ? latin1(img.bytes) : undefined), (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes });
@@ -136,7 +152,7 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
   // pulses a meter counted before it had a clock: in its register, in no wall-clock interval
   const preClock = new Map<number, number>(ids.map((id) => [id, 0]));
   for (const m of sc.meters) {
-    if (!m.pulsesPerHour) continue;
+    if (!m.pulsesPerHour || !isSim(m.id)) continue;
     const rng = new Rng(sc.seed * 7919 + m.id);
     const mean = 3_600_000 / m.pulsesPerHour;
     const next = () => {
@@ -156,21 +172,33 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
     next();
   }
   let rounds = 0, collected = 0, missed = 0;
-  const step = (ms: number) => { clock.advance(ms); account(); };
-  const roundNow = (what: number, only?: number): [number, number] | null => {
+  // virtual time, or with real boards attached, virtual time held to the wall clock in 10 ms slices
+  const wall0rt = performance.now() - clock.now();
+  const step = async (ms: number) => {
+    if (!realTime) { clock.advance(ms); account(); return; }
+    const end = clock.now() + ms;
+    while (clock.now() < end) {
+      const slice = Math.min(10, end - clock.now());
+      const wait = wall0rt + clock.now() + slice - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      clock.advance(slice);
+    }
+    account();
+  };
+  const roundNow = async (what: number, only?: number): Promise<[number, number] | null> => {
     let res: [number, number] | null = null;
     const until = clock.now() + 3_600_000;
-    while (conc.ctx.collect((c, x) => { res = [c, x]; }, only === undefined ? undefined : conc.ctx.registry.find(only) >= 0 ? only : undefined, what) && clock.now() < until) step(1000);
-    while (!res && clock.now() < until) step(200);
+    while (conc.ctx.collect((c, x) => { res = [c, x]; }, only === undefined ? undefined : conc.ctx.registry.find(only) >= 0 ? only : undefined, what) && clock.now() < until) await step(1000);
+    while (!res && clock.now() < until) await step(200);
     return res;
   };
   // the concentrator's own rounds run every readingMinutes; count them from its registry
   for (let t = 0; t < dayMs; t += 60_000) {
-    step(60_000);
+    await step(60_000);
     hooks.progress?.("readings", (t + 60_000) / Math.max(1, dayMs), `${Math.floor((t + 60_000) / 3_600_000)} h of ${sc.readings.hours} h`);
   }
   // past the end of the last interval, then the registers and the profile of every meter
-  step(16 * 60_000);
+  if (dayMs) await step(16 * 60_000);
   const reg = conc.ctx.registry;
   for (const id of ids) { const s = reg.stats(reg.find(id)); rounds += s.ok + s.fail; collected += s.ok; missed += s.fail; }
   const lastRegister = (id: number, from = 0): number => {
@@ -182,19 +210,18 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
   const intervals = (id: number) => conc.lines.map((l) => l.split(",")).filter((f) => +f[0] === id && f[1].includes(".29.") && !(+f[6] & 32)).map((f) => ({ v: +f[2], t: +f[5] }));
   const intervalsPerMeter = Math.floor(dayMs / 900_000) - 1;
   // a round of every meter, then single-meter rounds for those still lacking, a few times
-  const readAll = (what: number) => {
+  const readAll = async (what: number) => {
     const from = conc.lines.length;
     const lacking = (id: number) => (what === 1 ? lastRegister(id, from) < 0 : intervals(id).length < intervalsPerMeter);
-    if (!roundNow(what)) note(`a ${what === 1 ? "register" : "profile"} round did not end`);
-    for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) roundNow(what, id);
+    if (!(await roundNow(what))) note(`a ${what === 1 ? "register" : "profile"} round did not end`);
+    for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) await roundNow(what, id);
   };
-  readAll(1);
-  readAll(2);
+  await readAll(1);
+  if (dayMs) await readAll(2);
   const registerBefore = new Map(ids.map((id) => [id, lastRegister(id)]));
 
   // ---- the campaign
   stage = "control";
-  const linesBeforeCampaign = conc.lines.length;
   const e = ml.update("img.bin", { imageId: img.session.imageId, version: img.session.version, blockSize: img.session.blockSize, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40 });
   if (e) return fail(`the campaign did not start: ${out[out.length - 1]}`);
   note(out[out.length - 1]);
@@ -205,7 +232,7 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
   const sample = () => {
     let held = 0, complete = 0;
     for (const id of ids) {
-      const n = rig.meters.get(id);
+      const n = isSim(id) ? rig.meters.get(id) : undefined;
       const i = ids.indexOf(id);
       const st = camp.state(i);
       if (st >= 3 && st !== 8) { held += img.session.blockCount; complete++; } else if (n && !n.clock.dead) held += Math.min(n.meter.receiver.received(), img.session.blockCount);
@@ -218,10 +245,10 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
   while (!ended && clock.now() < until) {
     stage = PHASES[camp.phase()];
     try {
-      step(100);
+      await step(100);
     } catch (err) {
       if (!(err instanceof PowerCut)) throw err;
-      const victim = ids.find((id) => rig.meters.get(id)!.flash.powerLost);
+      const victim = simIds.find((id) => rig.meters.get(id)!.flash.powerLost);
       if (victim === undefined) throw err;
       const node = rig.meters.get(victim)!;
       node.powerOff();
@@ -254,16 +281,25 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
   const campaignMs = clock.now() - c0;
   // the new programs confirm on their first good exchange; then the registers again
   stage = "readings";
-  step(10_000);
+  await step(10_000);
   const fromAfter = conc.lines.length;
-  readAll(1);
+  await readAll(1);
   account();
 
   const meters: MeterSummary[] = ids.map((id, i) => {
-    const n = rig.meters.get(id)!;
     const ints = intervals(id);
     let after = -1;
     for (const l of conc.lines.slice(fromAfter)) { const f = l.split(","); if (+f[0] === id && !f[1].includes(".29.")) after = +f[2]; }
+    const state = MS_NAMES[camp.state(i)] ?? String(camp.state(i));
+    if (!isSim(id)) {
+      // a real board: what it told the concentrator (its read-back result), no pulse count of ours
+      return {
+        id, kind: sc.meters[i].kind, version: state === "activated" ? img.session.version : 0, confirmed: state === "activated", campaignState: state, code: camp.codeOf(i),
+        pulses: -1, preClock: 0, register: registerBefore.get(id)!, registerAfter: after, intervals: ints.length, intervalSum: ints.reduce((a, x) => a + x.v, 0),
+        cuts: [], board: sc.meters[i].attach,
+      };
+    }
+    const n = rig.meters.get(id)!;
     return {
       id, kind: sc.meters[i].kind,
       version: n.flash.read(n.board.regions.app!.addr + 12, 1)[0] | (n.flash.read(n.board.regions.app!.addr + 13, 1)[0] << 8),
@@ -272,9 +308,9 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
       intervals: ints.length, intervalSum: ints.reduce((a, x) => a + x.v, 0), cuts: cutLog.get(id)!,
     };
   });
-  void linesBeforeCampaign;
 
   function finishRun(ok: boolean, reason: string, extra?: Partial<RunResult>): RunResult {
+    for (const p of ports.values()) p.close();
     return {
       ok, reason, scenario: sc,
       image: { size: img.session.size, blocks: img.session.blockCount, version: img.session.version, source: sc.image.source },
@@ -294,6 +330,10 @@ export function runScenario(sc: Scenario, hooks: RunHooks = {}): RunResult {
   const wrong = meters.filter((m) => m.version !== img.session.version || !m.confirmed);
   if (wrong.length && !notDone.length) problems.push(`meters not running v${img.session.version} confirmed: ${wrong.map((m) => `${m.id} v${m.version}${m.confirmed ? "" : " unconfirmed"}`).join(", ")}`);
   for (const m of meters) {
+    if (m.pulses < 0) {
+      if (m.register < 0 || m.registerAfter < m.register) problems.push(`board ${m.id} (${m.board}): register ${m.register} before the update, ${m.registerAfter} after`);
+      continue;
+    }
     if (m.register !== m.pulses) problems.push(`meter ${m.id}: register read ${m.register} after the day, ${m.pulses} pulses counted`);
     else if (m.registerAfter !== m.register) problems.push(`meter ${m.id}: register ${m.registerAfter} after the update, ${m.register} before`);
     const ts = intervals(m.id).map((x) => x.t).sort((a, b) => a - b);

@@ -10,8 +10,9 @@ import { loadScenario, ScenarioError } from "./scenario";
 import { runScenario } from "./run";
 import { reportHtml, summaryText } from "./report";
 import { PackError } from "../tools/image/pack";
+import { HilError } from "./hil";
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const flag = (n: string) => { const i = argv.indexOf(n); if (i < 0) return undefined; const v = argv[i + 1]; argv.splice(i, 2); return v; };
   const dir = flag("--report") ?? "bench/out";
   const file = argv[0] ?? "bench/scenarios/default.json";
@@ -34,9 +35,9 @@ function main(argv: string[]): number {
   };
   console.log(`bench: scenario ${sc.name}: ${sc.meters.length} meters, ${sc.modem} at ${sc.bitRate} bit/s, ${(sc.loss.p * 100).toFixed(0)}% loss (bursts of ${sc.loss.meanBurst}), seed ${sc.seed}`);
   let r;
-  try { r = runScenario(sc, { progress: draw }); } catch (e) {
+  try { r = await runScenario(sc, { progress: draw }); } catch (e) {
     if (tty) process.stdout.write("\n");
-    if (e instanceof PackError) { console.error(`bench: ${e.message}`); return 1; }
+    if (e instanceof PackError || e instanceof HilError) { console.error(`bench: ${e.message}`); return 1; }
     throw e;
   }
   if (tty) process.stdout.write("\n");
@@ -50,4 +51,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

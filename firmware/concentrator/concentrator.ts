@@ -11,7 +11,7 @@ import { Err } from "../common/errors";
 import { P, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
-import { Modem, ModemEvents } from "../link/modem";
+import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } from "./campaign";
 import { checkpoints } from "./checkpoint";
 import { registry, Registry, Rf } from "./registry";
@@ -121,7 +121,7 @@ export function startConcentrator(
       if (reader.onMessage(m, nowUnix())) return;
       if (current) current.onMessage(m);
     },
-    ready: function (err) { ready = !err; if (err) lastError = err; },
+    ready: function (err) { ready = !err; if (err) { lastError = err; hal.clock.setTimeout(function () { modem.start(); }, MODEM_RETRY_MS); } },
     sent: function (_t, _s, err) {
       if (err) lastError = err;
       if (current) current.onSent();

@@ -44,6 +44,9 @@ export interface Modem {
   busy(): boolean;
 }
 
+/** A modem that failed to start (no answer, no reset confirm) is started again after this long. */
+export var MODEM_RETRY_MS = 10000;
+
 export function newStats(): LinkStats {
   return { txFrames: 0, txFailed: 0, rxFrames: 0, rxBad: 0, rxGarbage: 0, naks: 0, busy: 0, timeouts: 0, retries: 0, resets: 0 };
 }

@@ -16,7 +16,7 @@ import { STATE_SLOT } from "../common/update-image";
 import { P, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
-import { Modem, ModemEvents } from "../link/modem";
+import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { Metering, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
 import { Outcome, readOutcome } from "./trial";
@@ -115,7 +115,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     // the first reply that reaches the line after a request from the concentrator proves
     // the new program: receive, decode, answer, send
     sent: function (_type, _seq, err) { if (!err && registered) confirm(); },
-    ready: function (err) { if (err) lastError = err; },
+    // a modem that did not start (powered late, or it glitched) is tried again, and again
+    ready: function (err) { if (err) { lastError = err; clock.setTimeout(function () { modem.start(); }, MODEM_RETRY_MS); } },
     malformed: function (m, err) {
       lastError = err;
       if (m.mode === P.TO_METER) error(m, err);
