@@ -100,6 +100,8 @@ export interface Campaign {
   /** Call from the endpoint's `sent` event: paces the broadcast. */
   onSent(): void;
   phase(): number;
+  /** Meters in the campaign; state(i) for i below it. */
+  meterCount(): number;
   state(i: number): number;
   /** Error code behind meter i's failure or revert, else 0. */
   codeOf(i: number): number;
@@ -438,6 +440,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     onMessage: onMessage,
     onSent: pump,
     phase: function () { return paused >= 0 ? Ph.PAUSED : ph; },
+    meterCount: function () { return n; },
     state: function (i) { return st[i]; },
     codeOf: function (i) { return codes[i]; },
     code: function () { return result; },

@@ -171,8 +171,9 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     progress: function () {
       var camp = c.campaign();
       if (!camp) { print("meterline: no campaign"); return Err.UPDATE_NO_SESSION; }
-      var t = camp.totals;
-      print("meterline: campaign " + PHASES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (t.airtimeMs ? ", about " + Math.round(t.airtimeMs / 1000) + " s on air" : "") + (camp.code() ? ", E" + camp.code() : ""));
+      var t = camp.totals, n = camp.meterCount(), done = 0, failed = 0;
+      for (var i = 0; i < n; i++) { var st = camp.state(i); if (st === 6) done++; else if (st === 8 || st === 9) failed++; }
+      print("meterline: campaign " + PHASES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (t.airtimeMs ? ", about " + Math.round(t.airtimeMs / 1000) + " s on air" : "") + ", " + done + " of " + n + " meters updated, " + failed + " failed" + (camp.code() ? ", E" + camp.code() : ""));
       return 0;
     },
     pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
