@@ -42,7 +42,7 @@ const PHASE_COLOURS: Record<string, string> = {
 };
 
 function progressChart(r: RunResult): string {
-  const W = 760, H = 260, L = 50, B = 30, T = 10, R = 10;
+  const W = 760, H = 260, L = 50, B = 30, T = 10, R = 30;
   const tl = r.timeline;
   if (tl.length < 2) return "<p>No campaign timeline.</p>";
   const tMax = Math.max(1, tl[tl.length - 1].t);
