@@ -4,6 +4,7 @@
  * one: "scenario.cuts[1].during: must be "download" or "swap"".
  */
 import { readFileSync } from "node:fs";
+import { loadProfile } from "../tools/profiles/profiles";
 
 export type MeterKind = "electricity" | "water" | "gas";
 export const KIND_CODE: Record<MeterKind, number> = { electricity: 1, water: 2, gas: 3 };
@@ -112,7 +113,7 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   const source = oneOf(io, "source", `${path}.image`, ["bundle", "synthetic"] as const, "bundle");
   const image = {
     source,
-    size: source === "synthetic" ? num(io, "size", `${path}.image`, 17, 30720, undefined, true) : 0,
+    size: source === "synthetic" ? num(io, "size", `${path}.image`, 17, loadProfile("LINUX").maxImageSize, undefined, true) : 0,
     blockSize: num(io, "blockSize", `${path}.image`, 4, 212, 200, true),
     version: num(io, "version", `${path}.image`, 2, 0xffffffff, 2, true),
   };

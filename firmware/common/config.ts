@@ -23,6 +23,8 @@ export interface DeviceConfig {
   modemPath?: string;
   /** Group ids the meter starts in. */
   groups?: number[];
+  /** Meter: its root key, 32 hex digits (docs/security.md); absent: no authentication. */
+  key?: string;
   /** Meter kind: 1 electricity (default), 2 water, 3 gas. */
   kind?: number;
   /** Concentrator: the meters it starts with (discovery adds more). */

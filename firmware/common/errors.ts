@@ -121,4 +121,17 @@ export const enum Err {
   REGISTRY_FULL = 127,
   /** Registry: no meter with that id. */
   UNKNOWN_METER = 128,
+
+  /** Auth: a keyed meter takes commands only with a MAC (this one came without, or is a broadcast it needs authenticated). */
+  AUTH_REQUIRED = 140,
+  /** Auth: the MAC does not match (wrong key, or the frame was changed). */
+  AUTH_BAD_MAC = 141,
+  /** Auth: the frame counter is not above the last one accepted (a replay, or a stale counter). */
+  AUTH_REPLAY = 142,
+  /** Auth: the authorisation tag does not match this meter, image, version and campaign. */
+  AUTH_BAD_TAG = 143,
+  /** Auth: activation or a control of a keyed meter without an authorisation for the image. */
+  AUTH_NO_TAG = 144,
+  /** Auth: this board cannot authenticate (no native SHA-256), or no key is provisioned. */
+  AUTH_UNAVAILABLE = 145,
 }

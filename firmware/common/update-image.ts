@@ -29,6 +29,12 @@ export var REC_END = 2;
 export var REC_ACTIVATE = 3;
 /** Written by the meter program when the running new program is confirmed (imageId u16). */
 export var REC_CONFIRM = 4;
+/** Meter-only state-log records (the boot routine reads types 1 to 4 only): the command counter's high-water mark, */
+export var REC_COUNTER = 5;
+/** the anti-rollback floor (highest version that confirmed itself), */
+export var REC_FLOOR = 6;
+/** and the newest head-end authorisation (imageId u16, kind u8, 0, version u32, digest 32). */
+export var REC_AUTHORISED = 7;
 
 /**
  * The boot routine's journal (journal region): 8-byte records, value u32 then ~value.

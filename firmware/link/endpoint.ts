@@ -18,6 +18,20 @@ export interface EndpointStats {
   lastDecodeError: number;
   notForUs: number;
   queueFull: number;
+  /** Frames for us that failed authentication (missing, bad MAC, replayed). */
+  authRejected: number;
+}
+
+/**
+ * Message authentication, when keys are provisioned (firmware/link/auth.ts). The endpoint
+ * calls `seal` before encoding every message it sends (set or clear FLAG_AUTH, counter and
+ * a MAC placeholder), `sign` on the encoded frame (writes the MAC), and `open` on every
+ * decoded message addressed to it (0 to accept, else a code: the message is dropped).
+ */
+export interface LinkAuth {
+  seal(m: Msg): void;
+  sign(frame: Uint8Array, len: number): void;
+  open(m: Msg, frame: Uint8Array, len: number): number;
 }
 
 export interface Endpoint {
@@ -48,6 +62,7 @@ export interface EndpointHandlers {
   malformed?(m: Msg, err: number): void;
   /** Group membership test for TO_GROUP destinations. */
   inGroup(group: number): boolean;
+  auth?: LinkAuth;
 }
 
 export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): Endpoint {
@@ -64,7 +79,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
   var head = 0, count = 0, busy = false, isReady = false, last = 0;
   var modem: Modem | null = null;
   var rx = newMsg();
-  var stats: EndpointStats = { sent: 0, sendFailed: 0, received: 0, decodeErrors: 0, lastDecodeError: 0, notForUs: 0, queueFull: 0 };
+  var stats: EndpointStats = { sent: 0, sendFailed: 0, received: 0, decodeErrors: 0, lastDecodeError: 0, notForUs: 0, queueFull: 0, authRejected: 0 };
 
   function pump(): void {
     if (busy || !count || !modem || !isReady) return;
@@ -116,6 +131,14 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
         stats.notForUs++;
         return;
       }
+      if (h.auth) {
+        var ae = h.auth.open(rx, data, len);
+        if (ae) {
+          stats.authRejected++;
+          if (h.malformed) h.malformed(rx, ae);
+          return;
+        }
+      }
       stats.received++;
       h.message(rx, quality);
     },
@@ -130,8 +153,10 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
         return Err.LINK_QUEUE_FULL;
       }
       var slot = (head + count) % queueLen;
+      if (h.auth) h.auth.seal(m);
       var n = encodeMsg(m, bufs[slot]);
       if (n < 0) return -n;
+      if (h.auth && (m.flags & P.FLAG_AUTH)) h.auth.sign(bufs[slot], n);
       lens[slot] = n;
       last = n;
       types[slot] = m.type;

@@ -5,6 +5,7 @@ import { checkRoleRegions, startupMessage } from "../common/startup";
 import { readConfig } from "../common/config";
 import { startMeter } from "./meter";
 import { st7580Factory, transparentFactory } from "../link/factory";
+import { floorKeeper, keyedAuthoriser } from "./authorise";
 
 var rc = checkRoleRegions("meter", profile.geometry, profile.regions, require("Flash").getFree());
 var hal = espruinoHal(profile);
@@ -15,5 +16,6 @@ if (typeof cfg === "number") {
   if (cfg.modemPath) profile.uartOptions.path = cfg.modemPath;
   // a build-time constant: the minifier drops the driver this board does not have
   var makeModem = profile.modemKind === "transparent" ? transparentFactory(profile.baud, profile.lineBitRate) : st7580Factory(profile.baud);
-  global.meterline = startMeter(hal, profile, makeModem, profile.regions, cfg);
+  // keys need native SHA-256: without it the bundle carries none of the authentication code
+  global.meterline = startMeter(hal, profile, makeModem, profile.regions, cfg, undefined, profile.sha256 ? keyedAuthoriser : floorKeeper);
 }

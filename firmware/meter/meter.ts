@@ -21,6 +21,8 @@ import { Metering, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
 import { Outcome, readOutcome } from "./trial";
 import { REC_ACTIVATE, REC_CONFIRM } from "../common/update-image";
+import { floorKeeper, type AuthoriserFactory } from "./authorise";
+import { TAG_ROLLBACK } from "../common/hmac";
 
 /** Board facts the meter needs (from the board profile). */
 export interface MeterBoard {
@@ -62,7 +64,7 @@ export var TRIAL_DEADLINE_MS = 30 * 60 * 1000;
 /** Hardware watchdog: a program that hangs is restarted (a trial start counts). */
 export var WATCHDOG_S = 60;
 
-export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number): Meter {
+export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number, makeGuard?: AuthoriserFactory): Meter {
   var rnd = random || Math.random;
   var clock = hal.clock;
   // everything the meter program writes goes through the guard: never the boot routine's regions
@@ -74,9 +76,12 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var app = regions.app!;
   var head = decodeAppHeader(flash.read(app.addr, APP_HEADER_SIZE), app.size);
   var version = head ? head.version : 0;
-  var receiver = updateReceiver(flash, hal.native, regions.buffer!, journal, { version: version, board: board.code, maxImage: board.maxImageSize });
+  // keys: link authentication, the head-end's authorisations, the anti-rollback floor
+  var guard = (makeGuard || floorKeeper)(config.key, hal.native, journal, config.id);
+  var installed = { version: version, floor: guard.floor(), board: board.code, maxImage: board.maxImageSize };
+  var receiver = updateReceiver(flash, hal.native, regions.buffer!, journal, installed);
   var startedAt = clock.now();
-  var lastError = 0;
+  var lastError = guard.problem;
   // what the boot routine did last: a new program on trial, a revert, a failed install
   var last = readOutcome(flash, regions.journal!);
   var confirmed = true;
@@ -98,6 +103,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     b[1] = runningImage >> 8;
     journal.append(REC_CONFIRM, b);
     confirmed = true;
+    guard.confirmed(version);
+    installed.floor = guard.floor();
   }
   if (!confirmed) clock.setTimeout(function () { if (!confirmed) restart(); }, TRIAL_DEADLINE_MS);
   try {
@@ -122,6 +129,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       if (m.mode === P.TO_METER) error(m, err);
     },
     inGroup: metering.inGroup,
+    auth: guard.link,
   });
   var modem = makeModem(hal, ep.events, id);
   ep.attach(modem);
@@ -164,6 +172,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   }
 
   function activateNow(imageId: number): number {
+    var s = receiver.session();
+    if (guard.keyed && (!s || !guard.grant(s))) return Err.AUTH_NO_TAG;
     var e = receiver.activate(imageId);
     if (!e) restart();
     return e;
@@ -241,10 +251,13 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.UPDATE_CONTROL:
         // a control to this meter or one of its groups selects it; a broadcast one needs a select
         if (m.mode === P.TO_ALL && selected !== b.imageId) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
-        var code = receiver.control({
+        var ns = {
           imageId: b.imageId, version: b.version, board: b.board, size: b.size, blockSize: b.blockSize,
           blockCount: b.blockCount, activateAt: b.activateAt, digest: b.digest.slice(),
-        }, b.start === 1);
+        };
+        // a keyed meter downloads only what the head-end authorised for it
+        var grant = guard.keyed ? guard.grant(ns) : 0;
+        var code = guard.keyed && !grant ? Err.AUTH_NO_TAG : receiver.control(ns, b.start === 1, grant === TAG_ROLLBACK);
         if (code) { refusedImage = b.imageId; refusedCode = code; lastError = code; }
         else if (refusedImage === b.imageId) refusedImage = 0;
         ack(m, code);
@@ -280,6 +293,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.VERSION_READ:
         reply(m, T.VERSION, { version: version, imageId: runningImage, appCrc: head ? head.crc : 0, state: receiver.state() });
+        break;
+      case T.AUTHORIZE:
+        ack(m, guard.authorise(b.imageId, b.version, b.kind, b.digest, b.tag));
         break;
       case T.CONFIRM:
         if (b.imageId !== runningImage) { error(m, Err.UPDATE_NO_SESSION); break; }

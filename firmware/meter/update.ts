@@ -44,8 +44,8 @@ export interface Receiver {
   session(): Session | null;
   received(): number;
   stats: UpdateStats;
-  /** UPDATE_CONTROL: 0 (accepted, download started or resumed) or a refusal code. */
-  control(s: Session, start: boolean): number;
+  /** UPDATE_CONTROL: 0 (accepted, download started or resumed) or a refusal code. `rollback`: an authorised rollback may be older. */
+  control(s: Session, start: boolean, rollback?: boolean): number;
   /** DATA_BLOCK. Returns 0 stored, or a code saying why not (counted). */
   block(imageId: number, index: number, data: Uint8Array): number;
   /** Fills a STATUS_REPORT's missing-set fields. */
@@ -55,7 +55,8 @@ export interface Receiver {
   activate(imageId: number): number;
 }
 
-export interface Installed { version: number; board: number; maxImage: number; }
+/** The running program and the board; `floor`: the anti-rollback floor (highest version that confirmed itself). */
+export interface Installed { version: number; floor: number; board: number; maxImage: number; }
 
 export function updateReceiver(flash: Flash, native: Native, buffer: Region, journal: RecordLog, me: Installed): Receiver {
   var stats: UpdateStats = { stored: 0, duplicate: 0, corrupt: 0, outOfSession: 0, tornUnits: 0, refused: 0 };
@@ -171,14 +172,14 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     state: function () { return st; },
     session: function () { return sess; },
     received: function () { return count; },
-    control: function (s, start) {
+    control: function (s, start, rollback) {
       var code = 0;
       if (s.imageId === 0) code = Err.UPDATE_BAD_IMAGE_ID;
       else if (s.board !== me.board) code = Err.UPDATE_WRONG_BOARD;
       else if (s.blockSize < 4 || s.blockSize > MAX_BLOCK || s.blockSize % 4) code = Err.UPDATE_BAD_BLOCK_SIZE;
       else if (s.size < 1 || s.blockCount !== Math.ceil(s.size / s.blockSize) || s.blockCount > 65534) code = Err.UPDATE_BAD_SIZE;
       else if (s.size > me.maxImage || s.blockCount > bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize).capacity) code = Err.UPDATE_TOO_LARGE;
-      else if (s.version <= me.version) code = Err.UPDATE_NOT_NEWER;
+      else if (!rollback && (s.version <= me.version || s.version <= me.floor)) code = Err.UPDATE_NOT_NEWER;
       if (code) { stats.refused++; return code; }
       if (!start) return 0;
       // the same image again: resume, never reset progress

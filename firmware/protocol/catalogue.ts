@@ -72,6 +72,7 @@ export const enum T {
   UPDATE_RESULT = 0x49,
   VERSION_READ = 0x4a,
   VERSION = 0x4b,
+  AUTHORIZE = 0x4c,
 }
 
 /** Status-report forms of the missing set. */
@@ -112,4 +113,5 @@ export var CATALOGUE: { [type: number]: string } = {
   0x49: "UPDATE_RESULT|imageId:H version:I outcome:B code:H",
   0x4a: "VERSION_READ|",
   0x4b: "VERSION|version:I imageId:H appCrc:I state:B",
+  0x4c: "AUTHORIZE|imageId:H version:I kind:B digest:D tag:R",
 };

@@ -1,0 +1,120 @@
+/*
+ * Message authentication between a concentrator and its keyed meters
+ * (docs/security.md). Every unicast command carries the AUTH trailer: a frame counter and
+ * HMAC-SHA256(down key, header | body | counter) truncated to 8 bytes. Every reply carries
+ * the counter of the request it answers and HMAC(up key, ...): a reply is bound to its
+ * request, so an old reply replayed later never matches.
+ *
+ * Counters are persisted ahead of use:
+ * - the concentrator's transmit counter is saved COUNTER_STEP ahead of the one in use, and
+ *   resumes from the saved value after a restart, so it never sends a counter twice;
+ * - a meter saves a high-water mark COUNTER_STEP above the newest counter it accepted,
+ *   before accepting it, and after a restart accepts only counters above the mark, so a
+ *   replay is refused even across restarts. A concentrator told AUTH_REPLAY (an
+ *   unauthenticated ERROR, the only one it heeds) moves its counter COUNTER_STEP on.
+ *
+ * Broadcasts cannot carry a per-meter MAC. A keyed meter takes from a broadcast or a group
+ * address only DATA_BLOCK (the image digest protects it), DISCOVER, ACTIVATE and ABORT of
+ * a session, and UPDATE_CONTROL (which can start a download but never an installation:
+ * that takes the head-end's authorisation tag). Everything else must come addressed to it
+ * and authenticated.
+ */
+import { Err } from "../common/errors";
+import { sameBytes, type Hmac } from "../common/hmac";
+import { P, T } from "../protocol/catalogue";
+import type { LinkAuth } from "./endpoint";
+
+/** How far ahead of use counters are persisted. */
+export var COUNTER_STEP = 256;
+
+export interface LinkKeys { down: Uint8Array; up: Uint8Array }
+
+var placeholder = new Uint8Array(P.MAC);
+var check = new Uint8Array(P.MAC);
+
+function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number): boolean {
+  h.mac(key, frame, len - P.MAC, check, 0, P.MAC);
+  return sameBytes(check, 0, frame, len - P.MAC, P.MAC);
+}
+
+function broadcastOk(type: number): boolean {
+  return type === T.DATA_BLOCK || type === T.DISCOVER || type === T.ACTIVATE || type === T.ABORT || type === T.UPDATE_CONTROL;
+}
+
+/**
+ * A meter's side. `floor`: the high-water mark saved before the restart (0 at first);
+ * `save(hw)` persists a new one and returns 0, or a code (then the command is refused).
+ */
+export function meterAuth(h: Hmac, k: LinkKeys, floor: number, save: (hw: number) => number): LinkAuth & { lastAccepted(): number } {
+  var last = floor, hw = floor, req = 0;
+  return {
+    lastAccepted: function () { return last; },
+    seal: function (m) {
+      // auth failures are told in the clear: the concentrator cannot match them to a request
+      var clear = m.type === T.ERROR && m.body && m.body.code >= Err.AUTH_REQUIRED && m.body.code <= Err.AUTH_REPLAY;
+      if (m.mode !== P.TO_METER || clear) { m.flags &= ~P.FLAG_AUTH; return; }
+      m.flags |= P.FLAG_AUTH;
+      m.counter = req;
+      m.mac = placeholder;
+    },
+    sign: function (frame, len) { h.mac(k.up, frame, len - P.MAC, frame, len - P.MAC, P.MAC); },
+    open: function (m, frame, len) {
+      if (m.mode !== P.TO_METER) return broadcastOk(m.type) ? 0 : Err.AUTH_REQUIRED;
+      if (!(m.flags & P.FLAG_AUTH)) return Err.AUTH_REQUIRED;
+      if (!macOk(h, k.down, frame, len)) return Err.AUTH_BAD_MAC;
+      var c = m.counter >>> 0;
+      if (c <= last) return Err.AUTH_REPLAY;
+      if (c > hw) {
+        var e = save(c + COUNTER_STEP);
+        if (e) return e;
+        hw = c + COUNTER_STEP;
+      }
+      last = c;
+      req = c;
+      return 0;
+    },
+  };
+}
+
+/**
+ * The concentrator's side. `keys(id)`: the meter's link keys, or null for a meter without
+ * (it is then spoken to in the clear); `slot(id)`: its registry index (-1: unknown);
+ * `counter`: the saved transmit counter and how to save a new one.
+ */
+export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null, slot: (id: number) => number, capacity: number,
+  counter: { load(): number; save(hw: number): void }): LinkAuth & { counter(): number } {
+  var tx = counter.load() >>> 0, hw = tx;
+  var sent = new Uint32Array(capacity);
+  var key: Uint8Array | null = null;
+  function next(): number {
+    tx = (tx + 1) >>> 0;
+    if (tx >= hw) { hw = tx + COUNTER_STEP; counter.save(hw); }
+    return tx;
+  }
+  return {
+    counter: function () { return tx; },
+    seal: function (m) {
+      var k = m.mode === P.TO_METER ? keys(m.dst) : null;
+      var i = k ? slot(m.dst) : -1;
+      if (!k || i < 0) { m.flags &= ~P.FLAG_AUTH; key = null; return; }
+      m.flags |= P.FLAG_AUTH;
+      m.counter = next();
+      m.mac = placeholder;
+      sent[i] = m.counter;
+      key = k.down;
+    },
+    sign: function (frame, len) { if (key) h.mac(key, frame, len - P.MAC, frame, len - P.MAC, P.MAC); },
+    open: function (m, frame, len) {
+      var k = keys(m.src);
+      if (!k || m.type === T.DISCOVER_REPLY) return 0;
+      if (!(m.flags & P.FLAG_AUTH)) {
+        // the meter refused our counter as used: move past its mark, the retry goes through
+        if (m.type === T.ERROR && m.body.code === Err.AUTH_REPLAY) { tx = (tx + COUNTER_STEP) >>> 0; if (tx >= hw) { hw = tx + COUNTER_STEP; counter.save(hw); } }
+        return Err.AUTH_REQUIRED;
+      }
+      var i = slot(m.src);
+      if (i < 0 || !macOk(h, k.up, frame, len)) return Err.AUTH_BAD_MAC;
+      return m.counter >>> 0 === sent[i] ? 0 : Err.AUTH_REPLAY;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/*
+ * The meter's keys and what they guard (docs/security.md):
+ * - link authentication of every command and reply (firmware/link/auth.ts), with the
+ *   command counter's high-water mark in the state log;
+ * - the head-end's authorisation of an image (AUTHORIZE: a tag over digest, version, meter
+ *   id and campaign, under a key the concentrator never holds), kept in the state log so
+ *   it survives a restart between download and activation;
+ * - the anti-rollback floor: the highest version that ever confirmed itself. An image at
+ *   or below it, or below the running version, needs a rollback authorisation.
+ * A meter with no key (or a board without native SHA-256) has no link authentication and
+ * no authorisation; the floor holds for it too.
+ */
+import type { Native } from "../../hal/types";
+import { Err } from "../common/errors";
+import { getU32, putU32 } from "../common/bytes";
+import type { RecordLog } from "../common/records";
+import { hexKey, hmacSha256, KEY_SIZE, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, type Hmac } from "../common/hmac";
+import { REC_AUTHORISED, REC_COUNTER, REC_FLOOR, type Session } from "../common/update-image";
+import { P } from "../protocol/catalogue";
+import { meterAuth } from "../link/auth";
+import type { LinkAuth } from "../link/endpoint";
+
+export interface Authoriser {
+  /** True when keys are provisioned and the board can use them. */
+  keyed: boolean;
+  /** For the endpoint, when keyed. */
+  link: LinkAuth | undefined;
+  /** AUTHORIZE: 0 (stored, or nothing to do without keys) or a code. */
+  authorise(imageId: number, version: number, kind: number, digest: Uint8Array, tag: Uint8Array): number;
+  /** What the newest authorisation grants for `s`: 0 nothing, TAG_INSTALL, TAG_ROLLBACK. */
+  grant(s: Session): number;
+  floor(): number;
+  /** A new program confirmed itself: the floor rises to its version. */
+  confirmed(version: number): void;
+  /** 0, or AUTH_UNAVAILABLE when a key was provisioned but this board cannot use it. */
+  problem: number;
+}
+
+/** The entry picks one by the board's profile: keys need native SHA-256, so the Original's bundle carries only the floor. */
+export type AuthoriserFactory = (key: string | undefined, native: Native, journal: RecordLog, meterId: number) => Authoriser;
+
+/** No keys: the anti-rollback floor alone; a provisioned key is reported unusable. */
+export function floorKeeper(key: string | undefined, _native: Native, journal: RecordLog, _meterId: number): Authoriser {
+  var fl = journal.read(REC_FLOOR);
+  var floor = fl ? getU32(fl, 0) : 0;
+  var word = new Uint8Array(4);
+  return {
+    keyed: false,
+    link: undefined,
+    problem: key ? Err.AUTH_UNAVAILABLE : 0,
+    floor: function () { return floor; },
+    confirmed: function (version) {
+      if (version <= floor) return;
+      putU32(word, 0, version);
+      if (!journal.append(REC_FLOOR, word)) floor = version;
+    },
+    authorise: function () { return 0; },
+    grant: function () { return 0; },
+  };
+}
+
+/** Keys from the configuration (when the board has native SHA-256), and the floor. */
+export function keyedAuthoriser(key: string | undefined, native: Native, journal: RecordLog, meterId: number): Authoriser {
+  var base = floorKeeper(key, native, journal, meterId);
+  var root = key ? hexKey(key, KEY_SIZE) : null;
+  var h: Hmac | null = root ? hmacSha256(native, P.MAX_FRAME) : null;
+  var authKey: Uint8Array | null = null, link: LinkAuth | undefined;
+  var word = new Uint8Array(4);
+  if (h && root) {
+    var hm: Hmac = h;
+    authKey = hm.derive(root, "meterline authorise");
+    var ctr = journal.read(REC_COUNTER);
+    link = meterAuth(hm, { down: hm.derive(root, "meterline down"), up: hm.derive(root, "meterline up") }, ctr ? getU32(ctr, 0) : 0, function (hw) {
+      putU32(word, 0, hw);
+      return journal.append(REC_COUNTER, word);
+    });
+  }
+  if (!link) return base;
+  var input = new Uint8Array(TAG_INPUT), expect = new Uint8Array(TAG_SIZE);
+  return {
+    keyed: true,
+    link: link,
+    problem: 0,
+    floor: base.floor,
+    confirmed: base.confirmed,
+    authorise: function (imageId, version, kind, digest, tag) {
+      if (!h || !authKey) return 0;
+      if ((kind !== TAG_INSTALL && kind !== TAG_ROLLBACK) || digest.length !== 32 || tag.length !== TAG_SIZE || !imageId) return Err.BAD_ARG;
+      tagInput(input, kind, digest, version, meterId, imageId);
+      h.mac(authKey, input, TAG_INPUT, expect, 0, TAG_SIZE);
+      if (!sameBytes(expect, 0, tag, 0, TAG_SIZE)) return Err.AUTH_BAD_TAG;
+      var rec = new Uint8Array(40);
+      rec[0] = imageId & 0xff; rec[1] = imageId >> 8; rec[2] = kind;
+      putU32(rec, 4, version);
+      rec.set(digest, 8);
+      return journal.append(REC_AUTHORISED, rec);
+    },
+    grant: function (s) {
+      var r = journal.read(REC_AUTHORISED);
+      if (!r || (r[0] | (r[1] << 8)) !== s.imageId || getU32(r, 4) !== s.version || !sameBytes(r, 8, s.digest, 0, 32)) return 0;
+      return r[2];
+    },
+  };
+}
