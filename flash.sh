@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Provision a board: build, then write the boot routine, the program, the per-device
 # configuration and the boot stub through the espruino CLI.
-#   ./flash.sh --board B --role meter|concentrator --port P [--id N] [--modem-path DEV] [--dry-run OUT]
-# P is a serial device (/dev/ttyACM0) or tcp://host:port. --dry-run writes what would be
-# sent to OUT and needs no board. Errors exit non-zero with one line on stderr.
+#   ./flash.sh --board B --role meter|concentrator --port P [--id N] [--modem-path DEV] [--keys FILE] [--dry-run OUT]
+# P is a serial device (/dev/ttyACM0) or tcp://host:port. --keys: the head-end's key file
+# (npm run keys -- new): a meter gets its own key, a concentrator its meters' link keys.
+# --dry-run writes what would be sent to OUT and needs no board. Errors exit non-zero with
+# one line on stderr.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "flash: $*" >&2; exit 2; }
 
-board="" role="" port="" id="" modem_path="" dry_run="" no_build=""
+board="" role="" port="" id="" modem_path="" dry_run="" no_build="" keys=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --board|--role|--port|--id|--modem-path|--dry-run)
+    --board|--role|--port|--id|--modem-path|--dry-run|--keys)
       [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
       case "$1" in
         --board) board="$2" ;; --role) role="$2" ;; --port) port="$2" ;;
-        --id) id="$2" ;; --modem-path) modem_path="$2" ;; --dry-run) dry_run="$2" ;;
+        --id) id="$2" ;; --modem-path) modem_path="$2" ;; --dry-run) dry_run="$2" ;; --keys) keys="$2" ;;
       esac
       shift 2 ;;
     --no-build) no_build=1; shift ;;
@@ -35,6 +37,7 @@ case "$role" in meter|concentrator) ;; "") die "--role is required: meter or con
 check=(--board "$board" --role "$role")
 [ -z "$id" ] || check+=(--id "$id")
 [ -z "$modem_path" ] || check+=(--modem-path "$modem_path")
+[ -z "$keys" ] || check+=(--keys "$keys")
 node --import tsx tools/flash/plan.ts --check "${check[@]}"
 
 if [ -z "$no_build" ]; then

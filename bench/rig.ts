@@ -25,7 +25,8 @@ import { encodeAppHeader } from "../firmware/common/image";
 import { startMeter, type Meter } from "../firmware/meter/meter";
 import { st7580Factory, transparentFactory } from "../firmware/link/factory";
 import { install } from "../firmware/boot/install";
-import { startConcentrator, type ConcentratorContext } from "../firmware/concentrator/concentrator";
+import { startConcentrator, type ConcentratorContext, type ConcentratorKeys } from "../firmware/concentrator/concentrator";
+import { keyedAuthoriser } from "../firmware/meter/authorise";
 import type { DeviceConfig } from "../firmware/common/config";
 
 export type ModemKind = "st7580" | "transparent";
@@ -130,6 +131,8 @@ export interface MeterNode {
 
 export interface MeterOptions {
   board?: string; kind?: number; groups?: number[]; version?: number; flash?: MockFlash; seed?: number; regions?: Partial<BoardProfile["regions"]>;
+  /** Root key (32 hex digits): the meter authenticates (docs/security.md). */
+  key?: string;
   /** On a restart request: power off, run the boot routine, start the program again (rig.meters tracks the new node). */
   autoRestart?: boolean;
 }
@@ -162,7 +165,7 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
   const make = modemFactory(rig);
   let seed = o.seed ?? id;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
-  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups }, random);
+  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups, key: o.key }, random, keyedAuthoriser);
   const node: MeterNode = {
     name, id, board, flash, pulse, system, clock, meter, line,
     powerOff: () => { clock.kill(); rig.line.detach(line); pulse.stop(); },
@@ -191,7 +194,7 @@ export interface ConcNode {
 }
 
 /** Boots the concentrator program (id 0xFFFFFFFF) on the rig's line; `keep` reuses a previous node's flash and readings file. */
-export function bootConcentrator(rig: LinkRig, name: string, meters: number[], keep?: ConcNode, config: Partial<DeviceConfig> = {}): ConcNode {
+export function bootConcentrator(rig: LinkRig, name: string, meters: number[], keep?: ConcNode, config: Partial<DeviceConfig> = {}, keys?: ConcentratorKeys): ConcNode {
   const board = loadProfile("LINUX");
   const flash = keep?.flash ?? new MockFlash(board.flash);
   const lines = keep?.lines ?? [];
@@ -204,6 +207,6 @@ export function bootConcentrator(rig: LinkRig, name: string, meters: number[], k
     watchdog: new MockWatchdog(() => rig.clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
   };
   const file = { append: (l: string) => { lines.push(l); }, forEach: (fn: (l: string) => void) => { for (const l of [...lines]) fn(l); } };
-  const ctx = startConcentrator(hal, 57600, modemFactory(rig), board.regions, { id: 1, meters, ...config }, file);
+  const ctx = startConcentrator(hal, 57600, modemFactory(rig), board.regions, { id: 1, meters, ...config }, file, keys);
   return { ctx, flash, clock, lines, powerOff: () => { clock.kill(); rig.line.detach(line); } };
 }

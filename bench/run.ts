@@ -16,6 +16,11 @@ import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode, type Mete
 import { imageOf, programImage, type Image } from "./image";
 import { KIND_CODE, type Scenario } from "./scenario";
 import { bridgeBoard, openPort, type Port } from "./hil";
+import { createHash } from "node:crypto";
+import { concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagFor, tagsFile, type KeyFile } from "../tools/keys/keyfile";
+import { keyFile as keyFileLookup } from "../firmware/concentrator/keystore";
+import { encodeImageFile, IMAGE_FILE_HEADER } from "../firmware/common/image-file";
+import { TAG_INSTALL } from "../firmware/common/hmac";
 
 /** Unix time the bench's day starts at (2026-11-24 00:00 UTC). */
 export const DAY0 = 1_795_478_400;
@@ -93,9 +98,12 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     if (m.loss !== undefined) rig.line.link("conc", `m${id}`, { loss: m.loss });
   }
 
+  // the head-end's keys: a root key per meter (from the seed, so a run reproduces); the
+  // concentrator gets only the link keys
+  const keyFile: KeyFile | null = sc.keys ? { format: KEY_FORMAT, meters: Object.fromEntries(simIds.map((id) => [String(id), createHash("sha256").update(`meterline bench ${sc.seed} ${id}`).digest("hex").slice(0, 32)])) } : null;
   const start = (id: number, flash?: MeterNode["flash"]): MeterNode => {
     const m = sc.meters.find((x) => x.id === id)!;
-    const node = bootMeter(rig, `m${id}`, id, { board, version: 1, kind: KIND_CODE[m.kind], flash });
+    const node = bootMeter(rig, `m${id}`, id, { board, version: 1, kind: KIND_CODE[m.kind], flash, key: keyFile?.meters[String(id)] });
     if (m.loss !== undefined) rig.line.link("conc", `m${id}`, { loss: m.loss });
     node.system.onReset = () => { clock.setTimeout(() => restart(id), 0); };
     return node;
@@ -134,9 +142,27 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   };
 
   for (const id of simIds) start(id);
-  const conc: ConcNode = bootConcentrator(rig, "conc", ids, undefined, { readingMinutes: sc.readings.readingMinutes, profileHours: 6 });
+  let savedCounter = 0;
+  const concKeys = keyFile ? (() => {
+    const f = concentratorKeyFile(keyFile);
+    return { keys: keyFileLookup((o, n) => latin1(f.subarray(o, o + n)), f.length), counter: { load: () => savedCounter, save: (hw: number) => { savedCounter = hw; } } };
+  })() : undefined;
+  const conc: ConcNode = bootConcentrator(rig, "conc", ids, undefined, { readingMinutes: sc.readings.readingMinutes, profileHours: 6 }, concKeys);
   const out: string[] = [];
-  const ml = consoleApi(conc.ctx, hostNative, 1, (n) => (n === "img.bin" ? latin1(img.bytes) : undefined), (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes });
+  // the operator's files in the concentrator's Storage: the image file (npm run image) and, keyed, the head-end's tags
+  const imgFile = new Uint8Array(IMAGE_FILE_HEADER + img.bytes.length);
+  imgFile.set(encodeImageFile({ board: 1, firmwareId: 1, blockSize: img.session.blockSize, version: img.session.version, size: img.bytes.length, blockCount: img.session.blockCount, digest: img.session.digest }, hostNative));
+  imgFile.set(img.bytes, IMAGE_FILE_HEADER);
+  const storage: Record<string, string> = { "img.bin": latin1(imgFile) };
+  if (keyFile) {
+    storage["img.tags"] = latin1(tagsFile(simIds.map((id) => {
+      const root = rootKey(keyFile, id)!;
+      // forged: the concentrator has only the link keys, and tries the down key as if it were the authorisation key
+      const key = sc.forgedTags ? linkKeys(root).down : root;
+      return { id, kind: TAG_INSTALL, tag: tagFor(key, TAG_INSTALL, img.session.digest, img.session.version, id, img.session.imageId) };
+    })));
+  }
+  const ml = consoleApi(conc.ctx, hostNative, 1, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes });
   clock.advance(3000);
   const fail = (reason: string): RunResult => finishRun(false, reason);
 
@@ -222,7 +248,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
 
   // ---- the campaign
   stage = "control";
-  const e = ml.update("img.bin", { imageId: img.session.imageId, version: img.session.version, blockSize: img.session.blockSize, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40 });
+  const e = ml.update("img.bin", { imageId: img.session.imageId, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40, tags: keyFile ? "img.tags" : undefined });
   if (e) return fail(`the campaign did not start: ${out[out.length - 1]}`);
   note(out[out.length - 1]);
   const camp = conc.ctx.campaign()!;

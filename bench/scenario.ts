@@ -43,6 +43,10 @@ export interface Scenario {
   cuts: Cut[];
   /** The campaign must end within this many minutes of virtual time. */
   deadlineMinutes: number;
+  /** Meters and concentrator keyed (docs/security.md); the head-end authorises the campaign. */
+  keys: boolean;
+  /** The concentrator makes up the authorisation tags itself instead of relaying the head-end's. */
+  forgedTags: boolean;
 }
 
 export class ScenarioError extends Error {}
@@ -79,7 +83,7 @@ function noExtra(o: Obj, path: string, known: string[]): void {
 /** Checks a parsed scenario; throws ScenarioError naming the first bad field. */
 export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   const o = obj(raw, path);
-  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "//"]);
+  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "keys", "forgedTags", "//"]);
   const name = o.name === undefined ? "unnamed" : typeof o.name === "string" && o.name ? o.name : fail(`${path}.name`, "must be a non-empty string");
   const modem = oneOf(o, "modem", path, ["st7580", "transparent"] as const, "st7580");
   const lo = obj(o.loss ?? {}, `${path}.loss`);
@@ -135,7 +139,19 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
       offSeconds: num(co, "offSeconds", p, 0, 86400, 30),
     };
   });
+  const bool = (key: string, dflt: boolean): boolean => {
+    const v = o[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== "boolean") fail(`${path}.${key}`, `must be true or false, got ${JSON.stringify(v)}`);
+    return v as boolean;
+  };
+  const real = meters.some((m) => m.attach);
+  const keys = bool("keys", !real);
+  if (keys && real) fail(`${path}.keys`, "boards in the loop carry the keys flash.sh --keys gave them, which the bench does not know: set keys to false");
+  const forgedTags = bool("forgedTags", false);
+  if (forgedTags && !keys) fail(`${path}.forgedTags`, "needs keys: true");
   return {
+    keys, forgedTags,
     name, seed: num(o, "seed", path, 0, 0xffffffff, 1, true), modem,
     bitRate: num(o, "bitRate", path, 50, 1_000_000, modem === "st7580" ? 9600 : 2400), loss, meters, readings, image, cuts,
     deadlineMinutes: num(o, "deadlineMinutes", path, 1, 100000, 240),

@@ -64,6 +64,12 @@ export interface CampaignConfig {
   frameOverhead?: number;
   /** Selection by group: the control goes to this group address first, then to each member until it answers. */
   group?: number;
+  /**
+   * The head-end's authorisation for meter `id`: kind (1 install, 2 rollback) then the
+   * 16-byte tag, relayed in an AUTHORIZE before its control; null: none for it (a keyed
+   * meter then fails with AUTH_NO_TAG). Absent: no authorisations (meters without keys).
+   */
+  authorise?: (id: number) => Uint8Array | null;
   /** Where the campaign checkpoints its state (after the controls, each round, activation, the end). */
   checkpoint?: { save(body: Uint8Array): number };
 }
@@ -130,6 +136,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var st = new Uint8Array(n), quiet = new Uint8Array(n), codes = new Uint16Array(n);
   // when each meter last answered, in seconds from the start
   var heardAt = new Uint32Array(n);
+  // meters whose AUTHORIZE was acknowledged, and whether the request out is an AUTHORIZE
+  var authd = new Uint8Array(n), asking = 0;
   // whether anyone answered in this pass or round, and how many passes in a row nobody did
   var heard = false, silent = 0;
   var missing = new Uint8Array((s.blockCount + 7) >> 3);
@@ -239,7 +247,21 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (paused >= 0 || checkDeadline()) return;
     ph = Ph.CONTROL;
     var i = nextIn(from, Ms.SELECTED);
-    if (i < 0) { if (!nextPass(Ms.SELECTED, control)) broadcastAll(); return; }
+    if (i < 0) {
+      if (nextPass(Ms.SELECTED, control)) return;
+      // nobody took the control (refused, unauthorised, silent): nothing to broadcast
+      if (nextIn(0, Ms.DOWNLOADING) < 0) { finish(0); return; }
+      broadcastAll();
+      return;
+    }
+    asking = 0;
+    if (cfg.authorise && !authd[i]) {
+      var t = cfg.authorise(cfg.meters[i]);
+      if (!t) { st[i] = Ms.FAILED; codes[i] = Err.AUTH_NO_TAG; control(i + 1); return; }
+      asking = T.AUTHORIZE;
+      ask(i, T.AUTHORIZE, { imageId: s.imageId, version: s.version, kind: t[0], digest: s.digest, tag: t.subarray(1) }, function () { control(i + 1); });
+      return;
+    }
     ask(i, T.UPDATE_CONTROL, controlBody(), function () { control(i + 1); });
   }
 
@@ -367,9 +389,10 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (!isReply) return false;
     if (ph === Ph.CONTROL) {
       answered(i);
-      if (m.type === T.ACK) st[i] = Ms.DOWNLOADING;
-      else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
-      control(i + 1);
+      if (m.type !== T.ACK) { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; control(i + 1); }
+      // authorised: now its control
+      else if (asking === T.AUTHORIZE) { authd[i] = 1; control(i); }
+      else { st[i] = Ms.DOWNLOADING; control(i + 1); }
     } else if (ph === Ph.POLL) {
       answered(i);
       if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE;

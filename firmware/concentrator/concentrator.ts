@@ -12,6 +12,8 @@ import { P, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
+import { concentratorAuth, type LinkKeys } from "../link/auth";
+import { hmacSha256 } from "../common/hmac";
 import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } from "./campaign";
 import { checkpoints } from "./checkpoint";
 import { registry, Registry, Rf } from "./registry";
@@ -67,6 +69,16 @@ export var READING_MINUTES = 15;
 /** Hours between load-profile rounds, unless the configuration says otherwise. */
 export var PROFILE_HOURS = 24;
 
+/**
+ * The link keys of keyed meters (docs/security.md: the head-end gives the concentrator each
+ * meter's down and up keys, never its root or authorisation key), and where the transmit
+ * counter's high-water mark is kept.
+ */
+export interface ConcentratorKeys {
+  keys(id: number): LinkKeys | null;
+  counter: { load(): number; save(hw: number): void };
+}
+
 export function startConcentrator(
   hal: Hal,
   baud: number,
@@ -74,6 +86,7 @@ export function startConcentrator(
   regions: Regions,
   config: DeviceConfig,
   readingsFile: LineFile,
+  keys?: ConcentratorKeys,
 ): ConcentratorContext {
   var current: Campaign | null = null;
   var finding: Discovery | null = null;
@@ -105,7 +118,11 @@ export function startConcentrator(
   }
   var known = config.meters || [];
   for (var k = 0; k < known.length; k++) reg.add(known[k], Rf.CONFIGURED);
+  var hm = keys ? hmacSha256(hal.native, P.MAX_FRAME) : null;
+  if (keys && !hm) lastError = Err.AUTH_UNAVAILABLE;
+  var auth = keys && hm ? concentratorAuth(hm, keys.keys, function (id) { return reg.find(id); }, REGISTRY_CAPACITY, keys.counter) : undefined;
   var ep = endpoint(P.BROADCAST_ID, 4, {
+    auth: auth,
     message: function (m: Msg, quality: number) {
       var i = reg.find(m.src);
       if (i >= 0) reg.note(i, true, quality, Math.floor(hal.clock.now() / 1000));

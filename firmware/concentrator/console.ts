@@ -10,7 +10,7 @@
  *   meterline.join(id, group)               put a meter in a group (campaigns can select by group)
  *   meterline.identify([id])                learn kind, board, version and group of the meters
  *   meterline.time(unix)                    set the clock here and in every meter
- *   meterline.resume(["img.bin"])           continue a paused campaign, or with the image, one a restart interrupted
+ *   meterline.resume(["img.bin"[, "img.tags"]])  continue a paused campaign, or with the image (and tags), one a restart interrupted
  *   meterline.export("csv" | "json")        every persisted reading
  * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
  * prints what is wrong and changes nothing. Console text is built here only, never on the
@@ -20,11 +20,13 @@ import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import type { CampaignConfig } from "./campaign";
+import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile } from "../common/image-file";
 import type { ConcentratorContext } from "./concentrator";
 
 export interface UpdateOptions {
   imageId: number;
-  version: number;
+  /** Required for a bare image; an image file (npm run image) brings it. */
+  version?: number;
   board?: number;
   blockSize?: number;
   /**
@@ -39,6 +41,8 @@ export interface UpdateOptions {
   deadlineS?: number;
   /** Unix seconds at which the meters activate the image (their clocks must be set); 0: at once. */
   activateAt?: number;
+  /** Storage file with the head-end's authorisation tags, relayed to keyed meters. */
+  tags?: string;
 }
 
 var PHASES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
@@ -58,8 +62,25 @@ export interface LineFacts { bitRate: number; frameOverhead: number }
 
 export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void, line?: LineFacts): any {
   /** Block i of an image held as a Storage string. */
-  function blocksOf(text: string, bs: number): (i: number) => Uint8Array {
-    return function (i) { return bytes(text, i * bs, Math.min(bs, text.length - i * bs)); };
+  function blocksOf(text: string, off: number, bs: number): (i: number) => Uint8Array {
+    return function (i) { return bytes(text, off + i * bs, Math.min(bs, text.length - off - i * bs)); };
+  }
+
+  /**
+   * The head-end's tags from a Storage file (npm run keys -- authorise): records of 24 bytes,
+   * id u32 | kind u8 | 3 zero bytes | tag 16, sorted by id. Kind and tag of meter `id`, or null.
+   */
+  function tagsOf(text: string): (id: number) => Uint8Array | null {
+    return function (id) {
+      var lo = 0, hi = Math.floor(text.length / 24) - 1;
+      while (lo <= hi) {
+        var mid = (lo + hi) >> 1, r = bytes(text, mid * 24, 24);
+        var rid = (r[0] | (r[1] << 8) | (r[2] << 16) | (r[3] << 24)) >>> 0;
+        if (rid === id) { var t = new Uint8Array(17); t[0] = r[4]; t.set(r.subarray(8, 24), 1); return t; }
+        if (rid < id) lo = mid + 1; else hi = mid - 1;
+      }
+      return null;
+    };
   }
 
   /** A campaign's configuration: the console's limits, and the line for the airtime estimate. */
@@ -106,10 +127,18 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (!img) return fail(Err.BAD_ARG, "no Storage file \"" + file + "\" (upload it with espruino --storage)");
       if (!o || typeof o !== "object") return fail(Err.BAD_ARG, "update(file, options): options {imageId, version, ...} missing");
       if (!isInt(o.imageId, 1, 0xffff)) return fail(Err.UPDATE_BAD_IMAGE_ID, "imageId must be a whole number from 1 to 65535");
-      if (!isInt(o.version, 0, 0xffffffff)) return fail(Err.BAD_ARG, "version must be a whole number from 0 to 4294967295");
-      var bs = o.blockSize === undefined ? 200 : o.blockSize;
+      // an image file (npm run image) brings its own board, version, block size and digest
+      var head = isImageFile(bytes(img, 0, 4)) ? decodeImageFile(bytes(img, 0, IMAGE_FILE_HEADER), native) : null;
+      if (typeof head === "number") return fail(head, "\"" + file + "\" has a damaged image header");
+      var off = head ? IMAGE_FILE_HEADER : 0;
+      if (head && (img.length - off !== head.size || (o.version !== undefined && o.version !== head.version) || (o.blockSize !== undefined && o.blockSize !== head.blockSize) || (o.board !== undefined && o.board !== head.board))) {
+        return fail(Err.BAD_ARG, "\"" + file + "\" is v" + head.version + " for board " + head.board + " in " + head.blockSize + "-byte blocks of " + head.size + " bytes: the options or the file disagree");
+      }
+      var ver = head ? head.version : o.version as number;
+      if (!isInt(ver, 0, 0xffffffff)) return fail(Err.BAD_ARG, "version must be a whole number from 0 to 4294967295");
+      var bs = head ? head.blockSize : o.blockSize === undefined ? 200 : o.blockSize;
       if (!isInt(bs, 4, MAX_BLOCK) || bs % 4) return fail(Err.UPDATE_BAD_BLOCK_SIZE, "blockSize must be a multiple of 4 from 4 to " + MAX_BLOCK);
-      var brd = o.board === undefined ? board : o.board;
+      var brd = head ? head.board : o.board === undefined ? board : o.board;
       if (!isInt(brd, 1, 0xffff)) return fail(Err.BAD_ARG, "board must be a board code from 1 to 65535");
       var ids: number[] = [];
       if (o.group !== undefined) {
@@ -120,7 +149,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
         // the rule: an installed version below the image's, on the image's board (or a board not yet known)
         for (var q = 0; q < c.registry.count(); q++) {
           var qb = c.registry.board(q);
-          if (c.registry.version(q) < o.version && (!qb || qb === brd)) ids.push(c.registry.id(q));
+          if (c.registry.version(q) < ver && (!qb || qb === brd)) ids.push(c.registry.id(q));
         }
       } else if (!Array.isArray(o.meters)) return fail(Err.BAD_ARG, "meters must be a list of meter ids or \"outdated\"");
       else for (var j = 0; j < o.meters.length; j++) {
@@ -131,24 +160,31 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (!ids.length) return fail(Err.BAD_ARG, "no meters to update");
       if (o.activateAt !== undefined && !isInt(o.activateAt, 0, 0xffffffff)) return fail(Err.BAD_ARG, "activateAt must be Unix seconds (0: at once)");
       if (o.activateAt && !c.now()) return fail(Err.CLOCK_NOT_SET, "set the clock with time(unix) before scheduling an activation");
+      var tags = o.tags === undefined ? null : typeof o.tags === "string" ? readFile(o.tags) : undefined;
+      if (tags === undefined) return fail(Err.BAD_ARG, "tags: no Storage file \"" + o.tags + "\" (the head-end's authorisations, npm run keys -- authorise)");
       var s: Session = {
-        imageId: o.imageId, version: o.version, board: brd, size: img.length, blockSize: bs,
-        blockCount: Math.ceil(img.length / bs), activateAt: 0, digest: new Uint8Array(32),
+        imageId: o.imageId, version: ver, board: brd, size: img.length - off, blockSize: bs,
+        blockCount: Math.ceil((img.length - off) / bs), activateAt: 0, digest: new Uint8Array(32),
       };
       if (s.blockCount > 65534) return fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks");
-      var block = blocksOf(img, bs);
-      var chain = digestChain(native, s);
+      var block = blocksOf(img, off, bs);
+      // an image file for a board without SHA-256 carries the CRC-32 chain (4 bytes): compute that one
+      var crcOnly = !native.sha256;
+      if (head) { crcOnly = true; for (var z = 4; z < 32; z++) if (head.digest[z]) crcOnly = false; }
+      var chain = digestChain(crcOnly ? { crc32: native.crc32, bytesToString: native.bytesToString, sha256: null } : native, s);
       for (var b = 0; b < s.blockCount; b++) chain.step(block(b));
-      s.digest.set(native.sha256 ? chain.result() : chain.result().subarray(0, 4));
+      s.digest.set(crcOnly ? chain.result().subarray(0, 4) : chain.result());
+      if (head) for (var d = 0; d < 32; d++) if (head.digest[d] !== s.digest[d]) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" does not match its header's digest");
       var cfg = campaignConfig(s, block, ids, o);
       cfg.group = o.group;
+      if (tags) cfg.authorise = tagsOf(tags);
       var e = c.update(cfg, ended(s, ids.length));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
       print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
       return 0;
     },
     /** Continues a paused campaign; with `file`, the campaign a restart interrupted. */
-    resume: function (file?: string) {
+    resume: function (file?: string, tagFile?: string) {
       var camp = c.campaign();
       if (file === undefined) {
         if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign");
@@ -161,9 +197,16 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var img = typeof file === "string" ? readFile(file) : undefined;
       if (!img) return fail(Err.BAD_ARG, "resume(file): the campaign's image file is needed");
       var s = info.session;
-      var block = blocksOf(img, s.blockSize);
-      if (img.length !== s.size || !digestMatches(native, s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
-      var e = c.resume(campaignConfig(s, block, info.meters, {}), ended(s, info.meters.length));
+      var roff = isImageFile(bytes(img, 0, 4)) ? IMAGE_FILE_HEADER : 0;
+      var block = blocksOf(img, roff, s.blockSize);
+      if (img.length - roff !== s.size || !digestMatches(native, s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
+      var rcfg = campaignConfig(s, block, info.meters, {});
+      if (tagFile !== undefined) {
+        var tags = readFile(tagFile);
+        if (!tags) return fail(Err.BAD_ARG, "no Storage file \"" + tagFile + "\" with the campaign's tags");
+        rcfg.authorise = tagsOf(tags);
+      }
+      var e = c.resume(rcfg, ended(s, info.meters.length));
       if (e) return fail(e, "the modem is not ready");
       print("meterline: campaign " + s.imageId + " resumed for " + info.meters.length + " meters");
       return 0;

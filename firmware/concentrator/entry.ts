@@ -6,6 +6,7 @@ import { CONFIG_FILE, decodeConfig } from "../common/config";
 import { startConcentrator } from "./concentrator";
 import { st7580Factory, transparentFactory } from "../link/factory";
 import { consoleApi } from "./console";
+import { COUNTER_FILE, KEY_FILE, keyFile } from "./keystore";
 
 /** Storage file of collected readings. */
 var READINGS_FILE = "ml.readings";
@@ -28,7 +29,17 @@ if (typeof cfg === "number") {
       for (var l = f.readLine(); l !== undefined; l = f.readLine()) fn(l.replace("\n", ""));
     },
   };
-  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, readings);
+  // link keys of keyed meters, and the transmit counter's high-water mark (docs/security.md)
+  var st = require("Storage");
+  var keyText = st.read(KEY_FILE, 0, 4);
+  var keys = keyText === undefined ? undefined : {
+    keys: keyFile(function (o, n) { return st.read(KEY_FILE, o, n); }, (st.read(KEY_FILE) || "").length),
+    counter: {
+      load: function () { var c = st.read(COUNTER_FILE) || ""; return c.length === 4 ? (c.charCodeAt(0) | (c.charCodeAt(1) << 8) | (c.charCodeAt(2) << 16) | (c.charCodeAt(3) << 24)) >>> 0 : 0; },
+      save: function (hw: number) { st.write(COUNTER_FILE, String.fromCharCode(hw & 0xff, (hw >> 8) & 0xff, (hw >> 16) & 0xff, (hw >>> 24) & 0xff)); },
+    },
+  };
+  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, readings, keys);
   // the console functions at the prompt: meterline.meters(), .update(file, options), .progress() ...
   // airtime estimates: the line's bit rate from the profile, 16 bytes of PHY overhead a frame (as the simulator's)
   var api = consoleApi(ctx, hal.native, profile.code, function (name) { return require("Storage").read(name); }, function (line) { print(line); },

@@ -10,12 +10,14 @@ import { join } from "node:path";
 import { loadProfile, ProfileError, type BoardProfile, type Role } from "../profiles/profiles";
 import { APP_HEADER_SIZE, CONFIG_SIZE, ROLE_REGIONS, unitsSpanned, eraseUnitAt, type Region } from "../../firmware/common/layout";
 import { CONFIG_FILE, encodeConfig, type DeviceConfig } from "../../firmware/common/config";
+import { concentratorKeyFile, loadKeys, rootKey } from "../keys/keyfile";
+import { KEY_FILE } from "../../firmware/concentrator/keystore";
 import { encodeAppHeader } from "../../firmware/common/image";
 import { hostNative } from "../../hal/mock/native";
 
 export class PlanError extends Error {}
 
-export interface PlanOptions { board: string; role: string; id?: number; modemPath?: string; dist?: string; version?: number; }
+export interface PlanOptions { board: string; role: string; id?: number; modemPath?: string; dist?: string; version?: number; keys?: string; }
 
 /** Bytes per Flash.write line: short lines keep the console's input buffer small. */
 const LINE_BYTES = 256;
@@ -75,6 +77,12 @@ export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role; id:
   if (!Number.isInteger(o.id) || o.id < 1 || o.id > 0xfffffffe) throw new PlanError("--id must be a whole number from 1 to 4294967294");
   if (o.modemPath !== undefined && p.board !== "LINUX") throw new PlanError("--modem-path applies to the LINUX board only (boards wire the modem to pins)");
   if (o.modemPath !== undefined && !o.modemPath.startsWith("/")) throw new PlanError(`--modem-path must be an absolute device path, not "${o.modemPath}"`);
+  if (o.keys !== undefined) {
+    let k;
+    try { k = loadKeys(o.keys); } catch (e) { throw new PlanError(`--keys: ${(e as Error).message}`); }
+    if (!p.crypto.includes("SHA256")) throw new PlanError(`--keys: board ${p.board} has no native SHA-256, so it cannot authenticate (docs/security.md)`);
+    if (role === "meter" && !rootKey(k, o.id)) throw new PlanError(`--keys: meter ${o.id} has no key in ${o.keys} (npm run keys -- new)`);
+  }
   return { p, role, id: o.id };
 }
 
@@ -88,6 +96,8 @@ export function provisioningPlan(o: PlanOptions): string {
   };
   const cfg: DeviceConfig = { id };
   if (o.modemPath) cfg.modemPath = o.modemPath;
+  const keys = o.keys !== undefined ? loadKeys(o.keys) : null;
+  if (keys && role === "meter") cfg.key = Buffer.from(rootKey(keys, id)!).toString("hex");
   const cfgBytes = encodeConfig(cfg, hostNative);
   if (cfgBytes.length > CONFIG_SIZE) throw new PlanError(`configuration record is ${cfgBytes.length} bytes, over ${CONFIG_SIZE}`);
 
@@ -114,6 +124,7 @@ export function provisioningPlan(o: PlanOptions): string {
     lines.push(`// boot stub`, `require("Storage").write(".boot0",${JSON.stringify(bootStub(p, routine.length))});`);
   } else {
     lines.push(`// device configuration`, `require("Storage").write(${JSON.stringify(CONFIG_FILE)},atob(${JSON.stringify(Buffer.from(cfgBytes).toString("base64"))}));`);
+    if (keys) lines.push(`// link keys of ${Object.keys(keys.meters).length} meters`, `require("Storage").write(${JSON.stringify(KEY_FILE)},atob(${JSON.stringify(Buffer.from(concentratorKeyFile(keys)).toString("base64"))}));`);
     lines.push(`// concentrator program`, `require("Storage").write(".boot0",${JSON.stringify(bundle("concentrator"))});`);
   }
   lines.push(`print("meterline: provisioned ${role} ${id}");`, `load();`);
@@ -129,6 +140,7 @@ function main(argv: string[]): void {
       case "--role": o.role = v; i++; break;
       case "--id": o.id = /^\d+$/.test(v ?? "") ? Number(v) : NaN; i++; break;
       case "--modem-path": o.modemPath = v; i++; break;
+      case "--keys": o.keys = v; i++; break;
       case "--dist": o.dist = v; i++; break;
       case "--out": o.out = v; i++; break;
       case "--check": o.check = true; break;

@@ -1,0 +1,53 @@
+/*
+ * The update image file (npm run image): a 60-byte header, then the payload the meters
+ * receive (the app header and the program). The concentrator's console takes the
+ * campaign's board, version, block size and digest from it and checks the digest before
+ * anything goes on the line. Layout, little endian:
+ *   magic u32 "MLIM" | format u16 (1) | board u16 | firmwareId u16 | blockSize u16 |
+ *   version u32 | size u32 (payload bytes) | blockCount u16 | 0 u16 | digest 32 |
+ *   crc32 u32 of the 56 bytes before it
+ * The digest is the update digest (update-image.ts): the SHA-256 chain, or for boards
+ * without native SHA-256 the CRC-32 chain in its first 4 bytes (the rest zero).
+ */
+import type { Native } from "../../hal/types";
+import { Err } from "./errors";
+import { getU32, putU32 } from "./bytes";
+
+export var IMAGE_FILE_MAGIC = 0x4d494c4d;
+export var IMAGE_FILE_FORMAT = 1;
+export var IMAGE_FILE_HEADER = 60;
+
+export interface ImageFileHeader {
+  board: number; firmwareId: number; blockSize: number; version: number; size: number; blockCount: number; digest: Uint8Array;
+}
+
+/** True when `b` starts like an image file (then decode it; else it is a bare payload). */
+export function isImageFile(b: Uint8Array): boolean {
+  return b.length >= 4 && getU32(b, 0) === IMAGE_FILE_MAGIC;
+}
+
+/** The header, or UPDATE_DIGEST (damaged: its CRC fails) / BAD_ARG (another format, or sizes that do not add up). */
+export function decodeImageFile(b: Uint8Array, native: Native): ImageFileHeader | number {
+  if (b.length < IMAGE_FILE_HEADER || !isImageFile(b)) return Err.BAD_ARG;
+  if (native.crc32(b.subarray(0, 56)) !== getU32(b, 56)) return Err.UPDATE_DIGEST;
+  if ((b[4] | (b[5] << 8)) !== IMAGE_FILE_FORMAT) return Err.BAD_ARG;
+  var h: ImageFileHeader = {
+    board: b[6] | (b[7] << 8), firmwareId: b[8] | (b[9] << 8), blockSize: b[10] | (b[11] << 8),
+    version: getU32(b, 12), size: getU32(b, 16), blockCount: b[20] | (b[21] << 8), digest: b.slice(24, 56),
+  };
+  if (!h.blockSize || h.blockCount !== Math.ceil(h.size / h.blockSize)) return Err.BAD_ARG;
+  return h;
+}
+
+export function encodeImageFile(h: ImageFileHeader, native: Native): Uint8Array {
+  var b = new Uint8Array(IMAGE_FILE_HEADER);
+  putU32(b, 0, IMAGE_FILE_MAGIC);
+  b[4] = IMAGE_FILE_FORMAT; b[6] = h.board & 0xff; b[7] = h.board >> 8;
+  b[8] = h.firmwareId & 0xff; b[9] = h.firmwareId >> 8; b[10] = h.blockSize & 0xff; b[11] = h.blockSize >> 8;
+  putU32(b, 12, h.version);
+  putU32(b, 16, h.size);
+  b[20] = h.blockCount & 0xff; b[21] = h.blockCount >> 8;
+  b.set(h.digest.subarray(0, 32), 24);
+  putU32(b, 56, native.crc32(b.subarray(0, 56)));
+  return b;
+}
