@@ -12,7 +12,7 @@ import { MockSt7580 } from "../hal/mock/st7580-modem";
 import { MockTransparentModem } from "../hal/mock/transparent-modem";
 import { st7580Modem } from "../firmware/link/st7580/driver";
 import { transparentModem } from "../firmware/link/transparent/driver";
-import { endpoint, type Endpoint } from "../firmware/link/endpoint";
+import { endpoint, type Endpoint, type LinkAuth } from "../firmware/link/endpoint";
 import type { Modem } from "../firmware/link/modem";
 import type { Msg } from "../firmware/protocol/codec";
 import { MockFlash } from "../hal/mock/flash";
@@ -66,13 +66,14 @@ export class LinkRig {
     this.line = new PowerLine(this.clock, lineOpts);
   }
 
-  add(name: string, id: number, onMessage?: (n: RigNode, m: Msg) => void): RigNode {
+  add(name: string, id: number, onMessage?: (n: RigNode, m: Msg) => void, auth?: LinkAuth): RigNode {
     const uart = new MockUart(this.chunking);
     const node = { name, id, inbox: [], readyCodes: [], groups: [] } as unknown as RigNode;
     node.ep = endpoint(id, 4, {
       message: (m, q) => { const c = copyMsg(m); node.inbox.push({ msg: c, quality: q }); onMessage?.(node, c); },
       ready: (e) => node.readyCodes.push(e),
       inGroup: (g) => node.groups.includes(g),
+      auth,
     });
     if (this.kind === "st7580") {
       const treq = new MockPin(), resetn = new MockPin();

@@ -16,6 +16,7 @@ describe("npm start (the bench's default scenario)", () => {
     expect(r.stdout).toContain("bench: passed: every meter runs the new program, confirmed, and every reading is accounted for");
     const rep = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as RunResult;
     expect(rep.ok).toBe(true);
+    expect(rep.scenario.keys).toBe(true); // keyed: the concentrator relayed the head-end's tags
     expect(rep.meters.length).toBe(8);
     for (const m of rep.meters) {
       expect(m.version, `meter ${m.id}`).toBe(2);
@@ -48,6 +49,22 @@ describe("npm start (the bench's default scenario)", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("bench: FAILED: 3 of 3 meters not updated: 2001 failed E94, 2002 failed E94, 2003 failed E94");
     expect(JSON.parse(readFileSync(join(dir, "report.json"), "utf8")).ok).toBe(false);
+  }, 120_000);
+
+  it("a concentrator forging the authorisation tags changes no meter's program: every meter refuses with 143, exit 1", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-"));
+    const r = start(["bench/scenarios/forged-tags.json", "--report", dir]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("bench: FAILED: 3 of 3 meters not updated: 4001 failed E143, 4002 failed E143, 4003 failed E143");
+    const rep = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as RunResult;
+    expect(rep.scenario.keys && rep.scenario.forgedTags).toBe(true);
+    for (const m of rep.meters) {
+      expect(m.version, `meter ${m.id}`).toBe(1);
+      expect(m.campaignState).toBe("failed");
+      expect(m.code).toBe(143);
+      expect(m.register).toBe(m.pulses); // readings still flow: the link keys are genuine
+    }
+    expect(rep.campaign.blocks).toBe(0); // nobody took the control: nothing was broadcast
   }, 120_000);
 
   it("exits 2 naming the field of a bad scenario file", () => {

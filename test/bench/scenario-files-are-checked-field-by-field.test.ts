@@ -35,6 +35,10 @@ describe("scenario files", () => {
     expect(bad({ meters: [{ id: 1, attach: "/dev/pts/9" }], cuts: [{ meter: 1, during: "swap" }] })).toBe("scenario.cuts[0].meter: meter 1 is a real board: the bench cannot cut its power");
     expect(bad({ seed: "x" })).toBe('scenario.seed: must be a whole number from 0 to 4294967295, got "x"');
     expect(bad({ colour: 1 })).toMatch(/^scenario\.colour: unknown field/);
+    expect(bad({ keys: "yes" })).toBe('scenario.keys: must be true or false, got "yes"');
+    expect(bad({ keys: false, forgedTags: true })).toBe("scenario.forgedTags: needs keys: true");
+    expect(bad({ meters: [{ id: 1, attach: "/dev/pts/3" }], keys: true })).toMatch(/^scenario\.keys: boards in the loop carry the keys flash\.sh --keys gave them/);
+    expect(parseScenario({ meters: [{ id: 1, attach: "/dev/pts/3" }] }).keys).toBe(false);
   });
 
   it("say when the file cannot be read or is not JSON", () => {
@@ -45,6 +49,6 @@ describe("scenario files", () => {
   });
 
   it("the shipped scenarios are valid", () => {
-    for (const f of ["default", "unreachable"]) expect(() => loadScenario(`bench/scenarios/${f}.json`)).not.toThrow();
+    for (const f of ["default", "unreachable", "forged-tags"]) expect(() => loadScenario(`bench/scenarios/${f}.json`)).not.toThrow();
   });
 });

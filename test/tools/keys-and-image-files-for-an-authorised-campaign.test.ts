@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeImageFile, IMAGE_FILE_HEADER } from "../../firmware/common/image-file";
+import { digestMatches } from "../../firmware/common/update-image";
+import { decodeConfig } from "../../firmware/common/config";
+import { CONFIG_SIZE } from "../../firmware/common/layout";
+import { hostNative, hostNativeNoSha } from "../../hal/mock/native";
+import { packImage } from "../../tools/image/pack";
+import { loadKeys, rootKey, tagFor } from "../../tools/keys/keyfile";
+import { loadProfile } from "../../tools/profiles/profiles";
+import { EspruinoDevice } from "../harness/espruino-vm";
+
+const node = (script: string, ...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", script, ...args], { encoding: "utf8" });
+
+describe("npm run image", () => {
+  it("writes the header (board, version, size, block size and count, digest) and the payload; the digest is the board's", () => {
+    const dir = mkdtempSync(join(tmpdir(), "img-"));
+    for (const [board, native] of [["LINUX", hostNative], ["ESPRUINOBOARD", hostNativeNoSha]] as const) {
+      const out = join(dir, `${board}.mlim`);
+      const r = node("tools/image/image.ts", "--board", board, "--version", "3", "--firmware-id", "9", "--block-size", "128", "--out", out);
+      expect(r.status, r.stderr).toBe(0);
+      const f = new Uint8Array(readFileSync(out));
+      const h = decodeImageFile(f, hostNative);
+      if (typeof h === "number") throw new Error(`code ${h}`);
+      const payload = f.subarray(IMAGE_FILE_HEADER);
+      expect(payload).toEqual(packImage(board, 3));
+      expect(h).toMatchObject({ board: loadProfile(board).code, firmwareId: 9, version: 3, blockSize: 128, size: payload.length, blockCount: Math.ceil(payload.length / 128) });
+      const s = { imageId: 0, version: 3, board: h.board, size: h.size, blockSize: 128, blockCount: h.blockCount, activateAt: 0, digest: h.digest };
+      expect(digestMatches(native, s, (i) => payload.subarray(i * 128, Math.min(payload.length, (i + 1) * 128)))).toBe(true);
+      if (board === "ESPRUINOBOARD") expect(h.digest.subarray(4).every((b) => b === 0)).toBe(true); // the CRC-32 chain
+      // a damaged header is refused
+      const bad = f.slice();
+      bad[13] ^= 1;
+      expect(decodeImageFile(bad, hostNative)).toBe(87);
+    }
+    expect(node("tools/image/image.ts", "--board", "LINUX", "--version", "3", "--block-size", "130", "--out", join(dir, "x")).stderr.trim()).toBe("image: --block-size must be a multiple of 4 from 4 to 212");
+    expect(node("tools/image/image.ts", "--board", "ESPRUINOWIFI", "--version", "3", "--out", join(dir, "x")).status).toBe(2);
+  });
+});
+
+describe("npm run keys and flash.sh --keys", () => {
+  it("makes a private key file, the concentrator's link keys and per-campaign tags; flash.sh puts each meter's key in its configuration", () => {
+    const dir = mkdtempSync(join(tmpdir(), "keys-"));
+    const kf = join(dir, "keys.json");
+    expect(node("tools/keys/keys.ts", "new", "--meters", "1001-1003,2001", "--out", kf).status).toBe(0);
+    expect(statSync(kf).mode & 0o077).toBe(0);
+    const k = loadKeys(kf);
+    expect(Object.keys(k.meters)).toEqual(["1001", "1002", "1003", "2001"]);
+    expect(node("tools/keys/keys.ts", "new", "--meters", "1", "--out", kf).stderr).toContain("exists: a new key file would orphan the meters");
+    expect(node("tools/keys/keys.ts", "concentrator", "--keys", kf, "--out", join(dir, "ml.keys")).status).toBe(0);
+    expect(readFileSync(join(dir, "ml.keys")).length).toBe(4 * 36);
+    // tags for a campaign over an image file
+    const img = join(dir, "m.mlim");
+    expect(node("tools/image/image.ts", "--board", "LINUX", "--version", "2", "--out", img).status).toBe(0);
+    const r = node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "1002,1001", "--out", join(dir, "img.tags"));
+    expect(r.stdout).toContain("install tags for 2 meters, image v2, campaign 7");
+    const tags = readFileSync(join(dir, "img.tags"));
+    expect(tags.length).toBe(48);
+    expect(tags.readUInt32LE(0)).toBe(1001); // sorted
+    const h = decodeImageFile(new Uint8Array(readFileSync(img)), hostNative) as { digest: Uint8Array };
+    expect(new Uint8Array(tags.subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 1, h.digest, 2, 1001, 7));
+    expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "9", "--out", join(dir, "t")).stderr.trim()).toBe("keys: --meters: meter 9 has no key in the key file");
+    // flash.sh: the meter's own key into its configuration record; refused on a board without SHA-256
+    const plan = join(dir, "plan.js");
+    const f = spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "1002", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });
+    expect(f.status, f.stderr).toBe(0);
+    const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
+    dev.run(readFileSync(plan, "utf8").replace(/\nload\(\);\s*$/, "\n"));
+    const boot = loadProfile("LINUX").regions.boot!;
+    const cfg = decodeConfig(dev.flash.read(boot.addr + boot.size - CONFIG_SIZE, CONFIG_SIZE), hostNative);
+    expect(cfg).toMatchObject({ id: 1002, key: k.meters["1002"] });
+    const orig = spawnSync("./flash.sh", ["--board", "ESPRUINOBOARD", "--role", "meter", "--id", "1002", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });
+    expect(orig.stderr.trim()).toBe("flash: --keys: board ESPRUINOBOARD has no native SHA-256, so it cannot authenticate (docs/security.md)");
+    const none = spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "5", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });
+    expect(none.stderr.trim()).toBe(`flash: --keys: meter 5 has no key in ${kf} (npm run keys -- new)`);
+    writeFileSync(join(dir, "bad.json"), "{}");
+    expect(spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "5", "--keys", join(dir, "bad.json"), "--no-build", "--dry-run", plan], { encoding: "utf8" }).stderr).toContain("not a meterline key file");
+  }, 60_000);
+});
