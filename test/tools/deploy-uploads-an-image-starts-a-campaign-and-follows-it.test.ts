@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeAppHeader } from "../../firmware/common/image";
 import { progressOf } from "../../tools/deploy/deploy";
+import { imageFile } from "../../tools/image/image";
 import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
 import { makeProgramImage } from "../harness/scripted-concentrator";
 import { consoleApi } from "../../firmware/concentrator/console";
@@ -64,7 +65,14 @@ describe("npm run deploy (against a stand-in espruino CLI)", () => {
     expect(bad("--colour", "red")).toBe('deploy: unknown argument "--colour"');
     const noimg = spawnSync(process.execPath, ["--import", "tsx", "tools/deploy/deploy.ts", "--port", "p", "--image", "package.json", "--image-id", "1"], { encoding: "utf8" });
     expect(noimg.status).toBe(2);
-    expect(noimg.stderr.trim()).toBe("deploy: --image package.json: not an update image (no program header; make one with npm run pack)");
+    expect(noimg.stderr.trim()).toBe("deploy: --image package.json: not an update image (no program header; make one with npm run image or npm run pack)");
+    // an image file brings its version; the head-end's tags go up beside it
+    const mlim = join(s.dir, "m.mlim");
+    writeFileSync(mlim, imageFile("LINUX", 6));
+    writeFileSync(join(s.dir, "t.tags"), new Uint8Array(24));
+    const f = spawnSync(process.execPath, ["--import", "tsx", "tools/deploy/deploy.ts", "--port", "p", "--image", mlim, "--image-id", "3", "--tags", join(s.dir, "t.tags"), "--dry-run"], { encoding: "utf8" });
+    expect(f.stdout).toContain(`--storage img.bin:${mlim} --storage img.tags:${join(s.dir, "t.tags")}`);
+    expect(f.stdout).toContain(`-e 'meterline.update("img.bin",{"imageId":3,"tags":"img.tags"})'`);
   }, 60_000);
 
   it("reads the progress line the real concentrator console prints", () => {

@@ -6,7 +6,11 @@
  *      campaign is done (exit 0, every meter updated; 1 if some failed) or aborted (exit 1).
  *
  *   npm run deploy -- --port /dev/ttyACM1 --image meter-v2.img --image-id 2 [--meters 1001,1002 | --outdated | --group 7]
- *                     [--block-size 200] [--activate-at UNIX] [--every 10] [--dry-run] [--cli "npx --no-install espruino --no-ble"]
+ *                     [--block-size 200] [--activate-at UNIX] [--tags img.tags] [--every 10] [--dry-run] [--cli "npx --no-install espruino --no-ble"]
+ *
+ * --image: an image file (npm run image; its header gives board, version and block size)
+ * or a bare image (npm run pack). --tags: the head-end's authorisation tags for keyed
+ * meters (npm run keys -- authorise), uploaded beside it.
  *
  * --dry-run prints the commands instead of running them. --cli replaces the espruino CLI
  * (tests give it a stand-in). Every bad argument exits 2 with one line naming it.
@@ -14,12 +18,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { decodeAppHeader } from "../../firmware/common/image";
+import { decodeImageFile, isImageFile } from "../../firmware/common/image-file";
+import { hostNative } from "../../hal/mock/native";
 
 export class DeployError extends Error {}
 
 export interface DeployArgs {
   port: string; image: string; imageId: number; version: number; blockSize?: number;
   meters?: number[] | "outdated"; group?: number; activateAt?: number; everyS: number; dryRun: boolean; cli: string[];
+  /** The head-end's tags for this campaign (npm run keys -- authorise), uploaded as img.tags. */
+  tags?: string;
+  /** The image is an image file (npm run image): board, version and block size come from its header. */
+  imageFile: boolean;
 }
 
 const DEFAULT_CLI = ["npx", "--no-install", "espruino", "--no-ble"];
@@ -49,6 +59,7 @@ export function parseArgs(argv: string[]): DeployArgs {
   const activateAt = int("--activate-at", take("--activate-at"), 0, 0xffffffff);
   const everyS = int("--every", take("--every"), 1, 3600) ?? 10;
   const cliArg = take("--cli");
+  const tags = take("--tags");
   if (a.length) throw new DeployError(`unknown argument "${a[0]}"`);
   if (!port) throw new DeployError("--port is required: the concentrator's serial device or tcp://host:port");
   if (!image) throw new DeployError("--image is required: an image file made by npm run pack");
@@ -60,24 +71,32 @@ export function parseArgs(argv: string[]): DeployArgs {
     meters = metersArg.split(",").map((x) => int("--meters", x.trim(), 1, 0xfffffffe)!);
   }
   if (!existsSync(image)) throw new DeployError(`--image ${image}: no such file`);
-  const head = decodeAppHeader(new Uint8Array(readFileSync(image)), Number.MAX_SAFE_INTEGER);
-  if (!head) throw new DeployError(`--image ${image}: not an update image (no program header; make one with npm run pack)`);
-  return { port, image, imageId, version: head.version, blockSize, meters, group, activateAt, everyS, dryRun, cli: cliArg ? cliArg.split(" ").filter(Boolean) : DEFAULT_CLI };
+  if (tags !== undefined && !existsSync(tags)) throw new DeployError(`--tags ${tags}: no such file`);
+  const bytes = new Uint8Array(readFileSync(image));
+  const file = isImageFile(bytes) ? decodeImageFile(bytes, hostNative) : null;
+  if (typeof file === "number") throw new DeployError(`--image ${image}: a damaged image file header`);
+  if (file && blockSize !== undefined && blockSize !== file.blockSize) throw new DeployError(`--block-size: the image file says ${file.blockSize}`);
+  const head = file ? null : decodeAppHeader(bytes, Number.MAX_SAFE_INTEGER);
+  if (!file && !head) throw new DeployError(`--image ${image}: not an update image (no program header; make one with npm run image or npm run pack)`);
+  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, dryRun, cli: cliArg ? cliArg.split(" ").filter(Boolean) : DEFAULT_CLI, tags, imageFile: !!file };
 }
 
 /** The expression that starts the campaign on the concentrator. */
 export function updateCall(d: DeployArgs): string {
-  const o: Record<string, unknown> = { imageId: d.imageId, version: d.version };
+  const o: Record<string, unknown> = d.imageFile ? { imageId: d.imageId } : { imageId: d.imageId, version: d.version };
   if (d.blockSize !== undefined) o.blockSize = d.blockSize;
   if (d.meters !== undefined) o.meters = d.meters;
   if (d.group !== undefined) o.group = d.group;
   if (d.activateAt !== undefined) o.activateAt = d.activateAt;
+  if (d.tags !== undefined) o.tags = "img.tags";
   return `meterline.update("img.bin",${JSON.stringify(o)})`;
 }
 
 export function commands(d: DeployArgs): { upload: string[]; start: string[]; progress: string[] } {
   const base = [...d.cli, "-p", d.port];
-  return { upload: [...base, "--storage", `img.bin:${d.image}`], start: [...base, "-e", updateCall(d)], progress: [...base, "-e", "meterline.progress()"] };
+  const upload = [...base, "--storage", `img.bin:${d.image}`];
+  if (d.tags !== undefined) upload.push("--storage", `img.tags:${d.tags}`);
+  return { upload, start: [...base, "-e", updateCall(d)], progress: [...base, "-e", "meterline.progress()"] };
 }
 
 const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
