@@ -27,7 +27,7 @@ describe("board profiles", () => {
     const linux = loadProfile("LINUX");
     expect(linux.flash.base).toBe(0x10000000);
     expect(linux.flash.eraseUnits).toEqual([{ addr: 0x10000000, size: 1024, count: 256 }]);
-    // the Linux build keeps raw regions in the top 134 KiB of its fake flash (Storage grows up from the bottom)
+    // the Linux build keeps raw regions in 134 KiB near the top of its fake flash (Storage grows up from the bottom)
     for (const r of Object.values(linux.regions)) expect(r!.addr).toBeGreaterThanOrEqual(0x1001e000);
     expect(loadProfile("PICO").flash.eraseUnits.map((u) => u.size)).toEqual([16384, 65536, 131072]);
   });
