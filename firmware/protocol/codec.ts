@@ -90,8 +90,7 @@ function putScalar(c: Cursor, k: string, v: any): boolean {
 /** The layout part of a catalogue entry, or null for an unknown type. */
 export function layoutOf(type: number): string | null {
   var e = CATALOGUE[type];
-  if (typeof e !== "string") return null;
-  return e.substring(e.indexOf("|") + 1);
+  return typeof e === "string" ? e : null;
 }
 
 /*

@@ -5,7 +5,7 @@
  * layout walker, so it cannot drift from the device code.
  */
 import fc from "fast-check";
-import { CATALOGUE } from "../../firmware/protocol/catalogue";
+import { CATALOGUE, NAMES } from "../../firmware/protocol/catalogue";
 import { eachField, kindWidth, newMsg, type Msg } from "../../firmware/protocol/codec";
 
 export interface FieldDef { name: string; kind: string; record?: FieldDef[] }
@@ -26,9 +26,7 @@ export const MESSAGES: MessageDef[] = Object.keys(CATALOGUE)
   .map(Number)
   .sort((a, b) => a - b)
   .map((type) => {
-    const e = CATALOGUE[type];
-    const bar = e.indexOf("|");
-    return { type, name: e.substring(0, bar), fields: fieldsOf(e.substring(bar + 1)) };
+    return { type, name: NAMES[type], fields: fieldsOf(CATALOGUE[type]) };
   });
 
 export const byName = (name: string): MessageDef => {
