@@ -13,10 +13,8 @@ import { openSync, constants } from "node:fs";
 import { ReadStream, WriteStream } from "node:tty";
 import { connect } from "node:net";
 import { MockUart } from "../hal/mock/uart";
-import { MockSt7580 } from "../hal/mock/st7580-modem";
-import { MockTransparentModem } from "../hal/mock/transparent-modem";
 import type { LineNode } from "../hal/mock/powerline";
-import type { LinkRig } from "./rig";
+import { modemOnLine, type LinkRig } from "./rig";
 
 /** A port that cannot be opened. */
 export class HilError extends Error {}
@@ -62,9 +60,7 @@ export function bridgeBoard(rig: LinkRig, name: string, port: Port, seed: number
   uart.setup(57600);
   // what the modem sends to the board goes out of the port; what the board writes comes in
   uart.onData((s) => port.write(Buffer.from(s, "latin1")));
-  const mock = rig.kind === "st7580" ? new MockSt7580(rig.clock, uart, null, null, { baud: 57600, seed }) : new MockTransparentModem(rig.clock, uart);
   port.onData((b) => uart.write(Buffer.from(b).toString("latin1")));
-  const line = rig.line.attach(name, (b, snr, bad) => mock.fromLine(b, snr, bad));
-  mock.attachLine(line);
-  return line;
+  // no T_REQ or RESETN across a serial link; the board's power is not ours to cut
+  return modemOnLine(rig, name, rig.clock.scope(), uart, null, null, seed);
 }

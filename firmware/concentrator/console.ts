@@ -21,6 +21,7 @@ import { Err } from "../common/errors";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import type { CampaignConfig } from "./campaign";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile } from "../common/image-file";
+import { bytesAt, findById } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
 
 export interface UpdateOptions {
@@ -51,11 +52,6 @@ function isInt(v: any, lo: number, hi: number): boolean {
   return typeof v === "number" && v % 1 === 0 && v >= lo && v <= hi;
 }
 
-function bytes(s: string, o: number, n: number): Uint8Array {
-  var b = new Uint8Array(n);
-  for (var i = 0; i < n; i++) b[i] = s.charCodeAt(o + i) & 0xff;
-  return b;
-}
 
 /** The line the concentrator's modem drives, for airtime estimates. */
 export interface LineFacts { bitRate: number; frameOverhead: number }
@@ -63,7 +59,7 @@ export interface LineFacts { bitRate: number; frameOverhead: number }
 export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void, line?: LineFacts): any {
   /** Block i of an image held as a Storage string. */
   function blocksOf(text: string, off: number, bs: number): (i: number) => Uint8Array {
-    return function (i) { return bytes(text, off + i * bs, Math.min(bs, text.length - off - i * bs)); };
+    return function (i) { return bytesAt(text, off + i * bs, Math.min(bs, text.length - off - i * bs)); };
   }
 
   /**
@@ -72,14 +68,11 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
    */
   function tagsOf(text: string): (id: number) => Uint8Array | null {
     return function (id) {
-      var lo = 0, hi = Math.floor(text.length / 24) - 1;
-      while (lo <= hi) {
-        var mid = (lo + hi) >> 1, r = bytes(text, mid * 24, 24);
-        var rid = (r[0] | (r[1] << 8) | (r[2] << 16) | (r[3] << 24)) >>> 0;
-        if (rid === id) { var t = new Uint8Array(17); t[0] = r[4]; t.set(r.subarray(8, 24), 1); return t; }
-        if (rid < id) lo = mid + 1; else hi = mid - 1;
-      }
-      return null;
+      var r = findById(function (o, n) { return text.substr(o, n); }, text.length, 24, id);
+      if (!r) return null;
+      var t = bytesAt(r, 7, 17);
+      t[0] = r.charCodeAt(4);
+      return t;
     };
   }
 
@@ -128,7 +121,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (!o || typeof o !== "object") return fail(Err.BAD_ARG, "update(file, options): options {imageId, version, ...} missing");
       if (!isInt(o.imageId, 1, 0xffff)) return fail(Err.UPDATE_BAD_IMAGE_ID, "imageId must be a whole number from 1 to 65535");
       // an image file (npm run image) brings its own board, version, block size and digest
-      var head = isImageFile(bytes(img, 0, 4)) ? decodeImageFile(bytes(img, 0, IMAGE_FILE_HEADER), native) : null;
+      var head = isImageFile(bytesAt(img, 0, 4)) ? decodeImageFile(bytesAt(img, 0, IMAGE_FILE_HEADER), native) : null;
       if (typeof head === "number") return fail(head, "\"" + file + "\" has a damaged image header");
       var off = head ? IMAGE_FILE_HEADER : 0;
       if (head && (img.length - off !== head.size || (o.version !== undefined && o.version !== head.version) || (o.blockSize !== undefined && o.blockSize !== head.blockSize) || (o.board !== undefined && o.board !== head.board))) {
@@ -197,7 +190,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var img = typeof file === "string" ? readFile(file) : undefined;
       if (!img) return fail(Err.BAD_ARG, "resume(file): the campaign's image file is needed");
       var s = info.session;
-      var roff = isImageFile(bytes(img, 0, 4)) ? IMAGE_FILE_HEADER : 0;
+      var roff = isImageFile(bytesAt(img, 0, 4)) ? IMAGE_FILE_HEADER : 0;
       var block = blocksOf(img, roff, s.blockSize);
       if (img.length - roff !== s.size || !digestMatches(native, s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
       var rcfg = campaignConfig(s, block, info.meters, {});

@@ -9,27 +9,38 @@ export var KEY_FILE = "ml.keys";
 export var COUNTER_FILE = "ml.ctr";
 export var KEY_RECORD = 36;
 
-/** `read(offset, length)` returns bytes of the file as a string (Storage.read). */
-export function keyFile(read: (offset: number, length: number) => string | undefined, size: number): (id: number) => LinkKeys | null {
-  var n = Math.floor(size / KEY_RECORD);
-  var lastId = -1, last: LinkKeys | null = null;
-  function bytes(s: string, o: number): Uint8Array {
-    var b = new Uint8Array(16);
-    for (var i = 0; i < 16; i++) b[i] = s.charCodeAt(o + i) & 0xff;
-    return b;
+/**
+ * The record of meter `id` in a file of `size` bytes of `rec`-byte records sorted by their
+ * leading u32 id, by binary search; `read(offset, length)` returns bytes of the file as a
+ * string (Storage.read). Null when absent.
+ */
+export function findById(read: (offset: number, length: number) => string | undefined, size: number, rec: number, id: number): string | null {
+  var lo = 0, hi = Math.floor(size / rec) - 1;
+  while (lo <= hi) {
+    var mid = (lo + hi) >> 1;
+    var r = read(mid * rec, rec) || "";
+    var rid = (r.charCodeAt(0) | (r.charCodeAt(1) << 8) | (r.charCodeAt(2) << 16) | (r.charCodeAt(3) << 24)) >>> 0;
+    if (rid === id) return r;
+    if (rid < id) lo = mid + 1; else hi = mid - 1;
   }
+  return null;
+}
+
+/** Bytes of a string, from `o`, `n` of them. */
+export function bytesAt(s: string, o: number, n: number): Uint8Array {
+  var b = new Uint8Array(n);
+  for (var i = 0; i < n; i++) b[i] = s.charCodeAt(o + i) & 0xff;
+  return b;
+}
+
+/** The link keys of meter `id` from the key file, or null; the last answer is kept (a reply follows its request). */
+export function keyFile(read: (offset: number, length: number) => string | undefined, size: number): (id: number) => LinkKeys | null {
+  var lastId = -1, last: LinkKeys | null = null;
   return function (id) {
     if (id === lastId) return last;
-    var lo = 0, hi = n - 1, found: LinkKeys | null = null;
-    while (lo <= hi) {
-      var mid = (lo + hi) >> 1;
-      var r = read(mid * KEY_RECORD, KEY_RECORD) || "";
-      var rid = (r.charCodeAt(0) | (r.charCodeAt(1) << 8) | (r.charCodeAt(2) << 16) | (r.charCodeAt(3) << 24)) >>> 0;
-      if (rid === id) { found = { down: bytes(r, 4), up: bytes(r, 20) }; break; }
-      if (rid < id) lo = mid + 1; else hi = mid - 1;
-    }
+    var r = findById(read, size, KEY_RECORD, id);
     lastId = id;
-    last = found;
-    return found;
+    last = r ? { down: bytesAt(r, 4, 16), up: bytesAt(r, 20, 16) } : null;
+    return last;
   };
 }
