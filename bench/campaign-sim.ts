@@ -5,11 +5,12 @@
  */
 import { VirtualClock } from "../hal/mock/clock";
 import { PowerLine } from "../hal/mock/powerline";
-import { endpoint } from "../firmware/link/endpoint";
+import { endpoint, type Endpoint } from "../firmware/link/endpoint";
 import { P, T } from "../firmware/protocol/catalogue";
 import { encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import type { Session } from "../firmware/common/update-image";
-import { campaign, unionRepair, type Campaign } from "../firmware/concentrator/campaign";
+import { campaign, unionRepair, type Campaign, type CampaignConfig } from "../firmware/concentrator/campaign";
+import type { LineNode } from "../hal/mock/powerline";
 import { imageOf, blockOf } from "./image";
 import { lineModem, unicastDestination } from "./line-modem";
 import { modelMeter, nodeName } from "./model-meter";
@@ -41,6 +42,25 @@ export function frameSizes(s: Session): { block: number; ack: number; control: n
   };
 }
 
+/** The campaign engine with its endpoint straight on the line as node "conc"; start() runs a campaign there. */
+export function campaignNode(line: PowerLine, clock: VirtualClock): { ep: Endpoint; node: LineNode; start(cfg: CampaignConfig, done: (code: number) => void): Campaign } {
+  let camp: Campaign | null = null;
+  const ep = endpoint(P.BROADCAST_ID, 4, {
+    inGroup: () => false,
+    ready: () => {},
+    message: (m) => { camp?.onMessage(m); },
+    sent: () => { camp?.onSent(); },
+  });
+  const modem = lineModem(line, clock, "conc", ep.events);
+  ep.attach(modem);
+  modem.start();
+  clock.advance(10);
+  return {
+    ep, node: modem.node,
+    start(cfg, done) { camp = campaign(ep, clock, cfg, unionRepair, done); camp.start(); return camp; },
+  };
+}
+
 export function simulateCampaign(o: SimOptions): SimResult {
   const wall0 = performance.now();
   const clock = new VirtualClock();
@@ -55,26 +75,15 @@ export function simulateCampaign(o: SimOptions): SimResult {
   const ids: number[] = [];
   const meters = [];
   for (let i = 0; i < o.meters; i++) { ids.push(100000 + i); meters.push(modelMeter(line, clock, 100000 + i)); }
-  let camp: Campaign | null = null;
   const sizes = frameSizes(img.session);
-  const ep = endpoint(P.BROADCAST_ID, 4, {
-    inGroup: () => false,
-    ready: () => {},
-    message: (m) => { camp?.onMessage(m); },
-    sent: () => { camp?.onSent(); },
-  });
-  const modem = lineModem(line, clock, "conc", ep.events);
-  ep.attach(modem);
-  modem.start();
-  clock.advance(10);
+  const conc = campaignNode(line, clock);
   let code = -1;
-  camp = campaign(ep, clock, {
+  const t0 = clock.now();
+  const camp = conc.start({
     session: img.session, block: (i) => blockOf(img, i), meters: ids,
     deadlineMs: 0, maxRounds: 100, noProgressRounds: 8, maxNoAnswer: o.maxNoAnswer ?? 10, answerMs: o.answerMs, rebootMs: 1000, activateAt: 0,
     lineBitRate: o.bitRate, frameOverhead: o.overheadBytes,
-  }, unionRepair, (c) => { code = c; });
-  const t0 = clock.now();
-  camp.start();
+  }, (c) => { code = c; });
   let lastReport = performance.now();
   const total = o.meters * img.session.blockCount;
   while (code < 0) {
@@ -87,7 +96,7 @@ export function simulateCampaign(o: SimOptions): SimResult {
     }
   }
   let frames = 0, sent = 0, air = 0;
-  const all = [modem.node];
+  const all = [conc.node];
   for (const id of ids) all.push(line.node(nodeName(id)));
   for (const n of all) { frames += n.counters.txFrames; sent += n.counters.txBytes; air += n.counters.airtimeMs; }
   return {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../hal/mock/clock";
 import { PowerLine } from "../../../hal/mock/powerline";
-import { endpoint } from "../../../firmware/link/endpoint";
-import { campaign, MAX_ACTIVATIONS, unionRepair } from "../../../firmware/concentrator/campaign";
+import { MAX_ACTIVATIONS } from "../../../firmware/concentrator/campaign";
 import { P, T } from "../../../firmware/protocol/catalogue";
-import { lineModem } from "../../../bench/line-modem";
+import { campaignNode } from "../../../bench/campaign-sim";
 import { modelMeter } from "../../../bench/model-meter";
 import { blockOf, imageOf } from "../../../bench/image";
 
@@ -19,23 +18,17 @@ describe("activation of a meter that misses every ACTIVATE broadcast", () => {
     const hear = deaf.receive;
     let dropped = 0;
     deaf.receive = (b, s, c) => { if (b[1] === T.ACTIVATE && b[9] === P.TO_ALL) { dropped++; return; } hear(b, s, c); };
-    let camp: ReturnType<typeof campaign> | null = null;
-    const ep = endpoint(P.BROADCAST_ID, 4, { inGroup: () => false, ready: () => {}, message: (m) => { camp?.onMessage(m); }, sent: () => camp?.onSent() });
-    const modem = lineModem(line, clock, "conc", ep.events);
-    ep.attach(modem);
-    modem.start();
-    clock.advance(10);
+    const conc = campaignNode(line, clock);
     const img = imageOf(new Uint8Array(1000).fill(7), { imageId: 5, version: 2, board: 1, blockSize: 200 });
     let code = -1;
-    camp = campaign(ep, clock, {
+    const camp = conc.start({
       session: img.session, block: (i) => blockOf(img, i), meters: ids, deadlineMs: 0, maxRounds: 5, noProgressRounds: 3,
       maxNoAnswer: 3, answerMs: 500, rebootMs: 1000, activateAt: 0,
-    }, unionRepair, (c) => { code = c; });
-    camp.start();
+    }, (c) => { code = c; });
     clock.runUntilIdle(600_000);
     expect(code).toBe(0);
     expect(dropped).toBe(MAX_ACTIVATIONS);
-    expect(ids.map((_, i) => camp!.state(i))).toEqual([6, 6, 6]);
+    expect(ids.map((_, i) => camp.state(i))).toEqual([6, 6, 6]);
     expect(meters.map((m) => m.state())).toEqual([6, 6, 6]);
     // exactly one addressed ACTIVATE, to meter 12
     const addressed = line.log.filter((f) => f.bytes[1] === T.ACTIVATE && f.bytes[9] === P.TO_METER);

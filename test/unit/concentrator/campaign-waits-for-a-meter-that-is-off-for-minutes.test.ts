@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../hal/mock/clock";
 import { PowerLine } from "../../../hal/mock/powerline";
-import { endpoint } from "../../../firmware/link/endpoint";
-import { campaign, unionRepair } from "../../../firmware/concentrator/campaign";
-import { P } from "../../../firmware/protocol/catalogue";
-import { lineModem } from "../../../bench/line-modem";
+import { campaignNode } from "../../../bench/campaign-sim";
 import { modelMeter } from "../../../bench/model-meter";
 import { blockOf, imageOf } from "../../../bench/image";
 
@@ -17,22 +14,16 @@ function run(offMs: number, silentMs: number) {
   const off = line.node("m22") as unknown as { receive: (b: Uint8Array, s: number, c: boolean) => void };
   const hear = off.receive;
   off.receive = (b, s, c) => { if (clock.now() < 1500 || clock.now() > 1500 + offMs) hear(b, s, c); };
-  let camp: ReturnType<typeof campaign> | null = null;
-  const ep = endpoint(P.BROADCAST_ID, 4, { inGroup: () => false, ready: () => {}, message: (m) => { camp?.onMessage(m); }, sent: () => camp?.onSent() });
-  const modem = lineModem(line, clock, "conc", ep.events);
-  ep.attach(modem);
-  modem.start();
-  clock.advance(10);
+  const conc = campaignNode(line, clock);
   const img = imageOf(new Uint8Array(2000).fill(3), { imageId: 9, version: 2, board: 1, blockSize: 200 });
   let code = -1;
-  camp = campaign(ep, clock, {
+  const camp = conc.start({
     session: img.session, block: (i) => blockOf(img, i), meters: ids, deadlineMs: 0, maxRounds: 30, noProgressRounds: 3,
     maxNoAnswer: 4, silentMs, answerMs: 1000, rebootMs: 1000, activateAt: 0,
-  }, unionRepair, (c) => { code = c; });
-  camp.start();
+  }, (c) => { code = c; });
   clock.runUntilIdle(3_600_000);
   const polls22 = line.log.filter((f) => f.bytes[1] === 0x43 && f.bytes[10] === 22 && f.at > 1500 && f.at < 1500 + offMs).length;
-  return { code, states: ids.map((_, i) => camp!.state(i)), codes: ids.map((_, i) => camp!.codeOf(i)), polls22, end: clock.now() };
+  return { code, states: ids.map((_, i) => camp.state(i)), codes: ids.map((_, i) => camp.codeOf(i)), polls22, end: clock.now() };
 }
 
 describe("a meter that is off during the campaign", () => {
