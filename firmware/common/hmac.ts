@@ -14,8 +14,11 @@ import type { Native } from "../../hal/types";
 export var KEY_SIZE = 16;
 
 export interface Hmac {
-  /** HMAC(key, data[0..len)) truncated to outLen bytes into out[at..]. */
-  mac(key: Uint8Array, data: Uint8Array, len: number, out: Uint8Array, at: number, outLen: number): void;
+  /**
+   * HMAC(key, data[0..len) | extra as u32 little endian when given) truncated to outLen
+   * bytes into out[at..].
+   */
+  mac(key: Uint8Array, data: Uint8Array, len: number, out: Uint8Array, at: number, outLen: number, extra?: number): void;
   /** A key derived from `root` for `label`. */
   derive(root: Uint8Array, label: string): Uint8Array;
 }
@@ -24,16 +27,21 @@ export function hmacSha256(native: Native, maxData: number): Hmac | null {
   var sha = native.sha256;
   if (!sha) return null;
   var hash: (d: Uint8Array) => Uint8Array = sha;
-  var inner = new Uint8Array(64 + maxData);
+  var inner = new Uint8Array(64 + maxData + 4);
   var outer = new Uint8Array(96);
-  function mac(key: Uint8Array, data: Uint8Array, len: number, out: Uint8Array, at: number, outLen: number): void {
+  function mac(key: Uint8Array, data: Uint8Array, len: number, out: Uint8Array, at: number, outLen: number, extra?: number): void {
     for (var i = 0; i < 64; i++) {
       var k = i < key.length ? key[i] : 0;
       inner[i] = k ^ 0x36;
       outer[i] = k ^ 0x5c;
     }
     inner.set(data.subarray(0, len), 64);
-    outer.set(hash(inner.subarray(0, 64 + len)), 64);
+    var n = 64 + len;
+    if (extra !== undefined) {
+      for (var e = 0; e < 4; e++) inner[n + e] = (extra >>> (8 * e)) & 0xff;
+      n += 4;
+    }
+    outer.set(hash(inner.subarray(0, n)), 64);
     var d = hash(outer);
     for (var j = 0; j < outLen; j++) out[at + j] = d[j];
   }

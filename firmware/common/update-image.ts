@@ -29,7 +29,7 @@ export var REC_END = 2;
 export var REC_ACTIVATE = 3;
 /** Written by the meter program when the running new program is confirmed (imageId u16). */
 export var REC_CONFIRM = 4;
-/** Meter-only state-log records (the boot routine reads types 1 to 4 only): the command counter's high-water mark, */
+/** Meter-only state-log records (the boot routine reads types 1 to 4 only): the counters' marks (receive u32, transmit u32), */
 export var REC_COUNTER = 5;
 /** the anti-rollback floor (highest version that confirmed itself), */
 export var REC_FLOOR = 6;

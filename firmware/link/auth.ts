@@ -1,17 +1,21 @@
 /*
  * Message authentication between a concentrator and its keyed meters
- * (docs/security.md). Every unicast command carries the AUTH trailer: a frame counter and
- * HMAC-SHA256(down key, header | body | counter) truncated to 8 bytes. Every reply carries
- * the counter of the request it answers and HMAC(up key, ...): a reply is bound to its
- * request, so an old reply replayed later never matches.
+ * (docs/security.md). Every unicast command carries the AUTH trailer: the concentrator's
+ * frame counter and HMAC-SHA256(down key, header | body | counter) truncated to 8 bytes.
+ * Every reply carries the meter's own frame counter and HMAC(up key, header | body |
+ * counter | the counter of the request it answers): a reply is bound to its request too,
+ * so an old reply replayed later never matches.
  *
- * Counters are persisted ahead of use:
+ * A counter per direction, each persisted ahead of use:
  * - the concentrator's transmit counter is saved COUNTER_STEP ahead of the one in use, and
  *   resumes from the saved value after a restart, so it never sends a counter twice;
+ * - a meter's transmit counter likewise, in its state log;
  * - a meter saves a high-water mark COUNTER_STEP above the newest counter it accepted,
  *   before accepting it, and after a restart accepts only counters above the mark, so a
  *   replay is refused even across restarts. A concentrator told AUTH_REPLAY (an
- *   unauthenticated ERROR, the only one it heeds) moves its counter COUNTER_STEP on.
+ *   unauthenticated ERROR, the only one it heeds) moves its counter COUNTER_STEP on;
+ * - the concentrator takes from each meter only counters above the last it took (in RAM:
+ *   after its restart the request binding alone refuses old replies).
  *
  * Broadcasts cannot carry a per-meter MAC. A keyed meter takes from a broadcast or a group
  * address only DATA_BLOCK (the image digest protects it), DISCOVER, ACTIVATE and ABORT of
@@ -32,8 +36,8 @@ export interface LinkKeys { down: Uint8Array; up: Uint8Array }
 var placeholder = new Uint8Array(P.MAC);
 var check = new Uint8Array(P.MAC);
 
-function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number): boolean {
-  h.mac(key, frame, len - P.MAC, check, 0, P.MAC);
+function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number, extra?: number): boolean {
+  h.mac(key, frame, len - P.MAC, check, 0, P.MAC, extra);
   return sameBytes(check, 0, frame, len - P.MAC, P.MAC);
 }
 
@@ -42,32 +46,38 @@ function broadcastOk(type: number): boolean {
 }
 
 /**
- * A meter's side. `floor`: the high-water mark saved before the restart (0 at first);
- * `save(hw)` persists a new one and returns 0, or a code (then the command is refused).
+ * A meter's side. `rx0`, `tx0`: the marks saved before the restart (0 at first): the
+ * receive high-water mark and the transmit counter's. `save(rx, tx)` persists new ones and
+ * returns 0, or a code (then the command is refused, or the reply goes without a MAC).
  */
-export function meterAuth(h: Hmac, k: LinkKeys, floor: number, save: (hw: number) => number): LinkAuth & { lastAccepted(): number } {
-  var last = floor, hw = floor, req = 0;
+export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: (rx: number, tx: number) => number): LinkAuth & { lastAccepted(): number } {
+  var last = rx0, rxHw = rx0, tx = tx0, txHw = tx0, req = 0;
   return {
     lastAccepted: function () { return last; },
     seal: function (m) {
       // auth failures are told in the clear: the concentrator cannot match them to a request
       var clear = m.type === T.ERROR && m.body && m.body.code >= Err.AUTH_REQUIRED && m.body.code <= Err.AUTH_REPLAY;
       if (m.mode !== P.TO_METER || clear) { m.flags &= ~P.FLAG_AUTH; return; }
+      if (tx + 1 >= txHw) {
+        if (save(rxHw, tx + 1 + COUNTER_STEP)) { m.flags &= ~P.FLAG_AUTH; return; }
+        txHw = tx + 1 + COUNTER_STEP;
+      }
+      tx++;
       m.flags |= P.FLAG_AUTH;
-      m.counter = req;
+      m.counter = tx;
       m.mac = placeholder;
     },
-    sign: function (frame, len) { h.mac(k.up, frame, len - P.MAC, frame, len - P.MAC, P.MAC); },
+    sign: function (frame, len) { h.mac(k.up, frame, len - P.MAC, frame, len - P.MAC, P.MAC, req); },
     open: function (m, frame, len) {
       if (m.mode !== P.TO_METER) return broadcastOk(m.type) ? 0 : Err.AUTH_REQUIRED;
       if (!(m.flags & P.FLAG_AUTH)) return Err.AUTH_REQUIRED;
       if (!macOk(h, k.down, frame, len)) return Err.AUTH_BAD_MAC;
       var c = m.counter >>> 0;
       if (c <= last) return Err.AUTH_REPLAY;
-      if (c > hw) {
-        var e = save(c + COUNTER_STEP);
+      if (c > rxHw) {
+        var e = save(c + COUNTER_STEP, txHw);
         if (e) return e;
-        hw = c + COUNTER_STEP;
+        rxHw = c + COUNTER_STEP;
       }
       last = c;
       req = c;
@@ -84,7 +94,7 @@ export function meterAuth(h: Hmac, k: LinkKeys, floor: number, save: (hw: number
 export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null, slot: (id: number) => number, capacity: number,
   counter: { load(): number; save(hw: number): void }): LinkAuth & { counter(): number } {
   var tx = counter.load() >>> 0, hw = tx;
-  var sent = new Uint32Array(capacity);
+  var sent = new Uint32Array(capacity), got = new Uint32Array(capacity);
   var key: Uint8Array | null = null;
   function next(): number {
     tx = (tx + 1) >>> 0;
@@ -113,8 +123,12 @@ export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null,
         return Err.AUTH_REQUIRED;
       }
       var i = slot(m.src);
-      if (i < 0 || !macOk(h, k.up, frame, len)) return Err.AUTH_BAD_MAC;
-      return m.counter >>> 0 === sent[i] ? 0 : Err.AUTH_REPLAY;
+      // bound to the request we sent it last, and newer than anything it sent before
+      if (i < 0 || !macOk(h, k.up, frame, len, sent[i])) return Err.AUTH_BAD_MAC;
+      var c = m.counter >>> 0;
+      if (c <= got[i]) return Err.AUTH_REPLAY;
+      got[i] = c;
+      return 0;
     },
   };
 }

@@ -65,14 +65,15 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
   var root = key ? hexKey(key, KEY_SIZE) : null;
   var h: Hmac | null = root ? hmacSha256(native, P.MAX_FRAME) : null;
   var authKey: Uint8Array | null = null, link: LinkAuth | undefined;
-  var word = new Uint8Array(4);
   if (h && root) {
     var hm: Hmac = h;
     authKey = hm.derive(root, "meterline authorise");
     var ctr = journal.read(REC_COUNTER);
-    link = meterAuth(hm, { down: hm.derive(root, "meterline down"), up: hm.derive(root, "meterline up") }, ctr ? getU32(ctr, 0) : 0, function (hw) {
-      putU32(word, 0, hw);
-      return journal.append(REC_COUNTER, word);
+    var marks = new Uint8Array(8);
+    link = meterAuth(hm, { down: hm.derive(root, "meterline down"), up: hm.derive(root, "meterline up") }, ctr ? getU32(ctr, 0) : 0, ctr && ctr.length >= 8 ? getU32(ctr, 4) : 0, function (rx, tx) {
+      putU32(marks, 0, rx);
+      putU32(marks, 4, tx);
+      return journal.append(REC_COUNTER, marks);
     });
   }
   if (!link) return base;

@@ -47,15 +47,19 @@ describe("the shipped meter bundle with keys", () => {
     for (const f of [f1, f2, changed, f1]) { m.endpoint.events.received(f, f.length, 100); dev.clock.advance(50); }
     expect(m.metering.settings.savePulses).toBe(42);
     expect(m.endpoint.stats.authRejected).toBe(2);
-    // replies: two ACKs signed under the up key with the request's counter, then two errors in the clear
+    // replies: two ACKs signed under the up key, then two errors in the clear
     const replies = sent.map((b) => { const r = newMsg(); expect(decodeMsg(b, b.length, r)).toBe(0); return { r, b }; });
     expect(replies.map(({ r }) => [r.type, r.flags & 1, r.body.code])).toEqual([[0x2a, 1, undefined], [0x2a, 1, undefined], [0x2b, 0, 141], [0x2b, 0, 142]]);
-    for (const { r, b } of replies.slice(0, 2)) {
+    // each reply: the meter's own counter (1, 2), and a MAC that also covers the counter of the request it answers
+    const reqCounter = (f: Uint8Array) => { const r = newMsg(); decodeMsg(f, f.length, r); return r.counter; };
+    [f1, f2].forEach((f, i) => {
+      const { r, b } = replies[i];
       const mac = new Uint8Array(8);
-      h.mac(k.up, b, b.length - 8, mac, 0, 8);
+      h.mac(k.up, b, b.length - 8, mac, 0, 8, reqCounter(f));
       expect(Buffer.from(b.subarray(b.length - 8))).toEqual(Buffer.from(mac));
-      expect(r.counter).toBeGreaterThan(500);
-    }
+      expect(r.counter).toBe(i + 1);
+      expect(reqCounter(f)).toBeGreaterThan(500);
+    });
   });
 
   it("the Original's bundle has no authentication code; a SHA-256 board's has", () => {

@@ -39,7 +39,7 @@ describe("frame counters", () => {
   it("a meter saves its mark before accepting a counter above it, and refuses everything at or below the mark after a restart", () => {
     let mark = 0, saves = 0;
     const conc = concentratorAuth(h, () => keys, () => 0, 1, { load: () => 0, save: () => {} });
-    const meter = meterAuth(h, keys, mark, (hw) => { mark = hw; saves++; return 0; });
+    const meter = meterAuth(h, keys, mark, 0, (rx) => { mark = rx; saves++; return 0; });
     const frames = [];
     for (let i = 0; i < 5; i++) {
       const f = command(conc);
@@ -49,10 +49,10 @@ describe("frame counters", () => {
     expect(saves).toBe(1); // one save covers COUNTER_STEP counters
     expect(mark).toBe(1 + COUNTER_STEP);
     expect(meter.open(frames[2].rx, frames[2].buf, frames[2].n)).toBe(142); // replay
-    const again = meterAuth(h, keys, mark, () => 0); // after a restart
+    const again = meterAuth(h, keys, mark, 0, () => 0); // after a restart
     expect(again.open(frames[4].rx, frames[4].buf, frames[4].n)).toBe(142);
     // a save that fails refuses the command
-    const full = meterAuth(h, keys, 0, () => 37);
+    const full = meterAuth(h, keys, 0, 0, () => 37);
     expect(full.open(frames[0].rx, frames[0].buf, frames[0].n)).toBe(37);
     // a flipped bit anywhere in header, body or counter: bad MAC
     for (const at of [1, 10, 15, frames[0].n - 9]) {
@@ -60,8 +60,45 @@ describe("frame counters", () => {
       f.buf[at] ^= 1;
       const rx = newMsg();
       if (decodeMsg(f.buf, f.n, rx)) continue;
-      expect(meterAuth(h, keys, 0, () => 0).open(rx, f.buf, f.n)).toBe(141);
+      expect(meterAuth(h, keys, 0, 0, () => 0).open(rx, f.buf, f.n)).toBe(141);
     }
+  });
+
+  it("a meter's replies carry its own counter, saved ahead; the concentrator takes each once, and only for its newest request", () => {
+    let rx = 0, tx = 0;
+    const conc = concentratorAuth(h, () => keys, () => 0, 1, { load: () => 0, save: () => {} });
+    const boot = () => meterAuth(h, keys, rx, tx, (r, t) => { rx = r; tx = t; return 0; });
+    let meter = boot();
+    const reply = () => {
+      const f = command(conc);
+      expect(meter.open(f.rx, f.buf, f.n)).toBe(0);
+      const m = setMsg(newMsg(), 0x2a, 1, 42, 0, 0xffffffff, { refType: 0x25, refSeq: 1 });
+      meter.seal(m);
+      const buf = new Uint8Array(64);
+      const n = encodeMsg(m, buf);
+      meter.sign(buf, n);
+      const r = newMsg();
+      expect(decodeMsg(buf, n, r)).toBe(0);
+      return { r, buf, n };
+    };
+    const a = reply();
+    expect(a.r.counter).toBe(1);
+    expect(tx).toBe(1 + COUNTER_STEP); // saved ahead before the first use
+    expect(conc.open(a.r, a.buf, a.n)).toBe(0);
+    expect(conc.open(a.r, a.buf, a.n)).toBe(142); // the same reply again
+    const b = reply(), c = reply();
+    expect(conc.open(b.r, b.buf, b.n)).toBe(141); // bound to an older request: no longer verifies
+    expect(conc.open(c.r, c.buf, c.n)).toBe(0);
+    // the meter restarts: it refuses the concentrator's counter until told so moves it on
+    meter = boot();
+    const stale = command(conc);
+    expect(meter.open(stale.rx, stale.buf, stale.n)).toBe(142);
+    const err = setMsg(newMsg(), 0x2b, 1, 42, 0, 0xffffffff, { refType: 0x25, refSeq: 1, code: 142 });
+    expect(conc.open(err, new Uint8Array(0), 0)).toBe(140); // heeded: the counter moves COUNTER_STEP on
+    const d = reply();
+    // and its replies count on from the saved mark, never reusing a counter
+    expect(d.r.counter).toBeGreaterThan(COUNTER_STEP);
+    expect(conc.open(d.r, d.buf, d.n)).toBe(0);
   });
 
   it("the concentrator's key file is found by binary search, read in place", () => {
