@@ -171,7 +171,8 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   let lastAir = 0, stage = "readings";
   const account = () => { const a = rig.line.totals.airtimeMs; airtimeByPhase[stage] = (airtimeByPhase[stage] ?? 0) + a - lastAir; lastAir = a; };
   if (ml.time(DAY0)) return fail(`the concentrator could not set the clock: ${out[out.length - 1]}`);
-  clock.advance(5000);
+  // the broadcast, and for keyed meters the round that follows it, before the day starts
+  clock.advance(60_000);
   const dayStart = clock.now();
   const dayMs = sc.readings.hours * 3_600_000;
   const pulses = new Map<number, number>(ids.map((id) => [id, 0]));

@@ -213,6 +213,9 @@ export function startConcentrator(
     setTime: function (unix) {
       if (!(unix >= 1e9 && unix <= 0xffffffff) || unix % 1) return Err.BAD_ARG;
       timeBase = unix - hal.clock.now() / 1000;
+      // keyed meters take the time only addressed to them: a register round now gives it to
+      // each meter whose clock is unset or off (the collector's clock check)
+      if (auth) hal.clock.setTimeout(function () { collect(function () {}); }, 2000);
       return ep.send(setMsg(atx, T.TIME_SET, nextAdminSeq(), P.BROADCAST_ID, P.TO_ALL, P.BROADCAST_ID, { time: unix }));
     },
     join: function (id, g, done) {
