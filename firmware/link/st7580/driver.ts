@@ -59,7 +59,8 @@ export function st7580Modem(
 ): Modem {
   var stats: LinkStats = newStats();
   var tx = new Uint8Array(St.MAX_DATA + St.OVERHEAD);
-  var req = new Uint8Array(St.MAX_DATA);
+  // a request's data is built where encodeFrame puts it (after STX, LEN, CMD): no second buffer
+  var req = tx.subarray(3, 3 + St.MAX_DATA);
   var txLen = 0, cnf = 0, errCmd = 0, attempt = 0, ph = Ph.IDLE, timer = 0;
   var mode = Mode.OFF;
   var done: ((err: number) => void) | null = null;
