@@ -12,6 +12,8 @@ import { install } from "../firmware/boot/install";
 import { consoleApi } from "../firmware/concentrator/console";
 import { Err } from "../firmware/common/errors";
 import { packImage } from "../tools/image/pack";
+import { imageFileOf } from "../tools/image/image";
+import { loadProfile } from "../tools/profiles/profiles";
 import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode, type MeterNode } from "./rig";
 import { imageOf, programImage, type Image } from "./image";
 import { KIND_CODE, type Scenario } from "./scenario";
@@ -19,7 +21,6 @@ import { bridgeBoard, openPort, type Port } from "./hil";
 import { createHash } from "node:crypto";
 import { concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagFor, tagsFile, type KeyFile } from "../tools/keys/keyfile";
 import { keyFile as keyFileLookup } from "../firmware/concentrator/keystore";
-import { encodeImageFile, IMAGE_FILE_HEADER } from "../firmware/common/image-file";
 import { TAG_INSTALL } from "../firmware/common/hmac";
 
 /** Unix time the bench's day starts at (2026-11-24 00:00 UTC). */
@@ -66,9 +67,12 @@ export function lossModel(p: number, meanBurst: number): LinkModel {
   return { ge: { pGoodToBad: (p * toGood) / (1 - p), pBadToGood: toGood, lossGood: 0, lossBad: 1 } };
 }
 
+/** Every simulated node is a LINUX board. */
+const BOARD = loadProfile("LINUX");
+
 function imageFor(sc: Scenario): Image {
-  const f = { imageId: sc.image.version & 0xffff || 1, version: sc.image.version, board: 1, blockSize: sc.image.blockSize };
-  if (sc.image.source === "bundle") return imageOf(packImage("LINUX", sc.image.version), f);
+  const f = { imageId: sc.image.version & 0xffff || 1, version: sc.image.version, board: BOARD.code, blockSize: sc.image.blockSize };
+  if (sc.image.source === "bundle") return imageOf(packImage(BOARD.board, sc.image.version), f);
   return programImage(new TextEncoder().encode(`/*meter v${sc.image.version}*/`.padEnd(sc.image.size - 16, " ")), f);
 }
 
@@ -80,7 +84,6 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const events: string[] = [];
   const note = (s: string) => events.push(`${((clock.now()) / 1000).toFixed(1)} s: ${s}`);
   const ids = sc.meters.map((m) => m.id);
-  const board = "LINUX";
   const cutsDone = new Set<number>();
   const pendingSwapCut = new Map(sc.cuts.filter((c) => c.during === "swap").map((c) => [c.meter, c]));
   const pendingDownloadCut = new Map(sc.cuts.filter((c) => c.during === "download").map((c) => [c.meter, c]));
@@ -103,7 +106,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const keyFile: KeyFile | null = sc.keys ? { format: KEY_FORMAT, meters: Object.fromEntries(simIds.map((id) => [String(id), createHash("sha256").update(`meterline bench ${sc.seed} ${id}`).digest("hex").slice(0, 32)])) } : null;
   const start = (id: number, flash?: MeterNode["flash"]): MeterNode => {
     const m = sc.meters.find((x) => x.id === id)!;
-    const node = bootMeter(rig, `m${id}`, id, { board, version: 1, kind: KIND_CODE[m.kind], flash, key: keyFile?.meters[String(id)] });
+    const node = bootMeter(rig, `m${id}`, id, { board: BOARD.board, version: 1, kind: KIND_CODE[m.kind], flash, key: keyFile?.meters[String(id)] });
     if (m.loss !== undefined) rig.line.link("conc", `m${id}`, { loss: m.loss });
     node.system.onReset = () => { clock.setTimeout(() => restart(id), 0); };
     return node;
@@ -150,10 +153,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const conc: ConcNode = bootConcentrator(rig, "conc", ids, undefined, { readingMinutes: sc.readings.readingMinutes, profileHours: 6 }, concKeys);
   const out: string[] = [];
   // the operator's files in the concentrator's Storage: the image file (npm run image) and, keyed, the head-end's tags
-  const imgFile = new Uint8Array(IMAGE_FILE_HEADER + img.bytes.length);
-  imgFile.set(encodeImageFile({ board: 1, firmwareId: 1, blockSize: img.session.blockSize, version: img.session.version, size: img.bytes.length, blockCount: img.session.blockCount, digest: img.session.digest }, hostNative));
-  imgFile.set(img.bytes, IMAGE_FILE_HEADER);
-  const storage: Record<string, string> = { "img.bin": latin1(imgFile) };
+  const storage: Record<string, string> = { "img.bin": latin1(imageFileOf(img.bytes, BOARD.board, img.session.version, img.session.blockSize)) };
   if (keyFile) {
     storage["img.tags"] = latin1(tagsFile(simIds.map((id) => {
       const root = rootKey(keyFile, id)!;
@@ -162,7 +162,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       return { id, kind: TAG_INSTALL, tag: tagFor(key, TAG_INSTALL, img.session.digest, img.session.version, id, img.session.imageId) };
     })));
   }
-  const ml = consoleApi(conc.ctx, hostNative, 1, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes });
+  const ml = consoleApi(conc.ctx, hostNative, BOARD.code, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes });
   clock.advance(3000);
   const fail = (reason: string): RunResult => finishRun(false, reason);
 
@@ -264,7 +264,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       const st = camp.state(i);
       if (st >= 3 && st !== 8) { held += img.session.blockCount; complete++; } else if (n && !n.clock.dead) held += Math.min(n.meter.receiver.received(), img.session.blockCount);
     }
-    timeline.push({ t: (clock.now() - c0) / 1000, phase: PHASES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs - (timeline.length ? 0 : 0) });
+    timeline.push({ t: (clock.now() - c0) / 1000, phase: PHASES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs });
   };
   sample();
   let lastSample = clock.now();

@@ -6,8 +6,9 @@
  *   magic u32 "MLIM" | format u16 (1) | board u16 | firmwareId u16 | blockSize u16 |
  *   version u32 | size u32 (payload bytes) | blockCount u16 | 0 u16 | digest 32 |
  *   crc32 u32 of the 56 bytes before it
- * The digest is the update digest (update-image.ts): the SHA-256 chain, or for boards
- * without native SHA-256 the CRC-32 chain in its first 4 bytes (the rest zero).
+ * The digest is the update digest (update-image.ts) with no campaign (imageId 0): the
+ * SHA-256 chain, or for boards without native SHA-256 the CRC-32 chain in its first 4 bytes
+ * (the rest zero). A campaign's session digest binds its own imageId and is computed again.
  */
 import type { Native } from "../../hal/types";
 import { Err } from "./errors";

@@ -62,6 +62,14 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     return function (i) { return bytesAt(text, off + i * bs, Math.min(bs, text.length - off - i * bs)); };
   }
 
+  /** The update digest of the session's blocks into s.digest (the CRC-32 chain in its first 4 bytes when `crcOnly`). */
+  function digestInto(dn: Native, s: Session, block: (i: number) => Uint8Array, crcOnly: boolean): void {
+    var chain = digestChain(dn, s);
+    for (var b = 0; b < s.blockCount; b++) chain.step(block(b));
+    for (var z = 0; z < 32; z++) s.digest[z] = 0;
+    s.digest.set(crcOnly ? chain.result().subarray(0, 4) : chain.result());
+  }
+
   /**
    * The head-end's tags from a Storage file (npm run keys -- authorise): records of 24 bytes,
    * id u32 | kind u8 | 3 zero bytes | tag 16, sorted by id. Kind and tag of meter `id`, or null.
@@ -164,10 +172,15 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       // an image file for a board without SHA-256 carries the CRC-32 chain (4 bytes): compute that one
       var crcOnly = !native.sha256;
       if (head) { crcOnly = true; for (var z = 4; z < 32; z++) if (head.digest[z]) crcOnly = false; }
-      var chain = digestChain(crcOnly ? { crc32: native.crc32, bytesToString: native.bytesToString, sha256: null } : native, s);
-      for (var b = 0; b < s.blockCount; b++) chain.step(block(b));
-      s.digest.set(crcOnly ? chain.result().subarray(0, 4) : chain.result());
-      if (head) for (var d = 0; d < 32; d++) if (head.digest[d] !== s.digest[d]) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" does not match its header's digest");
+      var dn = crcOnly ? { crc32: native.crc32, bytesToString: native.bytesToString, sha256: null } : native;
+      // the file's digest is made with no campaign (imageId 0); the session's binds this campaign's id
+      if (head) {
+        s.imageId = 0;
+        digestInto(dn, s, block, crcOnly);
+        for (var d = 0; d < 32; d++) if (head.digest[d] !== s.digest[d]) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" does not match its header's digest");
+        s.imageId = o.imageId;
+      }
+      digestInto(dn, s, block, crcOnly);
       var cfg = campaignConfig(s, block, ids, o);
       cfg.group = o.group;
       if (tags) cfg.authorise = tagsOf(tags);

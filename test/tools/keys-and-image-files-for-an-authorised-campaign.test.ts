@@ -12,6 +12,11 @@ import { packImage } from "../../tools/image/pack";
 import { loadKeys, rootKey, tagFor } from "../../tools/keys/keyfile";
 import { loadProfile } from "../../tools/profiles/profiles";
 import { EspruinoDevice } from "../harness/espruino-vm";
+import { campaignDigest } from "../../tools/image/image";
+import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
+import { keyFile } from "../../firmware/concentrator/keystore";
+import { consoleApi } from "../../firmware/concentrator/console";
+import { latin1 } from "../../hal/mock/native";
 
 const node = (script: string, ...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", script, ...args], { encoding: "utf8" });
 
@@ -60,9 +65,24 @@ describe("npm run keys and flash.sh --keys", () => {
     const tags = readFileSync(join(dir, "img.tags"));
     expect(tags.length).toBe(48);
     expect(tags.readUInt32LE(0)).toBe(1001); // sorted
-    const h = decodeImageFile(new Uint8Array(readFileSync(img)), hostNative) as { digest: Uint8Array };
-    expect(new Uint8Array(tags.subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 1, h.digest, 2, 1001, 7));
+    // the tag covers the digest the meters check in campaign 7 (the session's, which binds the campaign id)
+    const campaign7 = campaignDigest(new Uint8Array(readFileSync(img)), 7)!;
+    expect(new Uint8Array(tags.subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 1, campaign7, 2, 1001, 7));
     expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "9", "--out", join(dir, "t")).stderr.trim()).toBe("keys: --meters: meter 9 has no key in the key file");
+    // the operator's path end to end: these files in a keyed concentrator's Storage update keyed meters
+    const rig = new LinkRig("st7580", lineFor("st7580", 17));
+    for (const id of [1001, 1002]) bootMeter(rig, `m${id}`, id, { version: 1, autoRestart: true, key: k.meters[String(id)] });
+    const mlKeys = readFileSync(join(dir, "ml.keys"));
+    const conc = bootConcentrator(rig, "conc", [1001, 1002], undefined, {}, { keys: keyFile((o, n) => latin1(mlKeys.subarray(o, o + n)), mlKeys.length), counter: { load: () => 0, save: () => {} } });
+    rig.clock.advance(3000);
+    const out: string[] = [];
+    const files: Record<string, string> = { "img.bin": readFileSync(img).toString("latin1"), "img.tags": tags.toString("latin1") };
+    const ml = consoleApi(conc.ctx, hostNative, 1, (n) => files[n], (l) => out.push(l));
+    expect(ml.update("img.bin", { imageId: 7, tags: "img.tags" })).toBe(0);
+    const end = rig.clock.now() + 3_600_000;
+    while (!out.some((l) => l.startsWith("meterline: campaign 7 ended")) && rig.clock.now() < end) rig.clock.advance(500);
+    expect(out[out.length - 1]).toBe("meterline: campaign 7 ended: every meter done");
+    for (const id of [1001, 1002]) { const n = rig.meters.get(id)!; expect(n.flash.read(n.board.regions.app!.addr + 12, 1)[0]).toBe(2); }
     // flash.sh: the meter's own key into its configuration record; refused on a board without SHA-256
     const plan = join(dir, "plan.js");
     const f = spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "1002", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { concentratorKeyFile, KeyError, loadKeys, newKeys, rootKey, tagFor, tagsFile } from "./keyfile";
 import { decodeImageFile } from "../../firmware/common/image-file";
+import { campaignDigest } from "../image/image";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../../firmware/common/hmac";
 import { hostNative } from "../../hal/mock/native";
 
@@ -47,14 +48,16 @@ export function run(argv: string[], print: (l: string) => void): void {
     const imageId = Number(need("--image-id"));
     if (!Number.isInteger(imageId) || imageId < 1 || imageId > 0xffff) throw new KeyError("--image-id must be a whole number from 1 to 65535 (the campaign's)");
     if (!existsSync(img)) throw new KeyError(`--image ${img}: no such file`);
-    const head = decodeImageFile(new Uint8Array(readFileSync(img)), hostNative);
-    if (typeof head === "number") throw new KeyError(`--image ${img}: not an image file (make one with npm run image)`);
+    const file = new Uint8Array(readFileSync(img));
+    const head = decodeImageFile(file, hostNative);
+    const digest = campaignDigest(file, imageId);
+    if (typeof head === "number" || !digest) throw new KeyError(`--image ${img}: not an image file (make one with npm run image)`);
     const ids = arg("--meters") ? parseIds(arg("--meters")!) : Object.keys(k.meters).map(Number);
     const kind = argv.includes("--rollback") ? TAG_ROLLBACK : TAG_INSTALL;
     const entries = ids.map((id) => {
       const root = rootKey(k, id);
       if (!root) throw new KeyError(`--meters: meter ${id} has no key in the key file`);
-      return { id, kind, tag: tagFor(root, kind, head.digest, head.version, id, imageId) };
+      return { id, kind, tag: tagFor(root, kind, digest, head.version, id, imageId) };
     });
     writeFileSync(out, tagsFile(entries));
     print(`keys: ${out}: ${kind === TAG_ROLLBACK ? "rollback" : "install"} tags for ${entries.length} meters, image v${head.version}, campaign ${imageId}`);
