@@ -1,10 +1,15 @@
-// Builds one ES5 IIFE per board profile and role into dist/<BOARD>/<role>.js.
+// Builds one ES5 bundle per board profile and role into dist/<BOARD>/<role>.js: the boot
+// routine as an IIFE, the meter and concentrator programs as top-level code (see below).
 // Run through `node --import tsx` (npm run build) so this file can import the TypeScript
 // profile loader and gate: one source of truth for profiles and budgets.
 import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
 import { loadAllProfiles, deviceProfileModule } from "./tools/profiles/profiles.ts";
 import { checkBundle, BUDGETS } from "./tools/gate/gate.ts";
+
+/** Pin names are globals on a board (A0..H15, D0..D32): never a minified name. */
+const PIN_NAMES = [];
+for (const port of "ABCDEFGH") for (let i = 0; i < 33; i++) PIN_NAMES.push(port + i);
 
 const only = process.env.BOARD ? process.env.BOARD.split(",") : null;
 
@@ -45,15 +50,16 @@ for (const profile of loadAllProfiles()) {
       input: `firmware/${role}/entry.ts`,
       output: {
         file: `dist/${profile.board}/${role}.js`,
-        format: "iife",
+        // The programs are top-level code, evaluated at global scope (the boot stub, or
+        // Storage .boot0 for a concentrator): the interpreter gives a function defined
+        // inside N >= 2 nested scopes its own copy of the scope chain (an array and N
+        // names), so an IIFE around the program costs every closure a level (measured on
+        // 2v29: 324 variables for the meter). The boot routine stays an IIFE: its code
+        // must be garbage once the program runs.
+        format: role === "boot" ? "iife" : "es",
         generatedCode: "es5",
         sourcemap: true,
         strict: false,
-        // The boot routine evaluates the app with a direct eval in the global scope: kept
-        // outside the IIFE so that the minifier can still shorten every other name. The
-        // program's functions keep this function's scope alive, so `s` is dropped after the
-        // eval: otherwise the whole program text stays in RAM (measured: 1,500 variables).
-        banner: role === "boot" ? "function mlEval(s){eval(s);s=0}" : undefined,
       },
       onwarn(warning, warn) {
         throw new Error(`rollup warning treated as an error: ${warning.message}`);
@@ -63,7 +69,9 @@ for (const profile of loadAllProfiles()) {
         typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, outDir: `dist/${profile.board}`, sourceMap: true, include: ["firmware/**/*.ts", "hal/**/*.ts", "types/*.d.ts"] }),
         // inline: 1 — terser's deeper inlining leaves `return ...x...; var x` at the end of a
         // function, and the interpreter does not hoist var (the gate's var-before-use rule)
-        terser({ ecma: 5, compress: { passes: 2, unsafe: false, inline: 1 }, mangle: { toplevel: true }, format: { comments: false } }),
+        // The programs' top-level names are globals on the board: the minifier never picks
+        // one the code reads as a global (E, print, Serial1...), nor a pin name.
+        terser({ ecma: 5, compress: { passes: 2, unsafe: false, inline: 1, toplevel: true }, mangle: { toplevel: true, reserved: PIN_NAMES }, format: { comments: false } }),
         espruinoGate(role),
       ],
     });

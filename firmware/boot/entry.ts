@@ -1,19 +1,23 @@
 /*
  * The boot routine: evaluated from the boot region by the boot stub (a Storage boot
- * file written by flash.sh). It finishes any pending install (install.ts), then hands over
- * to the program in the app region, or, when that has none, to the last image in the
- * buffer. It never throws: with no program at all the meter stays at the prompt with one
- * line saying why.
+ * file written by flash.sh). It finishes any pending install (install.ts), then hands
+ * over to the program in the app region, or, when that has none, to the last image in
+ * the buffer. It never throws: with no program at all the meter stays at the prompt with
+ * one line saying why.
+ *
+ * The stub evaluates the program, not this routine: a program evaluated inside a
+ * function would have that function's scope in every closure's scope chain, which costs
+ * each closure an array on the interpreter. So this routine leaves `mlBoot` (a Handover,
+ * loader.ts) as a global; the stub runs `eval(mlBoot.next())` at global scope until
+ * `mlBoot` is gone, and calls `mlBoot.failed()` when the program throws. Once the
+ * program runs, `mlBoot` is deleted and this routine's code is garbage.
  */
 import profile from "board-profile";
 import { espruinoFlash } from "../../hal/espruino/index";
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { imageSource, runApp, runSource } from "./loader";
+import { appSource, handover, imageSource } from "./loader";
 import { bufferImage, install } from "./install";
-
-/** Defined by the bundle's banner (rollup.config.js): a direct eval at global scope. */
-declare function mlEval(src: string): void;
 
 var flash = espruinoFlash(profile.geometry, profile.memoryMapped);
 var native: Native = {
@@ -30,15 +34,21 @@ try {
   rc = Err.BOOT_COPY_FAILED;
 }
 if (rc) print("meterline boot: " + (rc === Err.BOOT_REVERTED ? "new program reverted" : "update not installed") + " (E" + rc + ")");
-rc = runApp(flash, native, profile.regions.app!, mlEval);
-if (rc === Err.BOOT_APP_THREW && trial) {
-  // the new program crashed at start: put the previous one back and run that
-  print("meterline boot: new program failed (E" + rc + "), reverting");
+
+/** The app region's program, else the last verified image in the buffer. */
+function choose(): string | number {
+  var src = appSource(flash, native, profile.regions.app!);
+  if (src === Err.BOOT_NO_APP || src === Err.BOOT_APP_CORRUPT) {
+    var img = bufferImage(flash, native, profile.regions);
+    if (typeof img !== "number") src = imageSource(native, profile.regions.buffer!.size, img, null);
+  }
+  return src;
+}
+
+global.mlBoot = handover(choose, trial, function () {
+  print("meterline boot: new program failed (E" + Err.BOOT_APP_THREW + "), reverting");
   install(flash, native, profile.regions, true);
-  rc = runApp(flash, native, profile.regions.app!, mlEval);
-}
-if (rc === Err.BOOT_NO_APP || rc === Err.BOOT_APP_CORRUPT) {
-  var img = bufferImage(flash, native, profile.regions);
-  if (typeof img !== "number") rc = runSource(imageSource(native, profile.regions.buffer!.size, img, null), mlEval);
-}
-if (rc) print("meterline boot: no program to run (E" + rc + ")");
+}, function (code) {
+  delete global.mlBoot;
+  if (code) print("meterline boot: no program to run (E" + code + ")");
+});

@@ -33,18 +33,38 @@ export function appSource(flash: Flash, native: Native, app: Region): string | n
   return imageSource(native, app.size, function (o, n) { return flash.read(app.addr + o, n); }, function (o, n) { return flash.mapped(app.addr + o, n); });
 }
 
-/** Evaluates a program text (or passes its error code on). Returns 0, or the Err code that stopped it. */
-export function runSource(src: string | number, evaluate: (src: string) => void): number {
-  if (typeof src === "number") return src;
-  try {
-    evaluate(src);
-  } catch (e) {
-    return Err.BOOT_APP_THREW;
-  }
-  return 0;
+/**
+ * The boot routine hands its program over one text at a time, to be evaluated at global
+ * scope by the boot stub (tools/flash/plan.ts, HANDOVER): `next()` gives the text to run,
+ * or "" when there is nothing (more) to run, and then calls `done` with 0 when a program
+ * ran, else the Err code that stopped the last one; `failed()` says that the text threw.
+ *
+ * `choose()` picks the program and gives its text or an Err code; when a program on trial
+ * throws, `revert()` is called once, and then `choose()` again.
+ */
+export interface Handover {
+  next(): string;
+  failed(): void;
 }
 
-/** Evaluates the app region's program. Returns 0, or the Err code that stopped it. */
-export function runApp(flash: Flash, native: Native, app: Region, evaluate: (src: string) => void): number {
-  return runSource(appSource(flash, native, app), evaluate);
+export function handover(choose: () => string | number, onTrial: boolean, revert: () => void, done: (code: number) => void): Handover {
+  var pending = choose(), rc = 0, trial = onTrial;
+  return {
+    next: function () {
+      if (typeof pending === "number") { rc = pending; pending = ""; }
+      var s = pending;
+      pending = "";
+      if (s) rc = 0;
+      else done(rc);
+      return s;
+    },
+    failed: function () {
+      rc = Err.BOOT_APP_THREW;
+      if (!trial) return;
+      // the new program crashed at start: put the previous one back and run that
+      trial = false;
+      revert();
+      pending = choose();
+    },
+  };
 }

@@ -53,10 +53,16 @@ function writeLines(addr: number, data: Uint8Array): string[] {
 /** The code that starts the boot routine at power-on, from memory-mapped flash when it can. */
 export function bootStub(p: BoardProfile, length: number): string {
   const boot = p.regions.boot!;
-  return p.memoryMapped
+  const routine = p.memoryMapped
     ? `eval(E.memoryArea(${hex(boot.addr)},${length}));`
     : `eval(E.toString(require("Flash").read(${length},${hex(boot.addr)})));`;
+  // the boot routine leaves its program in mlBoot (firmware/boot/entry.ts): evaluated
+  // here, at global scope, until mlBoot deletes itself
+  return routine + HANDOVER;
 }
+
+/** The stub's second half: runs what the boot routine hands over, at global scope. */
+export const HANDOVER = "while(global.mlBoot)try{eval(mlBoot.next())}catch(e){mlBoot.failed()}";
 
 /** Checks the options against the profile; returns the profile and role. Throws PlanError. */
 export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role; id: number } {

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import vm from "node:vm";
+import { appSource, handover } from "../../../firmware/boot/loader";
+import { encodeAppHeader } from "../../../firmware/common/image";
+import { APP_HEADER_SIZE } from "../../../firmware/common/layout";
+import { Err } from "../../../firmware/common/errors";
+import { MockFlash } from "../../../hal/mock/flash";
+import { hostNative } from "../../../hal/mock/native";
+import { loadProfile } from "../../../tools/profiles/profiles";
+import { HANDOVER } from "../../../tools/flash/plan";
+
+function install(f: MockFlash, app: { addr: number }, src: string, crcOf = src): void {
+  const body = Buffer.from(src, "latin1");
+  const h = encodeAppHeader({ length: body.length, crc: hostNative.crc32(crcOf), version: 2 });
+  const all = new Uint8Array(Math.ceil((APP_HEADER_SIZE + body.length) / 4) * 4).fill(0xff);
+  all.set(h);
+  all.set(body, APP_HEADER_SIZE);
+  f.write(app.addr, all);
+}
+
+/**
+ * The boot stub's second half (the real text from tools/flash/plan.ts) in a fresh global
+ * scope, with `mlBoot` as the boot routine leaves it. Returns the globals and the code.
+ */
+function stub(choose: () => string | number, trial = false, revert = () => {}): { g: Record<string, unknown>; code: number | null; evaluated: number } {
+  const g: Record<string, unknown> = { evaluated: 0 };
+  const out = { g, code: null as number | null, evaluated: 0 };
+  const ctx = vm.createContext(g);
+  vm.runInContext("globalThis.global = globalThis;", ctx);
+  g.mlBoot = handover(() => { const s = choose(); if (typeof s === "string") out.evaluated++; return s; }, trial, revert, (code) => { delete g.mlBoot; out.code = code; });
+  vm.runInContext(HANDOVER, ctx);
+  return out;
+}
+
+describe("boot hand-over", () => {
+  for (const board of ["LINUX", "ESPRUINOBOARD"]) {
+    it(`${board}: a valid program is read (${board === "LINUX" ? "in chunks" : "memory-mapped"}) and run at global scope`, () => {
+      const p = loadProfile(board);
+      const f = new MockFlash(p.flash);
+      f.memoryMapped = p.memoryMapped;
+      const src = "var ran = " + JSON.stringify("x".repeat(3000)) + ".length; function top() { return ran; }";
+      install(f, p.regions.app!, src);
+      const r = stub(() => appSource(f, hostNative, p.regions.app!));
+      expect(r.code).toBe(0);
+      // top-level declarations of the program are globals: it was not evaluated inside a function
+      expect(r.g.ran).toBe(3000);
+      expect(typeof r.g.top).toBe("function");
+      // and the boot routine's hand-over is gone, so its code is garbage
+      expect("mlBoot" in r.g).toBe(false);
+      const reads = f.counts.reads;
+      appSource(f, hostNative, p.regions.app!);
+      // mapped flash is read once for the header (and once more by mapped()); chunked reads grow with size
+      expect(f.counts.reads - reads).toBe(board === "LINUX" ? 1 + Math.ceil(src.length / 1024) : 2);
+    });
+  }
+
+  it("an erased app region is 'no program', and nothing is evaluated", () => {
+    const p = loadProfile("LINUX");
+    const f = new MockFlash(p.flash);
+    const r = stub(() => appSource(f, hostNative, p.regions.app!));
+    expect(r.code).toBe(Err.BOOT_NO_APP);
+    expect(r.evaluated).toBe(0);
+  });
+
+  it("a program whose CRC does not match is never evaluated", () => {
+    const p = loadProfile("LINUX");
+    const f = new MockFlash(p.flash);
+    install(f, p.regions.app!, "evil = 1;", "good = 1;");
+    const r = stub(() => appSource(f, hostNative, p.regions.app!));
+    expect(r.code).toBe(Err.BOOT_APP_CORRUPT);
+    expect(r.g.evil).toBeUndefined();
+  });
+
+  it("a header claiming more than the region holds is 'no program'", () => {
+    const p = loadProfile("LINUX");
+    const f = new MockFlash(p.flash);
+    f.write(p.regions.app!.addr, encodeAppHeader({ length: p.regions.app!.size, crc: 0, version: 1 }));
+    expect(stub(() => appSource(f, hostNative, p.regions.app!)).code).toBe(Err.BOOT_NO_APP);
+  });
+
+  it("a program that throws does not throw out of the stub, and is reported", () => {
+    const p = loadProfile("LINUX");
+    const f = new MockFlash(p.flash);
+    install(f, p.regions.app!, "throw new Error('bad app')");
+    let reverts = 0;
+    const r = stub(() => appSource(f, hostNative, p.regions.app!), false, () => { reverts++; });
+    expect(r.code).toBe(Err.BOOT_APP_THREW);
+    expect(reverts).toBe(0); // not on trial: nothing to revert to
+  });
+
+  it("a new program on trial that throws is reverted once, and the previous one runs", () => {
+    const p = loadProfile("LINUX");
+    const f = new MockFlash(p.flash);
+    install(f, p.regions.app!, "throw new Error('bad app')");
+    let reverts = 0;
+    const r = stub(() => appSource(f, hostNative, p.regions.app!), true, () => {
+      reverts++;
+      for (let a = p.regions.app!.addr; a < p.regions.app!.addr + p.regions.app!.size; a += 1024) f.erase(a);
+      install(f, p.regions.app!, "var old = 1;");
+    });
+    expect(reverts).toBe(1);
+    expect(r.g.old).toBe(1);
+    expect(r.code).toBe(0);
+  });
+
+  it("a previous program that throws too is not reverted again", () => {
+    const p = loadProfile("LINUX");
+    const f = new MockFlash(p.flash);
+    install(f, p.regions.app!, "throw new Error('bad app')");
+    let reverts = 0;
+    const r = stub(() => appSource(f, hostNative, p.regions.app!), true, () => { reverts++; });
+    expect(reverts).toBe(1);
+    expect(r.evaluated).toBe(2);
+    expect(r.code).toBe(Err.BOOT_APP_THREW);
+  });
+});
