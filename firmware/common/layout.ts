@@ -34,14 +34,20 @@ export interface Regions {
   prev?: Region;
 }
 
-/** Region names in a fixed order: a region's index in this list is its numeric id in error reports. */
-export var REGION_NAMES = ["boot", "state", "registers", "profile", "store", "app", "buffer", "journal", "prev"];
+/*
+ * The two lists below are functions, not tables: a device needs them once, at start-up,
+ * and a table would stay in RAM for good (about 45 variables on 2v29).
+ */
 
-/** The regions each role needs. The concentrator keeps its program in Storage. */
-export var ROLE_REGIONS: { [role: string]: string[] } = {
-  meter: ["boot", "state", "registers", "profile", "app", "buffer", "journal", "prev"],
-  concentrator: ["state", "store"],
-};
+/** Region names in a fixed order: a region's index in this list is its numeric id in error reports. */
+export function regionNames(): string[] {
+  return "boot state registers profile store app buffer journal prev".split(" ");
+}
+
+/** The regions a role needs. The concentrator keeps its program in Storage. */
+export function roleRegions(role: string): string[] {
+  return role === "meter" ? "boot state registers profile app buffer journal prev".split(" ") : role === "concentrator" ? ["state", "store"] : [];
+}
 
 /** Bytes at the end of the boot region that hold the per-device configuration record. */
 export var CONFIG_SIZE = 256;
@@ -79,11 +85,12 @@ export function unitsSpanned(g: FlashGeometry, r: Region): number {
 
 /**
  * Checks that each named region exists, is whole erase units and lies inside one free
- * area. Returns 0, or an error code times 256 plus the region's index in REGION_NAMES.
+ * area. Returns 0, or an error code times 256 plus the region's index in regionNames().
  */
 export function checkRegions(g: FlashGeometry, regions: Regions, names: string[], free: Area[]): number {
+  var all = regionNames();
   for (var i = 0; i < names.length; i++) {
-    var id = REGION_NAMES.indexOf(names[i]);
+    var id = all.indexOf(names[i]);
     var r = (regions as { [k: string]: Region | undefined })[names[i]];
     if (!r) return Err.REGION_MISSING * 256 + id;
     if (unitsSpanned(g, r) < 0) return Err.REGION_UNALIGNED * 256 + id;

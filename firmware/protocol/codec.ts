@@ -9,7 +9,7 @@
 import { Err } from "../common/errors";
 import * as cur from "../common/cursor";
 import { Cursor } from "../common/cursor";
-import { CATALOGUE, P } from "./catalogue";
+import { layoutOf, P } from "./catalogue";
 
 export interface Msg {
   type: number;
@@ -87,11 +87,7 @@ function putScalar(c: Cursor, k: string, v: any): boolean {
   return true;
 }
 
-/** The layout part of a catalogue entry, or null for an unknown type. */
-export function layoutOf(type: number): string | null {
-  var e = CATALOGUE[type];
-  return typeof e === "string" ? e : null;
-}
+export { layoutOf };
 
 /*
  * Walks a layout. For each field calls visit(name, kind, subStart, subEnd): subStart and

@@ -5,7 +5,7 @@
  * layout walker, so it cannot drift from the device code.
  */
 import fc from "fast-check";
-import { CATALOGUE, NAMES } from "../../firmware/protocol/catalogue";
+import { layoutOf, NAMES } from "../../firmware/protocol/catalogue";
 import { eachField, kindWidth, newMsg, type Msg } from "../../firmware/protocol/codec";
 
 export interface FieldDef { name: string; kind: string; record?: FieldDef[] }
@@ -22,11 +22,13 @@ function fieldsOf(spec: string): FieldDef[] {
   return out;
 }
 
-export const MESSAGES: MessageDef[] = Object.keys(CATALOGUE)
+export const MESSAGES: MessageDef[] = Object.keys(NAMES)
   .map(Number)
   .sort((a, b) => a - b)
   .map((type) => {
-    return { type, name: NAMES[type], fields: fieldsOf(CATALOGUE[type]) };
+    const layout = layoutOf(type);
+    if (layout === null) throw new Error(`message ${NAMES[type]} (0x${type.toString(16)}) has a name but no layout`);
+    return { type, name: NAMES[type], fields: fieldsOf(layout) };
   });
 
 export const byName = (name: string): MessageDef => {

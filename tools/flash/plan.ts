@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadProfile, ProfileError, type BoardProfile, type Role } from "../profiles/profiles";
-import { APP_HEADER_SIZE, CONFIG_SIZE, ROLE_REGIONS, unitsSpanned, eraseUnitAt, type Region } from "../../firmware/common/layout";
+import { APP_HEADER_SIZE, CONFIG_SIZE, roleRegions, unitsSpanned, eraseUnitAt, type Region } from "../../firmware/common/layout";
 import { CONFIG_FILE, encodeConfig, type DeviceConfig } from "../../firmware/common/config";
 import { concentratorKeyFile, loadKeys, rootKey } from "../keys/keyfile";
 import { KEY_FILE } from "../../firmware/concentrator/keystore";
@@ -111,7 +111,7 @@ export function provisioningPlan(o: PlanOptions): string {
     `// meterline provisioning: ${role} ${id} on ${p.board}`,
     `var F=require("Flash");`,
   ];
-  for (const name of ROLE_REGIONS[role]) {
+  for (const name of roleRegions(role)) {
     const r = (p.regions as Record<string, Region>)[name];
     if (unitsSpanned(p.flash, r) < 1) throw new PlanError(`region ${name} is not whole erase units`);
     lines.push(`// erase ${name}`, ...eraseLines(p, r));

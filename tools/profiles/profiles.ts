@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  APP_HEADER_SIZE, CONFIG_SIZE, REGION_NAMES, ROLE_REGIONS, unitsSpanned,
+  APP_HEADER_SIZE, CONFIG_SIZE, regionNames, roleRegions, unitsSpanned,
   type FlashGeometry, type Region, type Regions,
 } from "../../firmware/common/layout";
 
@@ -128,7 +128,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const regions: Regions = {};
   const list: [string, Region][] = [];
   for (const k of Object.keys(regObj)) {
-    if (!REGION_NAMES.includes(k)) at(`regions.${k}`)(`unknown region (known: ${REGION_NAMES.join(", ")})`);
+    if (!regionNames().includes(k)) at(`regions.${k}`)(`unknown region (known: ${regionNames().join(", ")})`);
     const o = obj(regObj[k], at(`regions.${k}`));
     const reg = { addr: address(o.addr, at(`regions.${k}.addr`)), size: int(o.size, 1, at(`regions.${k}.size`)) };
     if (reg.addr < base || reg.addr + reg.size > base + size) at(`regions.${k}`)("outside the chip's flash");
@@ -152,7 +152,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const rolesWhy = str(r.rolesWhy, at("rolesWhy"));
   const maxImageSize = int(r.maxImageSize, 1024, at("maxImageSize"));
   for (const role of roles) {
-    for (const need of ROLE_REGIONS[role]) {
+    for (const need of roleRegions(role)) {
       if (!(regions as Record<string, Region>)[need]) at(`regions.${need}`)(`missing: the ${role} role needs it`);
     }
     if (role === "meter") {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkRegions, eraseUnitAt, unitsSpanned, REGION_NAMES, ROLE_REGIONS } from "../../../firmware/common/layout";
+import { checkRegions, eraseUnitAt, unitsSpanned, regionNames, roleRegions } from "../../../firmware/common/layout";
 import { checkRoleRegions, startupMessage } from "../../../firmware/common/startup";
 import { Err } from "../../../firmware/common/errors";
 import { loadProfile } from "../../../tools/profiles/profiles";
@@ -15,19 +15,19 @@ describe("start-up region check", () => {
     // a chip without the undocumented upper 128 KiB: only Storage's neighbours are free
     const code = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08038000, length: 0x3000 }]);
     expect((code / 256) | 0).toBe(Err.REGION_NOT_FREE);
-    expect(REGION_NAMES[code % 256]).toBe("boot");
+    expect(regionNames()[code % 256]).toBe("boot");
     expect(startupMessage(code)).toBe(`meterline: region boot is not in the flash Flash.getFree() reports (interpreter binary or Storage there?) (E${Err.REGION_NOT_FREE})`);
     // free area that stops one page short of the buffer's end
     const short = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08040000, length: 0x17000 }]);
-    expect(REGION_NAMES[short % 256]).toBe("buffer");
+    expect(regionNames()[short % 256]).toBe("buffer");
   });
 
   it("refuses a missing or unaligned region", () => {
     const { buffer: _drop, ...noBuffer } = p.regions;
-    const code = checkRegions(p.flash, noBuffer, ROLE_REGIONS.meter, p.freeAreas);
-    expect(code).toBe(Err.REGION_MISSING * 256 + REGION_NAMES.indexOf("buffer"));
+    const code = checkRegions(p.flash, noBuffer, roleRegions("meter"), p.freeAreas);
+    expect(code).toBe(Err.REGION_MISSING * 256 + regionNames().indexOf("buffer"));
     const bad = { ...p.regions, state: { addr: 0x08041004, size: 4096 } };
-    expect(checkRegions(p.flash, bad, ROLE_REGIONS.meter, p.freeAreas)).toBe(Err.REGION_UNALIGNED * 256 + 1);
+    expect(checkRegions(p.flash, bad, roleRegions("meter"), p.freeAreas)).toBe(Err.REGION_UNALIGNED * 256 + 1);
     expect(startupMessage(Err.REGION_UNALIGNED * 256 + 1)).toContain("region state is not whole flash pages");
   });
 

@@ -69,3 +69,16 @@ describe("docs/protocol.md and firmware/protocol/catalogue.ts", () => {
       "ACTIVATE", "ABORT", "CONFIRM", "UPDATE_RESULT", "VERSION_READ", "VERSION"]) expect(names).toContain(n);
   });
 });
+
+describe("catalogue names and layouts", () => {
+  it("every type code with a layout has a name and every name a layout; other codes have none", async () => {
+    const { layoutOf, NAMES } = await import("../../../firmware/protocol/catalogue");
+    const withLayout: number[] = [];
+    for (let t = 0; t < 256; t++) if (layoutOf(t) !== null) withLayout.push(t);
+    expect(withLayout).toEqual(Object.keys(NAMES).map(Number).sort((a, b) => a - b));
+    expect(withLayout.length).toBe(30);
+    expect(layoutOf(0x42)).toBe("imageId:H index:H data:R");
+    expect(layoutOf(0x20)).toBe(""); // IDENTIFY: an empty body, not an unknown type
+    expect(layoutOf(0x99)).toBeNull();
+  });
+});
