@@ -101,3 +101,13 @@ declare function btoa(binary: string): string;
 declare function atob(base64: string): string;
 /** The interpreter's global object. */
 declare var global: { [name: string]: unknown };
+
+/**
+ * 2v29: a typed array's slice() and filter() give a plain Array, not a typed array
+ * (measured). These overloads come first, so code that needs a typed array does not
+ * compile: copy with `new Uint8Array(a.subarray(s, e))`, or take a view with subarray.
+ */
+interface Uint8Array {
+  slice(start?: number, end?: number): number[];
+  filter(predicate: (value: number, index: number, array: Uint8Array) => unknown, thisArg?: any): number[];
+}

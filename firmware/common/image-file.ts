@@ -34,7 +34,7 @@ export function decodeImageFile(b: Uint8Array, native: Native): ImageFileHeader 
   if ((b[4] | (b[5] << 8)) !== IMAGE_FILE_FORMAT) return Err.BAD_ARG;
   var h: ImageFileHeader = {
     board: b[6] | (b[7] << 8), firmwareId: b[8] | (b[9] << 8), blockSize: b[10] | (b[11] << 8),
-    version: getU32(b, 12), size: getU32(b, 16), blockCount: b[20] | (b[21] << 8), digest: b.slice(24, 56),
+    version: getU32(b, 12), size: getU32(b, 16), blockCount: b[20] | (b[21] << 8), digest: new Uint8Array(b.subarray(24, 56)),
   };
   if (!h.blockSize || h.blockCount !== Math.ceil(h.size / h.blockSize)) return Err.BAD_ARG;
   return h;

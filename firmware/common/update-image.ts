@@ -101,7 +101,7 @@ export function decodeSession(b: Uint8Array | null): Session | null {
   return {
     imageId: get16(b, 0), version: getU32(b, 2), board: get16(b, 6), size: getU32(b, 8),
     blockSize: get16(b, 12), blockCount: get16(b, 14), activateAt: getU32(b, 16),
-    digest: b.slice(20, 20 + DIGEST_SIZE),
+    digest: new Uint8Array(b.subarray(20, 20 + DIGEST_SIZE)),
   };
 }
 

@@ -259,7 +259,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         if (m.mode === P.TO_ALL && selected !== b.imageId) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
         var ns = {
           imageId: b.imageId, version: b.version, board: b.board, size: b.size, blockSize: b.blockSize,
-          blockCount: b.blockCount, activateAt: b.activateAt, digest: b.digest.slice(),
+          blockCount: b.blockCount, activateAt: b.activateAt, digest: new Uint8Array(b.digest),
         };
         // a keyed meter downloads only what the head-end authorised for it
         var grant = guard.keyed ? guard.grant(ns) : 0;

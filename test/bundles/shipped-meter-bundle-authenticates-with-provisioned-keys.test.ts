@@ -28,7 +28,7 @@ describe("the shipped meter bundle with keys", () => {
     expect(m.lastError()).toBe(0);
     // a stand-in modem: what the meter sends is kept here
     const sent: Uint8Array[] = [];
-    m.endpoint.attach({ maxPayload: 242, stats: {}, start() {}, busy: () => false, send: (f: Uint8Array, l: number) => { sent.push(f.slice(0, l)); dev.clock.setTimeout(() => m.endpoint.events.sent(0), 1); return 0; } });
+    m.endpoint.attach({ maxPayload: 242, stats: {}, start() {}, busy: () => false, send: (f: Uint8Array, l: number) => { sent.push(Uint8Array.from(f.subarray(0, l))); dev.clock.setTimeout(() => m.endpoint.events.sent(0), 1); return 0; } });
     m.endpoint.events.ready(0);
     const k = linkKeys(rootKey(keys, 77)!);
     const h = hmacSha256(hostNative, 242)!;

@@ -33,6 +33,12 @@ delete Array.from; delete Array.of; delete Object.freeze; delete Number.isIntege
 delete Math.imul; delete Math.trunc; delete Math.clz32;
 delete String.prototype.padStart; delete String.prototype.padEnd; delete Array.prototype.fill;
 delete Object.getPrototypeOf(Uint8Array).from;
+(function () {
+  // 2v29: a typed array's slice() and filter() give a plain Array, not a typed array (measured)
+  var TA = Object.getPrototypeOf(Uint8Array).prototype, AS = Array.prototype.slice, AF = Array.prototype.filter;
+  TA.slice = function (a, b) { return AS.call(this, a, b); };
+  TA.filter = function (f, t) { return AF.call(this, f, t); };
+})();
 `;
 
 export interface DeviceOptions {

@@ -32,6 +32,8 @@ describe("device type checking", () => {
     ["padStart", "export var p = 'a'.padStart(3);"],
     ["Promise", "export var p = Promise.resolve(1);"],
     ["a Node global", "export var b = Buffer.from('x');"],
+    ["a typed array's slice() as a typed array (2v29 gives a plain Array)", "export var d: Uint8Array = new Uint8Array(4).slice(1);"],
+    ["a typed array's filter() as a typed array", "export var d: Uint8Array = new Uint8Array(4).filter(function (x) { return x > 0; });"],
   ]) {
     it(`refuses ${name}`, () => {
       expect(deviceErrors(code).length).toBeGreaterThan(0);
