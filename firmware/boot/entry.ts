@@ -7,10 +7,10 @@
  *
  * The stub evaluates the program, not this routine: a program evaluated inside a
  * function would have that function's scope in every closure's scope chain, which costs
- * each closure an array on the interpreter. So this routine leaves `mlBoot` (a Handover,
- * loader.ts) as a global; the stub runs `eval(mlBoot.next())` at global scope until
- * `mlBoot` is gone, and calls `mlBoot.failed()` when the program throws. Once the
- * program runs, `mlBoot` is deleted and this routine's code is garbage.
+ * each closure an array on the interpreter. So this routine leaves `mlBoot` (loader.ts,
+ * handover) as a global; the stub runs `eval(mlBoot())` at global scope, and when the
+ * program throws it sets `mlThrew` and runs this routine again, which then installs
+ * nothing and reverts a program on trial.
  */
 import profile from "board-profile";
 import { espruinoFlash } from "../../hal/espruino/index";
@@ -26,14 +26,16 @@ var native: Native = {
   sha256: profile.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
 };
 var rc = 0, trial = false;
-try {
-  var res = install(flash, native, profile.regions);
-  rc = res.code;
-  trial = res.trial;
-} catch (e) {
-  rc = Err.BOOT_COPY_FAILED;
+if (!global.mlThrew) {
+  try {
+    var res = install(flash, native, profile.regions);
+    rc = res.code;
+    trial = res.trial;
+  } catch (e) {
+    rc = Err.BOOT_COPY_FAILED;
+  }
+  if (rc) print("meterline boot: " + (rc === Err.BOOT_REVERTED ? "new program reverted" : "update not installed") + " (E" + rc + ")");
 }
-if (rc) print("meterline boot: " + (rc === Err.BOOT_REVERTED ? "new program reverted" : "update not installed") + " (E" + rc + ")");
 
 /** The app region's program, else the last verified image in the buffer. */
 function choose(): string | number {
@@ -45,10 +47,9 @@ function choose(): string | number {
   return src;
 }
 
-global.mlBoot = handover(choose, trial, function () {
+handover(global, choose, trial, function () {
   print("meterline boot: new program failed (E" + Err.BOOT_APP_THREW + "), reverting");
   install(flash, native, profile.regions, true);
 }, function (code) {
-  delete global.mlBoot;
-  if (code) print("meterline boot: no program to run (E" + code + ")");
+  print("meterline boot: no program to run (E" + code + ")");
 });

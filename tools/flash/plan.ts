@@ -54,15 +54,19 @@ function writeLines(addr: number, data: Uint8Array): string[] {
 export function bootStub(p: BoardProfile, length: number): string {
   const boot = p.regions.boot!;
   const routine = p.memoryMapped
-    ? `eval(E.memoryArea(${hex(boot.addr)},${length}));`
-    : `eval(E.toString(require("Flash").read(${length},${hex(boot.addr)})));`;
-  // the boot routine leaves its program in mlBoot (firmware/boot/entry.ts): evaluated
-  // here, at global scope, until mlBoot deletes itself
-  return routine + HANDOVER;
+    ? `eval(E.memoryArea(${hex(boot.addr)},${length}))`
+    : `eval(E.toString(require("Flash").read(${length},${hex(boot.addr)})))`;
+  return handoverStub(routine);
 }
 
-/** The stub's second half: runs what the boot routine hands over, at global scope. */
-export const HANDOVER = "while(global.mlBoot)try{eval(mlBoot.next())}catch(e){mlBoot.failed()}";
+/**
+ * The boot stub around `routine` (an expression that runs the boot routine): the routine
+ * leaves its program in mlBoot (firmware/boot/loader.ts, handover), evaluated here at
+ * global scope; when it throws, mlThrew is set and the routine runs again.
+ */
+export function handoverStub(routine: string): string {
+  return `${routine};while(global.mlBoot)try{eval(mlBoot())}catch(e){mlThrew=1;${routine}}`;
+}
 
 /** Checks the options against the profile; returns the profile and role. Throws PlanError. */
 export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role; id: number } {
