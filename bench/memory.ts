@@ -7,9 +7,11 @@
  * Storage file, which the interpreter reads in place, and Storage .boot0 evaluates it at
  * global scope as the boot stub does. Three runs on copies of one provisioned flash:
  *   rest      process.memory() 3 s after power-on
- *   download  an update control, 86 of 100 blocks, a status query, the 14 missing blocks
- *             and a status query, delivered to the meter's endpoint one frame at a time;
- *             the usage after each, with and without a garbage collection
+ *   download  the administration and reading requests, then an update control, 86 of
+ *             100 blocks, a status query, the 14 missing blocks and a status query,
+ *             delivered to the meter's endpoint one frame at a time; the usage after each,
+ *             with and without a garbage collection. A stand-in modem prints what the
+ *             meter answers, and the host decodes and checks every reply (REPLIES)
  *   layout    E.dumpVariables() at rest, each name and string re-costed for the Original's
  *             variables (32-bit: 4 characters in a name's first block, 8 in a string's,
  *             9 in each extension; 13-byte blocks for flat strings)
@@ -25,13 +27,23 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
 import { loadProfile } from "../tools/profiles/profiles";
-import { encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
+import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { digestChain, type Session } from "../firmware/common/update-image";
 import { hostNative } from "../hal/mock/native";
 
 const CONC = 0xffffffff;
 
-/** Frames of a whole download to meter `id`, each with a one-byte length in front. */
+/** Replies the meter must give to downloadFrames(), in order: [type, code of an ERROR]. */
+export const REPLIES: [number, number?][] = [
+  [0x23], [0x21], [0x11], [0x12], [0x2a], [0x26], [0x2a], [0x2a], [0x4b], [0x2b, 80], // STATUS ... an image for another board
+  [0x2a], [0x44], [0x45], [0x4b],
+];
+
+/**
+ * Frames for meter `id`, each with a one-byte length in front: the administration and
+ * reading requests, a refused control (another board), then a whole download: control,
+ * 86 blocks, status query, the 14 missing blocks, status query, version read.
+ */
 export function downloadFrames(id: number, board: number, sha: boolean): Buffer {
   const bytes = new Uint8Array(20000);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + 3) & 0xff;
@@ -47,13 +59,39 @@ export function downloadFrames(id: number, board: number, sha: boolean): Buffer 
     if (n <= 0) throw new Error(`bench:memory: cannot encode message 0x${type.toString(16)} (E${-n})`);
     out.push(Buffer.from([n]), Buffer.from(b.subarray(0, n)));
   };
+  const any = new Uint8Array([255, 255, 255, 255, 255, 255]);
+  add(0x22, 0, {}); // STATUS_REQ
+  add(0x20, 0, {}); // IDENTIFY
+  add(0x10, 0, { what: 1, obis: any, from: 0, count: 0 }); // registers
+  add(0x10, 0, { what: 2, obis: any, from: 0, count: 4 }); // profile
+  add(0x24, 0, { time: 1795000000 }); // TIME_SET
+  add(0x25, 0, { key: 1 }); // CONFIG_GET constant
+  add(0x27, 0, { key: 3, value: new Uint8Array([40, 0]) }); // CONFIG_SET save every 40 pulses
+  add(0x28, 0, { op: 1, group: 12 }); // GROUP_SET join 12
+  add(0x4a, 0, {}); // VERSION_READ
+  const control = { imageId: 77, version: 2, board, size: s.size, blockSize: 200, blockCount: 100, digest: s.digest, activateAt: 0, start: 1 };
+  add(0x41, 0, { ...control, board: board + 1 }); // another board: refused with 80
   const block = (i: number) => add(0x42, 2, { imageId: 77, index: i, data: bytes.subarray(i * 200, (i + 1) * 200) });
-  add(0x41, 0, { imageId: 77, version: 2, board, size: s.size, blockSize: 200, blockCount: 100, digest: s.digest, activateAt: 0, start: 1 });
+  add(0x41, 0, control);
   for (let i = 0; i < 100; i++) if (i % 7 !== 3) block(i);
   add(0x43, 0, { imageId: 77 });
   for (let i = 0; i < 100; i++) if (i % 7 === 3) block(i);
   add(0x43, 0, { imageId: 77 });
+  add(0x4a, 0, {});
   return Buffer.concat(out);
+}
+
+/** Checks the replies printed by the drive run (base64 frames) against REPLIES; problems as text. */
+export function checkReplies(frames: Uint8Array[]): string[] {
+  const problems: string[] = [];
+  const got = frames.map((f) => { const m = newMsg(); const e = decodeMsg(f, f.length, m); return e ? null : m; });
+  if (got.length !== REPLIES.length) problems.push(`${got.length} replies, expected ${REPLIES.length}`);
+  REPLIES.forEach(([type, code], i) => {
+    const m = got[i];
+    if (!m) { problems.push(`reply ${i + 1}: ${i < got.length ? "does not decode" : "missing"}`); return; }
+    if (m.type !== type || (code !== undefined && m.body.code !== code)) problems.push(`reply ${i + 1}: 0x${m.type.toString(16)}${m.body.code !== undefined ? ` E${m.body.code}` : ""}, expected 0x${type.toString(16)}${code !== undefined ? ` E${code}` : ""}`);
+  });
+  return problems;
 }
 
 /** Runs the interpreter on `file` in `dir` (its flash is dir/espruino.flash) until `marker` is printed. */
@@ -93,8 +131,17 @@ const DRIVE = `
 var St=require("Storage"),fo=0,fn=0,live=0,raw=0,base=0,total=St.read("mlfr").length;
 var iv=setInterval(function(){
   if(!global.meterline)return;
-  if(!base)base=process.memory().usage;
-  if(fo>=total){clearInterval(iv);print("ML-DRIVE "+fn+" "+base+" "+live+" "+raw+" "+meterline.receiver.state()+" "+E.getErrorFlags());return;}
+  if(!base){
+    // a stand-in modem: each reply is printed for the host to check
+    meterline.endpoint.attach({maxPayload:242,stats:{},start:function(){},busy:function(){return false;},
+      send:function(f,l){print("ML-TX "+btoa(E.toString(f.subarray(0,l))));setTimeout(function(){meterline.endpoint.events.sent(0);},1);return 0;}});
+    // the board's own driver still runs on a port with no modem: its failures must not
+    // take the stand-in down (the endpoint keeps one events object for both)
+    var ev=meterline.endpoint.events,ready=ev.ready;ev.ready=function(){ready(0);};
+    ev.ready(0);
+    base=process.memory().usage;
+  }
+  if(fo>=total){clearInterval(iv);setTimeout(function(){print("ML-DRIVE "+fn+" "+base+" "+live+" "+raw+" "+meterline.receiver.state()+" "+E.getErrorFlags());},50);return;}
   var n=St.read("mlfr",fo,1).charCodeAt(0),s=St.read("mlfr",fo+1,n),d=new Uint8Array(n);
   for(var i=0;i<n;i++)d[i]=s.charCodeAt(i);
   s=0;fo+=1+n;fn++;
@@ -147,6 +194,8 @@ async function main(argv: string[]): Promise<void> {
   const dv = /ML-DRIVE (\d+) (\d+) (\d+) (\d+) (\d+) ?(\S*)/.exec(drive);
   if (!dv) throw new Error(`bench:memory: no figure from the download run; output ends:\n${drive.slice(-600)}`);
   const threw = /ML-THREW .*/.exec(drive);
+  const replies = [...drive.matchAll(/ML-TX (\S+)/g)].map((x) => new Uint8Array(Buffer.from(x[1], "base64")));
+  const wrong = checkReplies(replies);
   const [total, usage] = [Number(r[2]), Number(r[1])];
   const [base, live, raw, state] = [Number(dv[2]), Number(dv[3]), Number(dv[4]), Number(dv[5])];
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(0)}%`;
@@ -155,9 +204,10 @@ async function main(argv: string[]): Promise<void> {
   console.log(`  at rest                      ${usage} variables (${pct(usage, total)})${r[5] ? `, error flags ${r[5]}` : ""}`);
   console.log(`  download, after a collection +${live - base} at most`);
   console.log(`  download, before one         +${raw - base} at most; session ${state === 3 ? "verified" : `state ${state}`} after ${dv[1]} frames${threw ? `; ${threw[0]}` : ""}${dv[6] ? `; error flags ${dv[6]}` : ""}`);
+  console.log(`  replies                      ${wrong.length ? `WRONG: ${wrong.join("; ")}` : `all ${replies.length} as expected (administration, readings, a refusal, the download)`}`);
   if (recost) console.log(`  re-costed for the Original   ${cost.original} at rest (this build: ${cost.here}), peak about ${cost.original + raw - base} of ${original} (${pct(cost.original + raw - base, original)})`);
   else console.log(`  re-costed for the Original   needs a build with VARIABLES=2756 (this one has ${r[3]}-byte variables)`);
-  if (state !== 3 || threw || dv[6]) process.exitCode = 1;
+  if (state !== 3 || threw || dv[6] || wrong.length) process.exitCode = 1;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

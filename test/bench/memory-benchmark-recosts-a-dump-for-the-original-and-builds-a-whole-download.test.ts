@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { downloadFrames, originalCost } from "../../bench/memory";
-import { decodeMsg, newMsg } from "../../firmware/protocol/codec";
+import { checkReplies, downloadFrames, originalCost, REPLIES } from "../../bench/memory";
+import { decodeMsg, encodeMsg, newMsg, setMsg } from "../../firmware/protocol/codec";
 
 describe("npm run bench:memory, its host side", () => {
   it("re-costs names and strings of an E.dumpVariables() dump for the Original's variables", () => {
@@ -18,20 +18,32 @@ describe("npm run bench:memory, its host side", () => {
     expect(originalCost(dump)).toEqual({ here: 10, original: 1 + 1 + 1 + 2 + 1 + 3 + 4 });
   });
 
-  it("builds an update control, every block (14 of them late), and two status queries for one meter", () => {
+  it("builds the requests, a refused control and a whole download, one reply expected per unicast request", () => {
     const f = downloadFrames(3002, 1, true);
     const types: number[] = [], blocks: number[] = [];
     for (let o = 0; o < f.length;) {
       const n = f[o], m = newMsg();
       expect(decodeMsg(new Uint8Array(f.subarray(o + 1, o + 1 + n)), n, m)).toBe(0);
-      types.push(m.type);
       if (m.type === 0x42) blocks.push(m.body.index);
-      else expect(m.dst).toBe(3002);
+      else { expect(m.dst).toBe(3002); types.push(m.type); }
       o += 1 + n;
     }
-    expect(types[0]).toBe(0x41);
-    expect(types.filter((t) => t === 0x43).length).toBe(2);
+    expect(types).toEqual([0x22, 0x20, 0x10, 0x10, 0x24, 0x25, 0x27, 0x28, 0x4a, 0x41, 0x41, 0x43, 0x43, 0x4a]);
+    expect(types.length).toBe(REPLIES.length);
     expect([...blocks].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(blocks.slice(86)).toEqual([3, 10, 17, 24, 31, 38, 45, 52, 59, 66, 73, 80, 87, 94]);
+  });
+
+  it("checks the meter's replies by type and error code, and names what differs", () => {
+    const frame = (type: number, body: object) => { const b = new Uint8Array(242); const n = encodeMsg(setMsg(newMsg(), type, 1, 3002, 0, 0xffffffff, body), b); return b.slice(0, n); };
+    const bodyOf = (type: number, code?: number): object =>
+      type === 0x2b ? { refType: 0x41, refSeq: 1, code } : type === 0x2a ? { refType: 1, refSeq: 1 } : {};
+    // only the types matter here: build minimal valid frames for the ones with empty-able bodies
+    const ok = REPLIES.map(([t, c]) => (t === 0x2a || t === 0x2b ? frame(t, bodyOf(t, c)) : null));
+    const acksOnly = ok.filter((x): x is Uint8Array => x !== null);
+    const problems = checkReplies(acksOnly);
+    expect(problems[0]).toBe(`${acksOnly.length} replies, expected ${REPLIES.length}`);
+    expect(problems[1]).toBe("reply 1: 0x2a, expected 0x23");
+    expect(checkReplies([frame(0x2b, { refType: 0x41, refSeq: 1, code: 81 })])).toContain("reply 1: 0x2b E81, expected 0x23");
   });
 });
