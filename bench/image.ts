@@ -5,18 +5,19 @@
 import { digestChain, type Session } from "../firmware/common/update-image";
 import { encodeAppHeader } from "../firmware/common/image";
 import { hostNative } from "../hal/mock/native";
+import type { Native } from "../hal/types";
 
 export interface Image { bytes: Uint8Array; session: Session }
 
 export interface ImageFields { imageId: number; version: number; board: number; blockSize: number }
 
-/** The image of `bytes` cut into blocks of `blockSize`, with its digest. */
-export function imageOf(bytes: Uint8Array, f: ImageFields): Image {
+/** The image of `bytes` cut into blocks of `blockSize`, with its digest (SHA-256 chain, or CRC-32 chain with a native without SHA-256). */
+export function imageOf(bytes: Uint8Array, f: ImageFields, native: Native = hostNative): Image {
   const s: Session = {
     imageId: f.imageId, version: f.version, board: f.board, size: bytes.length, blockSize: f.blockSize,
     blockCount: Math.ceil(bytes.length / f.blockSize), activateAt: 0, digest: new Uint8Array(32),
   };
-  const chain = digestChain(hostNative, s);
+  const chain = digestChain(native, s);
   for (let i = 0; i < s.blockCount; i++) chain.step(bytes.subarray(i * f.blockSize, Math.min(bytes.length, (i + 1) * f.blockSize)));
   s.digest = chain.result().slice();
   return { bytes, session: s };

@@ -28,8 +28,8 @@ import { join, resolve } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
 import { loadProfile } from "../tools/profiles/profiles";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
-import { digestChain, type Session } from "../firmware/common/update-image";
-import { hostNative } from "../hal/mock/native";
+import { hostNative, hostNativeNoSha } from "../hal/mock/native";
+import { blockOf, imageOf } from "./image";
 
 const CONC = 0xffffffff;
 
@@ -47,10 +47,8 @@ export const REPLIES: [number, number?][] = [
 export function downloadFrames(id: number, board: number, sha: boolean): Buffer {
   const bytes = new Uint8Array(20000);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + 3) & 0xff;
-  const s: Session = { imageId: 77, version: 2, board, size: bytes.length, blockSize: 200, blockCount: 100, activateAt: 0, digest: new Uint8Array(32) };
-  const chain = digestChain(sha ? hostNative : { ...hostNative, sha256: null }, s);
-  for (let i = 0; i < 100; i++) chain.step(bytes.subarray(i * 200, (i + 1) * 200));
-  s.digest = chain.result().slice();
+  const img = imageOf(bytes, { imageId: 77, version: 2, board, blockSize: 200 }, sha ? hostNative : hostNativeNoSha);
+  const s = img.session;
   const out: Buffer[] = [];
   let seq = 1;
   const add = (type: number, mode: number, body: object) => {
@@ -69,9 +67,9 @@ export function downloadFrames(id: number, board: number, sha: boolean): Buffer 
   add(0x27, 0, { key: 3, value: new Uint8Array([40, 0]) }); // CONFIG_SET save every 40 pulses
   add(0x28, 0, { op: 1, group: 12 }); // GROUP_SET join 12
   add(0x4a, 0, {}); // VERSION_READ
-  const control = { imageId: 77, version: 2, board, size: s.size, blockSize: 200, blockCount: 100, digest: s.digest, activateAt: 0, start: 1 };
+  const control = { ...s, start: 1 };
   add(0x41, 0, { ...control, board: board + 1 }); // another board: refused with 80
-  const block = (i: number) => add(0x42, 2, { imageId: 77, index: i, data: bytes.subarray(i * 200, (i + 1) * 200) });
+  const block = (i: number) => add(0x42, 2, { imageId: 77, index: i, data: blockOf(img, i) });
   add(0x41, 0, control);
   for (let i = 0; i < 100; i++) if (i % 7 !== 3) block(i);
   add(0x43, 0, { imageId: 77 });

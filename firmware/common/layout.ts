@@ -44,9 +44,9 @@ export function regionNames(): string[] {
   return "boot state registers profile store app buffer journal prev".split(" ");
 }
 
-/** The regions a role needs. The concentrator keeps its program in Storage. */
+/** The regions a role needs: a meter all but the concentrator's store; the concentrator keeps its program in Storage. */
 export function roleRegions(role: string): string[] {
-  return role === "meter" ? "boot state registers profile app buffer journal prev".split(" ") : role === "concentrator" ? ["state", "store"] : [];
+  return role === "meter" ? regionNames().filter(function (n) { return n !== "store"; }) : role === "concentrator" ? ["state", "store"] : [];
 }
 
 /** Bytes at the end of the boot region that hold the per-device configuration record. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EspruinoDevice } from "../harness/espruino-vm";
+import { EspruinoDevice, standInModem } from "../harness/espruino-vm";
 import { provisioningPlan } from "../../tools/flash/plan";
 import { loadProfile } from "../../tools/profiles/profiles";
 import { concentratorAuth } from "../../firmware/link/auth";
@@ -27,9 +27,7 @@ describe("the shipped meter bundle with keys", () => {
     const m = dev.global<any>("meterline");
     expect(m.lastError()).toBe(0);
     // a stand-in modem: what the meter sends is kept here
-    const sent: Uint8Array[] = [];
-    m.endpoint.attach({ maxPayload: 242, stats: {}, start() {}, busy: () => false, send: (f: Uint8Array, l: number) => { sent.push(Uint8Array.from(f.subarray(0, l))); dev.clock.setTimeout(() => m.endpoint.events.sent(0), 1); return 0; } });
-    m.endpoint.events.ready(0);
+    const sent = standInModem(dev, m.endpoint);
     const k = linkKeys(rootKey(keys, 77)!);
     const h = hmacSha256(hostNative, 242)!;
     const conc = concentratorAuth(h, () => k, () => 0, 1, { load: () => 500, save: () => {} });

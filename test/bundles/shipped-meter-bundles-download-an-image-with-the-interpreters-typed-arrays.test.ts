@@ -6,12 +6,12 @@
  * (a .slice() of the control's digest broke every update on the interpreter).
  */
 import { describe, expect, it } from "vitest";
-import { EspruinoDevice } from "../harness/espruino-vm";
+import { EspruinoDevice, standInModem } from "../harness/espruino-vm";
 import { provisioningPlan } from "../../tools/flash/plan";
 import { loadProfile } from "../../tools/profiles/profiles";
-import { hostNative } from "../../hal/mock/native";
+import { hostNative, hostNativeNoSha } from "../../hal/mock/native";
+import { blockOf, imageOf } from "../../bench/image";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../../firmware/protocol/codec";
-import { digestChain, type Session } from "../../firmware/common/update-image";
 
 const C = 0xffffffff;
 
@@ -23,16 +23,11 @@ for (const board of ["ESPRUINOBOARD", "LINUX"]) {
       dev.run(provisioningPlan({ board, role: "meter", id: 31 }));
       dev.powerOn();
       const m = dev.global<any>("meterline");
-      const sent: Uint8Array[] = [];
-      m.endpoint.attach({ maxPayload: 242, stats: {}, start() {}, busy: () => false, send: (f: Uint8Array, l: number) => { sent.push(Uint8Array.from(f.subarray(0, l))); dev.clock.setTimeout(() => m.endpoint.events.sent(0), 1); return 0; } });
-      m.endpoint.events.ready(0);
+      const sent = standInModem(dev, m.endpoint);
       // the board's own digest: SHA-256 chain where it has SHA-256, CRC-32 chain on the Original
-      const native = p.crypto.includes("SHA256") ? hostNative : { ...hostNative, sha256: null };
       const bytes = new Uint8Array(4000).map((_, i) => (i * 7 + 3) & 0xff);
-      const s: Session = { imageId: 9, version: 2, board: p.code, size: bytes.length, blockSize: 200, blockCount: 20, activateAt: 0, digest: new Uint8Array(32) };
-      const chain = digestChain(native, s);
-      for (let i = 0; i < 20; i++) chain.step(bytes.subarray(i * 200, (i + 1) * 200));
-      s.digest = chain.result().slice();
+      const img = imageOf(bytes, { imageId: 9, version: 2, board: p.code, blockSize: 200 }, p.crypto.includes("SHA256") ? hostNative : hostNativeNoSha);
+      const s = img.session;
       let seq = 1;
       const deliver = (type: number, mode: number, body: object) => {
         const b = new Uint8Array(242);
@@ -51,7 +46,7 @@ for (const board of ["ESPRUINOBOARD", "LINUX"]) {
       deliver(0x41, 0, { imageId: 9, version: 2, board: p.code, size: s.size, blockSize: 200, blockCount: 20, digest: s.digest, activateAt: 0, start: 1 });
       expect(replies().map((r) => [r.type, r.body.code])).toEqual([[0x2a, undefined]]); // ACK
       const missing = [3, 4, 11, 19];
-      const block = (i: number) => deliver(0x42, 2, { imageId: 9, index: i, data: bytes.subarray(i * 200, (i + 1) * 200) });
+      const block = (i: number) => deliver(0x42, 2, { imageId: 9, index: i, data: blockOf(img, i) });
       for (let i = 0; i < 20; i++) if (!missing.includes(i)) block(i);
       deliver(0x43, 0, { imageId: 9 });
       const [report] = replies();

@@ -203,3 +203,19 @@ export class EspruinoDevice {
     return this.serial[Number(this.profile.modem.uart.slice(6)) - 1];
   }
 }
+
+/**
+ * A stand-in modem on a running program's endpoint (`meterline.endpoint`): each frame it
+ * is given to send is copied into the returned list and confirmed 1 ms later. The board's
+ * own driver still runs against a UART with no modem, so exchanges must stay within its
+ * start-up timeout.
+ */
+export function standInModem(dev: EspruinoDevice, endpoint: { attach(m: unknown): void; events: { sent(err: number): void; ready(err: number): void } }): Uint8Array[] {
+  const sent: Uint8Array[] = [];
+  endpoint.attach({
+    maxPayload: 242, stats: {}, start() {}, busy: () => false,
+    send: (f: Uint8Array, l: number) => { sent.push(Uint8Array.from(f.subarray(0, l))); dev.clock.setTimeout(() => endpoint.events.sent(0), 1); return 0; },
+  });
+  endpoint.events.ready(0);
+  return sent;
+}
