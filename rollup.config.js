@@ -6,6 +6,7 @@ import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
 import { loadAllProfiles, deviceProfileModule } from "./tools/profiles/profiles.ts";
 import { checkBundle, BUDGETS } from "./tools/gate/gate.ts";
+import { internalNamesRegex } from "./tools/gate/internal-names.ts";
 
 /** Pin names are globals on a board (A0..H15, D0..D32): never a minified name. */
 const PIN_NAMES = [];
@@ -71,7 +72,11 @@ for (const profile of loadAllProfiles()) {
         // function, and the interpreter does not hoist var (the gate's var-before-use rule)
         // The programs' top-level names are globals on the board: the minifier never picks
         // one the code reads as a global (E, print, Serial1...), nor a pin name.
-        terser({ ecma: 5, compress: { passes: 2, unsafe: false, inline: 1, toplevel: true }, mangle: { toplevel: true, reserved: PIN_NAMES }, format: { comments: false } }),
+        // Our own property names are shortened too (tools/gate/internal-names.ts).
+        terser({
+          ecma: 5, compress: { passes: 2, unsafe: false, inline: 1, toplevel: true }, format: { comments: false },
+          mangle: { toplevel: true, reserved: PIN_NAMES, properties: { regex: internalNamesRegex(), builtins: true } },
+        }),
         espruinoGate(role),
       ],
     });

@@ -13,9 +13,11 @@ import { P } from "../firmware/protocol/catalogue";
 import { frameSizes, simulateCampaign, type SimResult } from "./campaign-sim";
 import { unicastCampaign, type UnicastResult } from "./unicast";
 import { imageOf } from "./image";
+import { answerTimeMs } from "../firmware/concentrator/campaign";
 
 /** ST7580 B-FSK at 9600 bit/s with its PHY overhead per frame, as the scenario bench uses. */
-export const LINE = { bitRate: 9600, overheadBytes: 16, turnaroundMs: 5, processMs: 5, answerMs: 500 };
+/** The ST7580's host link runs at 57,600 baud; the campaign's answer times are the console's (answerTimeMs). */
+export const LINE = { bitRate: 9600, overheadBytes: 16, turnaroundMs: 5, processMs: 5, hostBaud: 57600, answerMs: answerTimeMs(9600, 16, 57600, P.MAX_FRAME, P.MAX_FRAME) };
 export const IMAGE_SIZE = 65536;
 export const BLOCK_SIZE = P.MAX_BLOCK;
 /** Unanswered requests in a row before either method gives a meter up. */

@@ -13,13 +13,24 @@ import { campaign, unionRepair, type Campaign, type CampaignConfig } from "../fi
 import type { LineNode } from "../hal/mock/powerline";
 import { imageOf, blockOf } from "./image";
 import { lineModem, unicastDestination } from "./line-modem";
-import { modelMeter, nodeName } from "./model-meter";
+import { modelMeter, nodeName, type ModelRoom } from "./model-meter";
 
 export interface SimOptions {
   meters: number; loss: number; imageSize: number; blockSize: number; seed: number;
   bitRate: number; overheadBytes: number; turnaroundMs: number; answerMs: number;
+  /** Baud of the concentrator's modem link, for answer times (default 57,600). */
+  hostBaud?: number;
   /** Unanswered requests in a row before a meter fails (default 10). */
   maxNoAnswer?: number;
+  /** The coded method (else the patent's), and the room of the meters' board for repair blocks. */
+  coded?: boolean;
+  room?: ModelRoom;
+  /** Uneven line: this share of the meters (chosen by the seed) loses `loss` of frames both ways, the rest `SimOptions.loss`. */
+  bad?: { share: number; loss: number };
+  /** Reboot wait after ACTIVATE (default 1,000 ms). */
+  rebootMs?: number;
+  /** Every meter is in this group and the campaign selects it (else by list). */
+  group?: number;
   /** Called every few seconds of wall time with blocks held by all meters / needed. */
   progress?: (done: number, total: number) => void;
 }
@@ -27,6 +38,8 @@ export interface SimOptions {
 export interface SimResult {
   code: number; complete: number; frames: number; bytes: number; airtimeMs: number;
   blocks: number; polls: number; rounds: number; timeMs: number; wallMs: number; blockCount: number;
+  /** Coded method: the largest decode on one meter (block XORs: cleaning, elimination; its missing blocks). */
+  worstDecode: { cleanXors: number; rowXors: number; missing: number };
   /** Bytes of one data-block frame, of an ACK and of a control, for the baselines. */
   sizes: { block: number; ack: number; control: number };
 }
@@ -74,15 +87,24 @@ export function simulateCampaign(o: SimOptions): SimResult {
   const img = imageOf(bytes, { imageId: 1, version: 2, board: 1, blockSize: o.blockSize });
   const ids: number[] = [];
   const meters = [];
-  for (let i = 0; i < o.meters; i++) { ids.push(100000 + i); meters.push(modelMeter(line, clock, 100000 + i)); }
+  for (let i = 0; i < o.meters; i++) { ids.push(100000 + i); meters.push(modelMeter(line, clock, 100000 + i, o.room, o.seed * 7919 + i, o.group ?? 0)); }
+  if (o.bad) {
+    // the bad share, spread evenly by a stride the seed picks
+    const count = Math.round(o.meters * o.bad.share), step = o.meters / Math.max(1, count);
+    for (let k = 0; k < count; k++) {
+      const name = nodeName(ids[Math.floor(k * step + (o.seed % Math.max(1, Math.floor(step))))]);
+      line.link("conc", name, { loss: o.bad.loss });
+      line.link(name, "conc", { loss: o.bad.loss });
+    }
+  }
   const sizes = frameSizes(img.session);
   const conc = campaignNode(line, clock);
   let code = -1;
   const t0 = clock.now();
   const camp = conc.start({
     session: img.session, block: (i) => blockOf(img, i), meters: ids,
-    deadlineMs: 0, maxRounds: 100, noProgressRounds: 8, maxNoAnswer: o.maxNoAnswer ?? 10, answerMs: o.answerMs, rebootMs: 1000, activateAt: 0,
-    lineBitRate: o.bitRate, frameOverhead: o.overheadBytes,
+    deadlineMs: 0, maxRounds: 100, noProgressRounds: 8, maxNoAnswer: o.maxNoAnswer ?? 10, answerMs: o.answerMs, rebootMs: o.rebootMs ?? 1000, activateAt: 0,
+    lineBitRate: o.bitRate, frameOverhead: o.overheadBytes, coded: o.coded, loss: o.loss, group: o.group, hostBaud: o.hostBaud ?? 57600,
   }, (c) => { code = c; });
   let lastReport = performance.now();
   const total = o.meters * img.session.blockCount;
@@ -103,5 +125,6 @@ export function simulateCampaign(o: SimOptions): SimResult {
     code, complete: meters.filter((m) => m.state() === 6).length, frames, bytes: sent, airtimeMs: air,
     blocks: camp.totals.blocks, polls: camp.totals.polls, rounds: camp.totals.rounds,
     timeMs: clock.now() - t0, wallMs: performance.now() - wall0, blockCount: img.session.blockCount, sizes,
+    worstDecode: meters.map((m) => m.work()).reduce((a, b) => (b.cleanXors + b.rowXors > a.cleanXors + a.rowXors ? b : a), { cleanXors: 0, rowXors: 0, missing: 0 }),
   };
 }

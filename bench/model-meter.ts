@@ -6,12 +6,20 @@
  * the new version as running. What a campaign costs on the line depends only on these
  * answers, so thousands of model meters measure the method where thousands of full meter
  * programs would not fit a host.
+ *
+ * For the coded method it runs the meter's own decoder (firmware/meter/decoder.ts) on
+ * every repair block, with the room (repair slots) of the board it models: a meter is
+ * complete when the decoder reaches full rank. The decoder's data step runs once, when
+ * it gets there, on 4-byte blocks: the same operations as on the meter, counted (`work`),
+ * without moving 212-byte blocks for thousands of meters.
  */
 import { Err } from "../firmware/common/errors";
 import { endpoint, type Endpoint } from "../firmware/link/endpoint";
 import { P, T } from "../firmware/protocol/catalogue";
 import { newMsg, setMsg, type Msg } from "../firmware/protocol/codec";
 import { buildReport, isSet, setBit, type MissingReport } from "../firmware/protocol/missing";
+import { decoder, FREE, type Decoder } from "../firmware/meter/decoder";
+import { Rng } from "../hal/mock/rng";
 import type { VirtualClock } from "../hal/mock/clock";
 import type { PowerLine } from "../hal/mock/powerline";
 import { lineModem } from "./line-modem";
@@ -23,13 +31,31 @@ export interface ModelMeter {
   received(): number;
   /** 0 idle, 1 downloading, 3 complete, 6 activated. */
   state(): number;
+  /** Coded method: block XORs of its decode (cleaning, elimination), 0 when it decoded nothing. */
+  work(): { cleanXors: number; rowXors: number; missing: number };
 }
+
+/** What the model meter's board holds for the coded method: spare slots after the image, and decoder rows. */
+export interface ModelRoom { spareSlots: number; rows: number }
 
 /** The line node name of meter `id` (and "conc" for the concentrator's address). */
 export function nodeName(id: number): string { return id === P.BROADCAST_ID ? "conc" : `m${id}`; }
 
-export function modelMeter(line: PowerLine, clock: VirtualClock, id: number): ModelMeter {
-  let imageId = -1, count = 0, got = new Uint8Array(0), stored = 0, st = 0, version = 0, seq = 0;
+export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, room: ModelRoom = { spareSlots: 0, rows: 0 }, seed = id, group = 0): ModelMeter {
+  let imageId = -1, count = 0, got = new Uint8Array(0), stored = 0, st = 0, version = 0, seq = 0, selected = -1;
+  // coded method: the decoder, the repair indices kept, how many, and the decode's work
+  let dec: Decoder | null = null, ids = new Uint16Array(0), kept = 0, dirty = false, missingAtDecode = 0;
+  const rng = new Rng(seed);
+  const rows = Math.min(room.spareSlots, room.rows);
+  const ready = () => { if (dec && dirty) { dec.rebuild(got, ids, kept); dirty = false; } return dec; };
+  const complete = () => { st = 3; };
+  /** The decoder's data step at full rank, on 4-byte blocks: its work, counted. */
+  const decode = (d: Decoder) => {
+    missingAtDecode = d.remaining();
+    const four = new Uint8Array(4);
+    d.solve(() => 4, () => four, () => four, () => 0);
+    complete();
+  };
   const tx = newMsg();
   const rep: MissingReport & { imageId: number; state: number } = { imageId: 0, state: 1, received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: new Uint8Array(0) };
   const reply = (req: Msg, type: number, body: unknown) => {
@@ -37,21 +63,52 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number): Mo
     ep.send(setMsg(tx, type, seq, id, P.TO_METER, req.src, body));
   };
   const ep = endpoint(id, 2, {
-    inGroup: () => false,
+    inGroup: (g) => group !== 0 && g === group,
     ready: () => {},
     message: (m) => {
       const b = m.body;
       switch (m.type) {
         case T.UPDATE_CONTROL:
-          if (b.imageId !== imageId) { imageId = b.imageId; count = b.blockCount; got = new Uint8Array((count + 7) >> 3); stored = 0; version = b.version; }
-          st = st === 6 ? 6 : stored === count ? 3 : 1;
-          reply(m, T.ACK, { refType: m.type, refSeq: m.seq });
+          if (m.mode === P.TO_ALL && selected !== b.imageId) break;
+          if (b.imageId !== imageId) {
+            imageId = b.imageId; count = b.blockCount; got = new Uint8Array((count + 7) >> 3); stored = 0; version = b.version;
+            ids = new Uint16Array(rows).fill(FREE); kept = 0; dirty = true;
+            dec = rows ? decoder(count, 4, rows) : null;
+          }
+          st = st === 6 ? 6 : st === 3 ? 3 : 1;
+          if (m.mode === P.TO_METER) reply(m, T.ACK, { refType: m.type, refSeq: m.seq });
+          break;
+        case T.SELECT_LIST:
+          for (const e of b.ids) if (e.id === id) selected = b.imageId;
           break;
         case T.DATA_BLOCK:
-          if (b.imageId !== imageId || b.index >= count || isSet(got, b.index)) break;
+          if (b.imageId !== imageId || st !== 1 || b.index >= count || isSet(got, b.index)) break;
           setBit(got, b.index);
-          if (++stored === count) st = 3;
+          dirty = true;
+          if (++stored === count) complete();
+          else if (count - stored <= kept) { const d = ready(); if (d && !d.lacking()) decode(d); }
           break;
+        case T.REPAIR_BLOCK: {
+          if (b.imageId !== imageId || st !== 1 || kept >= rows) break;
+          const d = ready();
+          if (!d || !d.offer(b.index)) break;
+          ids[kept] = b.index;
+          d.keep(kept++);
+          if (!d.lacking()) decode(d);
+          break;
+        }
+        case T.GROUP_QUERY: {
+          if (b.imageId !== imageId) {
+            if (selected !== b.imageId && m.mode !== P.TO_GROUP) break;
+          } else if (st !== 1 || b.who !== 1) break;
+          const d = ready();
+          const body = b.imageId !== imageId
+            ? { imageId: b.imageId, state: 0, received: 0, needed: 0, room: 0, code: Err.UPDATE_NO_SESSION }
+            : { imageId, state: 1, received: stored, needed: d ? d.lacking() : count - stored, room: rows - kept, code: 0 };
+          const to = m.src, delay = Math.floor(rng.next() * (b.slots || 1)) * b.slotMs;
+          clock.setTimeout(() => { seq = (seq + 1) & 0xffff; ep.send(setMsg(tx, T.DEFICIT, seq, id, P.TO_METER, to, body)); }, delay);
+          break;
+        }
         case T.STATUS_QUERY:
           if (b.imageId !== imageId) { reply(m, T.ERROR, { refType: m.type, refSeq: m.seq, code: Err.UPDATE_NO_SESSION }); break; }
           if (st === 6) reply(m, T.UPDATE_RESULT, { imageId, version, outcome: 1, code: 0 });
@@ -70,5 +127,8 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number): Mo
   const modem = lineModem(line, clock, nodeName(id), ep.events);
   ep.attach(modem);
   modem.start();
-  return { id, ep, received: () => stored, state: () => st };
+  return {
+    id, ep, received: () => stored, state: () => st,
+    work: () => ({ cleanXors: dec ? dec.work.cleanXors : 0, rowXors: dec ? dec.work.rowXors : 0, missing: missingAtDecode }),
+  };
 }

@@ -162,7 +162,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       return { id, kind: TAG_INSTALL, tag: tagFor(key, TAG_INSTALL, img.session.digest, img.session.version, id, img.session.imageId) };
     })));
   }
-  const ml = consoleApi(conc.ctx, hostNative, BOARD.code, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes });
+  const ml = consoleApi(conc.ctx, hostNative, BOARD.code, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes, hostBaud: 57600 });
   clock.advance(3000);
   const fail = (reason: string): RunResult => finishRun(false, reason);
 
@@ -249,7 +249,8 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
 
   // ---- the campaign
   stage = "control";
-  const e = ml.update("img.bin", { imageId: img.session.imageId, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40, tags: keyFile ? "img.tags" : undefined });
+  // the coded method plans for the line's loss, as an operator who knows the line would set it
+  const e = ml.update("img.bin", { imageId: img.session.imageId, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40, tags: keyFile ? "img.tags" : undefined, method: sc.method, loss: Math.min(0.5, sc.loss.p) });
   if (e) return fail(`the campaign did not start: ${out[out.length - 1]}`);
   note(out[out.length - 1]);
   const camp = conc.ctx.campaign()!;

@@ -47,6 +47,8 @@ export interface Scenario {
   keys: boolean;
   /** The concentrator makes up the authorisation tags itself instead of relaying the head-end's. */
   forgedTags: boolean;
+  /** The update method: "coded" (the default) or "patent". */
+  method: "coded" | "patent";
 }
 
 export class ScenarioError extends Error {}
@@ -83,7 +85,7 @@ function noExtra(o: Obj, path: string, known: string[]): void {
 /** Checks a parsed scenario; throws ScenarioError naming the first bad field. */
 export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   const o = obj(raw, path);
-  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "keys", "forgedTags", "//"]);
+  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "keys", "forgedTags", "method", "//"]);
   const name = o.name === undefined ? "unnamed" : typeof o.name === "string" && o.name ? o.name : fail(`${path}.name`, "must be a non-empty string");
   const modem = oneOf(o, "modem", path, ["st7580", "transparent"] as const, "st7580");
   const lo = obj(o.loss ?? {}, `${path}.loss`);
@@ -150,8 +152,10 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   if (keys && real) fail(`${path}.keys`, "boards in the loop carry the keys flash.sh --keys gave them, which the bench does not know: set keys to false");
   const forgedTags = bool("forgedTags", false);
   if (forgedTags && !keys) fail(`${path}.forgedTags`, "needs keys: true");
+  const method = o.method === undefined ? "coded" : o.method;
+  if (method !== "coded" && method !== "patent") fail(`${path}.method`, `must be "coded" or "patent", got ${JSON.stringify(method)}`);
   return {
-    keys, forgedTags,
+    keys, forgedTags, method: method as "coded" | "patent",
     name, seed: num(o, "seed", path, 0, 0xffffffff, 1, true), modem,
     bitRate: num(o, "bitRate", path, 50, 1_000_000, modem === "st7580" ? 9600 : 2400), loss, meters, readings, image, cuts,
     deadlineMinutes: num(o, "deadlineMinutes", path, 1, 100000, 240),

@@ -14,6 +14,7 @@ declare const profile: {
   geometry: FlashGeometry;
   regions: Regions;
   maxImageSize: number;
+  repairRows: number;
   modemKind: string;
   /** Transparent modems: bit rate on the mains; 0 otherwise. */
   lineBitRate: number;

@@ -147,6 +147,14 @@ export function markOf(native: Native, slot: Uint8Array): number {
   return (native.crc32(slot) & 0x7fffffff) >>> 0;
 }
 
+/**
+ * The mark word of a spare slot holding repair block j (coded method): j in the top half
+ * (below 0x8000, so never all ones) and the low 16 bits of the slot's CRC-32.
+ */
+export function repairMarkOf(native: Native, j: number, slot: Uint8Array): number {
+  return (((j & 0x7fff) << 16) | (native.crc32(slot) & 0xffff)) >>> 0;
+}
+
 
 /**
  * Digest chain state: one working buffer (32 + MAX_BLOCK bytes) allocated per chain.

@@ -1,5 +1,7 @@
 /*
- * The broadcast update campaign, exactly the method: send the update control to the
+ * The broadcast update campaign, in two methods (CampaignConfig.coded).
+ *
+ * The patent's method: send the update control to the
  * selected meters, broadcast all N data blocks paced to the modem, then poll the unfinished
  * meters one after another for their missing blocks, broadcast the union of what they
  * report, and repeat; a meter that reports download complete is never polled again. Then
@@ -9,22 +11,41 @@
  * for R rounds, and a per-meter no-answer limit (that meter fails, the rest go on).
  *
  * Per-meter state lives in typed arrays (one byte or word per meter): 1,000 meters cost a
- * few kilobytes. The repair step is a strategy (RepairStrategy): the union re-broadcast
- * here; a coded repair can replace it without touching the rest.
+ * few kilobytes. The repair step is a strategy (RepairStrategy): the union re-broadcast.
+ *
+ * The coded method (docs/update.md, "Coded campaign") changes what goes on the line, not
+ * the phases:
+ * - control: the selection (SELECT_LIST frames, or the group) and UPDATE_CONTROL go out as
+ *   broadcasts, twice; keyed meters first get their head-end authorisation addressed to
+ *   them. One GROUP_QUERY then finds the selected meters without a session (they missed or
+ *   refused the control): those get the control addressed to them;
+ * - broadcast: the K blocks, then repair blocks (protocol/repair.ts) for the loss the
+ *   concentrator expects, so most meters finish with no repair round;
+ * - poll: one GROUP_QUERY a round, answered in random slots by the unfinished meters only,
+ *   each with its deficit (useful repair blocks it still needs, and its free slots); the
+ *   round's repair blocks are sized from the largest deficit heard. A meter whose deficit
+ *   exceeds its room is a straggler: it is asked on its own (STATUS_QUERY) and its missing
+ *   blocks go out plain, as in the patent's method;
+ * - a round in which no unfinished meter answers leads to activation; silence proves
+ *   nothing, so the read-back asks every meter on its own, and one still downloading goes
+ *   back to the rounds.
  */
 import type { Clock } from "../../hal/types";
 import { Err } from "../common/errors";
 import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
 import { getU32, putU32 } from "../common/bytes";
-import { P, T } from "../protocol/catalogue";
+import { P, T, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
+import { Rc, repairIndex, repairSets, xorInto } from "../protocol/repair";
 import type { Endpoint } from "../link/endpoint";
 
 /** Final and running states per meter: the DLMS image-transfer states plus ours. */
 export const enum Ms {
   SELECTED = 0,
   DOWNLOADING = 1,
+  /** It accepted a check-only control (start = 0): it would take the image; nothing was stored. */
+  CHECKED = 2,
   COMPLETE = 3,
   ACTIVATING = 5,
   ACTIVATED = 6,
@@ -59,9 +80,11 @@ export interface CampaignConfig {
   nowUnix?: () => number;
   /** Observer (host tools and tests): a status query to `id` in `round`. */
   onPoll?: (id: number, round: number) => void;
-  /** Line bit rate for the airtime estimate (0: none) and bytes each frame costs besides its payload. */
+  /** Line bit rate for the airtime estimate and answer times (0: none) and bytes each frame costs besides its payload. */
   lineBitRate?: number;
   frameOverhead?: number;
+  /** Baud rate between a host and its modem (answer times; default 9,600). */
+  hostBaud?: number;
   /** Selection by group: the control goes to this group address first, then to each member until it answers. */
   group?: number;
   /**
@@ -72,7 +95,27 @@ export interface CampaignConfig {
   authorise?: (id: number) => Uint8Array | null;
   /** Where the campaign checkpoints its state (after the controls, each round, activation, the end). */
   checkpoint?: { save(body: Uint8Array): number };
+  /** The coded method (true) or the patent's (absent or false). */
+  coded?: boolean;
+  /** Coded method: the frame loss the concentrator expects (0..0.5; default 0.1), for the first pass and each round's margin. */
+  loss?: number;
+  /** Only ask each meter whether it would take the image (control with start = 0); nothing is downloaded. */
+  checkOnly?: boolean;
 }
+
+/** Coded method: broadcast queue entries beside block numbers (below 0x10000). */
+const enum Q { REPAIR = 0x10000, SELECT = 0x20000, CONTROL = 0x30000, ACTIVATE = 0x40000, KIND = 0xff0000 }
+/** Meter ids a SELECT_LIST frame carries: (242 - 14 header - 3) / 4. */
+export var SELECT_PER_FRAME = 56;
+/**
+ * Coded method: the selection and the control are broadcast until a meter that misses
+ * every copy is unlikely (n p^r below LATE_METERS): one that does must be caught up with a
+ * download of its own, about K / (1 - p) block frames, where a copy costs a frame or two.
+ */
+export var LATE_METERS = 0.1;
+export var MAX_CONTROL_REPEATS = 8;
+/** The degree of a repair block is about LAMBDA K / deficit: about 8 of the meter's missing blocks in each (docs/update.md). */
+export var LAMBDA = 8;
 
 export interface RepairStrategy {
   /** Blocks to broadcast this round, given the union of reported missing blocks. */
@@ -81,6 +124,23 @@ export interface RepairStrategy {
 
 /** ACTIVATE broadcasts at most, for meters that keep missing it. */
 export var MAX_ACTIVATIONS = 3;
+
+/**
+ * How long an answer of `reply` bytes to a request of `request` bytes takes once the
+ * request has left the concentrator's modem: the request over the meter's modem link, the
+ * meter program (PROGRAM_MS), the reply over the link and on the line (`bitRate` bit/s,
+ * `overhead` bytes a frame), and over the concentrator's modem link (`hostBaud`, 10 bits
+ * a byte). Without a bit rate: 3 s. The campaign waits this long for each answer, sized
+ * for the reply it expects (SMALL_REPLY, or a full frame for a missing-block report).
+ */
+export var PROGRAM_MS = 50;
+export var SMALL_REPLY = P.HEADER + 9 + P.TRAILER;
+export function answerTimeMs(bitRate: number, overhead: number, hostBaud: number, request: number, reply: number): number {
+  if (!bitRate) return 3000;
+  return Math.ceil(((reply + overhead) * 8000) / bitRate + ((request + 2 * reply) * 10000) / (hostBaud || 9600)) + PROGRAM_MS;
+}
+/** How long the campaign waits after ACTIVATE before the read-back: the restart delay, the boot routine, the modem's reset. */
+export var REBOOT_WAIT_MS = 20000;
 
 export var unionRepair: RepairStrategy = {
   blocks: function (missing, count) {
@@ -115,15 +175,15 @@ export interface Campaign {
   totals: CampaignTotals;
 }
 
-/** Session and meter list of a checkpoint, to rebuild the configuration it was made with. */
-export function checkpointInfo(b: Uint8Array): { session: Session; meters: number[] } | null {
+/** Session, meter list and method of a checkpoint, to rebuild the configuration it was made with. */
+export function checkpointInfo(b: Uint8Array): { session: Session; meters: number[]; coded: boolean } | null {
   if (b.length < SESSION_SIZE + 8) return null;
   var s = decodeSession(b.subarray(0, SESSION_SIZE));
   var n = b[SESSION_SIZE + 4] | (b[SESSION_SIZE + 5] << 8);
   if (!s || b.length < SESSION_SIZE + 8 + 8 * n) return null;
   var ids: number[] = [];
   for (var i = 0; i < n; i++) ids.push(getU32(b, SESSION_SIZE + 8 + 4 * i));
-  return { session: s, meters: ids };
+  return { session: s, meters: ids, coded: (b[SESSION_SIZE + 1] & 0x80) !== 0 };
 }
 
 /**
@@ -141,11 +201,25 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   // whether anyone answered in this pass or round, and how many passes in a row nobody did
   var heard = false, silent = 0;
   var missing = new Uint8Array((s.blockCount + 7) >> 3);
-  var queue: number[] = [];
+  // the broadcast queue, and whether it is being sent (pump acts only then)
+  var queue: number[] = [], pumping = false;
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
   var cur = -1, timer = 0, waitSeq = -1, seq = 0, startedAt = 0;
   var totals: CampaignTotals = { frames: 0, bytes: 0, airtimeMs: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
   var tx = newMsg();
+  // coded method: control still to broadcast, stragglers (served plain), the round's
+  // largest deficit and answers, the next serial per degree, the repair block being built
+  var coded = !!cfg.coded && !cfg.checkOnly, bcast = coded, first = true;
+  var loss = cfg.loss === undefined ? 0.1 : Math.min(0.5, Math.max(0, cfg.loss));
+  var plain = new Uint8Array(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0;
+  var serials = new Uint8Array(coded ? Rc.MAX_DEGREE + 1 : 0);
+  var sets = coded ? repairSets(s.blockCount) : null, rbuf = new Uint8Array(coded ? s.blockSize : 0);
+  // meter index by id (binary search over the ids in order), for answers to group queries
+  var byId: number[] = [];
+  if (coded) {
+    for (var q0 = 0; q0 < n; q0++) byId.push(q0);
+    byId.sort(function (a, b) { return cfg.meters[a] - cfg.meters[b]; });
+  }
 
   function send(mode: number, dst: number, type: number, body: any): number {
     seq = (seq + 1) & 0xffff;
@@ -172,14 +246,14 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     finished(code);
   }
 
-  // checkpoint: session | phase u8 | activations u8 | round u16 | n u16 | result u16 |
+  // checkpoint: session | phase u8 | activations u8 (bit 7: coded) | round u16 | n u16 | result u16 |
   //             ids u32 x n | state u8 x n | quiet u8 x n | code u16 x n, padded to words
   var ck = cfg.checkpoint ? new Uint8Array((SESSION_SIZE + 8 + 8 * n + 3) & ~3) : null;
   function save(): void {
     if (!ck || !cfg.checkpoint) return;
     ck.set(encodeSession(s), 0);
     var o = SESSION_SIZE;
-    ck[o] = ph; ck[o + 1] = activations;
+    ck[o] = ph; ck[o + 1] = activations | (coded ? 0x80 : 0);
     ck[o + 2] = round & 0xff; ck[o + 3] = round >> 8;
     ck[o + 4] = n & 0xff; ck[o + 5] = n >> 8;
     ck[o + 6] = result & 0xff; ck[o + 7] = result >> 8;
@@ -200,7 +274,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   }
 
   function controlBody(): any {
-    return { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, activateAt: 0, start: 1 };
+    // the control carries the update time and the start command (claim 4): start = 0 only checks
+    return { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, activateAt: cfg.activateAt, start: cfg.checkOnly ? 0 : 1 };
   }
 
   /** The next meter index from `from` still in state `want`, or -1. */
@@ -209,12 +284,57 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     return -1;
   }
 
-  /** Sends a unicast request to meter i and waits; no answer counts toward its limit. */
-  function ask(i: number, type: number, body: any, onTimeout: () => void): void {
+  /** Index of meter `id` in the campaign, or -1. */
+  function indexOf(id: number): number {
+    var lo = 0, hi = n - 1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1, v = cfg.meters[byId[mid]];
+      if (v === id) return byId[mid];
+      if (v < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Meters a control pass still has to reach: every selected one, or with the broadcast control only keyed ones not yet authorised. */
+  function nextControl(from: number): number {
+    for (var i = from; i < n; i++) if (st[i] === Ms.SELECTED && (!bcast || (cfg.authorise && !authd[i]))) return i;
+    return -1;
+  }
+
+  /** Repair blocks for a deficit of `need` at the expected loss, with a margin; and their degree. */
+  function repairCount(need: number): number {
+    return Math.ceil((need + 1 + Math.sqrt(need)) / (1 - loss));
+  }
+
+  function queueRepairs(count: number, need: number): void {
+    var d = Math.max(1, Math.min(Rc.MAX_DEGREE, Math.round((LAMBDA * s.blockCount) / Math.max(1, need))));
+    for (var r = 0; r < count; r++) {
+      // a degree whose serials are spent moves to the next one
+      while (serials[d] > Rc.MAX_SERIAL - 1 && d < Rc.MAX_DEGREE) d++;
+      queue.push(Q.REPAIR | repairIndex(d, serials[d]++));
+    }
+  }
+
+  /** Repair block j of the image, in a buffer reused for each. */
+  function repairBlock(j: number): Uint8Array {
+    var c = (sets as any).set(j);
+    for (var k = 0; k < rbuf.length; k++) rbuf[k] = 0;
+    for (var b = 0; b < c; b++) xorInto(rbuf, cfg.block((sets as any).out[b]));
+    return rbuf;
+  }
+
+  /**
+   * Sends a unicast request to meter i and waits; no answer counts toward its limit. With
+   * the line's bit rate the wait is the request's own airtime and the answer time for the
+   * reply expected (`long`: a missing-block report, else a short answer); without, answerMs.
+   */
+  function ask(i: number, type: number, body: any, onTimeout: () => void, long?: boolean): void {
     cur = i;
-    if (send(P.TO_METER, cfg.meters[i], type, body)) { arm(50, function () { ask(i, type, body, onTimeout); }); return; }
+    if (send(P.TO_METER, cfg.meters[i], type, body)) { arm(50, function () { ask(i, type, body, onTimeout, long); }); return; }
     waitSeq = seq;
-    arm(cfg.answerMs, function () {
+    var len = ep.lastLength(), ov = cfg.frameOverhead || 0, bps = cfg.lineBitRate || 0;
+    arm(bps ? ((len + ov) * 8000) / bps + answerTimeMs(bps, ov, cfg.hostBaud || 0, len, long ? P.MAX_FRAME : SMALL_REPLY) : cfg.answerMs, function () {
       waitSeq = -1;
       totals.noAnswers++;
       if (quiet[i] < 255) quiet[i]++;
@@ -246,11 +366,14 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   function control(from: number): void {
     if (paused >= 0 || checkDeadline()) return;
     ph = Ph.CONTROL;
-    var i = nextIn(from, Ms.SELECTED);
+    var i = nextControl(from);
     if (i < 0) {
-      if (nextPass(Ms.SELECTED, control)) return;
+      if (nextControl(0) >= 0) { endPass(); arm(silent ? Math.min(cfg.answerMs * (1 << silent), 60000) : cfg.answerMs / 4, function () { control(0); }); return; }
+      if (bcast) { broadcastControl(); return; }
+      if (cfg.checkOnly) { finish(0); return; }
       // nobody took the control (refused, unauthorised, silent): nothing to broadcast
       if (nextIn(0, Ms.DOWNLOADING) < 0) { finish(0); return; }
+      if (coded && !first) { startRound(); return; }
       broadcastAll();
       return;
     }
@@ -265,27 +388,122 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     ask(i, T.UPDATE_CONTROL, controlBody(), function () { control(i + 1); });
   }
 
+  /**
+   * Coded method: the selection and the control as broadcasts, repeated (LATE_METERS), then
+   * a GROUP_QUERY for the selected meters that have no session. A meter that misses every
+   * copy is found by the read-back and caught up then.
+   */
+  function broadcastControl(): void {
+    bcast = false;
+    // every meter refused or was not authorised: nothing to send
+    if (nextIn(0, Ms.SELECTED) < 0) { finish(0); return; }
+    queue = [];
+    for (var t = repeats(); t > 0; t--) {
+      if (!cfg.group) for (var c = 0; c * SELECT_PER_FRAME < n; c++) queue.push(Q.SELECT | c);
+      queue.push(Q.CONTROL);
+    }
+    ph = Ph.CONTROL;
+    pumping = true;
+    pump();
+  }
+
+  /** Coded method: copies of a broadcast every meter must get (LATE_METERS). */
+  function repeats(): number {
+    return loss > 0 ? Math.min(MAX_CONTROL_REPEATS, Math.max(1, Math.ceil(Math.log(LATE_METERS / n) / Math.log(loss)))) : 1;
+  }
+
+  /** Coded method: one query to the group; answers are collected until the last slot has passed. */
+  function groupQuery(who: number, expect: number): void {
+    var slots = Math.max(4, Math.min(255, 2 * expect));
+    // a slot holds a DEFICIT (with the trailer) on the line, plus the turnaround
+    var slotMs = cfg.lineBitRate ? Math.ceil(((P.HEADER + 11 + P.TRAILER + (cfg.frameOverhead || 0)) * 8000) / cfg.lineBitRate) + 10 : 100;
+    maxNeed = 0; unfinished = 0; straggling = 0;
+    ph = Ph.POLL;
+    totals.polls++;
+    if (send(cfg.group ? P.TO_GROUP : P.TO_ALL, cfg.group || P.BROADCAST_ID, T.GROUP_QUERY, { imageId: s.imageId, who: who, slots: slots, slotMs: slotMs })) {
+      arm(50, function () { groupQuery(who, expect); });
+      return;
+    }
+    waitSeq = -1;
+    cur = -1;
+    arm(slots * slotMs + cfg.answerMs, function () { endQuery(who); });
+  }
+
+  /** A DEFICIT heard in a group query. */
+  function onDeficit(i: number, b: any): void {
+    quiet[i] = 0;
+    heard = true;
+    heardAt[i] = Math.floor((clock.now() - startedAt) / 1000);
+    if (b.state === 0) {
+      // no session: it missed the control (it gets one addressed to it) or refused it
+      if (b.code === Err.UPDATE_NO_SESSION) { if (st[i] === Ms.DOWNLOADING || st[i] === Ms.ACTIVATING) st[i] = Ms.SELECTED; }
+      else if (st[i] !== Ms.FAILED) { st[i] = Ms.FAILED; codes[i] = b.code; }
+      return;
+    }
+    if (st[i] !== Ms.DOWNLOADING && st[i] !== Ms.ACTIVATING) return;
+    st[i] = Ms.DOWNLOADING;
+    unfinished++;
+    if (b.needed > b.room) { plain[i] = 1; straggling++; }
+    else if (b.needed > maxNeed) maxNeed = b.needed;
+  }
+
+  function endQuery(who: number): void {
+    endPass();
+    // meters that missed the control get it addressed to them
+    if (nextIn(0, Ms.SELECTED) >= 0) { control(0); return; }
+    if (who === Who.NO_SESSION) {
+      // nobody took the control: nothing to broadcast
+      if (nextIn(0, Ms.DOWNLOADING) < 0) finish(0);
+      else broadcastAll();
+      return;
+    }
+    if (straggling) { poll(0); return; }
+    endRound();
+  }
+
   // ---- broadcast: the whole image, then the repair rounds, paced by the endpoint
   function broadcastAll(): void {
     save();
+    first = false;
     queue = [];
     for (var b = 0; b < s.blockCount; b++) queue.push(b);
+    // coded: repair blocks for the expected loss, so that most meters finish in this pass
+    if (coded && loss > 0) {
+      var lost = s.blockCount * loss, need = Math.ceil(lost + 2 * Math.sqrt(lost));
+      queueRepairs(Math.ceil((s.blockCount + need) / (1 - loss)) - s.blockCount, need);
+    }
     ph = Ph.BROADCAST;
+    pumping = true;
     pump();
   }
 
   function pump(): void {
-    if (paused >= 0 || (ph !== Ph.BROADCAST && ph !== Ph.REPAIR)) return;
+    if (paused >= 0 || !pumping) return;
     while (queue.length && ep.pending() < 2) {
-      var b = queue[0];
-      if (send(P.TO_ALL, P.BROADCAST_ID, T.DATA_BLOCK, { imageId: s.imageId, index: b, data: cfg.block(b) })) break;
+      var b = queue[0], kind = b & Q.KIND, e: number;
+      if (kind === Q.REPAIR) e = send(P.TO_ALL, P.BROADCAST_ID, T.REPAIR_BLOCK, { imageId: s.imageId, index: b & 0xffff, data: repairBlock(b & 0xffff) });
+      else if (kind === Q.SELECT) {
+        var ids: any[] = [];
+        for (var k = (b & 0xffff) * SELECT_PER_FRAME; k < n && ids.length < SELECT_PER_FRAME; k++) ids.push({ id: cfg.meters[k] });
+        e = send(P.TO_ALL, P.BROADCAST_ID, T.SELECT_LIST, { imageId: s.imageId, ids: ids });
+      } else if (kind === Q.CONTROL) e = send(cfg.group ? P.TO_GROUP : P.TO_ALL, cfg.group || P.BROADCAST_ID, T.UPDATE_CONTROL, controlBody());
+      else if (kind === Q.ACTIVATE) e = send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
+      else e = send(P.TO_ALL, P.BROADCAST_ID, T.DATA_BLOCK, { imageId: s.imageId, index: b, data: cfg.block(b) });
+      if (e) break;
       queue.shift();
-      totals.blocks++;
+      if (kind === 0 || kind === Q.REPAIR) totals.blocks++;
     }
     if (!queue.length && ep.pending() === 0) {
+      pumping = false;
       if (checkDeadline()) return;
       // let the last frame clear the line before asking
-      arm(cfg.answerMs / 4, startRound);
+      if (ph === Ph.CONTROL) {
+        // the control is out: every meter still selected is taken as having it until a group query says otherwise
+        for (var i = 0; i < n; i++) if (st[i] === Ms.SELECTED) st[i] = Ms.DOWNLOADING;
+        arm(cfg.answerMs / 4, function () { groupQuery(Who.NO_SESSION, Math.ceil(n * loss * loss) + 1); });
+      }
+      else if (ph === Ph.ACTIVATE) awaitRestarts();
+      else arm(cfg.answerMs / 4, startRound);
     }
   }
 
@@ -295,28 +513,41 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     totals.rounds = round;
     for (var k = 0; k < missing.length; k++) missing[k] = 0;
     ph = Ph.POLL;
-    poll(0);
+    if (!coded) { poll(0); return; }
+    // the unfinished meters expected: those heard last round, else the loss's share
+    for (var i = 0; i < n; i++) plain[i] = 0;
+    var left = 0;
+    for (var j = 0; j < n; j++) if (st[j] === Ms.DOWNLOADING) left++;
+    groupQuery(Who.UNFINISHED, unfinished || Math.ceil(left * loss) + 1);
+  }
+
+  /** Patent method: every unfinished meter; coded: the stragglers. */
+  function nextPoll(from: number): number {
+    for (var i = from; i < n; i++) if (st[i] === Ms.DOWNLOADING && (!coded || plain[i])) return i;
+    return -1;
   }
 
   function poll(from: number): void {
     if (paused >= 0 || checkDeadline()) return;
-    var i = nextIn(from, Ms.DOWNLOADING);
+    var i = nextPoll(from);
     if (i < 0) { endRound(); return; }
     totals.polls++;
     if (cfg.onPoll) cfg.onPoll(cfg.meters[i], round);
-    ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { poll(i + 1); });
+    ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { poll(i + 1); }, true);
   }
 
   function endRound(): void {
     var left = 0, total = 0;
     for (var i = 0; i < n; i++) if (st[i] === Ms.DOWNLOADING) left++;
     if (!left) { activate(); return; }
+    // coded: no unfinished meter answered the group query; the read-back confirms each one
+    if (coded && !unfinished) { activate(); return; }
     // nobody answered: the meters are off or out of reach for now; wait longer, and it is not a round without progress
-    if (!heard) { endPass(); arm(Math.min(cfg.answerMs * (1 << silent), 60000), startRound); return; }
-    endPass();
-    // progress: fewer unfinished meters, or fewer blocks missing among them
+    if (!coded && !heard) { endPass(); arm(Math.min(cfg.answerMs * (1 << silent), 60000), startRound); return; }
+    if (!coded) endPass();
+    // progress: fewer unfinished meters, or fewer blocks missing among them (coded: the largest deficit)
     for (var b = 0; b < s.blockCount; b++) if (isSet(missing, b)) total++;
-    total += left * 65536;
+    total += (coded ? maxNeed + unfinished * 65536 : left * 65536);
     if (lastMissing >= 0 && total >= lastMissing) stale++;
     else stale = 0;
     lastMissing = total;
@@ -325,19 +556,30 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (round >= cfg.maxRounds) { finish(Err.CAMPAIGN_MAX_ROUNDS); return; }
     save();
     queue = blocks;
+    if (coded && maxNeed) queueRepairs(repairCount(maxNeed), maxNeed);
     ph = Ph.REPAIR;
     if (!queue.length) { arm(cfg.answerMs, startRound); return; }
+    pumping = true;
     pump();
   }
 
   // ---- activation and read-back
   function activate(): void {
     ph = Ph.ACTIVATE;
-    for (var i = 0; i < n; i++) if (st[i] === Ms.COMPLETE) st[i] = Ms.ACTIVATING;
+    // coded: a meter not heard unfinished is taken as complete until its read-back says otherwise
+    for (var i = 0; i < n; i++) if (st[i] === Ms.COMPLETE || (coded && st[i] === Ms.DOWNLOADING)) st[i] = Ms.ACTIVATING;
     if (nextIn(0, Ms.ACTIVATING) < 0) { finish(0); return; }
     save();
-    send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
-    awaitRestarts();
+    if (!coded) {
+      send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
+      awaitRestarts();
+      return;
+    }
+    // coded: repeated like the control, so that hardly any meter needs another round of it
+    queue = [];
+    for (var r = repeats(); r > 0; r--) queue.push(Q.ACTIVATE);
+    pumping = true;
+    pump();
   }
 
   /** A scheduled activation: wait until it is due, then for the restarts, then read back. */
@@ -351,6 +593,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     var i = nextIn(from, Ms.ACTIVATING);
     if (i < 0) {
       if (nextPass(Ms.ACTIVATING, readback)) return;
+      // coded: meters found still downloading, or without the control, go back to the rounds
+      if (coded && nextIn(0, Ms.SELECTED) >= 0) { control(0); return; }
+      if (coded && nextIn(0, Ms.DOWNLOADING) >= 0) { unfinished = 0; startRound(); return; }
       // meters that missed the ACTIVATE broadcast get it again, a bounded number of times,
       // then each one that still missed it gets its own
       if (nextIn(0, Ms.COMPLETE) >= 0) {
@@ -382,6 +627,13 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   }
 
   function onMessage(m: Msg): boolean {
+    if (m.type === T.DEFICIT) {
+      if (ph !== Ph.POLL || waitSeq >= 0 || m.body.imageId !== s.imageId) return false;
+      var k = indexOf(m.src);
+      if (k < 0) return false;
+      onDeficit(k, m.body);
+      return true;
+    }
     var i = cur;
     if (i < 0 || m.src !== cfg.meters[i] || waitSeq < 0) return false;
     var b = m.body;
@@ -392,7 +644,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       if (m.type !== T.ACK) { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; control(i + 1); }
       // authorised: now its control
       else if (asking === T.AUTHORIZE) { authd[i] = 1; control(i); }
-      else { st[i] = Ms.DOWNLOADING; control(i + 1); }
+      else { st[i] = cfg.checkOnly ? Ms.CHECKED : Ms.DOWNLOADING; control(i + 1); }
     } else if (ph === Ph.POLL) {
       answered(i);
       if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE;
@@ -413,6 +665,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
         st[i] = b.outcome === 1 ? Ms.ACTIVATED : b.outcome === 2 ? Ms.REVERTED : Ms.FAILED;
         codes[i] = b.code;
       } else if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE; // it missed the ACTIVATE
+      // coded: activated on trust, it is still downloading, or it never had the control
+      else if (coded && m.type === T.STATUS_REPORT) st[i] = Ms.DOWNLOADING;
+      else if (coded && m.type === T.ERROR && b.code === Err.UPDATE_NO_SESSION) st[i] = Ms.SELECTED;
       else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
       readback(i + 1);
     } else return false;
@@ -426,12 +681,12 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       startedAt = clock.now();
       if (!restore) {
         // members of the group take the control at once; each then confirms it by answering
-        if (cfg.group) send(P.TO_GROUP, cfg.group, T.UPDATE_CONTROL, controlBody());
+        if (cfg.group && !coded) send(P.TO_GROUP, cfg.group, T.UPDATE_CONTROL, controlBody());
         control(0);
         return;
       }
       var o = SESSION_SIZE, was = restore[o];
-      activations = restore[o + 1];
+      activations = restore[o + 1] & 0x7f;
       round = restore[o + 2] | (restore[o + 3] << 8);
       totals.rounds = round;
       for (var i = 0; i < n; i++) {
@@ -440,19 +695,20 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
         codes[i] = restore[o + 8 + 6 * n + 2 * i] | (restore[o + 8 + 6 * n + 2 * i + 1] << 8);
       }
       if (was === Ph.DONE || was === Ph.ABORTED) { ph = was; result = restore[o + 6] | (restore[o + 7] << 8); finished(result); }
-      else if (was === Ph.CONTROL || nextIn(0, Ms.SELECTED) >= 0) control(0);
+      else if (was === Ph.CONTROL || nextIn(0, Ms.SELECTED) >= 0) { bcast = false; first = false; control(0); }
       else if (was === Ph.ACTIVATE || was === Ph.READBACK) { ph = Ph.READBACK; readback(0); }
       // downloading: ask first, so only what the meters still miss goes out again
-      else startRound();
+      else { bcast = false; first = false; startRound(); }
     },
     pause: function () { if (paused < 0 && ph !== Ph.DONE && ph !== Ph.ABORTED) { paused = ph; if (timer) clock.clear(timer); timer = 0; waitSeq = -1; } },
     resume: function () {
       if (paused < 0) return;
       var was = paused;
       paused = -1;
-      if (was === Ph.CONTROL) control(cur < 0 ? 0 : cur);
-      else if (was === Ph.BROADCAST || was === Ph.REPAIR) pump();
-      else if (was === Ph.POLL) poll(cur < 0 ? 0 : cur);
+      if (pumping) pump();
+      else if (was === Ph.CONTROL) control(cur < 0 ? 0 : cur);
+      // coded: a group query cut short is asked again
+      else if (was === Ph.POLL) { if (coded && cur < 0) startRound(); else poll(cur < 0 ? 0 : cur); }
       else if (was === Ph.ACTIVATE || was === Ph.READBACK) { ph = Ph.READBACK; readback(0); }
     },
     abort: function (code) {

@@ -31,7 +31,7 @@ export interface ConcentratorContext {
   /** Starts an update campaign, checkpointed in the store region; 0, or LINK_NOT_READY / CAMPAIGN_ABORTED when one is running. */
   update(cfg: CampaignConfig, done: (code: number) => void): number;
   /** The campaign a checkpoint left unfinished (before a restart), or null. */
-  unfinished(): { session: Session; meters: number[] } | null;
+  unfinished(): { session: Session; meters: number[]; coded: boolean } | null;
   /**
    * Resumes the unfinished campaign with `cfg` (its block source and limits; session and
    * meters come from the checkpoint). 0, or UPDATE_NO_SESSION when there is none.
@@ -171,7 +171,7 @@ export function startConcentrator(
     return b && checkpointInfo(b) && b[SESSION_SIZE] !== Ph.DONE && b[SESSION_SIZE] !== Ph.ABORTED ? b : null;
   }
 
-  function unfinished(): { session: Session; meters: number[] } | null {
+  function unfinished(): { session: Session; meters: number[]; coded: boolean } | null {
     var b = unfinishedCheckpoint();
     return b ? checkpointInfo(b) : null;
   }

@@ -1,7 +1,7 @@
 /*
  * Console functions of the concentrator, for the Espruino prompt (and `espruino -e`):
  *   meterline.meters()                      list the registry
- *   meterline.update(file, options)         start a campaign with an image from Storage
+ *   meterline.update(file, options)         start a campaign with an image from Storage (method "coded" or "patent")
  *   meterline.progress()                    one line on the running campaign
  *   meterline.pause() / abort()
  *   meterline.discover(slots, slotMs)       look for meters
@@ -19,7 +19,8 @@
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
-import type { CampaignConfig } from "./campaign";
+import { answerTimeMs, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
+import { P } from "../protocol/catalogue";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile } from "../common/image-file";
 import { bytesAt, findById } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
@@ -44,6 +45,12 @@ export interface UpdateOptions {
   activateAt?: number;
   /** Storage file with the head-end's authorisation tags, relayed to keyed meters. */
   tags?: string;
+  /** "coded" (the default: docs/update.md, coded campaign) or "patent" (per-meter polls, union repair). */
+  method?: string;
+  /** Coded method: the frame loss to plan for, 0 to 0.5 (default 0.1). */
+  loss?: number;
+  /** Only ask the meters whether they would take the image (the control's start = 0); nothing is downloaded. */
+  checkOnly?: boolean;
 }
 
 var PHASES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
@@ -54,7 +61,8 @@ function isInt(v: any, lo: number, hi: number): boolean {
 
 
 /** The line the concentrator's modem drives, for airtime estimates. */
-export interface LineFacts { bitRate: number; frameOverhead: number }
+/** The line (bit rate, PHY bytes a frame) and the concentrator's modem link (baud), for airtime figures and answer times. */
+export interface LineFacts { bitRate: number; frameOverhead: number; hostBaud: number }
 
 export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void, line?: LineFacts): any {
   /** Block i of an image held as a Storage string. */
@@ -88,7 +96,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
   function campaignConfig(s: Session, block: (i: number) => Uint8Array, meters: number[], o: { deadlineS?: number; maxRounds?: number; activateAt?: number }): CampaignConfig {
     return {
       session: s, block: block, meters: meters, deadlineMs: (o.deadlineS || 0) * 1000, maxRounds: o.maxRounds || 30,
-      noProgressRounds: 5, maxNoAnswer: 4, silentMs: 600000, answerMs: 3000, rebootMs: 20000, activateAt: o.activateAt || 0,
+      noProgressRounds: 5, maxNoAnswer: 4, silentMs: 600000, answerMs: line ? answerTimeMs(line.bitRate, line.frameOverhead, line.hostBaud, P.MAX_FRAME, P.MAX_FRAME) : 3000, hostBaud: line ? line.hostBaud : 0, rebootMs: REBOOT_WAIT_MS, activateAt: o.activateAt || 0,
       lineBitRate: line ? line.bitRate : 0, frameOverhead: line ? line.frameOverhead : 0,
     };
   }
@@ -181,8 +189,13 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
         s.imageId = o.imageId;
       }
       digestInto(dn, s, block, crcOnly);
+      if (o.method !== undefined && o.method !== "coded" && o.method !== "patent") return fail(Err.BAD_ARG, "method must be \"coded\" (the default) or \"patent\"");
+      if (o.loss !== undefined && !(typeof o.loss === "number" && o.loss >= 0 && o.loss <= 0.5)) return fail(Err.BAD_ARG, "loss must be the frame loss expected, 0 to 0.5");
       var cfg = campaignConfig(s, block, ids, o);
       cfg.group = o.group;
+      cfg.coded = o.method !== "patent";
+      cfg.loss = o.loss;
+      cfg.checkOnly = !!o.checkOnly;
       if (tags) cfg.authorise = tagsOf(tags);
       var e = c.update(cfg, ended(s, ids.length));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
@@ -207,6 +220,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var block = blocksOf(img, roff, s.blockSize);
       if (img.length - roff !== s.size || !digestMatches(native, s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
       var rcfg = campaignConfig(s, block, info.meters, {});
+      rcfg.coded = info.coded;
       if (tagFile !== undefined) {
         var tags = readFile(tagFile);
         if (!tags) return fail(Err.BAD_ARG, "no Storage file \"" + tagFile + "\" with the campaign's tags");

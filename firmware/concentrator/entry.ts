@@ -43,7 +43,7 @@ if (typeof cfg === "number") {
   // the console functions at the prompt: meterline.meters(), .update(file, options), .progress() ...
   // airtime estimates: the line's bit rate from the profile, 16 bytes of PHY overhead a frame (as the simulator's)
   var api = consoleApi(ctx, hal.native, profile.code, function (name) { return require("Storage").read(name); }, function (line) { print(line); },
-    profile.lineBitRate ? { bitRate: profile.lineBitRate, frameOverhead: 16 } : undefined);
+    profile.lineBitRate ? { bitRate: profile.lineBitRate, frameOverhead: 16, hostBaud: profile.baud } : undefined);
   api.config = ctx.config;
   api.ctx = ctx;
   global.meterline = api;

@@ -18,10 +18,11 @@
  *   after its restart the request binding alone refuses old replies).
  *
  * Broadcasts cannot carry a per-meter MAC. A keyed meter takes from a broadcast or a group
- * address only DATA_BLOCK (the image digest protects it), DISCOVER, ACTIVATE and ABORT of
- * a session, and UPDATE_CONTROL (which can start a download but never an installation:
- * that takes the head-end's authorisation tag). Everything else must come addressed to it
- * and authenticated.
+ * address only DATA_BLOCK and REPAIR_BLOCK (the image digest protects them), DISCOVER,
+ * ACTIVATE and ABORT of a session, UPDATE_CONTROL (which can start a download but never
+ * an installation: that takes the head-end's authorisation tag), SELECT_LIST (which only
+ * lets a broadcast control through) and GROUP_QUERY (which only makes it answer).
+ * Everything else must come addressed to it and authenticated.
  */
 import { Err } from "../common/errors";
 import { sameBytes, type Hmac } from "../common/hmac";
@@ -42,7 +43,8 @@ function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number, extra?:
 }
 
 function broadcastOk(type: number): boolean {
-  return type === T.DATA_BLOCK || type === T.DISCOVER || type === T.ACTIVATE || type === T.ABORT || type === T.UPDATE_CONTROL;
+  return type === T.DATA_BLOCK || type === T.REPAIR_BLOCK || type === T.DISCOVER || type === T.ACTIVATE || type === T.ABORT || type === T.UPDATE_CONTROL ||
+    type === T.SELECT_LIST || type === T.GROUP_QUERY;
 }
 
 /**

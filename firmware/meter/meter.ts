@@ -13,7 +13,7 @@ import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
 import { guardedFlash } from "../common/flash-guard";
 import { STATE_SLOT } from "../common/update-image";
-import { P, T } from "../protocol/catalogue";
+import { P, T, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
@@ -30,6 +30,8 @@ export interface MeterBoard {
   code: number;
   baud: number;
   maxImageSize: number;
+  /** Repair blocks it decodes at once (board profile's repairRows). */
+  repairRows: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var version = head ? head.version : 0;
   // keys: link authentication, the head-end's authorisations, the anti-rollback floor
   var guard = (makeGuard || floorKeeper)(config.key, hal.native, journal, config.id);
-  var installed = { version: version, floor: guard.floor(), board: board.code, maxImage: board.maxImageSize };
+  var installed = { version: version, floor: guard.floor(), board: board.code, maxImage: board.maxImageSize, rows: board.repairRows };
   var receiver = /*@__NOINLINE__*/ updateReceiver(flash, hal.native, regions.buffer!, journal, installed);
   var startedAt = clock.now();
   var lastError = guard.problem;
@@ -198,6 +200,28 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     if (at && now && now >= at && receiver.state() === Us.VERIFIED) activateNow(img);
   }, 10000);
 
+  /**
+   * GROUP_QUERY (coded method): one query to the group, answered in a random slot by the
+   * meters it concerns: a selected meter without a session for the image (it missed or
+   * refused the control: its code), and with who = UNFINISHED every meter whose download
+   * is not complete (its deficit). Finished meters stay silent; silence proves nothing, the
+   * concentrator's read-back does.
+   */
+  function groupQuery(m: Msg): void {
+    var b = m.body, s = receiver.session(), d: any = { imageId: b.imageId, state: receiver.state(), received: 0, needed: 0, room: 0, code: 0 };
+    if (s && s.imageId === b.imageId) {
+      if (b.who !== Who.UNFINISHED || receiver.state() === Us.VERIFIED || receiver.state() === Us.ACTIVATING) return;
+      receiver.deficit(d);
+    } else {
+      // not in this campaign, or it already ran the image
+      if (!(m.mode === P.TO_GROUP || selected === b.imageId || refusedImage === b.imageId) || last.imageId === b.imageId && last.outcome !== Outcome.NONE) return;
+      d.state = Us.IDLE;
+      d.code = refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION;
+    }
+    var to = m.src;
+    clock.setTimeout(function () { send(to, T.DEFICIT, d); }, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
+  }
+
   function onMessage(m: Msg, _quality: number): void {
     var b = m.body, unicast = m.mode === P.TO_METER;
     if (unicast) registered = true;
@@ -273,6 +297,15 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.DATA_BLOCK:
         receiver.block(b.imageId, b.index, b.data);
+        break;
+      case T.REPAIR_BLOCK:
+        receiver.repair(b.imageId, b.index, b.data);
+        break;
+      case T.SELECT_LIST:
+        for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === id) selected = b.imageId;
+        break;
+      case T.GROUP_QUERY:
+        groupQuery(m);
         break;
       case T.STATUS_QUERY:
         var s = receiver.session();

@@ -10,6 +10,11 @@
  * - progress is the mark words in the buffer, read back at start-up into a RAM bitmap
  *   (one bit per block). A unit holding a slot written without its mark (a cut during a
  *   block write) is erased at start-up, marks included: only its blocks are fetched again.
+ * - coded method: repair blocks (REPAIR_BLOCK) that add to the decoder's rank are stored
+ *   where they land, in the spare slots after the image's K (at most `rows` of them), each
+ *   with a mark naming its index; recovered blocks are written to their own slots with
+ *   their own marks, like received ones. So a power cut while receiving or decoding leaves
+ *   marks that the start-up scan reads back, and the decode starts again from them.
  *
  * Never writes outside the buffer region (every address comes from the layout, checked
  * against the region) and never touches the boot region.
@@ -21,10 +26,11 @@ import type { RecordLog } from "../common/records";
 import type { Region } from "../common/layout";
 import {
   blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, encodeSession, markAddr, markOf,
-  MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, sameImage, Session,
+  MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, repairMarkOf, sameImage, Session,
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
 import { P } from "../protocol/catalogue";
+import { decoder, Decoder, FREE } from "./decoder";
 
 
 /** Update states, as STATUS_REPORT.state (DLMS image transfer numbering). */
@@ -37,7 +43,14 @@ export interface UpdateStats {
   outOfSession: number;
   tornUnits: number;
   refused: number;
+  /** Repair blocks stored, those that added nothing (or found no room), decodes done. */
+  repairs: number;
+  useless: number;
+  decodes: number;
 }
+
+/** The coded method's status: blocks held, useful repair blocks still needed, free repair slots. */
+export interface Deficit { received: number; needed: number; room: number }
 
 export interface Receiver {
   state(): number;
@@ -48,6 +61,10 @@ export interface Receiver {
   control(s: Session, start: boolean, rollback?: boolean): number;
   /** DATA_BLOCK. Returns 0 stored, or a code saying why not (counted). */
   block(imageId: number, index: number, data: Uint8Array): number;
+  /** REPAIR_BLOCK j. Returns 0 (stored, or of no use: counted), or a code. */
+  repair(imageId: number, j: number, data: Uint8Array): number;
+  /** Fills a DEFICIT's counts. */
+  deficit(r: Deficit): void;
   /** Fills a STATUS_REPORT's missing-set fields. */
   report(r: MissingReport): void;
   abort(imageId: number): number;
@@ -55,11 +72,14 @@ export interface Receiver {
   activate(imageId: number): number;
 }
 
-/** The running program and the board; `floor`: the anti-rollback floor (highest version that confirmed itself). */
-export interface Installed { version: number; floor: number; board: number; maxImage: number; }
+/**
+ * The running program and the board; `floor`: the anti-rollback floor (highest version that
+ * confirmed itself); `rows`: repair blocks the board decodes at once (a block buffer each).
+ */
+export interface Installed { version: number; floor: number; board: number; maxImage: number; rows: number; }
 
 export function updateReceiver(flash: Flash, native: Native, buffer: Region, journal: RecordLog, me: Installed): Receiver {
-  var stats: UpdateStats = { stored: 0, duplicate: 0, corrupt: 0, outOfSession: 0, tornUnits: 0, refused: 0 };
+  var stats: UpdateStats = { stored: 0, duplicate: 0, corrupt: 0, outOfSession: 0, tornUnits: 0, refused: 0, repairs: 0, useless: 0, decodes: 0 };
   var unitSize = flash.geometry.eraseUnits[0].size;
   for (var r = 0; r < flash.geometry.eraseUnits.length; r++) {
     var run = flash.geometry.eraseUnits[r];
@@ -71,6 +91,9 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   var count = 0, st = Us.IDLE as number;
   var pad = new Uint8Array(MAX_BLOCK);
   var word = new Uint8Array(4);
+  // coded method: the spare slots' repair indices (FREE when empty), how many, the decoder;
+  // `dirty`: the received set changed since the decoder last rebuilt its rows
+  var ids = new Uint16Array(0), room = 0, dec: Decoder | null = null, dirty = true;
 
   function inBuffer(addr: number, len: number): boolean {
     return addr >= buffer.addr && addr + len <= buffer.addr + buffer.size;
@@ -80,27 +103,37 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     return (blockLength(sess as Session, i) + 3) & ~3;
   }
 
-  /** Reads marks back into the bitmap; erases units left torn. */
+  /** Slots the session uses: the image's, then the spare ones for repair blocks. */
+  function slotsUsed(): number {
+    return (sess as Session).blockCount + room;
+  }
+
+  /** Reads marks back into the bitmap and the repair slots' indices; erases units left torn. */
   function scan(): void {
-    var l = lay as BufferLayout, s = sess as Session;
+    var l = lay as BufferLayout, s = sess as Session, n = slotsUsed();
     got = new Uint8Array((s.blockCount + 7) >> 3);
     count = 0;
-    // CRC of an erased slot, once per slot length (every slot but the last has the same)
-    var blankFull = native.crc32(blank(slotLen(0))), lastLen = slotLen(s.blockCount - 1);
+    // CRC of an erased slot, once per slot length (every image slot but the last, and every spare slot, is a full one)
+    var blankFull = native.crc32(blank(s.blockSize)), lastLen = slotLen(s.blockCount - 1);
     var blankLast = native.crc32(blank(lastLen));
-    for (var u = 0; u * l.perUnit < s.blockCount; u++) {
+    for (var u = 0; u * l.perUnit < n; u++) {
       var torn = false;
       for (var k = 0; k < l.perUnit; k++) {
         var i = u * l.perUnit + k;
-        if (i >= s.blockCount) break;
+        if (i >= n) break;
+        var spare = i >= s.blockCount, len = spare ? s.blockSize : slotLen(i);
         var mark = getU32(flash.read(markAddr(l, i), 4), 0);
-        var slot = flash.read(blockAddr(l, i), slotLen(i));
-        if (mark !== 0xffffffff && mark === markOf(native, slot)) { setBit(got, i); count++; continue; }
+        var slot = flash.read(blockAddr(l, i), len);
+        if (mark !== 0xffffffff) {
+          if (!spare && mark === markOf(native, slot)) { setBit(got, i); count++; continue; }
+          if (spare && repairMarkOf(native, mark >>> 16, slot) === mark) { ids[i - s.blockCount] = mark >>> 16; continue; }
+        }
         // written without a valid mark: a cut during the block or its mark
         if (mark !== 0xffffffff || native.crc32(slot) !== (i === s.blockCount - 1 ? blankLast : blankFull)) torn = true;
       }
       if (torn) eraseUnit(u);
     }
+    dirty = true;
   }
 
   function blank(n: number): Uint8Array {
@@ -109,33 +142,114 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   }
 
   function eraseUnit(u: number): void {
-    var l = lay as BufferLayout;
+    var l = lay as BufferLayout, kb = (sess as Session).blockCount;
     flash.erase(l.addr + u * l.unit);
     stats.tornUnits++;
+    dirty = true;
     for (var k = 0; k < l.perUnit; k++) {
       var i = u * l.perUnit + k;
-      if (i < (sess as Session).blockCount && isSet(got, i)) {
+      if (i < kb && isSet(got, i)) {
         got[i >> 3] &= ~(0x80 >> (i & 7));
         count--;
-      }
+      } else if (i >= kb && i < kb + room) ids[i - kb] = FREE;
     }
+  }
+
+  /** Erases every unit the session's slots use (image and spare). */
+  function eraseSlots(l: BufferLayout, slots: number): void {
+    for (var u = 0; u < l.units && u * l.perUnit < slots; u++) flash.erase(l.addr + u * l.unit);
+  }
+
+  /**
+   * Writes `data` into slot `i` (image or spare), reads it back and writes its mark.
+   * Returns 0, or FLASH_VERIFY after erasing the unit (its blocks are fetched again).
+   */
+  function writeSlot(i: number, data: Uint8Array, j: number): number {
+    var l = lay as BufferLayout, n = (data.length + 3) & ~3;
+    var at = blockAddr(l, i), mat = markAddr(l, i);
+    if (!inBuffer(at, n) || !inBuffer(mat, 4)) return Err.FLASH_OUTSIDE;
+    var slot = blank(n);
+    slot.set(data);
+    flash.write(at, slot);
+    var back = flash.read(at, n), mark = j < 0 ? markOf(native, slot) : repairMarkOf(native, j, slot);
+    if ((j < 0 ? markOf(native, back) : repairMarkOf(native, j, back)) !== mark) {
+      // the flash did not take it: clear the unit so the block can be written again
+      eraseUnit(Math.floor(i / l.perUnit));
+      return Err.FLASH_VERIFY;
+    }
+    putU32(word, 0, mark);
+    flash.write(mat, word);
+    return 0;
+  }
+
+  /** Stores image block i: slot, mark, bitmap. */
+  function storeBlock(i: number, data: Uint8Array): number {
+    var e = writeSlot(i, data, -1);
+    if (e) { stats.corrupt++; return e; }
+    setBit(got, i);
+    count++;
+    dirty = true;
+    return 0;
+  }
+
+  function storedRepairs(): number {
+    var n = 0;
+    for (var t = 0; t < room; t++) if (ids[t] !== FREE) n++;
+    return n;
+  }
+
+  /** The decoder, rebuilt from flash state when the received set changed. */
+  function ready(): Decoder | null {
+    if (dec && dirty) { dec.rebuild(got, ids, room); dirty = false; }
+    return dec;
+  }
+
+  function lengthOf(i: number): number {
+    return blockLength(sess as Session, i);
+  }
+
+  /** Image block i as stored (its real length). */
+  function readBlock(i: number): Uint8Array {
+    return flash.read(blockAddr(lay as BufferLayout, i), lengthOf(i));
+  }
+
+  /** The repair block in spare slot t. */
+  function readRepair(t: number): Uint8Array {
+    var s = sess as Session;
+    return flash.read(blockAddr(lay as BufferLayout, s.blockCount + t), s.blockSize);
+  }
+
+  /** At full rank: recovers the missing blocks into their slots, then checks the image. */
+  function decode(): void {
+    var d = ready();
+    if (!d || d.lacking() || !d.remaining()) return;
+    stats.decodes++;
+    d.solve(lengthOf, readBlock, readRepair, storeBlock);
+    if (count === (sess as Session).blockCount) verify();
   }
 
   function verify(): void {
     var s = sess as Session, l = lay as BufferLayout;
     st = Us.VERIFYING;
-    if (digestMatches(native, s, function (i) { return flash.read(blockAddr(l, i), blockLength(s, i)); })) { st = Us.VERIFIED; return; }
-    // every block arrived yet the image is wrong: start the download over
+    if (digestMatches(native, s, readBlock)) { st = Us.VERIFIED; return; }
+    // every block arrived (or was decoded) yet the image is wrong: start the download over
     st = Us.VERIFY_FAILED;
-    for (var u = 0; u < l.units && u * l.perUnit < s.blockCount; u++) flash.erase(l.addr + u * l.unit);
+    eraseSlots(l, slotsUsed());
     got = new Uint8Array((s.blockCount + 7) >> 3);
     count = 0;
+    for (var t = 0; t < room; t++) ids[t] = FREE;
+    dirty = true;
   }
 
   function open(s: Session): void {
     sess = s;
     lay = bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize);
     st = Us.DOWNLOADING;
+    room = Math.max(0, Math.min(lay.capacity - s.blockCount, me.rows));
+    ids = new Uint16Array(room);
+    for (var t = 0; t < room; t++) ids[t] = FREE;
+    dec = room ? /*@__NOINLINE__*/ decoder(s.blockCount, s.blockSize, room) : null;
+    dirty = true;
   }
 
   function close(imageId: number, reason: number): void {
@@ -165,6 +279,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     open(s);
     scan();
     if (count === s.blockCount) verify();
+    else decode();
   })();
 
   return {
@@ -185,10 +300,9 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       // the same image again: resume, never reset progress
       if (sess && sameImage(sess, s)) return 0;
       if (sess) close(sess.imageId, Err.OK);
-      var l = bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize);
-      for (var u = 0; u * l.perUnit < s.blockCount; u++) flash.erase(l.addr + u * l.unit);
-      journal.append(REC_SESSION, encodeSession(s));
       open(s);
+      eraseSlots(lay as BufferLayout, slotsUsed());
+      journal.append(REC_SESSION, encodeSession(s));
       got = new Uint8Array((s.blockCount + 7) >> 3);
       count = 0;
       return 0;
@@ -198,27 +312,41 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (!s || imageId !== s.imageId || st !== Us.DOWNLOADING && st !== Us.VERIFY_FAILED) { stats.outOfSession++; return Err.UPDATE_NO_SESSION; }
       if (index >= s.blockCount || data.length !== blockLength(s, index)) { stats.corrupt++; return Err.BAD_ARG; }
       if (isSet(got, index)) { stats.duplicate++; return 0; }
-      var l = lay as BufferLayout, n = slotLen(index);
-      var at = blockAddr(l, index), mat = markAddr(l, index);
-      if (!inBuffer(at, n) || !inBuffer(mat, 4)) { stats.corrupt++; return Err.FLASH_OUTSIDE; }
-      var slot = blank(n);
-      slot.set(data);
-      flash.write(at, slot);
-      var back = flash.read(at, n), mark = markOf(native, slot);
-      if (markOf(native, back) !== mark) {
-        // the flash did not take it: clear the unit so the block can be written again
-        eraseUnit(Math.floor(index / l.perUnit));
-        stats.corrupt++;
-        return Err.FLASH_VERIFY;
-      }
-      putU32(word, 0, mark);
-      flash.write(mat, word);
-      setBit(got, index);
-      count++;
+      var e = storeBlock(index, data);
+      if (e) return e;
       stats.stored++;
       if (st === Us.VERIFY_FAILED) st = Us.DOWNLOADING;
       if (count === s.blockCount) verify();
+      // a plain block can complete the rank of the repair blocks already stored
+      else if (s.blockCount - count <= storedRepairs()) decode();
       return 0;
+    },
+    repair: function (imageId, j, data) {
+      var s = sess;
+      if (!s || imageId !== s.imageId || st !== Us.DOWNLOADING && st !== Us.VERIFY_FAILED) { stats.outOfSession++; return Err.UPDATE_NO_SESSION; }
+      if (j > 0x7fff || data.length !== s.blockSize) { stats.corrupt++; return Err.BAD_ARG; }
+      var free = -1;
+      for (var t = 0; t < room; t++) {
+        if (ids[t] === j) { stats.duplicate++; return 0; }
+        if (free < 0 && ids[t] === FREE) free = t;
+      }
+      var d = ready();
+      // no room, or nothing new for this meter: not stored
+      if (!d || free < 0 || !d.offer(j)) { stats.useless++; return 0; }
+      var e = writeSlot(s.blockCount + free, data, j);
+      if (e) { stats.corrupt++; return e; }
+      ids[free] = j;
+      d.keep(free);
+      stats.repairs++;
+      if (st === Us.VERIFY_FAILED) st = Us.DOWNLOADING;
+      if (!d.lacking()) decode();
+      return 0;
+    },
+    deficit: function (r) {
+      var d = ready();
+      r.received = count;
+      r.needed = d ? d.lacking() : sess ? sess.blockCount - count : 0;
+      r.room = room - storedRepairs();
     },
     report: function (r) {
       buildReport(got, sess ? sess.blockCount : 0, P.MAX_MAP, r);

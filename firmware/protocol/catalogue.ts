@@ -73,6 +73,18 @@ export const enum T {
   VERSION_READ = 0x4a,
   VERSION = 0x4b,
   AUTHORIZE = 0x4c,
+  REPAIR_BLOCK = 0x4d,
+  GROUP_QUERY = 0x4e,
+  DEFICIT = 0x4f,
+  SELECT_LIST = 0x50,
+}
+
+/** GROUP_QUERY.who: which meters answer. */
+export const enum Who {
+  /** Only selected meters without a session for the image (they missed or refused the control). */
+  NO_SESSION = 0,
+  /** Those, and every meter whose download is not complete. */
+  UNFINISHED = 1,
 }
 
 /** Status-report forms of the missing set. */
@@ -121,6 +133,10 @@ export function layoutOf(type: number): string | null {
     case T.VERSION_READ: return "";
     case T.VERSION: return "version:I imageId:H appCrc:I state:B";
     case T.AUTHORIZE: return "imageId:H version:I kind:B digest:D tag:R";
+    case T.REPAIR_BLOCK: return "imageId:H index:H data:R";
+    case T.GROUP_QUERY: return "imageId:H who:B slots:B slotMs:H";
+    case T.DEFICIT: return "imageId:H state:B received:H needed:H room:H code:H";
+    case T.SELECT_LIST: return "imageId:H ids:L(id:I)";
   }
   return null;
 }
@@ -157,4 +173,8 @@ export var NAMES: { [type: number]: string } = {
   0x4a: "VERSION_READ",
   0x4b: "VERSION",
   0x4c: "AUTHORIZE",
+  0x4d: "REPAIR_BLOCK",
+  0x4e: "GROUP_QUERY",
+  0x4f: "DEFICIT",
+  0x50: "SELECT_LIST",
 };

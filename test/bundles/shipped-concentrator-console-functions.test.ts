@@ -55,7 +55,8 @@ describe("concentrator console functions on the shipped bundle", () => {
     ml.ctx.registry.add(1002, 1);
     const said = (call: string) => { const n = dev.output.length; dev.run(call); return dev.output.slice(n); };
     expect(said(`meterline.meters()`)).toEqual(["1001 kind 0 v0 ok 0 missed 0 seen 0 q 0", "1002 kind 0 v0 ok 0 missed 0 seen 0 q 0"]);
-    expect(said(`meterline.update("img.bin", {imageId: 5, version: 2, blockSize: 100})`)).toEqual(["meterline: campaign 5 started: 1000 bytes, 10 blocks, 2 meters"]);
+    // the patent method, whose control goes to each meter in turn
+    expect(said(`meterline.update("img.bin", {imageId: 5, version: 2, blockSize: 100, method: "patent"})`)).toEqual(["meterline: campaign 5 started: 1000 bytes, 10 blocks, 2 meters"]);
     expect(said(`meterline.update("img.bin", {imageId: 6, version: 2})`)).toEqual(["meterline: a campaign is already running (E93)"]);
     expect(said(`meterline.update("img.bin", {imageId: 6, version: 2, meters: "all"})`)).toEqual(["meterline: meters must be a list of meter ids or \"outdated\" (E1)"]);
     dev.clock.advance(1000);
@@ -91,8 +92,11 @@ describe("concentrator console functions on the shipped bundle", () => {
     expect(said(`meterline.update("img.bin", {imageId: 8, version: 3, blockSize: 100, meters: [1001]})`)).toEqual(["meterline: campaign 8 started: 6000 bytes, 60 blocks, 1 meters"]);
     // meter 1001 takes the control (its ACK arrives from the line), and the 60-block
     // broadcast begins; the power goes in the middle of it
-    dev.clock.advance(500);
-    const control = modem.transmitted.map((b) => { const m = newMsg(); return decodeMsg(b, b.length, m) ? null : m; }).filter((m) => m && m.type === 0x41).pop()!;
+    // the answer comes as soon as the control is on the line (the campaign waits for it only
+    // as long as the line's answer time: campaign.ts answerTimeMs)
+    const sentControl = () => modem.transmitted.map((b) => { const m = newMsg(); return decodeMsg(b, b.length, m) ? null : m; }).filter((m) => m && m.type === 0x41).pop();
+    for (let t = 0; t < 100 && !sentControl(); t++) dev.clock.advance(10);
+    const control = sentControl()!;
     const ack = new Uint8Array(64);
     const n = encodeMsg(setMsg(newMsg(), 0x2a, 1, 1001, 0, 0xffffffff, { refType: 0x41, refSeq: control.seq }), ack);
     modem.fromLine(ack.subarray(0, n), 30, false);

@@ -57,7 +57,7 @@ describe("selecting meters by group", () => {
     rig.clock.advance(3000);
     const out: string[] = [];
     const img = makeProgramImage(2, 1000, 200, { imageId: 51 });
-    const ml = consoleApi(conc.ctx, hostNative, 1, () => latin1(img.bytes), (l) => out.push(l), { bitRate: 9600, frameOverhead: 16 });
+    const ml = consoleApi(conc.ctx, hostNative, 1, () => latin1(img.bytes), (l) => out.push(l), { bitRate: 9600, frameOverhead: 16, hostBaud: 57600 });
     expect(ml.update("img.bin", { imageId: 51, version: 2, activateAt: 1_790_001_000 })).toBe(126); // the clock first
     expect(ml.time(1_790_000_000)).toBe(0);
     rig.clock.advance(2000);

@@ -83,7 +83,7 @@ describe("npm run deploy (against a stand-in espruino CLI)", () => {
     rig.clock.advance(3000);
     const out: string[] = [];
     const img = makeProgramImage(2, 800, 200, { imageId: 12 });
-    const ml = consoleApi(conc.ctx, hostNative, 1, () => latin1(img.bytes), (l) => out.push(l), { bitRate: 9600, frameOverhead: 16 });
+    const ml = consoleApi(conc.ctx, hostNative, 1, () => latin1(img.bytes), (l) => out.push(l), { bitRate: 9600, frameOverhead: 16, hostBaud: 57600 });
     expect(ml.update("img.bin", { imageId: 12, version: 2 })).toBe(0);
     ml.progress();
     expect(progressOf(out[out.length - 1])).toMatchObject({ phase: "control", updated: 0, meters: 2, failed: 0 });

@@ -6,6 +6,7 @@
  *      campaign is done (exit 0, every meter updated; 1 if some failed) or aborted (exit 1).
  *
  *   npm run deploy -- --port /dev/ttyACM1 --image meter-v2.img --image-id 2 [--meters 1001,1002 | --outdated | --group 7]
+ *     [--method coded|patent] [--loss PCT]   the update method (default coded) and, for it, the frame loss to plan for (default 10)
  *                     [--block-size 200] [--activate-at UNIX] [--tags img.tags] [--every 10] [--dry-run] [--cli "npx --no-install espruino --no-ble"]
  *
  * --image: an image file (npm run image; its header gives board, version and block size)
@@ -26,6 +27,8 @@ export class DeployError extends Error {}
 export interface DeployArgs {
   port: string; image: string; imageId: number; version: number; blockSize?: number;
   meters?: number[] | "outdated"; group?: number; activateAt?: number; everyS: number; dryRun: boolean; cli: string[];
+  /** "coded" (the default) or "patent"; the frame loss the coded method plans for (percent). */
+  method: "coded" | "patent"; lossPct?: number;
   /** The head-end's tags for this campaign (npm run keys -- authorise), uploaded as img.tags. */
   tags?: string;
   /** The image is an image file (npm run image): board, version and block size come from its header. */
@@ -60,6 +63,9 @@ export function parseArgs(argv: string[]): DeployArgs {
   const everyS = int("--every", take("--every"), 1, 3600) ?? 10;
   const cliArg = take("--cli");
   const tags = take("--tags");
+  const method = take("--method") ?? "coded";
+  if (method !== "coded" && method !== "patent") throw new DeployError(`--method must be coded or patent, got "${method}"`);
+  const lossPct = int("--loss", take("--loss"), 0, 50);
   if (a.length) throw new DeployError(`unknown argument "${a[0]}"`);
   if (!port) throw new DeployError("--port is required: the concentrator's serial device or tcp://host:port");
   if (!image) throw new DeployError("--image is required: an image file made by npm run pack");
@@ -78,7 +84,7 @@ export function parseArgs(argv: string[]): DeployArgs {
   if (file && blockSize !== undefined && blockSize !== file.blockSize) throw new DeployError(`--block-size: the image file says ${file.blockSize}`);
   const head = file ? null : decodeAppHeader(bytes, Number.MAX_SAFE_INTEGER);
   if (!file && !head) throw new DeployError(`--image ${image}: not an update image (no program header; make one with npm run image or npm run pack)`);
-  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, dryRun, cli: cliArg ? cliArg.split(" ").filter(Boolean) : DEFAULT_CLI, tags, imageFile: !!file };
+  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, dryRun, cli: cliArg ? cliArg.split(" ").filter(Boolean) : DEFAULT_CLI, tags, imageFile: !!file, method, lossPct };
 }
 
 /** The expression that starts the campaign on the concentrator. */
@@ -89,6 +95,8 @@ export function updateCall(d: DeployArgs): string {
   if (d.group !== undefined) o.group = d.group;
   if (d.activateAt !== undefined) o.activateAt = d.activateAt;
   if (d.tags !== undefined) o.tags = "img.tags";
+  if (d.method === "patent") o.method = "patent";
+  if (d.lossPct !== undefined) o.loss = d.lossPct / 100;
   return `meterline.update("img.bin",${JSON.stringify(o)})`;
 }
 

@@ -21,7 +21,7 @@ describe("a modem that is silent when the meter starts", () => {
     const meter = startMeter({
       flash: provisionedFlash(board, 1), clock, modemUart: uart, pulse: new MockPulseInput(), led: null, modemTreq: treq, modemResetn: resetn,
       watchdog: new MockWatchdog(() => clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
-    }, { board: "LINUX", code: 1, baud: 57600, maxImageSize: board.maxImageSize }, st7580Factory(57600), board.regions, { id: 5 });
+    }, { board: "LINUX", code: 1, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, st7580Factory(57600), board.regions, { id: 5 });
     clock.advance(MODEM_RETRY_MS * 2);
     expect(meter.modem.busy()).toBe(true); // not ready
     const resetsWhileSilent = meter.modem.stats.resets;

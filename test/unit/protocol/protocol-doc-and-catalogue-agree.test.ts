@@ -66,7 +66,7 @@ describe("docs/protocol.md and firmware/protocol/catalogue.ts", () => {
     const names = MESSAGES.map((m) => m.name);
     for (const n of ["READ_REQ", "READINGS", "PROFILE", "IDENTITY", "STATUS", "TIME_SET", "CONFIG_GET", "CONFIG_SET", "GROUP_SET", "REBOOT", "ERROR",
       "DISCOVER", "DISCOVER_REPLY", "UPDATE_SELECT", "UPDATE_CONTROL", "DATA_BLOCK", "STATUS_QUERY", "STATUS_REPORT", "DOWNLOAD_COMPLETE",
-      "ACTIVATE", "ABORT", "CONFIRM", "UPDATE_RESULT", "VERSION_READ", "VERSION"]) expect(names).toContain(n);
+      "ACTIVATE", "ABORT", "CONFIRM", "UPDATE_RESULT", "VERSION_READ", "VERSION", "REPAIR_BLOCK", "GROUP_QUERY", "DEFICIT", "SELECT_LIST"]) expect(names).toContain(n);
   });
 });
 
@@ -76,7 +76,7 @@ describe("catalogue names and layouts", () => {
     const withLayout: number[] = [];
     for (let t = 0; t < 256; t++) if (layoutOf(t) !== null) withLayout.push(t);
     expect(withLayout).toEqual(Object.keys(NAMES).map(Number).sort((a, b) => a - b));
-    expect(withLayout.length).toBe(30);
+    expect(withLayout.length).toBe(34);
     expect(layoutOf(0x42)).toBe("imageId:H index:H data:R");
     expect(layoutOf(0x20)).toBe(""); // IDENTIFY: an empty body, not an unknown type
     expect(layoutOf(0x99)).toBeNull();

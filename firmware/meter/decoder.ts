@@ -1,0 +1,176 @@
+/*
+ * The meter's decoder for the coded update method (repair blocks: protocol/repair.ts).
+ * It works in two steps, so that almost all of it is bit arithmetic and block data is
+ * touched once:
+ *
+ * 1. On arrival (`test`, `commit`): the repair block's set, restricted to the blocks this
+ *    meter still misses (m of them), is a row of m bits; it is reduced against the rows
+ *    kept so far. A row that reduces to zero adds nothing and is not stored (it would only
+ *    take a slot); otherwise the caller stores the block and the row becomes a pivot. The
+ *    rank says how many more useful repair blocks the meter needs: m - rank.
+ * 2. At full rank (`solve`): each kept repair block is read from flash once, cleaned of
+ *    the blocks the meter holds (XOR), and Gauss-Jordan elimination on the cleaned rows in
+ *    RAM, picking the lightest row as pivot, leaves one recovered block per row, written
+ *    to its own slot by the caller.
+ *
+ * RAM: the bit rows (rows x ceil(m / 32) words) and, during `solve` only, one block buffer
+ * per missing block: the caller bounds m by the rows its board can hold (`rows`). Nothing
+ * here writes flash: everything the decoder knows is rebuilt from the received bitmap and
+ * the stored repair indices (`reset`), so a power cut at any moment leaves a decode that
+ * starts again from flash.
+ */
+import { repairSets, xorInto, type RepairSets } from "../protocol/repair";
+
+/** An id list entry for a slot that holds no repair block (indices stay below 0x8000). */
+export var FREE = 0xffff;
+
+export interface DecodeWork {
+  /** Block XORs: cleaning (flash read + XOR) and elimination (RAM to RAM). */
+  cleanXors: number;
+  rowXors: number;
+}
+
+export interface Decoder {
+  /**
+   * Starts over from the received bitmap `got` and the repair indices stored so far
+   * (ids[0 .. n-1], in slot order, FREE for an empty slot): rebuilds the rows; stored
+   * blocks that no longer add to the rank are left out. Returns the rank.
+   */
+  rebuild(got: Uint8Array, ids: Uint16Array, n: number): number;
+  /** Blocks still missing, and how many more useful repair blocks the meter needs. */
+  remaining(): number;
+  lacking(): number;
+  /** True when repair block j would add to the rank (its reduced row is kept for `keep`). */
+  offer(j: number): boolean;
+  /** Keeps the row of the last successful `offer` as stored repair block number `stored`. */
+  keep(stored: number): void;
+  /**
+   * At full rank: recovers every missing block. `readBlock(i)` reads held block i (its
+   * real length), `readRepair(s)` stored repair block s (the block size), `write(i, data)`
+   * writes recovered block i and returns 0 or an error code, which stops the decode.
+   * Returns 0, the first write error, or -1 below full rank.
+   */
+  solve(blockLength: (i: number) => number, readBlock: (i: number) => Uint8Array, readRepair: (s: number) => Uint8Array, write: (i: number, data: Uint8Array) => number): number;
+  work: DecodeWork;
+}
+
+/**
+ * A decoder for an image of `k` blocks of `blockSize` bytes, keeping at most `rows`
+ * repair blocks (the meter's room: spare slots, and block buffers its RAM can hold).
+ */
+export function decoder(k: number, blockSize: number, rows: number): Decoder {
+  var gen: RepairSets = /*@__NOINLINE__*/ repairSets(k);
+  var miss = new Uint16Array(k), m = 0, words = 1, rank = 0;
+  var got: Uint8Array = new Uint8Array(0), sid: Uint16Array = new Uint16Array(0);
+  // pivot rows (reduced), their pivot column and which stored repair block each is
+  var piv = new Uint32Array(0), pcol = new Int16Array(rows), pslot = new Int16Array(rows);
+  var row = new Uint32Array(0), rowCol = -1;
+  var work: DecodeWork = { cleanXors: 0, rowXors: 0 };
+
+  function has(i: number): boolean {
+    return (got[i >> 3] & (0x80 >> (i & 7))) !== 0;
+  }
+
+  /** Column of missing block b (binary search in the sorted list), or -1. */
+  function colOf(b: number): number {
+    var lo = 0, hi = m - 1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      if (miss[mid] === b) return mid;
+      if (miss[mid] < b) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** The lowest column set in the row at `at` of `bits`, or -1. */
+  function lowest(bits: Uint32Array, at: number): number {
+    for (var w = 0; w < words; w++) {
+      var v = bits[at + w];
+      if (v) for (var b = 0; b < 32; b++) if (v & (1 << b)) return (w << 5) + b;
+    }
+    return -1;
+  }
+
+  function offer(j: number): boolean {
+    rowCol = -1;
+    if (rank >= m || rank >= rows) return false;
+    for (var w = 0; w < words; w++) row[w] = 0;
+    var d = gen.set(j);
+    for (var i = 0; i < d; i++) {
+      var c = colOf(gen.out[i]);
+      if (c >= 0) row[c >> 5] ^= 1 << (c & 31);
+    }
+    for (var p = 0; p < rank; p++) {
+      c = pcol[p];
+      if (row[c >> 5] & (1 << (c & 31))) for (w = 0; w < words; w++) row[w] ^= piv[p * words + w];
+    }
+    rowCol = lowest(row, 0);
+    return rowCol >= 0;
+  }
+
+  function keep(stored: number): void {
+    if (rowCol < 0) return;
+    piv.set(row, rank * words);
+    pcol[rank] = rowCol;
+    pslot[rank++] = stored;
+    rowCol = -1;
+  }
+
+  return {
+    work: work,
+    rebuild: function (g, ids, n) {
+      got = g;
+      sid = ids;
+      m = 0;
+      for (var i = 0; i < k; i++) if (!has(i)) miss[m++] = i;
+      words = (m + 31) >> 5 || 1;
+      if (piv.length < rows * words) piv = new Uint32Array(rows * words);
+      if (row.length < words) row = new Uint32Array(words);
+      rank = 0;
+      for (var s = 0; s < n; s++) if (ids[s] !== FREE && offer(ids[s])) keep(s);
+      return rank;
+    },
+    remaining: function () { return m; },
+    lacking: function () { return m - rank; },
+    offer: offer,
+    keep: keep,
+    solve: function (blockLength, readBlock, readRepair, write) {
+      if (rank < m) return -1;
+      // cleaned rows: data (block size each), their columns among the missing blocks, weights
+      var data = new Uint8Array(m * blockSize), cols = new Uint32Array(m * words), wt = new Uint16Array(m), r: number, w: number;
+      for (r = 0; r < m; r++) {
+        var rd = data.subarray(r * blockSize, (r + 1) * blockSize);
+        rd.set(readRepair(pslot[r]));
+        var d = gen.set(sid[pslot[r]]);
+        for (var i = 0; i < d; i++) {
+          var b = gen.out[i];
+          if (has(b)) { xorInto(rd, readBlock(b)); work.cleanXors++; }
+          else { var c = colOf(b); cols[r * words + (c >> 5)] ^= 1 << (c & 31); wt[r]++; }
+        }
+      }
+      // Gauss-Jordan, the lightest remaining row as pivot (keeps the rows sparse longer);
+      // a used pivot's weight is set to 0 so it is never picked again
+      for (var step = 0; step < m; step++) {
+        var best = -1;
+        for (r = 0; r < m; r++) if (wt[r] && (best < 0 || wt[r] < wt[best])) best = r;
+        var col = lowest(cols, best * words), cw = col >> 5, cb = 1 << (col & 31);
+        wt[best] = 0;
+        for (r = 0; r < m; r++) {
+          if (r === best || !(cols[r * words + cw] & cb)) continue;
+          var n = 0;
+          for (w = 0; w < words; w++) for (var v = (cols[r * words + w] ^= cols[best * words + w]); v; v &= v - 1) n++;
+          if (wt[r]) wt[r] = n;
+          xorInto(data.subarray(r * blockSize, (r + 1) * blockSize), data.subarray(best * blockSize, (best + 1) * blockSize));
+          work.rowXors++;
+        }
+      }
+      for (r = 0; r < m; r++) {
+        var blk = miss[lowest(cols, r * words)];
+        var e = write(blk, data.subarray(r * blockSize, r * blockSize + blockLength(blk)));
+        if (e) return e;
+      }
+      return 0;
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { decoder } from "../../../firmware/meter/decoder";
+import { repairIndex, repairSets, repairDegree, xorInto } from "../../../firmware/protocol/repair";
+
+/** An image of k blocks (the last one short when `last` < bs), and repair block j as the concentrator makes it. */
+function imageOf(k: number, bs: number, last: number, seed: number) {
+  let x = seed >>> 0 || 1;
+  const blocks: Uint8Array[] = [];
+  for (let i = 0; i < k; i++) {
+    const b = new Uint8Array(i === k - 1 ? last : bs);
+    for (let j = 0; j < b.length; j++) { x = (x * 1103515245 + 12345) >>> 0; b[j] = x >>> 24; }
+    blocks.push(b);
+  }
+  const sets = repairSets(k);
+  const repair = (j: number) => {
+    const out = new Uint8Array(bs);
+    const d = sets.set(j);
+    for (let i = 0; i < d; i++) xorInto(out, blocks[sets.out[i]]);
+    return out;
+  };
+  return { blocks, repair };
+}
+
+/** Rank over GF(2) of the repair sets restricted to the missing blocks, computed apart from the decoder. */
+function referenceRank(k: number, missing: number[], ids: number[]): number {
+  const sets = repairSets(k), col = new Map(missing.map((b, i) => [b, i]));
+  const basis = new Map<number, bigint>();
+  for (const j of ids) {
+    let row = 0n;
+    const d = sets.set(j);
+    for (let i = 0; i < d; i++) { const c = col.get(sets.out[i]); if (c !== undefined) row ^= 1n << BigInt(c); }
+    while (row) {
+      const top = row.toString(2).length - 1;
+      const b = basis.get(top);
+      if (b === undefined) { basis.set(top, row); break; }
+      row ^= b;
+    }
+  }
+  return basis.size;
+}
+
+describe("the meter's decoder", () => {
+  it("recovers every missing block when the rank is full, and reports exactly what is still needed otherwise", () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 120 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 0, max: 0xffffffff }), fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 60 }),
+      fc.integer({ min: 1, max: 127 }), fc.integer({ min: 0, max: 60 }),
+      (k, words, rows, seed, lossPicks, degree, extra) => {
+        const bs = words * 4, last = 1 + (seed % bs);
+        const img = imageOf(k, bs, last, seed);
+        const got = new Uint8Array((k + 7) >> 3).fill(0);
+        const lost = new Set(lossPicks.map((p) => p % k));
+        for (let i = 0; i < k; i++) if (!lost.has(i)) got[i >> 3] |= 0x80 >> (i & 7);
+        const missing = [...lost].sort((a, b) => a - b);
+        const dec = decoder(k, bs, rows);
+        const ids = new Uint16Array(rows);
+        const stored: Uint8Array[] = [];
+        expect(dec.rebuild(got, ids, 0)).toBe(0);
+        expect(dec.remaining()).toBe(missing.length);
+        const offered: number[] = [];
+        for (let s = 0; s < missing.length + extra && dec.lacking() > 0; s++) {
+          const j = repairIndex(degree, s);
+          offered.push(j);
+          if (!dec.offer(j)) continue;
+          ids[stored.length] = j;
+          stored.push(img.repair(j));
+          dec.keep(stored.length - 1);
+        }
+        // the rank is the true rank of what was offered, bounded by the rows the meter keeps
+        expect(missing.length - dec.lacking()).toBe(Math.min(referenceRank(k, missing, offered), rows, missing.length));
+        // rebuilding from the stored indices (a restart) gives the same rank
+        expect(dec.rebuild(got, ids, stored.length)).toBe(missing.length - dec.lacking());
+        const written = new Map<number, Uint8Array>();
+        const e = dec.solve((i) => (i === k - 1 ? last : bs), (i) => img.blocks[i], (s) => stored[s], (i, d) => { written.set(i, new Uint8Array(d)); return 0; });
+        if (dec.lacking() > 0) { expect(e).toBe(-1); expect(written.size).toBe(0); return; }
+        expect(e).toBe(0);
+        expect([...written.keys()].sort((a, b) => a - b)).toEqual(missing);
+        for (const i of missing) expect(written.get(i)).toEqual(img.blocks[i]);
+      }), { numRuns: 300 });
+  });
+
+  it("needs few repair blocks beyond the deficit at the degree the concentrator picks (8 K / m)", () => {
+    // 310 blocks, 31 and 62 missing: the overhead over 40 trials stays small
+    for (const m of [31, 62]) {
+      let over = 0;
+      for (let t = 0; t < 40; t++) {
+        const k = 310, got = new Uint8Array(39).fill(0xff);
+        let x = t + 1, lost = 0;
+        while (lost < m) {
+          x = (x * 1103515245 + 12345) >>> 0;
+          const b = (x >>> 8) % k;
+          if (got[b >> 3] & (0x80 >> (b & 7))) { got[b >> 3] &= ~(0x80 >> (b & 7)); lost++; }
+        }
+        const dec = decoder(k, 4, m);
+        const ids = new Uint16Array(m);
+        dec.rebuild(got, ids, 0);
+        const degree = Math.min(127, Math.round((8 * k) / m));
+        let sent = 0, n = 0;
+        while (dec.lacking() > 0 && sent < 255) { const j = repairIndex(degree, sent++); if (dec.offer(j)) { ids[n] = j; dec.keep(n++); } }
+        expect(dec.lacking()).toBe(0);
+        over += sent - m;
+      }
+      expect(over / 40).toBeLessThan(4);
+    }
+  });
+
+  it("draws distinct blocks, as many as the degree says, the same on every call", () => {
+    const sets = repairSets(50);
+    for (let j = 0; j < 0x7fff; j += 97) {
+      const d = sets.set(j);
+      expect(d).toBe(repairDegree(j, 50));
+      const first = [...sets.out.subarray(0, d)];
+      expect(new Set(first).size).toBe(d);
+      expect(first.every((b) => b < 50)).toBe(true);
+      sets.set(j);
+      expect([...sets.out.subarray(0, d)]).toEqual(first);
+    }
+  });
+});

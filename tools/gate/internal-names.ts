@@ -1,0 +1,55 @@
+/*
+ * Property names the minifier may shorten in the meter and boot bundles. Terser never
+ * renames properties by itself: every `.perUnit` and `{intervalS: ...}` is kept whole, and
+ * on a board the program text is what the app region and the image carry (the Original's
+ * image must fit its 32,640-byte maxImageSize). The names below are our own, used only
+ * inside one bundle, so renaming them the same way everywhere in it changes nothing.
+ *
+ * A name belongs here only when nothing outside the bundle spells it: not a wire field (the
+ * codec builds bodies from the catalogue's layout strings), not a configuration key (JSON
+ * written by flash.sh), not a region name (looked up by string), not an Espruino or
+ * JavaScript API, and not a name the host reads from a running bundle (`meterline.receiver`,
+ * `.state()`, `.lastError()`, `.endpoint.events.received`...). The gate's test checks the
+ * list against the first three and against RESERVED below.
+ */
+export const INTERNAL_NAMES = [
+  // flash, layout, HAL
+  "geometry", "eraseUnits", "writeAlign", "perUnit", "capacity", "crc32", "sha256", "bytesToString", "freeVariables",
+  "native", "watchdog", "maxImageSize", "maxImage", "repairRows", "uartOptions", "modemUart", "modemTreq", "modemResetn",
+  // records, metering, trial
+  "append", "appends", "intervalS", "savedPulses", "minSaveS", "maxSaveS", "constant", "wallTime", "timeouts",
+  "getSetting", "setSetting", "setGroup", "register", "tries", "onTrial", "confirmed",
+  // update receiver and decoder
+  "session", "outOfSession", "duplicate", "tornUnits", "refused", "repairs", "useless", "decodes", "cleanXors", "rowXors",
+  "control", "block", "repair", "deficit", "report", "activate",
+  "rebuild", "remaining", "lacking", "offer", "keep", "solve", "work",
+  // the clock (hal/types.ts Clock; the interpreter's setTimeout is a global, never a property)
+  "setTimeout", "setInterval",
+  // the concentrator's campaign configuration and totals (the console's options keep their names)
+  "answerMs", "frameOverhead", "lineBitRate", "hostBaud", "onMessage", "noProgressRounds", "checkpoint", "airtimeMs",
+  "deadlineMs", "silentMs", "rebootMs", "maxNoAnswer", "nowUnix", "meterCount", "noAnswers", "setProfileAt", "profileAt",
+  "setInfo", "exportReadings",
+  // link, codec, auth
+  "pos", "buf", "counter", "malformed", "inGroup", "lastDecodeError", "decodeErrors", "notForUs",
+  "queueFull", "sendFailed", "lastLength", "maxPayload", "badChecksum", "rxGarbage", "garbage", "rxFrames", "rxBad",
+  "txFrames", "txFailed", "txOption", "retries", "attempts", "resets",
+  "keyed", "grant", "authorise", "derive", "problem", "lastAccepted",
+];
+
+/**
+ * Names that must never be shortened though they are ours: the host reads them from a
+ * running meter bundle (tests, bench:memory, the console of a board).
+ */
+export const RESERVED = [
+  "meterline", "receiver", "endpoint", "events", "received", "sent", "ready", "attach", "state", "lastError", "metering", "modem",
+  "mlBoot", "mlThrew", "mlRan", "config", "baud", "settings", "savePulses", "stats", "authRejected",
+  // the concentrator's console: its functions, their options, what tests read of it
+  "ctx", "registry", "campaign", "phase", "update", "progress", "pause", "resume", "abort", "read", "join", "profile",
+  "identify", "time", "meters", "export", "discover", "imageId", "version", "board", "blockSize", "group", "maxRounds",
+  "deadlineS", "activateAt", "tags", "method", "loss", "checkOnly",
+];
+
+/** Terser's option: only these names, exactly. */
+export function internalNamesRegex(): RegExp {
+  return new RegExp("^(" + INTERNAL_NAMES.join("|") + ")$");
+}
