@@ -1,133 +1,252 @@
 /*
- * npm run bench: the update method against a unicast baseline and the erasure-coding
- * lower bound, for 10, 100 and 1000 meters at 1, 5, 10 and 20% frame loss with a 64 KiB
- * image, then one 10,000-meter campaign for the host's speed. Prints the table and writes
- * docs/benchmarks.md.
+ * npm run bench: the update campaign's two methods (the coded method, the default, and
+ * the patent's per-meter polls with union repair) and a DLMS-style unicast baseline, against
+ * the line's limits, for 10 to 10,000 meters at 1, 5, 10 and 20% frame loss with a 64 KiB
+ * image, plus an uneven line (a few meters on bad links). Prints the table and writes
+ * docs/benchmarks.md and docs/benchmarks.json.
  *
- *   npm run bench                      the full grid and the 10,000-meter run
- *   npm run bench -- --meters 10,100 --loss 5 --big 0 --out /tmp/b.md    a smaller run
+ *   npm run bench                                         the whole grid (a few minutes)
+ *   npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json
  */
 import { cpus, platform } from "node:os";
 import { writeFileSync } from "node:fs";
-import { P } from "../firmware/protocol/catalogue";
+import { parseArgs } from "node:util";
+import { P, T } from "../firmware/protocol/catalogue";
+import { encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
+import { bufferLayout } from "../firmware/common/update-image";
+import { answerTimeMs, REBOOT_WAIT_MS, SMALL_REPLY } from "../firmware/concentrator/campaign";
+import { loadProfile } from "../tools/profiles/profiles";
 import { frameSizes, simulateCampaign, type SimResult } from "./campaign-sim";
-import { unicastCampaign, type UnicastResult } from "./unicast";
+import { unicastCampaign } from "./unicast";
 import { imageOf } from "./image";
-import { answerTimeMs } from "../firmware/concentrator/campaign";
+import type { ModelRoom } from "./model-meter";
 
-/** ST7580 B-FSK at 9600 bit/s with its PHY overhead per frame, as the scenario bench uses. */
-/** The ST7580's host link runs at 57,600 baud; the campaign's answer times are the console's (answerTimeMs). */
+/**
+ * ST7580 at 9,600 bit/s with its PHY overhead per frame, as the scenario bench uses; the
+ * modem's host link at 57,600 baud. The campaign's timing is the console's: answer times
+ * from answerTimeMs (answerMs below is its longest, for a full frame each way) and the
+ * reboot wait REBOOT_WAIT_MS.
+ */
 export const LINE = { bitRate: 9600, overheadBytes: 16, turnaroundMs: 5, processMs: 5, hostBaud: 57600, answerMs: answerTimeMs(9600, 16, 57600, P.MAX_FRAME, P.MAX_FRAME) };
 export const IMAGE_SIZE = 65536;
 export const BLOCK_SIZE = P.MAX_BLOCK;
 /** Unanswered requests in a row before either method gives a meter up. */
 export const TRIES = 10;
+/** The meters' board for the coded method: one with room for a 64 KiB image and its repair blocks. */
+export const ROOM_BOARD = "ESP32";
+/** The uneven line: this share of the meters loses BAD_LOSS of frames, the rest GOOD_LOSS. */
+export const UNEVEN = { share: 0.05, badLoss: 0.3, goodLoss: 0.05 };
+
+export type Method = "coded" | "patent" | "unicast";
 
 export interface Row {
-  meters: number; loss: number; ours: SimResult; unicast: UnicastResult;
-  bound: { frames: number; bytes: number; airtimeMs: number };
+  meters: number; lossPct: number; scenario: "uniform" | "uneven"; method: Method;
+  airtimeS: number; completionS: number; limitAS: number; limitBS: number;
+  blockFrames: number; polls: number; done: number;
+  /** Uneven line: the worst class's loss, and the limits computed with it. */
+  worstLossPct?: number; limitAWorstS?: number; limitBWorstS?: number;
+  /** Coded: the worst meter's decode, in block XORs (cleaning from flash, elimination in RAM), and its missing blocks. */
+  decode?: { cleanXors: number; rowXors: number; missing: number };
+  wallS: number;
 }
 
-export function benchRow(meters: number, loss: number, seed: number): Row {
-  const ours = simulateCampaign({ meters, loss, imageSize: IMAGE_SIZE, blockSize: BLOCK_SIZE, seed, maxNoAnswer: TRIES, ...LINE });
-  const unicast = unicastCampaign(meters, ours.blockCount, loss, ours.sizes, LINE, seed, TRIES);
-  const k = ours.blockCount;
-  const frames = Math.ceil(k / (1 - loss));
-  const air = ((LINE.overheadBytes + ours.sizes.block) * 8 * 1000) / LINE.bitRate;
-  return { meters, loss, ours, unicast, bound: { frames, bytes: frames * ours.sizes.block, airtimeMs: frames * air } };
+/** Airtime of a frame of `len` bytes on the line. */
+function airMs(len: number): number {
+  return ((LINE.overheadBytes + len) * 8 * 1000) / LINE.bitRate;
 }
 
-const fmtTime = (ms: number) => {
-  const s = ms / 1000;
-  return s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : s < 172800 ? `${(s / 3600).toFixed(1)} h` : `${(s / 86400).toFixed(1)} d`;
-};
-const kb = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
+/** The smallest request a meter answers (an empty body) and the smallest answer (ACK), as encoded. */
+export function smallestExchange(): { query: number; reply: number } {
+  const out = new Uint8Array(P.MAX_FRAME), m = newMsg();
+  return {
+    query: encodeMsg(setMsg(m, T.STATUS_REQ, 1, P.BROADCAST_ID, P.TO_METER, 1, {}), out),
+    reply: encodeMsg(setMsg(m, T.ACK, 1, 1, P.TO_METER, P.BROADCAST_ID, { refType: T.STATUS_REQ, refSeq: 1 }), out),
+  };
+}
+
+/**
+ * The line's limits for `meters` meters at loss p and K blocks of `blockFrame` bytes on
+ * the line: (a) every meter keeps K of the ceil(K / (1 - p)) block frames broadcast; (b)
+ * also one smallest confirmed exchange per meter, divided by (1 - p)^2 for retries.
+ */
+export function limits(meters: number, p: number, k: number, blockFrame: number): { aFrames: number; aS: number; bS: number } {
+  const x = smallestExchange();
+  const aFrames = Math.ceil(k / (1 - p));
+  const aS = (aFrames * airMs(blockFrame)) / 1000;
+  const perMeter = (airMs(x.query) + LINE.turnaroundMs + airMs(x.reply)) / (1 - p) ** 2;
+  return { aFrames, aS, bS: aS + (meters * perMeter) / 1000 };
+}
+
+/** The coded method's meters: spare slots after a 64 KiB image in the board's buffer, and its decoder rows. */
+export function roomFor(blockCount: number): ModelRoom {
+  const b = loadProfile(ROOM_BOARD);
+  const unit = b.flash.eraseUnits[0].size;
+  const l = bufferLayout(b.regions.buffer!.addr, b.regions.buffer!.size, unit, BLOCK_SIZE);
+  return { spareSlots: l.capacity - blockCount, rows: b.repairRows };
+}
+
+/** One campaign of `method` on the simulated line. */
+export function benchRow(meters: number, lossPct: number, method: Method, seed: number, scenario: "uniform" | "uneven" = "uniform"): Row {
+  const uneven = scenario === "uneven";
+  const p = uneven ? UNEVEN.goodLoss * (1 - UNEVEN.share) + UNEVEN.badLoss * UNEVEN.share : lossPct / 100;
+  const base = { meters, loss: uneven ? UNEVEN.goodLoss : p, imageSize: IMAGE_SIZE, blockSize: BLOCK_SIZE, seed, maxNoAnswer: TRIES, ...LINE, rebootMs: REBOOT_WAIT_MS, group: 1 };
+  const k = Math.ceil(IMAGE_SIZE / BLOCK_SIZE);
+  const sizes = frameSizes(imageOf(new Uint8Array(IMAGE_SIZE), { imageId: 1, version: 2, board: 1, blockSize: BLOCK_SIZE }).session);
+  const lim = limits(meters, p, k, sizes.block);
+  const row: Row = {
+    meters, lossPct: Math.round(p * 10000) / 100, scenario, method, airtimeS: 0, completionS: 0, limitAS: lim.aS, limitBS: lim.bS,
+    blockFrames: 0, polls: 0, done: 0, wallS: 0,
+  };
+  if (uneven) {
+    const w = limits(meters, UNEVEN.badLoss, k, sizes.block);
+    row.worstLossPct = UNEVEN.badLoss * 100;
+    row.limitAWorstS = w.aS;
+    row.limitBWorstS = w.bS;
+  }
+  if (method === "unicast") {
+    const t0 = performance.now();
+    const part = (n: number, q: number, s: number) => unicastCampaign(n, k, q, sizes, LINE, s, TRIES);
+    const bad = uneven ? Math.round(meters * UNEVEN.share) : 0;
+    const rs = uneven ? [part(meters - bad, UNEVEN.goodLoss, seed), part(bad, UNEVEN.badLoss, seed + 1)] : [part(meters, p, seed)];
+    for (const u of rs) {
+      row.airtimeS += u.airtimeMs / 1000;
+      row.completionS += u.timeMs / 1000;
+      row.blockFrames += u.blockFrames;
+      row.done += 0;
+    }
+    row.done = meters - rs.reduce((a, u) => a + u.failed, 0);
+    row.wallS = (performance.now() - t0) / 1000;
+    return row;
+  }
+  const coded = method === "coded";
+  const r: SimResult = simulateCampaign({
+    ...base, coded, room: coded ? roomFor(k) : undefined,
+    bad: uneven ? { share: UNEVEN.share, loss: UNEVEN.badLoss } : undefined,
+    // the concentrator plans for the mean loss of its line
+    planLoss: p,
+  });
+  row.airtimeS = r.airtimeMs / 1000;
+  row.completionS = r.timeMs / 1000;
+  row.blockFrames = r.blocks;
+  row.polls = r.polls;
+  row.done = r.complete;
+  row.wallS = r.wallMs / 1000;
+  if (coded) row.decode = r.worstDecode;
+  return row;
+}
+
+const fmtTime = (s: number) => (s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : s < 172800 ? `${(s / 3600).toFixed(1)} h` : `${(s / 86400).toFixed(1)} d`);
 
 export function tableOf(rows: Row[]): string[] {
   const out = [
-    "| meters | loss | method | block frames | frames | bytes on air | airtime | polls | rounds | completion | done | airtime / bound | airtime / unicast |",
-    "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| meters | loss | line | method | block frames | polls | airtime | completion | done | limit (a) | limit (b) | airtime / (a) | airtime / (b) | worst decode (block XORs) |",
+    "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
-    const p = `${(r.loss * 100).toFixed(0)}%`;
-    const o = r.ours, u = r.unicast, b = r.bound;
-    out.push(`| ${r.meters} | ${p} | broadcast + poll (ours) | ${o.blocks} | ${o.frames} | ${kb(o.bytes)} | ${fmtTime(o.airtimeMs)} | ${o.polls} | ${o.rounds} | ${fmtTime(o.timeMs)} | ${o.complete}/${r.meters} | ${(o.airtimeMs / b.airtimeMs).toFixed(2)} | ${(o.airtimeMs / u.airtimeMs).toFixed(4)} |`);
-    out.push(`| ${r.meters} | ${p} | unicast, block by block | ${u.blockFrames} | ${u.frames} | ${kb(u.bytes)} | ${fmtTime(u.airtimeMs)} | - | - | ${fmtTime(u.timeMs)} | ${r.meters - u.failed}/${r.meters} | ${(u.airtimeMs / b.airtimeMs).toFixed(1)} | 1 |`);
-    out.push(`| ${r.meters} | ${p} | erasure bound K/(1-p) | ${b.frames} | ${b.frames} | ${kb(b.bytes)} | ${fmtTime(b.airtimeMs)} | - | - | ${fmtTime(b.airtimeMs)} | - | 1 | ${(b.airtimeMs / u.airtimeMs).toFixed(4)} |`);
+    const line = r.scenario === "uneven" ? `uneven (${UNEVEN.share * 100}% at ${UNEVEN.badLoss * 100}%)` : "uniform";
+    const limA = r.scenario === "uneven" ? `${fmtTime(r.limitAS)}; worst ${fmtTime(r.limitAWorstS!)}` : fmtTime(r.limitAS);
+    const limB = r.scenario === "uneven" ? `${fmtTime(r.limitBS)}; worst ${fmtTime(r.limitBWorstS!)}` : fmtTime(r.limitBS);
+    const ratB = r.scenario === "uneven" ? `${(r.airtimeS / r.limitBS).toFixed(2)}; worst ${(r.airtimeS / r.limitBWorstS!).toFixed(2)}` : (r.airtimeS / r.limitBS).toFixed(2);
+    const dec = r.decode && r.decode.missing ? `${r.decode.cleanXors} + ${r.decode.rowXors} (${r.decode.missing} missing)` : "-";
+    out.push(`| ${r.meters} | ${r.lossPct}% | ${line} | ${r.method} | ${r.blockFrames} | ${r.method === "unicast" ? "-" : r.polls} | ${fmtTime(r.airtimeS)} | ${fmtTime(r.completionS)} | ${r.done}/${r.meters} | ${limA} | ${limB} | ${(r.airtimeS / r.limitAS).toFixed(2)} | ${ratB} | ${dec} |`);
   }
   return out;
 }
 
+const USAGE = `usage: npm run bench -- [--meters 10,100,1000,10000] [--loss 1,5,10,20] [--uneven 1000] [--methods coded,patent,unicast]
+                      [--seed 1] [--out docs/benchmarks.md] [--json docs/benchmarks.json]`;
+
+function list(v: string, name: string, lo: number, hi: number): number[] {
+  if (v === "0" || v === "") return [];
+  return v.split(",").map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} takes whole numbers from ${lo} to ${hi}, got "${x}"`);
+    return n;
+  });
+}
+
+class UsageError extends Error {}
+
 function main(argv: string[]): void {
-  const arg = (n: string) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
-  const list = (v: string | undefined, d: number[]) => (v ? v.split(",").map(Number) : d);
-  const meterList = list(arg("--meters"), [10, 100, 1000]);
-  const lossList = list(arg("--loss"), [1, 5, 10, 20]).map((x) => x / 100);
-  const big = Number(arg("--big") ?? 10000);
-  const out = arg("--out") ?? "docs/benchmarks.md";
-  const seed = Number(arg("--seed") ?? 1);
-  for (const v of [...meterList, ...lossList.map((x) => x * 100), big]) {
-    if (!Number.isFinite(v) || v < 0) { console.error(`bench: bad number ${v} in --meters, --loss or --big`); process.exit(2); }
-  }
-  if (lossList.some((p) => p >= 1)) { console.error("bench: --loss takes percentages below 100"); process.exit(2); }
+  let o: { [k: string]: string | boolean | undefined };
+  try {
+    o = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        meters: { type: "string", default: "10,100,1000,10000" }, loss: { type: "string", default: "1,5,10,20" },
+        uneven: { type: "string", default: "1000" }, methods: { type: "string", default: "coded,patent,unicast" },
+        seed: { type: "string", default: "1" }, out: { type: "string", default: "docs/benchmarks.md" }, json: { type: "string", default: "docs/benchmarks.json" },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (e) { console.error(`bench: ${(e as Error).message}`); console.error(USAGE); process.exit(2); }
+  if (o.help) { console.log(USAGE); process.exit(0); }
+  let meterList: number[], lossList: number[], unevenList: number[], methods: Method[], seed: number;
+  try {
+    meterList = list(o.meters as string, "meters", 1, 100000);
+    lossList = list(o.loss as string, "loss", 0, 99);
+    unevenList = list(o.uneven as string, "uneven", 1, 100000);
+    methods = (o.methods as string).split(",").map((m) => {
+      if (m !== "coded" && m !== "patent" && m !== "unicast") throw new UsageError(`--methods takes coded, patent and unicast, got "${m}"`);
+      return m;
+    });
+    seed = list(o.seed as string, "seed", 0, 0xffffffff)[0] ?? 0;
+  } catch (e) { console.error(`bench: ${(e as Error).message}`); process.exit(2); }
   const rows: Row[] = [];
-  let meterBlocks = 0, wall = 0;
-  for (const n of meterList) for (const p of lossList) {
-    const r = benchRow(n, p, seed);
-    rows.push(r);
-    meterBlocks += n * r.ours.blockCount;
-    wall += r.ours.wallMs;
-    process.stdout.write(`  ${n} meters, ${(p * 100).toFixed(0)}% loss: ${r.ours.complete}/${n} done in ${r.ours.rounds} rounds, ${(r.ours.wallMs / 1000).toFixed(1)} s wall\n`);
-  }
-  let bigRun: SimResult | null = null;
-  if (big > 0) {
-    process.stdout.write(`  ${big} meters, 10% loss ...\n`);
-    bigRun = simulateCampaign({ meters: big, loss: 0.1, imageSize: IMAGE_SIZE, blockSize: BLOCK_SIZE, seed, maxNoAnswer: TRIES, ...LINE });
-  }
+  const run = (n: number, pct: number, scenario: "uniform" | "uneven") => {
+    for (const m of methods) {
+      const r = benchRow(n, pct, m, seed, scenario);
+      rows.push(r);
+      process.stdout.write(`  ${n} meters, ${scenario === "uneven" ? "uneven line" : `${pct}% loss`}, ${m}: ${r.done}/${n} done, ${fmtTime(r.airtimeS)} on air (${(r.airtimeS / r.limitBS).toFixed(2)} x limit b), ${fmtTime(r.completionS)}, ${r.wallS.toFixed(1)} s wall\n`);
+    }
+  };
+  for (const n of meterList) for (const pct of lossList) run(n, pct, "uniform");
+  for (const n of unevenList) run(n, 0, "uneven");
+  const k = Math.ceil(IMAGE_SIZE / BLOCK_SIZE);
   const sizes = frameSizes(imageOf(new Uint8Array(IMAGE_SIZE), { imageId: 1, version: 2, board: 1, blockSize: BLOCK_SIZE }).session);
+  const x = smallestExchange();
+  const room = roomFor(k);
   const table = tableOf(rows);
   console.log(table.join("\n"));
   const cpu = cpus();
   const machine = `${cpu.length} x ${cpu[0]?.model ?? "unknown CPU"}, ${platform()}, Node ${process.version}`;
-  const speed = wall > 0 ? Math.round(meterBlocks / (wall / 1000)) : 0;
+  const big = rows.filter((r) => r.meters >= 10000 && r.method !== "unicast");
   const lines = [
     "# Campaign benchmark",
     "",
-    "Written by `npm run bench` (bench/benchmark.ts); run it again to refresh. Every figure is from a",
-    `simulation with seed ${seed}: the same seed gives the same table.`,
+    "Written by `npm run bench` (bench/benchmark.ts) with docs/benchmarks.json beside it; run it again to refresh. Every",
+    `figure is from a simulation with seed ${seed}: the same seed gives the same table.`,
     "",
     "## Setup",
     "",
-    `- Image: ${IMAGE_SIZE} bytes (64 KiB) in ${rows[0]?.ours.blockCount ?? Math.ceil(IMAGE_SIZE / BLOCK_SIZE)} blocks of ${BLOCK_SIZE} bytes; a data-block frame is ${sizes.block} bytes, an acknowledgement ${sizes.ack}, an update control ${sizes.control}.`,
-    `- Line: ST7580 B-FSK at ${LINE.bitRate} bit/s, ${LINE.overheadBytes} bytes of PHY overhead per frame, ${LINE.turnaroundMs} ms turnaround; each frame on each link is lost independently with probability p.`,
-    `- Ours: the concentrator's campaign engine (firmware/concentrator/campaign.ts) with its endpoint and codec, unchanged; an update control to each meter, the broadcast, then rounds of status queries to unfinished meters and union repair; activation and read-back. Answer timeout ${LINE.answerMs} ms. The meters are model meters (bench/model-meter.ts): the real endpoint, codec and missing-block reports over a bitmap, without flash or the UART link to the modem, which change nothing on the line.`,
-    "- Unicast: a DLMS-style transfer (bench/unicast.ts), one meter after another: initiate, each block acknowledged before the next, verify, activate; a lost request or acknowledgement is retried after the timeout. Same frame sizes and line.",
-    "- Erasure bound: each meter needs K blocks and receives each broadcast with probability 1 - p, so no broadcast scheme, coded or not, can do with fewer than K/(1-p) block broadcasts; no polls, no controls.",
-    `- Both methods give a meter up after ${TRIES} unanswered requests in a row (the done column counts the rest).`,
-    "- Airtime sums every frame on the line, both directions (frames x (overhead + length) x 8 / bit rate). Completion is virtual time from the first control to the end of the read-back.",
+    `- Image: ${IMAGE_SIZE} bytes (64 KiB) in ${k} blocks of ${BLOCK_SIZE} bytes; a data-block frame is ${sizes.block} bytes, a repair-block frame the same, an update control ${sizes.control}.`,
+    `- Line: ST7580 at ${LINE.bitRate} bit/s, ${LINE.overheadBytes} bytes of PHY overhead per frame, ${LINE.turnaroundMs} ms turnaround; each frame on each link is lost independently with probability p. Modem host links at ${LINE.hostBaud} baud.`,
+    `- Timing: the shipped console's. An answer is awaited for the request's own airtime plus answerTimeMs (firmware/concentrator/campaign.ts): the reply on the line, both frames over the modems' host links, ${50} ms for the meter program; ${Math.round(answerTimeMs(LINE.bitRate, LINE.overheadBytes, LINE.hostBaud, 30, SMALL_REPLY))} ms for a short answer, ${Math.round(LINE.answerMs)} ms for a full-frame one (a missing-block report). Reboot wait after ACTIVATE: ${REBOOT_WAIT_MS / 1000} s.`,
+    "- Selection: every meter is in one group and the campaign selects the group (the patent's method sends it the control once, then to each meter until it answers).",
+    `- coded: the concentrator's campaign engine in its coded mode (firmware/concentrator/campaign.ts, docs/update.md): broadcast control and activation, K blocks plus repair blocks for the loss it plans for (the line's mean loss), one group query a round answered in random slots by unfinished meters with their deficit, repair rounds sized from the largest deficit, stragglers served with plain blocks, a read-back of every meter. The meters run the meter's own decoder (firmware/meter/decoder.ts) with the room of a ${ROOM_BOARD} meter: ${room.spareSlots} spare slots after the image, ${room.rows} decoder rows (its profile's repairRows).`,
+    "- patent: the same engine in the patent's method: the control to each meter, the broadcast, then rounds of status queries to each unfinished meter and re-broadcast of the union of the blocks they miss; activation and read-back.",
+    "- unicast: a DLMS-style transfer (bench/unicast.ts), one meter after another: initiate, each block acknowledged before the next, verify, activate; a lost request or acknowledgement is retried after the timeout.",
+    "- Model meters (bench/model-meter.ts): the real endpoint, codec, missing-block reports and decoder, without flash or the UART link to the modem, which change nothing on the line.",
+    `- Limits: (a) = ceil(K / (1 - p)) block frames: every meter must keep K of the broadcasts; (b) = (a) plus, for each meter, the smallest confirmed exchange of the protocol (a ${x.query}-byte request with an empty body and a ${x.reply}-byte ACK, with PHY overhead and turnaround) divided by (1 - p)^2 for retries. The uneven line's limits are given with its mean loss and with the worst class's loss.`,
+    `- Uneven line: ${UNEVEN.share * 100}% of the meters lose ${UNEVEN.badLoss * 100}% of frames both ways, the others ${UNEVEN.goodLoss * 100}%; the concentrator plans for the mean, ${(UNEVEN.goodLoss * (1 - UNEVEN.share) + UNEVEN.badLoss * UNEVEN.share) * 100}%.`,
+    `- Both methods give a meter up after ${TRIES} unanswered requests in a row (the done column counts the rest). Airtime sums every frame on the line, both directions. Completion is virtual time from the start to the end of the read-back.`,
+    "- Worst decode: the coded method's meter whose decode took the most block XORs: cleaning (a stored repair block XORed with a held block read from flash) plus elimination (one RAM row into another). What that costs on the interpreter: docs/update.md, Coded repair.",
     "",
     "## Results",
     "",
     ...table,
     "",
-    "## Reading the table",
-    "",
-    "- Unicast airtime grows with N (every meter gets every block); ours grows with the polls and the union of what meters miss, so the ratio to unicast falls as N grows.",
-    "- Against the bound, our extra airtime is the per-meter controls, status queries and reports (a poll costs a query and a report of up to 242 bytes) plus the union-repair overhead: a block one meter misses goes to all. Union repair makes the broadcast count grow with N at a given loss; a coded repair (RepairStrategy) would bring it toward the bound.",
-    "",
     "## Host speed",
     "",
     `- Machine: ${machine}.`,
-    `- Grid above: ${meterBlocks.toLocaleString("en")} meter-blocks delivered in ${(wall / 1000).toFixed(1)} s of wall time: ${speed.toLocaleString("en")} simulated meter-blocks per wall second.`,
-    bigRun
-      ? `- ${big.toLocaleString("en")} meters, 10% loss: ${bigRun.complete.toLocaleString("en")} activated, ${bigRun.rounds} rounds, ${bigRun.polls.toLocaleString("en")} polls, ${bigRun.frames.toLocaleString("en")} frames, ${fmtTime(bigRun.airtimeMs)} of airtime, ${fmtTime(bigRun.timeMs)} of virtual time, simulated in ${(bigRun.wallMs / 1000).toFixed(1)} s of wall time on one core (${Math.round((big * bigRun.blockCount) / (bigRun.wallMs / 1000)).toLocaleString("en")} meter-blocks per wall second).`
-      : "- The 10,000-meter run was skipped (--big 0).",
+    ...big.map((r) => `- ${r.meters.toLocaleString("en")} meters, ${r.scenario === "uneven" ? "uneven line" : `${r.lossPct}% loss`}, ${r.method}: simulated in ${r.wallS.toFixed(1)} s of wall time on one core.`),
     "",
   ];
-  writeFileSync(out, lines.join("\n"));
-  if (bigRun) console.log(`${big} meters: ${bigRun.complete} activated, simulated in ${(bigRun.wallMs / 1000).toFixed(1)} s wall`);
-  console.log(`bench: wrote ${out}`);
-  const failed = rows.filter((r) => r.ours.code !== 0 || r.ours.complete !== r.meters);
+  writeFileSync(o.out as string, lines.join("\n"));
+  const json = rows.map((r) => ({ ...r, airtimeS: +r.airtimeS.toFixed(2), completionS: +r.completionS.toFixed(2), limitAS: +r.limitAS.toFixed(2), limitBS: +r.limitBS.toFixed(2), limitAWorstS: r.limitAWorstS === undefined ? undefined : +r.limitAWorstS.toFixed(2), limitBWorstS: r.limitBWorstS === undefined ? undefined : +r.limitBWorstS.toFixed(2), wallS: +r.wallS.toFixed(2) }));
+  writeFileSync(o.json as string, JSON.stringify(json, null, 1) + "\n");
+  console.log(`bench: wrote ${o.out} and ${o.json}`);
+  const failed = rows.filter((r) => r.done !== r.meters);
   if (failed.length) console.log(`bench: note: in ${failed.length} campaigns some meter was given up (see the done column)`);
 }
 

@@ -31,6 +31,8 @@ export interface SimOptions {
   rebootMs?: number;
   /** Every meter is in this group and the campaign selects it (else by list). */
   group?: number;
+  /** The loss the coded method plans for (default `loss`). */
+  planLoss?: number;
   /** Called every few seconds of wall time with blocks held by all meters / needed. */
   progress?: (done: number, total: number) => void;
 }
@@ -104,7 +106,7 @@ export function simulateCampaign(o: SimOptions): SimResult {
   const camp = conc.start({
     session: img.session, block: (i) => blockOf(img, i), meters: ids,
     deadlineMs: 0, maxRounds: 100, noProgressRounds: 8, maxNoAnswer: o.maxNoAnswer ?? 10, answerMs: o.answerMs, rebootMs: o.rebootMs ?? 1000, activateAt: 0,
-    lineBitRate: o.bitRate, frameOverhead: o.overheadBytes, coded: o.coded, loss: o.loss, group: o.group, hostBaud: o.hostBaud ?? 57600,
+    lineBitRate: o.bitRate, frameOverhead: o.overheadBytes, coded: o.coded, loss: o.planLoss ?? o.loss, group: o.group, hostBaud: o.hostBaud ?? 57600,
   }, (c) => { code = c; });
   let lastReport = performance.now();
   const total = o.meters * img.session.blockCount;

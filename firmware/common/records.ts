@@ -85,11 +85,11 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
       if (s > best) { best = s; head = u; }
     }
   }
-  // recompute `next` for the head found (a later unit may have reset it)
-  if (best > 0) {
-    next = 0;
-    for (var k = 0; k < perUnit; k++) if (load(slotAddr(head, k)) !== 0) next = k + 1;
-  }
+  // `next` follows the last slot of the head unit that is not erased: a torn slot counts as
+  // used, also when no record was ever completed (a cut during the first append), since a
+  // written word must not be programmed again before its unit is erased
+  next = 0;
+  for (var k = 0; k < perUnit; k++) if (load(slotAddr(head, k)) !== 0) next = k + 1;
   seq = best;
 
   function writeSlot(type: number, payload: Uint8Array, len: number): number {

@@ -211,7 +211,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   // largest deficit and answers, the next serial per degree, the repair block being built
   var coded = !!cfg.coded && !cfg.checkOnly, bcast = coded, first = true;
   var loss = cfg.loss === undefined ? 0.1 : Math.min(0.5, Math.max(0, cfg.loss));
-  var plain = new Uint8Array(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0;
+  // `found`: meters the read-back found still downloading, so the next group query has slots for them
+  var plain = new Uint8Array(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0, found = 0;
   var serials = new Uint8Array(coded ? Rc.MAX_DEGREE + 1 : 0);
   var sets = coded ? repairSets(s.blockCount) : null, rbuf = new Uint8Array(coded ? s.blockSize : 0);
   // meter index by id (binary search over the ids in order), for answers to group queries
@@ -514,11 +515,14 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     for (var k = 0; k < missing.length; k++) missing[k] = 0;
     ph = Ph.POLL;
     if (!coded) { poll(0); return; }
-    // the unfinished meters expected: those heard last round, else the loss's share
+    // the unfinished meters expected: those heard last round or found by the read-back, at
+    // least the loss's share (too few slots and every answer collides: nothing is heard)
     for (var i = 0; i < n; i++) plain[i] = 0;
     var left = 0;
     for (var j = 0; j < n; j++) if (st[j] === Ms.DOWNLOADING) left++;
-    groupQuery(Who.UNFINISHED, unfinished || Math.ceil(left * loss) + 1);
+    var expect = Math.max(unfinished, found, Math.ceil(left * loss) + 1);
+    found = 0;
+    groupQuery(Who.UNFINISHED, expect);
   }
 
   /** Patent method: every unfinished meter; coded: the stragglers. */
@@ -666,7 +670,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
         codes[i] = b.code;
       } else if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE; // it missed the ACTIVATE
       // coded: activated on trust, it is still downloading, or it never had the control
-      else if (coded && m.type === T.STATUS_REPORT) st[i] = Ms.DOWNLOADING;
+      else if (coded && m.type === T.STATUS_REPORT) { st[i] = Ms.DOWNLOADING; found++; }
       else if (coded && m.type === T.ERROR && b.code === Err.UPDATE_NO_SESSION) st[i] = Ms.SELECTED;
       else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
       readback(i + 1);

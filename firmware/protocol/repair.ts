@@ -6,7 +6,7 @@
  * "Coded repair".
  *
  * Index j = degree << 8 | serial: degree 1..127 is how many distinct blocks the repair
- * block covers (at most half of K), serial 0..255 tells apart repair blocks of one degree. The
+ * block covers (odd, at most half of K), serial 0..255 tells apart repair blocks of one degree. The
  * concentrator picks the degree for the deficit it repairs (a sparse block for a large
  * deficit, a denser one for a small one); the meter needs nothing but j.
  *
@@ -23,13 +23,16 @@ export function repairIndex(degree: number, serial: number): number {
 
 /**
  * Blocks repair block j covers in an image of k blocks: its degree, at most half the image
- * (rounded up). A denser set would not be better: the sets of degree k are all the same
- * block, and a random half already gives every missing block an even chance.
+ * (rounded up), and always odd. A denser set would not be better: the sets of degree k are
+ * all the same block, and a random half already gives every missing block an even chance.
+ * Odd: sets of even size can never recover a meter missing every block (their XOR over
+ * all the blocks is always 0, so they span one dimension less than it needs).
  */
 export function repairDegree(j: number, k: number): number {
   var d = (j >> 8) & 0x7f, h = (k + 1) >> 1;
   if (d < 1) d = 1;
-  return d > h ? h : d;
+  if (d > h) d = h;
+  return d & 1 ? d : d - 1;
 }
 
 /**

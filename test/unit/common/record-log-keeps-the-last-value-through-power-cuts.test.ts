@@ -60,6 +60,20 @@ describe("record log", () => {
     expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => 160 + i));
   });
 
+  it("a cut during the very first record leaves that slot used: the next append goes to the next slot, never over the torn one", () => {
+    // found by the coded download's power-cut sweep: with no complete record the log started
+    // writing at slot 0 again, programming a torn word twice (refused by STM32F1 and ECC flash)
+    for (const mode of ["torn", "after"] as const) {
+      const f = new MockFlash(g);
+      f.planCut({ op: 0, mode, fraction: 0.5 });
+      expect(() => recordLog(f, region, 32, true, hostNative).append(1, u32(5))).toThrow(PowerCut);
+      f.reboot();
+      const log = recordLog(f, region, 32, true, hostNative);
+      expect(() => log.append(1, u32(6))).not.toThrow();
+      expect(val(recordLog(f, region, 32, true, hostNative).read(1))).toBe(6);
+    }
+  });
+
   it("after a power cut at any flash operation, reads the last committed or the in-flight value, and carries on", () => {
     for (let cut = 0; cut < 140; cut++) {
       for (const mode of ["before", "after", "torn", "half-erase"] as const) {

@@ -1,0 +1,475 @@
+/*
+ * npm run bench:decode -- --espruino PATH [--json out.json] [--case big|original|both] [--runs N]
+ *
+ * What the coded update method costs on the real interpreter (an Espruino Linux build):
+ * a small ES5 program, bundled from the project's own modules (the update receiver and its
+ * decoder, the state journal, the digest chain, the repair code, the Espruino HAL's flash
+ * and natives), runs the worst meter's download in one interpreter run and prints one JSON
+ * line; this script prints a table and, with --json, writes every run's figures.
+ *
+ * One run, on the interpreter (nothing big is passed in):
+ *   image     K blocks of pseudo-random bytes from a seed, written into a Storage file;
+ *             the session's digest by firmware/common/update-image.ts digestChain over
+ *             it (SHA-256 chain, or the CRC-32 chain for a board without SHA-256), so the
+ *             receiver's own verify decides whether the image is right
+ *   control   receiver.control(session, true): the buffer's units erased, SESSION logged
+ *   receive   the K - m blocks not lost (m chosen from the seed), each through
+ *             receiver.block(); ms per block, mean and max
+ *   repair    repair blocks j = repairIndex(degree, serial), serial 0, 1, 2..., each built
+ *             as the concentrator builds it (campaign.ts repairBlock: the XOR of the
+ *             degree's blocks, each read from the Storage file as console.ts blocksOf
+ *             does); degree = round(LAMBDA K / need), need = ceil(lost + 2 sqrt(lost)),
+ *             the campaign's first pass. Each goes through receiver.repair() until the
+ *             receiver has decoded and holds all K. A meter whose deficit exceeds its room
+ *             (the Original: 8 rows) is a straggler: once its spare slots are full its
+ *             missing blocks go out plain, as the campaign serves it, until the decode
+ *             (or the last block) completes the image
+ *   decode    the decoder's solve() timed on its own: update.ts imports ./decoder, and
+ *             the bundle resolves that one import to a thin wrapper that times solve(),
+ *             samples process.memory() at the first recovered block and keeps the work
+ *             counters; the receiver and decoder code are the project's, unchanged
+ *   memory    process.memory().usage (after a collection) at start, with the session
+ *             open, before the decoding call, inside it (live) and after it
+ *
+ * The program text is kept in a Storage file and evaluated from there, as on a board that
+ * maps flash, so it costs few variables; it is written in chunks by short runs first,
+ * which a 2,756-variable build can evaluate. The flash is espruino.flash in a fresh
+ * folder per run: Storage at the bottom, the state journal and buffer at the top.
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { rollup, type Plugin } from "rollup";
+import typescript from "@rollup/plugin-typescript";
+import terser from "@rollup/plugin-terser";
+import { checkBundle } from "../tools/gate/gate";
+
+const USAGE = "usage: npm run bench:decode -- --espruino PATH [--json out.json] [--case big|original|both] [--runs N] [--program flash|ram]";
+const ROOT = resolve(new URL("..", import.meta.url).pathname);
+
+/** Flash of the Linux build (1 KiB pages); raw regions at the top, Storage grows from the bottom. */
+const SCRATCH = 0x10021c00;
+const JOURNAL = 0x10022000;
+const BUFFER = 0x10024000;
+const BUFFER_SIZE = 0x1c000; // 112 units: 448 slots of 212 bytes, K = 310 plus 128 rows
+
+export interface Case {
+  name: string;
+  /** Image bytes, block size; K = ceil(size / blockSize). */
+  size: number;
+  blockSize: number;
+  /** Blocks the worst meter lost, the loss the concentrator plans for, the meter's rows. */
+  miss: number;
+  loss: number;
+  rows: number;
+  sha: boolean;
+  board: number;
+  seed: number;
+}
+
+export const CASES: Record<string, Case> = {
+  // 64 KiB image (ESP32-sized meter), 20% loss, 128 rows (ESP32 repairRows), SHA-256 chain
+  big: { name: "K=310 20% rows 128", size: 65536, blockSize: 212, miss: 85, loss: 0.2, rows: 128, sha: true, board: 1, seed: 0x1234567 },
+  // the Original: its maxImageSize (32,640: 154 blocks, the last 204 bytes), 10% loss, repairRows 8, no SHA-256
+  original: { name: "K=154 10% rows 8", size: 32640, blockSize: 212, miss: 24, loss: 0.1, rows: 8, sha: false, board: 2, seed: 0x7654321 },
+};
+
+/** The interpreter-side program: ES5 with imports, bundled with the project's modules. */
+function entrySource(): string {
+  const p = (f: string) => JSON.stringify(join(ROOT, f));
+  return `
+import { espruinoHal } from ${p("hal/espruino/index.ts")};
+import { recordLog } from ${p("firmware/common/records.ts")};
+import { STATE_SLOT, digestChain } from ${p("firmware/common/update-image.ts")};
+import { updateReceiver } from ${p("firmware/meter/update.ts")};
+import { repairSets, repairIndex, xorInto } from ${p("firmware/protocol/repair.ts")};
+import { LAMBDA } from ${p("firmware/concentrator/campaign.ts")};
+import { bytesAt } from ${p("firmware/concentrator/keystore.ts")};
+import { tap } from "dc:tap";
+
+var step = "start";
+function mark(s) { step = s; print("DC-STEP " + s + " " + process.memory(false).usage); }
+function ms(t) { return (getTime() - t) * 1000; }
+function used() { return process.memory().usage; }
+
+function run(P) {
+  var K = Math.ceil(P.size / P.bs), bs = P.bs, size = P.size, IMG = 77, i, t, e, dt;
+  var S = require("Storage");
+  var geometry = { base: 0x10000000, size: 262144, eraseUnits: [{ addr: 0x10000000, size: 1024, count: 256 }], writeAlign: 4 };
+  var hal = espruinoHal({ geometry: geometry, uart: null, uartOptions: {}, pulsePin: null, led: null, treq: null, resetn: null, sha256: P.sha, memoryMapped: false });
+  var native = hal.native;
+  var res = { k: K, blockSize: bs, size: size, miss: P.miss, rows: P.rows, sha: !!native.sha256, mem: { start: used() } };
+
+  // the image: pseudo-random blocks from the seed, into a Storage file
+  mark("image");
+  var x = (P.seed >>> 0) || 1, blk = new Uint8Array(bs), w32 = new Uint32Array(blk.buffer);
+  function rnd() { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; }
+  for (i = 0; i < K; i++) {
+    for (var q = 0; q < w32.length; q++) w32[q] = rnd();
+    var len = Math.min(bs, size - i * bs), str = E.toString(blk.subarray(0, len));
+    if (!(i ? S.write("dcimg", str, i * bs) : S.write("dcimg", str, 0, size))) throw new Error("Storage.write failed at block " + i);
+  }
+  var img = S.read("dcimg");
+  if (!img || img.length !== size) throw new Error("the image file did not read back");
+  var fs = S.getStats();
+  if (0x10000000 + fs.fileBytes + fs.trashBytes > P.scratch) throw new Error("Storage reaches the raw regions");
+  var imgCrc = E.CRC32(img);
+  // console.ts blocksOf: block i of an image held as a Storage string
+  function blockOf(n) { return bytesAt(img, n * bs, Math.min(bs, img.length - n * bs)); }
+
+  // the session and its digest (the console's digestInto)
+  mark("digest");
+  var s = { imageId: IMG, version: 2, board: P.board, size: size, blockSize: bs, blockCount: K, activateAt: 0, digest: new Uint8Array(32) };
+  var chain = digestChain(native, s);
+  for (i = 0; i < K; i++) chain.step(blockOf(i));
+  s.digest.set(chain.result());
+
+  // what this build's flash costs: every read or write of the Linux build's fake flash
+  // opens the espruino.flash file (a board reads mapped flash); a flash string (Storage)
+  // is read 16 bytes at a time that way. And the interpreter's speed on a word XOR loop.
+  mark("calibrate");
+  var cal = {}, N = 200, four = new Uint8Array(4), rs = E.toString(blk), a32 = new Uint32Array(53), b32 = new Uint32Array(53);
+  t = getTime();
+  for (i = 0; i < N; i++) hal.flash.read(P.buffer, bs);
+  cal.flashRead212 = ms(t) / N;
+  hal.flash.erase(P.scratch);
+  t = getTime();
+  for (i = 0; i < N; i++) hal.flash.write(P.scratch + 4 * i, four);
+  cal.flashWrite4 = ms(t) / N;
+  hal.flash.erase(P.scratch);
+  t = getTime();
+  for (i = 0; i < N; i++) img.charCodeAt(i);
+  cal.flashCharCodeAt = ms(t) / N;
+  t = getTime();
+  for (i = 0; i < N; i++) rs.charCodeAt(i);
+  cal.ramCharCodeAt = ms(t) / N;
+  t = getTime();
+  for (i = 0; i < 20; i++) bytesAt(rs, 0, bs);
+  cal.bytesAtRam212 = ms(t) / 20;
+  t = getTime();
+  for (i = 0; i < 20; i++) for (var w = 0; w < 53; w++) a32[w] ^= b32[w];
+  cal.xorLoop53 = ms(t) / 20;
+  res.calibration = cal;
+
+  mark("control");
+  res.mem.bench = used();
+  var journal = recordLog(hal.flash, { addr: P.journal, size: 2048 }, STATE_SLOT, true, native);
+  var rx = updateReceiver(hal.flash, native, { addr: P.buffer, size: P.bufferSize }, journal, { version: 1, floor: 0, board: P.board, maxImage: size, rows: P.rows });
+  res.mem.idle = used();
+  t = getTime();
+  e = rx.control(s, true);
+  res.controlMs = ms(t);
+  if (e) throw new Error("control refused: E" + e);
+  res.mem.session = used();
+
+  // the worst meter's losses: m blocks drawn from the seed
+  var order = new Uint16Array(K), lost = new Uint8Array(K);
+  for (i = 0; i < K; i++) order[i] = i;
+  for (i = 0; i < P.miss; i++) { var r = i + rnd() % (K - i), o = order[i]; order[i] = order[r]; order[r] = o; lost[order[i]] = 1; }
+
+  mark("receive");
+  var n = 0, sum = 0, max = 0;
+  for (i = 0; i < K; i++) {
+    if (lost[i]) continue;
+    var d = blockOf(i);
+    t = getTime();
+    e = rx.block(IMG, i, d);
+    dt = getTime() - t;
+    if (e) throw new Error("block " + i + " refused: E" + e);
+    n++; sum += dt; if (dt > max) max = dt;
+  }
+  if (rx.received() !== K - P.miss) throw new Error("received " + rx.received() + ", expected " + (K - P.miss));
+  res.blockMs = { mean: (sum / n) * 1000, max: max * 1000, n: n };
+  res.mem.received = used();
+
+  // the concentrator's repair block (campaign.ts repairBlock)
+  var sets = repairSets(K), rbuf = new Uint8Array(bs);
+  function repairBlock(j) {
+    var c = sets.set(j);
+    for (var z = 0; z < rbuf.length; z++) rbuf[z] = 0;
+    for (var b = 0; b < c; b++) xorInto(rbuf, blockOf(sets.out[b]));
+    return rbuf;
+  }
+  var lostN = K * P.loss, need = Math.ceil(lostN + 2 * Math.sqrt(lostN));
+  var deg = Math.max(1, Math.min(127, Math.round((LAMBDA * K) / Math.max(1, need))));
+  res.degree = deg;
+  mark("concentrator");
+  t = getTime();
+  for (q = 0; q < P.concSamples; q++) repairBlock(repairIndex(80, q));
+  res.conc80 = { ms: ms(t) / P.concSamples, degree: sets.set(repairIndex(80, 0)) };
+
+  mark("repair");
+  var serial = 0, offered = 0, csum = 0, cn = 0, rsum = 0, rmax = 0, rn = 0, plain = 0, psum = 0, pn = 0, next = 0;
+  var df = { received: 0, needed: 0, room: 0 }, before = -1, cap = 4 * P.miss + 64;
+  tap.onFirst = function () { res.mem.inDecodeRaw = process.memory(false).usage; res.mem.inDecode = used(); };
+  while (rx.received() < K) {
+    rx.deficit(df);
+    var dec0 = rx.stats.decodes, viaRepair = df.needed > 0 && df.room > 0 && offered < cap, j = 0, data;
+    if (viaRepair) {
+      if (serial > 255) { deg++; serial = 0; }
+      j = repairIndex(deg, serial++);
+      t = getTime();
+      data = repairBlock(j);
+      csum += getTime() - t; cn++;
+      // the call that may complete the rank: the usage just before it
+      if (df.needed === 1) before = used();
+    } else {
+      // a straggler: its next missing block, plain
+      while (next < K && !lost[next]) next++;
+      if (next >= K) throw new Error("every block sent, " + rx.received() + " held");
+      j = next++;
+      data = blockOf(j);
+      if (K - rx.received() - 1 <= rx.stats.repairs) before = used();
+    }
+    tap.sampleMs = 0;
+    t = getTime();
+    e = viaRepair ? rx.repair(IMG, j, data) : rx.block(IMG, j, data);
+    dt = (getTime() - t) * 1000;
+    if (e) throw new Error((viaRepair ? "repair " : "block ") + j + " refused: E" + e);
+    if (viaRepair) offered++; else plain++;
+    if (rx.stats.decodes !== dec0) {
+      // the decoding call: store, decode, verify (less the memory sample taken inside it)
+      res.decodeCall = { ms: dt - tap.sampleMs, via: viaRepair ? "repair" : "block" };
+      res.mem.beforeDecode = before;
+      res.mem.afterDecode = used();
+    } else if (viaRepair) { rn++; rsum += dt; if (dt > rmax) rmax = dt; }
+    else { pn++; psum += dt; }
+  }
+  res.repairMs = { mean: rn ? rsum / rn : 0, max: rmax, n: rn };
+  res.concMs = { ms: cn ? (csum / cn) * 1000 : 0, degree: cn ? sets.set(repairIndex(res.degree, 0)) : 0, n: cn };
+  res.offered = offered;
+  res.kept = rx.stats.repairs;
+  res.useless = rx.stats.useless;
+  res.plain = plain;
+  res.plainMs = pn ? psum / pn : 0;
+  res.decodes = rx.stats.decodes;
+  res.decodeMs = tap.solves ? tap.solveMs : 0;
+  res.work = tap.d ? { cleanXors: tap.d.work.cleanXors, rowXors: tap.d.work.rowXors } : null;
+  res.state = rx.state();
+  res.verified = rx.state() === 3;
+  res.imageIntact = E.CRC32(S.read("dcimg")) === imgCrc;
+  res.mem.end = used();
+  var m = process.memory();
+  res.mem.total = m.total;
+  res.mem.blocksize = m.blocksize;
+  res.flags = E.getErrorFlags();
+  return res;
+}
+
+try {
+  var out = run(DC);
+  print("DC-RESULT " + JSON.stringify(out));
+} catch (err) {
+  print("DC-FAIL " + step + ": " + err);
+}
+`;
+}
+
+/** update.ts's "./decoder", resolved to a wrapper around the real one that times solve(). */
+function tapSource(): string {
+  return `
+import { decoder as real, FREE } from ${JSON.stringify(join(ROOT, "firmware/meter/decoder.ts"))};
+export { FREE };
+export var tap = { d: null, solves: 0, solveMs: 0, sampleMs: 0, onFirst: null };
+export function decoder(k, blockSize, rows) {
+  var d = real(k, blockSize, rows), solve = d.solve;
+  tap.d = d;
+  d.solve = function (blockLength, readBlock, readRepair, write) {
+    var first = true, t = getTime();
+    var e = solve(blockLength, readBlock, readRepair, function (i, data) {
+      if (first && tap.onFirst) { first = false; var s = getTime(); tap.onFirst(); tap.sampleMs += (getTime() - s) * 1000; }
+      return write(i, data);
+    });
+    tap.solves++;
+    tap.solveMs += (getTime() - t) * 1000 - tap.sampleMs;
+    return e;
+  };
+  return d;
+}
+`;
+}
+
+/** The interpreter program as one ES5 script (rollup, TypeScript, terser: as rollup.config.js, without property renaming). */
+export async function bundle(): Promise<string> {
+  const ENTRY = "\0dc-entry", TAP = "\0dc-tap";
+  const virtual: Plugin = {
+    name: "decode-cost",
+    resolveId(source, importer) {
+      if (source === "dc:entry") return ENTRY;
+      if (source === "dc:tap") return TAP;
+      if (source === "./decoder" && importer && resolve(importer) === join(ROOT, "firmware/meter/update.ts")) return TAP;
+      return null;
+    },
+    load(id) { return id === ENTRY ? entrySource() : id === TAP ? tapSource() : null; },
+  };
+  const build = await rollup({
+    input: "dc:entry",
+    onwarn(w) { throw new Error(`rollup: ${w.message}`); },
+    plugins: [
+      virtual,
+      typescript({ tsconfig: join(ROOT, "tsconfig.json"), noEmitOnError: true, outDir: join(ROOT, "dist/.decode-cost"), sourceMap: false, include: ["firmware/**/*.ts", "hal/**/*.ts", "types/*.d.ts"] }),
+      terser({ ecma: 5, compress: { passes: 2, unsafe: false, inline: 1, toplevel: true }, format: { comments: false, ascii_only: true }, mangle: { toplevel: true } }),
+    ],
+  });
+  const { output } = await build.generate({ format: "es", generatedCode: "es5", strict: false });
+  await build.close();
+  const code = output[0].code;
+  const problems = checkBundle(code).filter((p) => !(p.rule === "missing-api" && /\bDC\b/.test(p.message)));
+  if (problems.length) throw new Error(`the bundle would not run on the interpreter: ${problems.map((p) => `${p.rule}: ${p.message}`).join("; ")}`);
+  return code;
+}
+
+function crc32(s: string): number {
+  let c = ~0;
+  for (let i = 0; i < s.length; i++) {
+    c ^= s.charCodeAt(i) & 0xff;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** Runs the interpreter on `file` in `dir` (stdin open and idle) until `marker`; kills it. */
+function runEspruino(bin: string, dir: string, file: string, marker: string, timeoutMs: number): Promise<string> {
+  return new Promise((res, rej) => {
+    const p = spawn(bin, [file], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "", over = false;
+    const done = (err?: Error) => { if (over) return; over = true; clearTimeout(t); p.kill("SIGKILL"); if (err) rej(err); else res(out); };
+    const t = setTimeout(() => done(new Error(`${bin} did not print ${marker} within ${timeoutMs / 1000} s (output ends: ${JSON.stringify(out.slice(-200))})`)), timeoutMs);
+    p.stdout.on("data", (d) => { out += d.toString("latin1"); if (out.includes(marker)) setTimeout(() => done(), 20); });
+    p.on("error", (e) => done(new Error(`cannot run ${bin}: ${e.message}`)));
+    p.on("exit", () => setTimeout(() => done(out.includes(marker) ? undefined : new Error(`${bin} exited before ${marker} (output ends: ${JSON.stringify(out.slice(-200))})`)), 20));
+  });
+}
+
+/** A flash file holding the program as Storage file "dcb", written in chunks a 2,756-variable build can evaluate. */
+async function provision(bin: string, code: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "ml-decode-"));
+  const CHUNK = 3000;
+  for (let off = 0; off < code.length; off += CHUNK) {
+    const part = JSON.stringify(code.slice(off, off + CHUNK));
+    const last = off + CHUNK >= code.length;
+    writeFileSync(join(dir, "p.js"), `var S=require("Storage");print(S.write("dcb",${part},${off}${off ? "" : `,${code.length}`})?"DC-PROV "+${last ? `E.CRC32(S.read("dcb"))` : "0"}:"DC-PROV failed");print("DC-END");`);
+    const out = await runEspruino(bin, dir, "p.js", "DC-END", 20000);
+    const m = /DC-PROV (\S+)/.exec(out);
+    if (!m || m[1] === "failed") throw new Error(`cannot write the program into Storage at ${off} (${m ? "write failed" : out.slice(-200)})`);
+    if (last && Number(m[1]) !== crc32(code)) throw new Error("the program in Storage does not match the bundle");
+  }
+  return dir;
+}
+
+export interface RunResult { case: string; run: number; binary: string; ok: boolean; outOfMemory: boolean; failure?: string; result?: any; lastStep?: string }
+
+async function measure(bin: string, flashDir: string, c: Case, run: number, ramCode: string | null): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), "ml-decode-run-"));
+  if (existsSync(join(flashDir, "espruino.flash"))) copyFileSync(join(flashDir, "espruino.flash"), join(dir, "espruino.flash"));
+  const params = { size: c.size, bs: c.blockSize, miss: c.miss, loss: c.loss, rows: c.rows, sha: c.sha, board: c.board, seed: c.seed + run, scratch: SCRATCH, journal: JOURNAL, buffer: BUFFER, bufferSize: BUFFER_SIZE, concSamples: 16 };
+  // the DC-END timer fires once the program has finished, or stopped (out of memory)
+  writeFileSync(join(dir, "run.js"), `var DC=${JSON.stringify(params)};setTimeout(function(){print("DC-END "+E.getErrorFlags()+" "+process.memory().usage);},10);\n${ramCode ?? 'eval(require("Storage").read("dcb"));'}`);
+  const base: RunResult = { case: c.name, run: run + 1, binary: bin, ok: false, outOfMemory: false };
+  try {
+    const out = await runEspruino(bin, dir, "run.js", "DC-END", 600000);
+    const steps = [...out.matchAll(/DC-STEP (\S+) (\d+)/g)];
+    base.lastStep = steps.length ? `${steps[steps.length - 1][1]} (usage ${steps[steps.length - 1][2]})` : "start";
+    base.outOfMemory = /out of memory|MEMORY/i.test(out.replace(/DC-STEP.*|DC-RESULT.*/g, ""));
+    const r = /DC-RESULT (\{.*\})/.exec(out);
+    if (r) {
+      base.result = JSON.parse(r[1]);
+      base.ok = base.result.verified && base.result.decodes === 1 && base.result.imageIntact;
+      if (!base.ok) base.failure = `not verified or no decode (state ${base.result.state}, decodes ${base.result.decodes}, image file ${base.result.imageIntact ? "intact" : "overwritten"})`;
+    } else {
+      const f = /DC-FAIL (.*)/.exec(out);
+      base.failure = base.outOfMemory ? `out of memory at ${base.lastStep}` : f ? f[1].trim() : `no result (output ends: ${JSON.stringify(out.slice(-200))})`;
+    }
+  } catch (e) {
+    base.failure = e instanceof Error ? e.message : String(e);
+  }
+  if (base.ok) rmSync(dir, { recursive: true, force: true });
+  else base.failure += ` [flash and program kept in ${dir}]`;
+  return base;
+}
+
+const f1 = (n: number | undefined) => (n === undefined || n < 0 ? "-" : n.toFixed(n < 0.1 ? 4 : n < 10 ? 2 : 1));
+
+function table(runs: RunResult[]): string {
+  const head = ["case", "run", "vars", "block ms mean/max", "repair() ms mean/max", "decode ms", "= blocks", "decoding call ms", "clean/row XORs", "offered/kept/plain", "conc ms @deg", "conc ms @80", "mem start/session/before/in/after", "verified"];
+  const rows = runs.map((x) => {
+    const r = x.result;
+    if (!r) return [x.case, String(x.run), "-", x.outOfMemory ? "OUT OF MEMORY" : "FAILED", x.failure ?? "", "", "", "", "", "", "", "", "", "no"];
+    const m = r.mem;
+    return [
+      x.case, String(x.run), String(m.total),
+      `${f1(r.blockMs.mean)} / ${f1(r.blockMs.max)}`,
+      `${f1(r.repairMs.mean)} / ${f1(r.repairMs.max)}`,
+      f1(r.decodeMs), r.blockMs.mean ? f1(r.decodeMs / r.blockMs.mean) : "-",
+      r.decodeCall ? `${f1(r.decodeCall.ms)} (${r.decodeCall.via})` : "-",
+      r.work ? `${r.work.cleanXors} / ${r.work.rowXors}` : "-",
+      `${r.offered} / ${r.kept} / ${r.plain}`,
+      `${f1(r.concMs.ms)} @${r.concMs.degree}`, `${f1(r.conc80.ms)} @${r.conc80.degree}`,
+      [m.start, m.session, m.beforeDecode, m.inDecode, m.afterDecode].map((v: number | undefined) => (v === undefined || v < 0 ? "-" : String(v))).join("/"),
+      r.verified ? "yes" : `no (state ${r.state})`,
+    ];
+  });
+  const all = [head, ...rows];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  return all.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()).join("\n");
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: { espruino: { type: "string" }, json: { type: "string" }, case: { type: "string", default: "both" }, runs: { type: "string", default: "1" }, program: { type: "string", default: "flash" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (e) {
+    throw new UsageError(`${e instanceof Error ? e.message : String(e)} (${USAGE})`);
+  }
+  if (values.help) {
+    console.log(`${USAGE}\n  --espruino PATH  an Espruino Linux build (2v29); a VARIABLES=2756 build runs out of memory where the Original would\n  --json FILE      every run's figures as JSON\n  --case C         big (K=310, 20% loss, 128 rows, SHA-256), original (K=154, 10% loss, 8 rows, CRC-32) or both (default)\n  --runs N         runs of each case (default 1)\n  --program P      flash (default): the program text in a Storage file, evaluated in place as on a board that\n                   maps flash (few variables; on the Linux build every 16 bytes of it read are a file read);\n                   ram: the program text in the run file (faster here, more variables)`);
+    return 0;
+  }
+  if (!values.espruino) throw new UsageError(`--espruino PATH is required (${USAGE})`);
+  const bin = resolve(values.espruino);
+  if (!existsSync(bin)) throw new UsageError(`no interpreter at ${bin} (${USAGE})`);
+  const cases = values.case === "both" ? [CASES.big, CASES.original] : CASES[values.case!] ? [CASES[values.case!]] : null;
+  if (!cases) throw new UsageError(`--case must be big, original or both (${USAGE})`);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 100) throw new UsageError(`--runs must be a whole number from 1 to 100 (${USAGE})`);
+
+  if (values.program !== "flash" && values.program !== "ram") throw new UsageError(`--program must be flash or ram (${USAGE})`);
+  const code = await bundle();
+  const flashDir = await provision(bin, values.program === "flash" ? code : "");
+  const results: RunResult[] = [];
+  try {
+    for (const c of cases) for (let r = 0; r < runs; r++) results.push(await measure(bin, flashDir, c, r, values.program === "ram" ? code : null));
+  } finally {
+    rmSync(flashDir, { recursive: true, force: true });
+  }
+  console.log(`bench:decode: ${bin}, program ${code.length} bytes ${values.program === "ram" ? "in RAM" : "from Storage"}; times in ms on this host's interpreter`);
+  console.log(table(results));
+  for (const x of results) {
+    const k = x.result?.calibration;
+    if (k) console.log(`  ${x.case} run ${x.run}: this build's fake flash: read 212 B ${f1(k.flashRead212)}, write 4 B ${f1(k.flashWrite4)}, charCodeAt on a Storage string ${f1(k.flashCharCodeAt)} (RAM string ${f1(k.ramCharCodeAt)}); bytesAt 212 B of a RAM string ${f1(k.bytesAtRam212)}; 53-word XOR loop ${f1(k.xorLoop53)}; control (erase) ${f1(x.result.controlMs)}`);
+  }
+  if (values.json) writeFileSync(values.json, JSON.stringify({ binary: bin, program: values.program, programBytes: code.length, runs: results }, null, 2) + "\n");
+  const bad = results.filter((x) => !x.ok);
+  if (bad.length) {
+    console.error(`bench:decode: ${bad.length} of ${results.length} runs failed; first: ${bad[0].case} run ${bad[0].run}: ${bad[0].failure}`);
+    return 1;
+  }
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`bench:decode: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+      process.exit(e instanceof UsageError ? 2 : 1);
+    },
+  );
+}
