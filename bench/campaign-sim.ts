@@ -106,7 +106,7 @@ export function simulateCampaign(o: SimOptions): SimResult {
   const camp = conc.start({
     session: img.session, block: (i) => blockOf(img, i), meters: ids,
     deadlineMs: 0, maxRounds: 100, noProgressRounds: 8, maxNoAnswer: o.maxNoAnswer ?? 10, answerMs: o.answerMs, rebootMs: o.rebootMs ?? 1000, activateAt: 0,
-    lineBitRate: o.bitRate, frameOverhead: o.overheadBytes, coded: o.coded, loss: o.planLoss ?? o.loss, group: o.group, hostBaud: o.hostBaud ?? 57600,
+    lineBitRate: o.bitRate, frameOverhead: o.overheadBytes, coded: o.coded, planLoss: o.planLoss ?? o.loss, group: o.group, hostBaud: o.hostBaud ?? 57600,
   }, (c) => { code = c; });
   let lastReport = performance.now();
   const total = o.meters * img.session.blockCount;

@@ -214,14 +214,14 @@ function run(P) {
       data = repairBlock(j);
       csum += getTime() - t; cn++;
       // the call that may complete the rank: the usage just before it
-      if (df.needed === 1) before = used();
+      if (df.needed === 1) { before = used(); print("DC-BEFORE " + before); }
     } else {
       // a straggler: its next missing block, plain
       while (next < K && !lost[next]) next++;
       if (next >= K) throw new Error("every block sent, " + rx.received() + " held");
       j = next++;
       data = blockOf(j);
-      if (K - rx.received() - 1 <= rx.stats.repairs) before = used();
+      if (K - rx.received() - 1 <= rx.stats.repairs) { before = used(); print("DC-BEFORE " + before); }
     }
     tap.sampleMs = 0;
     t = getTime();
@@ -309,7 +309,7 @@ export async function bundle(): Promise<string> {
     onwarn(w) { throw new Error(`rollup: ${w.message}`); },
     plugins: [
       virtual,
-      typescript({ tsconfig: join(ROOT, "tsconfig.json"), noEmitOnError: true, outDir: join(ROOT, "dist/.decode-cost"), sourceMap: false, include: ["firmware/**/*.ts", "hal/**/*.ts", "types/*.d.ts"] }),
+      typescript({ tsconfig: join(ROOT, "tsconfig.json"), noEmitOnError: true, outDir: join(ROOT, "dist/.decode-cost"), sourceMap: false, include: ["firmware/**/*.ts", "hal/**/*.ts", "types/*.d.ts"].map((g) => join(ROOT, g)) }),
       terser({ ecma: 5, compress: { passes: 2, unsafe: false, inline: 1, toplevel: true }, format: { comments: false, ascii_only: true }, mangle: { toplevel: true } }),
     ],
   });
@@ -331,7 +331,7 @@ function crc32(s: string): number {
 }
 
 /** Runs the interpreter on `file` in `dir` (stdin open and idle) until `marker`; kills it. */
-function runEspruino(bin: string, dir: string, file: string, marker: string, timeoutMs: number): Promise<string> {
+function runEspruino(bin: string, dir: string, file: string, marker: string, timeoutMs: number, exitOk = false): Promise<string> {
   return new Promise((res, rej) => {
     const p = spawn(bin, [file], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
     let out = "", over = false;
@@ -339,7 +339,8 @@ function runEspruino(bin: string, dir: string, file: string, marker: string, tim
     const t = setTimeout(() => done(new Error(`${bin} did not print ${marker} within ${timeoutMs / 1000} s (output ends: ${JSON.stringify(out.slice(-200))})`)), timeoutMs);
     p.stdout.on("data", (d) => { out += d.toString("latin1"); if (out.includes(marker)) setTimeout(() => done(), 20); });
     p.on("error", (e) => done(new Error(`cannot run ${bin}: ${e.message}`)));
-    p.on("exit", () => setTimeout(() => done(out.includes(marker) ? undefined : new Error(`${bin} exited before ${marker} (output ends: ${JSON.stringify(out.slice(-200))})`)), 20));
+    // the file-mode interpreter exits after an uncaught error (out of memory): its output is the answer
+    p.on("exit", () => setTimeout(() => done(exitOk || out.includes(marker) ? undefined : new Error(`${bin} exited before ${marker} (output ends: ${JSON.stringify(out.slice(-200))})`)), 20));
   });
 }
 
@@ -347,14 +348,19 @@ function runEspruino(bin: string, dir: string, file: string, marker: string, tim
 async function provision(bin: string, code: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "ml-decode-"));
   const CHUNK = 3000;
-  for (let off = 0; off < code.length; off += CHUNK) {
-    const part = JSON.stringify(code.slice(off, off + CHUNK));
-    const last = off + CHUNK >= code.length;
-    writeFileSync(join(dir, "p.js"), `var S=require("Storage");print(S.write("dcb",${part},${off}${off ? "" : `,${code.length}`})?"DC-PROV "+${last ? `E.CRC32(S.read("dcb"))` : "0"}:"DC-PROV failed");print("DC-END");`);
-    const out = await runEspruino(bin, dir, "p.js", "DC-END", 20000);
-    const m = /DC-PROV (\S+)/.exec(out);
-    if (!m || m[1] === "failed") throw new Error(`cannot write the program into Storage at ${off} (${m ? "write failed" : out.slice(-200)})`);
-    if (last && Number(m[1]) !== crc32(code)) throw new Error("the program in Storage does not match the bundle");
+  try {
+    for (let off = 0; off < code.length; off += CHUNK) {
+      const part = JSON.stringify(code.slice(off, off + CHUNK));
+      const last = off + CHUNK >= code.length;
+      writeFileSync(join(dir, "p.js"), `var S=require("Storage");print(S.write("dcb",${part},${off}${off ? "" : `,${code.length}`})?"DC-PROV "+${last ? `E.CRC32(S.read("dcb"))` : "0"}:"DC-PROV failed");print("DC-END");`);
+      const out = await runEspruino(bin, dir, "p.js", "DC-END", 20000);
+      const m = /DC-PROV (\S+)/.exec(out);
+      if (!m || m[1] === "failed") throw new Error(`cannot write the program into Storage at ${off} (${m ? "write failed" : out.slice(-200)})`);
+      if (last && Number(m[1]) !== crc32(code)) throw new Error("the program in Storage does not match the bundle");
+    }
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
   return dir;
 }
@@ -369,7 +375,8 @@ async function measure(bin: string, flashDir: string, c: Case, run: number, ramC
   writeFileSync(join(dir, "run.js"), `var DC=${JSON.stringify(params)};setTimeout(function(){print("DC-END "+E.getErrorFlags()+" "+process.memory().usage);},10);\n${ramCode ?? 'eval(require("Storage").read("dcb"));'}`);
   const base: RunResult = { case: c.name, run: run + 1, binary: bin, ok: false, outOfMemory: false };
   try {
-    const out = await runEspruino(bin, dir, "run.js", "DC-END", 600000);
+    const out = await runEspruino(bin, dir, "run.js", "DC-END", 600000, true);
+    writeFileSync(join(dir, "output.txt"), out);
     const steps = [...out.matchAll(/DC-STEP (\S+) (\d+)/g)];
     base.lastStep = steps.length ? `${steps[steps.length - 1][1]} (usage ${steps[steps.length - 1][2]})` : "start";
     base.outOfMemory = /out of memory|MEMORY/i.test(out.replace(/DC-STEP.*|DC-RESULT.*/g, ""));
@@ -380,7 +387,11 @@ async function measure(bin: string, flashDir: string, c: Case, run: number, ramC
       if (!base.ok) base.failure = `not verified or no decode (state ${base.result.state}, decodes ${base.result.decodes}, image file ${base.result.imageIntact ? "intact" : "overwritten"})`;
     } else {
       const f = /DC-FAIL (.*)/.exec(out);
-      base.failure = base.outOfMemory ? `out of memory at ${base.lastStep}` : f ? f[1].trim() : `no result (output ends: ${JSON.stringify(out.slice(-200))})`;
+      const before = [...out.matchAll(/DC-BEFORE (\d+)/g)].pop();
+      const where = /OUT OF MEMORY[\s\S]*?\n(\.\.\..*)/.exec(out);
+      base.failure = base.outOfMemory
+        ? `out of memory in step ${base.lastStep}${before ? `, ${before[1]} variables used before the decoding call` : ""}${where ? ` at ${JSON.stringify(where[1].trim().slice(0, 60))}` : ""}`
+        : f ? f[1].trim() : `no result (output ends: ${JSON.stringify(out.slice(-200))})`;
     }
   } catch (e) {
     base.failure = e instanceof Error ? e.message : String(e);

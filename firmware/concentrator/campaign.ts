@@ -98,15 +98,17 @@ export interface CampaignConfig {
   /** The coded method (true) or the patent's (absent or false). */
   coded?: boolean;
   /** Coded method: the frame loss the concentrator expects (0..0.5; default 0.1), for the first pass and each round's margin. */
-  loss?: number;
+  planLoss?: number;
   /** Only ask each meter whether it would take the image (control with start = 0); nothing is downloaded. */
-  checkOnly?: boolean;
+  onlyCheck?: boolean;
 }
 
 /** Coded method: broadcast queue entries beside block numbers (below 0x10000). */
-const enum Q { REPAIR = 0x10000, SELECT = 0x20000, CONTROL = 0x30000, ACTIVATE = 0x40000, KIND = 0xff0000 }
+const enum Q { REPAIR = 0x10000, SELECT = 0x20000, CONTROL = 0x30000, ACTIVATE = 0x40000, AUTH = 0x50000, KIND = 0xff0000 }
 /** Meter ids a SELECT_LIST frame carries: (242 - 14 header - 3) / 4. */
 export var SELECT_PER_FRAME = 56;
+/** Authorisations an AUTHORIZE_LIST frame carries: (242 - 14 header - 39) / 21 (id, kind, 16-byte tag). */
+export var AUTH_PER_FRAME = 9;
 /**
  * Coded method: the selection and the control are broadcast until a meter that misses
  * every copy is unlikely (n p^r below LATE_METERS): one that does must be caught up with a
@@ -201,26 +203,20 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   // whether anyone answered in this pass or round, and how many passes in a row nobody did
   var heard = false, silent = 0;
   var missing = new Uint8Array((s.blockCount + 7) >> 3);
-  // the broadcast queue, and whether it is being sent (pump acts only then)
-  var queue: number[] = [], pumping = false;
+  // the broadcast queue, and whether it is being sent (pump acts only then); the meters the broadcast control goes to
+  var queue: number[] = [], pumping = false, chosen = new Uint16Array(cfg.coded ? n : 0), nChosen = 0;
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
   var cur = -1, timer = 0, waitSeq = -1, seq = 0, startedAt = 0;
   var totals: CampaignTotals = { frames: 0, bytes: 0, airtimeMs: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
   var tx = newMsg();
   // coded method: control still to broadcast, stragglers (served plain), the round's
   // largest deficit and answers, the next serial per degree, the repair block being built
-  var coded = !!cfg.coded && !cfg.checkOnly, bcast = coded, first = true;
-  var loss = cfg.loss === undefined ? 0.1 : Math.min(0.5, Math.max(0, cfg.loss));
+  var coded = !!cfg.coded && !cfg.onlyCheck, bcast = coded, first = true;
+  var loss = cfg.planLoss === undefined ? 0.1 : Math.min(0.5, Math.max(0, cfg.planLoss));
   // `found`: meters the read-back found still downloading, so the next group query has slots for them
   var plain = new Uint8Array(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0, found = 0;
   var serials = new Uint8Array(coded ? Rc.MAX_DEGREE + 1 : 0);
   var sets = coded ? repairSets(s.blockCount) : null, rbuf = new Uint8Array(coded ? s.blockSize : 0);
-  // meter index by id (binary search over the ids in order), for answers to group queries
-  var byId: number[] = [];
-  if (coded) {
-    for (var q0 = 0; q0 < n; q0++) byId.push(q0);
-    byId.sort(function (a, b) { return cfg.meters[a] - cfg.meters[b]; });
-  }
 
   function send(mode: number, dst: number, type: number, body: any): number {
     seq = (seq + 1) & 0xffff;
@@ -276,7 +272,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
 
   function controlBody(): any {
     // the control carries the update time and the start command (claim 4): start = 0 only checks
-    return { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, activateAt: cfg.activateAt, start: cfg.checkOnly ? 0 : 1 };
+    return { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, activateAt: cfg.activateAt, start: cfg.onlyCheck ? 0 : 1 };
   }
 
   /** The next meter index from `from` still in state `want`, or -1. */
@@ -285,21 +281,16 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     return -1;
   }
 
-  /** Index of meter `id` in the campaign, or -1. */
+  /** Index of meter `id` in the campaign, or -1: a scan, as answers to a group query are few (an index by id would cost the RAM of a sorted copy). */
   function indexOf(id: number): number {
-    var lo = 0, hi = n - 1;
-    while (lo <= hi) {
-      var mid = (lo + hi) >> 1, v = cfg.meters[byId[mid]];
-      if (v === id) return byId[mid];
-      if (v < id) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    for (var i = 0; i < n; i++) if (cfg.meters[i] === id) return i;
     return -1;
   }
 
-  /** Meters a control pass still has to reach: every selected one, or with the broadcast control only keyed ones not yet authorised. */
+  /** Meters a control pass still has to reach (none before the broadcast control). */
   function nextControl(from: number): number {
-    for (var i = from; i < n; i++) if (st[i] === Ms.SELECTED && (!bcast || (cfg.authorise && !authd[i]))) return i;
+    if (bcast) return -1;
+    for (var i = from; i < n; i++) if (st[i] === Ms.SELECTED) return i;
     return -1;
   }
 
@@ -371,7 +362,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (i < 0) {
       if (nextControl(0) >= 0) { endPass(); arm(silent ? Math.min(cfg.answerMs * (1 << silent), 60000) : cfg.answerMs / 4, function () { control(0); }); return; }
       if (bcast) { broadcastControl(); return; }
-      if (cfg.checkOnly) { finish(0); return; }
+      if (cfg.onlyCheck) { finish(0); return; }
       // nobody took the control (refused, unauthorised, silent): nothing to broadcast
       if (nextIn(0, Ms.DOWNLOADING) < 0) { finish(0); return; }
       if (coded && !first) { startRound(); return; }
@@ -396,11 +387,20 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
    */
   function broadcastControl(): void {
     bcast = false;
+    // the meters it goes to; keyed ones with the head-end's authorisations, several a frame
+    // (a meter without one fails)
+    nChosen = 0;
+    for (var i = 0; i < n; i++) {
+      if (st[i] !== Ms.SELECTED) continue;
+      if (!cfg.authorise || cfg.authorise(cfg.meters[i])) { chosen[nChosen++] = i; authd[i] = 1; }
+      else { st[i] = Ms.FAILED; codes[i] = Err.AUTH_NO_TAG; }
+    }
     // every meter refused or was not authorised: nothing to send
-    if (nextIn(0, Ms.SELECTED) < 0) { finish(0); return; }
+    if (!nChosen) { finish(0); return; }
     queue = [];
     for (var t = repeats(); t > 0; t--) {
-      if (!cfg.group) for (var c = 0; c * SELECT_PER_FRAME < n; c++) queue.push(Q.SELECT | c);
+      for (var a = 0; cfg.authorise && a * AUTH_PER_FRAME < nChosen; a++) queue.push(Q.AUTH | a);
+      for (var c = 0; !cfg.group && c * SELECT_PER_FRAME < nChosen; c++) queue.push(Q.SELECT | c);
       queue.push(Q.CONTROL);
     }
     ph = Ph.CONTROL;
@@ -432,12 +432,10 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
 
   /** A DEFICIT heard in a group query. */
   function onDeficit(i: number, b: any): void {
-    quiet[i] = 0;
-    heard = true;
-    heardAt[i] = Math.floor((clock.now() - startedAt) / 1000);
+    heardFrom(i);
     if (b.state === 0) {
-      // no session: it missed the control (it gets one addressed to it) or refused it
-      if (b.code === Err.UPDATE_NO_SESSION) { if (st[i] === Ms.DOWNLOADING || st[i] === Ms.ACTIVATING) st[i] = Ms.SELECTED; }
+      // no session: it missed the control, or its authorisation (it gets them addressed to it), or refused it
+      if (missedControl(b.code)) { if (st[i] === Ms.DOWNLOADING || st[i] === Ms.ACTIVATING) { st[i] = Ms.SELECTED; authd[i] = 0; } }
       else if (st[i] !== Ms.FAILED) { st[i] = Ms.FAILED; codes[i] = b.code; }
       return;
     }
@@ -446,6 +444,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     unfinished++;
     if (b.needed > b.room) { plain[i] = 1; straggling++; }
     else if (b.needed > maxNeed) maxNeed = b.needed;
+  }
+
+  /** A refusal that means the meter missed a broadcast: the control, or (keyed) its authorisation. */
+  function missedControl(code: number): boolean {
+    return code === Err.UPDATE_NO_SESSION || (!!cfg.authorise && code === Err.AUTH_NO_TAG);
   }
 
   function endQuery(who: number): void {
@@ -483,10 +486,15 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     while (queue.length && ep.pending() < 2) {
       var b = queue[0], kind = b & Q.KIND, e: number;
       if (kind === Q.REPAIR) e = send(P.TO_ALL, P.BROADCAST_ID, T.REPAIR_BLOCK, { imageId: s.imageId, index: b & 0xffff, data: repairBlock(b & 0xffff) });
-      else if (kind === Q.SELECT) {
-        var ids: any[] = [];
-        for (var k = (b & 0xffff) * SELECT_PER_FRAME; k < n && ids.length < SELECT_PER_FRAME; k++) ids.push({ id: cfg.meters[k] });
-        e = send(P.TO_ALL, P.BROADCAST_ID, T.SELECT_LIST, { imageId: s.imageId, ids: ids });
+      else if (kind === Q.SELECT || kind === Q.AUTH) {
+        // a list frame: the chosen meters of chunk (b & 0xffff)
+        var per = kind === Q.SELECT ? SELECT_PER_FRAME : AUTH_PER_FRAME, recs: any[] = [];
+        for (var x = (b & 0xffff) * per; x < nChosen && recs.length < per; x++) {
+          var id = cfg.meters[chosen[x]], tg = kind === Q.AUTH ? (cfg.authorise as any)(id) as Uint8Array : null;
+          recs.push(tg ? { id: id, kind: tg[0], tag: tg.subarray(1, 17) } : { id: id });
+        }
+        e = kind === Q.SELECT ? send(P.TO_ALL, P.BROADCAST_ID, T.SELECT_LIST, { imageId: s.imageId, ids: recs })
+          : send(P.TO_ALL, P.BROADCAST_ID, T.AUTHORIZE_LIST, { imageId: s.imageId, version: s.version, digest: s.digest, auths: recs });
       } else if (kind === Q.CONTROL) e = send(cfg.group ? P.TO_GROUP : P.TO_ALL, cfg.group || P.BROADCAST_ID, T.UPDATE_CONTROL, controlBody());
       else if (kind === Q.ACTIVATE) e = send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
       else e = send(P.TO_ALL, P.BROADCAST_ID, T.DATA_BLOCK, { imageId: s.imageId, index: b, data: cfg.block(b) });
@@ -621,10 +629,15 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     ask(i, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt }, function () { activateEach(i + 1); });
   }
 
+  /** Meter i answered a request addressed to it: the wait ends. */
   function answered(i: number): void {
     if (timer) clock.clear(timer);
     timer = 0;
     waitSeq = -1;
+    heardFrom(i);
+  }
+
+  function heardFrom(i: number): void {
     quiet[i] = 0;
     heard = true;
     heardAt[i] = Math.floor((clock.now() - startedAt) / 1000);
@@ -648,7 +661,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       if (m.type !== T.ACK) { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; control(i + 1); }
       // authorised: now its control
       else if (asking === T.AUTHORIZE) { authd[i] = 1; control(i); }
-      else { st[i] = cfg.checkOnly ? Ms.CHECKED : Ms.DOWNLOADING; control(i + 1); }
+      else { st[i] = cfg.onlyCheck ? Ms.CHECKED : Ms.DOWNLOADING; control(i + 1); }
     } else if (ph === Ph.POLL) {
       answered(i);
       if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE;
@@ -671,7 +684,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       } else if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE; // it missed the ACTIVATE
       // coded: activated on trust, it is still downloading, or it never had the control
       else if (coded && m.type === T.STATUS_REPORT) { st[i] = Ms.DOWNLOADING; found++; }
-      else if (coded && m.type === T.ERROR && b.code === Err.UPDATE_NO_SESSION) st[i] = Ms.SELECTED;
+      else if (coded && m.type === T.ERROR && missedControl(b.code)) { st[i] = Ms.SELECTED; authd[i] = 0; }
       else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
       readback(i + 1);
     } else return false;

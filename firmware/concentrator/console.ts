@@ -194,8 +194,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var cfg = campaignConfig(s, block, ids, o);
       cfg.group = o.group;
       cfg.coded = o.method !== "patent";
-      cfg.loss = o.loss;
-      cfg.checkOnly = !!o.checkOnly;
+      cfg.planLoss = o.loss;
+      cfg.onlyCheck = !!o.checkOnly;
       if (tags) cfg.authorise = tagsOf(tags);
       var e = c.update(cfg, ended(s, ids.length));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");

@@ -21,7 +21,8 @@
  * address only DATA_BLOCK and REPAIR_BLOCK (the image digest protects them), DISCOVER,
  * ACTIVATE and ABORT of a session, UPDATE_CONTROL (which can start a download but never
  * an installation: that takes the head-end's authorisation tag), SELECT_LIST (which only
- * lets a broadcast control through) and GROUP_QUERY (which only makes it answer).
+ * lets a broadcast control through), GROUP_QUERY (which only makes it answer) and
+ * AUTHORIZE_LIST (each entry is the head-end's tag for one meter, which only its key makes).
  * Everything else must come addressed to it and authenticated.
  */
 import { Err } from "../common/errors";
@@ -44,7 +45,7 @@ function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number, extra?:
 
 function broadcastOk(type: number): boolean {
   return type === T.DATA_BLOCK || type === T.REPAIR_BLOCK || type === T.DISCOVER || type === T.ACTIVATE || type === T.ABORT || type === T.UPDATE_CONTROL ||
-    type === T.SELECT_LIST || type === T.GROUP_QUERY;
+    type === T.SELECT_LIST || type === T.GROUP_QUERY || type === T.AUTHORIZE_LIST;
 }
 
 /**

@@ -208,9 +208,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
    * concentrator's read-back does.
    */
   function groupQuery(m: Msg): void {
-    var b = m.body, s = receiver.session(), d: any = { imageId: b.imageId, state: receiver.state(), received: 0, needed: 0, room: 0, code: 0 };
+    var b = m.body, s = receiver.session(), st = receiver.state(), d: any = { imageId: b.imageId, state: st, received: 0, needed: 0, room: 0, code: 0 };
     if (s && s.imageId === b.imageId) {
-      if (b.who !== Who.UNFINISHED || receiver.state() === Us.VERIFIED || receiver.state() === Us.ACTIVATING) return;
+      if (b.who !== Who.UNFINISHED || st === Us.VERIFIED || st === Us.ACTIVATING) return;
       receiver.deficit(d);
     } else {
       // not in this campaign, or it already ran the image
@@ -218,6 +218,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       d.state = Us.IDLE;
       d.code = refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION;
     }
+    // the received message is reused for the next frame: keep the sender
     var to = m.src;
     clock.setTimeout(function () { send(to, T.DEFICIT, d); }, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
   }
@@ -303,6 +304,10 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.SELECT_LIST:
         for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === id) selected = b.imageId;
+        break;
+      case T.AUTHORIZE_LIST:
+        // the head-end's tags for several meters in one broadcast: only this meter's key makes its own
+        for (var q = 0; q < b.auths.length; q++) if (b.auths[q].id === id) guard.authorise(b.imageId, b.version, b.auths[q].kind, b.digest, b.auths[q].tag);
         break;
       case T.GROUP_QUERY:
         groupQuery(m);

@@ -124,9 +124,10 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
         var spare = i >= s.blockCount, len = spare ? s.blockSize : slotLen(i);
         var mark = getU32(flash.read(markAddr(l, i), 4), 0);
         var slot = flash.read(blockAddr(l, i), len);
-        if (mark !== 0xffffffff) {
-          if (!spare && mark === markOf(native, slot)) { setBit(got, i); count++; continue; }
-          if (spare && repairMarkOf(native, mark >>> 16, slot) === mark) { ids[i - s.blockCount] = mark >>> 16; continue; }
+        if (mark !== 0xffffffff && markFor(spare ? mark >>> 16 : -1, slot) === mark) {
+          if (spare) ids[i - s.blockCount] = mark >>> 16;
+          else { setBit(got, i); count++; }
+          continue;
         }
         // written without a valid mark: a cut during the block or its mark
         if (mark !== 0xffffffff || native.crc32(slot) !== (i === s.blockCount - 1 ? blankLast : blankFull)) torn = true;
@@ -164,6 +165,11 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
    * Writes `data` into slot `i` (image or spare), reads it back and writes its mark.
    * Returns 0, or FLASH_VERIFY after erasing the unit (its blocks are fetched again).
    */
+  /** The mark of a slot: an image block's (j < 0) or repair block j's. */
+  function markFor(j: number, bytes: Uint8Array): number {
+    return j < 0 ? markOf(native, bytes) : repairMarkOf(native, j, bytes);
+  }
+
   function writeSlot(i: number, data: Uint8Array, j: number): number {
     var l = lay as BufferLayout, n = (data.length + 3) & ~3;
     var at = blockAddr(l, i), mat = markAddr(l, i);
@@ -171,8 +177,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     var slot = blank(n);
     slot.set(data);
     flash.write(at, slot);
-    var back = flash.read(at, n), mark = j < 0 ? markOf(native, slot) : repairMarkOf(native, j, slot);
-    if ((j < 0 ? markOf(native, back) : repairMarkOf(native, j, back)) !== mark) {
+    var mark = markFor(j, slot);
+    if (markFor(j, flash.read(at, n)) !== mark) {
       // the flash did not take it: clear the unit so the block can be written again
       eraseUnit(Math.floor(i / l.perUnit));
       return Err.FLASH_VERIFY;

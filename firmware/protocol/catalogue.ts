@@ -8,10 +8,10 @@
  * (242 bytes). All integers are little endian.
  *
  * A body layout is a string of `name:K` fields separated by one space. K is one letter:
- *   B u8   b i8   H u16   I u32   i i32   O OBIS code (6 bytes)   D digest (32 bytes)
+ *   B u8   b i8   H u16   I u32   i i32   O OBIS code (6 bytes)   K tag (16 bytes)   D digest (32 bytes)
  *   V bytes with a u8 length before them   R the rest of the body (last field only)
  *   L(...) a u8 count, then that many records of the fields in brackets (fixed-width
- *          kinds only: B b H I i O D)
+ *          kinds only: B b H I i O K D)
  * The string form costs the device a few hundred bytes of RAM instead of an object per
  * field, and the codec reads it without recursion.
  */
@@ -77,6 +77,7 @@ export const enum T {
   GROUP_QUERY = 0x4e,
   DEFICIT = 0x4f,
   SELECT_LIST = 0x50,
+  AUTHORIZE_LIST = 0x51,
 }
 
 /** GROUP_QUERY.who: which meters answer. */
@@ -137,6 +138,7 @@ export function layoutOf(type: number): string | null {
     case T.GROUP_QUERY: return "imageId:H who:B slots:B slotMs:H";
     case T.DEFICIT: return "imageId:H state:B received:H needed:H room:H code:H";
     case T.SELECT_LIST: return "imageId:H ids:L(id:I)";
+    case T.AUTHORIZE_LIST: return "imageId:H version:I digest:D auths:L(id:I kind:B tag:K)";
   }
   return null;
 }
@@ -177,4 +179,5 @@ export var NAMES: { [type: number]: string } = {
   0x4e: "GROUP_QUERY",
   0x4f: "DEFICIT",
   0x50: "SELECT_LIST",
+  0x51: "AUTHORIZE_LIST",
 };

@@ -51,6 +51,7 @@ export function kindWidth(k: string): number {
     case "H": return 2;
     case "I": case "i": return 4;
     case "O": return 6;
+    case "K": return 16;
     case "D": return 32;
   }
   return 0;
@@ -64,6 +65,7 @@ function getScalar(c: Cursor, k: string): any {
     case "I": return cur.getU32(c);
     case "i": return cur.getU32(c) | 0;
     case "O": return cur.getBytes(c, 6);
+    case "K": return cur.getBytes(c, 16);
     default: return cur.getBytes(c, 32);
   }
 }
@@ -81,7 +83,7 @@ function putScalar(c: Cursor, k: string, v: any): boolean {
     case "I": if (!isInt(v, 0, 0xffffffff)) return false; cur.putU32(c, v); return true;
     case "i": if (!isInt(v, -0x80000000, 0x7fffffff)) return false; cur.putU32(c, v >>> 0); return true;
   }
-  var n = k === "O" ? 6 : 32;
+  var n = k === "O" ? 6 : k === "K" ? 16 : 32;
   if (!(v instanceof Uint8Array) || v.length !== n) return false;
   cur.putBytes(c, v);
   return true;

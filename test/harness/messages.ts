@@ -52,6 +52,7 @@ function scalarArb(kind: string): fc.Arbitrary<unknown> {
     case "I": return fc.integer({ min: 0, max: 0xffffffff });
     case "i": return fc.integer({ min: -0x80000000, max: 0x7fffffff });
     case "O": return fc.uint8Array({ minLength: 6, maxLength: 6 });
+    case "K": return fc.uint8Array({ minLength: 16, maxLength: 16 });
     case "D": return fc.uint8Array({ minLength: 32, maxLength: 32 });
   }
   throw new Error(`no scalar kind ${kind}`);
@@ -108,6 +109,7 @@ export function sampleMsg(def: MessageDef, seq: number, src = 7, dst = 1001): Ms
       case "I": return next(0x7fffffff) * 2 + 1;
       case "i": return next(0x7fffffff) - 0x40000000;
       case "O": return Uint8Array.from({ length: 6 }, () => next(256));
+      case "K": return Uint8Array.from({ length: 16 }, () => next(256));
       default: return Uint8Array.from({ length: 32 }, () => next(256));
     }
   };

@@ -45,7 +45,7 @@ describe("the coded campaign's group query", () => {
     // the concentrator plans for 2% loss on a 25% line: after the first pass most meters are
     // unfinished, and the first query's few slots are shared by many answers
     const s = setup(24, 0.25, 11);
-    const { camp, code } = s.run(s.cfg({ loss: 0.02, maxNoAnswer: 10, silentMs: 600_000 }));
+    const { camp, code } = s.run(s.cfg({ planLoss: 0.02, maxNoAnswer: 10, silentMs: 600_000 }));
     expect(code).toBe(0);
     expect(s.line.node("conc").counters.rxCollided).toBeGreaterThan(0);
     for (let i = 0; i < s.ids.length; i++) expect(camp.state(i), `meter ${s.ids[i]}`).toBe(Ms.ACTIVATED);
@@ -62,7 +62,7 @@ describe("the coded campaign's group query", () => {
     // nothing from the concentrator reaches it for the first 3 s: the selection and the control go by
     s.line.link("conc", nodeName(late), { loss: 1 }, true);
     s.clock.setTimeout(() => s.line.link("conc", nodeName(late), { loss: 0.05 }, true), 3000);
-    const { camp, code } = s.run(s.cfg({ loss: 0.05 }));
+    const { camp, code } = s.run(s.cfg({ planLoss: 0.05 }));
     expect(code).toBe(0);
     for (let i = 0; i < s.ids.length; i++) expect(camp.state(i), `meter ${s.ids[i]}`).toBe(Ms.ACTIVATED);
     // the others took the broadcast control; only the late one got a control addressed to it

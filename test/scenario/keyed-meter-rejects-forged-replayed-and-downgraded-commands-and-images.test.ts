@@ -194,4 +194,33 @@ describe("a keyed meter", () => {
     rig.clock.advance(10_000);
     expect(Buffer.from(m.flash.read(m.board.regions.app!.addr, m.board.regions.app!.size)).toString("hex")).toBe(app);
   });
+  it("takes the coded method's broadcasts only as far as they are safe: a broadcast authorisation with a wrong tag changes nothing, its own starts the download", () => {
+    const { rig, conc, m } = setup();
+    const img = makeImage(2000, 200, { imageId: 31, version: 2 });
+    const s = img.session;
+    const before = stored(m);
+    const list = (root: Uint8Array) => msg(0x51, { imageId: s.imageId, version: s.version, digest: s.digest, auths: [
+      { id: 7002, kind: TAG_INSTALL, tag: tagFor(ROOT2, TAG_INSTALL, s.digest, s.version, 7002, s.imageId) },
+      { id: ID, kind: TAG_INSTALL, tag: tagFor(root, TAG_INSTALL, s.digest, s.version, ID, s.imageId) },
+    ] }, 0xffffffff, 2);
+    const select = msg(0x50, { imageId: s.imageId, ids: [{ id: ID }] }, 0xffffffff, 2);
+    const control = () => msg(T.UPDATE_CONTROL, controlBody(s), 0xffffffff, 2);
+    // a stranger's list: the tag for this meter made with another meter's key
+    post(rig, conc, list(ROOT2));
+    post(rig, conc, select);
+    post(rig, conc, control());
+    drain(rig, conc);
+    expect(m.meter.receiver.session()).toBeNull();
+    expect(stored(m)).toBe(before);
+    // the head-end's list: the broadcast control now starts the download, no unicast needed
+    post(rig, conc, list(ROOT1));
+    post(rig, conc, control());
+    drain(rig, conc);
+    expect(m.meter.receiver.session()?.imageId).toBe(31);
+    // its deficit, asked by the group query, in the clear of any counter: the whole image
+    post(rig, conc, msg(0x4e, { imageId: 31, who: 1, slots: 1, slotMs: 50 }, 0xffffffff, 2));
+    drain(rig, conc);
+    const d = conc.inbox.map((x) => x.msg).reverse().find((x) => x.type === 0x4f);
+    expect(d && [d.body.state, d.body.received, d.body.needed]).toEqual([1, 0, 10]);
+  });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { MESSAGES, type FieldDef } from "../../harness/messages";
 
 const doc = readFileSync(new URL("../../../docs/protocol.md", import.meta.url), "utf8");
-const DOC_TYPE: Record<string, string> = { B: "u8", b: "i8", H: "u16", I: "u32", i: "i32", O: "obis", D: "digest", V: "bytes", R: "rest", L: "list" };
+const DOC_TYPE: Record<string, string> = { B: "u8", b: "i8", H: "u16", I: "u32", i: "i32", O: "obis", K: "tag", D: "digest", V: "bytes", R: "rest", L: "list" };
 
 /** Each "### 0xNN NAME" section's table rows as [field, type]. */
 function docMessages(): Map<number, { name: string; rows: [string, string][] }> {
@@ -66,7 +66,7 @@ describe("docs/protocol.md and firmware/protocol/catalogue.ts", () => {
     const names = MESSAGES.map((m) => m.name);
     for (const n of ["READ_REQ", "READINGS", "PROFILE", "IDENTITY", "STATUS", "TIME_SET", "CONFIG_GET", "CONFIG_SET", "GROUP_SET", "REBOOT", "ERROR",
       "DISCOVER", "DISCOVER_REPLY", "UPDATE_SELECT", "UPDATE_CONTROL", "DATA_BLOCK", "STATUS_QUERY", "STATUS_REPORT", "DOWNLOAD_COMPLETE",
-      "ACTIVATE", "ABORT", "CONFIRM", "UPDATE_RESULT", "VERSION_READ", "VERSION", "REPAIR_BLOCK", "GROUP_QUERY", "DEFICIT", "SELECT_LIST"]) expect(names).toContain(n);
+      "ACTIVATE", "ABORT", "CONFIRM", "UPDATE_RESULT", "VERSION_READ", "VERSION", "REPAIR_BLOCK", "GROUP_QUERY", "DEFICIT", "SELECT_LIST", "AUTHORIZE_LIST"]) expect(names).toContain(n);
   });
 });
 
@@ -76,7 +76,7 @@ describe("catalogue names and layouts", () => {
     const withLayout: number[] = [];
     for (let t = 0; t < 256; t++) if (layoutOf(t) !== null) withLayout.push(t);
     expect(withLayout).toEqual(Object.keys(NAMES).map(Number).sort((a, b) => a - b));
-    expect(withLayout.length).toBe(34);
+    expect(withLayout.length).toBe(35);
     expect(layoutOf(0x42)).toBe("imageId:H index:H data:R");
     expect(layoutOf(0x20)).toBe(""); // IDENTIFY: an empty body, not an unknown type
     expect(layoutOf(0x99)).toBeNull();
