@@ -116,8 +116,8 @@ export var AUTH_PER_FRAME = 9;
  */
 export var LATE_METERS = 0.1;
 export var MAX_CONTROL_REPEATS = 8;
-/** The degree of a repair block is about LAMBDA K / deficit: about 8 of the meter's missing blocks in each (docs/update.md). */
-export var LAMBDA = 8;
+/** The degree of a repair block is about LAMBDA K / deficit: about 6 of the meter's missing blocks in each (docs/update.md). */
+export var LAMBDA = 6;
 
 export interface RepairStrategy {
   /** Blocks to broadcast this round, given the union of reported missing blocks. */

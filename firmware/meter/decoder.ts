@@ -19,7 +19,7 @@
  * the stored repair indices (`reset`), so a power cut at any moment leaves a decode that
  * starts again from flash.
  */
-import { repairSets, xorInto, type RepairSets } from "../protocol/repair";
+import { repairSets, type RepairSets } from "../protocol/repair";
 
 /** An id list entry for a slot that holds no repair block (indices stay below 0x8000). */
 export var FREE = 0xffff;
@@ -52,6 +52,18 @@ export interface Decoder {
    */
   solve(blockLength: (i: number) => number, readBlock: (i: number) => Uint8Array, readRepair: (s: number) => Uint8Array, write: (i: number, data: Uint8Array) => number): number;
   work: DecodeWork;
+}
+
+/** Bits set in each byte value: a row's weight in a few lookups instead of a loop per bit. */
+var BITS = new Uint8Array(256);
+for (var bv = 1; bv < 256; bv++) BITS[bv] = (bv & 1) + BITS[bv >> 1];
+
+/**
+ * XORs `n` 32-bit words of `b` into `a` (n a multiple of 4), four a turn: on the interpreter
+ * the loop's own test and step cost about as much as the XOR.
+ */
+function xorWords(a: Uint32Array, b: Uint32Array, n: number): void {
+  for (var w = 0; w < n; w += 4) { a[w] ^= b[w]; a[w + 1] ^= b[w + 1]; a[w + 2] ^= b[w + 2]; a[w + 3] ^= b[w + 3]; }
 }
 
 /**
@@ -137,37 +149,52 @@ export function decoder(k: number, blockSize: number, rows: number): Decoder {
     keep: keep,
     solve: function (blockLength, readBlock, readRepair, write) {
       if (rank < m) return -1;
-      // cleaned rows: data (block size each), their columns among the missing blocks, weights
-      var data = new Uint8Array(m * blockSize), cols = new Uint32Array(m * words), wt = new Uint16Array(m), r: number, w: number;
+      // cleaned rows, one block buffer each seen as 32-bit words (separate small arrays: on
+      // the interpreter an element of a large typed array that is not stored in one piece
+      // costs a walk along it, measured at milliseconds a block), their columns among the
+      // missing blocks, and their weights
+      // (rows padded with zeros to a multiple of 16 bytes, for xorWords)
+      var rows: Uint32Array[] = [], cols = new Uint32Array(m * words), wt = new Uint16Array(m), r: number, w: number, bw = ((blockSize + 15) >> 4) << 2;
+      // a held block, zero padded (the last one may be short)
+      var held = new Uint8Array(bw * 4), hw = new Uint32Array(held.buffer);
       for (r = 0; r < m; r++) {
-        var rd = data.subarray(r * blockSize, (r + 1) * blockSize);
+        var rd = new Uint8Array(bw * 4), rw = new Uint32Array(rd.buffer);
         rd.set(readRepair(pslot[r]));
         var d = gen.set(sid[pslot[r]]);
         for (var i = 0; i < d; i++) {
           var b = gen.out[i];
-          if (has(b)) { xorInto(rd, readBlock(b)); work.cleanXors++; }
-          else { var c = colOf(b); cols[r * words + (c >> 5)] ^= 1 << (c & 31); wt[r]++; }
+          if (has(b)) {
+            var got1 = readBlock(b);
+            held.set(got1);
+            for (var z = got1.length; z < blockSize; z++) held[z] = 0;
+            xorWords(rw, hw, bw);
+            work.cleanXors++;
+          } else { var c = colOf(b); cols[r * words + (c >> 5)] ^= 1 << (c & 31); wt[r]++; }
         }
+        rows.push(rw);
       }
       // Gauss-Jordan, the lightest remaining row as pivot (keeps the rows sparse longer);
       // a used pivot's weight is set to 0 so it is never picked again
       for (var step = 0; step < m; step++) {
         var best = -1;
         for (r = 0; r < m; r++) if (wt[r] && (best < 0 || wt[r] < wt[best])) best = r;
-        var col = lowest(cols, best * words), cw = col >> 5, cb = 1 << (col & 31);
+        var col = lowest(cols, best * words), cw = col >> 5, cb = 1 << (col & 31), pw = rows[best];
         wt[best] = 0;
         for (r = 0; r < m; r++) {
           if (r === best || !(cols[r * words + cw] & cb)) continue;
           var n = 0;
-          for (w = 0; w < words; w++) for (var v = (cols[r * words + w] ^= cols[best * words + w]); v; v &= v - 1) n++;
+          for (w = 0; w < words; w++) {
+            var v = (cols[r * words + w] ^= cols[best * words + w]);
+            n += BITS[v & 255] + BITS[(v >>> 8) & 255] + BITS[(v >>> 16) & 255] + BITS[v >>> 24];
+          }
           if (wt[r]) wt[r] = n;
-          xorInto(data.subarray(r * blockSize, (r + 1) * blockSize), data.subarray(best * blockSize, (best + 1) * blockSize));
+          xorWords(rows[r], pw, bw);
           work.rowXors++;
         }
       }
       for (r = 0; r < m; r++) {
         var blk = miss[lowest(cols, r * words)];
-        var e = write(blk, data.subarray(r * blockSize, r * blockSize + blockLength(blk)));
+        var e = write(blk, new Uint8Array(rows[r].buffer, 0, blockLength(blk)));
         if (e) return e;
       }
       return 0;

@@ -307,7 +307,10 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.AUTHORIZE_LIST:
         // the head-end's tags for several meters in one broadcast: only this meter's key makes its own
-        for (var q = 0; q < b.auths.length; q++) if (b.auths[q].id === id) guard.authorise(b.imageId, b.version, b.auths[q].kind, b.digest, b.auths[q].tag);
+        for (var q = 0; q < b.auths.length; q++) {
+          var au = b.auths[q];
+          if (au.id === id) guard.authorise(b.imageId, b.version, au.kind, b.digest, au.tag);
+        }
         break;
       case T.GROUP_QUERY:
         groupQuery(m);
