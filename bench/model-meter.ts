@@ -51,7 +51,7 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
   const complete = () => { st = 3; };
   /** The decoder's data step at full rank, on 4-byte blocks: its work, counted. */
   const decode = (d: Decoder) => {
-    missingAtDecode = d.remaining();
+    missingAtDecode = count - stored;
     const four = new Uint8Array(4);
     d.solve(() => 4, () => four, () => four, () => 0);
     complete();

@@ -294,11 +294,6 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     return -1;
   }
 
-  /** Repair blocks for a deficit of `need` at the expected loss, with a margin; and their degree. */
-  function repairCount(need: number): number {
-    return Math.ceil((need + 1 + Math.sqrt(need)) / (1 - loss));
-  }
-
   function queueRepairs(count: number, need: number): void {
     var d = Math.max(1, Math.min(Rc.MAX_DEGREE, Math.round((LAMBDA * s.blockCount) / Math.max(1, need))));
     for (var r = 0; r < count; r++) {
@@ -399,7 +394,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (!nChosen) { finish(0); return; }
     queue = [];
     for (var t = repeats(); t > 0; t--) {
-      for (var a = 0; cfg.authorise && a * AUTH_PER_FRAME < nChosen; a++) queue.push(Q.AUTH | a);
+      // authorisations twice at most: a frame serves only nine meters, and one that missed its
+      // own refuses the control with 144 and is authorised by address after the group query
+      for (var a = 0; cfg.authorise && t <= 2 && a * AUTH_PER_FRAME < nChosen; a++) queue.push(Q.AUTH | a);
       for (var c = 0; !cfg.group && c * SELECT_PER_FRAME < nChosen; c++) queue.push(Q.SELECT | c);
       queue.push(Q.CONTROL);
     }
@@ -568,7 +565,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (round >= cfg.maxRounds) { finish(Err.CAMPAIGN_MAX_ROUNDS); return; }
     save();
     queue = blocks;
-    if (coded && maxNeed) queueRepairs(repairCount(maxNeed), maxNeed);
+    // coded: repair blocks for the largest deficit at the expected loss, with a margin
+    if (coded && maxNeed) queueRepairs(Math.ceil((maxNeed + 1 + Math.sqrt(maxNeed)) / (1 - loss)), maxNeed);
     ph = Ph.REPAIR;
     if (!queue.length) { arm(cfg.answerMs, startRound); return; }
     pumping = true;
@@ -722,10 +720,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       if (paused < 0) return;
       var was = paused;
       paused = -1;
-      if (pumping) pump();
+      // a broadcast (its queue, or the wait after it) goes on from where it was
+      if (pumping || was === Ph.BROADCAST || was === Ph.REPAIR) { pumping = true; pump(); }
       else if (was === Ph.CONTROL) control(cur < 0 ? 0 : cur);
-      // coded: a group query cut short is asked again
-      else if (was === Ph.POLL) { if (coded && cur < 0) startRound(); else poll(cur < 0 ? 0 : cur); }
+      // coded: a group query cut short is asked again (before the first pass: the pass)
+      else if (was === Ph.POLL) { if (coded && cur < 0) { if (first) broadcastAll(); else startRound(); } else poll(cur < 0 ? 0 : cur); }
       else if (was === Ph.ACTIVATE || was === Ph.READBACK) { ph = Ph.READBACK; readback(0); }
     },
     abort: function (code) {

@@ -119,7 +119,9 @@ export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null,
     sign: function (frame, len) { if (key) h.mac(key, frame, len - P.MAC, frame, len - P.MAC, P.MAC); },
     open: function (m, frame, len) {
       var k = keys(m.src);
-      if (!k || m.type === T.DISCOVER_REPLY) return 0;
+      // a DEFICIT answers a broadcast: it cannot be bound to a request the meter may have missed
+      // (a forged one can only cost airtime: silence or a deficit never completes a meter)
+      if (!k || m.type === T.DISCOVER_REPLY || m.type === T.DEFICIT) return 0;
       if (!(m.flags & P.FLAG_AUTH)) {
         // the meter refused our counter as used: move past its mark, the retry goes through
         if (m.type === T.ERROR && m.body.code === Err.AUTH_REPLAY) { tx = (tx + COUNTER_STEP) >>> 0; if (tx >= hw) { hw = tx + COUNTER_STEP; counter.save(hw); } }

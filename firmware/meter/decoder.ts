@@ -37,12 +37,11 @@ export interface Decoder {
    * blocks that no longer add to the rank are left out. Returns the rank.
    */
   rebuild(got: Uint8Array, ids: Uint16Array, n: number): number;
-  /** Blocks still missing, and how many more useful repair blocks the meter needs. */
-  remaining(): number;
+  /** How many more useful repair blocks the meter needs: its missing blocks less the rank. */
   lacking(): number;
   /** True when repair block j would add to the rank (its reduced row is kept for `keep`). */
   offer(j: number): boolean;
-  /** Keeps the row of the last successful `offer` as stored repair block number `stored`. */
+  /** Keeps the row of the last successful `offer` as stored repair block number `stored` (once). */
   keep(stored: number): void;
   /**
    * At full rank: recovers every missing block. `readBlock(i)` reads held block i (its
@@ -121,12 +120,11 @@ export function decoder(k: number, blockSize: number, rows: number): Decoder {
     return rowCol >= 0;
   }
 
+  /** After a successful offer (callers keep each offered row once). */
   function keep(stored: number): void {
-    if (rowCol < 0) return;
     piv.set(row, rank * words);
     pcol[rank] = rowCol;
     pslot[rank++] = stored;
-    rowCol = -1;
   }
 
   return {
@@ -143,7 +141,6 @@ export function decoder(k: number, blockSize: number, rows: number): Decoder {
       for (var s = 0; s < n; s++) if (ids[s] !== FREE && offer(ids[s])) keep(s);
       return rank;
     },
-    remaining: function () { return m; },
     lacking: function () { return m - rank; },
     offer: offer,
     keep: keep,

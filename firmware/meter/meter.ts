@@ -22,7 +22,7 @@ import { Receiver, updateReceiver, Us } from "./update";
 import { Outcome, readOutcome } from "./trial";
 import { REC_ACTIVATE, REC_CONFIRM } from "../common/update-image";
 import { floorKeeper, type AuthoriserFactory } from "./authorise";
-import { TAG_ROLLBACK } from "../common/hmac";
+import { TAG_INSTALL, TAG_ROLLBACK } from "../common/hmac";
 
 /** Board facts the meter needs (from the board profile). */
 export interface MeterBoard {
@@ -124,7 +124,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   } catch (e) {
     lastError = Err.UNSUPPORTED; // no hardware watchdog on this build
   }
-  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false;
+  // `listed`: the newest version a broadcast authorisation was taken for (AUTHORIZE_LIST)
+  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, listed = version;
   var tx = newMsg();
   var id = config.id;
 
@@ -306,10 +307,13 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === id) selected = b.imageId;
         break;
       case T.AUTHORIZE_LIST:
-        // the head-end's tags for several meters in one broadcast: only this meter's key makes its own
+        // the head-end's tags for several meters in one broadcast: only this meter's key makes
+        // its own. A broadcast carries no counter, so it could be replayed: only an install of a
+        // version above every one taken this way (and above the running one) is kept, a
+        // rollback must come addressed and authenticated, and a replay writes nothing
         for (var q = 0; q < b.auths.length; q++) {
           var au = b.auths[q];
-          if (au.id === id) guard.authorise(b.imageId, b.version, au.kind, b.digest, au.tag);
+          if (au.id === id && au.kind === TAG_INSTALL && b.version > listed && !guard.authorise(b.imageId, b.version, au.kind, b.digest, au.tag)) listed = b.version;
         }
         break;
       case T.GROUP_QUERY:

@@ -228,7 +228,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   /** At full rank: recovers the missing blocks into their slots, then checks the image. */
   function decode(): void {
     var d = ready();
-    if (!d || d.lacking() || !d.remaining()) return;
+    // (called only while blocks are missing: with every block held the image is verified instead)
+    if (!d || d.lacking()) return;
     stats.decodes++;
     d.solve(lengthOf, readBlock, readRepair, storeBlock);
     if (count === (sess as Session).blockCount) verify();

@@ -217,6 +217,15 @@ describe("a keyed meter", () => {
     post(rig, conc, control());
     drain(rig, conc);
     expect(m.meter.receiver.session()?.imageId).toBe(31);
+    // a broadcast carries no counter: the same list again, or a genuine rollback tag sent to
+    // everyone, writes nothing (a replay cannot wear the flash or replace the authorisation)
+    const log = () => Buffer.from(m.flash.read(m.board.regions.state!.addr, m.board.regions.state!.size)).toString("hex");
+    const kept = log();
+    post(rig, conc, list(ROOT1));
+    post(rig, conc, msg(0x51, { imageId: s.imageId, version: s.version, digest: s.digest, auths: [
+      { id: ID, kind: TAG_ROLLBACK, tag: tagFor(ROOT1, TAG_ROLLBACK, s.digest, s.version, ID, s.imageId) }] }, 0xffffffff, 2));
+    drain(rig, conc);
+    expect(log()).toBe(kept);
     // its deficit, asked by the group query, in the clear of any counter: the whole image
     post(rig, conc, msg(0x4e, { imageId: 31, who: 1, slots: 1, slotMs: 50 }, 0xffffffff, 2));
     drain(rig, conc);

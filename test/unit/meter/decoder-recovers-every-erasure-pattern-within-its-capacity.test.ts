@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decoder } from "../../../firmware/meter/decoder";
+import { decoder, FREE } from "../../../firmware/meter/decoder";
 import { repairIndex, repairSets, repairDegree, xorInto } from "../../../firmware/protocol/repair";
+import { LAMBDA } from "../../../firmware/concentrator/campaign";
 
 /** An image of k blocks (the last one short when `last` < bs), and repair block j as the concentrator makes it. */
 function imageOf(k: number, bs: number, last: number, seed: number) {
@@ -57,7 +58,7 @@ describe("the meter's decoder", () => {
         const ids = new Uint16Array(rows);
         const stored: Uint8Array[] = [];
         expect(dec.rebuild(got, ids, 0)).toBe(0);
-        expect(dec.remaining()).toBe(missing.length);
+        expect(dec.lacking()).toBe(missing.length);
         const offered: number[] = [];
         for (let s = 0; s < missing.length + extra && dec.lacking() > 0; s++) {
           const j = repairIndex(degree, s);
@@ -80,7 +81,7 @@ describe("the meter's decoder", () => {
       }), { numRuns: 300 });
   });
 
-  it("needs few repair blocks beyond the deficit at the degree the concentrator picks (8 K / m)", () => {
+  it("needs few repair blocks beyond the deficit at the degree the concentrator picks (LAMBDA K / m)", () => {
     // 310 blocks, 31 and 62 missing: the overhead over 40 trials stays small
     for (const m of [31, 62]) {
       let over = 0;
@@ -95,7 +96,7 @@ describe("the meter's decoder", () => {
         const dec = decoder(k, 4, m);
         const ids = new Uint16Array(m);
         dec.rebuild(got, ids, 0);
-        const degree = Math.min(127, Math.round((8 * k) / m));
+        const degree = Math.min(127, Math.round((LAMBDA * k) / m));
         let sent = 0, n = 0;
         while (dec.lacking() > 0 && sent < 255) { const j = repairIndex(degree, sent++); if (dec.offer(j)) { ids[n] = j; dec.keep(n++); } }
         expect(dec.lacking()).toBe(0);
@@ -103,6 +104,39 @@ describe("the meter's decoder", () => {
       }
       expect(over / 40).toBeLessThan(4);
     }
+  });
+
+  it("rebuilt after a plain block arrives (a straggler's), counts its rank over the new missing set, skips free slots, and recovers the rest", () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (seed) => {
+      const k = 60, bs = 16, rows = 6, img = imageOf(k, bs, bs, seed);
+      const lost = new Set<number>();
+      let x = seed || 1;
+      while (lost.size < 10) { x = (x * 1103515245 + 12345) >>> 0; lost.add((x >>> 8) % k); }
+      const got = new Uint8Array(8).fill(0);
+      for (let i = 0; i < k; i++) if (!lost.has(i)) got[i >> 3] |= 0x80 >> (i & 7);
+      const dec = decoder(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = new Array(rows);
+      dec.rebuild(got, ids, rows);
+      // repair blocks into slots 1, 3, 5... (slot 0 stays free), until the room is full
+      let slot = 1;
+      for (let s = 0; s < 200 && slot < rows; s++) {
+        const j = repairIndex(9, s);
+        if (!dec.offer(j)) continue;
+        ids[slot] = j; stored[slot] = img.repair(j); dec.keep(slot); slot += 2;
+        if (slot >= rows) break;
+      }
+      expect(dec.lacking()).toBe(10 - 3);
+      // plain blocks arrive until only as many are missing as repair blocks were kept
+      const plain = [...lost].slice(0, 7);
+      for (const b of plain) got[b >> 3] |= 0x80 >> (b & 7);
+      const missing = [...lost].filter((b) => !plain.includes(b)).sort((a, b) => a - b);
+      const kept = [...ids].filter((j) => j !== FREE);
+      expect(dec.rebuild(got, ids, rows)).toBe(Math.min(referenceRank(k, missing, kept), 3));
+      if (dec.lacking()) return;
+      const out = new Map<number, Uint8Array>();
+      expect(dec.solve(() => bs, (i) => img.blocks[i], (t) => stored[t], (i, d) => { out.set(i, new Uint8Array(d)); return 0; })).toBe(0);
+      expect([...out.keys()].sort((a, b) => a - b)).toEqual(missing);
+      for (const i of missing) expect(out.get(i)).toEqual(img.blocks[i]);
+    }), { numRuns: 100 });
   });
 
   it("draws distinct blocks, as many as the degree says, the same on every call", () => {
