@@ -5,13 +5,25 @@
  * its program text left in flash as on a board that maps flash: the shipped LINUX meter
  * bundle (it carries the authentication code, so it is the larger program) goes into a
  * Storage file, which the interpreter reads in place, and Storage .boot0 evaluates it at
- * global scope as the boot stub does. Three runs on copies of one provisioned flash:
+ * global scope as the boot stub does. Runs on copies of one provisioned flash:
  *   rest      process.memory() 3 s after power-on
- *   download  the administration and reading requests, then an update control, 86 of
- *             100 blocks, a status query, the 14 missing blocks and a status query,
- *             delivered to the meter's endpoint one frame at a time; the usage after each,
- *             with and without a garbage collection. A stand-in modem prints what the
- *             meter answers, and the host decodes and checks every reply (REPLIES)
+ *   download  (twice, one run per coded download) the administration and reading
+ *             requests, then an update control, 86 of 100 blocks, a status query, the 14
+ *             missing blocks and a status query; then a coded download (codedShape,
+ *             driveFrames): a SELECT_LIST and a broadcast control for a new image, its
+ *             blocks with as many missing as the repair rows the bundle keeps for it
+ *             (min(spare slots, repairRows)), a GROUP_QUERY (DEFICIT: needed = missing,
+ *             room = rows), the REPAIR_BLOCKs the concentrator would build until the
+ *             meter's decoder (the same code, run here) has full rank, so the meter decodes
+ *             with every row it may keep, and a STATUS_QUERY (DOWNLOAD_COMPLETE). The first
+ *             coded image leaves 140 spare slots (the bundle keeps its 24 rows), the second
+ *             exactly 8 (the Original's repairRows, with this bundle). Frames are read from
+ *             a file and delivered to the meter's endpoint one at a time; the usage after
+ *             each, with and without a garbage collection, and, as a decode's block buffers
+ *             live only inside one frame, inside every flash read and write the meter makes
+ *             (the hook's own cost, measured at start, taken off). A stand-in modem prints
+ *             what the meter answers; the host decodes and checks every reply. A run that
+ *             runs out of memory is reported as such, and run again without the hooks
  *   layout    E.dumpVariables() at rest, each name and string re-costed for the Original's
  *             variables (32-bit: 4 characters in a name's first block, 8 in a string's,
  *             9 in each extension; 13-byte blocks for flat strings)
@@ -22,41 +34,51 @@
  * a build with more variables for that step (by default the same one). docs/meter.md.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
-import { loadProfile } from "../tools/profiles/profiles";
+import { loadProfile, type BoardProfile } from "../tools/profiles/profiles";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
+import { repairIndex, repairSets, xorInto } from "../firmware/protocol/repair";
+import { bufferLayout } from "../firmware/common/update-image";
+import { decoder, FREE } from "../firmware/meter/decoder";
+import { LAMBDA } from "../firmware/concentrator/campaign";
 import { hostNative, hostNativeNoSha } from "../hal/mock/native";
-import { blockOf, imageOf } from "./image";
+import { blockOf, imageOf, type Image } from "./image";
 
 const CONC = 0xffffffff;
 
-/** Replies the meter must give to downloadFrames(), in order: [type, code of an ERROR]. */
-export const REPLIES: [number, number?][] = [
+/** A reply the meter must give: its type, the code of an ERROR, body fields that must match. */
+export type Reply = [number, number?, Record<string, number>?];
+
+/** Replies the meter must give to downloadFrames(), in order. */
+export const REPLIES: Reply[] = [
   [0x23], [0x21], [0x11], [0x12], [0x2a], [0x26], [0x2a], [0x2a], [0x4b], [0x2b, 80], // STATUS ... an image for another board
-  [0x2a], [0x44], [0x45], [0x4b],
+  [0x2a], [0x44], [0x45, undefined, { imageId: 77, version: 2 }], [0x4b],
 ];
 
-/**
- * Frames for meter `id`, each with a one-byte length in front: the administration and
- * reading requests, a refused control (another board), then a whole download: control,
- * 86 blocks, status query, the 14 missing blocks, status query, version read.
- */
-export function downloadFrames(id: number, board: number, sha: boolean): Buffer {
+/** Frames for meter `id`, numbered on across parts. */
+function framer(id: number) {
+  const out: Uint8Array[] = [];
+  let seq = 1;
+  return {
+    add(type: number, mode: number, body: object): void {
+      const b = new Uint8Array(242);
+      const n = encodeMsg(setMsg(newMsg(), type, seq++, CONC, mode, mode === 0 ? id : CONC, body), b);
+      if (n <= 0) throw new Error(`bench:memory: cannot encode message 0x${type.toString(16)} (E${-n})`);
+      out.push(b.slice(0, n));
+    },
+    frames: out,
+  };
+}
+type Framer = ReturnType<typeof framer>;
+
+function plainPart(f: Framer, id: number, board: number, sha: boolean): void {
   const bytes = new Uint8Array(20000);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + 3) & 0xff;
   const img = imageOf(bytes, { imageId: 77, version: 2, board, blockSize: 200 }, sha ? hostNative : hostNativeNoSha);
-  const s = img.session;
-  const out: Buffer[] = [];
-  let seq = 1;
-  const add = (type: number, mode: number, body: object) => {
-    const b = new Uint8Array(242);
-    const n = encodeMsg(setMsg(newMsg(), type, seq++, CONC, mode, mode === 0 ? id : CONC, body), b);
-    if (n <= 0) throw new Error(`bench:memory: cannot encode message 0x${type.toString(16)} (E${-n})`);
-    out.push(Buffer.from([n]), Buffer.from(b.subarray(0, n)));
-  };
+  const s = img.session, add = f.add;
   const any = new Uint8Array([255, 255, 255, 255, 255, 255]);
   add(0x22, 0, {}); // STATUS_REQ
   add(0x20, 0, {}); // IDENTIFY
@@ -76,31 +98,155 @@ export function downloadFrames(id: number, board: number, sha: boolean): Buffer 
   for (let i = 0; i < 100; i++) if (i % 7 === 3) block(i);
   add(0x43, 0, { imageId: 77 });
   add(0x4a, 0, {});
-  return Buffer.concat(out);
 }
 
-/** Checks the replies printed by the drive run (base64 frames) against REPLIES; problems as text. */
-export function checkReplies(frames: Uint8Array[]): string[] {
+/**
+ * Frames for meter `id`: the administration and reading requests, a refused control
+ * (another board), then a whole download: control, 86 blocks, status query, the 14
+ * missing blocks, status query, version read.
+ */
+export function downloadFrames(id: number, board: number, sha: boolean): Uint8Array[] {
+  const f = framer(id);
+  plainPart(f, id, board, sha);
+  return f.frames;
+}
+
+/**
+ * A coded download on a board: `blocks` blocks of `blockSize` (the last one half full),
+ * the spare slots the buffer region leaves after them, the repair rows the meter keeps
+ * (the fewer of those and the profile's repairRows) and as many missing blocks, spread
+ * over the image: its decode fills every slot it may use.
+ */
+export interface CodedShape { imageId: number; version: number; blockSize: number; size: number; blocks: number; spare: number; rows: number; missing: number[] }
+
+/** Blocks of `blockSize` the board's buffer region holds, laid out as the meter lays them. */
+export function bufferCapacity(p: BoardProfile, blockSize: number): number {
+  const b = p.regions.buffer;
+  if (!b) throw new Error(`bench:memory: ${p.board} has no buffer region`);
+  let unit = p.flash.eraseUnits[0].size;
+  for (const r of p.flash.eraseUnits) if (b.addr >= r.addr && b.addr < r.addr + r.size * r.count) unit = r.size;
+  return bufferLayout(b.addr, b.size, unit, blockSize).capacity;
+}
+
+export function codedShape(p: BoardProfile, imageId: number, version: number, blockSize: number, blocks: number): CodedShape {
+  const size = blocks * blockSize - blockSize / 2, spare = bufferCapacity(p, blockSize) - blocks;
+  if (spare < 1 || size > p.maxImageSize || p.repairRows < 1) throw new Error(`bench:memory: ${blocks} blocks of ${blockSize} leave ${spare} spare slots (${size} bytes, at most ${p.maxImageSize}; repairRows ${p.repairRows})`);
+  const rows = Math.min(spare, p.repairRows);
+  const missing = Array.from({ length: rows }, (_, t) => Math.floor(((t + 0.5) * blocks) / rows));
+  return { imageId, version, blockSize, size, blocks, spare, rows, missing };
+}
+
+/** The image of a coded download, digested as the board digests (SHA-256 chain, or CRC-32 chain without SHA-256). */
+export function codedImage(c: CodedShape, board: number, sha: boolean): Image {
+  const bytes = new Uint8Array(c.size);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 13 + c.imageId) & 0xff;
+  return imageOf(bytes, { imageId: c.imageId, version: c.version, board, blockSize: c.blockSize }, sha ? hostNative : hostNativeNoSha);
+}
+
+/** Repair block j of an image, as the concentrator builds it: the XOR of the blocks repairSets names, each zero-padded. */
+export function repairData(img: Image, j: number): Uint8Array {
+  const s = img.session, sets = repairSets(s.blockCount), data = new Uint8Array(s.blockSize);
+  const n = sets.set(j);
+  for (let k = 0; k < n; k++) xorInto(data, blockOf(img, sets.out[k]));
+  return data;
+}
+
+/**
+ * The repair blocks sent to a meter missing c.missing, of the degree the campaign picks
+ * for that deficit (about LAMBDA missing blocks each), up to the one that gives its
+ * decoder full rank: the meter's own decoder (firmware/meter/decoder.ts) run here on the
+ * same received set, so the frames end where the meter decodes. `kept`: those it stores.
+ */
+export function repairsToDecode(c: CodedShape): { indices: number[]; kept: number } {
+  const dec = decoder(c.blocks, c.blockSize, c.rows);
+  const got = new Uint8Array((c.blocks + 7) >> 3);
+  for (let i = 0; i < c.blocks; i++) if (!c.missing.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
+  const ids = new Uint16Array(c.rows).fill(FREE);
+  dec.rebuild(got, ids, c.rows);
+  const degree = Math.max(1, Math.min(127, Math.round((LAMBDA * c.blocks) / c.missing.length)));
+  const indices: number[] = [];
+  let kept = 0;
+  for (let serial = 0; dec.lacking() > 0; serial++) {
+    if (serial > 255) throw new Error(`bench:memory: no full rank from 256 repair blocks of degree ${degree}`);
+    const j = repairIndex(degree, serial);
+    indices.push(j);
+    if (dec.offer(j)) { ids[kept] = j; dec.keep(kept++); }
+  }
+  return { indices, kept };
+}
+
+/**
+ * A coded download's frames: a SELECT_LIST naming the meter, the broadcast control, the
+ * blocks but the missing ones, a GROUP_QUERY, the repair blocks up to the decode, and a
+ * STATUS_QUERY; the replies it must give: DEFICIT (needed = missing, room = rows), then
+ * DOWNLOAD_COMPLETE.
+ */
+function codedPart(f: Framer, id: number, c: CodedShape, img: Image): { replies: Reply[]; repairs: number; kept: number } {
+  const s = img.session, imageId = c.imageId;
+  f.add(0x50, 2, { imageId, ids: [{ id: id - 1 }, { id }, { id: id + 1 }] }); // SELECT_LIST
+  f.add(0x41, 2, { ...s, start: 1 }); // UPDATE_CONTROL to all: no answer
+  for (let i = 0; i < c.blocks; i++) if (!c.missing.includes(i)) f.add(0x42, 2, { imageId, index: i, data: blockOf(img, i) });
+  f.add(0x4e, 2, { imageId, who: 1, slots: 1, slotMs: 50 }); // GROUP_QUERY, one slot: the DEFICIT at once
+  const r = repairsToDecode(c);
+  for (const j of r.indices) f.add(0x4d, 2, { imageId, index: j, data: repairData(img, j) });
+  f.add(0x43, 0, { imageId }); // STATUS_QUERY
+  return {
+    replies: [
+      [0x4f, undefined, { imageId, state: 1, received: c.blocks - c.missing.length, needed: c.missing.length, room: c.rows, code: 0 }],
+      [0x45, undefined, { imageId, version: c.version }],
+    ],
+    repairs: r.indices.length,
+    kept: r.kept,
+  };
+}
+
+/** The whole drive: downloadFrames' part, then each coded download; frames per part, the replies expected, repair blocks per coded part. */
+export function driveFrames(id: number, p: BoardProfile, coded: CodedShape[]): { frames: Uint8Array[]; parts: number[]; replies: Reply[]; repairs: { sent: number; kept: number }[] } {
+  const f = framer(id), sha = p.crypto.includes("SHA256"), parts: number[] = [], replies = [...REPLIES], repairs: { sent: number; kept: number }[] = [];
+  plainPart(f, id, p.code, sha);
+  parts.push(f.frames.length);
+  for (const c of coded) {
+    const at = f.frames.length, r = codedPart(f, id, c, codedImage(c, p.code, sha));
+    parts.push(f.frames.length - at);
+    replies.push(...r.replies);
+    repairs.push({ sent: r.repairs, kept: r.kept });
+  }
+  return { frames: f.frames, parts, replies, repairs };
+}
+
+/** Checks the replies printed by the drive run (base64 frames) against `expected`; problems as text. */
+export function checkReplies(frames: Uint8Array[], expected: Reply[] = REPLIES): string[] {
   const problems: string[] = [];
   const got = frames.map((f) => { const m = newMsg(); const e = decodeMsg(f, f.length, m); return e ? null : m; });
-  if (got.length !== REPLIES.length) problems.push(`${got.length} replies, expected ${REPLIES.length}`);
-  REPLIES.forEach(([type, code], i) => {
+  if (got.length !== expected.length) problems.push(`${got.length} replies, expected ${expected.length}`);
+  expected.forEach(([type, code, fields], i) => {
     const m = got[i];
     if (!m) { problems.push(`reply ${i + 1}: ${i < got.length ? "does not decode" : "missing"}`); return; }
-    if (m.type !== type || (code !== undefined && m.body.code !== code)) problems.push(`reply ${i + 1}: 0x${m.type.toString(16)}${m.body.code !== undefined ? ` E${m.body.code}` : ""}, expected 0x${type.toString(16)}${code !== undefined ? ` E${code}` : ""}`);
+    if (m.type !== type || (code !== undefined && m.body.code !== code)) { problems.push(`reply ${i + 1}: 0x${m.type.toString(16)}${m.body.code !== undefined ? ` E${m.body.code}` : ""}, expected 0x${type.toString(16)}${code !== undefined ? ` E${code}` : ""}`); return; }
+    for (const [k, v] of Object.entries(fields ?? {})) if (m.body[k] !== v) problems.push(`reply ${i + 1} (0x${type.toString(16)}): ${k} ${m.body[k]}, expected ${v}`);
   });
   return problems;
 }
 
-/** Runs the interpreter on `file` in `dir` (its flash is dir/espruino.flash) until `marker` is printed. */
+/**
+ * Runs the interpreter on `file` in `dir` (its flash is dir/espruino.flash) until `marker`
+ * is printed or it reports running out of memory. Its output is kept in dir/output.txt.
+ */
 function runEspruino(bin: string, dir: string, file: string, marker: string, timeoutMs: number): Promise<string> {
+  const log = join(dir, "output.txt");
   return new Promise((res, rej) => {
     // stdin stays open and idle: at end of file the interpreter stops taking input
     const p = spawn(bin, [file], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     const done = (err?: Error) => { clearTimeout(t); p.kill("SIGKILL"); if (err) rej(err); else res(out); };
     const t = setTimeout(() => done(new Error(`bench:memory: ${bin} did not print ${marker} within ${timeoutMs / 1000} s; its output ends:\n${out.slice(-600)}`)), timeoutMs);
-    p.stdout.on("data", (d) => { out += d.toString("latin1"); if (out.includes(marker)) setTimeout(() => done(), 50); });
+    p.stdout.on("data", (d) => {
+      out += d.toString("latin1");
+      appendFileSync(log, d);
+      if (out.includes(marker)) setTimeout(() => done(), 50);
+      // out of memory: the interval that drives the frames is gone, nothing more will come
+      else if (out.includes("New interpreter error") && /MEMORY/.test(out.slice(out.indexOf("New interpreter error")))) setTimeout(() => done(), 500);
+    });
     p.on("error", (e) => done(new Error(`bench:memory: cannot run ${bin}: ${e.message}`)));
   });
 }
@@ -125,11 +271,27 @@ export function originalCost(dump: string): { here: number; original: number } {
   return { here, original };
 }
 
-const DRIVE = `
-var St=require("Storage"),fo=0,fn=0,live=0,raw=0,base=0,total=St.read("mlfr").length;
-var iv=setInterval(function(){
+/**
+ * The drive run's script. It reads the frames from the file frames.bin in its directory
+ * (each a part number and a length byte before it: driveFile) and delivers one every 100 ms
+ * to the endpoint, copied into one frame buffer allocated before the baseline (as a modem
+ * driver's is). Usage per part, the most seen:
+ * [0] before a collection and [1] after one, after each frame (as before); [2] and [3] the
+ * same inside every flash read and write the meter makes while a frame is being handled
+ * (a coded decode's block buffers exist only there), less the hook's own cost `ov`,
+ * measured once by a read of address `probe` from the top of the script. The flash calls
+ * are hooked only when the global bmIn is set before the script is evaluated. After each
+ * frame it prints ML-NEXT with the frames delivered and the usage.
+ */
+export function driveScript(parts: number, probe: number): string {
+  // the bundle's own globals are one or two letters (mangled): the script's all start with bm
+  return `var bmFlash=require("Flash"),bmRead=bmFlash.read,bmWrite=bmFlash.write,bmFile=E.openFile("frames.bin","r"),bmBuf=new Uint8Array(242),bmS=${parts},bmPh=bmS,bmOn=0,bmPk=new Uint16Array(4*bmS+4),bmOv=[0,0],bmO0=0,bmO1=0,bmFn=0,bmBase=0;
+function bmSmp(k,a,b){var r=process.memory(false).usage-a,m=process.memory().usage-b;k+=4*bmPh;if(r>bmPk[k])bmPk[k]=r;if(m>bmPk[k+1])bmPk[k+1]=m;}
+if(global.bmIn)bmFlash.read=function(l,a){if(bmOn)bmSmp(2,bmOv[0],bmOv[1]);return bmRead.call(bmFlash,l,a);};
+if(global.bmIn)bmFlash.write=function(d,a){if(bmOn)bmSmp(2,bmOv[0],bmOv[1]);return bmWrite.call(bmFlash,d,a);};
+var bmIv=setInterval(function(){
   if(!global.meterline)return;
-  if(!base){
+  if(!bmBase){
     // a stand-in modem: each reply is printed for the host to check
     meterline.endpoint.attach({maxPayload:242,stats:{},start:function(){},busy:function(){return false;},
       send:function(f,l){print("ML-TX "+btoa(E.toString(f.subarray(0,l))));setTimeout(function(){meterline.endpoint.events.sent(0);},1);return 0;}});
@@ -137,18 +299,38 @@ var iv=setInterval(function(){
     // take the stand-in down (the endpoint keeps one events object for both)
     var ev=meterline.endpoint.events,ready=ev.ready;ev.ready=function(){ready(0);};
     ev.ready(0);
-    base=process.memory().usage;
+    // the hook's own cost: a read from here, sampled inside, less the usage just before
+    bmO0=process.memory(false).usage;bmO1=process.memory().usage;bmOn=1;bmFlash.read(4,${probe});bmOn=0;
+    bmOv=[bmPk[4*bmS+2]-bmO0,bmPk[4*bmS+3]-bmO1];
+    bmBase=process.memory().usage;
+    print("ML-BASE "+bmBase);
+    print("ML-HOOK "+bmOv[0]+" "+bmOv[1]);
+    return;
   }
-  if(fo>=total){clearInterval(iv);setTimeout(function(){print("ML-DRIVE "+fn+" "+base+" "+live+" "+raw+" "+meterline.receiver.state()+" "+E.getErrorFlags());},50);return;}
-  var n=St.read("mlfr",fo,1).charCodeAt(0),s=St.read("mlfr",fo+1,n),d=new Uint8Array(n);
-  for(var i=0;i<n;i++)d[i]=s.charCodeAt(i);
-  s=0;fo+=1+n;fn++;
-  try{meterline.endpoint.events.received(d,n,200);}catch(e){print("ML-THREW "+fn+" "+e);}
-  d=0;
-  var r=process.memory(false).usage;if(r>raw)raw=r;
-  var m=process.memory().usage;if(m>live)live=m;
+  var h=bmFile.read(2);
+  if(!h||h.length<2){clearInterval(bmIv);bmFile.close();setTimeout(function(){print("ML-DRIVE "+JSON.stringify({n:bmFn,base:bmBase,ov:bmOv,pk:[].slice.call(bmPk),st:meterline.receiver.state(),got:meterline.receiver.received(),ef:E.getErrorFlags()}));},50);return;}
+  // a part ends: its figures, in case a later one runs out of memory
+  if(h.charCodeAt(0)!==bmPh&&bmPh<bmS){var q=4*bmPh;print("ML-PART "+bmPh+" "+bmPk[q]+" "+bmPk[q+1]+" "+bmPk[q+2]+" "+bmPk[q+3]);}
+  bmPh=h.charCodeAt(0);
+  var n=h.charCodeAt(1),s=bmFile.read(n);h=0;
+  for(var i=0;i<n;i++)bmBuf[i]=s.charCodeAt(i);
+  s=0;bmFn++;bmOn=1;
+  try{meterline.endpoint.events.received(bmBuf,n,200);}catch(e){print("ML-THREW "+bmFn+" "+e);}
+  bmOn=0;
+  var k=4*bmPh,r=process.memory(false).usage;if(r>bmPk[k])bmPk[k]=r;
+  var m=process.memory().usage;if(m>bmPk[k+1])bmPk[k+1]=m;
+  print("ML-NEXT "+bmFn+" "+r);
 },100);
 `;
+}
+
+/** The drive's frames.bin: each frame after its part number and its length. */
+export function driveFile(frames: Uint8Array[], parts: number[]): Buffer {
+  const out: Buffer[] = [];
+  let i = 0;
+  parts.forEach((n, part) => { for (const end = i + n; i < end; i++) out.push(Buffer.from([part, frames[i].length]), Buffer.from(frames[i])); });
+  return Buffer.concat(out);
+}
 
 async function main(argv: string[]): Promise<void> {
   let bin = process.env.ESPRUINO ?? "", provision = "", id = 3002;
@@ -163,21 +345,26 @@ async function main(argv: string[]): Promise<void> {
   provision = resolve(provision || bin);
   for (const b of [bin, provision]) if (!existsSync(b)) throw new Error(`bench:memory: no interpreter at ${b}`);
   if (!existsSync("dist/LINUX/meter.js")) throw new Error("bench:memory: no dist/LINUX/meter.js: run npm run build first");
-  const p = loadProfile("LINUX");
+  const p = loadProfile("LINUX"), originalRows = loadProfile("ESPRUINOBOARD").repairRows;
   const program = readFileSync("dist/LINUX/meter.js", "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
-  const frames = downloadFrames(id, p.code, p.crypto.includes("SHA256"));
+  // coded downloads: one of 100 blocks of 200 bytes (the bundle keeps min(spare slots,
+  // repairRows) rows), one whose blocks of 204 bytes leave exactly the Original's rows spare
+  const coded = [codedShape(p, 78, 3, 200, 100), codedShape(p, 79, 4, 204, bufferCapacity(p, 204) - originalRows)];
   const dir = mkdtempSync(join(tmpdir(), "ml-memory-"));
   let plan = provisioningPlan({ board: "LINUX", role: "meter", id });
   plan = plan.replace(/^require\("Storage"\)\.write\("\.boot0".*$/m, `require("Storage").write(".boot0",${JSON.stringify('eval(require("Storage").read("mtext"))')});`);
   plan = plan.replace(/^load\(\);$/m, "");
   plan += `require("Storage").write("mtext",${JSON.stringify(program)});\n`;
-  plan += `require("Storage").write("mlfr",atob(${JSON.stringify(frames.toString("base64"))}));\nprint("ML-PROVISIONED");\n`;
+  // the drive script stays in flash too (its function texts would otherwise take RAM the meter needs)
+  plan += `require("Storage").write("mldrive",${JSON.stringify(driveScript(2, p.regions.buffer?.addr ?? p.flash.base))});\n`;
+  plan += `print("ML-PROVISIONED");\n`;
   writeFileSync(join(dir, "plan.js"), plan);
   await runEspruino(provision, dir, "plan.js", "ML-PROVISIONED", 20000);
-  const run = async (name: string, script: string, marker: string, ms: number) => {
+  const run = async (name: string, script: string, marker: string, ms: number, frames?: Buffer) => {
     const d = mkdtempSync(join(dir, `${name}-`));
     copyFileSync(join(dir, "espruino.flash"), join(d, "espruino.flash"));
     writeFileSync(join(d, "run.js"), script);
+    if (frames) writeFileSync(join(d, "frames.bin"), frames);
     return runEspruino(bin, d, "run.js", marker, ms);
   };
   const rest = await run("rest", `setTimeout(function(){var m=process.memory();print("ML-REST "+m.usage+" "+m.total+" "+m.blocksize+" "+(global.meterline?meterline.lastError():-1)+" "+E.getErrorFlags()+" ML-END");},3000);`, "ML-END", 20000);
@@ -188,24 +375,77 @@ async function main(argv: string[]): Promise<void> {
   const recost = r[3] === "17";
   const dump = await run("layout", `setTimeout(function(){print("ML-DUMP");E.dumpVariables();print("ML-END");},3000);`, "ML-END", 30000);
   const cost = originalCost(dump.slice(dump.indexOf("ML-DUMP")));
-  const drive = await run("download", DRIVE, "ML-DRIVE", 120000);
-  const dv = /ML-DRIVE (\d+) (\d+) (\d+) (\d+) (\d+) ?(\S*)/.exec(drive);
-  if (!dv) throw new Error(`bench:memory: no figure from the download run; output ends:\n${drive.slice(-600)}`);
-  const threw = /ML-THREW .*/.exec(drive);
-  const replies = [...drive.matchAll(/ML-TX (\S+)/g)].map((x) => new Uint8Array(Buffer.from(x[1], "base64")));
-  const wrong = checkReplies(replies);
+  // each coded download follows a plain one (the drive today) on its own run: one that runs
+  // out of memory does not hide the other
+  const drive = async (c: CodedShape, inside: boolean) => {
+    const drv = driveFrames(id, p, [c]);
+    const text = await run(`download-${c.rows}-rows${inside ? "" : "-unsampled"}`, `var bmIn=${inside ? 1 : 0};eval(require("Storage").read("mldrive"));`, "ML-DRIVE", 900000, driveFile(drv.frames, drv.parts));
+    const dv = /ML-DRIVE (\{.*\})/.exec(text);
+    const oom = text.includes("OUT OF MEMORY");
+    if (!dv && !oom) throw new Error(`bench:memory: no figure from the download run; output ends:\n${text.slice(-600)}`);
+    const out = dv ? (JSON.parse(dv[1]) as { n: number; base: number; ov: number[]; pk: number[]; st: number; got: number; ef: string[] | undefined }) : null;
+    const replies = [...text.matchAll(/ML-TX (\S+)/g)].map((x) => new Uint8Array(Buffer.from(x[1], "base64")));
+    const frames = drv.frames.length, next = [...text.matchAll(/ML-NEXT (\d+) (\d+)/g)];
+    const delivered = next.length ? Number(next[next.length - 1][1]) : 0, lastUsage = next.length ? Number(next[next.length - 1][2]) : 0;
+    const base = Number(/ML-BASE (\d+)/.exec(text)?.[1] ?? 0);
+    return {
+      drv, out, oom, frames, delivered, lastUsage, base, text, replies: replies.length,
+      // per part: [0] the most before a collection and [1] after one, after frames; [2], [3] inside flash calls
+      pk: drv.parts.map((_, i) => (out ? out.pk.slice(4 * i, 4 * i + 4) : /ML-PART (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(text.slice(text.indexOf(`ML-PART ${i} `)))?.slice(2).map(Number) ?? [])),
+      threw: /ML-THREW .*/.exec(text)?.[0],
+      // out of memory: the replies given so far
+      wrong: checkReplies(replies, oom ? drv.replies.slice(0, replies.length) : drv.replies),
+      ended: !!out && out.n === frames && out.st === 3 && out.got === c.blocks,
+      ef: (out?.ef ?? []).join(","),
+    };
+  };
+  const runs = [];
+  for (const c of coded) {
+    const d = await drive(c, true);
+    runs.push({ c, d, bare: d.oom ? await drive(c, false) : null });
+  }
   const [total, usage] = [Number(r[2]), Number(r[1])];
-  const [base, live, raw, state] = [Number(dv[2]), Number(dv[3]), Number(dv[4]), Number(dv[5])];
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(0)}%`;
   const original = 2756;
+  const plain = runs.find((x) => x.d.pk[0].length === 4);
   console.log(`bench:memory: the LINUX meter bundle (${program.length} bytes) on ${bin}, ${total} variables`);
   console.log(`  at rest                      ${usage} variables (${pct(usage, total)})${r[5] ? `, error flags ${r[5]}` : ""}`);
-  console.log(`  download, after a collection +${live - base} at most`);
-  console.log(`  download, before one         +${raw - base} at most; session ${state === 3 ? "verified" : `state ${state}`} after ${dv[1]} frames${threw ? `; ${threw[0]}` : ""}${dv[6] ? `; error flags ${dv[6]}` : ""}`);
-  console.log(`  replies                      ${wrong.length ? `WRONG: ${wrong.join("; ")}` : `all ${replies.length} as expected (administration, readings, a refusal, the download)`}`);
-  if (recost) console.log(`  re-costed for the Original   ${cost.original} at rest (this build: ${cost.here}), peak about ${cost.original + raw - base} of ${original} (${pct(cost.original + raw - base, original)})`);
-  else console.log(`  re-costed for the Original   needs a build with VARIABLES=2756 (this one has ${r[3]}-byte variables)`);
-  if (state !== 3 || threw || dv[6] || wrong.length) process.exitCode = 1;
+  if (plain) {
+    const k = plain.d.pk[0], b = plain.d.base;
+    console.log(`  download, after a collection +${k[1] - b} at most; inside a flash call +${k[3] - b}`);
+    console.log(`  download, before one         +${k[0] - b} at most; inside a flash call +${k[2] - b}; ${plain.d.drv.parts[0]} frames (hook cost taken off: ${/ML-HOOK (\d+) (\d+)/.exec(plain.d.text)?.slice(1).join("/")})`);
+  }
+  const peaks: string[] = [];
+  let bad = false;
+  for (const { c, d, bare } of runs) {
+    const rp = d.drv.repairs[0];
+    console.log(`  ${`coded, ${c.rows} rows`.padEnd(29)}${c.blocks} blocks of ${c.blockSize}, ${c.missing.length} missing, ${c.spare} spare slots: the bundle keeps ${c.rows} rows (${c.rows === p.repairRows ? "its repairRows" : "every spare slot"}); ${rp.sent} repair blocks, ${rp.kept} kept`);
+    if (d.out) {
+      const k = d.pk[1], b = d.base, peak = Math.max(k[0], k[2]) - b;
+      console.log(`    after frames +${k[1] - b} after a collection, +${k[0] - b} before one; inside flash calls (the decode's): +${k[3] - b} after, +${k[2] - b} before`);
+      console.log(`    ${d.ended ? `decoded: image ${c.imageId} verified, ${d.out.got} blocks` : `NOT decoded: state ${d.out.st}, ${d.out.got} blocks`}; ${d.wrong.length ? `replies WRONG: ${d.wrong.join("; ")}` : `all ${d.replies} replies as expected (DEFICIT needed ${c.missing.length} room ${c.rows}, DOWNLOAD_COMPLETE)`}${d.threw ? `; ${d.threw}` : ""}${d.ef ? `; error flags ${d.ef}` : ""}`);
+      // the decode's block buffers (a row each, a held block, a read block, a slot) are flat
+      // strings: 17-byte variables here, 13-byte on the Original, which the re-costing at rest
+      // does not see
+      const bytes = ((c.blockSize + 15) >> 4) << 4, more = (c.rows + 3) * (Math.ceil(bytes / 13) - Math.ceil(bytes / 17));
+      peaks.push(`peak about ${cost.original + peak} of ${original} (${pct(cost.original + peak, original)}) in the coded download, ${c.rows} rows (this build: ${usage + peak}); its ${c.rows + 3} block buffers take about ${more} more there`);
+      if (!d.ended || d.wrong.length || d.threw || d.ef) bad = true;
+    } else {
+      bad = true;
+      const how = bare ? (bare.out && bare.ended ? `without sampling inside flash calls it decodes (all ${bare.replies} replies ${bare.wrong.length ? "but WRONG: " + bare.wrong.join("; ") : "as expected"}): less room left at its peak than a sample takes` : `the same without sampling inside flash calls${bare.oom ? ` (frame ${bare.delivered + 1})` : ""}`) : "";
+      const at = d.delivered + 1, kind = at === d.frames - 1 ? "the last repair block, which starts the decode" : at > d.frames - 1 - d.drv.repairs[0].sent && at < d.frames ? "a repair block" : "not a repair block";
+      console.log(`    OUT OF MEMORY in frame ${at} of ${d.frames}, ${kind}, with ${d.lastUsage} in use before it (the drive's baseline ${d.base}: at rest and the drive script); its ${d.replies} replies so far ${d.wrong.length ? "WRONG: " + d.wrong.join("; ") : "as expected"}; ${how}`);
+      peaks.push(`out of memory in the coded download, ${c.rows} rows`);
+    }
+  }
+  if (plain) {
+    const k = plain.d.pk[0], peak = Math.max(k[0], k[2]) - plain.d.base;
+    if (recost) {
+      console.log(`  re-costed for the Original   ${cost.original} at rest (this build: ${cost.here}); peak about ${cost.original + peak} of ${original} (${pct(cost.original + peak, original)}) in the download`);
+      for (const x of peaks) console.log(`${" ".repeat(31)}${x}`);
+    } else console.log(`  re-costed for the Original   needs a build with VARIABLES=2756 (this one has ${r[3]}-byte variables)`);
+  }
+  if (bad) process.exitCode = 1;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
