@@ -112,7 +112,6 @@ export function benchRow(meters: number, lossPct: number, method: Method, seed: 
       row.airtimeS += u.airtimeMs / 1000;
       row.completionS += u.timeMs / 1000;
       row.blockFrames += u.blockFrames;
-      row.done += 0;
     }
     row.done = meters - rs.reduce((a, u) => a + u.failed, 0);
     row.wallS = (performance.now() - t0) / 1000;
