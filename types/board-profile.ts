@@ -15,6 +15,8 @@ declare const profile: {
   regions: Regions;
   maxImageSize: number;
   repairRows: number;
+  /** The interpreter drives a hardware watchdog on this board (E.enableWatchdog). */
+  watchdog: boolean;
   modemKind: string;
   /** Transparent modems: bit rate on the mains; 0 otherwise. */
   lineBitRate: number;

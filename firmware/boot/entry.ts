@@ -10,7 +10,8 @@
  * each closure an array on the interpreter. So this routine leaves `mlBoot` (loader.ts,
  * handover) as a global; the stub runs `eval(mlBoot())` at global scope, and when the
  * program throws it sets `mlThrew` and runs this routine again, which then installs
- * nothing and reverts a program on trial.
+ * nothing and reverts a program on trial. A program on trial must also set `mlUp` within
+ * START_DEADLINE_MS, else the stub runs this routine again to revert it and reboots.
  */
 import profile from "board-profile";
 import { espruinoFlash } from "../../hal/espruino/index";
@@ -18,6 +19,7 @@ import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { appSource, handover, imageSource } from "./loader";
 import { bufferImage, install } from "./install";
+import { WATCHDOG_S } from "../common/update-image";
 
 var flash = espruinoFlash(profile.geometry, profile.memoryMapped);
 var native: Native = {
@@ -47,8 +49,11 @@ function choose(): string | number {
   return src;
 }
 
-handover(global, choose, trial, function () {
-  print("meterline boot: new program failed (E" + Err.BOOT_APP_THREW + "), reverting");
+// a new program on trial that hangs before it starts (and kicks) is restarted by the
+// watchdog, where the board has one; every such start counts as a try (MAX_TRIES)
+if (trial && profile.watchdog) E.enableWatchdog(WATCHDOG_S, false);
+handover(global, choose, trial, function (why) {
+  print("meterline boot: new program " + (why === Err.BOOT_APP_SILENT ? "did not start" : "failed") + " (E" + why + "), reverting");
   install(flash, native, profile.regions, true);
 }, function (code) {
   print("meterline boot: no program to run (E" + code + ")");

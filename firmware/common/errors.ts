@@ -106,6 +106,8 @@ export const enum Err {
   BOOT_REVERTED = 105,
   /** A revert was due but no previous program was kept. */
   BOOT_NO_PREVIOUS = 106,
+  /** A new program on trial did not say it had started (global.mlUp) by the start deadline: reverted. */
+  BOOT_APP_SILENT = 107,
 
   CONFIG_MISSING = 120,
   CONFIG_CORRUPT = 121,

@@ -54,6 +54,19 @@ export var JR_RUNIT = 0xa0000000;
 export var JR_REVERTED = 0xb0000000;
 /** Starts an unconfirmed new program gets before the boot routine reverts it. */
 export var MAX_TRIES = 3;
+/**
+ * A new program on trial must say it has started (set `global.mlUp`) this long after the
+ * boot stub handed it over, else the stub runs the boot routine again to revert it and
+ * reboots (tools/flash/plan.ts, handoverStub). Separate from the confirmation, which can
+ * come many minutes later.
+ */
+export var START_DEADLINE_MS = 20000;
+/**
+ * Hardware watchdog timeout: the boot routine arms it before handing a new program on
+ * trial over (where the board has one), so a hang ends in a restart, which counts as a
+ * try; the meter program kicks it from then on and arms it itself on every start.
+ */
+export var WATCHDOG_S = 60;
 export var DIGEST_SIZE = 32;
 export var MAX_BLOCK = 212;
 

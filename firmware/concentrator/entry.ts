@@ -47,4 +47,7 @@ if (typeof cfg === "number") {
   api.config = ctx.config;
   api.ctx = ctx;
   global.meterline = api;
+  // started: flash.sh waits for this line
+  global.mlUp = 1;
+  print("meterline: concentrator " + cfg.id + " started");
 }

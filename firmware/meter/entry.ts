@@ -18,4 +18,8 @@ if (typeof cfg === "number") {
   var makeModem = profile.modemKind === "transparent" ? transparentFactory(profile.baud, profile.lineBitRate) : st7580Factory(profile.baud);
   // keys need native SHA-256: without it the bundle carries none of the authentication code
   global.meterline = startMeter(hal, profile, makeModem, profile.regions, cfg, undefined, profile.sha256 ? keyedAuthoriser : floorKeeper);
+  // started: the boot stub's start deadline stops here (a new program on trial that never
+  // gets this far is reverted), and flash.sh waits for this line
+  global.mlUp = 1;
+  print("meterline: meter " + cfg.id + " started");
 }

@@ -20,7 +20,7 @@ import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { Metering, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
 import { Outcome, readOutcome } from "./trial";
-import { REC_ACTIVATE, REC_CONFIRM } from "../common/update-image";
+import { REC_ACTIVATE, REC_CONFIRM, WATCHDOG_S } from "../common/update-image";
 import { floorKeeper, type AuthoriserFactory } from "./authorise";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../common/hmac";
 
@@ -69,8 +69,6 @@ export var TRIAL_DEADLINE_MS = 30 * 60 * 1000;
  * Original's variables cannot spare (measured: 4 -> 2 saves 32 variables on the Linux build).
  */
 export var METER_QUEUE = 2;
-/** Hardware watchdog: a program that hangs is restarted (a trial start counts). */
-export var WATCHDOG_S = 60;
 
 export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number, makeGuard?: AuthoriserFactory): Meter {
   var rnd = random || Math.random;

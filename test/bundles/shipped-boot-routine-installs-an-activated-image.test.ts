@@ -5,19 +5,21 @@
  * checks it, and runs it; a cut in the middle of that copy is finished at the next start.
  */
 import { describe, expect, it } from "vitest";
-import { EspruinoDevice } from "../harness/espruino-vm";
+import { EspruinoDevice, HangError, WatchdogReset } from "../harness/espruino-vm";
+import { Err } from "../../firmware/common/errors";
+import { Outcome, readOutcome } from "../../firmware/meter/trial";
 import { provisioningPlan } from "../../tools/flash/plan";
 import { loadAllProfiles, loadProfile } from "../../tools/profiles/profiles";
 import { hostNative, hostNativeNoSha } from "../../hal/mock/native";
 import { encodeAppHeader } from "../../firmware/common/image";
 import { recordLog } from "../../firmware/common/records";
-import { digestChain, STATE_SLOT, type Session } from "../../firmware/common/update-image";
+import { digestChain, MAX_TRIES, START_DEADLINE_MS, STATE_SLOT, WATCHDOG_S, type Session } from "../../firmware/common/update-image";
 import { updateReceiver } from "../../firmware/meter/update";
 import { PowerCut } from "../../hal/mock/flash";
 
 const meterBoards = loadAllProfiles().filter((p) => p.roles.includes("meter")).map((p) => p.board);
 
-function downloadV2(dev: EspruinoDevice, program = `global.meterline={version:2};print("v2 running");`): void {
+function downloadV2(dev: EspruinoDevice, program = `global.meterline={version:2};global.mlUp=1;print("v2 running");`): void {
   const p = dev.profile;
   const native = p.crypto.includes("SHA256") ? hostNative : hostNativeNoSha;
   const body = new TextEncoder().encode(program.padEnd(3000, " "));
@@ -69,10 +71,94 @@ describe("the shipped boot routine installing an update", () => {
     dev.powerOn();
     downloadV2(dev, `throw new Error("v2 is broken");`);
     dev.powerOn();
-    expect(dev.output).toEqual(["meterline boot: new program failed (E102), reverting"]);
+    expect(dev.output).toEqual(["meterline boot: new program failed (E102), reverting", "meterline: meter 9 started"]);
     expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(9);
     dev.powerOn(); // the revert is settled: the old program just runs
-    expect(dev.output).toEqual([]);
+    expect(dev.output).toEqual(["meterline: meter 9 started"]);
     expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(9);
+  });
+});
+
+/*
+ * A new program that never starts the meter (it evaluates without error but never sets
+ * mlUp, like the bench's synthetic image of a comment only) or hangs before it starts: the
+ * boot routine reverts it by itself. Nothing outside restarts the interpreter except on
+ * E.reboot() (the board runner's rule on the Linux build) or the hardware watchdog.
+ */
+describe("the shipped boot stub and routine revert a new program that never starts", () => {
+  for (const board of meterBoards) {
+    it(`${board}: a program that stays silent past the start deadline is reverted, and the board reboots into the previous one`, () => {
+      const dev = new EspruinoDevice({ profile: loadProfile(board) });
+      dev.run(provisioningPlan({ board, role: "meter", id: 21 }));
+      dev.powerOn();
+      downloadV2(dev, "// a comment only: nothing starts");
+      dev.powerOn();
+      expect(dev.output).toEqual([]);
+      expect(dev.global("mlRan")).toBe(2); // on trial
+      // the watchdog is armed before the hand-over only where the board has one
+      expect(dev.watchdog ? dev.watchdog.timeout : 0).toBe(dev.profile.watchdog ? WATCHDOG_S : 0);
+      dev.clock.advance(START_DEADLINE_MS - 1);
+      expect(dev.rebootRequested).toBe(false);
+      dev.clock.advance(1);
+      expect(dev.output).toEqual([`meterline boot: new program did not start (E${Err.BOOT_APP_SILENT}), reverting`]);
+      expect(dev.rebootRequested).toBe(true);
+      dev.powerOn();
+      expect(dev.output).toEqual(["meterline: meter 21 started"]);
+      expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(21);
+      // the journal says reverted: the meter program reports it
+      expect(readOutcome(dev.flash, dev.profile.regions.journal!).outcome).toBe(Outcome.REVERTED);
+      dev.clock.advance(START_DEADLINE_MS * 2); // no deadline for a program that is not on trial
+      expect(dev.rebootRequested).toBe(false);
+    });
+  }
+
+  it("LINUX: a program that starts in time is left alone, however long its confirmation takes", () => {
+    const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
+    dev.run(provisioningPlan({ board: "LINUX", role: "meter", id: 22 }));
+    dev.powerOn();
+    downloadV2(dev, `setTimeout(function(){global.mlUp=1;print("v2 up")},${START_DEADLINE_MS - 100});`);
+    dev.powerOn();
+    dev.clock.advance(START_DEADLINE_MS * 3);
+    expect(dev.output).toEqual(["v2 up"]);
+    expect(dev.rebootRequested).toBe(false);
+    expect(readOutcome(dev.flash, dev.profile.regions.journal!).outcome).toBe(Outcome.RUNNING);
+  });
+
+  it("LINUX: a program that throws after its start but before saying so is reverted at the deadline", () => {
+    const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
+    dev.run(provisioningPlan({ board: "LINUX", role: "meter", id: 23 }));
+    dev.powerOn();
+    downloadV2(dev, `setTimeout(function(){try{null.x}catch(e){print("v2 threw")}},10);`);
+    dev.powerOn();
+    dev.clock.advance(START_DEADLINE_MS);
+    expect(dev.output).toEqual(["v2 threw", `meterline boot: new program did not start (E${Err.BOOT_APP_SILENT}), reverting`]);
+    dev.powerOn();
+    expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(23);
+  });
+
+  it("ESPRUINOBOARD: a program that hangs before it starts is restarted by the watchdog and reverted after the tries run out", () => {
+    const dev = new EspruinoDevice({ profile: loadProfile("ESPRUINOBOARD") });
+    dev.hangMs = 200;
+    dev.run(provisioningPlan({ board: "ESPRUINOBOARD", role: "meter", id: 24 }));
+    dev.powerOn();
+    downloadV2(dev, "for(;;){}");
+    let resets = 0;
+    for (let i = 0; i < 10; i++) {
+      try { dev.powerOn(); break; } catch (e) { expect(e).toBeInstanceOf(WatchdogReset); resets++; }
+    }
+    // the copy's start and MAX_TRIES more starts on trial, each ended by the watchdog; then the revert
+    expect(resets).toBe(MAX_TRIES);
+    expect(dev.watchdogResets).toBe(MAX_TRIES);
+    expect(dev.output).toEqual([`meterline boot: new program reverted (E${Err.BOOT_REVERTED})`, "meterline: meter 24 started"]);
+    expect(readOutcome(dev.flash, dev.profile.regions.journal!).outcome).toBe(Outcome.REVERTED);
+  });
+
+  it("LINUX: with no watchdog a hang stays a hang (the Linux build has none): the VM says so", () => {
+    const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
+    dev.hangMs = 200;
+    dev.run(provisioningPlan({ board: "LINUX", role: "meter", id: 25 }));
+    dev.powerOn();
+    downloadV2(dev, "for(;;){}");
+    expect(() => dev.powerOn()).toThrow(HangError);
   });
 });

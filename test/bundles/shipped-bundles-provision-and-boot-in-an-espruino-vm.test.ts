@@ -25,7 +25,9 @@ describe("shipped bundles on an Espruino-shaped VM", () => {
       expect(dev.output).toContain("meterline: provisioned meter 31337");
       expect(dev.rebootRequested).toBe(true);
       dev.powerOn();
-      expect(dev.output).toEqual([]);
+      // the one line flash.sh waits for, and the flag that stops the boot stub's start deadline
+      expect(dev.output).toEqual(["meterline: meter 31337 started"]);
+      expect(dev.global("mlUp")).toBe(1);
       const m = dev.global<{ config: { id: number }; baud: number }>("meterline");
       expect(m.config.id).toBe(31337);
       expect(dev.modemUart().baud).toBe(dev.profile.modem.baud);
@@ -40,7 +42,8 @@ describe("shipped bundles on an Espruino-shaped VM", () => {
       const dev = new EspruinoDevice({ profile: loadProfile(board) });
       dev.run(provisioningPlan({ board, role: "concentrator" }));
       dev.powerOn();
-      expect(dev.output).toEqual([]);
+      expect(dev.output).toEqual(["meterline: concentrator 1 started"]);
+      expect(dev.global("mlUp")).toBe(1);
       expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(1);
       expect(dev.modemUart().baud).toBe(57600);
     });

@@ -11,7 +11,7 @@ import { crc32 } from "node:zlib";
 import { MockFlash, type CutMode } from "../../hal/mock/flash";
 import { bytesOf, latin1 } from "../../hal/mock/native";
 import { MockUart } from "../../hal/mock/uart";
-import { VirtualClock } from "../../hal/mock/clock";
+import { VirtualClock, type ClockScope } from "../../hal/mock/clock";
 import { eraseUnitAt } from "../../firmware/common/layout";
 import type { BoardProfile } from "../../tools/profiles/profiles";
 
@@ -49,6 +49,11 @@ export interface DeviceOptions {
   clock?: VirtualClock;
 }
 
+/** Boot code that never returned, on a board with no watchdog armed: it would hang for good. */
+export class HangError extends Error {}
+/** Boot code that never returned, with the watchdog armed: the board restarted (power it on again). */
+export class WatchdogReset extends Error {}
+
 /** One simulated board: its flash and Storage outlive power cycles; RAM does not. */
 export class EspruinoDevice {
   readonly flash: MockFlash;
@@ -60,6 +65,12 @@ export class EspruinoDevice {
   context!: vm.Context;
   rebootRequested = false;
   watchdog: { timeout: number; kicks: number } | null = null;
+  /** Restarts by the watchdog stand-in: boot code that ran longer than `hangMs` with the watchdog armed. */
+  watchdogResets = 0;
+  /** Boot code running this long counts as hung (the VM stops it): a watchdog reset where armed, else HangError. */
+  hangMs = 10000;
+  /** Timers of the current life: a power cycle clears them, as it clears RAM. */
+  private life: ClockScope | null = null;
 
   constructor(o: DeviceOptions) {
     this.profile = o.profile;
@@ -74,7 +85,8 @@ export class EspruinoDevice {
   private fresh(): void {
     const dev = this;
     const flash = this.flash;
-    const clock = this.clock;
+    if (this.life) this.life.kill();
+    const clock = this.life = this.clock.scope();
     this.serial = [1, 2, 3, 4, 5, 6].map(() => new MockUart());
     const flashModule = {
       getFree: () => dev.profile.freeAreas.map((a) => ({ addr: a.addr, length: a.length })),
@@ -171,6 +183,7 @@ export class EspruinoDevice {
     vm.runInContext(REMOVE + "globalThis.global = globalThis;", this.context);
     this.output = [];
     this.rebootRequested = false;
+    this.watchdog = null;
   }
 
   /** Runs code in the interpreter, as the console or an uploaded file would. */
@@ -189,7 +202,16 @@ export class EspruinoDevice {
     this.fresh();
     for (const f of [".boot0", ".boot1", ".boot2", ".boot3", ".bootcde"]) {
       const code = this.storage.get(f);
-      if (code !== undefined) this.run(code, f);
+      if (code === undefined) continue;
+      try {
+        vm.runInContext(code, this.context, { filename: f, timeout: this.hangMs });
+      } catch (e) {
+        if ((e as { code?: string }).code !== "ERR_SCRIPT_EXECUTION_TIMEOUT") throw e;
+        // the watchdog stand-in: a hang with the watchdog armed restarts the board
+        if (!this.watchdog) throw new HangError(`${f} hung for ${this.hangMs} ms and no watchdog was armed`);
+        this.watchdogResets++;
+        throw new WatchdogReset(`${f} hung for ${this.hangMs} ms: the watchdog (${this.watchdog.timeout} s, never kicked) reset the board`);
+      }
     }
   }
 

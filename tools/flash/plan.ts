@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { loadProfile, ProfileError, type BoardProfile, type Role } from "../profiles/profiles";
 import { APP_HEADER_SIZE, CONFIG_SIZE, roleRegions, unitsSpanned, eraseUnitAt, type Region } from "../../firmware/common/layout";
 import { CONFIG_FILE, encodeConfig, type DeviceConfig } from "../../firmware/common/config";
+import { START_DEADLINE_MS } from "../../firmware/common/update-image";
 import { concentratorKeyFile, loadKeys, rootKey } from "../keys/keyfile";
 import { KEY_FILE } from "../../firmware/concentrator/keystore";
 import { encodeAppHeader } from "../../firmware/common/image";
@@ -62,10 +63,13 @@ export function bootStub(p: BoardProfile, length: number): string {
 /**
  * The boot stub around `routine` (an expression that runs the boot routine): the routine
  * leaves its program in mlBoot (firmware/boot/loader.ts, handover), evaluated here at
- * global scope; when it throws, mlThrew is set and the routine runs again.
+ * global scope; when it throws, mlThrew is set and the routine runs again. A program on
+ * trial (mlRan 2) that has not set mlUp within START_DEADLINE_MS is reverted the same way
+ * (mlThrew 2), then the board reboots: whatever the silent program left running goes with it.
  */
-export function handoverStub(routine: string): string {
-  return `${routine};while(global.mlBoot)try{eval(mlBoot())}catch(e){mlThrew=1;${routine}}`;
+export function handoverStub(routine: string, deadlineMs = START_DEADLINE_MS): string {
+  return `${routine};while(global.mlBoot)try{eval(mlBoot())}catch(e){mlThrew=1;${routine}}` +
+    `if(global.mlRan==2)setTimeout(function(){if(!global.mlUp){mlThrew=2;${routine};E.reboot()}},${deadlineMs})`;
 }
 
 /** Checks the options against the profile; returns the profile and role. Throws PlanError. */

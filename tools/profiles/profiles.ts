@@ -35,6 +35,8 @@ export interface BoardProfile {
   maxImageSize: number;
   /** Repair blocks a meter of this board decodes at once (each is a block buffer in RAM during the decode); 0: none, plain repair only. */
   repairRows: number;
+  /** E.enableWatchdog resets the chip when not kicked (STM32, nRF52); false where the interpreter does not implement it (ESP32, Linux). */
+  watchdog: boolean;
   modem: { kind: ModemKind; uart: string; baud: number; lineBitRate?: number; tx?: string; rx?: string; path?: string; pins: { treq?: string; resetn?: string } };
   pulsePin: string | null;
   led: string | null;
@@ -85,7 +87,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const board0 = typeof raw === "object" && raw && typeof (raw as { board?: unknown }).board === "string" ? (raw as { board: string }).board : expectBoard ?? "?";
   const at = (field: string) => (m: string): never => { throw new ProfileError(board0, field, m); };
   const r = obj(raw, at("(root)"));
-  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "repairRows", "modem", "pulsePin", "led", "crypto"];
+  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "repairRows", "watchdog", "modem", "pulsePin", "led", "crypto"];
   for (const k of Object.keys(r)) if (!known.includes(k)) at(k)("unknown field");
   const board = str(r.board, at("board"), /^[A-Z0-9]+$/);
   if (expectBoard && board !== expectBoard) at("board")(`must equal the file name ${expectBoard}`);
@@ -155,6 +157,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const maxImageSize = int(r.maxImageSize, 1024, at("maxImageSize"));
   const repairRows = int(r.repairRows, 0, at("repairRows"));
   if (repairRows > 255) at("repairRows")(`at most 255, got ${repairRows}`);
+  if (typeof r.watchdog !== "boolean") at("watchdog")("expected true or false");
   for (const role of roles) {
     for (const need of roleRegions(role)) {
       if (!(regions as Record<string, Region>)[need]) at(`regions.${need}`)(`missing: the ${role} role needs it`);
@@ -195,7 +198,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
     if (!CRYPTO.includes(c as string)) at(`crypto[${i}]`)(`unknown (known: ${CRYPTO.join(", ")})`);
     return c as string;
   });
-  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, modem, pulsePin, led, crypto };
+  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, watchdog: r.watchdog as boolean, modem, pulsePin, led, crypto };
 }
 
 export function profileNames(dir = PROFILE_DIR): string[] {
@@ -242,7 +245,7 @@ export function deviceProfileModule(p: BoardProfile, role: Role | "boot"): strin
     `export default {`,
     `board:${JSON.stringify(p.board)},code:${p.code},role:${JSON.stringify(role)},variables:${p.variables},memoryMapped:${p.memoryMapped},`,
     `geometry:{base:${hex(p.flash.base)},size:${p.flash.size},writeAlign:${p.flash.writeAlign},eraseUnits:[${runs}]},`,
-    `regions:{${regs}},maxImageSize:${p.maxImageSize},repairRows:${p.repairRows},`,
+    `regions:{${regs}},maxImageSize:${p.maxImageSize},repairRows:${p.repairRows},watchdog:${p.watchdog},`,
     `modemKind:${JSON.stringify(p.modem.kind)},lineBitRate:${p.modem.lineBitRate ?? 0},uart:${p.modem.uart},uartOptions:${uartOptions},baud:${p.modem.baud},`,
     `treq:${id(p.modem.pins.treq)},resetn:${id(p.modem.pins.resetn)},pulsePin:${id(p.pulsePin)},led:${id(p.led)},`,
     `sha256:${p.crypto.includes("SHA256")}`,
