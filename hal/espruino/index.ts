@@ -4,6 +4,7 @@
  */
 import { Clock, Flash, Hal, Log, OutputPin, PulseInput, ResetCause, Uart } from "../types";
 import { FlashGeometry } from "../../firmware/common/layout";
+import { Err } from "../../firmware/common/errors";
 
 export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): Flash {
   var F = require("Flash");
@@ -63,6 +64,8 @@ export interface EspruinoBoard {
   resetn: Pin | null;
   sha256: boolean;
   memoryMapped: boolean;
+  /** The interpreter drives a hardware watchdog here; elsewhere enable() throws (the ESP32's prints an error at every call). */
+  watchdog: boolean;
 }
 
 export function espruinoHal(b: EspruinoBoard): Hal {
@@ -75,7 +78,7 @@ export function espruinoHal(b: EspruinoBoard): Hal {
     modemTreq: espruinoPin(b.treq),
     modemResetn: espruinoPin(b.resetn),
     watchdog: {
-      enable: function (s) { E.enableWatchdog(s, false); },
+      enable: function (s) { if (!b.watchdog) throw Err.UNSUPPORTED; E.enableWatchdog(s, false); },
       kick: function () { E.kickWatchdog(); },
     },
     system: {
