@@ -4,7 +4,6 @@
  */
 import { Clock, Flash, Hal, Log, OutputPin, PulseInput, ResetCause, Uart } from "../types";
 import { FlashGeometry } from "../../firmware/common/layout";
-import { Err } from "../../firmware/common/errors";
 
 export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): Flash {
   var F = require("Flash");
@@ -64,7 +63,7 @@ export interface EspruinoBoard {
   resetn: Pin | null;
   sha256: boolean;
   memoryMapped: boolean;
-  /** The interpreter drives a hardware watchdog here; elsewhere enable() throws (the ESP32's prints an error at every call). */
+  /** The interpreter drives a hardware watchdog here; elsewhere the watchdog does nothing (the ESP32's interpreter would print an error at every call). */
   watchdog: boolean;
 }
 
@@ -78,8 +77,8 @@ export function espruinoHal(b: EspruinoBoard): Hal {
     modemTreq: espruinoPin(b.treq),
     modemResetn: espruinoPin(b.resetn),
     watchdog: {
-      enable: function (s) { if (!b.watchdog) throw Err.UNSUPPORTED; E.enableWatchdog(s, false); },
-      kick: function () { E.kickWatchdog(); },
+      enable: function (s) { if (b.watchdog) E.enableWatchdog(s, false); },
+      kick: function () { if (b.watchdog) E.kickWatchdog(); },
     },
     system: {
       reset: function () { E.reboot(); },
