@@ -38,8 +38,13 @@ export function espruinoPin(pin: Pin | null): OutputPin | null {
   return { set: function (high) { digitalWrite(pin, high); } };
 }
 
+/**
+ * The meter's pulse input (S0): a falling edge on `pin`. A board with no pin for it (the
+ * Linux build has no pins) counts a pulse at each `mlPulse()` typed at its console, which
+ * is how the bench plays a meter's consumption on the real interpreter.
+ */
 export function espruinoPulse(pin: Pin | null): PulseInput | null {
-  if (pin === null || pin === undefined) return null;
+  if (pin === null || pin === undefined) return { start: function (listener) { global.mlPulse = listener; }, stop: function () { delete global.mlPulse; } };
   var id = -1;
   return {
     start: function (listener, debounceMs) {
