@@ -11,7 +11,9 @@ export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): F
     geometry: geometry,
     read: function (addr, length) { return F.read(length, addr); },
     write: function (addr, data) { F.write(data, addr); },
-    erase: function (addr) { F.erasePage(addr); },
+    // erasePage refuses a number the interpreter holds as a float, even a whole one such as
+    // Math.floor's result ("Address should be an integer, got Number"); read and write take it
+    erase: function (addr) { F.erasePage(addr | 0); },
     mapped: function (addr, length) { return memoryMapped ? E.memoryArea(addr, length) : null; },
   };
 }
