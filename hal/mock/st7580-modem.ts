@@ -3,8 +3,10 @@
  * MockUart (the device's side) and T_REQ/RESETN MockPins, and carries data-link frames
  * over a PowerLine node. The script makes it misbehave on purpose: report busy, NAK,
  * lose its ACKs, ignore the host's ACKs, answer with error frames, stay silent, never
- * confirm, and put garbage between its frames. Chunking (one byte at a time and so on)
- * comes from the MockUart.
+ * confirm, put garbage between its frames, and talk noise (`noise`); it loses its mode
+ * when `dataLinkMode` is cleared, as after a reset whose indication never arrived, and
+ * answers MIB reads of the modem configuration with the mode it is in. Chunking (one
+ * byte at a time and so on) comes from the MockUart.
  *
  * Timing: bytes towards the host take their UART time at the configured baud; the modem
  * answers T_REQ after 1 ms; it repeats an unacknowledged frame to the host with STX 0x03
@@ -22,10 +24,11 @@ import { Rng } from "./rng";
 const CMD = {
   RESET_REQ: 0x3c, RESET_CNF: 0x3d, RESET_IND: 0x3e,
   MIB_WRITE_REQ: 0x08, MIB_WRITE_CNF: 0x09, MIB_WRITE_ERR: 0x0b,
+  MIB_READ_REQ: 0x0c, MIB_READ_CNF: 0x0d, MIB_READ_ERR: 0x0f,
   DL_DATA_REQ: 0x50, DL_DATA_CNF: 0x51, DL_DATA_IND: 0x52, DL_DATA_ERR: 0x53,
   SYNTAX_ERR: 0x36,
 };
-const EV = { FRAME: 1, ACK: 2, NAK: 3, STATUS: 4, BAD_CHECKSUM: 5, GARBAGE: 6, TIMEOUT: 7 };
+const EV = { FRAME: 1, STATUS: 4, BAD_CHECKSUM: 5, ACK: 6, TIMEOUT: 7, GARBAGE: 8, NAK: 0x15 };
 
 export interface St7580Script {
   /** Answer the next n T_REQ with a busy status. */
@@ -44,7 +47,7 @@ export interface St7580Script {
   mibError: boolean;
   /** Never confirm data requests. */
   noConfirm: boolean;
-  /** Ignore T_REQ and frames altogether. */
+  /** Ignore T_REQ and frames altogether, and send nothing (a modem that hung). */
   silent: boolean;
   /** Send no reset indication after RESETN. */
   noResetIndication: boolean;
@@ -135,7 +138,7 @@ export class MockSt7580 {
     const t = this.clock.now();
     const start = Math.max(t, this.uartFreeAt);
     this.uartFreeAt = start + bytes.length * this.byteMs;
-    this.clock.setTimeout(() => this.uart.inject(bytes), this.uartFreeAt - t);
+    this.clock.setTimeout(() => { if (!this.script.silent) this.uart.inject(bytes); }, this.uartFreeAt - t);
   }
 
   private onTreq(high: boolean): void {
@@ -146,7 +149,10 @@ export class MockSt7580 {
     this.clock.setTimeout(() => this.toUart(String.fromCharCode(0x3f, busy ? 0x06 : 0x00)), 1);
   }
 
-  private onHost(ev: number, cmd: number, len: number, _arg: number): void {
+  /** Rubbish towards the host at UART speed (a modem talking at another baud rate, a floating line). */
+  noise(s: string): void { this.toUart(s); }
+
+  private onHost(ev: number, cmd: number, len: number, arg: number): void {
     if (this.script.silent) return;
     if (ev === EV.ACK || ev === EV.NAK) {
       if (!this.awaitingHostAck) return;
@@ -159,7 +165,7 @@ export class MockSt7580 {
     if (ev !== EV.FRAME) return;
     // with T_REQ wired, the modem only listens to a frame the handshake announced
     if (this.treqWired && !this.announced) { this.framesIgnored++; return; }
-    const data = [...this.framer.data.subarray(0, len)];
+    const data = [...this.framer.data.subarray(arg, arg + len)];
     // a frame takes its UART time to arrive; the modem answers after it
     if (this.script.nak > 0) { this.script.nak--; this.toUart("\x15"); return; }
     if (this.script.loseAck > 0) this.script.loseAck--;
@@ -180,6 +186,13 @@ export class MockSt7580 {
         if (data[0] === 0x00) this.dataLinkMode = data[1] === 0x11;
         this.queueToHost(CMD.MIB_WRITE_CNF, new Uint8Array(0));
         return;
+      case CMD.MIB_READ_REQ: {
+        // the modem configuration reads as the mode it is in (0x00 after a reset: PHY)
+        const v = data[0] === 0x00 ? [this.dataLinkMode ? 0x11 : 0x00] : this.mib.get(data[0]);
+        if (data.length !== 1 || !v) { this.queueToHost(CMD.MIB_READ_ERR, Uint8Array.of(0x03)); return; }
+        this.queueToHost(CMD.MIB_READ_CNF, Uint8Array.from(v));
+        return;
+      }
       case CMD.DL_DATA_REQ: {
         if (!this.dataLinkMode || this.script.dataError > 0 || data.length < 2 || data.length > 243) {
           if (this.script.dataError > 0) this.script.dataError--;

@@ -3,7 +3,7 @@
  *
  * Every request to the modem (reset, MIB write, DL data) goes through the handshake:
  * pull T_REQ low, wait for the status message (200 ms), send the frame if the modem is
- * not busy and release T_REQ, wait for ACK/NAK (40 ms after the frame's last byte has
+ * not busy and release T_REQ, wait for ACK/NAK (300 ms after the frame's last byte has
  * left the UART), then wait for the confirm or error frame (4 s). NAK, busy and timeouts
  * are retried up to `attempts` times with a growing pause; an error frame is final.
  * Frames from the modem are ACKed (NAKed on a bad checksum); a repeated indication
@@ -14,6 +14,14 @@
  * A reset indication at any other time means the modem restarted: the driver fails the
  * outstanding request, reconfigures and reports ready again.
  *
+ * Recovery (docs/link.md): once ready, the driver probes the modem every PROBE_MS when no
+ * request is outstanding: a MIB read of its mode. No answer (it stopped answering, or
+ * answers only rubbish), an error frame, or a mode other than data-link (it was reset
+ * behind our back, or a new modem sits at the other end of a reopened line) makes the
+ * driver reset and re-initialise the modem by itself. A recovery that fails is tried
+ * again after HEAL_MS, doubling up to HEAL_MAX_MS; each try counts in `resets`, and the
+ * owner hears ready(0) once it worked (nothing while it fails: sends are refused).
+ *
  * One request at a time, fixed buffers, numeric errors, no throw.
  */
 import { Err } from "../../common/errors";
@@ -23,7 +31,14 @@ import { encodeFrame, St, StCmd, StEv, st7580Framer } from "./frame";
 
 export const enum St7580 {
   STATUS_MS = 200,
-  ACK_MS = 40,
+  /**
+   * After the frame's last byte. The modem's own figure is 40 ms, but the ACK reaches the
+   * program later when it is busy, or queued behind an indication on a pseudo-terminal
+   * read in 32-byte passes with gaps up to about 50 ms (14 of 20 requests timed out at
+   * 40 ms, 1 at 200, none at 300 in the test that plays this), and a retry sent too early
+   * puts the frame on the line twice.
+   */
+  ACK_MS = 300,
   CONFIRM_MS = 4000,
   RESET_HOLD_MS = 1500,
   /** Wait for the reset indication after releasing RESETN. */
@@ -35,6 +50,11 @@ export const enum St7580 {
   IND_HEADER = 4,
   MIB_MODEM_CONFIG = 0x00,
   MODE_DATA_LINK = 0x11,
+  /** While idle, the modem's mode is read this often (the probe). */
+  PROBE_MS = 30000,
+  /** Pause after a recovery that failed; it doubles with each failure up to HEAL_MAX_MS. */
+  HEAL_MS = 2000,
+  HEAL_MAX_MS = 64000,
 }
 
 export interface St7580Options {
@@ -61,16 +81,23 @@ export function st7580Modem(
   var tx = new Uint8Array(St.MAX_DATA + St.OVERHEAD);
   // a request's data is built where encodeFrame puts it (after STX, LEN, CMD): no second buffer
   var req = tx.subarray(3, 3 + St.MAX_DATA);
-  var txLen = 0, cnf = 0, errCmd = 0, attempt = 0, ph = Ph.IDLE, timer = 0;
+  var txLen = 0, cnf = 0, errCmd = 0, attempt = 0, ph = Ph.IDLE, timer = 0, at = 0;
   var mode = Mode.OFF;
   var done: ((err: number) => void) | null = null;
   var lastDelivered = false;
+  // the pause before the next reset when a recovery fails (0: not recovering)
+  var wait = 0;
   var byteMs = 10000 / opt.baud;
 
   var framer = st7580Framer(onEvent);
   uart.setup(opt.baud);
   uart.onData(function (chunk) { framer.feed(chunk, clock.now()); });
-  if (treq) treq.set(true);
+  release();
+  clock.setInterval(tick, St7580.PROBE_MS);
+
+  function release(): void {
+    if (treq) treq.set(true);
+  }
 
   function arm(ms: number, fn: () => void): void {
     if (timer) clock.clear(timer);
@@ -99,7 +126,7 @@ export function st7580Modem(
       treq.set(false);
       ph = Ph.STATUS;
       arm(St7580.STATUS_MS, function () {
-        if (treq) treq.set(true);
+        release();
         stats.timeouts++;
         retryOr(Err.LINK_NO_STATUS);
       });
@@ -108,9 +135,9 @@ export function st7580Modem(
 
   function transmit(): void {
     uart.write(native.bytesToString(tx.subarray(0, txLen)));
-    if (treq) treq.set(true);
+    release();
     ph = Ph.ACK;
-    arm(St7580.ACK_MS + Math.ceil(txLen * byteMs), function () {
+    arm(St7580.ACK_MS + txLen * byteMs, function () {
       stats.timeouts++;
       retryOr(Err.LINK_NO_ACK);
     });
@@ -131,23 +158,55 @@ export function st7580Modem(
     if (cb) cb(err);
   }
 
-  function onFrame(cmd: number, len: number, repeat: number): void {
+  /** Start-up or recovery failed: the owner hears of a failed start; a recovery is tried again later. */
+  function fail(err: number): void {
+    mode = Mode.OFF;
+    if (!wait) return events.ready(err);
+    arm(wait, reset);
+    wait *= wait < St7580.HEAL_MAX_MS ? 2 : 1;
+  }
+
+  /** Every PROBE_MS: a partial frame gone stale is given up on; an idle modem is probed. */
+  function tick(): void {
+    framer.feed("", clock.now());
+    if (mode === Mode.READY && !done) {
+      req[0] = St7580.MIB_MODEM_CONFIG;
+      request(StCmd.MIB_READ_REQ, 1, StCmd.MIB_READ_CNF, StCmd.MIB_READ_ERR, probed);
+    }
+  }
+
+  /**
+   * The probe's answer. No status, ACK or confirm, or an error frame: the modem stopped
+   * answering or talks rubbish. Another mode: it was reset behind our back, or it is a new
+   * one on a reopened line. Either way reset and re-initialise it. (Busy, NAK: it is alive;
+   * not ready: a reset or a send took over.)
+   */
+  function probed(err: number): void {
+    if (err ? err > Err.LINK_NAK && err < Err.LINK_NOT_READY : framer.data[at] !== St7580.MODE_DATA_LINK) {
+      wait = St7580.HEAL_MS;
+      reset();
+    }
+  }
+
+  function onFrame(cmd: number, len: number): void {
     var d = framer.data;
     if (cmd === StCmd.DL_DATA_IND) {
-      if (repeat && lastDelivered) return;
+      if (d[at - 3] === St.STX_REPEAT && lastDelivered) return;
       if (len <= St7580.IND_HEADER) { stats.rxBad++; return; }
       lastDelivered = true;
       if (mode !== Mode.READY) return;
       stats.rxFrames++;
-      events.received(d.subarray(St7580.IND_HEADER, len), len - St7580.IND_HEADER, d[1]);
+      events.received(d.subarray(at + St7580.IND_HEADER, at + len), len - St7580.IND_HEADER, d[at + 1]);
       return;
     }
     lastDelivered = false;
     if (cmd === StCmd.RESET_IND) {
+      // before start() the owner has not asked yet; a recovery that waits tries again by itself
       if (mode === Mode.OFF) return;
       if (mode === Mode.READY) {
         // the modem restarted by itself: whatever was in flight is lost
         stats.resets++;
+        mode = Mode.CONFIGURING;
         finish(Err.LINK_NOT_READY);
       } else done = null;
       configure();
@@ -163,17 +222,19 @@ export function st7580Modem(
     switch (ev) {
       case StEv.FRAME:
         uart.write("\x06");
-        onFrame(cmd, len, arg);
+        at = arg;
+        onFrame(cmd, len);
         break;
       case StEv.BAD_CHECKSUM:
         uart.write("\x15");
         stats.rxBad++;
+        // a first copy with bytes lost swallows the start of its repeat: take the repeat
         lastDelivered = false;
         break;
       case StEv.STATUS:
         if (ph !== Ph.STATUS) break;
         if (arg & St.BUSY_MASK) {
-          if (treq) treq.set(true);
+          release();
           stats.busy++;
           retryOr(Err.LINK_BUSY);
         } else transmit();
@@ -201,46 +262,36 @@ export function st7580Modem(
     req[0] = St7580.MIB_MODEM_CONFIG;
     req[1] = St7580.MODE_DATA_LINK;
     request(StCmd.MIB_WRITE_REQ, 2, StCmd.MIB_WRITE_CNF, StCmd.MIB_WRITE_ERR, function (err) {
-      if (err) {
-        mode = Mode.OFF;
-        events.ready(err === Err.LINK_TX_ERROR ? Err.LINK_MIB_FAILED : err);
-        return;
-      }
+      if (err) return fail(err === Err.LINK_TX_ERROR ? Err.LINK_MIB_FAILED : err);
       mode = Mode.READY;
+      wait = 0;
       events.ready(0);
     });
   }
 
-  function waitResetIndication(): void {
-    arm(St7580.RESET_WAIT_MS, function () {
-      mode = Mode.OFF;
-      events.ready(Err.LINK_RESET_TIMEOUT);
-    });
-  }
-
-  function start(): void {
-    finish(Err.LINK_NOT_READY);
+  /** Resets the modem (RESETN, else a reset request), then configures it. */
+  function reset(): void {
     mode = Mode.RESETTING;
+    finish(Err.LINK_NOT_READY);
     stats.resets++;
     if (resetn) {
       resetn.set(false);
       arm(St7580.RESET_HOLD_MS, function () {
         (resetn as OutputPin).set(true);
-        waitResetIndication();
+        arm(St7580.RESET_WAIT_MS, function () { fail(Err.LINK_RESET_TIMEOUT); });
       });
       return;
     }
     request(StCmd.RESET_REQ, 0, StCmd.RESET_CNF, StCmd.RESET_ERR, function (err) {
-      if (err) {
-        mode = Mode.OFF;
-        events.ready(err);
-      } else configure();
+      if (err) fail(err);
+      else configure();
     });
   }
 
   function send(frame: Uint8Array, len: number): number {
     if (len < 1 || len > St7580.MAX_PAYLOAD || len > frame.length) return Err.LINK_FRAME_SIZE;
-    if (mode !== Mode.READY || done) return Err.LINK_NOT_READY;
+    // a probe in flight gives way: its answers, if any, are taken as stray
+    if (mode !== Mode.READY || (done && done !== probed)) return Err.LINK_NOT_READY;
     req[0] = opt.txOption;
     req.set(frame.subarray(0, len), 1);
     request(StCmd.DL_DATA_REQ, len + 1, StCmd.DL_DATA_CNF, StCmd.DL_DATA_ERR, function (err) {
@@ -254,8 +305,9 @@ export function st7580Modem(
   return {
     maxPayload: St7580.MAX_PAYLOAD,
     stats: stats,
-    start: start,
+    // wait is 0 here: the owner starts the modem only at first or after ready(err)
+    start: reset,
     send: send,
-    busy: function () { return mode !== Mode.READY || done !== null; },
+    busy: function () { return mode !== Mode.READY || !!done; },
   };
 }

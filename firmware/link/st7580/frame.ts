@@ -5,7 +5,8 @@
  *
  * The framer only finds boundaries and resynchronises: it is fed the UART's strings in
  * chunks of any size, keeps one fixed buffer, never recurses, never throws, and reports
- * through numeric events. Checking the command's meaning is the driver's job.
+ * through numeric events. Checking the command's meaning is the driver's job. How frames
+ * are found and what recovers the link: docs/link.md.
  */
 
 export const enum St {
@@ -18,8 +19,12 @@ export const enum St {
   BUSY_MASK = 0x06,
   MAX_DATA = 255,
   OVERHEAD = 5,
-  /** Inter-character timeout: a frame idle this long is dropped. */
-  INTERCHAR_MS = 10,
+  /**
+   * A partial frame no byte was added to for this long is given up on (feed("", now)).
+   * Not what finds frames: the Linux build reads a pseudo-terminal 32 bytes per idle pass
+   * with gaps up to about 50 ms, and a busy program or a flash erase delays events longer.
+   */
+  STALE_MS = 500,
 }
 
 export const enum StCmd {
@@ -34,17 +39,17 @@ export const enum StCmd {
   SYNTAX_ERR = 0x36,
 }
 
-/** Events the framer reports. */
+/** Events the framer reports. ACK and NAK are the link bytes' own values. */
 export const enum StEv {
   FRAME = 1,
-  ACK = 2,
-  NAK = 3,
   STATUS = 4,
   BAD_CHECKSUM = 5,
-  /** A byte outside any frame was dropped. */
-  GARBAGE = 6,
-  /** A frame stalled past the inter-character timeout and was dropped. */
+  ACK = 0x06,
+  /** The start byte of a partial frame that went stale was dropped (arg: the byte). */
   TIMEOUT = 7,
+  /** A byte outside any frame was dropped. */
+  GARBAGE = 8,
+  NAK = 0x15,
 }
 
 /** Writes a whole frame into `out` at 0; returns its length, or -1 if it does not fit. */
@@ -64,64 +69,79 @@ export function encodeFrame(cmd: number, data: Uint8Array, out: Uint8Array): num
   return n + St.OVERHEAD;
 }
 
-const enum Phase { IDLE = 0, LEN = 1, CMD = 2, DATA = 3, CHK_L = 4, CHK_H = 5, STATUS = 6 }
-
 /**
  * Incremental framer. `listener(ev, cmd, len, arg)`: for FRAME the data are
- * `framer.data.subarray(0, len)` (valid until the next feed) and `arg` is 1 for a repeated
- * frame (STX 0x03); for STATUS `arg` is the status byte.
+ * `framer.data.subarray(arg, arg + len)` (valid until the next feed) and the start byte is
+ * `framer.data[arg - 3]` (0x03 for a repeated frame); for STATUS `arg` is the status byte;
+ * for GARBAGE the byte. The listener must not feed the framer.
+ *
+ * Frames are found by their structure, never by time between chunks: a start byte, a
+ * length, and a checksum that must match once LEN + 5 bytes are in. A wrong checksum
+ * drops only the start byte and the bytes after it are scanned again, so a frame that
+ * began inside a broken one (a truncated frame, a start byte in noise) is still found.
+ * The one time-based guard: `feed("", now)` (the driver calls it from its timers) gives
+ * up on a partial frame to which no byte was added for STALE_MS, and rescans after its
+ * start; a chunk with bytes in it never drops anything, however late it comes.
  */
 export interface St7580Framer {
   data: Uint8Array;
   feed(chunk: string, nowMs: number): void;
-  counts: { frames: number; badChecksum: number; garbage: number; timeouts: number };
+  counts: { frames: number; badChecksum: number; garbage: number };
 }
 
 export function st7580Framer(listener: (ev: number, cmd: number, len: number, arg: number) => void): St7580Framer {
-  var data = new Uint8Array(St.MAX_DATA);
-  var phase = Phase.IDLE;
-  var len = 0, cmd = 0, got = 0, sum = 0, chkLo = 0, repeat = 0, last = 0;
-  var counts = { frames: 0, badChecksum: 0, garbage: 0, timeouts: 0 };
-  function feed(chunk: string, nowMs: number): void {
-    if (phase !== Phase.IDLE && nowMs - last > St.INTERCHAR_MS) {
-      phase = Phase.IDLE;
-      counts.timeouts++;
-      listener(StEv.TIMEOUT, cmd, got, 0);
-    }
-    last = nowMs;
-    for (var i = 0; i < chunk.length; i++) {
-      var b = chunk.charCodeAt(i) & 0xff;
-      switch (phase) {
-        case Phase.IDLE:
-          if (b === St.STX || b === St.STX_REPEAT) { repeat = b === St.STX_REPEAT ? 1 : 0; phase = Phase.LEN; }
-          else if (b === St.ACK) listener(StEv.ACK, 0, 0, 0);
-          else if (b === St.NAK) listener(StEv.NAK, 0, 0, 0);
-          else if (b === St.STATUS) phase = Phase.STATUS;
-          else { counts.garbage++; listener(StEv.GARBAGE, 0, 0, b); }
-          break;
-        case Phase.STATUS:
-          phase = Phase.IDLE;
-          listener(StEv.STATUS, 0, 0, b);
-          break;
-        case Phase.LEN:
-          len = b; sum = b; got = 0; phase = Phase.CMD;
-          break;
-        case Phase.CMD:
-          cmd = b; sum += b; phase = len ? Phase.DATA : Phase.CHK_L;
-          break;
-        case Phase.DATA:
-          data[got++] = b; sum += b;
-          if (got === len) phase = Phase.CHK_L;
-          break;
-        case Phase.CHK_L:
-          chkLo = b; phase = Phase.CHK_H;
-          break;
-        default:
-          phase = Phase.IDLE;
-          if ((chkLo | (b << 8)) === (sum & 0xffff)) { counts.frames++; listener(StEv.FRAME, cmd, len, repeat); }
-          else { counts.badChecksum++; listener(StEv.BAD_CHECKSUM, cmd, len, 0); }
+  // bytes not yet taken are buf[p..e); one whole frame fits, and the spare last byte (never
+  // written) makes buf[p + 1] a number even at the end
+  var buf = new Uint8Array(St.MAX_DATA + St.OVERHEAD + 1);
+  var p = 0, e = 0, last = 0;
+  var counts = { frames: 0, badChecksum: 0, garbage: 0 };
+
+  function parse(): void {
+    while (p < e) {
+      var b = buf[p], t = buf[p + 1] + St.OVERHEAD;
+      if ((b | 1) === St.STX_REPEAT) {
+        // STX or STX_REPEAT
+        // LEN not in yet (an old byte) makes t larger than e - p: wait
+        if (e - p < t) return;
+        for (var sum = 0, k = p + 1; k < p + t - 2; k++) sum += buf[k];
+        if ((buf[k] | (buf[k + 1] << 8)) === (sum & 0xffff)) {
+          counts.frames++;
+          listener(StEv.FRAME, buf[p + 2], t - St.OVERHEAD, p + 3);
+          p += t;
+          continue;
+        }
+        counts.badChecksum++;
+        listener(StEv.BAD_CHECKSUM, buf[p + 2], t - St.OVERHEAD, 0);
+      } else if (b === St.STATUS) {
+        if (e - p < 2) return;
+        listener(StEv.STATUS, 0, 0, buf[++p]);
+      } else if (b === St.ACK || b === St.NAK) listener(b, 0, 0, 0); // StEv.ACK, StEv.NAK
+      else {
+        counts.garbage++;
+        listener(StEv.GARBAGE, 0, 0, b);
       }
+      p++;
     }
   }
-  return { data: data, feed: feed, counts: counts };
+
+  function feed(chunk: string, nowMs: number): void {
+    if (chunk.length) last = nowMs;
+    for (var i = 0; i < chunk.length; i++) {
+      if (e === St.MAX_DATA + St.OVERHEAD) {
+        // full: take what is whole, then move what is left (a partial frame) to the front
+        parse();
+        buf.set(buf.subarray(p, e));
+        e -= p;
+        p = 0;
+      }
+      buf[e++] = chunk.charCodeAt(i);
+    }
+    parse();
+    while (p < e && nowMs - last > St.STALE_MS) {
+      listener(StEv.TIMEOUT, 0, 0, buf[p++]);
+      parse();
+    }
+  }
+
+  return { data: buf, feed: feed, counts: counts };
 }

@@ -9,6 +9,10 @@
  * waits a pause that grows with each attempt and differs per node (`seed`), up to
  * `attempts` times, then sends anyway (counted as busy). One send at a time; fixed
  * buffers; numeric errors.
+ *
+ * Frames are found by sync word, length and CRC, not by gaps (frame.ts). There is nothing
+ * to reset or reconfigure in a transparent modem: the link heals by resynchronising on
+ * the next good frame (docs/link.md).
  */
 import { Err } from "../../common/errors";
 import { Clock, Native, Uart } from "../../../hal/types";
@@ -32,10 +36,10 @@ export function transparentModem(uart: Uart, clock: Clock, native: Native, event
   var max = opt.maxPayload > Tp.MAX_PAYLOAD ? Tp.MAX_PAYLOAD : opt.maxPayload;
   var out = new Uint8Array(Tp.MAX_PAYLOAD + Tp.OVERHEAD);
   var outLen = 0, attempt = 0, pending = false, ready = false, lastRx = -1e9, started = false;
-  var deframer = transparentDeframer(max, native.crc32, function (ev, len) {
+  var deframer = transparentDeframer(max, native.crc32, function (ev, len, at) {
     if (ev === TpEv.FRAME) {
       stats.rxFrames++;
-      if (ready) events.received(deframer.buf.subarray(1, 1 + len), len, 0);
+      if (ready) events.received(deframer.buf.subarray(at, at + len), len, 0);
     } else if (ev === TpEv.BAD_CRC) stats.rxBad++;
     else stats.rxGarbage++;
   });
@@ -57,6 +61,8 @@ export function transparentModem(uart: Uart, clock: Clock, native: Native, event
     var uartMs = (outLen * 10000) / opt.baud;
     var lineMs = (outLen * 8000) / opt.lineBitRate;
     clock.setTimeout(function () {
+      // a partial frame left from before is given up on once stale (frame.ts)
+      deframer.feed("", clock.now());
       pending = false;
       stats.txFrames++;
       events.sent(0);

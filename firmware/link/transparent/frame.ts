@@ -3,8 +3,8 @@
  * or check of their own:  PREAMBLE 0xAA 0xAA | SYNC 0x2D 0xD4 | LEN | PAYLOAD[LEN] | CRC32
  * (little endian, over LEN and PAYLOAD, computed by the native helper: per-byte JS loops
  * are slow on a board). The decoder hunts for the sync word (the preamble may be lost
- * while the receiver settles), refuses lengths over the maximum, and starts clean after
- * an inter-character gap. One fixed buffer, no recursion, no throw.
+ * while the receiver settles), refuses lengths over the maximum, and rescans after a
+ * failed check (docs/link.md). One fixed buffer, no recursion, no throw.
  */
 
 import { getU32, putU32 } from "../../common/bytes";
@@ -16,13 +16,17 @@ export const enum Tp {
   /** Preamble 2 + sync 2 + length 1 + CRC 4. */
   OVERHEAD = 9,
   MAX_PAYLOAD = 242,
+  /** Listen before talk: bytes within this long mean someone else is talking (driver.ts). */
   GAP_MS = 50,
+  /** A partial frame no byte was added to for this long is given up on (feed("", now)). */
+  STALE_MS = 500,
 }
 
 export const enum TpEv {
   FRAME = 1,
   BAD_CRC = 2,
   TOO_LONG = 3,
+  /** The start of a partial frame that went stale was dropped. */
   TIMEOUT = 4,
 }
 
@@ -41,62 +45,77 @@ export function encodeTransparent(payload: Uint8Array, out: Uint8Array, crc32: (
 }
 
 export interface TransparentDeframer {
-  /** [LEN, PAYLOAD..., CRC...]: on FRAME the payload is buf.subarray(1, 1 + len). */
+  /** The bytes received: on FRAME the payload is buf.subarray(at, at + len). */
   buf: Uint8Array;
   feed(chunk: string, nowMs: number): void;
   counts: { frames: number; badCrc: number; tooLong: number; timeouts: number };
 }
 
-const enum Ph { HUNT = 0, SYNC = 1, LEN = 2, BODY = 3 }
-
+/**
+ * Frames are found by their structure: the sync word, a length from 1 to the maximum, and
+ * the CRC once the whole frame is in. A failed CRC or a refused length drops only the
+ * first sync byte and the bytes after it are scanned again, so a frame that began inside a
+ * broken one is still found. No time between chunks ever drops a frame (a 100 bit/s
+ * module, a busy program or a pseudo-terminal stretch them); `feed("", now)` gives up on a
+ * partial frame no byte was added to for STALE_MS and rescans after its start.
+ */
 export function transparentDeframer(
   maxPayload: number,
   crc32: (d: Uint8Array) => number,
-  listener: (ev: number, len: number) => void,
+  listener: (ev: number, len: number, at: number) => void,
 ): TransparentDeframer {
   if (maxPayload > Tp.MAX_PAYLOAD) maxPayload = Tp.MAX_PAYLOAD;
-  var buf = new Uint8Array(1 + Tp.MAX_PAYLOAD + 4);
-  var ph = Ph.HUNT, need = 0, got = 0, last = 0;
+  // bytes not yet taken are buf[p..e): sync word, LEN, payload, CRC of the longest frame
+  var buf = new Uint8Array(Tp.MAX_PAYLOAD + 7);
+  var p = 0, e = 0, last = 0;
   var counts = { frames: 0, badCrc: 0, tooLong: 0, timeouts: 0 };
-  function feed(chunk: string, nowMs: number): void {
-    if (ph >= Ph.LEN && nowMs - last > Tp.GAP_MS) {
-      ph = Ph.HUNT;
-      counts.timeouts++;
-      listener(TpEv.TIMEOUT, 0);
-    }
-    last = nowMs;
-    for (var i = 0; i < chunk.length; i++) {
-      var b = chunk.charCodeAt(i) & 0xff;
-      if (ph === Ph.HUNT) {
-        if (b === Tp.SYNC_HI) ph = Ph.SYNC;
-      } else if (ph === Ph.SYNC) {
-        ph = b === Tp.SYNC_LO ? Ph.LEN : b === Tp.SYNC_HI ? Ph.SYNC : Ph.HUNT;
-      } else if (ph === Ph.LEN) {
-        if (b < 1 || b > maxPayload) {
-          ph = Ph.HUNT;
-          counts.tooLong++;
-          listener(TpEv.TOO_LONG, b);
-        } else {
-          buf[0] = b;
-          got = 1;
-          need = 1 + b + 4;
-          ph = Ph.BODY;
-        }
-      } else {
-        buf[got++] = b;
-        if (got === need) {
-          ph = Ph.HUNT;
-          var n = buf[0];
-          if ((crc32(buf.subarray(0, 1 + n)) >>> 0) === getU32(buf, 1 + n)) {
-            counts.frames++;
-            listener(TpEv.FRAME, n);
+
+  function parse(): void {
+    while (p < e) {
+      if (buf[p] === Tp.SYNC_HI) {
+        if (e - p < 3) return;
+        var n = buf[p + 2];
+        if (buf[p + 1] === Tp.SYNC_LO) {
+          if (n < 1 || n > maxPayload) {
+            counts.tooLong++;
+            listener(TpEv.TOO_LONG, n, 0);
           } else {
+            if (e - p < n + 7) return;
+            if ((crc32(buf.subarray(p + 2, p + 3 + n)) >>> 0) === getU32(buf, p + 3 + n)) {
+              counts.frames++;
+              p += n + 7;
+              listener(TpEv.FRAME, n, p - n - 4);
+              continue;
+            }
             counts.badCrc++;
-            listener(TpEv.BAD_CRC, n);
+            listener(TpEv.BAD_CRC, n, 0);
           }
         }
       }
+      p++;
     }
   }
+
+  function feed(chunk: string, nowMs: number): void {
+    if (chunk.length) last = nowMs;
+    for (var i = 0; i < chunk.length; i++) {
+      if (e === buf.length) {
+        parse();
+        buf.set(buf.subarray(p, e));
+        e -= p;
+        p = 0;
+      }
+      buf[e++] = chunk.charCodeAt(i);
+    }
+    parse();
+    while (p < e && nowMs - last > Tp.STALE_MS) {
+      counts.timeouts++;
+      listener(TpEv.TIMEOUT, 0, 0);
+      p++;
+      parse();
+    }
+    if (p === e) p = e = 0;
+  }
+
   return { buf: buf, feed: feed, counts: counts };
 }

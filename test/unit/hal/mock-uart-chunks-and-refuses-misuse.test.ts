@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MockUart, UartMisuse } from "../../../hal/mock/uart";
+import { VirtualClock } from "../../../hal/mock/clock";
 
 describe("mock UART", () => {
   it("delivers injected bytes in order, cut into chunks of 1..max bytes", () => {
@@ -15,6 +16,24 @@ describe("mock UART", () => {
     const u2 = new MockUart({ kind: "random", max: 5, seed: 42 });
     u2.onData(() => undefined);
     expect(u2.inject(frame)).toEqual(sizes);
+  });
+
+  it("paced, spreads the chunks of an injection over virtual time with gaps up to the maximum, in order across injections", () => {
+    const clock = new VirtualClock();
+    const u = new MockUart({ kind: "random", max: 4, seed: 3 });
+    u.pace(clock, 100, 9);
+    const got: { t: number; c: string }[] = [];
+    u.onData((c) => got.push({ t: clock.now(), c }));
+    const a = "0123456789abcdefghij", b = "KLMNOPQRSTUVWXYZ";
+    const sizes = u.inject(a);
+    u.inject(b); // queued behind the first
+    expect(got).toEqual([]); // paced chunks come only as the clock runs
+    clock.advance(10_000);
+    expect(got.map((g) => g.c).join("")).toBe(a + b);
+    const gaps = got.slice(1).map((g, i) => g.t - got[i].t);
+    expect(gaps.every((g) => g >= 0 && g <= 100)).toBe(true);
+    expect(Math.max(...gaps)).toBeGreaterThan(50);
+    expect(got[sizes.length - 1].t).toBeGreaterThan(0);
   });
 
   it("byte-at-a-time and whole-frame delivery", () => {

@@ -5,11 +5,14 @@ import { encodeFrame, st7580Framer } from "../../../firmware/link/st7580/frame";
 const hex = (s: string) => Uint8Array.from(s.split(" ").map((x) => parseInt(x, 16)));
 const str = (b: Uint8Array) => String.fromCharCode(...b);
 // const enum values, as the wire has them
-const EV = { FRAME: 1, ACK: 2, NAK: 3, STATUS: 4, BAD_CHECKSUM: 5, GARBAGE: 6, TIMEOUT: 7 };
+const EV = { FRAME: 1, STATUS: 4, BAD_CHECKSUM: 5, ACK: 6, TIMEOUT: 7, GARBAGE: 8, NAK: 0x15 };
 
 function collect() {
   const events: { ev: number; cmd: number; data: number[]; arg: number }[] = [];
-  const f = st7580Framer((ev, cmd, len, arg) => events.push({ ev, cmd, data: [...f.data.subarray(0, ev === EV.FRAME ? len : 0)], arg }));
+  // for a frame, arg is where its data start; report the repeat flag (STX 0x03) instead
+  const f = st7580Framer((ev, cmd, len, arg) => events.push(ev === EV.FRAME
+    ? { ev, cmd, data: [...f.data.subarray(arg, arg + len)], arg: f.data[arg - 3] === 0x03 ? 1 : 0 }
+    : { ev, cmd, data: [], arg }));
   return { f, events };
 }
 
@@ -38,15 +41,31 @@ describe("ST7580 local frames", () => {
     expect(events[2].arg).toBe(0x06); // busy status
     expect(events[3].arg).toBe(0xee);
     expect(events[4].arg).toBe(1); // STX 0x03: a repeated frame
-    expect(f.counts).toEqual({ frames: 1, badChecksum: 1, garbage: 1, timeouts: 0 });
+    expect(f.counts).toEqual({ frames: 1, badChecksum: 1, garbage: 1 });
   });
 
-  it("drops a frame that stalls past the 10 ms inter-character timeout and resynchronises", () => {
+  it("a bad checksum drops only the start byte: a frame that began inside the broken one is found", () => {
+    const { f, events } = collect();
+    // a DL indication cut short after 6 bytes (it claims 5 data bytes), then a whole confirm
+    f.feed(str(hex("02 05 52 18 19 0D")) + str(hex("02 02 50 04 AB 01 01")), 0);
+    expect(events.map((e) => e.ev)).toEqual([EV.BAD_CHECKSUM, EV.GARBAGE, EV.GARBAGE, EV.GARBAGE, EV.GARBAGE, EV.GARBAGE, EV.FRAME]);
+    expect(events[6]).toEqual({ ev: EV.FRAME, cmd: 0x50, data: [0x04, 0xab], arg: 0 });
+    expect(f.counts).toEqual({ frames: 1, badChecksum: 1, garbage: 5 });
+  });
+
+  it("keeps a frame that pauses between chunks however long, and gives up on one only when flushed stale", () => {
     const { f, events } = collect();
     f.feed("\x02\x05\x51\x54", 0);
-    f.feed(str(hex("02 02 50 04 AB 01 01")), 11);
-    expect(events.map((e) => e.ev)).toEqual([EV.TIMEOUT, EV.FRAME]);
-    expect(events[1].data).toEqual([0x04, 0xab]);
+    f.feed(str(hex("54 00 F2 9E 8E 02")), 5000); // a late chunk still completes the frame
+    expect(events.map((e) => e.ev)).toEqual([EV.FRAME]);
+    f.feed("\x02\x40\x51\x54", 6000); // claims 64 data bytes, and nothing more comes
+    f.feed("", 6500); // not stale yet
+    f.feed(str(hex("02 02 50 04 AB 01 01")), 6600); // swallowed into the partial frame for now
+    expect(events.length).toBe(1);
+    f.feed("", 7101); // 501 ms after the last byte: its start byte goes, the rest is rescanned
+    expect(events.map((e) => e.ev)).toEqual([EV.FRAME, EV.TIMEOUT, EV.GARBAGE, EV.GARBAGE, EV.GARBAGE, EV.FRAME]);
+    expect(events[5].data).toEqual([0x04, 0xab]);
+    expect(f.counts).toEqual({ frames: 2, badChecksum: 0, garbage: 3 });
   });
 
   it("refuses to encode more than 255 data bytes or into a short buffer", () => {
@@ -54,15 +73,16 @@ describe("ST7580 local frames", () => {
     expect(encodeFrame(0x50, new Uint8Array(10), new Uint8Array(14))).toBe(-1);
   });
 
-  it("property: random bytes in random chunks never throw, and a frame after a pause always decodes", () => {
+  it("property: random bytes in random chunks never throw, and a frame after a stale flush always decodes", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.uint8Array({ maxLength: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 64 }), (noise, data, cmd, chunk) => {
         const { f, events } = collect();
         const s = str(noise);
         for (let i = 0; i < s.length; i += chunk) f.feed(s.slice(i, i + chunk), 0);
+        f.feed("", 501); // whatever was left of the noise is stale: the framer starts clean
         const out = new Uint8Array(data.length + 5);
         encodeFrame(cmd, data, out);
-        f.feed(str(out), 100); // after the inter-character timeout the framer starts clean
+        f.feed(str(out), 502);
         const last = events[events.length - 1];
         expect(last.ev).toBe(EV.FRAME);
         expect(last.cmd).toBe(cmd);
