@@ -4,8 +4,10 @@
  *
  * Contract:
  * - `start()` resets the modem and configures it; `events.ready(err)` follows once (0 =
- *   ready). After a spontaneous modem reset the driver reconfigures by itself and calls
- *   ready again.
+ *   ready). The owner calls it at first and again after a ready(err). After a spontaneous
+ *   modem reset the driver reconfigures by itself and calls ready again; a driver that
+ *   recovers a modem by itself (docs/link.md) refuses sends with LINK_NOT_READY while it
+ *   does, says nothing of failed tries, and calls ready(0) once it worked.
  * - `send(frame, len)` takes one frame at a time: it returns 0 when accepted, and
  *   `events.sent(err)` follows exactly once (0 = handed to the line). It returns
  *   LINK_NOT_READY while not ready or while a send is outstanding, LINK_FRAME_SIZE for an
