@@ -89,7 +89,8 @@ export function st7580Modem(
   var wait = 0;
   var byteMs = 10000 / opt.baud;
 
-  var framer = st7580Framer(onEvent);
+  // a top-level function (NOINLINE): inlined, its parse and feed would sit two scopes deep
+  var framer = /*@__NOINLINE__*/ st7580Framer(onEvent);
   uart.setup(opt.baud);
   uart.onData(function (chunk) { framer.feed(chunk, clock.now()); });
   release();
