@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # Provision a board: build, then write the boot routine, the program, the per-device
-# configuration and the boot stub through the espruino CLI.
+# configuration and the boot stub through the espruino CLI, then check that it started.
 #   ./flash.sh --board B --role meter|concentrator --port P [--id N] [--modem-path DEV] [--keys FILE] [--dry-run OUT]
 # P is a serial device (/dev/ttyACM0) or tcp://host:port. --keys: the head-end's key file
 # (npm run keys -- new): a meter gets its own key, a concentrator its meters' link keys.
-# --dry-run writes what would be sent to OUT and needs no board. Errors exit non-zero with
-# one line on stderr.
+# --dry-run writes what would be sent to OUT and needs no board. --upload-timeout S (300) and
+# --check-timeout S (20) bound the upload and the check. Bad arguments exit 2, an upload or a
+# board that failed exits 1, each with one line on stderr.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "flash: $*" >&2; exit 2; }
+fail() { echo "flash: $*" >&2; exit 1; }
 
-board="" role="" port="" id="" modem_path="" dry_run="" no_build="" keys=""
+board="" role="" port="" id="" modem_path="" dry_run="" no_build="" keys="" upload_timeout=300 check_timeout=20
 while [ $# -gt 0 ]; do
   case "$1" in
-    --board|--role|--port|--id|--modem-path|--dry-run|--keys)
+    --board|--role|--port|--id|--modem-path|--dry-run|--keys|--upload-timeout|--check-timeout)
       [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
       case "$1" in
         --board) board="$2" ;; --role) role="$2" ;; --port) port="$2" ;;
         --id) id="$2" ;; --modem-path) modem_path="$2" ;; --dry-run) dry_run="$2" ;; --keys) keys="$2" ;;
+        --upload-timeout) upload_timeout="$2" ;; --check-timeout) check_timeout="$2" ;;
       esac
       shift 2 ;;
     --no-build) no_build=1; shift ;;
@@ -33,6 +36,8 @@ done
 case "$role" in meter|concentrator) ;; "") die "--role is required: meter or concentrator" ;; *) die "--role must be meter or concentrator, not \"$role\"" ;; esac
 [ "$role" != meter ] || [ -n "$id" ] || die "--id is required for a meter"
 [ -n "$port" ] || [ -n "$dry_run" ] || die "--port is required (a serial device or tcp://host:port), or use --dry-run OUT"
+[[ "$upload_timeout" =~ ^[1-9][0-9]*$ ]] || die "--upload-timeout must be whole seconds, not \"$upload_timeout\""
+[[ "$check_timeout" =~ ^[1-9][0-9]*$ ]] || die "--check-timeout must be whole seconds, not \"$check_timeout\""
 
 check=(--board "$board" --role "$role")
 [ -z "$id" ] || check+=(--id "$id")
@@ -54,4 +59,19 @@ if [ -n "$dry_run" ]; then
   echo "flash: dry run: wrote $(wc -c < "$dry_run") bytes to $dry_run"
   exit 0
 fi
-"${cli[@]}"
+# The CLI exits 0 even when it could not connect (serial "Unable to connect!", tcp
+# ECONNREFUSED) and returns as soon as it has written the plan: judge by what it printed,
+# then ask the board itself.
+log="$(mktemp "${TMPDIR:-/tmp}/meterline-upload.XXXXXX.log")"
+trap 'rm -f "$plan" "$log"' EXIT
+set +e
+timeout "$upload_timeout" "${cli[@]}" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -ne 124 ] || fail "the upload to $port did not finish within $upload_timeout s (--upload-timeout)"
+[ "$rc" -eq 0 ] || fail "the espruino CLI failed (exit $rc): $(grep -v '^\s*$' "$log" | tail -n 1)"
+if ! grep -q '^Upload Complete' "$log"; then
+  why="$(grep -m1 -oE 'ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|Port "[^"]*" not found|Unable to connect!?' "$log" || true)"
+  fail "cannot reach the board at $port: ${why:-the espruino CLI did not complete the upload}"
+fi
+node --import tsx tools/flash/verify.ts --port "$port" --role "$role" --id "${id:-1}" --timeout "$check_timeout" || exit 1

@@ -1,79 +1,168 @@
-import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeAppHeader } from "../../firmware/common/image";
-import { progressOf } from "../../tools/deploy/deploy";
+import { deploy, endedOf, parseArgs, progressOf } from "../../tools/deploy/deploy";
+import { openConsole } from "../../tools/console/session";
+import { startFakeConsole, type FakeConsole } from "../fixtures/fake-console";
 import { imageFile } from "../../tools/image/image";
 import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
 import { makeProgramImage } from "../harness/scripted-concentrator";
 import { consoleApi } from "../../firmware/concentrator/console";
 import { hostNative, latin1 } from "../../hal/mock/native";
 
-function setup(story: string) {
+/**
+ * A concentrator's console (test/fixtures/fake-console.ts) with a scripted meterline: update()
+ * checks img.bin in Storage and starts; progress() walks broadcast, broadcast, poll, repair and
+ * the story's end, printing the console's own line; the story "ended" prints the campaign's
+ * unsolicited end line instead of ever saying done; "refuse" answers update() with E93.
+ */
+function concentrator(story: "ok" | "partial" | "aborted" | "refuse" | "ended") {
+  const calls: string[] = [];
+  return startFakeConsole({
+    globals: (c) => {
+      let step = -1;
+      return {
+        meterline: {
+          update(file: string, o: unknown) {
+            calls.push(`update ${file} ${JSON.stringify(o)}`);
+            if (story === "refuse") { c.print("meterline: a campaign is already running (E93)"); return 93; }
+            const size = c.storage.get(file)?.length ?? 0;
+            step = 0;
+            c.print(`meterline: campaign 2 started: ${size} bytes, ${Math.ceil(size / 200)} blocks, 3 meters`);
+            if (story === "ended") setTimeout(() => c.print("meterline: campaign 2 ended: every meter done"), 1500);
+            return 0;
+          },
+          progress() {
+            calls.push("progress");
+            if (step < 0) { c.print("meterline: no campaign"); return 85; }
+            const end = story === "aborted" ? "aborted" : story === "ended" ? "repair" : "done";
+            const phases = ["broadcast", "broadcast", "poll", "repair", end];
+            const ph = phases[Math.min(step++, phases.length - 1)];
+            const done = ph === "done" ? (story === "partial" ? 2 : 3) : 0;
+            const k = phases.indexOf(ph); // the same phase twice: the same line twice
+            c.print(`meterline: campaign ${ph}, round ${k}, ${k * 40} blocks, ${k * 3} polls, ${k * 50} frames, ${k * 9000} bytes, about ${k * 8} s on air, ${done} of 3 meters updated, ${ph === "done" ? 3 - done : 0} failed${ph === "aborted" ? ", E92" : ""}`);
+            return 0;
+          },
+        },
+      };
+    },
+  }).then((fake) => ({ fake, calls }));
+}
+
+function image() {
   const dir = mkdtempSync(join(tmpdir(), "deploy-"));
   const img = join(dir, "m.img");
   writeFileSync(img, Buffer.concat([Buffer.from(encodeAppHeader({ length: 400, crc: 0, version: 5 })), Buffer.alloc(400, 0x20)]));
-  const run = (...extra: string[]) => spawnSync(process.execPath, ["--import", "tsx", "tools/deploy/deploy.ts", "--port", "/dev/ttyACM9", "--image", img, "--image-id", "2", "--every", "1", "--cli", `node test/fixtures/fake-espruino.mjs`, ...extra],
-    { encoding: "utf8", env: { ...process.env, FAKE_ESPRUINO_DIR: dir, FAKE_ESPRUINO_SCRIPT: story }, timeout: 60_000 });
-  const calls = () => readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
-  return { dir, img, run, calls };
+  return { dir, img };
 }
 
-describe("npm run deploy (against a stand-in espruino CLI)", () => {
-  it("uploads the image, starts the campaign with the image's version, follows progress to the end, exits 0", () => {
-    const s = setup("ok");
-    const r = s.run("--meters", "1001,1002,1003");
+/** npm run deploy as a process (its exit code and stderr), against the fake's port. */
+function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", "tools/deploy/deploy.ts", ...args], { encoding: "utf8", timeout: 60_000 }, (e, stdout, stderr) => {
+      resolve({ status: e ? (typeof e.code === "number" ? e.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+const fakes: FakeConsole[] = [];
+afterEach(async () => { for (const f of fakes.splice(0)) await f.close(); });
+
+describe("npm run deploy (against a stand-in concentrator console over TCP)", () => {
+  it("writes the image, starts the campaign with the image's version, follows progress to the end, exits 0", async () => {
+    const { fake, calls } = await concentrator("ok");
+    fakes.push(fake);
+    const { img } = image();
+    const r = await run("--port", fake.url, "--image", img, "--image-id", "2", "--every", "1", "--meters", "1001,1002,1003");
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const c = s.calls();
-    expect(c[0]).toEqual(["-p", "/dev/ttyACM9", "--storage", `img.bin:${s.img}`]);
-    expect(c[1]).toEqual(["-p", "/dev/ttyACM9", "-e", 'meterline.update("img.bin",{"imageId":2,"version":5,"meters":[1001,1002,1003]})']);
-    expect(c.slice(2).every((x) => x[3] === "meterline.progress()")).toBe(true);
-    expect(readFileSync(join(s.dir, "img.bin"))).toEqual(readFileSync(s.img));
+    expect(Buffer.from(fake.storage.get("img.bin")!, "latin1")).toEqual(readFileSync(img));
+    expect(calls[0]).toBe('update img.bin {"imageId":2,"version":5,"meters":[1001,1002,1003]}');
+    expect(calls.slice(1).every((c) => c === "progress")).toBe(true);
+    // the console saw the chunks, the read-back, and the commands as typed
+    expect(fake.received.some((l) => l.startsWith('(function(S){print(S.write("img.bin",atob('))).toBe(true);
+    expect(fake.received).toContain('meterline.update("img.bin",{"imageId":2,"version":5,"meters":[1001,1002,1003]})');
     const out = r.stdout.split("\n");
     expect(out).toContain("meterline: campaign 2 started: 416 bytes, 3 blocks, 3 meters");
     expect(out.filter((l) => l.startsWith("meterline: campaign broadcast")).length).toBe(1); // repeated lines shown once
     expect(out.some((l) => l.startsWith("meterline: campaign done") && l.includes("3 of 3 meters updated"))).toBe(true);
   });
 
-  it("exits 1 when a meter failed, when the campaign aborted, when the update was refused, or the port is down", () => {
-    expect(setup("partial").run().status).toBe(1);
-    const ab = setup("aborted").run("--outdated");
+  it("ends on the concentrator's own 'campaign ended' line, even before progress says done", async () => {
+    const { fake } = await concentrator("ended");
+    fakes.push(fake);
+    const { img } = image();
+    const lines: string[] = [];
+    const d = parseArgs(["--port", fake.url, "--image", img, "--image-id", "2", "--every", "1"]);
+    expect(await deploy(d, (l) => lines.push(l))).toBe(0);
+    expect(lines[lines.length - 1]).toBe("meterline: campaign 2 ended: every meter done");
+    expect(endedOf("meterline: campaign 4 ended: 2 of 3 meters updated, the others failed (meterline.meters())")).toEqual({ ok: false });
+    expect(endedOf("meterline: campaign 4 ended (E92)")).toEqual({ ok: false });
+  });
+
+  it("exits 1 when a meter failed, when the campaign aborted, when the update was refused, or the port is unreachable", async () => {
+    const { img } = image();
+    const story = async (s: "partial" | "aborted" | "refuse", ...extra: string[]) => {
+      const { fake } = await concentrator(s);
+      fakes.push(fake);
+      return run("--port", fake.url, "--image", img, "--image-id", "2", "--every", "1", ...extra);
+    };
+    expect((await story("partial")).status).toBe(1);
+    const ab = await story("aborted", "--outdated");
     expect(ab.status).toBe(1);
     expect(ab.stdout).toMatch(/campaign aborted.*E92/);
-    const ref = setup("refuse").run();
+    const ref = await story("refuse");
     expect(ref.status).toBe(1);
     expect(ref.stderr.trim()).toBe("deploy: the campaign did not start: meterline: a campaign is already running (E93)");
-    const down = setup("down").run();
+    const down = await run("--port", "tcp://127.0.0.1:1", "--image", img, "--image-id", "2");
     expect(down.status).toBe(1);
-    expect(down.stderr.trim()).toBe("deploy: node failed (exit 1): Unable to connect to /dev/ttyACM9");
-  }, 60_000);
+    expect(down.stderr.trim()).toBe("deploy: tcp://127.0.0.1:1: ECONNREFUSED (UNREACHABLE)");
+  });
 
-  it("--dry-run prints the three commands and runs nothing; bad arguments exit 2 naming the argument", () => {
-    const s = setup("ok");
-    const r = s.run("--group", "7", "--activate-at", "1795478400", "--dry-run");
+  it("exits 1 with the reason when the console is taken or the concentrator does not answer", async () => {
+    const { img } = image();
+    const { fake } = await concentrator("ok");
+    fakes.push(fake);
+    const other = await openConsole({ port: fake.url });
+    await other.ping();
+    const taken = await run("--port", fake.url, "--image", img, "--image-id", "2");
+    expect(taken.status).toBe(1);
+    expect(taken.stderr.trim()).toBe(`deploy: ${fake.url}: the console is in use by another client (TAKEN)`);
+    await other.close();
+    const mute = await startFakeConsole({ mute: true });
+    fakes.push(mute);
+    const silent = await run("--port", mute.url, "--image", img, "--image-id", "2", "--timeout", "1");
+    expect(silent.status).toBe(1);
+    expect(silent.stderr.trim()).toMatch(/^deploy: tcp:\/\/127\.0\.0\.1:\d+: no answer to .* within 1000 ms \(nothing came back\) \(NO_ANSWER\)$/);
+  });
+
+  it("--dry-run prints what it would send and sends nothing; bad arguments exit 2 naming the argument", async () => {
+    const { dir, img } = image();
+    const r = await run("--port", "/dev/ttyACM9", "--image", img, "--image-id", "2", "--group", "7", "--activate-at", "1795478400", "--dry-run");
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`upload: node test/fixtures/fake-espruino.mjs -p /dev/ttyACM9 --storage img.bin:${s.img}`);
-    expect(r.stdout).toContain(`start: node test/fixtures/fake-espruino.mjs -p /dev/ttyACM9 -e 'meterline.update("img.bin",{"imageId":2,"version":5,"group":7,"activateAt":1795478400})'`);
-    expect(() => s.calls()).toThrow(); // nothing ran
-    const bad = (...a: string[]) => s.run(...a).stderr.trim();
-    expect(bad("--meters", "1,x")).toBe('deploy: --meters must be a whole number from 1 to 4294967294, got "x"');
-    expect(bad("--outdated", "--group", "3")).toBe("deploy: choose one of --meters, --outdated and --group");
-    expect(bad("--block-size", "202")).toBe("deploy: --block-size must be a multiple of 4, got 202");
-    expect(bad("--colour", "red")).toBe('deploy: unknown argument "--colour"');
-    const noimg = spawnSync(process.execPath, ["--import", "tsx", "tools/deploy/deploy.ts", "--port", "p", "--image", "package.json", "--image-id", "1"], { encoding: "utf8" });
+    expect(r.stdout).toContain(`upload: ${img} as img.bin: 416 bytes in 1 chunks, CRC-32 `);
+    expect(r.stdout).toContain('start: meterline.update("img.bin",{"imageId":2,"version":5,"group":7,"activateAt":1795478400})');
+    const bad = async (...a: string[]) => { const x = await run("--image", img, "--image-id", "2", ...a, ...(a.includes("--port") ? [] : ["--port", "/dev/x"])); expect(x.status).toBe(2); return x.stderr.trim(); };
+    expect(await bad("--meters", "1,x")).toBe('deploy: --meters must be a whole number from 1 to 4294967294, got "x"');
+    expect(await bad("--outdated", "--group", "3")).toBe("deploy: choose one of --meters, --outdated and --group");
+    expect(await bad("--block-size", "202")).toBe("deploy: --block-size must be a multiple of 4, got 202");
+    expect(await bad("--colour", "red")).toBe('deploy: unknown argument "--colour"');
+    expect(await bad("--every", "0")).toBe('deploy: --every must be a whole number from 1 to 3600, got "0"');
+    expect(await bad("--port", "p")).toBe('deploy: --port: "p" is neither a serial device path (/dev/...) nor tcp://host:port');
+    const noimg = await run("--port", "/dev/x", "--image", "package.json", "--image-id", "1");
     expect(noimg.status).toBe(2);
     expect(noimg.stderr.trim()).toBe("deploy: --image package.json: not an update image (no program header; make one with npm run image or npm run pack)");
     // an image file brings its version; the head-end's tags go up beside it
-    const mlim = join(s.dir, "m.mlim");
+    const mlim = join(dir, "m.mlim");
     writeFileSync(mlim, imageFile("LINUX", 6));
-    writeFileSync(join(s.dir, "t.tags"), new Uint8Array(24));
-    const f = spawnSync(process.execPath, ["--import", "tsx", "tools/deploy/deploy.ts", "--port", "p", "--image", mlim, "--image-id", "3", "--tags", join(s.dir, "t.tags"), "--dry-run"], { encoding: "utf8" });
-    expect(f.stdout).toContain(`--storage img.bin:${mlim} --storage img.tags:${join(s.dir, "t.tags")}`);
-    expect(f.stdout).toContain(`-e 'meterline.update("img.bin",{"imageId":3,"tags":"img.tags"})'`);
-  }, 60_000);
+    writeFileSync(join(dir, "t.tags"), new Uint8Array(24));
+    const f = await run("--port", "/dev/x", "--image", mlim, "--image-id", "3", "--tags", join(dir, "t.tags"), "--dry-run");
+    expect(f.stdout).toContain(`upload: ${join(dir, "t.tags")} as img.tags: 24 bytes in 1 chunks`);
+    expect(f.stdout).toContain('start: meterline.update("img.bin",{"imageId":3,"tags":"img.tags"})');
+  });
 
   it("reads the progress line the real concentrator console prints", () => {
     const rig = new LinkRig("st7580", lineFor("st7580", 31));

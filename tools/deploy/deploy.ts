@@ -1,32 +1,42 @@
 /*
- * npm run deploy: puts an update image on a real concentrator and runs a campaign there.
- *   1. uploads the image to the concentrator's Storage as img.bin (espruino --storage);
- *   2. starts the campaign with meterline.update("img.bin", {...}) (espruino -e);
- *   3. asks meterline.progress() every few seconds and prints each new line, until the
- *      campaign is done (exit 0, every meter updated; 1 if some failed) or aborted (exit 1).
+ * npm run deploy: puts an update image on a real concentrator and runs a campaign there,
+ * through a console session (tools/console/session.ts):
+ *   1. writes the image into the concentrator's Storage as img.bin (and the tags as img.tags),
+ *      in base64 chunks, checked by length and CRC-32 read back;
+ *   2. starts the campaign with meterline.update("img.bin", {...});
+ *   3. asks meterline.progress() every few seconds and prints each new line, and watches for
+ *      the concentrator's own "meterline: campaign N ended ..." line, until the campaign is
+ *      done (exit 0, every meter updated; 1 if some failed) or aborted (exit 1).
  *
  *   npm run deploy -- --port /dev/ttyACM1 --image meter-v2.img --image-id 2 [--meters 1001,1002 | --outdated | --group 7]
  *     [--method coded|patent] [--loss PCT]   the update method (default coded) and, for it, the frame loss to plan for (default 10)
- *                     [--block-size 200] [--activate-at UNIX] [--tags img.tags] [--every 10] [--dry-run] [--cli "npx --no-install espruino --no-ble"]
+ *                     [--block-size 200] [--activate-at UNIX] [--tags img.tags] [--every 10] [--timeout S] [--dry-run]
  *
+ * --port: the concentrator's serial device or tcp://host:port (a board runner: npm run board).
  * --image: an image file (npm run image; its header gives board, version and block size)
  * or a bare image (npm run pack). --tags: the head-end's authorisation tags for keyed
- * meters (npm run keys -- authorise), uploaded beside it.
+ * meters (npm run keys -- authorise), uploaded beside it. --timeout: how long one console
+ * command may take (default 60 s: update() digests the whole image before it answers).
  *
- * --dry-run prints the commands instead of running them. --cli replaces the espruino CLI
- * (tests give it a stand-in). Every bad argument exits 2 with one line naming it.
+ * --dry-run prints what would be sent and sends nothing. Every bad argument exits 2 with one
+ * line naming it; a console that cannot be reached, is taken or does not answer exits 1 with
+ * the reason.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { parseArgs as parseOptions } from "node:util";
+import { crc32 } from "node:zlib";
 import { decodeAppHeader } from "../../firmware/common/image";
 import { decodeImageFile, isImageFile } from "../../firmware/common/image-file";
 import { hostNative } from "../../hal/mock/native";
+import { ConsoleError, openConsole, parsePort, type ConsoleSession } from "../console/session";
 
 export class DeployError extends Error {}
 
 export interface DeployArgs {
   port: string; image: string; imageId: number; version: number; blockSize?: number;
-  meters?: number[] | "outdated"; group?: number; activateAt?: number; everyS: number; dryRun: boolean; cli: string[];
+  meters?: number[] | "outdated"; group?: number; activateAt?: number; everyS: number; dryRun: boolean;
+  /** How long one console command may take, ms. */
+  timeoutMs: number;
   /** "coded" (the default) or "patent"; the frame loss the coded method plans for (percent). */
   method: "coded" | "patent"; lossPct?: number;
   /** The head-end's tags for this campaign (npm run keys -- authorise), uploaded as img.tags. */
@@ -35,39 +45,41 @@ export interface DeployArgs {
   imageFile: boolean;
 }
 
-const DEFAULT_CLI = ["npx", "--no-install", "espruino", "--no-ble"];
-
 export function parseArgs(argv: string[]): DeployArgs {
-  const a = [...argv];
-  const take = (name: string): string | undefined => {
-    const i = a.indexOf(name);
-    if (i < 0) return undefined;
-    const v = a[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new DeployError(`${name} needs a value`);
-    a.splice(i, 2);
-    return v;
-  };
-  const flag = (name: string): boolean => { const i = a.indexOf(name); if (i < 0) return false; a.splice(i, 1); return true; };
-  const int = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new DeployError(`${name} must be a whole number from ${lo} to ${hi}, got "${v}"`);
+  let v;
+  try {
+    v = parseOptions({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        port: { type: "string" }, image: { type: "string" }, "image-id": { type: "string" }, meters: { type: "string" },
+        outdated: { type: "boolean", default: false }, group: { type: "string" }, "block-size": { type: "string" },
+        "activate-at": { type: "string" }, every: { type: "string" }, timeout: { type: "string" }, tags: { type: "string" },
+        method: { type: "string" }, loss: { type: "string" }, "dry-run": { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (e) {
+    const m = /Unknown option '([^']+)'/.exec((e as Error).message);
+    throw new DeployError(m ? `unknown argument "${m[1]}"` : (e as Error).message.replace(/\. To specify.*$/, ""));
+  }
+  const int = (name: string, x: string | undefined, lo: number, hi: number): number | undefined => {
+    if (x === undefined) return undefined;
+    const n = Number(x);
+    if (x.trim() === "" || !Number.isInteger(n) || n < lo || n > hi) throw new DeployError(`${name} must be a whole number from ${lo} to ${hi}, got "${x}"`);
     return n;
   };
-  const dryRun = flag("--dry-run"), outdated = flag("--outdated");
-  const port = take("--port"), image = take("--image"), metersArg = take("--meters");
-  const imageId = int("--image-id", take("--image-id"), 1, 65535);
-  const blockSize = int("--block-size", take("--block-size"), 4, 212);
-  const group = int("--group", take("--group"), 1, 0xfffffffe);
-  const activateAt = int("--activate-at", take("--activate-at"), 0, 0xffffffff);
-  const everyS = int("--every", take("--every"), 1, 3600) ?? 10;
-  const cliArg = take("--cli");
-  const tags = take("--tags");
-  const method = take("--method") ?? "coded";
+  const { port, image, tags, outdated } = v;
+  const metersArg = v.meters;
+  const imageId = int("--image-id", v["image-id"], 1, 65535);
+  const blockSize = int("--block-size", v["block-size"], 4, 212);
+  const group = int("--group", v.group, 1, 0xfffffffe);
+  const activateAt = int("--activate-at", v["activate-at"], 0, 0xffffffff);
+  const everyS = int("--every", v.every, 1, 3600) ?? 10;
+  const timeoutMs = (int("--timeout", v.timeout, 1, 3600) ?? 60) * 1000;
+  const method = v.method ?? "coded";
   if (method !== "coded" && method !== "patent") throw new DeployError(`--method must be coded or patent, got "${method}"`);
-  const lossPct = int("--loss", take("--loss"), 0, 50);
-  if (a.length) throw new DeployError(`unknown argument "${a[0]}"`);
+  const lossPct = int("--loss", v.loss, 0, 50);
   if (!port) throw new DeployError("--port is required: the concentrator's serial device or tcp://host:port");
+  try { parsePort(port); } catch (e) { throw new DeployError(`--port: ${(e as Error).message}`); }
   if (!image) throw new DeployError("--image is required: an image file made by npm run pack");
   if (imageId === undefined) throw new DeployError("--image-id is required (1 to 65535, new for each campaign)");
   if ([metersArg !== undefined, outdated, group !== undefined].filter(Boolean).length > 1) throw new DeployError("choose one of --meters, --outdated and --group");
@@ -84,7 +96,7 @@ export function parseArgs(argv: string[]): DeployArgs {
   if (file && blockSize !== undefined && blockSize !== file.blockSize) throw new DeployError(`--block-size: the image file says ${file.blockSize}`);
   const head = file ? null : decodeAppHeader(bytes, Number.MAX_SAFE_INTEGER);
   if (!file && !head) throw new DeployError(`--image ${image}: not an update image (no program header; make one with npm run image or npm run pack)`);
-  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, dryRun, cli: cliArg ? cliArg.split(" ").filter(Boolean) : DEFAULT_CLI, tags, imageFile: !!file, method, lossPct };
+  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, timeoutMs, dryRun: v["dry-run"]!, tags, imageFile: !!file, method, lossPct };
 }
 
 /** The expression that starts the campaign on the concentrator. */
@@ -100,46 +112,78 @@ export function updateCall(d: DeployArgs): string {
   return `meterline.update("img.bin",${JSON.stringify(o)})`;
 }
 
-export function commands(d: DeployArgs): { upload: string[]; start: string[]; progress: string[] } {
-  const base = [...d.cli, "-p", d.port];
-  const upload = [...base, "--storage", `img.bin:${d.image}`];
-  if (d.tags !== undefined) upload.push("--storage", `img.tags:${d.tags}`);
-  return { upload, start: [...base, "-e", updateCall(d)], progress: [...base, "-e", "meterline.progress()"] };
+/** The files deploy writes into the concentrator's Storage: img.bin, and img.tags with --tags. */
+export function uploads(d: DeployArgs): { name: string; file: string; bytes: Uint8Array }[] {
+  const u = [{ name: "img.bin", file: d.image, bytes: new Uint8Array(readFileSync(d.image)) }];
+  if (d.tags !== undefined) u.push({ name: "img.tags", file: d.tags, bytes: new Uint8Array(readFileSync(d.tags)) });
+  return u;
 }
 
-const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
-
-function run(cmd: string[]): string[] {
-  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8" });
-  if (r.error) throw new DeployError(`cannot run ${cmd[0]}: ${r.error.message}`);
-  if (r.status !== 0) throw new DeployError(`${cmd[0]} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split("\n").pop()}`);
-  return r.stdout.split("\n").filter((l) => l.startsWith("meterline:"));
+/** What the concentrator's "meterline: campaign N ended ..." line says: every meter updated, or not. */
+export function endedOf(line: string): { ok: boolean } | null {
+  if (!/^meterline: campaign \d+ ended/.test(line)) return null;
+  return { ok: /ended: every meter done$/.test(line) };
 }
 
-const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the campaign through an open session; returns the exit code (0 every meter updated, 1 otherwise). */
+export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: string) => void): Promise<number> {
+  for (const u of uploads(d)) {
+    print(`deploy: writing ${u.file} to ${d.port} as ${u.name} (${u.bytes.length} bytes)`);
+    const w = await s.writeFile(u.name, u.bytes, { timeoutMs: d.timeoutMs });
+    print(`deploy: ${u.name} written and read back: ${w.length} bytes, CRC-32 ${w.crc.toString(16).padStart(8, "0")}`);
+  }
+  // The concentrator's own end-of-campaign line can come at any time, inside an answer or not.
+  const seen: { ended: { line: string; ok: boolean } | null } = { ended: null };
+  const watch = (l: string) => { const e = endedOf(l); if (e && !seen.ended) seen.ended = { line: l, ok: e.ok }; };
+  s.on("line", watch);
+  try {
+    const a = await s.command(updateCall(d), { timeoutMs: d.timeoutMs });
+    const started = a.lines.filter((l) => l.startsWith("meterline:"));
+    for (const l of started) print(l);
+    if (!started.some((l) => /^meterline: campaign \d+ started/.test(l))) {
+      throw new DeployError(`the campaign did not start: ${a.error ?? started[started.length - 1] ?? "no answer from the concentrator"}`);
+    }
+    let last = "";
+    for (;;) {
+      if (!seen.ended) await sleep(d.everyS * 1000);
+      const p = await s.command("meterline.progress()", { timeoutMs: d.timeoutMs });
+      const l = p.lines.filter((x) => x.startsWith("meterline:")).pop() ?? "";
+      if (l && l !== last && !endedOf(l)) { print(l); last = l; }
+      const e = seen.ended;
+      if (e) { print(e.line); return e.ok ? 0 : 1; }
+      if (/no campaign/.test(l)) throw new DeployError("the concentrator has no campaign any more (did it restart? meterline.resume(\"img.bin\") continues it)");
+      const pr = progressOf(l);
+      if (pr && pr.phase === "done") return pr.updated === pr.meters ? 0 : 1;
+      if (pr && pr.phase === "aborted") return 1;
+    }
+  } finally {
+    s.off("line", watch);
+  }
+}
 
 export async function deploy(d: DeployArgs, print: (l: string) => void): Promise<number> {
-  const c = commands(d);
   if (d.dryRun) {
-    for (const k of ["upload", "start", "progress"] as const) print(`${k}: ${c[k].map(quote).join(" ")}`);
-    print(`(progress repeats every ${d.everyS} s until the campaign is done or aborted)`);
+    for (const u of uploads(d)) print(`upload: ${u.file} as ${u.name}: ${u.bytes.length} bytes in ${Math.ceil(u.bytes.length / 768)} chunks, CRC-32 ${(crc32(u.bytes) >>> 0).toString(16).padStart(8, "0")}, to ${d.port}`);
+    print(`start: ${updateCall(d)}`);
+    print(`progress: meterline.progress() every ${d.everyS} s until the campaign is done or aborted`);
     return 0;
   }
-  print(`deploy: uploading ${d.image} to ${d.port} as img.bin`);
-  run(c.upload);
-  const started = run(c.start);
-  for (const l of started) print(l);
-  if (!started.some((l) => /^meterline: campaign \d+ started/.test(l))) throw new DeployError(`the campaign did not start: ${started[started.length - 1] ?? "no answer from the concentrator"}`);
-  let last = "";
-  for (;;) {
-    await sleep(d.everyS);
-    const lines = run(c.progress);
-    const l = lines[lines.length - 1] ?? "";
-    if (l && l !== last) { print(l); last = l; }
-    if (/no campaign/.test(l)) throw new DeployError("the concentrator has no campaign any more (did it restart? meterline.resume(\"img.bin\") continues it)");
-    const p = progressOf(l);
-    if (p && p.phase === "done") return p.updated === p.meters ? 0 : 1;
-    if (p && p.phase === "aborted") return 1;
+  let s: ConsoleSession;
+  try {
+    s = await openConsole({ port: d.port, timeoutMs: d.timeoutMs });
+  } catch (e) {
+    if (e instanceof ConsoleError) throw new DeployError(`${e.message} (${e.code})`);
+    throw e;
+  }
+  try {
+    return await runCampaign(s, d, print);
+  } catch (e) {
+    if (e instanceof ConsoleError) throw new DeployError(`${e.message} (${e.code})`);
+    throw e;
+  } finally {
+    await s.close();
   }
 }
 
