@@ -19,7 +19,7 @@ import { hostNative, latin1 } from "../../hal/mock/native";
  * the story's end, printing the console's own line; the story "ended" prints the campaign's
  * unsolicited end line instead of ever saying done; "refuse" answers update() with E93.
  */
-function concentrator(story: "ok" | "partial" | "aborted" | "refuse" | "ended") {
+function concentrator(story: "ok" | "partial" | "aborted" | "refuse" | "ended" | "stuck") {
   const calls: string[] = [];
   return startFakeConsole({
     globals: (c) => {
@@ -38,7 +38,7 @@ function concentrator(story: "ok" | "partial" | "aborted" | "refuse" | "ended") 
           progress() {
             calls.push("progress");
             if (step < 0) { c.print("meterline: no campaign"); return 85; }
-            const end = story === "aborted" ? "aborted" : story === "ended" ? "repair" : "done";
+            const end = story === "aborted" ? "aborted" : story === "ended" || story === "stuck" ? "repair" : "done";
             const phases = ["broadcast", "broadcast", "poll", "repair", end];
             const ph = phases[Math.min(step++, phases.length - 1)];
             const done = ph === "done" ? (story === "partial" ? 2 : 3) : 0;
@@ -120,6 +120,15 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     const down = await run("--port", "tcp://127.0.0.1:1", "--image", img, "--image-id", "2");
     expect(down.status).toBe(1);
     expect(down.stderr.trim()).toBe("deploy: tcp://127.0.0.1:1: ECONNREFUSED (UNREACHABLE)");
+  });
+
+  it("gives up with exit 1 when the progress line stops changing for --stall seconds (a campaign whose engine stopped)", async () => {
+    const { fake } = await concentrator("stuck");
+    fakes.push(fake);
+    const { img } = image();
+    const r = await run("--port", fake.url, "--image", img, "--image-id", "2", "--every", "1", "--stall", "2");
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe("deploy: the campaign made no progress for 2 s (--stall): meterline: campaign repair, round 3, 120 blocks, 9 polls, 150 frames, 27000 bytes, about 24 s on air, 0 of 3 meters updated, 0 failed");
   });
 
   it("exits 1 with the reason when the console is taken or the concentrator does not answer", async () => {

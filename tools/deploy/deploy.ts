@@ -10,13 +10,15 @@
  *
  *   npm run deploy -- --port /dev/ttyACM1 --image meter-v2.img --image-id 2 [--meters 1001,1002 | --outdated | --group 7]
  *     [--method coded|patent] [--loss PCT]   the update method (default coded) and, for it, the frame loss to plan for (default 10)
- *                     [--block-size 200] [--activate-at UNIX] [--tags img.tags] [--every 10] [--timeout S] [--dry-run]
+ *                     [--block-size 200] [--activate-at UNIX] [--tags img.tags] [--every 10] [--timeout S] [--stall S] [--dry-run]
  *
  * --port: the concentrator's serial device or tcp://host:port (a board runner: npm run board).
  * --image: an image file (npm run image; its header gives board, version and block size)
  * or a bare image (npm run pack). --tags: the head-end's authorisation tags for keyed
  * meters (npm run keys -- authorise), uploaded beside it. --timeout: how long one console
  * command may take (default 60 s: update() digests the whole image before it answers).
+ * --stall: give up (exit 1) when the progress line has not changed for this long (default
+ * 1800 s): a campaign whose engine stopped (an exception on the concentrator) never ends.
  *
  * --dry-run prints what would be sent and sends nothing. Every bad argument exits 2 with one
  * line naming it; a console that cannot be reached, is taken or does not answer exits 1 with
@@ -37,6 +39,8 @@ export interface DeployArgs {
   meters?: number[] | "outdated"; group?: number; activateAt?: number; everyS: number; dryRun: boolean;
   /** How long one console command may take, ms. */
   timeoutMs: number;
+  /** Give up when the progress line has not changed for this long, ms. */
+  stallMs: number;
   /** "coded" (the default) or "patent"; the frame loss the coded method plans for (percent). */
   method: "coded" | "patent"; lossPct?: number;
   /** The head-end's tags for this campaign (npm run keys -- authorise), uploaded as img.tags. */
@@ -53,7 +57,7 @@ export function parseArgs(argv: string[]): DeployArgs {
       options: {
         port: { type: "string" }, image: { type: "string" }, "image-id": { type: "string" }, meters: { type: "string" },
         outdated: { type: "boolean", default: false }, group: { type: "string" }, "block-size": { type: "string" },
-        "activate-at": { type: "string" }, every: { type: "string" }, timeout: { type: "string" }, tags: { type: "string" },
+        "activate-at": { type: "string" }, every: { type: "string" }, timeout: { type: "string" }, stall: { type: "string" }, tags: { type: "string" },
         method: { type: "string" }, loss: { type: "string" }, "dry-run": { type: "boolean", default: false },
       },
     }).values;
@@ -75,6 +79,7 @@ export function parseArgs(argv: string[]): DeployArgs {
   const activateAt = int("--activate-at", v["activate-at"], 0, 0xffffffff);
   const everyS = int("--every", v.every, 1, 3600) ?? 10;
   const timeoutMs = (int("--timeout", v.timeout, 1, 3600) ?? 60) * 1000;
+  const stallMs = (int("--stall", v.stall, 1, 86400) ?? 1800) * 1000;
   const method = v.method ?? "coded";
   if (method !== "coded" && method !== "patent") throw new DeployError(`--method must be coded or patent, got "${method}"`);
   const lossPct = int("--loss", v.loss, 0, 50);
@@ -96,7 +101,7 @@ export function parseArgs(argv: string[]): DeployArgs {
   if (file && blockSize !== undefined && blockSize !== file.blockSize) throw new DeployError(`--block-size: the image file says ${file.blockSize}`);
   const head = file ? null : decodeAppHeader(bytes, Number.MAX_SAFE_INTEGER);
   if (!file && !head) throw new DeployError(`--image ${image}: not an update image (no program header; make one with npm run image or npm run pack)`);
-  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, timeoutMs, dryRun: v["dry-run"]!, tags, imageFile: !!file, method, lossPct };
+  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, timeoutMs, stallMs, dryRun: v["dry-run"]!, tags, imageFile: !!file, method, lossPct };
 }
 
 /** The expression that starts the campaign on the concentrator. */
@@ -145,18 +150,19 @@ export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: s
     if (!started.some((l) => /^meterline: campaign \d+ started/.test(l))) {
       throw new DeployError(`the campaign did not start: ${a.error ?? started[started.length - 1] ?? "no answer from the concentrator"}`);
     }
-    let last = "";
+    let last = "", changed = Date.now();
     for (;;) {
       if (!seen.ended) await sleep(d.everyS * 1000);
       const p = await s.command("meterline.progress()", { timeoutMs: d.timeoutMs });
       const l = p.lines.filter((x) => x.startsWith("meterline:")).pop() ?? "";
-      if (l && l !== last && !endedOf(l)) { print(l); last = l; }
+      if (l && l !== last && !endedOf(l)) { print(l); last = l; changed = Date.now(); }
       const e = seen.ended;
       if (e) { print(e.line); return e.ok ? 0 : 1; }
       if (/no campaign/.test(l)) throw new DeployError("the concentrator has no campaign any more (did it restart? meterline.resume(\"img.bin\") continues it)");
       const pr = progressOf(l);
       if (pr && pr.phase === "done") return pr.updated === pr.meters ? 0 : 1;
       if (pr && pr.phase === "aborted") return 1;
+      if (Date.now() - changed >= d.stallMs) throw new DeployError(`the campaign made no progress for ${Math.round(d.stallMs / 1000)} s (--stall): ${last || "no progress line"}`);
     }
   } finally {
     s.off("line", watch);
