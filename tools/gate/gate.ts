@@ -3,8 +3,17 @@
  * it: ES5 syntax (acorn, ecmaVersion 5), no labelled statements, no built-in method
  * reached through a constructor's prototype, none of the APIs the interpreter lacks
  * (checked on the AST: identifiers and member names, not text), no use of a `var` before
- * its declaration in the same function, and within its budget. Facts:
+ * its declaration in the same function, no use of a function before its declaration, and
+ * within its budget. Facts:
  * ../shared/espruino-facts.md.
+ *
+ * Why function order: the interpreter does not hoist function declarations either, in a
+ * function or at the top level (measured on 2v29: `function g(){ var r = f(y); function
+ * y(){} }` passes the global `y`, or throws ReferenceError without one). Terser keeps a
+ * nested function's declaration where the source has it, so a call made before it (the
+ * ST7580 driver handed its event handler to the framer that way) reaches whatever global
+ * has the same one-letter name. Only uses outside nested functions are flagged: a closure
+ * runs later.
  *
  * Why var order: the interpreter does not hoist `var`. It declares the variable when the
  * statement runs, so a name assigned before its `var` (terser writes `...;return x;var a,b`
@@ -143,6 +152,7 @@ function checkVarOrder(ast: AnyNode, problems: Problem[], at: (n: AnyNode) => nu
   for (const scope of scopes) {
     const params = new Set<string>((scope.params ?? []).map((p: AnyNode) => p.name));
     const firstDecl = new Map<string, number>();
+    const fnDecl = new Map<string, number>();
     const refs: AnyNode[] = [];
     const stack: [AnyNode, AnyNode | null, string][] = [[scope.type === "Program" ? scope : scope.body, null, "body"]];
     while (stack.length) {
@@ -155,6 +165,7 @@ function checkVarOrder(ast: AnyNode, problems: Problem[], at: (n: AnyNode) => nu
       }
       if (node !== scope.body && node !== scope && FUNCTION_TYPES.includes(node.type)) {
         // a nested function: its name is a declaration here, its body another scope
+        if (node.type === "FunctionDeclaration" && node.id && !fnDecl.has(node.id.name)) fnDecl.set(node.id.name, node.start);
         continue;
       }
       for (const k of Object.keys(node)) {
@@ -167,6 +178,10 @@ function checkVarOrder(ast: AnyNode, problems: Problem[], at: (n: AnyNode) => nu
       const d = firstDecl.get(r.name);
       if (d !== undefined && r.start < d && !params.has(r.name)) {
         problems.push({ rule: "var-before-use", message: `"${r.name}" is used before its var declaration in the same function: the interpreter does not hoist var`, line: at(r) });
+      }
+      const f = fnDecl.get(r.name);
+      if (f !== undefined && r.start < f && !params.has(r.name) && d === undefined) {
+        problems.push({ rule: "function-before-declaration", message: `"${r.name}" is used before its function declaration in the same function: the interpreter does not hoist functions`, line: at(r) });
       }
     }
   }

@@ -27,7 +27,7 @@
 import { Err } from "../../common/errors";
 import { Clock, Native, OutputPin, Uart } from "../../../hal/types";
 import { LinkStats, Modem, ModemEvents, newStats } from "../modem";
-import { encodeFrame, St, StCmd, StEv, st7580Framer } from "./frame";
+import { encodeFrame, St, StCmd, StEv, st7580Framer, type St7580Framer } from "./frame";
 
 export const enum St7580 {
   STATUS_MS = 200,
@@ -89,12 +89,7 @@ export function st7580Modem(
   var wait = 0;
   var byteMs = 10000 / opt.baud;
 
-  // a top-level function (NOINLINE): inlined, its parse and feed would sit two scopes deep
-  var framer = /*@__NOINLINE__*/ st7580Framer(onEvent);
-  uart.setup(opt.baud);
-  uart.onData(function (chunk) { framer.feed(chunk, clock.now()); });
-  release();
-  clock.setInterval(tick, St7580.PROBE_MS);
+  var framer: St7580Framer;
 
   function release(): void {
     if (treq) treq.set(true);
@@ -302,6 +297,16 @@ export function st7580Modem(
     });
     return 0;
   }
+
+  // the start, after every function it uses is declared: the interpreter does not hoist
+  // function declarations (a call made above them reaches a global of the same name).
+  // The framer is a top-level function (NOINLINE): inlined, its parse and feed would sit
+  // two scopes deep
+  framer = /*@__NOINLINE__*/ st7580Framer(onEvent);
+  uart.setup(opt.baud);
+  uart.onData(function (chunk) { framer.feed(chunk, clock.now()); });
+  release();
+  clock.setInterval(tick, St7580.PROBE_MS);
 
   return {
     maxPayload: St7580.MAX_PAYLOAD,
