@@ -5,7 +5,7 @@
 # P is a serial device (/dev/ttyACM0) or tcp://host:port. --keys: the head-end's key file
 # (npm run keys -- new): a meter gets its own key, a concentrator its meters' link keys.
 # --dry-run writes what would be sent to OUT and needs no board. --upload-timeout S (300) and
-# --check-timeout S (20) bound the upload and the check. Bad arguments exit 2, an upload or a
+# --check-timeout S (60) bound the upload and the check. Bad arguments exit 2, an upload or a
 # board that failed exits 1, each with one line on stderr.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,7 +14,7 @@ usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "flash: $*" >&2; exit 2; }
 fail() { echo "flash: $*" >&2; exit 1; }
 
-board="" role="" port="" id="" modem_path="" dry_run="" no_build="" keys="" upload_timeout=300 check_timeout=20
+board="" role="" port="" id="" modem_path="" dry_run="" no_build="" keys="" upload_timeout=300 check_timeout=60
 while [ $# -gt 0 ]; do
   case "$1" in
     --board|--role|--port|--id|--modem-path|--dry-run|--keys|--upload-timeout|--check-timeout)

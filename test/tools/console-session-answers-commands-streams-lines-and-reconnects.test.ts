@@ -151,4 +151,31 @@ describe("console session", () => {
     await expect(s.writeFile("", bytes)).rejects.toMatchObject({ code: "BAD_ARGUMENT" });
     await expect(s.writeFile("x", new Uint8Array(0))).rejects.toMatchObject({ code: "BAD_ARGUMENT" });
   });
+
+  it("writeFile sends a chunk again when the board leaves it unanswered, without starting the file over", async () => {
+    const bytes = new Uint8Array(2000).map((_, i) => (i * 37 + 11) & 0xff);
+    const f = await fake();
+    const s = await session(f.url);
+    // the board takes the chunk at 600 and its end marker and says nothing: a half-typed line
+    let drop = 0, dropped = false;
+    const fk = f as unknown as { take: (t: string) => Promise<void> };
+    const take = fk.take.bind(f);
+    fk.take = (t: string) => {
+      if (!dropped && t.includes(",600,2000)")) { dropped = true; drop = 1; }
+      if (drop > 0) { drop--; return Promise.resolve(); }
+      return take(t);
+    };
+    const retries: string[] = [];
+    s.on("retry", (why: string) => retries.push(why));
+    expect(await s.writeFile("img.bin", bytes, { chunkBytes: 300, timeoutMs: 800 })).toMatchObject({ attempts: 1, length: 2000 });
+    expect(retries).toEqual([expect.stringMatching(/^writing img\.bin at 600 of 2000: .*no answer/)]);
+    expect(Buffer.from(f.storage.get("img.bin")!, "latin1")).toEqual(Buffer.from(bytes));
+    // a board that never answers a chunk: the write fails with NO_ANSWER after three sends
+    const mute = await fake();
+    const m = await session(mute.url);
+    const mk = mute as unknown as { take: (t: string) => Promise<void> };
+    const mtake = mk.take.bind(mute);
+    mk.take = (t: string) => (t.includes("Storage") || t.includes("#ml-end-") && t.includes("print") && mute.received.some((r) => r.includes("Storage")) ? Promise.resolve() : mtake(t));
+    await expect(m.writeFile("img.bin", bytes, { chunkBytes: 300, timeoutMs: 300 })).rejects.toMatchObject({ code: "NO_ANSWER" });
+  });
 });

@@ -148,6 +148,9 @@ async function serialLink(path: string, baudRate: number): Promise<Link> {
   };
 }
 
+/** How long one chunk of writeFile may go unanswered, and how often it is sent before writeFile gives up. */
+const CHUNK_ANSWER_MS = 15000, CHUNK_TRIES = 3;
+
 const MARKER = /^#ml-end-[0-9a-z]+-\d+#$/;
 
 interface Window {
@@ -403,7 +406,19 @@ export class ConsoleSession extends EventEmitter {
     for (let off = 0; off < total; off += chunk) {
       const part = bytes.subarray(off, off + chunk);
       const b64 = Buffer.from(part).toString("base64");
-      const a = await this.command(`(function(S){print(S.write(${n},atob("${b64}"),${off},${total})?E.CRC32(S.read(${n},${off},${part.length})):"refused")})(require("Storage"))`, { echo: false, timeoutMs });
+      const js = `(function(S){print(S.write(${n},atob("${b64}"),${off},${total})?E.CRC32(S.read(${n},${off},${part.length})):"refused")})(require("Storage"))`;
+      // a chunk that got no answer is sent again (the next command starts by clearing a
+      // half-typed line): measured on the Linux build, a busy concentrator once left a
+      // chunk unanswered, and the whole 35 KB write failed with it
+      let a: Answer | null = null;
+      for (let tries = 1; !a; tries++) {
+        try {
+          a = await this.command(js, { echo: false, timeoutMs: Math.min(timeoutMs ?? this.o.timeoutMs, CHUNK_ANSWER_MS) });
+        } catch (e) {
+          if (!(e instanceof ConsoleError) || e.code !== "NO_ANSWER" || tries >= CHUNK_TRIES) throw e;
+          this.emit("retry", `writing ${JSON.parse(n)} at ${off} of ${total}: ${e.message}`, tries);
+        }
+      }
       const got = a.lines[a.lines.length - 1];
       if (got !== String(crc32(part) >>> 0)) return `writing ${JSON.parse(n)} at ${off} of ${total}: ${a.error ?? (got === undefined ? "no answer" : got === "refused" ? "refused" : `stored with CRC-32 ${got}, sent ${crc32(part) >>> 0}`)}`;
     }
