@@ -44,7 +44,9 @@ const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1
 const t0 = Date.now();
 const m = newMsg();
 let stEvents = 0, tpEvents = 0;
-const st = st7580Framer(() => { stEvents++; });
+const stCounts = { frames: 0, badChecksum: 0, garbage: 0 };
+// FRAME 1, BAD_CHECKSUM 5, GARBAGE 8 (firmware/link/st7580/frame.ts StEv)
+const st = st7580Framer((ev) => { stEvents++; if (ev === 1) stCounts.frames++; else if (ev === 5) stCounts.badChecksum++; else if (ev === 8) stCounts.garbage++; });
 const tp = transparentDeframer(242, hostNative.crc32, () => { tpEvents++; });
 const stBuf = st.data, tpBuf = tp.buf;
 let t = 0;
@@ -84,5 +86,5 @@ const show = (mp: Map<number, number>) => [...mp.entries()].sort((a, b) => a[0] 
 console.log(`fuzz: ${runs} inputs per decoder, seed ${seed}, ${secs.toFixed(1)} s`);
 console.log(`  decodeMsg        ${show(outcomes.msg)}`);
 console.log(`  forEachMissing   ${show(outcomes.missing)}`);
-console.log(`  st7580Framer     ${stEvents} events, ${st.counts.frames} frames, ${st.counts.badChecksum} bad checksums, ${st.counts.garbage} garbage bytes`);
+console.log(`  st7580Framer     ${stEvents} events, ${stCounts.frames} frames, ${stCounts.badChecksum} bad checksums, ${stCounts.garbage} garbage bytes`);
 console.log(`  transparent      ${tpEvents} events, ${tp.counts.frames} frames, ${tp.counts.badCrc} bad CRCs, ${tp.counts.tooLong} too long`);

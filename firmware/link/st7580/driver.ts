@@ -123,8 +123,7 @@ export function st7580Modem(
       ph = Ph.STATUS;
       arm(St7580.STATUS_MS, function () {
         release();
-        stats.timeouts++;
-        retryOr(Err.LINK_NO_STATUS);
+        timedOut(Err.LINK_NO_STATUS);
       });
     } else transmit();
   }
@@ -133,10 +132,13 @@ export function st7580Modem(
     uart.write(native.bytesToString(tx.subarray(0, txLen)));
     release();
     ph = Ph.ACK;
-    arm(St7580.ACK_MS + txLen * byteMs, function () {
-      stats.timeouts++;
-      retryOr(Err.LINK_NO_ACK);
-    });
+    arm(St7580.ACK_MS + txLen * byteMs, function () { timedOut(Err.LINK_NO_ACK); });
+  }
+
+  function timedOut(err: number): void {
+    stats.timeouts++;
+    framer.feed("", -1);
+    retryOr(err);
   }
 
   function retryOr(err: number): void {

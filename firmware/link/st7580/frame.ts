@@ -86,7 +86,6 @@ export function encodeFrame(cmd: number, data: Uint8Array, out: Uint8Array): num
 export interface St7580Framer {
   data: Uint8Array;
   feed(chunk: string, nowMs: number): void;
-  counts: { frames: number; badChecksum: number; garbage: number };
 }
 
 export function st7580Framer(listener: (ev: number, cmd: number, len: number, arg: number) => void): St7580Framer {
@@ -94,7 +93,6 @@ export function st7580Framer(listener: (ev: number, cmd: number, len: number, ar
   // written) makes buf[p + 1] a number even at the end
   var buf = new Uint8Array(St.MAX_DATA + St.OVERHEAD + 1);
   var p = 0, e = 0, last = 0;
-  var counts = { frames: 0, badChecksum: 0, garbage: 0 };
 
   function parse(): void {
     while (p < e) {
@@ -105,19 +103,16 @@ export function st7580Framer(listener: (ev: number, cmd: number, len: number, ar
         if (e - p < t) return;
         for (var sum = 0, k = p + 1; k < p + t - 2; k++) sum += buf[k];
         if ((buf[k] | (buf[k + 1] << 8)) === (sum & 0xffff)) {
-          counts.frames++;
           listener(StEv.FRAME, buf[p + 2], t - St.OVERHEAD, p + 3);
           p += t;
           continue;
         }
-        counts.badChecksum++;
         listener(StEv.BAD_CHECKSUM, buf[p + 2], t - St.OVERHEAD, 0);
       } else if (b === St.STATUS) {
         if (e - p < 2) return;
         listener(StEv.STATUS, 0, 0, buf[++p]);
       } else if (b === St.ACK || b === St.NAK) listener(b, 0, 0, 0); // StEv.ACK, StEv.NAK
       else {
-        counts.garbage++;
         listener(StEv.GARBAGE, 0, 0, b);
       }
       p++;
@@ -126,6 +121,10 @@ export function st7580Framer(listener: (ev: number, cmd: number, len: number, ar
 
   function feed(chunk: string, nowMs: number): void {
     if (chunk.length) last = nowMs;
+    // feed("", -1): the driver's wait for an ACK or a status timed out, and the bytes it
+    // waited for may sit behind a partial frame (a stray STX with a large LEN keeps every
+    // byte after it until that many come): drop what is pending, rescanning after each byte
+    if (nowMs < 0) last = nowMs - St.STALE_MS - 1;
     for (var i = 0; i < chunk.length; i++) {
       if (e === St.MAX_DATA + St.OVERHEAD) {
         // full: take what is whole, then move what is left (a partial frame) to the front
@@ -143,5 +142,5 @@ export function st7580Framer(listener: (ev: number, cmd: number, len: number, ar
     }
   }
 
-  return { data: buf, feed: feed, counts: counts };
+  return { data: buf, feed: feed };
 }

@@ -9,10 +9,16 @@ const EV = { FRAME: 1, STATUS: 4, BAD_CHECKSUM: 5, ACK: 6, TIMEOUT: 7, GARBAGE: 
 
 function collect() {
   const events: { ev: number; cmd: number; data: number[]; arg: number }[] = [];
+  // the framer's events tallied (the driver keeps these counts in its LinkStats)
+  const counts = { frames: 0, badChecksum: 0, garbage: 0 };
   // for a frame, arg is where its data start; report the repeat flag (STX 0x03) instead
-  const f = st7580Framer((ev, cmd, len, arg) => events.push(ev === EV.FRAME
-    ? { ev, cmd, data: [...f.data.subarray(arg, arg + len)], arg: f.data[arg - 3] === 0x03 ? 1 : 0 }
-    : { ev, cmd, data: [], arg }));
+  const fr = st7580Framer((ev, cmd, len, arg) => {
+    if (ev === EV.FRAME) counts.frames++; else if (ev === EV.BAD_CHECKSUM) counts.badChecksum++; else if (ev === EV.GARBAGE) counts.garbage++;
+    events.push(ev === EV.FRAME
+      ? { ev, cmd, data: [...fr.data.subarray(arg, arg + len)], arg: fr.data[arg - 3] === 0x03 ? 1 : 0 }
+      : { ev, cmd, data: [], arg });
+  });
+  const f = Object.assign(fr, { counts });
   return { f, events };
 }
 
