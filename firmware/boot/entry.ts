@@ -55,6 +55,8 @@ if (trial && profile.watchdog) E.enableWatchdog(WATCHDOG_S, false);
 handover(global, choose, trial, function (why) {
   print("meterline boot: new program " + (why === Err.BOOT_APP_SILENT ? "did not start" : "failed") + " (E" + why + "), reverting");
   install(flash, native, profile.regions, true);
+  // a fresh start runs the previous program with nothing of the failed one around it
+  E.reboot();
 }, function (code) {
   print("meterline boot: no program to run (E" + code + ")");
 });

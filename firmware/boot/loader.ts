@@ -39,26 +39,28 @@ export function appSource(flash: Flash, native: Native, app: Region): string | n
  * itself, so nothing of the routine stays alive while the program starts (measured: 330
  * variables on 2v29), and leaves `g.mlRan`: 2 when the program is new and on trial, else 1.
  * When the program throws, the stub sets `g.mlThrew` (1) and runs the routine again, which
- * calls this with `threw`: a program on trial is reverted (`revert(BOOT_APP_THREW)`) and
- * the previous one offered; any other gets `done(BOOT_APP_THREW)`. When a program on trial
- * has not set `g.mlUp` by the start deadline, the stub sets `g.mlThrew` to 2 and does the
- * same (`revert(BOOT_APP_SILENT)`), then reboots. `done(code)` is called whenever there is
- * no program to offer; `choose()` gives the text or an Err code.
+ * calls this with `threw`: a program on trial is reverted (`revert(BOOT_APP_THREW)`, which
+ * reboots the board) and nothing is offered; any other gets `done(BOOT_APP_THREW)`. When a
+ * program on trial has not set `g.mlUp` by the start deadline, the stub sets `g.mlThrew` to
+ * 2 and does the same (`revert(BOOT_APP_SILENT)`), and reboots even if the routine threw.
+ * `done(code)` is called whenever there is no program to offer; `choose()` gives the text
+ * or an Err code.
  */
 export function handover(g: { [k: string]: unknown }, choose: () => string | number, onTrial: boolean, revert: (why: number) => void, done: (code: number) => void): void {
-  var trial = onTrial;
   if (g.mlThrew) {
     var wasTrial = g.mlRan === 2, why = g.mlThrew === 2 ? Err.BOOT_APP_SILENT : Err.BOOT_APP_THREW;
     delete g.mlThrew;
     delete g.mlRan;
     if (!wasTrial) { done(why); return; }
-    // the new program crashed or never started: put the previous one back and run that
+    // the new program crashed or never started: put the previous one back; revert() then
+    // reboots, so nothing the failed program left running (timers, watches, the modem's
+    // UART handlers) runs beside the previous one
     revert(why);
-    trial = false;
+    return;
   }
   var src = choose();
   if (typeof src === "number") { done(src); return; }
-  var text: string = src, mark = trial ? 2 : 1;
+  var text: string = src, mark = onTrial ? 2 : 1;
   g.mlBoot = function () {
     delete g.mlBoot;
     g.mlRan = mark;

@@ -65,13 +65,18 @@ describe("the shipped boot routine installing an update", () => {
     expect(dev.output).toEqual(["v2 running"]);
   });
 
-  it("LINUX: a new program that throws at start is reverted at once and the meter program runs again", () => {
+  it("LINUX: a new program that throws at start is reverted at once, the board reboots, and the meter program runs again", () => {
     const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
     dev.run(provisioningPlan({ board: "LINUX", role: "meter", id: 9 }));
     dev.powerOn();
     downloadV2(dev, `throw new Error("v2 is broken");`);
     dev.powerOn();
-    expect(dev.output).toEqual(["meterline boot: new program failed (E102), reverting", "meterline: meter 9 started"]);
+    // reverted, then a reboot: nothing the broken program set up runs beside the old one
+    expect(dev.output).toEqual(["meterline boot: new program failed (E102), reverting"]);
+    expect(dev.rebootRequested).toBe(true);
+    expect(dev.global("meterline")).toBeUndefined();
+    dev.powerOn();
+    expect(dev.output).toEqual(["meterline: meter 9 started"]);
     expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(9);
     dev.powerOn(); // the revert is settled: the old program just runs
     expect(dev.output).toEqual(["meterline: meter 9 started"]);
@@ -124,7 +129,7 @@ describe("the shipped boot stub and routine revert a new program that never star
     expect(readOutcome(dev.flash, dev.profile.regions.journal!).outcome).toBe(Outcome.RUNNING);
   });
 
-  it("LINUX: a program that throws after its start but before saying so is reverted at the deadline", () => {
+  it("LINUX: a program whose start fails in a timer (it catches and reports its own error) and never says it started is reverted at the deadline", () => {
     const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
     dev.run(provisioningPlan({ board: "LINUX", role: "meter", id: 23 }));
     dev.powerOn();

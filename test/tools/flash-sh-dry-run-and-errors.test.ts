@@ -23,7 +23,7 @@ describe("flash.sh", () => {
     expect(erases.length).toBe(units);
     expect(erases[0]).toBe(p.regions.boot!.addr);
     // ESP32 flash is not memory-mapped: the stub reads the routine
-    expect(plan).toMatch(/require\("Storage"\)\.write\("\.boot0","eval\(E\.toString\(require\(\\"Flash\\"\)\.read\(\d+,0x360000\)\)\);while\(global\.mlBoot\)try\{eval\(mlBoot\(\)\)\}catch\(e\)\{mlThrew=1;eval\(E\.toString\(require\(\\"Flash\\"\)\.read\(\d+,0x360000\)\)\)\}if\(global\.mlRan==2\)setTimeout\(function\(\)\{if\(!global\.mlUp\)\{mlThrew=2;eval\(E\.toString\(require\(\\"Flash\\"\)\.read\(\d+,0x360000\)\)\);E\.reboot\(\)\}\},20000\)"\);/);
+    expect(plan).toMatch(/require\("Storage"\)\.write\("\.boot0","eval\(E\.toString\(require\(\\"Flash\\"\)\.read\(\d+,0x360000\)\)\);while\(global\.mlBoot\)try\{eval\(mlBoot\(\)\)\}catch\(e\)\{mlThrew=1;eval\(E\.toString\(require\(\\"Flash\\"\)\.read\(\d+,0x360000\)\)\)\}if\(global\.mlRan==2\)setTimeout\(function\(\)\{if\(!global\.mlUp\)\{mlThrew=2;try\{eval\(E\.toString\(require\(\\"Flash\\"\)\.read\(\d+,0x360000\)\)\)\}catch\(e\)\{\}E\.reboot\(\)\}\},20000\)"\);/);
     const dev = new EspruinoDevice({ profile: p });
     dev.run(plan);
     dev.powerOn();
@@ -33,7 +33,7 @@ describe("flash.sh", () => {
   it("a memory-mapped board gets a stub that evaluates the boot region in place", () => {
     const out = join(mkdtempSync(join(tmpdir(), "ml-")), "plan.js");
     expect(flash("--board", "ESPRUINOBOARD", "--role", "meter", "--id", "3", "--dry-run", out).status).toBe(0);
-    expect(readFileSync(out, "utf8")).toMatch(/"eval\(E\.memoryArea\(0x8040000,\d+\)\);while\(global\.mlBoot\)try\{eval\(mlBoot\(\)\)\}catch\(e\)\{mlThrew=1;eval\(E\.memoryArea\(0x8040000,\d+\)\)\}if\(global\.mlRan==2\)setTimeout\(function\(\)\{if\(!global\.mlUp\)\{mlThrew=2;eval\(E\.memoryArea\(0x8040000,\d+\)\);E\.reboot\(\)\}\},20000\)"/);
+    expect(readFileSync(out, "utf8")).toMatch(/"eval\(E\.memoryArea\(0x8040000,\d+\)\);while\(global\.mlBoot\)try\{eval\(mlBoot\(\)\)\}catch\(e\)\{mlThrew=1;eval\(E\.memoryArea\(0x8040000,\d+\)\)\}if\(global\.mlRan==2\)setTimeout\(function\(\)\{if\(!global\.mlUp\)\{mlThrew=2;try\{eval\(E\.memoryArea\(0x8040000,\d+\)\)\}catch\(e\)\{\}E\.reboot\(\)\}\},20000\)"/);
   });
 
   it("refuses bad arguments with a clear message and a non-zero exit", () => {

@@ -65,11 +65,12 @@ export function bootStub(p: BoardProfile, length: number): string {
  * leaves its program in mlBoot (firmware/boot/loader.ts, handover), evaluated here at
  * global scope; when it throws, mlThrew is set and the routine runs again. A program on
  * trial (mlRan 2) that has not set mlUp within START_DEADLINE_MS is reverted the same way
- * (mlThrew 2), then the board reboots: whatever the silent program left running goes with it.
+ * (mlThrew 2), then the board reboots (the routine's revert reboots; the stub reboots too, in
+ * case the routine threw): whatever the silent program left running goes with it.
  */
 export function handoverStub(routine: string, deadlineMs = START_DEADLINE_MS): string {
   return `${routine};while(global.mlBoot)try{eval(mlBoot())}catch(e){mlThrew=1;${routine}}` +
-    `if(global.mlRan==2)setTimeout(function(){if(!global.mlUp){mlThrew=2;${routine};E.reboot()}},${deadlineMs})`;
+    `if(global.mlRan==2)setTimeout(function(){if(!global.mlUp){mlThrew=2;try{${routine}}catch(e){}E.reboot()}},${deadlineMs})`;
 }
 
 /** Checks the options against the profile; returns the profile and role. Throws PlanError. */
