@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { P, T } from "../firmware/protocol/catalogue";
 import { encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { bufferLayout } from "../firmware/common/update-image";
-import { answerTimeMs, REBOOT_WAIT_MS, SMALL_REPLY } from "../firmware/concentrator/campaign";
+import { answerTimeMs, PROGRAM_MS, REBOOT_WAIT_MS, SMALL_REPLY } from "../firmware/concentrator/campaign";
 import { loadProfile } from "../tools/profiles/profiles";
 import { frameSizes, simulateCampaign, type SimResult } from "./campaign-sim";
 import { unicastCampaign } from "./unicast";
@@ -220,7 +220,7 @@ function main(argv: string[]): void {
     "",
     `- Image: ${IMAGE_SIZE} bytes (64 KiB) in ${k} blocks of ${BLOCK_SIZE} bytes; a data-block frame is ${sizes.block} bytes, a repair-block frame the same, an update control ${sizes.control}.`,
     `- Line: ST7580 at ${LINE.bitRate} bit/s, ${LINE.overheadBytes} bytes of PHY overhead per frame, ${LINE.turnaroundMs} ms turnaround; each frame on each link is lost independently with probability p. Modem host links at ${LINE.hostBaud} baud.`,
-    `- Timing: the shipped console's. An answer is awaited for the request's own airtime plus answerTimeMs (firmware/concentrator/campaign.ts): the reply on the line, both frames over the modems' host links, ${50} ms for the meter program; ${Math.round(answerTimeMs(LINE.bitRate, LINE.overheadBytes, LINE.hostBaud, 30, SMALL_REPLY))} ms for a short answer, ${Math.round(LINE.answerMs)} ms for a full-frame one (a missing-block report). Reboot wait after ACTIVATE: ${REBOOT_WAIT_MS / 1000} s.`,
+    `- Timing: the shipped console's. An answer is awaited for the request's own airtime plus answerTimeMs (firmware/concentrator/campaign.ts): the reply on the line, both frames over the modems' host links, ${PROGRAM_MS} ms for the meter program; ${Math.round(answerTimeMs(LINE.bitRate, LINE.overheadBytes, LINE.hostBaud, 30, SMALL_REPLY))} ms for a short answer, ${Math.round(LINE.answerMs)} ms for a full-frame one (a missing-block report). Reboot wait after ACTIVATE: ${REBOOT_WAIT_MS / 1000} s.`,
     "- Selection: every meter is in one group and the campaign selects the group (the patent's method sends it the control once, then to each meter until it answers).",
     `- coded: the concentrator's campaign engine in its coded mode (firmware/concentrator/campaign.ts, docs/update.md): broadcast control and activation, K blocks plus repair blocks for the loss it plans for (the line's mean loss), one group query a round answered in random slots by unfinished meters with their deficit, repair rounds sized from the largest deficit, stragglers served with plain blocks, a read-back of every meter. The meters run the meter's own decoder (firmware/meter/decoder.ts) with the room of a ${ROOM_BOARD} meter: ${room.spareSlots} spare slots after the image, ${room.rows} decoder rows (its profile's repairRows).`,
     "- patent: the same engine in the patent's method: the control to each meter, the broadcast, then rounds of status queries to each unfinished meter and re-broadcast of the union of the blocks they miss; activation and read-back.",

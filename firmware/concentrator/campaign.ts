@@ -135,7 +135,14 @@ export var MAX_ACTIVATIONS = 3;
  * a byte). Without a bit rate: 3 s. The campaign waits this long for each answer, sized
  * for the reply it expects (SMALL_REPLY, or a full frame for a missing-block report).
  */
-export var PROGRAM_MS = 50;
+/*
+ * The meter's own part of an answer: its interpreter taking the frame, the program, the
+ * modem handshakes. 50 ms (a guess that the simulator, answering at once, never tested)
+ * was far too short on the real interpreter: in bench:real every read-back answer came
+ * after the wait had ended, and the campaign asked again for ever. A wait ends as soon as
+ * the answer comes, so a longer one costs time only for answers that never come.
+ */
+export var PROGRAM_MS = 500;
 export var SMALL_REPLY = P.HEADER + 9 + P.TRAILER;
 export function answerTimeMs(bitRate: number, overhead: number, hostBaud: number, request: number, reply: number): number {
   if (!bitRate) return 3000;
