@@ -1,0 +1,307 @@
+/*
+ * npm run bench:real: the system on the real interpreter. A concentrator and its meters are
+ * Espruino Linux processes under board runners (tools/board), provisioned with flash.sh as a
+ * user would, their modem UARTs on socat pseudo-terminals whose other ends the host puts on
+ * the simulated power line (bench/real-parts.ts, the bench's ST7580 stand-in). Then, all at
+ * wall-clock speed and all through the boards' consoles (tools/console):
+ *   1. the clock, discovery, and readings: pulses typed at each meter's console (mlPulse();
+ *      the Linux build has no pins), reading rounds, until the meters have saved them;
+ *   2. the host's end of every meter's line closed and opened again (the link must heal);
+ *   3. a campaign to a v2 whose program body differs from v1's, run by npm run deploy's
+ *      code on the bench's console session; one meter loses power during the download,
+ *      another during the install that follows its activation;
+ *   4. the registers read again;
+ *   5. on one meter, a new program that never starts and one that throws at start, staged
+ *      into its flash file: the boot routine must revert both by itself (bench/real-boot.ts).
+ * It exits 0 only when every meter's app region is v2 byte for byte, its state log holds
+ * its CONFIRM, and every register read equals the pulses given (the check npm start makes:
+ * bench/run.ts, registerProblems); 1 with the reasons otherwise; 2 for a bad argument.
+ *
+ *   npm run bench:real -- --espruino PATH [--meters 3] [--loss 5] [--seed 1] [--keep DIR] [--no-build]
+ *   npm run bench:real -- --espruino PATH --powercuts 200        (bench/real-powercuts.ts)
+ *
+ * It needs the interpreter and socat, so npm test does not run it: docs/bench.md quotes a run.
+ */
+import { parseArgs } from "node:util";
+import { appendFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { BoardError, startBoard, type Board, type Life } from "../tools/board/runner";
+import { ConsoleError, openConsole, type ConsoleSession } from "../tools/console/session";
+import { loadProfile } from "../tools/profiles/profiles";
+import { packImage } from "../tools/image/pack";
+import { imageFileOf } from "../tools/image/image";
+import { parseArgs as parseDeploy, runCampaign } from "../tools/deploy/deploy";
+import { LinkRig, lineFor } from "./rig";
+import { lossModel, registerProblems } from "./run";
+import { imageOf, type Image } from "./image";
+import { appRegion, bridgeLine, confirmedIn, installStage, ptyPair, readFlashFile, RealError, runFlash, type Bridge, type PtyPair } from "./real-parts";
+import { powerCutRun } from "./real-powercuts";
+import { revertChecks } from "./real-boot";
+import { encodeAppHeader } from "../firmware/common/image";
+import { hostNative } from "../hal/mock/native";
+import { defaultSettings } from "../firmware/meter/metering";
+
+const USAGE = "usage: npm run bench:real -- --espruino PATH [--meters 3] [--loss PCT] [--seed N] [--keep DIR] [--no-build] [--powercuts N]";
+const BOARD = loadProfile("LINUX");
+const CONC_ID = 1;
+const FIRST_METER = 3001;
+const IMAGE_ID = 2;
+
+class UsageError extends Error {}
+
+export interface RealOptions { espruino: string; meters: number; lossPct: number; seed: number; keep?: string; build: boolean }
+
+const t0 = Date.now();
+function log(s: string): void { console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}`); }
+
+/** v1's program with `/*vN*\/` and N spaces in front: every byte after it moves, so every flash unit of the app region changes. */
+export function programVersion(version: number, dist = "dist"): Image {
+  const v1 = packImage(BOARD.board, 1, dist).subarray(16);
+  const program = Buffer.concat([Buffer.from(`/*v${version}*/` + " ".repeat(version % 13), "latin1"), v1]);
+  const bytes = new Uint8Array([...encodeAppHeader({ length: program.length, crc: hostNative.crc32(program), version }), ...program]);
+  return imageOf(bytes, { imageId: version & 0xffff, version, board: BOARD.code, blockSize: 200 });
+}
+
+interface Node { id: number; role: "meter" | "concentrator"; folder: string; pty: PtyPair; board: Board; bridge?: Bridge; session?: ConsoleSession; pulses: number; lives: Life[] }
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null> | T | null, everyMs = 1000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== null && v !== undefined) return v;
+    if (Date.now() > end) throw new RealError(`${what}: not within ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Last register value per meter in the concentrator's CSV export (profile lines, OBIS .29., left out). */
+function registers(csv: string[]): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const l of csv) {
+    const f = l.split(",");
+    if (f.length < 6 || !/^\d+$/.test(f[0]) || f[1].includes(".29.")) continue;
+    m.set(Number(f[0]), Number(f[2]));
+  }
+  return m;
+}
+
+export async function realRun(o: RealOptions): Promise<string[]> {
+  const dir = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), "meterline-real-"));
+  mkdirSync(dir, { recursive: true });
+  log(`boards in ${dir}; interpreter ${o.espruino}`);
+  if (o.build) {
+    log("npm run build");
+    const b = spawnSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "pipe"] });
+    if (b.status !== 0) throw new RealError(`npm run build failed: ${b.stderr.toString().trim().split("\n").pop()}`);
+  }
+  const v2 = programVersion(IMAGE_ID);
+  const rig = new LinkRig("st7580", lineFor("st7580", o.seed, { defaults: lossModel(o.lossPct / 100, 3) }));
+  // the line's virtual clock held to the wall clock
+  const w0 = Date.now();
+  const ticker = setInterval(() => { const d = Date.now() - w0 - rig.clock.now(); if (d > 0) rig.clock.advance(d); }, 5);
+  const nodes: Node[] = [];
+  const problems: string[] = [];
+  let finished = false;
+  try {
+    const ids = [CONC_ID, ...Array.from({ length: o.meters }, (_, i) => FIRST_METER + i)];
+    for (const id of ids) {
+      const role = id === CONC_ID ? "concentrator" : "meter";
+      const folder = join(dir, role === "meter" ? `m${id}` : "conc");
+      const pty = await ptyPair(dir, role === "meter" ? `m${id}` : "conc");
+      const board = await startBoard({ espruino: o.espruino, folder, role, restartDelayMs: 200 });
+      const n: Node = { id, role, folder, pty, board, pulses: 0, lives: board.lives };
+      // each board's console, every life, kept in its folder
+      board.on("line", (l: string, life: Life) => appendFileSync(join(folder, "console.log"), `${life.n}: ${l}\n`));
+      board.on("life-end", (l: Life) => log(`${role} ${id}: life ${l.n} ended (${l.how}${l.reboot ? ", E.reboot()" : l.code !== undefined && l.code !== null ? `, status ${l.code}` : ""})`));
+      nodes.push(n);
+      log(`${role} ${id}: runner on ${board.url}; flash.sh`);
+      // flash.sh checks the started line itself; a failed provisioning is tried twice more,
+      // as a user would flash again (its reason is logged)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await runFlash(["--board", "LINUX", "--role", role, "--id", String(id), "--modem-path", pty.board, "--port", board.url, "--no-build", "--check-timeout", "120"]);
+          break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+          log(`${role} ${id}: ${(e as Error).message}; flashing again`);
+        }
+      }
+      n.bridge = await bridgeLine(rig, role === "meter" ? `m${id}` : "conc", pty.bench, o.seed * 31 + id);
+      n.session = await openConsole({ port: board.url, timeoutMs: 20_000 });
+    }
+    const conc = nodes[0], meters = nodes.slice(1);
+    const cs = conc.session!;
+    const say = async (js: string, timeoutMs = 20_000) => { const a = await cs.command(js, { timeoutMs }); if (a.error) throw new RealError(`concentrator: ${js}: ${a.error}`); return a; };
+    const unsolicited: string[] = [];
+    cs.on("unsolicited", (l: string) => { unsolicited.push(l); if (/^meterline: /.test(l)) log(`concentrator: ${l}`); });
+
+    // ---- 1. clock, discovery, readings
+    await say(`meterline.time(${Math.floor(Date.now() / 1000)})`);
+    let known = 0;
+    for (let round = 0; round < 4 && known < meters.length; round++) {
+      await say("meterline.discover(8, 300)");
+      const l = await cs.waitFor(/^meterline: discovery found \d+ new meters, \d+ known$/, 120_000);
+      known = Number(/(\d+) known/.exec(l)![1]);
+    }
+    if (known < meters.length) throw new RealError(`discovery found ${known} of ${meters.length} meters`);
+    log(`discovery: ${known} meters known`);
+    const { savePulses, minSaveS } = defaultSettings();
+    const give = async (m: Node, k: number) => {
+      // inside a function: a `var` typed at the prompt is a global, and the program's own
+      // globals have one- and two-letter names (a first version's `var i` replaced one)
+      const a = await m.session!.command(`(function(){for(var k=0;k<${k};k++)mlPulse()})()`, { timeoutMs: 20_000 });
+      if (a.error) throw new RealError(`meter ${m.id}: mlPulse: ${a.error}`);
+      m.pulses += k;
+    };
+    const readRound = async () => {
+      await say("meterline.read()");
+      await cs.waitFor(/^meterline: readings round: \d+ collected, \d+ meters did not answer$/, 180_000);
+      const csv = (await say(`meterline.export("csv")`, 60_000)).lines;
+      return registers(csv);
+    };
+    // the meter saves its register at most every minSaveS after its start, and at once when
+    // savePulses are unsaved then: the last burst, past minSaveS, leaves every pulse saved
+    // before the campaign's power cuts
+    let regsBefore = new Map<number, number>();
+    for (let k = 0; ; k++) {
+      const youngest = Math.max(...meters.map((m) => m.board.life?.start ?? Date.now()));
+      const past = Date.now() - youngest > (minSaveS + 5) * 1000;
+      for (const m of meters) await give(m, past ? Math.max(1, savePulses - m.pulses) : 10 + ((k * 7 + m.id) % 30));
+      regsBefore = await readRound();
+      if (past) break;
+      await new Promise((r) => setTimeout(r, 30_000));
+    }
+    for (let tries = 0; tries < 3 && meters.some((m) => regsBefore.get(m.id) !== m.pulses); tries++) regsBefore = await readRound();
+    log(`readings: ${meters.map((m) => `${m.id}: ${regsBefore.get(m.id) ?? "none"} of ${m.pulses} pulses`).join(", ")}`);
+
+    // ---- 2. the host's end of every meter's line closed and opened again
+    for (const m of meters) await m.bridge!.reopen();
+    log("the bench closed and reopened its end of every meter's line");
+
+    // ---- 3. the campaign, with a cut during the download and one during the install
+    // the campaign as npm run deploy runs it (tools/deploy: upload, update, progress to the end), on the bench's session
+    const file = imageFileOf(v2.bytes, BOARD.board, v2.session.version, v2.session.blockSize);
+    const imagePath = join(dir, "meter-v2.mlim");
+    writeFileSync(imagePath, file);
+    const dl = meters[0], inst = meters[Math.min(1, meters.length - 1)];
+    let installCut = "";
+    inst.board.on("life-end", (l: Life) => {
+      if (installCut || !l.reboot) return;
+      // activated: it rebooted into its boot routine; the power goes as soon as the journal
+      // says the copy has started (its START record), watched in the flash file
+      installCut = "armed";
+      void (async () => {
+        const t0 = Date.now();
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 2));
+          const life = inst.board.life;
+          if (!life || life.n <= l.n) { if (Date.now() - t0 > 5000) { installCut = "not made: the board did not start again"; return; } continue; }
+          const stage = installStage(readFlashFile(inst.folder, BOARD), BOARD, IMAGE_ID);
+          if (stage === "none" && Date.now() - t0 < 10_000) continue;
+          if (stage === "ended") { installCut = "not made: the install ended between two looks at the journal"; return; }
+          if (stage === "none") { installCut = "not made: no install started within 10 s"; return; }
+          const ms = Date.now() - life.start;
+          await inst.board.cut();
+          const after = installStage(readFlashFile(inst.folder, BOARD), BOARD, IMAGE_ID);
+          installCut = `${ms} ms into the boot after activation, install ${after === "copying" ? "in the middle of its copy" : "ended just before the cut"}`;
+          log(`meter ${inst.id}: power cut ${installCut}`);
+          return;
+        }
+      })();
+    });
+    const c0 = Date.now();
+    let dlCut = "", ended = "";
+    const d = parseDeploy(["--port", conc.board.url, "--image", imagePath, "--image-id", String(IMAGE_ID), "--outdated", "--every", "3", "--stall", "900"]);
+    // every 30 s: what each end of the line carried, and the concentrator's view of its meters
+    const watch = setInterval(() => {
+      log(`line ends (to the board / from it, bytes): ${nodes.map((n) => { const c = n.bridge!.counts(); return `${n.role === "meter" ? n.id : "conc"} ${c.tx}/${c.rx}`; }).join(", ")}`);
+      void cs.command("meterline.meters()", { timeoutMs: 20_000 }).then((a) => log(`concentrator's meters: ${a.lines.join("; ")}`), () => undefined);
+    }, 30_000);
+    const code = await runCampaign(cs, d, (l) => {
+      log(`deploy: ${l}`);
+      if (/^meterline: campaign \d+ ended/.test(l)) ended = l;
+      const blocks = Number(/, (\d+) blocks,/.exec(l)?.[1] ?? 0);
+      if (!dlCut && blocks >= v2.session.blockCount * 0.3) {
+        dlCut = `after ${blocks} of ${v2.session.blockCount} blocks broadcast`;
+        void dl.board.cut().then(() => log(`meter ${dl.id}: power cut during the download, ${dlCut}`));
+      }
+    });
+    clearInterval(watch);
+    log(`deploy ended with ${code} after ${Math.round((Date.now() - c0) / 1000)} s`);
+    if (code !== 0) problems.push(`npm run deploy's campaign exited ${code}${ended ? `: ${ended}` : ""}`);
+    if (!dlCut) problems.push(`meter ${dl.id}: the download cut never came`);
+    if (!/copy/.test(installCut)) problems.push(`meter ${inst.id}: the install cut ${installCut ? `landed ${installCut}` : "never came"}`);
+
+    // ---- 4. confirmed, then the registers again
+    await Promise.all(meters.map((m) => until(`meter ${m.id} confirms v2`, 120_000, () => (confirmedIn(readFlashFile(m.folder, BOARD), BOARD, IMAGE_ID) ? true : null))));
+    const regsAfter = await readRound();
+    for (const m of meters) {
+      const f = readFlashFile(m.folder, BOARD);
+      const app = appRegion(f, BOARD, [v2]);
+      if (!app.matches) problems.push(`meter ${m.id}: its app region holds v${app.version}, not v2 byte for byte`);
+      if (!confirmedIn(f, BOARD, IMAGE_ID)) problems.push(`meter ${m.id}: no CONFIRM of image ${IMAGE_ID} in its state log`);
+      problems.push(...registerProblems(m.id, m.pulses, regsBefore.get(m.id) ?? -1, regsAfter.get(m.id) ?? -1));
+      log(`meter ${m.id}: app region v${app.version}${app.matches ? " (v2 byte for byte)" : ""}, register ${regsBefore.get(m.id)} before and ${regsAfter.get(m.id)} after (${m.pulses} pulses), ${m.lives.length} lives`);
+    }
+    for (const n of nodes) if (n.bridge) { const c = n.bridge.counts(); log(`${n.role} ${n.id}: line end ${c.tx} bytes to the board, ${c.rx} from it`); }
+    const modemStats = await Promise.all(meters.map(async (m) => `${m.id} ${(await m.session!.command("JSON.stringify(meterline.modem.stats)", { timeoutMs: 10_000 })).value ?? "?"}`));
+    log(`meters' modem counters: ${modemStats.join("; ")}`);
+    // the LINUX profile's boot path: the stub reads the program out of the app region into a RAM string (flash is not memory-mapped there)
+    const mem = await Promise.all(nodes.map(async (n) => `${n.role} ${n.id} ${(await n.session!.command("JSON.stringify(process.memory())", { timeoutMs: 10_000 })).value ?? "?"}`));
+    log(`variables in use (process.memory()): ${mem.join("; ")}`);
+
+    // ---- 5. a program that never starts, and one that throws: the boot routine reverts both
+    const m0 = meters[0];
+    await m0.session!.close();
+    await m0.board.stop();
+    problems.push(...(await revertChecks(o.espruino, m0.folder, m0.id, v2, log)));
+    finished = true;
+    return problems;
+  } finally {
+    clearInterval(ticker);
+    for (const n of nodes) { await n.session?.close(); n.bridge?.close(); await n.board.stop(); n.pty.close(); }
+    // the boards' folders (console logs, flash files) stay after any failure
+    if (!o.keep && finished && problems.length === 0) rmSync(dir, { recursive: true, force: true });
+    else if (!finished || problems.length) log(`the boards' folders are kept in ${dir}`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        espruino: { type: "string" }, meters: { type: "string", default: "3" }, loss: { type: "string", default: "5" },
+        seed: { type: "string", default: "1" }, keep: { type: "string" }, "no-build": { type: "boolean", default: false },
+        powercuts: { type: "string" }, help: { type: "boolean", default: false },
+      },
+    }).values;
+    if (v.help) { console.log(USAGE); process.exit(0); }
+    if (!v.espruino) throw new UsageError("--espruino PATH is required (an Espruino Linux build)");
+    const int = (name: string, s: string, lo: number, hi: number) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} must be a whole number from ${lo} to ${hi}, got "${s}"`);
+      return n;
+    };
+    const o: RealOptions = { espruino: resolve(v.espruino), meters: int("meters", v.meters!, 1, 20), lossPct: int("loss", v.loss!, 0, 50), seed: int("seed", v.seed!, 0, 1e9), keep: v.keep, build: !v["no-build"] };
+    const cuts = v.powercuts === undefined ? 0 : int("powercuts", v.powercuts, 1, 100000);
+    let problems: string[];
+    try {
+      problems = cuts ? await powerCutRun({ ...o, cuts }, log) : await realRun(o);
+    } catch (e) {
+      if (!(e instanceof RealError || e instanceof ConsoleError || e instanceof BoardError)) throw e;
+      problems = [(e as Error).message];
+    }
+    if (problems.length) { console.log(`bench:real: FAILED: ${problems.join("; ")}`); process.exit(1); }
+    console.log(`bench:real: passed in ${Math.round((Date.now() - t0) / 1000)} s`);
+    process.exit(0);
+  } catch (e) {
+    if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) { console.error(`bench:real: ${(e as Error).message}`); console.error(USAGE); process.exit(2); }
+    throw e;
+  }
+}
+
+if (process.argv[1] && process.argv[1].endsWith("real.ts")) void main(process.argv.slice(2));
