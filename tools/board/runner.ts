@@ -28,8 +28,8 @@ import { LineSplitter, TAKEN_LINE } from "../console/lines";
 
 export class BoardError extends Error {}
 
-/** Console input pace: 64 bytes every 8 ms, about 8 kB/s (the interpreter reads its console at about 9 kB/s). */
-const INPUT_SLICE = 64, INPUT_PACE_MS = 8;
+/** Console input pace: 64 bytes every 20 ms, about 3 kB/s: at 8 kB/s a busy Linux build still garbled an image upload now and then (bench:real). */
+const INPUT_SLICE = 64, INPUT_PACE_MS = 20;
 
 export interface BoardOptions {
   /** The Espruino Linux build (an executable). */
@@ -182,7 +182,7 @@ export class Board extends EventEmitter {
 
   /**
    * Writes to the interpreter's stdin as a console client would (nothing between lives), at
-   * a serial port's pace: INPUT_SLICE bytes every INPUT_PACE_MS. Handed its input all at
+   * a slow serial port's pace: INPUT_SLICE bytes every INPUT_PACE_MS. Handed its input all at
    * once, the Linux build garbled an upload now and then while other interpreters kept the
    * host busy (measured in bench:real: `F.?write(...`, a boot routine provisioned broken);
    * its console input is read by a thread of its own, a board's by a UART that paces itself.
