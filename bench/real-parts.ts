@@ -16,6 +16,8 @@ import { APP_HEADER_SIZE } from "../firmware/common/layout";
 import { getU32 } from "../firmware/common/bytes";
 import { JR_DONE, JR_FAILED, JR_REVERTED, JR_START, REC_ACTIVATE, REC_CONFIRM, STATE_SLOT } from "../firmware/common/update-image";
 import { updateReceiver } from "../firmware/meter/update";
+import { Rec } from "../firmware/meter/metering";
+import { REG_SLOT } from "../firmware/meter/meter";
 import type { BoardProfile } from "../tools/profiles/profiles";
 import { modemOnLine, type LinkRig } from "./rig";
 import { openPort, type Port } from "./hil";
@@ -90,6 +92,12 @@ export function confirmedIn(flash: MockFlash, p: BoardProfile, imageId: number):
   log.forEach((t, seq) => { if (t === REC_ACTIVATE) act = seq; else if (t === REC_CONFIRM) conf = seq; });
   const c = log.read(REC_CONFIRM);
   return conf > act && !!c && (c[0] | (c[1] << 8)) === imageId;
+}
+
+/** The pulse count the meter has saved in its registers region (what a power cut keeps). */
+export function savedPulses(folder: string, p: BoardProfile): number {
+  const r = recordLog(readFlashFile(folder, p), p.regions.registers!, REG_SLOT, true, hostNative).read(Rec.REG);
+  return r ? getU32(r, 0) : 0;
 }
 
 /** Where the boot routine's journal stands for `imageId`: not started, copying (START without an end), or ended. */

@@ -36,7 +36,7 @@ import { parseArgs as parseDeploy, runCampaign } from "../tools/deploy/deploy";
 import { LinkRig, lineFor } from "./rig";
 import { lossModel, registerProblems } from "./run";
 import { imageOf, type Image } from "./image";
-import { appRegion, bridgeLine, confirmedIn, installStage, ptyPair, readFlashFile, RealError, runFlash, type Bridge, type PtyPair } from "./real-parts";
+import { appRegion, bridgeLine, confirmedIn, installStage, ptyPair, readFlashFile, RealError, runFlash, savedPulses, type Bridge, type PtyPair } from "./real-parts";
 import { powerCutRun } from "./real-powercuts";
 import { revertChecks } from "./real-boot";
 import { encodeAppHeader } from "../firmware/common/image";
@@ -64,7 +64,7 @@ export function programVersion(version: number, dist = "dist"): Image {
   return imageOf(bytes, { imageId: version & 0xffff, version, board: BOARD.code, blockSize: 200 });
 }
 
-interface Node { id: number; role: "meter" | "concentrator"; folder: string; pty: PtyPair; board: Board; bridge?: Bridge; session?: ConsoleSession; pulses: number; lives: Life[] }
+interface Node { id: number; role: "meter" | "concentrator"; folder: string; pty: PtyPair; board: Board; bridge?: Bridge; session?: ConsoleSession; pulses: number; lives: Life[]; startedAt: number }
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null> | T | null, everyMs = 1000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -111,7 +111,7 @@ export async function realRun(o: RealOptions): Promise<string[]> {
       const folder = join(dir, role === "meter" ? `m${id}` : "conc");
       const pty = await ptyPair(dir, role === "meter" ? `m${id}` : "conc");
       const board = await startBoard({ espruino: o.espruino, folder, role, restartDelayMs: 200 });
-      const n: Node = { id, role, folder, pty, board, pulses: 0, lives: board.lives };
+      const n: Node = { id, role, folder, pty, board, pulses: 0, lives: board.lives, startedAt: 0 };
       // each board's console, every life, kept in its folder
       board.on("line", (l: string, life: Life) => appendFileSync(join(folder, "console.log"), `${life.n}: ${l}\n`));
       board.on("life-end", (l: Life) => log(`${role} ${id}: life ${l.n} ended (${l.how}${l.reboot ? ", E.reboot()" : l.code !== undefined && l.code !== null ? `, status ${l.code}` : ""})`));
@@ -128,6 +128,7 @@ export async function realRun(o: RealOptions): Promise<string[]> {
           log(`${role} ${id}: ${(e as Error).message}; flashing again`);
         }
       }
+      n.startedAt = Date.now();
       n.bridge = await bridgeLine(rig, role === "meter" ? `m${id}` : "conc", pty.bench, o.seed * 31 + id);
       n.session = await openConsole({ port: board.url, timeoutMs: 20_000 });
     }
@@ -166,12 +167,17 @@ export async function realRun(o: RealOptions): Promise<string[]> {
     // before the campaign's power cuts
     let regsBefore = new Map<number, number>();
     for (let k = 0; ; k++) {
-      const youngest = Math.max(...meters.map((m) => m.board.life?.start ?? Date.now()));
-      const past = Date.now() - youngest > (minSaveS + 5) * 1000;
-      for (const m of meters) await give(m, past ? Math.max(1, savePulses - m.pulses) : 10 + ((k * 7 + m.id) % 30));
+      const past = meters.every((m) => Date.now() - m.startedAt > (minSaveS + 5) * 1000);
+      for (const m of meters) {
+        if (!past) { await give(m, 10 + ((k * 7 + m.id) % 30)); continue; }
+        // what the meter has not saved yet (its registers region, read in its flash file):
+        // enough pulses to reach savePulses unsaved, so the last one saves them all
+        const unsaved = m.pulses - savedPulses(m.folder, BOARD);
+        if (unsaved > 0) await give(m, Math.max(1, savePulses - unsaved));
+      }
       regsBefore = await readRound();
-      if (past) break;
-      await new Promise((r) => setTimeout(r, 30_000));
+      if (past && meters.every((m) => savedPulses(m.folder, BOARD) === m.pulses)) break;
+      await new Promise((r) => setTimeout(r, past ? 3000 : 30_000));
     }
     for (let tries = 0; tries < 3 && meters.some((m) => regsBefore.get(m.id) !== m.pulses); tries++) regsBefore = await readRound();
     log(`readings: ${meters.map((m) => `${m.id}: ${regsBefore.get(m.id) ?? "none"} of ${m.pulses} pulses`).join(", ")}`);
@@ -222,7 +228,8 @@ export async function realRun(o: RealOptions): Promise<string[]> {
     const code = await runCampaign(cs, d, (l) => {
       log(`deploy: ${l}`);
       if (/^meterline: campaign \d+ ended/.test(l)) ended = l;
-      const blocks = Number(/, (\d+) blocks,/.exec(l)?.[1] ?? 0);
+      // progress lines only ("campaign broadcast, round 0, 52 blocks, ..."), not the started line's block count
+      const blocks = Number(/^meterline: campaign [a-z-]+, round \d+, (\d+) blocks,/.exec(l)?.[1] ?? 0);
       if (!dlCut && blocks >= v2.session.blockCount * 0.3) {
         dlCut = `after ${blocks} of ${v2.session.blockCount} blocks broadcast`;
         void dl.board.cut().then(() => log(`meter ${dl.id}: power cut during the download, ${dlCut}`));
@@ -246,10 +253,10 @@ export async function realRun(o: RealOptions): Promise<string[]> {
       log(`meter ${m.id}: app region v${app.version}${app.matches ? " (v2 byte for byte)" : ""}, register ${regsBefore.get(m.id)} before and ${regsAfter.get(m.id)} after (${m.pulses} pulses), ${m.lives.length} lives`);
     }
     for (const n of nodes) if (n.bridge) { const c = n.bridge.counts(); log(`${n.role} ${n.id}: line end ${c.tx} bytes to the board, ${c.rx} from it`); }
-    const modemStats = await Promise.all(meters.map(async (m) => `${m.id} ${(await m.session!.command("JSON.stringify(meterline.modem.stats)", { timeoutMs: 10_000 })).value ?? "?"}`));
+    const modemStats = await Promise.all(meters.map(async (m) => `${m.id} ${(await m.session!.command("print(JSON.stringify(meterline.modem.stats))", { timeoutMs: 10_000, echo: false })).lines.join(" ") || "?"}`));
     log(`meters' modem counters: ${modemStats.join("; ")}`);
     // the LINUX profile's boot path: the stub reads the program out of the app region into a RAM string (flash is not memory-mapped there)
-    const mem = await Promise.all(nodes.map(async (n) => `${n.role} ${n.id} ${(await n.session!.command("JSON.stringify(process.memory())", { timeoutMs: 10_000 })).value ?? "?"}`));
+    const mem = await Promise.all(nodes.map(async (n) => `${n.role} ${n.id} ${(await n.session!.command("print(JSON.stringify(process.memory()))", { timeoutMs: 10_000, echo: false })).lines.join(" ") || "?"}`));
     log(`variables in use (process.memory()): ${mem.join("; ")}`);
 
     // ---- 5. a program that never starts, and one that throws: the boot routine reverts both
