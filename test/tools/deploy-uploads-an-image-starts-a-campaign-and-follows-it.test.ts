@@ -131,6 +131,25 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     expect(r.stderr.trim()).toBe("deploy: the campaign made no progress for 2 s (--stall): meterline: campaign repair, round 3, 120 blocks, 9 polls, 150 frames, 27000 bytes, about 24 s on air, 0 of 3 meters updated, 0 failed");
   });
 
+  it("asks again when a progress query goes unanswered, and still follows the campaign to its end", async () => {
+    const { fake } = await concentrator("ok");
+    fakes.push(fake);
+    const { img } = image();
+    // the concentrator goes quiet for a while once the campaign runs (busy, or a garbled line)
+    const quiet = setInterval(() => {
+      if (fake.received.some((l) => l.includes("meterline.update(")) && !fake.mute && !(fake as unknown as { was?: boolean }).was) {
+        (fake as unknown as { was?: boolean }).was = true;
+        fake.mute = true;
+        setTimeout(() => { fake.mute = false; }, 2500);
+      }
+    }, 50);
+    const r = await run("--port", fake.url, "--image", img, "--image-id", "2", "--every", "1", "--timeout", "1");
+    clearInterval(quiet);
+    expect(r.stdout).toMatch(/deploy: no progress line this time \(NO_ANSWER\); asking again/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/3 of 3 meters updated/);
+  });
+
   it("exits 1 with the reason when the console is taken or the concentrator does not answer", async () => {
     const { img } = image();
     const { fake } = await concentrator("ok");

@@ -153,7 +153,16 @@ export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: s
     let last = "", changed = Date.now();
     for (;;) {
       if (!seen.ended) await sleep(d.everyS * 1000);
-      const p = await s.command("meterline.progress()", { timeoutMs: d.timeoutMs });
+      // an unanswered or interrupted progress query is asked again at the next turn: the
+      // campaign runs on without us, and --stall decides when waiting is pointless
+      let p;
+      try {
+        p = await s.command("meterline.progress()", { timeoutMs: d.timeoutMs });
+      } catch (e) {
+        if (!(e instanceof ConsoleError) || !["NO_ANSWER", "REBOOTED", "CLOSED", "UNREACHABLE"].includes(e.code) || Date.now() - changed >= d.stallMs) throw e;
+        print(`deploy: no progress line this time (${e.code}); asking again`);
+        continue;
+      }
       const l = p.lines.filter((x) => x.startsWith("meterline:")).pop() ?? "";
       if (l && l !== last && !endedOf(l)) { print(l); last = l; changed = Date.now(); }
       const e = seen.ended;
