@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, existsSync, realpathSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, existsSync, realpathSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startBoard, type Board, type Life } from "../../tools/board/runner";
@@ -69,6 +69,34 @@ describe("board runner", () => {
     const r = await board({ cutRandom: { minMs: 100, maxMs: 200 } });
     await until(() => r.b.lives.filter((x) => x.how === "cut").length >= 3, 10000);
     for (const x of r.b.lives.filter((y) => y.how === "cut")) expect(x.end! - x.start).toBeLessThan(600);
+  });
+
+  it("an interpreter that can no longer be started leaves the board off with the reason, and the host running", async () => {
+    // found in review: a failed spawn left the runner thinking a process ran, and emitted an
+    // "error" nobody listened to, which ends the host process
+    const dir = mkdtempSync(join(tmpdir(), "board-gone-"));
+    const exe = join(dir, "espruino");
+    copyFileSync(FAKE, exe);
+    chmodSync(exe, 0o755);
+    const b = await startBoard({ espruino: exe, folder: join(dir, "m1"), role: "meter" });
+    boards.push(b);
+    await until(() => b.running);
+    unlinkSync(exe);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      await b.cut();
+      await until(() => b.lives.length === 2 && b.lives[1].end !== undefined);
+      expect(b.running).toBe(false);
+      expect(b.lives[1]).toMatchObject({ n: 2, how: "exit", code: null });
+      await until(() => warnings.length > 0);
+      expect(warnings[0]).toMatch(/^cannot run .*espruino: spawn .* ENOENT$/);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(b.lives.length).toBe(2); // not started again and again
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("serves one console client at a time: a second one is told the console is taken", async () => {

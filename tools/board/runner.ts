@@ -111,7 +111,23 @@ export class Board extends EventEmitter {
     });
     p.stderr!.on("data", (b: Buffer) => err.push(b.toString("latin1")));
     p.stdin!.on("error", () => undefined); // EPIPE when it dies with input pending: the exit handler reports
-    p.on("error", (e) => this.emit("error", new BoardError(`cannot run ${this.o.espruino}: ${e.message}`)));
+    p.on("error", (e) => {
+      const err = new BoardError(`cannot run ${this.o.espruino}: ${e.message}`);
+      if (this.proc === p && p.pid === undefined) {
+        // it never started, so no exit follows: the board stays off (starting it again would
+        // fail the same way) and the life ends here
+        this.proc = null;
+        this.current = null;
+        this.pending = [];
+        life.end = Date.now();
+        life.how = "exit";
+        life.code = null;
+        life.signal = null;
+        this.emit("life-end", life);
+      }
+      // an "error" with no listener would end the host process
+      if (this.listenerCount("error")) this.emit("error", err); else process.emitWarning(err.message);
+    });
     p.on("exit", (code, signal) => {
       if (this.cutTimer) { clearTimeout(this.cutTimer); this.cutTimer = null; }
       life.end = Date.now();
