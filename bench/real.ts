@@ -7,8 +7,8 @@
  *   1. the clock, discovery, and readings: pulses typed at each meter's console (mlPulse();
  *      the Linux build has no pins), reading rounds, until the meters have saved them;
  *   2. the host's end of every meter's line closed and opened again (the link must heal);
- *   3. a campaign to a v2 whose program body differs from v1's, run by npm run deploy's
- *      code on the bench's console session; one meter loses power during the download,
+ *   3. a campaign to a v2 whose program body differs from v1's, run by npm run deploy (the
+ *      command, on the concentrator's console); one meter loses power during the download,
  *      another during the install that follows its activation;
  *   4. the registers read again;
  *   5. on one meter, a new program that never starts and one that throws at start, staged
@@ -26,13 +26,13 @@ import { parseArgs } from "node:util";
 import { appendFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { BoardError, startBoard, type Board, type Life } from "../tools/board/runner";
 import { ConsoleError, openConsole, type ConsoleSession } from "../tools/console/session";
 import { loadProfile } from "../tools/profiles/profiles";
 import { packImage } from "../tools/image/pack";
 import { imageFileOf } from "../tools/image/image";
-import { parseArgs as parseDeploy, runCampaign } from "../tools/deploy/deploy";
+import { parseArgs as parseDeploy } from "../tools/deploy/deploy";
 import { LinkRig, lineFor } from "./rig";
 import { lossModel, registerProblems } from "./run";
 import { imageOf, type Image } from "./image";
@@ -133,10 +133,11 @@ export async function realRun(o: RealOptions): Promise<string[]> {
       n.session = await openConsole({ port: board.url, timeoutMs: 20_000 });
     }
     const conc = nodes[0], meters = nodes.slice(1);
-    const cs = conc.session!;
+    let cs = conc.session!;
     const say = async (js: string, timeoutMs = 20_000) => { const a = await cs.command(js, { timeoutMs }); if (a.error) throw new RealError(`concentrator: ${js}: ${a.error}`); return a; };
     const unsolicited: string[] = [];
-    cs.on("unsolicited", (l: string) => { unsolicited.push(l); if (/^meterline: /.test(l)) log(`concentrator: ${l}`); });
+    const onUnsolicited = (l: string) => { unsolicited.push(l); if (/^meterline: /.test(l)) log(`concentrator: ${l}`); };
+    cs.on("unsolicited", onUnsolicited);
 
     // ---- 1. clock, discovery, readings
     await say(`meterline.time(${Math.floor(Date.now() / 1000)})`);
@@ -167,9 +168,13 @@ export async function realRun(o: RealOptions): Promise<string[]> {
     // before the campaign's power cuts
     let regsBefore = new Map<number, number>();
     for (let k = 0; ; k++) {
-      const past = meters.every((m) => Date.now() - m.startedAt > (minSaveS + 5) * 1000);
+      // per meter: it cannot save before minSaveS after its start, so pulses given until then
+      // stay unsaved; none in the 15 s before that moment (a save in the middle of a burst
+      // would leave the rest of it unsaved for another minSaveS); then one last burst
+      const age = (m: Node) => (Date.now() - m.startedAt) / 1000;
+      const past = meters.every((m) => age(m) > minSaveS + 5);
       for (const m of meters) {
-        if (!past) { await give(m, 10 + ((k * 7 + m.id) % 30)); continue; }
+        if (age(m) <= minSaveS + 5) { if (age(m) < minSaveS - 15) await give(m, 10 + ((k * 7 + m.id) % 30)); continue; }
         // what the meter has not saved yet (its registers region, read in its flash file):
         // enough pulses to reach savePulses unsaved, so the last one saves them all
         const unsaved = m.pulses - savedPulses(m.folder, BOARD);
@@ -219,22 +224,33 @@ export async function realRun(o: RealOptions): Promise<string[]> {
     });
     const c0 = Date.now();
     let dlCut = "", ended = "";
-    const d = parseDeploy(["--port", conc.board.url, "--image", imagePath, "--image-id", String(IMAGE_ID), "--outdated", "--every", "3", "--stall", "900"]);
-    // every 30 s: what each end of the line carried, and the concentrator's view of its meters
+    // npm run deploy itself, as an operator runs it: the bench lets go of the concentrator's console meanwhile
+    const deployArgs = ["--port", conc.board.url, "--image", imagePath, "--image-id", String(IMAGE_ID), "--outdated", "--every", "3", "--stall", "900"];
+    parseDeploy(deployArgs); // a bad argument shows here, before the console is let go
+    await cs.close();
     const watch = setInterval(() => {
       log(`line ends (to the board / from it, bytes): ${nodes.map((n) => { const c = n.bridge!.counts(); return `${n.role === "meter" ? n.id : "conc"} ${c.tx}/${c.rx}`; }).join(", ")}`);
-      void cs.command("meterline.meters()", { timeoutMs: 20_000 }).then((a) => log(`concentrator's meters: ${a.lines.join("; ")}`), () => undefined);
     }, 30_000);
-    const code = await runCampaign(cs, d, (l) => {
-      log(`deploy: ${l}`);
-      if (/^meterline: campaign \d+ ended/.test(l)) ended = l;
-      // progress lines only ("campaign broadcast, round 0, 52 blocks, ..."), not the started line's block count
-      const blocks = Number(/^meterline: campaign [a-z-]+, round \d+, (\d+) blocks,/.exec(l)?.[1] ?? 0);
-      if (!dlCut && blocks >= v2.session.blockCount * 0.3) {
-        dlCut = `after ${blocks} of ${v2.session.blockCount} blocks broadcast`;
-        void dl.board.cut().then(() => log(`meter ${dl.id}: power cut during the download, ${dlCut}`));
-      }
+    const code = await new Promise<number>((resolveCode) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "tools/deploy/deploy.ts", ...deployArgs], { stdio: ["ignore", "pipe", "pipe"] });
+      const onLine = (l: string) => {
+        if (!l) return;
+        log(`deploy: ${l}`);
+        if (/^meterline: campaign \d+ ended/.test(l)) ended = l;
+        // progress lines only ("campaign broadcast, round 0, 52 blocks, ..."), not the started line's block count
+        const blocks = Number(/^meterline: campaign [a-z-]+, round \d+, (\d+) blocks,/.exec(l)?.[1] ?? 0);
+        if (!dlCut && blocks >= v2.session.blockCount * 0.3) {
+          dlCut = `after ${blocks} of ${v2.session.blockCount} blocks broadcast`;
+          void dl.board.cut().then(() => log(`meter ${dl.id}: power cut during the download, ${dlCut}`));
+        }
+      };
+      let outBuf = "", errBuf = "";
+      child.stdout!.on("data", (b: Buffer) => { outBuf += b.toString(); const ls = outBuf.split("\n"); outBuf = ls.pop()!; ls.forEach(onLine); });
+      child.stderr!.on("data", (b: Buffer) => { errBuf += b.toString(); const ls = errBuf.split("\n"); errBuf = ls.pop()!; ls.forEach(onLine); });
+      child.on("exit", (c) => { onLine(outBuf); onLine(errBuf); resolveCode(c ?? 1); });
     });
+    cs = conc.session = await openConsole({ port: conc.board.url, timeoutMs: 20_000 });
+    cs.on("unsolicited", onUnsolicited);
     clearInterval(watch);
     log(`deploy ended with ${code} after ${Math.round((Date.now() - c0) / 1000)} s`);
     if (code !== 0) problems.push(`npm run deploy's campaign exited ${code}${ended ? `: ${ended}` : ""}`);
