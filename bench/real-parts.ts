@@ -108,7 +108,8 @@ export function installStage(flash: MockFlash, p: BoardProfile, imageId: number)
     const w = flash.read(a, 8), v = getU32(w, 0);
     if ((~v >>> 0) !== getU32(w, 4)) continue;
     const tag = (v & 0xf0000000) >>> 0;
-    if ((v & 0xffff) !== imageId && tag !== 0x20000000) continue;
+    // only the image's own START and end records say where it stands (UNIT records carry unit numbers)
+    if ((v & 0xffff) !== imageId) continue;
     if (tag === JR_START) stage = "copying";
     else if (tag === JR_DONE || tag === JR_FAILED || tag === JR_REVERTED) stage = "ended";
   }
