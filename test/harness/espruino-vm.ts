@@ -26,7 +26,7 @@ function toBytes(d: Data): Uint8Array {
 }
 
 
-/** What the interpreter lacks (../shared/espruino-facts.md), removed from each context. */
+/** What the interpreter lacks (measured on 2v29; the gate, tools/gate/gate.ts, refuses the same), removed from each context. */
 const REMOVE = `
 delete globalThis.Map; delete globalThis.Set; delete globalThis.WeakMap; delete globalThis.WeakSet;
 delete Array.from; delete Array.of; delete Object.freeze; delete Number.isInteger; delete Number.isFinite;
