@@ -4,71 +4,73 @@
  *   npm run console -- --port P [--timeout MS] [--follow S] 'meterline.progress()' ['more()' ...]
  *
  * P is a serial device (/dev/ttyACM0) or tcp://host:port (a board runner). Each command's
- * printed lines come out as they are; its value as the REPL shows it ("=0"), unless it is
- * undefined. --timeout: how long one command may take (default 5000 ms). --follow S: print
- * the lines that come by themselves (a campaign's progress) for S more seconds.
+ * printed lines come out as they are, with the device's error codes named ("(E93)" becomes
+ * "(E93 CAMPAIGN_ABORTED: ...)", tools/errors/table.ts); its value as the REPL shows it
+ * ("=0"), unless it is undefined. --timeout: how long one command may take (default 5000 ms).
+ * --follow S: print the lines that come by themselves (a campaign's progress) for S more seconds.
  * Exit 0 when every command ran; 1 when one threw (its "Uncaught ..." lines are printed) or
  * the console failed (one line: the reason and its code: UNREACHABLE, TAKEN, NO_ANSWER,
- * CLOSED, REBOOTED); 2 for a bad argument, naming it.
+ * CLOSED, REBOOTED); 2 for a bad argument, naming it (tools/cli/cli.ts).
  */
-import { parseArgs } from "node:util";
+import { cli, int, isMain, runTool, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
+import { nameCodes } from "../errors/table";
 import { ConsoleError, openConsole, parsePort } from "./session";
 
-const USAGE = "usage: npm run console -- --port P [--timeout MS] [--follow S] 'command' ['command' ...]";
+export const TOOL: Tool = {
+  name: "console", run: "npm run console --",
+  about: "Runs JavaScript commands at a board's console (a serial device or a board runner's tcp://host:port),\nprints what each printed (device error codes named) and its value, then exits.",
+  options: {
+    port: { type: "string", value: "P", required: true, help: "a serial device or tcp://host:port" },
+    timeout: { type: "string", value: "MS", default: "5000", help: "how long one command may take, ms" },
+    follow: { type: "string", value: "S", default: "0", help: "then print the lines that come by themselves for S more seconds" },
+  },
+  positionals: { usage: "'command' ...", help: "the JavaScript to run, one command per argument", min: 1, missing: "no command given: put the JavaScript to run after the options, e.g. 'meterline.progress()'" },
+  examples: ["npm run console -- --port /dev/ttyACM1 'meterline.progress()'", "npm run console -- --port tcp://127.0.0.1:4733 --follow 60 'meterline.meters()'"],
+  notes: ["exit 0 when every command ran; 1 when one threw or the console failed (UNREACHABLE, TAKEN, NO_ANSWER,\nCLOSED, REBOOTED); 2 for a bad argument"],
+};
 
-class UsageError extends Error {}
-
-function options(argv: string[]) {
-  let r;
-  try {
-    r = parseArgs({
-      args: argv, strict: true, allowPositionals: true,
-      options: { port: { type: "string" }, timeout: { type: "string", default: "5000" }, follow: { type: "string", default: "0" }, help: { type: "boolean", default: false } },
-    });
-  } catch (e) { throw new UsageError((e as Error).message); }
-  const v = r.values;
-  if (v.help) return null;
-  if (!v.port) throw new UsageError("--port is required: a serial device or tcp://host:port");
+function options(a: Parsed) {
+  const v = a.values as Record<string, string>;
   try { parsePort(v.port); } catch (e) { throw new UsageError(`--port: ${(e as Error).message}`); }
-  const timeoutMs = Number(v.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 3_600_000) throw new UsageError(`--timeout must be whole ms from 100 to 3600000, got "${v.timeout}"`);
+  const timeoutMs = int("--timeout", v.timeout, 100, 3_600_000, "whole ms from 100 to 3600000")!;
   const followS = Number(v.follow);
   if (!Number.isFinite(followS) || followS < 0 || followS > 86_400) throw new UsageError(`--follow must be seconds from 0 to 86400, got "${v.follow}"`);
-  if (!r.positionals.length) throw new UsageError("no command given: put the JavaScript to run after the options, e.g. 'meterline.progress()'");
-  return { port: v.port, timeoutMs, followS, commands: r.positionals };
+  return { port: v.port, timeoutMs, followS, commands: a.positionals };
 }
 
-export async function main(argv: string[], out: (l: string) => void = (l) => console.log(l), err: (l: string) => void = (l) => console.error(l)): Promise<number> {
-  let o;
-  try { o = options(argv); } catch (e) { err(`console: ${(e as Error).message}`); return 2; }
-  if (!o) { out(USAGE); return 0; }
+async function session(a: Parsed, out: (l: string) => void, err: (l: string) => void): Promise<number> {
+  const o = options(a);
   let s;
   try {
     s = await openConsole({ port: o.port, timeoutMs: o.timeoutMs, reconnect: false });
   } catch (e) {
-    if (e instanceof ConsoleError) { err(`console: ${e.message} (${e.code})`); return 1; }
+    if (e instanceof ConsoleError) throw new ToolError(`${e.message} (${e.code})`);
     throw e;
   }
   let code = 0;
   try {
     for (const c of o.commands) {
-      const a = await s.command(c);
-      for (const l of a.lines) out(l);
-      if (a.value !== undefined && a.value !== "undefined") out(`=${a.value}`);
-      if (a.error) { err(`console: ${JSON.stringify(c)} threw: ${a.error.replace(/^Uncaught /, "")}`); code = 1; break; }
+      const r = await s.command(c);
+      for (const l of r.lines) out(nameCodes(l));
+      if (r.value !== undefined && r.value !== "undefined") out(`=${r.value}`);
+      if (r.error) { err(`console: ${JSON.stringify(c)} threw: ${r.error.replace(/^Uncaught /, "")}`); code = 1; break; }
     }
     if (code === 0 && o.followS > 0) {
-      s.on("unsolicited", (l: string) => out(l));
+      s.on("unsolicited", (l: string) => out(nameCodes(l)));
       await new Promise((r) => setTimeout(r, o.followS * 1000));
     }
   } catch (e) {
     if (!(e instanceof ConsoleError)) throw e;
-    err(`console: ${e.message} (${e.code})`);
-    code = 1;
+    throw new ToolError(`${e.message} (${e.code})`);
   } finally {
     await s.close();
   }
   return code;
 }
 
-if (process.argv[1] && process.argv[1].endsWith("console.ts")) main(process.argv.slice(2)).then((c) => { process.exitCode = c; });
+/** The console command on `argv`: its exit code; lines go to `out`, errors to `err`. */
+export function main(argv: string[], out: (l: string) => void = (l) => console.log(l), err: (l: string) => void = (l) => console.error(l)): Promise<number> {
+  return runTool(TOOL, argv, (a) => session(a, out, err), { out, err });
+}
+
+if (isMain(import.meta.url)) cli(TOOL, (a) => session(a, (l) => console.log(l), (l) => console.error(l)));
