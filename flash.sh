@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
 # Provision a board: build, then write the boot routine, the program, the per-device
 # configuration and the boot stub through the espruino CLI, then check that it started.
-#   ./flash.sh --board B --role meter|concentrator --port P [--id N] [--modem-path DEV] [--keys FILE] [--dry-run OUT]
-# P is a serial device (/dev/ttyACM0) or tcp://host:port. --keys: the head-end's key file
-# (npm run keys -- new): a meter gets its own key, a concentrator its meters' link keys.
-# --dry-run writes what would be sent to OUT and needs no board. --upload-timeout S (300) and
-# --check-timeout S (60) bound the upload and the check. Bad arguments exit 2, an upload or a
-# board that failed exits 1, each with one line on stderr.
+# The host tools' convention (tools/cli/cli.ts), by hand: --help prints the options and an
+# example (exit 0); a bad argument or an unknown option exits 2, a build, an upload or a board
+# that failed exits 1, each with one line on stderr.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+help() {
+  cat <<'EOT'
+usage: ./flash.sh --board B --role meter|concentrator --port P [options]
+
+Provisions a board over its console: builds, then writes the boot routine, the program, the
+per-device configuration and the boot stub through the espruino CLI, then checks that the
+program started.
+
+options:
+  --board B             the board profile (board-profiles/B.json) (required)
+  --role R              meter or concentrator (required)
+  --port P              a serial device (/dev/ttyACM0) or tcp://host:port (required unless --dry-run)
+  --id N                the meter's id, 1 to 4294967294 (required for a meter)
+  --modem-path DEV      the LINUX board's modem device (a pseudo-terminal)
+  --keys FILE           the head-end's key file (npm run keys -- new): a meter gets its own key,
+                        a concentrator its meters' link keys
+  --dry-run OUT         write what would be sent to OUT; needs no board
+  --upload-timeout S    bound on the upload, seconds (default 300)
+  --check-timeout S     bound on the check that the program started, seconds (default 60)
+  --no-build            use the bundles in dist/ as they are
+  -h, --help            this help
+
+examples:
+  ./flash.sh --board ESPRUINOBOARD --role meter --id 1001 --port /dev/ttyACM0
+  ./flash.sh --board LINUX --role meter --id 7 --modem-path /dev/pts/4 --port tcp://127.0.0.1:2323
+
+exit 0 when the program started; 1 when the build, the upload or the board failed; 2 for a bad argument
+EOT
+}
 die() { echo "flash: $*" >&2; exit 2; }
 fail() { echo "flash: $*" >&2; exit 1; }
 
@@ -26,8 +51,8 @@ while [ $# -gt 0 ]; do
       esac
       shift 2 ;;
     --no-build) no_build=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage; die "unknown argument: $1" ;;
+    -h|--help) help; exit 0 ;;
+    *) die "unknown option \"$1\" (--help lists the options)" ;;
   esac
 done
 
@@ -46,7 +71,7 @@ check=(--board "$board" --role "$role")
 node --import tsx tools/flash/plan.ts --check "${check[@]}"
 
 if [ -z "$no_build" ]; then
-  BOARD="$board" npm run --silent build >/dev/null || die "build failed: run npm run build to see why"
+  BOARD="$board" npm run --silent build >/dev/null || fail "build failed: run npm run build to see why"
 fi
 
 plan="$(mktemp "${TMPDIR:-/tmp}/meterline-plan.XXXXXX.js")"

@@ -9,8 +9,7 @@
  *   npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json
  */
 import { cpus, platform } from "node:os";
-import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { cli, int, intList, isMain, oneOf, outputFolder, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { P, T } from "../firmware/protocol/catalogue";
 import { encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { bufferLayout } from "../firmware/common/update-image";
@@ -152,45 +151,32 @@ export function tableOf(rows: Row[]): string[] {
   return out;
 }
 
-const USAGE = `usage: npm run bench -- [--meters 10,100,1000,10000] [--loss 1,5,10,20] [--uneven 1000] [--methods coded,patent,unicast]
-                      [--seed 1] [--out docs/benchmarks.md] [--json docs/benchmarks.json]`;
+export const TOOL: Tool = {
+  name: "bench", run: "npm run bench --",
+  about: "The update campaign's two methods (coded, patent) and a DLMS-style unicast baseline against the\nline's limits, simulated, for a grid of meter counts and frame losses with a 64 KiB image, plus an\nuneven line. Prints the table and writes the Markdown and JSON reports.",
+  options: {
+    meters: { type: "string", value: "LIST", default: "10,100,1000,10000", help: "meter counts, comma-separated (0: none)" },
+    loss: { type: "string", value: "LIST", default: "1,5,10,20", help: "frame loss percentages, comma-separated (0: none)" },
+    uneven: { type: "string", value: "LIST", default: "1000", help: "meter counts for the uneven line (0: none)" },
+    methods: { type: "string", value: "LIST", default: "coded,patent,unicast", help: "which of coded, patent and unicast" },
+    seed: { type: "string", value: "S", default: "1", help: "the simulation's seed" },
+    out: { type: "string", value: "FILE", default: "docs/benchmarks.md", help: "the Markdown report" },
+    json: { type: "string", value: "FILE", default: "docs/benchmarks.json", help: "the JSON rows" },
+  },
+  examples: ["npm run bench", "npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json"],
+};
 
-function list(v: string, name: string, lo: number, hi: number): number[] {
-  if (v === "0" || v === "") return [];
-  return v.split(",").map((x) => {
-    const n = Number(x);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} takes whole numbers from ${lo} to ${hi}, got "${x}"`);
-    return n;
-  });
-}
+/** A list option; "0" or nothing is the empty list. */
+const list = (v: string, name: string, lo: number, hi: number): number[] => (v === "0" || v === "" ? [] : intList(`--${name}`, v, lo, hi));
 
-class UsageError extends Error {}
-
-function main(argv: string[]): void {
-  let o: { [k: string]: string | boolean | undefined };
-  try {
-    o = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        meters: { type: "string", default: "10,100,1000,10000" }, loss: { type: "string", default: "1,5,10,20" },
-        uneven: { type: "string", default: "1000" }, methods: { type: "string", default: "coded,patent,unicast" },
-        seed: { type: "string", default: "1" }, out: { type: "string", default: "docs/benchmarks.md" }, json: { type: "string", default: "docs/benchmarks.json" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (e) { console.error(`bench: ${(e as Error).message}`); console.error(USAGE); process.exit(2); }
-  if (o.help) { console.log(USAGE); process.exit(0); }
-  let meterList: number[], lossList: number[], unevenList: number[], methods: Method[], seed: number;
-  try {
-    meterList = list(o.meters as string, "meters", 1, 100000);
-    lossList = list(o.loss as string, "loss", 0, 99);
-    unevenList = list(o.uneven as string, "uneven", 1, 100000);
-    methods = (o.methods as string).split(",").map((m) => {
-      if (m !== "coded" && m !== "patent" && m !== "unicast") throw new UsageError(`--methods takes coded, patent and unicast, got "${m}"`);
-      return m;
-    });
-    seed = list(o.seed as string, "seed", 0, 0xffffffff)[0] ?? 0;
-  } catch (e) { console.error(`bench: ${(e as Error).message}`); process.exit(2); }
+function main({ values: o }: Parsed): void {
+  const meterList = list(o.meters as string, "meters", 1, 100000);
+  const lossList = list(o.loss as string, "loss", 0, 99);
+  const unevenList = list(o.uneven as string, "uneven", 1, 100000);
+  const methods = (o.methods as string).split(",").map((m) => oneOf("--methods", m, ["coded", "patent", "unicast"] as const));
+  const seed = int("--seed", o.seed as string, 0, 0xffffffff)!;
+  outputFolder("--out", o.out as string);
+  outputFolder("--json", o.json as string);
   const rows: Row[] = [];
   const run = (n: number, pct: number, scenario: "uniform" | "uneven") => {
     for (const m of methods) {
@@ -241,12 +227,12 @@ function main(argv: string[]): void {
     ...big.map((r) => `- ${r.meters.toLocaleString("en")} meters, ${r.scenario === "uneven" ? "uneven line" : `${r.lossPct}% loss`}, ${r.method}: simulated in ${r.wallS.toFixed(1)} s of wall time on one core.`),
     "",
   ];
-  writeFileSync(o.out as string, lines.join("\n"));
+  writeOutput("--out", o.out as string, lines.join("\n"));
   const json = rows.map((r) => ({ ...r, airtimeS: +r.airtimeS.toFixed(2), completionS: +r.completionS.toFixed(2), limitAS: +r.limitAS.toFixed(2), limitBS: +r.limitBS.toFixed(2), limitAWorstS: r.limitAWorstS === undefined ? undefined : +r.limitAWorstS.toFixed(2), limitBWorstS: r.limitBWorstS === undefined ? undefined : +r.limitBWorstS.toFixed(2), wallS: +r.wallS.toFixed(2) }));
-  writeFileSync(o.json as string, JSON.stringify(json, null, 1) + "\n");
+  writeOutput("--json", o.json as string, JSON.stringify(json, null, 1) + "\n");
   console.log(`bench: wrote ${o.out} and ${o.json}`);
   const failed = rows.filter((r) => r.done !== r.meters);
   if (failed.length) console.log(`bench: note: in ${failed.length} campaigns some meter was given up (see the done column)`);
 }
 
-if (process.argv[1] && process.argv[1].endsWith("benchmark.ts")) main(process.argv.slice(2));
+if (isMain(import.meta.url)) cli(TOOL, main);

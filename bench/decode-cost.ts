@@ -50,13 +50,12 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { rollup, type Plugin } from "rollup";
 import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
 import { checkBundle } from "../tools/gate/gate";
+import { cli, int, isMain, oneOf, outputFolder, UsageError, type Parsed, type Tool } from "../tools/cli/cli";
 
-const USAGE = "usage: npm run bench:decode -- --espruino PATH [--json out.json] [--case big|original|both] [--runs N] [--program flash|ram] [--bundle FILE]";
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 
 /** Flash of the Linux build (1 KiB pages); raw regions at the top, Storage grows from the bottom. */
@@ -452,31 +451,31 @@ function sourceState(): { commit: string; changed: string[] } | null {
   }
 }
 
-class UsageError extends Error {}
+export const TOOL: Tool = {
+  name: "bench:decode", run: "npm run bench:decode --",
+  about: "The coded method's decode and a received block timed on an Espruino Linux build, and the\nconcentrator's cost per repair block (docs/update.md, Coded campaign).",
+  options: {
+    espruino: { type: "string", value: "PATH", required: true, help: "an Espruino Linux build (2v29); a VARIABLES=2756 build runs out of memory where the Original would" },
+    json: { type: "string", value: "FILE", help: "every run's figures as JSON" },
+    case: { type: "string", value: "C", default: "both", help: "big (K=310, 20% loss, 128 rows, SHA-256), original (K=154, 10% loss, 8 rows, CRC-32) or both" },
+    runs: { type: "string", value: "N", default: "1", help: "runs of each case, 1 to 100" },
+    program: { type: "string", value: "P", default: "flash", help: "flash: the program text in a Storage file, evaluated in place as on a board that maps flash; ram: in the run file (faster here, more variables)" },
+    bundle: { type: "string", value: "FILE", help: "the interpreter program: read from FILE if it exists, else built and saved there (the same program while the sources change)" },
+  },
+  examples: ["npm run bench:decode -- --espruino ~/Espruino/espruino --case original --runs 3"],
+  notes: ["exit 0; 1 when a run failed; 2 for a bad argument"],
+};
 
-async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: { espruino: { type: "string" }, json: { type: "string" }, case: { type: "string", default: "both" }, runs: { type: "string", default: "1" }, program: { type: "string", default: "flash" }, bundle: { type: "string" }, help: { type: "boolean", short: "h" } },
-    }));
-  } catch (e) {
-    throw new UsageError(`${e instanceof Error ? e.message : String(e)} (${USAGE})`);
-  }
-  if (values.help) {
-    console.log(`${USAGE}\n  --espruino PATH  an Espruino Linux build (2v29); a VARIABLES=2756 build runs out of memory where the Original would\n  --json FILE      every run's figures as JSON\n  --case C         big (K=310, 20% loss, 128 rows, SHA-256), original (K=154, 10% loss, 8 rows, CRC-32) or both (default)\n  --runs N         runs of each case (default 1)\n  --program P      flash (default): the program text in a Storage file, evaluated in place as on a board that\n                   maps flash (few variables; on the Linux build every 16 bytes of it read are a file read);\n                   ram: the program text in the run file (faster here, more variables)\n  --bundle FILE    the interpreter program: read from FILE if it exists, else built and saved there\n                   (the same program for several invocations while the firmware sources change)`);
-    return 0;
-  }
-  if (!values.espruino) throw new UsageError(`--espruino PATH is required (${USAGE})`);
+async function main({ values: v }: Parsed): Promise<number> {
+  const values = v as { espruino: string; json?: string; case: string; runs: string; program: string; bundle?: string };
   const bin = resolve(values.espruino);
-  if (!existsSync(bin)) throw new UsageError(`no interpreter at ${bin} (${USAGE})`);
-  const cases = values.case === "both" ? [CASES.big, CASES.original] : CASES[values.case!] ? [CASES[values.case!]] : null;
-  if (!cases) throw new UsageError(`--case must be big, original or both (${USAGE})`);
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 100) throw new UsageError(`--runs must be a whole number from 1 to 100 (${USAGE})`);
+  if (!existsSync(bin)) throw new UsageError(`no interpreter at ${bin}`);
+  const which = oneOf("--case", values.case, ["big", "original", "both"] as const);
+  const cases = which === "both" ? [CASES.big, CASES.original] : [CASES[which]];
+  const runs = int("--runs", values.runs, 1, 100)!;
+  oneOf("--program", values.program, ["flash", "ram"] as const);
+  if (values.json) outputFolder("--json", values.json);
 
-  if (values.program !== "flash" && values.program !== "ram") throw new UsageError(`--program must be flash or ram (${USAGE})`);
   const saved = values.bundle && existsSync(values.bundle) ? readFileSync(values.bundle, "latin1") : null;
   const code = saved ?? (await bundle());
   if (values.bundle && !saved) writeFileSync(values.bundle, code, "latin1");
@@ -505,12 +504,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      console.error(`bench:decode: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
-      process.exit(e instanceof UsageError ? 2 : 1);
-    },
-  );
-}
+if (isMain(import.meta.url)) cli(TOOL, main, { exit: true });

@@ -1,5 +1,5 @@
 /*
- * npm run bench:memory -- --espruino PATH [--provision-with PATH] [--id N]
+ * npm run bench:memory -- --espruino PATH [--provision-with PATH] [--id N]   (--help: the options)
  *
  * The meter program's variables on the real interpreter (an Espruino Linux build), with
  * its program text left in flash as on a board that maps flash: the shipped LINUX meter
@@ -38,6 +38,8 @@ import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
+import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../tools/cli/cli";
+import { errName } from "../tools/errors/table";
 import { loadProfile, type BoardProfile } from "../tools/profiles/profiles";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { repairIndex, repairSets, xorInto } from "../firmware/protocol/repair";
@@ -66,7 +68,7 @@ function framer(id: number) {
     add(type: number, mode: number, body: object): void {
       const b = new Uint8Array(242);
       const n = encodeMsg(setMsg(newMsg(), type, seq++, CONC, mode, mode === 0 ? id : CONC, body), b);
-      if (n <= 0) throw new Error(`bench:memory: cannot encode message 0x${type.toString(16)} (E${-n})`);
+      if (n <= 0) throw new Error(`cannot encode message 0x${type.toString(16)} (${errName(-n)})`);
       out.push(b.slice(0, n));
     },
     frames: out,
@@ -122,7 +124,7 @@ export interface CodedShape { imageId: number; version: number; blockSize: numbe
 /** Blocks of `blockSize` the board's buffer region holds, laid out as the meter lays them. */
 export function bufferCapacity(p: BoardProfile, blockSize: number): number {
   const b = p.regions.buffer;
-  if (!b) throw new Error(`bench:memory: ${p.board} has no buffer region`);
+  if (!b) throw new Error(`${p.board} has no buffer region`);
   let unit = p.flash.eraseUnits[0].size;
   for (const r of p.flash.eraseUnits) if (b.addr >= r.addr && b.addr < r.addr + r.size * r.count) unit = r.size;
   return bufferLayout(b.addr, b.size, unit, blockSize).capacity;
@@ -130,7 +132,7 @@ export function bufferCapacity(p: BoardProfile, blockSize: number): number {
 
 export function codedShape(p: BoardProfile, imageId: number, version: number, blockSize: number, blocks: number): CodedShape {
   const size = blocks * blockSize - blockSize / 2, spare = bufferCapacity(p, blockSize) - blocks;
-  if (spare < 1 || size > p.maxImageSize || p.repairRows < 1) throw new Error(`bench:memory: ${blocks} blocks of ${blockSize} leave ${spare} spare slots (${size} bytes, at most ${p.maxImageSize}; repairRows ${p.repairRows})`);
+  if (spare < 1 || size > p.maxImageSize || p.repairRows < 1) throw new Error(`${blocks} blocks of ${blockSize} leave ${spare} spare slots (${size} bytes, at most ${p.maxImageSize}; repairRows ${p.repairRows})`);
   const rows = Math.min(spare, p.repairRows);
   const missing = Array.from({ length: rows }, (_, t) => Math.floor(((t + 0.5) * blocks) / rows));
   return { imageId, version, blockSize, size, blocks, spare, rows, missing };
@@ -167,7 +169,7 @@ export function repairsToDecode(c: CodedShape): { indices: number[]; kept: numbe
   const indices: number[] = [];
   let kept = 0;
   for (let serial = 0; dec.lacking() > 0; serial++) {
-    if (serial > 255) throw new Error(`bench:memory: no full rank from 256 repair blocks of degree ${degree}`);
+    if (serial > 255) throw new Error(`no full rank from 256 repair blocks of degree ${degree}`);
     const j = repairIndex(degree, serial);
     indices.push(j);
     if (dec.offer(j)) { ids[kept] = j; dec.keep(kept++); }
@@ -222,7 +224,7 @@ export function checkReplies(frames: Uint8Array[], expected: Reply[] = REPLIES):
   expected.forEach(([type, code, fields], i) => {
     const m = got[i];
     if (!m) { problems.push(`reply ${i + 1}: ${i < got.length ? "does not decode" : "missing"}`); return; }
-    if (m.type !== type || (code !== undefined && m.body.code !== code)) { problems.push(`reply ${i + 1}: 0x${m.type.toString(16)}${m.body.code !== undefined ? ` E${m.body.code}` : ""}, expected 0x${type.toString(16)}${code !== undefined ? ` E${code}` : ""}`); return; }
+    if (m.type !== type || (code !== undefined && m.body.code !== code)) { problems.push(`reply ${i + 1}: 0x${m.type.toString(16)}${m.body.code !== undefined ? ` ${errName(m.body.code)}` : ""}, expected 0x${type.toString(16)}${code !== undefined ? ` ${errName(code)}` : ""}`); return; }
     for (const [k, v] of Object.entries(fields ?? {})) if (m.body[k] !== v) problems.push(`reply ${i + 1} (0x${type.toString(16)}): ${k} ${m.body[k]}, expected ${v}`);
   });
   return problems;
@@ -239,7 +241,7 @@ function runEspruino(bin: string, dir: string, file: string, marker: string, tim
     const p = spawn(bin, [file], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     const done = (err?: Error) => { clearTimeout(t); p.kill("SIGKILL"); if (err) rej(err); else res(out); };
-    const t = setTimeout(() => done(new Error(`bench:memory: ${bin} did not print ${marker} within ${timeoutMs / 1000} s; its output ends:\n${out.slice(-600)}`)), timeoutMs);
+    const t = setTimeout(() => { console.log(`bench:memory: the interpreter's output ends:\n${out.slice(-600)}`); done(new Error(`${bin} did not print ${marker} within ${timeoutMs / 1000} s`)); }, timeoutMs);
     p.stdout.on("data", (d) => {
       out += d.toString("latin1");
       appendFileSync(log, d);
@@ -247,7 +249,7 @@ function runEspruino(bin: string, dir: string, file: string, marker: string, tim
       // out of memory: the interval that drives the frames is gone, nothing more will come
       else if (out.includes("New interpreter error") && /MEMORY/.test(out.slice(out.indexOf("New interpreter error")))) setTimeout(() => done(), 500);
     });
-    p.on("error", (e) => done(new Error(`bench:memory: cannot run ${bin}: ${e.message}`)));
+    p.on("error", (e) => done(new Error(`cannot run ${bin}: ${e.message}`)));
   });
 }
 
@@ -332,19 +334,32 @@ export function driveFile(frames: Uint8Array[], parts: number[]): Buffer {
   return Buffer.concat(out);
 }
 
-async function main(argv: string[]): Promise<void> {
-  let bin = process.env.ESPRUINO ?? "", provision = "", id = 3002;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--espruino") bin = argv[++i] ?? "";
-    else if (argv[i] === "--provision-with") provision = argv[++i] ?? "";
-    else if (argv[i] === "--id") id = Number(argv[++i]);
-    else throw new Error(`bench:memory: unknown option ${argv[i]} (usage: npm run bench:memory -- --espruino PATH [--provision-with PATH] [--id N])`);
-  }
-  if (!bin) throw new Error("bench:memory: --espruino PATH is required: an Espruino Linux build (see docs/meter.md, Memory)");
+export const TOOL: Tool = {
+  name: "bench:memory", run: "npm run bench:memory --",
+  about: "The meter program's variables on an Espruino Linux build: at rest and during plain and coded\ndownloads, re-costed for the Original (docs/meter.md, Memory). Needs npm run build first.",
+  options: {
+    espruino: { type: "string", value: "PATH", help: "the Espruino Linux build to measure (default: $ESPRUINO)" },
+    "provision-with": { type: "string", value: "PATH", help: "a build with more variables to provision the flash with (default: the measured one)" },
+    id: { type: "string", value: "N", default: "3002", help: "the meter's id" },
+  },
+  examples: ["npm run bench:memory -- --espruino ~/Espruino/espruino"],
+  notes: ["exit 0; 1 when a run failed or the meter ran out of memory; 2 for a bad argument"],
+};
+
+/** A failure with the tail of the interpreter's output printed first (on stdout). */
+function failWith(why: string, tail: string): never {
+  console.log(`bench:memory: the interpreter's output ends:\n${tail.slice(-600)}`);
+  throw new ToolError(why);
+}
+
+async function main({ values: v }: Parsed): Promise<number> {
+  let bin = (v.espruino as string | undefined) ?? process.env.ESPRUINO ?? "", provision = (v["provision-with"] as string | undefined) ?? "";
+  const id = int("--id", v.id as string, 1, 0xfffffffe)!;
+  if (!bin) throw new UsageError("--espruino PATH is required: an Espruino Linux build (see docs/meter.md, Memory)");
   bin = resolve(bin);
   provision = resolve(provision || bin);
-  for (const b of [bin, provision]) if (!existsSync(b)) throw new Error(`bench:memory: no interpreter at ${b}`);
-  if (!existsSync("dist/LINUX/meter.js")) throw new Error("bench:memory: no dist/LINUX/meter.js: run npm run build first");
+  for (const b of [bin, provision]) if (!existsSync(b)) throw new UsageError(`no interpreter at ${b}`);
+  if (!existsSync("dist/LINUX/meter.js")) throw new ToolError("no dist/LINUX/meter.js: run npm run build first");
   const p = loadProfile("LINUX"), originalRows = loadProfile("ESPRUINOBOARD").repairRows;
   const program = readFileSync("dist/LINUX/meter.js", "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
   // coded downloads: one of 100 blocks of 200 bytes (the bundle keeps min(spare slots,
@@ -369,8 +384,8 @@ async function main(argv: string[]): Promise<void> {
   };
   const rest = await run("rest", `setTimeout(function(){var m=process.memory();print("ML-REST "+m.usage+" "+m.total+" "+m.blocksize+" "+(global.meterline?meterline.lastError():-1)+" "+E.getErrorFlags()+" ML-END");},3000);`, "ML-END", 20000);
   const r = /ML-REST (\d+) (\d+) (\d+) (-?\d+) ?(\S*) ML-END/.exec(rest);
-  if (!r) throw new Error(`bench:memory: no figure from the rest run; output ends:\n${rest.slice(-600)}`);
-  if (r[4] === "-1") throw new Error(`bench:memory: the meter did not start (${r[5] || "no error flags"}); output ends:\n${rest.slice(-600)}`);
+  if (!r) failWith("no figure from the rest run", rest);
+  if (r[4] === "-1") failWith(`the meter did not start (${r[5] || "no error flags"})`, rest);
   // the re-costing assumes this build's layout: 64-bit, 12-bit references (VARIABLES 2048..4095), 17-byte blocks
   const recost = r[3] === "17";
   const dump = await run("layout", `setTimeout(function(){print("ML-DUMP");E.dumpVariables();print("ML-END");},3000);`, "ML-END", 30000);
@@ -382,7 +397,7 @@ async function main(argv: string[]): Promise<void> {
     const text = await run(`download-${c.rows}-rows${inside ? "" : "-unsampled"}`, `var bmIn=${inside ? 1 : 0};eval(require("Storage").read("mldrive"));`, "ML-DRIVE", 900000, driveFile(drv.frames, drv.parts));
     const dv = /ML-DRIVE (\{.*\})/.exec(text);
     const oom = text.includes("OUT OF MEMORY");
-    if (!dv && !oom) throw new Error(`bench:memory: no figure from the download run; output ends:\n${text.slice(-600)}`);
+    if (!dv && !oom) failWith("no figure from the download run", text);
     const out = dv ? (JSON.parse(dv[1]) as { n: number; base: number; ov: number[]; pk: number[]; st: number; got: number; ef: string[] | undefined }) : null;
     const replies = [...text.matchAll(/ML-TX (\S+)/g)].map((x) => new Uint8Array(Buffer.from(x[1], "base64")));
     const frames = drv.frames.length, next = [...text.matchAll(/ML-NEXT (\d+) (\d+)/g)];
@@ -445,9 +460,7 @@ async function main(argv: string[]): Promise<void> {
       for (const x of peaks) console.log(`${" ".repeat(31)}${x}`);
     } else console.log(`  re-costed for the Original   needs a build with VARIABLES=2756 (this one has ${r[3]}-byte variables)`);
   }
-  if (bad) process.exitCode = 1;
+  return bad ? 1 : 0;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  main(process.argv.slice(2)).catch((e) => { console.error(e instanceof Error ? e.message : String(e)); process.exit(2); });
-}
+if (isMain(import.meta.url)) cli(TOOL, main, { exit: true });

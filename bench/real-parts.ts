@@ -22,6 +22,7 @@ import type { BoardProfile } from "../tools/profiles/profiles";
 import { modemOnLine, type LinkRig } from "./rig";
 import { openPort, type Port } from "./hil";
 import type { Image } from "./image";
+import { describeErr } from "../tools/errors/table";
 
 /** A step of the bench that did not go as it must: the run stops with this reason. */
 export class RealError extends Error {}
@@ -129,7 +130,7 @@ export function stageUpdate(folder: string, p: BoardProfile, img: Image, running
   let e = rx.control(s, true);
   for (let i = 0; !e && i < s.blockCount; i++) e = rx.block(s.imageId, i, img.bytes.subarray(i * s.blockSize, Math.min(img.bytes.length, (i + 1) * s.blockSize)));
   if (!e) e = rx.activate(s.imageId);
-  if (e) throw new RealError(`staging image ${s.imageId} (v${s.version}) in ${folder}: the meter's receiver said E${e}`);
+  if (e) throw new RealError(`staging image ${s.imageId} (v${s.version}) in ${folder}: the meter's receiver said ${describeErr(e)}`);
   writeFileSync(join(folder, FLASH_FILE), flash.bytes);
 }
 

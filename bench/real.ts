@@ -15,14 +15,14 @@
  *      into its flash file: the boot routine must revert both by itself (bench/real-boot.ts).
  * It exits 0 only when every meter's app region is v2 byte for byte, its state log holds
  * its CONFIRM, and every register read equals the pulses given (the check npm start makes:
- * bench/run.ts, registerProblems); 1 with the reasons otherwise; 2 for a bad argument.
+ * bench/run.ts, registerProblems); 1 with the reasons otherwise (one line on stderr); 2 for
+ * a bad argument (tools/cli/cli.ts; --help lists the options).
  *
  *   npm run bench:real -- --espruino PATH [--meters 3] [--loss 5] [--seed 1] [--keep DIR] [--no-build]
  *   npm run bench:real -- --espruino PATH --powercuts 200        (bench/real-powercuts.ts)
  *
  * It needs the interpreter and socat, so npm test does not run it: docs/bench.md quotes a run.
  */
-import { parseArgs } from "node:util";
 import { appendFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -30,8 +30,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { BoardError, startBoard, type Board, type Life } from "../tools/board/runner";
 import { ConsoleError, openConsole, type ConsoleSession } from "../tools/console/session";
 import { loadProfile } from "../tools/profiles/profiles";
-import { packImage } from "../tools/image/pack";
-import { imageFileOf } from "../tools/image/image";
+import { imageFileOf, packImage } from "../tools/image/image";
 import { parseArgs as parseDeploy } from "../tools/deploy/deploy";
 import { LinkRig, lineFor } from "./rig";
 import { lossModel, registerProblems } from "./run";
@@ -42,14 +41,12 @@ import { revertChecks } from "./real-boot";
 import { encodeAppHeader } from "../firmware/common/image";
 import { hostNative } from "../hal/mock/native";
 import { defaultSettings } from "../firmware/meter/metering";
+import { cli, int, isMain, ToolError, type Parsed, type Tool } from "../tools/cli/cli";
 
-const USAGE = "usage: npm run bench:real -- --espruino PATH [--meters 3] [--loss PCT] [--seed N] [--keep DIR] [--no-build] [--powercuts N]";
 const BOARD = loadProfile("LINUX");
 const CONC_ID = 1;
 const FIRST_METER = 3001;
 const IMAGE_ID = 2;
-
-class UsageError extends Error {}
 
 export interface RealOptions { espruino: string; meters: number; lossPct: number; seed: number; keep?: string; build: boolean }
 
@@ -291,40 +288,36 @@ export async function realRun(o: RealOptions): Promise<string[]> {
   }
 }
 
-async function main(argv: string[]): Promise<void> {
-  let v;
+export const TOOL: Tool = {
+  name: "bench:real", run: "npm run bench:real --",
+  about: "The system on the real interpreter: a concentrator and meters as Espruino Linux builds under board\nrunners, provisioned with flash.sh, their modems on the simulated line: readings, a campaign by npm run\ndeploy with power cuts in the download and the install, the registers, and two programs the boot\nroutine must revert. --powercuts N: N cuts inside installs instead (bench/real-powercuts.ts). Needs socat.",
+  options: {
+    espruino: { type: "string", value: "PATH", required: true, help: "an Espruino Linux build (2v29, the resizable build)" },
+    meters: { type: "string", value: "N", default: "3", help: "meters, 1 to 20" },
+    loss: { type: "string", value: "PCT", default: "5", help: "frame loss on the simulated line, percent" },
+    seed: { type: "string", value: "N", default: "1", help: "the line's seed" },
+    keep: { type: "string", value: "DIR", help: "keep the boards' folders in DIR" },
+    "no-build": { type: "boolean", default: false, help: "do not build the bundles first" },
+    powercuts: { type: "string", value: "N", help: "the power-cut run instead: N cuts inside installs" },
+  },
+  examples: ["npm run bench:real -- --espruino ~/Espruino/espruino", "npm run bench:real -- --espruino ~/Espruino/espruino --powercuts 200"],
+  notes: ["exit 0 when every check passes; 1 with the reasons; 2 for a bad argument"],
+};
+
+async function main({ values: v }: Parsed): Promise<number> {
+  const s = (n: string) => v[n] as string;
+  const o: RealOptions = { espruino: resolve(s("espruino")), meters: int("--meters", s("meters"), 1, 20)!, lossPct: int("--loss", s("loss"), 0, 50)!, seed: int("--seed", s("seed"), 0, 1e9)!, keep: v.keep as string | undefined, build: !v["no-build"] };
+  const cuts = int("--powercuts", v.powercuts as string | undefined, 1, 100000) ?? 0;
+  let problems: string[];
   try {
-    v = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        espruino: { type: "string" }, meters: { type: "string", default: "3" }, loss: { type: "string", default: "5" },
-        seed: { type: "string", default: "1" }, keep: { type: "string" }, "no-build": { type: "boolean", default: false },
-        powercuts: { type: "string" }, help: { type: "boolean", default: false },
-      },
-    }).values;
-    if (v.help) { console.log(USAGE); process.exit(0); }
-    if (!v.espruino) throw new UsageError("--espruino PATH is required (an Espruino Linux build)");
-    const int = (name: string, s: string, lo: number, hi: number) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} must be a whole number from ${lo} to ${hi}, got "${s}"`);
-      return n;
-    };
-    const o: RealOptions = { espruino: resolve(v.espruino), meters: int("meters", v.meters!, 1, 20), lossPct: int("loss", v.loss!, 0, 50), seed: int("seed", v.seed!, 0, 1e9), keep: v.keep, build: !v["no-build"] };
-    const cuts = v.powercuts === undefined ? 0 : int("powercuts", v.powercuts, 1, 100000);
-    let problems: string[];
-    try {
-      problems = cuts ? await powerCutRun({ ...o, cuts }, log) : await realRun(o);
-    } catch (e) {
-      if (!(e instanceof RealError || e instanceof ConsoleError || e instanceof BoardError)) throw e;
-      problems = [(e as Error).message];
-    }
-    if (problems.length) { console.log(`bench:real: FAILED: ${problems.join("; ")}`); process.exit(1); }
-    console.log(`bench:real: passed in ${Math.round((Date.now() - t0) / 1000)} s`);
-    process.exit(0);
+    problems = cuts ? await powerCutRun({ ...o, cuts }, log) : await realRun(o);
   } catch (e) {
-    if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) { console.error(`bench:real: ${(e as Error).message}`); console.error(USAGE); process.exit(2); }
-    throw e;
+    if (!(e instanceof RealError || e instanceof ConsoleError || e instanceof BoardError)) throw e;
+    problems = [(e as Error).message];
   }
+  if (problems.length) throw new ToolError(`FAILED: ${problems.join("; ")}`);
+  console.log(`bench:real: passed in ${Math.round((Date.now() - t0) / 1000)} s`);
+  return 0;
 }
 
-if (process.argv[1] && process.argv[1].endsWith("real.ts")) void main(process.argv.slice(2));
+if (isMain(import.meta.url)) cli(TOOL, main, { exit: true });

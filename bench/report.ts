@@ -4,6 +4,7 @@
  * the airtime per phase.
  */
 import type { RunResult } from "./run";
+import { errName } from "../tools/errors/table";
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const secs = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
@@ -13,7 +14,7 @@ export function summaryRows(r: RunResult): string[][] {
   const rows = [["meter", "kind", "pulses", "register", "after update", "profile (n, sum)", "before clock", "campaign", "version", "confirmed", "power cuts"]];
   for (const m of r.meters) {
     rows.push([String(m.id), m.kind, String(m.pulses), String(m.register), String(m.registerAfter), `${m.intervals}, ${m.intervalSum}`, String(m.preClock),
-      m.campaignState + (m.code ? ` E${m.code}` : ""), `v${m.version}`, m.confirmed ? "yes" : "no", m.cuts.join("; ") || "-"]);
+      m.campaignState + (m.code ? ` ${errName(m.code)}` : ""), `v${m.version}`, m.confirmed ? "yes" : "no", m.cuts.join("; ") || "-"]);
   }
   return rows;
 }

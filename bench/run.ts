@@ -10,9 +10,8 @@ import { Rng } from "../hal/mock/rng";
 import type { LinkModel } from "../hal/mock/powerline";
 import { install } from "../firmware/boot/install";
 import { consoleApi } from "../firmware/concentrator/console";
-import { Err } from "../firmware/common/errors";
-import { packImage } from "../tools/image/pack";
-import { imageFileOf } from "../tools/image/image";
+import { describeErr } from "../tools/errors/table";
+import { imageFileOf, packImage } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
 import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode, type MeterNode } from "./rig";
 import { imageOf, programImage, type Image } from "./image";
@@ -76,6 +75,17 @@ export function lossModel(p: number, meanBurst: number): LinkModel {
   if (p >= 1 || meanBurst <= 1) return { loss: p };
   const toGood = 1 / meanBurst;
   return { ge: { pGoodToBad: (p * toGood) / (1 - p), pBadToGood: toGood, lossGood: 0, lossBad: 1 } };
+}
+
+/** Meters not updated, grouped by state and code: "2001, 2002 failed (E94 CAMPAIGN_NO_ANSWER: ...); 2003 downloading". */
+export function notUpdated(ms: { id: number; campaignState: string; code: number }[]): string {
+  const groups = new Map<string, { ids: number[]; state: string; code: number }>();
+  for (const m of ms) {
+    const k = `${m.campaignState} ${m.code}`;
+    if (!groups.has(k)) groups.set(k, { ids: [], state: m.campaignState, code: m.code });
+    groups.get(k)!.ids.push(m.id);
+  }
+  return [...groups.values()].map((g) => `${g.ids.join(", ")} ${g.state}${g.code ? ` (${describeErr(g.code)})` : ""}`).join("; ");
 }
 
 /** Every simulated node is a LINUX board. */
@@ -362,10 +372,10 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // ---- the verdict
   const problems: string[] = [];
   const t = camp.totals;
-  if (camp.code()) problems.push(`${ended} (E${camp.code()}${camp.code() === Err.CAMPAIGN_NO_PROGRESS ? ": no meter progressed" : camp.code() === Err.CAMPAIGN_DEADLINE ? ": deadline" : camp.code() === Err.CAMPAIGN_MAX_ROUNDS ? ": too many rounds" : ""})`);
+  if (camp.code()) problems.push(`${ended} (${describeErr(camp.code())})`);
   else if (!ended) problems.push(`the campaign did not end within ${sc.deadlineMinutes} minutes of virtual time`);
   const notDone = meters.filter((m) => m.campaignState !== "activated");
-  if (notDone.length) problems.push(`${notDone.length} of ${ids.length} meters not updated: ${notDone.map((m) => `${m.id} ${m.campaignState}${m.code ? ` E${m.code}` : ""}`).join(", ")}`);
+  if (notDone.length) problems.push(`${notDone.length} of ${ids.length} meters not updated: ${notUpdated(notDone)}`);
   const wrong = meters.filter((m) => m.version !== img.session.version || !m.confirmed);
   if (wrong.length && !notDone.length) problems.push(`meters not running v${img.session.version} confirmed: ${wrong.map((m) => `${m.id} v${m.version}${m.confirmed ? "" : " unconfirmed"}`).join(", ")}`);
   for (const m of meters) {

@@ -1,25 +1,44 @@
 /*
- * npm start [-- scenario.json] [--report DIR]: runs a bench scenario (default:
- * bench/scenarios/default.json) with a live progress bar, prints the summary table,
+ * npm start [-- scenario.json] [--report DIR] and npm run scenario: runs a bench scenario
+ * (default: bench/scenarios/default.json) with a live progress bar, prints the summary table,
  * writes DIR/report.json and DIR/report.html (default bench/out/), and exits 0 when the
- * scenario's checks pass, 1 with the reason when they do not, 2 for a bad scenario file.
+ * scenario's checks pass, 1 with the reason when they do not, 2 for a bad argument or scenario
+ * file. npm start passes --build: the bundles are built first, after the command line is
+ * checked (so --help and a bad option answer at once).
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadScenario, ScenarioError } from "./scenario";
 import { runScenario } from "./run";
 import { reportHtml, summaryText } from "./report";
-import { PackError } from "../tools/image/pack";
 import { HilError } from "./hil";
+import { cli, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 
-async function main(argv: string[]): Promise<number> {
-  const flag = (n: string) => { const i = argv.indexOf(n); if (i < 0) return undefined; const v = argv[i + 1]; argv.splice(i, 2); return v; };
-  const dir = flag("--report") ?? "bench/out";
-  const file = argv[0] ?? "bench/scenarios/default.json";
+export const TOOL: Tool = {
+  name: "bench", run: "npm start --",
+  about: "Runs a bench scenario: a concentrator and meters on a simulated power line (or boards in the loop),\nreadings, then an update campaign with the scenario's faults; a progress bar, the summary table, and\nreport.json and report.html. npm start builds the bundles first (--build); npm run scenario does not.",
+  options: {
+    report: { type: "string", value: "DIR", default: "bench/out", help: "where report.json and report.html go" },
+    build: { type: "boolean", default: false, help: "build the bundles first (npm start passes it)" },
+  },
+  positionals: { usage: "[scenario.json]", help: "the scenario file (default bench/scenarios/default.json)" },
+  examples: ["npm start", "npm run scenario -- bench/scenarios/unreachable.json --report /tmp/out"],
+  notes: ["exit 0 when every check passes; 1 with the reason when one does not; 2 for a bad argument or scenario file"],
+};
+
+async function main({ values: v, positionals }: Parsed): Promise<number> {
+  if (positionals.length > 1) throw new UsageError(`one scenario file at most, got ${positionals.length}`);
+  const dir = v.report as string;
+  const file = positionals[0] ?? "bench/scenarios/default.json";
   let sc;
   try { sc = loadScenario(file); } catch (e) {
-    if (e instanceof ScenarioError) { console.error(`bench: bad scenario: ${e.message}`); return 2; }
+    if (e instanceof ScenarioError) throw new UsageError(`bad scenario: ${e.message}`);
     throw e;
+  }
+  if (v.build) {
+    const b = spawnSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
+    if (b.status !== 0) throw new ToolError("the build failed: npm run build says why");
   }
   const tty = process.stdout.isTTY;
   let lastStage = "", lastDraw = 0;
@@ -37,18 +56,18 @@ async function main(argv: string[]): Promise<number> {
   let r;
   try { r = await runScenario(sc, { progress: draw }); } catch (e) {
     if (tty) process.stdout.write("\n");
-    if (e instanceof PackError || e instanceof HilError) { console.error(`bench: ${e.message}`); return 1; }
+    if (e instanceof HilError) throw new ToolError(e.message);
     throw e;
   }
   if (tty) process.stdout.write("\n");
   console.log(summaryText(r));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "report.json"), JSON.stringify(r, null, 1));
-  writeFileSync(join(dir, "report.html"), reportHtml(r));
+  try { mkdirSync(dir, { recursive: true }); } catch (e) { throw new ToolError(`--report ${dir}: cannot make the folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  writeOutput("--report", join(dir, "report.json"), JSON.stringify(r, null, 1));
+  writeOutput("--report", join(dir, "report.html"), reportHtml(r));
   console.log(`bench: report in ${join(dir, "report.html")} and report.json`);
   if (!r.ok) { console.error(`bench: FAILED: ${r.reason}`); return 1; }
   console.log("bench: passed: every meter runs the new program, confirmed, and every reading is accounted for");
   return 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+if (isMain(import.meta.url)) cli(TOOL, main);

@@ -69,7 +69,7 @@ describe("the campaign benchmark", () => {
     expect(help.stdout).toContain("usage: npm run bench");
     const bad = run(["--loss", "100"]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim()).toBe('bench: --loss takes whole numbers from 0 to 99, got "100"');
+    expect(bad.stderr.trim()).toBe('bench: --loss must be a whole number from 0 to 99, got "100"');
     expect(run(["--frobnicate"]).status).toBe(2);
   }, 120_000);
 });

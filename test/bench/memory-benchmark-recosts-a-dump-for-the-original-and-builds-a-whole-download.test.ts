@@ -138,7 +138,7 @@ describe("npm run bench:memory, its host side", () => {
     expect(checkReplies([ack, refused])).toEqual([
       `2 replies, expected ${REPLIES.length}`,
       "reply 1: 0x2a, expected 0x23",
-      "reply 2: 0x2b E81, expected 0x21",
+      "reply 2: 0x2b E81 UPDATE_BAD_BLOCK_SIZE, expected 0x21",
       ...REPLIES.slice(2).map((_, i) => `reply ${i + 3}: missing`),
     ]);
     const deficit = frame(0x4f, { imageId: 78, state: 1, received: 77, needed: 23, room: 24, code: 0 });

@@ -48,7 +48,7 @@ describe("npm start (the bench's default scenario)", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-"));
     const r = start(["bench/scenarios/unreachable.json", "--report", dir]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("bench: FAILED: 3 of 3 meters not updated: 2001 failed E94, 2002 failed E94, 2003 failed E94");
+    expect(r.stderr).toContain("bench: FAILED: 3 of 3 meters not updated: 2001, 2002, 2003 failed (E94 CAMPAIGN_NO_ANSWER: a meter stopped answering (per-meter limit))");
     expect(JSON.parse(readFileSync(join(dir, "report.json"), "utf8")).ok).toBe(false);
   }, 120_000);
 
@@ -56,7 +56,7 @@ describe("npm start (the bench's default scenario)", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-"));
     const r = start(["bench/scenarios/forged-tags.json", "--report", dir]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("bench: FAILED: 3 of 3 meters not updated: 4001 failed E143, 4002 failed E143, 4003 failed E143");
+    expect(r.stderr).toContain("bench: FAILED: 3 of 3 meters not updated: 4001, 4002, 4003 failed (E143 AUTH_BAD_TAG: the authorisation tag does not match this meter, image, version and campaign)");
     const rep = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as RunResult;
     expect(rep.scenario.keys && rep.scenario.forgedTags).toBe(true);
     for (const m of rep.meters) {

@@ -114,9 +114,11 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     const ab = await story("aborted", "--outdated");
     expect(ab.status).toBe(1);
     expect(ab.stdout).toMatch(/campaign aborted.*E92/);
+    // the device's code comes out with its name and meaning
+    expect(ab.stdout).toContain(", 0 failed, E92 CAMPAIGN_NO_PROGRESS: no meter made progress for the configured number of rounds\n");
     const ref = await story("refuse");
     expect(ref.status).toBe(1);
-    expect(ref.stderr.trim()).toBe("deploy: the campaign did not start: meterline: a campaign is already running (E93)");
+    expect(ref.stderr.trim()).toBe("deploy: the campaign did not start: meterline: a campaign is already running (E93 CAMPAIGN_ABORTED: aborted by the operator, or refused because a campaign or a collection round is running)");
     const down = await run("--port", "tcp://127.0.0.1:1", "--image", img, "--image-id", "2");
     expect(down.status).toBe(1);
     expect(down.stderr.trim()).toBe("deploy: tcp://127.0.0.1:1: ECONNREFUSED (UNREACHABLE)");
@@ -177,7 +179,7 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     expect(await bad("--meters", "1,x")).toBe('deploy: --meters must be a whole number from 1 to 4294967294, got "x"');
     expect(await bad("--outdated", "--group", "3")).toBe("deploy: choose one of --meters, --outdated and --group");
     expect(await bad("--block-size", "202")).toBe("deploy: --block-size must be a multiple of 4, got 202");
-    expect(await bad("--colour", "red")).toBe('deploy: unknown argument "--colour"');
+    expect(await bad("--colour", "red")).toBe('deploy: unknown option "--colour" (--help lists the options)');
     expect(await bad("--every", "0")).toBe('deploy: --every must be a whole number from 1 to 3600, got "0"');
     expect(await bad("--port", "p")).toBe('deploy: --port: "p" is neither a serial device path (/dev/...) nor tcp://host:port');
     const noimg = await run("--port", "/dev/x", "--image", "package.json", "--image-id", "1");

@@ -8,7 +8,7 @@ import { digestMatches } from "../../firmware/common/update-image";
 import { decodeConfig } from "../../firmware/common/config";
 import { CONFIG_SIZE } from "../../firmware/common/layout";
 import { hostNative, hostNativeNoSha } from "../../hal/mock/native";
-import { packImage } from "../../tools/image/pack";
+import { packImage } from "../../tools/image/image";
 import { loadKeys, rootKey, tagFor } from "../../tools/keys/keyfile";
 import { loadProfile } from "../../tools/profiles/profiles";
 import { EspruinoDevice } from "../harness/espruino-vm";

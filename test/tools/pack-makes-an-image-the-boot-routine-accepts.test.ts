@@ -3,16 +3,17 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { packImage } from "../../tools/image/pack";
+import { packImage } from "../../tools/image/image";
 import { decodeAppHeader } from "../../firmware/common/image";
 import { hostNative, latin1 } from "../../hal/mock/native";
 
-describe("npm run pack", () => {
+describe("npm run pack (npm run image -- --bare)", () => {
   it("writes the app header and the meter bundle, with the CRC the boot routine checks", () => {
     const out = join(mkdtempSync(join(tmpdir(), "ml-")), "v2.img");
-    const r = spawnSync("node", ["--import", "tsx", "tools/image/pack.ts", "--board", "ESPRUINOBOARD", "--version", "2", "--out", out], { encoding: "utf8" });
+    const r = spawnSync("node", ["--import", "tsx", "tools/image/image.ts", "--bare", "--board", "ESPRUINOBOARD", "--version", "2", "--out", out], { encoding: "utf8" });
     expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(/^pack: .*v2\.img: \d+ bytes, meter v2 for ESPRUINOBOARD/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^image: .*v2\.img: \d+ bytes, bare meter v2 for ESPRUINOBOARD \(app header and program\)/);
     const img = new Uint8Array(readFileSync(out));
     const h = decodeAppHeader(img, img.length)!;
     expect(h.version).toBe(2);
@@ -26,8 +27,8 @@ describe("npm run pack", () => {
     expect(() => packImage("LINUX", 0)).toThrow(/--version must be a whole number/);
     expect(() => packImage("NOPE", 2)).toThrow(/no such profile/);
     expect(() => packImage("LINUX", 2, "/nonexistent")).toThrow(/meter\.js is missing: run npm run build/);
-    const r = spawnSync("node", ["--import", "tsx", "tools/image/pack.ts", "--board", "LINUX"], { encoding: "utf8" });
-    expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe("pack: usage: pack --board B --version N --out FILE");
+    const r = spawnSync("node", ["--import", "tsx", "tools/image/image.ts", "--bare", "--board", "LINUX"], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe("image: --version is required: the program's version, 1 to 4294967295");
   });
 });

@@ -8,40 +8,38 @@
  * --console: the TCP port the board's console is served on (flash.sh --port tcp://127.0.0.1:PORT);
  * 0 picks a free one. --cut-random 200-3000: each life is cut (kill -9, a power cut) at a
  * random moment 200 to 3,000 ms after its start. --quiet: lives only, not the console's lines.
- * Bad arguments exit 2 with one line naming the argument.
+ * Bad arguments exit 2 with one line naming the argument; a board that cannot start exits 1
+ * (tools/cli/cli.ts).
  */
-import { parseArgs } from "node:util";
 import { BoardError, startBoard, type Life } from "./runner";
+import { cli, int, isMain, oneOf, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
 
-const USAGE = "usage: npm run board -- --role meter|concentrator --folder DIR --espruino PATH --console PORT [--cut-random MIN-MAX] [--quiet]";
+export const TOOL: Tool = {
+  name: "board", run: "npm run board --",
+  about: "Runs an Espruino Linux build as a board until Ctrl-C or SIGTERM: its folder is its flash, its console\na TCP port of its own, restarted when it exits (its reboot); logs each life and the console's lines.",
+  options: {
+    role: { type: "string", value: "R", required: true, help: "meter or concentrator" },
+    folder: { type: "string", value: "DIR", required: true, help: "the board's folder (its flash file espruino.flash lives there)" },
+    espruino: { type: "string", value: "PATH", required: true, help: "the Espruino Linux build to run" },
+    console: { type: "string", value: "PORT", required: true, help: "the TCP port to serve the board's console on (0: any free one)" },
+    "cut-random": { type: "string", value: "MIN-MAX", help: "cut each life (kill -9, a power cut) at a random moment MIN to MAX ms after its start" },
+    quiet: { type: "boolean", default: false, help: "lives only, not the console's lines" },
+  },
+  examples: ["npm run board -- --role concentrator --folder run/c1 --espruino ~/Espruino/espruino --console 4733"],
+  notes: ["runs until Ctrl-C or SIGTERM, then exit 0; 1 when the board cannot start; 2 for a bad argument"],
+};
 
-class UsageError extends Error {}
-
-function options(argv: string[]) {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        role: { type: "string" }, folder: { type: "string" }, espruino: { type: "string" }, console: { type: "string" },
-        "cut-random": { type: "string" }, quiet: { type: "boolean", default: false }, help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (e) { throw new UsageError((e as Error).message); }
-  if (v.help) return null;
-  if (v.role !== "meter" && v.role !== "concentrator") throw new UsageError(v.role === undefined ? "--role is required: meter or concentrator" : `--role must be meter or concentrator, got "${v.role}"`);
-  if (!v.folder) throw new UsageError("--folder is required: the board's folder (its flash file espruino.flash lives there)");
-  if (!v.espruino) throw new UsageError("--espruino is required: the Espruino Linux build to run");
-  if (v.console === undefined) throw new UsageError("--console is required: the TCP port to serve the board's console on (0: any free one)");
-  const port = Number(v.console);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--console must be a TCP port from 0 to 65535, got "${v.console}"`);
+function options({ values: v }: Parsed) {
+  const role = oneOf("--role", v.role as string, ["meter", "concentrator"] as const);
+  const port = int("--console", v.console as string, 0, 65535, "a TCP port from 0 to 65535")!;
   let cutRandom: { minMs: number; maxMs: number } | undefined;
-  if (v["cut-random"] !== undefined) {
-    const m = /^(\d+)-(\d+)$/.exec(v["cut-random"]);
-    if (!m || +m[1] > +m[2]) throw new UsageError(`--cut-random must be MIN-MAX in ms with MIN <= MAX, got "${v["cut-random"]}"`);
+  const cut = v["cut-random"] as string | undefined;
+  if (cut !== undefined) {
+    const m = /^(\d+)-(\d+)$/.exec(cut);
+    if (!m || +m[1] > +m[2]) throw new UsageError(`--cut-random must be MIN-MAX in ms with MIN <= MAX, got "${cut}"`);
     cutRandom = { minMs: +m[1], maxMs: +m[2] };
   }
-  return { role: v.role as "meter" | "concentrator", folder: v.folder, espruino: v.espruino, port, cutRandom, quiet: v.quiet! };
+  return { role, folder: v.folder as string, espruino: v.espruino as string, port, cutRandom, quiet: !!v.quiet };
 }
 
 const clock = (t: number) => new Date(t).toISOString().slice(11, 23);
@@ -55,15 +53,14 @@ export function describeEnd(l: Life): string {
   return `life ${l.n} ended at ${clock(l.end ?? Date.now())} after ${took}: ${how}`;
 }
 
-async function main(argv: string[]): Promise<number> {
-  let o;
-  try { o = options(argv); } catch (e) { console.error(`board: ${(e as Error).message}`); return 2; }
-  if (!o) { console.log(USAGE); return 0; }
+async function main(p: Parsed): Promise<number> {
+  const o = options(p);
   let b;
   try {
     b = await startBoard({ espruino: o.espruino, folder: o.folder, role: o.role, consolePort: o.port, cutRandom: o.cutRandom });
   } catch (e) {
-    if (e instanceof BoardError) { console.error(`board: ${e.message}`); return 2; }
+    // a bad --espruino is the command line's fault; a port in use is not
+    if (e instanceof BoardError) throw e.message.startsWith("--") ? new UsageError(e.message) : new ToolError(e.message);
     throw e;
   }
   const board = b;
@@ -83,4 +80,4 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-if (process.argv[1] && process.argv[1].endsWith("board.ts")) main(process.argv.slice(2)).then((c) => { process.exitCode = c; });
+if (isMain(import.meta.url)) cli(TOOL, main);

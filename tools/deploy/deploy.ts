@@ -20,19 +20,21 @@
  * --stall: give up (exit 1) when the progress line has not changed for this long (default
  * 1800 s): a campaign whose engine stopped (an exception on the concentrator) never ends.
  *
- * --dry-run prints what would be sent and sends nothing. Every bad argument exits 2 with one
- * line naming it; a console that cannot be reached, is taken or does not answer exits 1 with
- * the reason.
+ * --dry-run prints what would be sent and sends nothing. The concentrator's lines are printed
+ * with their error codes named ("(E92)" becomes "(E92 CAMPAIGN_NO_PROGRESS: ...)",
+ * tools/errors/table.ts). Every bad argument exits 2 with one line naming it; a console that
+ * cannot be reached, is taken or does not answer exits 1 with the reason (tools/cli/cli.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { parseArgs as parseOptions } from "node:util";
 import { crc32 } from "node:zlib";
 import { decodeAppHeader } from "../../firmware/common/image";
 import { decodeImageFile, isImageFile } from "../../firmware/common/image-file";
 import { hostNative } from "../../hal/mock/native";
 import { ConsoleError, openConsole, parsePort, type ConsoleSession } from "../console/session";
+import { cli, int, intList, isMain, oneOf, parseTool, ToolError, UsageError, type Tool } from "../cli/cli";
+import { nameCodes } from "../errors/table";
 
-export class DeployError extends Error {}
+export class DeployError extends ToolError {}
 
 export interface DeployArgs {
   port: string; image: string; imageId: number; version: number; blockSize?: number;
@@ -49,59 +51,62 @@ export interface DeployArgs {
   imageFile: boolean;
 }
 
+export const TOOL: Tool = {
+  name: "deploy", run: "npm run deploy --",
+  about: "Puts an update image on a concentrator and runs a campaign there, through its console: writes the\nimage (and the tags) into its Storage, checked by CRC-32 read back; starts the campaign; follows\nmeterline.progress() to the end (device error codes named).",
+  options: {
+    port: { type: "string", value: "P", required: true, help: "the concentrator's serial device or tcp://host:port" },
+    image: { type: "string", value: "FILE", required: true, help: "an image file (npm run image) or a bare image (npm run pack)" },
+    "image-id": { type: "string", value: "N", required: true, help: "the campaign's image id, 1 to 65535, new for each campaign" },
+    meters: { type: "string", value: "IDS", help: "only these meters (comma-separated ids)" },
+    outdated: { type: "boolean", default: false, help: "only the meters not on the image's version" },
+    group: { type: "string", value: "G", help: "only the meters of group G" },
+    method: { type: "string", value: "M", default: "coded", help: "the update method: coded or patent" },
+    loss: { type: "string", value: "PCT", help: "the frame loss the coded method plans for, percent (the concentrator's default 10)" },
+    "block-size": { type: "string", value: "S", help: "bytes per block (a bare image only; an image file gives its own)" },
+    "activate-at": { type: "string", value: "UNIX", help: "activate at this time (seconds since 1970) instead of when done" },
+    tags: { type: "string", value: "FILE", help: "the head-end's authorisation tags for keyed meters (npm run keys -- authorise)" },
+    every: { type: "string", value: "S", default: "10", help: "ask for progress every S seconds" },
+    timeout: { type: "string", value: "S", default: "60", help: "how long one console command may take, seconds" },
+    stall: { type: "string", value: "S", default: "1800", help: "give up when the progress line has not changed for S seconds" },
+    "dry-run": { type: "boolean", default: false, help: "print what would be sent, send nothing" },
+  },
+  examples: ["npm run deploy -- --port /dev/ttyACM1 --image meter-v2.mlim --image-id 2 --outdated", "npm run deploy -- --port tcp://127.0.0.1:4733 --image meter-v2.mlim --image-id 3 --group 7 --method patent --dry-run"],
+  notes: ["exit 0 when every meter was updated; 1 when some failed, the campaign aborted or the console failed; 2 for a bad argument"],
+};
+
+/** The deploy command line as DeployArgs; a UsageError naming what is wrong. */
 export function parseArgs(argv: string[]): DeployArgs {
-  let v;
-  try {
-    v = parseOptions({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        port: { type: "string" }, image: { type: "string" }, "image-id": { type: "string" }, meters: { type: "string" },
-        outdated: { type: "boolean", default: false }, group: { type: "string" }, "block-size": { type: "string" },
-        "activate-at": { type: "string" }, every: { type: "string" }, timeout: { type: "string" }, stall: { type: "string" }, tags: { type: "string" },
-        method: { type: "string" }, loss: { type: "string" }, "dry-run": { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (e) {
-    const m = /Unknown option '([^']+)'/.exec((e as Error).message);
-    throw new DeployError(m ? `unknown argument "${m[1]}"` : (e as Error).message.replace(/\. To specify.*$/, ""));
-  }
-  const int = (name: string, x: string | undefined, lo: number, hi: number): number | undefined => {
-    if (x === undefined) return undefined;
-    const n = Number(x);
-    if (x.trim() === "" || !Number.isInteger(n) || n < lo || n > hi) throw new DeployError(`${name} must be a whole number from ${lo} to ${hi}, got "${x}"`);
-    return n;
-  };
-  const { port, image, tags, outdated } = v;
-  const metersArg = v.meters;
-  const imageId = int("--image-id", v["image-id"], 1, 65535);
+  const p = parseTool(TOOL, argv);
+  if (!p) throw new UsageError("--help is not an option here");
+  return deployArgs(p.values as Record<string, string | undefined> & { outdated: boolean; "dry-run": boolean });
+}
+
+function deployArgs(v: Record<string, string | undefined> & { outdated: boolean; "dry-run": boolean }): DeployArgs {
+  const { tags, outdated } = v;
+  const port = v.port!, image = v.image!, metersArg = v.meters;
+  const imageId = int("--image-id", v["image-id"], 1, 65535)!;
   const blockSize = int("--block-size", v["block-size"], 4, 212);
   const group = int("--group", v.group, 1, 0xfffffffe);
   const activateAt = int("--activate-at", v["activate-at"], 0, 0xffffffff);
-  const everyS = int("--every", v.every, 1, 3600) ?? 10;
-  const timeoutMs = (int("--timeout", v.timeout, 1, 3600) ?? 60) * 1000;
-  const stallMs = (int("--stall", v.stall, 1, 86400) ?? 1800) * 1000;
-  const method = v.method ?? "coded";
-  if (method !== "coded" && method !== "patent") throw new DeployError(`--method must be coded or patent, got "${method}"`);
+  const everyS = int("--every", v.every, 1, 3600)!;
+  const timeoutMs = int("--timeout", v.timeout, 1, 3600)! * 1000;
+  const stallMs = int("--stall", v.stall, 1, 86400)! * 1000;
+  const method = oneOf("--method", v.method!, ["coded", "patent"] as const);
   const lossPct = int("--loss", v.loss, 0, 50);
-  if (!port) throw new DeployError("--port is required: the concentrator's serial device or tcp://host:port");
-  try { parsePort(port); } catch (e) { throw new DeployError(`--port: ${(e as Error).message}`); }
-  if (!image) throw new DeployError("--image is required: an image file made by npm run pack");
-  if (imageId === undefined) throw new DeployError("--image-id is required (1 to 65535, new for each campaign)");
-  if ([metersArg !== undefined, outdated, group !== undefined].filter(Boolean).length > 1) throw new DeployError("choose one of --meters, --outdated and --group");
-  if (blockSize !== undefined && blockSize % 4) throw new DeployError(`--block-size must be a multiple of 4, got ${blockSize}`);
-  let meters: number[] | "outdated" | undefined = outdated ? "outdated" : undefined;
-  if (metersArg !== undefined) {
-    meters = metersArg.split(",").map((x) => int("--meters", x.trim(), 1, 0xfffffffe)!);
-  }
-  if (!existsSync(image)) throw new DeployError(`--image ${image}: no such file`);
-  if (tags !== undefined && !existsSync(tags)) throw new DeployError(`--tags ${tags}: no such file`);
+  try { parsePort(port); } catch (e) { throw new UsageError(`--port: ${(e as Error).message}`); }
+  if ([metersArg !== undefined, outdated, group !== undefined].filter(Boolean).length > 1) throw new UsageError("choose one of --meters, --outdated and --group");
+  if (blockSize !== undefined && blockSize % 4) throw new UsageError(`--block-size must be a multiple of 4, got ${blockSize}`);
+  const meters: number[] | "outdated" | undefined = metersArg !== undefined ? intList("--meters", metersArg, 1, 0xfffffffe) : outdated ? "outdated" : undefined;
+  if (!existsSync(image)) throw new UsageError(`--image ${image}: no such file`);
+  if (tags !== undefined && !existsSync(tags)) throw new UsageError(`--tags ${tags}: no such file`);
   const bytes = new Uint8Array(readFileSync(image));
   const file = isImageFile(bytes) ? decodeImageFile(bytes, hostNative) : null;
-  if (typeof file === "number") throw new DeployError(`--image ${image}: a damaged image file header`);
-  if (file && blockSize !== undefined && blockSize !== file.blockSize) throw new DeployError(`--block-size: the image file says ${file.blockSize}`);
+  if (typeof file === "number") throw new UsageError(`--image ${image}: a damaged image file header`);
+  if (file && blockSize !== undefined && blockSize !== file.blockSize) throw new UsageError(`--block-size: the image file says ${file.blockSize}`);
   const head = file ? null : decodeAppHeader(bytes, Number.MAX_SAFE_INTEGER);
-  if (!file && !head) throw new DeployError(`--image ${image}: not an update image (no program header; make one with npm run image or npm run pack)`);
-  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, timeoutMs, stallMs, dryRun: v["dry-run"]!, tags, imageFile: !!file, method, lossPct };
+  if (!file && !head) throw new UsageError(`--image ${image}: not an update image (no program header; make one with npm run image or npm run pack)`);
+  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, timeoutMs, stallMs, dryRun: v["dry-run"], tags, imageFile: !!file, method, lossPct };
 }
 
 /** The expression that starts the campaign on the concentrator. */
@@ -146,9 +151,9 @@ export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: s
   try {
     const a = await s.command(updateCall(d), { timeoutMs: d.timeoutMs });
     const started = a.lines.filter((l) => l.startsWith("meterline:"));
-    for (const l of started) print(l);
+    for (const l of started) print(nameCodes(l));
     if (!started.some((l) => /^meterline: campaign \d+ started/.test(l))) {
-      throw new DeployError(`the campaign did not start: ${a.error ?? started[started.length - 1] ?? "no answer from the concentrator"}`);
+      throw new DeployError(`the campaign did not start: ${nameCodes(a.error ?? started[started.length - 1] ?? "no answer from the concentrator")}`);
     }
     let last = "", changed = Date.now();
     for (;;) {
@@ -164,14 +169,14 @@ export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: s
         continue;
       }
       const l = p.lines.filter((x) => x.startsWith("meterline:")).pop() ?? "";
-      if (l && l !== last && !endedOf(l)) { print(l); last = l; changed = Date.now(); }
+      if (l && l !== last && !endedOf(l)) { print(nameCodes(l)); last = l; changed = Date.now(); }
       const e = seen.ended;
-      if (e) { print(e.line); return e.ok ? 0 : 1; }
+      if (e) { print(nameCodes(e.line)); return e.ok ? 0 : 1; }
       if (/no campaign/.test(l)) throw new DeployError("the concentrator has no campaign any more (did it restart? meterline.resume(\"img.bin\") continues it)");
       const pr = progressOf(l);
       if (pr && pr.phase === "done") return pr.updated === pr.meters ? 0 : 1;
       if (pr && pr.phase === "aborted") return 1;
-      if (Date.now() - changed >= d.stallMs) throw new DeployError(`the campaign made no progress for ${Math.round(d.stallMs / 1000)} s (--stall): ${last || "no progress line"}`);
+      if (Date.now() - changed >= d.stallMs) throw new DeployError(`the campaign made no progress for ${Math.round(d.stallMs / 1000)} s (--stall): ${nameCodes(last) || "no progress line"}`);
     }
   } finally {
     s.off("line", watch);
@@ -208,10 +213,4 @@ export function progressOf(line: string): { phase: string; updated: number; mete
   return m ? { phase: m[1], updated: +m[2], meters: +m[3], failed: +m[4] } : null;
 }
 
-async function main(argv: string[]): Promise<number> {
-  let d: DeployArgs;
-  try { d = parseArgs(argv); } catch (e) { if (e instanceof DeployError) { console.error(`deploy: ${e.message}`); return 2; } throw e; }
-  try { return await deploy(d, (l) => console.log(l)); } catch (e) { if (e instanceof DeployError) { console.error(`deploy: ${e.message}`); return 1; } throw e; }
-}
-
-if (process.argv[1] && process.argv[1].endsWith("deploy.ts")) main(process.argv.slice(2)).then((c) => { process.exitCode = c; });
+if (isMain(import.meta.url)) cli(TOOL, (p) => deploy(deployArgs(p.values as Parameters<typeof deployArgs>[0]), (l) => console.log(l)));

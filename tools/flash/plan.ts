@@ -3,9 +3,10 @@
  * espruino CLI. It erases the role's regions, writes the boot routine, the per-device
  * configuration, the program with its header, and the boot stub (a Storage boot file).
  * Host code: `node --import tsx tools/flash/plan.ts --board B --role R [--id N]
- * [--modem-path DEV] --out FILE` writes the plan; errors exit 2 with one clear line.
+ * [--modem-path DEV] --out FILE` writes the plan; a bad option exits 2, a plan that cannot
+ * be made 1, with one clear line (tools/cli/cli.ts).
  */
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadProfile, ProfileError, type BoardProfile, type Role } from "../profiles/profiles";
 import { APP_HEADER_SIZE, CONFIG_SIZE, roleRegions, unitsSpanned, eraseUnitAt, type Region } from "../../firmware/common/layout";
@@ -15,6 +16,7 @@ import { concentratorKeyFile, loadKeys, rootKey } from "../keys/keyfile";
 import { KEY_FILE } from "../../firmware/concentrator/keystore";
 import { encodeAppHeader } from "../../firmware/common/image";
 import { hostNative } from "../../hal/mock/native";
+import { cli, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../cli/cli";
 
 export class PlanError extends Error {}
 
@@ -146,35 +148,33 @@ export function provisioningPlan(o: PlanOptions): string {
   return lines.join("\n") + "\n";
 }
 
-function main(argv: string[]): void {
-  const o: PlanOptions & { out?: string; check?: boolean } = { board: "", role: "" };
-  for (let i = 0; i < argv.length; i++) {
-    const v = argv[i + 1];
-    switch (argv[i]) {
-      case "--board": o.board = v; i++; break;
-      case "--role": o.role = v; i++; break;
-      case "--id": o.id = /^\d+$/.test(v ?? "") ? Number(v) : NaN; i++; break;
-      case "--modem-path": o.modemPath = v; i++; break;
-      case "--keys": o.keys = v; i++; break;
-      case "--dist": o.dist = v; i++; break;
-      case "--out": o.out = v; i++; break;
-      case "--check": o.check = true; break;
-      default: throw new PlanError(`unknown option ${argv[i]}`);
-    }
-  }
-  if (o.check) {
-    checkOptions(o);
-    return;
-  }
-  if (!o.out) throw new PlanError("--out FILE is required");
-  writeFileSync(o.out, provisioningPlan(o));
+export const TOOL: Tool = {
+  name: "flash", run: "node --import tsx tools/flash/plan.ts",
+  about: "flash.sh's provisioning plan: the JavaScript the espruino CLI sends to one board (erase the role's\nregions, boot routine, configuration, program, boot stub). --check checks the options only.",
+  options: {
+    board: { type: "string", value: "B", required: true, help: "the board profile" },
+    role: { type: "string", value: "R", required: true, help: "meter or concentrator" },
+    id: { type: "string", value: "N", help: "the meter's id (a meter needs one)" },
+    "modem-path": { type: "string", value: "DEV", help: "the LINUX board's modem device" },
+    keys: { type: "string", value: "FILE", help: "the head-end's key file" },
+    dist: { type: "string", value: "DIR", help: "the build's folder (default dist)" },
+    out: { type: "string", value: "FILE", help: "where the plan goes (required without --check)" },
+    check: { type: "boolean", default: false, help: "check the options against the board profile, write nothing" },
+  },
+  examples: ["node --import tsx tools/flash/plan.ts --board LINUX --role meter --id 7 --out plan.js"],
+  notes: ["flash.sh runs it; exit 2 for a bad option, 1 when the plan cannot be made or written"],
+};
+
+function main({ values: v }: Parsed): void {
+  const id = v.id as string | undefined;
+  const o: PlanOptions = { board: v.board as string, role: v.role as string, id: id === undefined ? undefined : /^\d+$/.test(id) ? Number(id) : NaN, modemPath: v["modem-path"] as string | undefined, keys: v.keys as string | undefined, dist: v.dist as string | undefined };
+  // the options are the command line's: a bad one is a usage error; a plan that cannot be made is a failure
+  try { checkOptions(o); } catch (e) { throw e instanceof PlanError ? new UsageError(e.message) : e; }
+  if (v.check) return;
+  if (!v.out) throw new UsageError("--out FILE is required");
+  let plan;
+  try { plan = provisioningPlan(o); } catch (e) { throw e instanceof PlanError ? new ToolError(e.message) : e; }
+  writeOutput("--out", v.out as string, plan);
 }
 
-if (process.argv[1] && process.argv[1].endsWith("plan.ts")) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
-    console.error(`flash: ${e instanceof PlanError ? e.message : (e as Error).stack}`);
-    process.exit(2);
-  }
-}
+if (isMain(import.meta.url)) cli(TOOL, main);

@@ -6,7 +6,8 @@
  *
  * The firmware's word for "started": a program that runs sets global.mlUp = 1 and prints
  * one line "meterline: <role> <id> started". Boot problems print lines starting
- * "meterline boot:", configuration problems a line starting "meterline:".
+ * "meterline boot:", configuration problems a line starting "meterline:"; the reason quotes
+ * such a line with its error codes named (tools/errors/table.ts).
  *
  * Steps: (1) an empty command, answered once the interpreter has taken the whole upload (the
  * CLI returns as soon as it has written it; the Linux build reads its console at about 9 kB/s);
@@ -15,8 +16,9 @@
  * [global.mlUp, E.getErrorFlags(), variables in use and total] and say why. Exit 0 with one
  * line when the program started; 1 with the reason otherwise; 2 for a bad argument.
  */
-import { parseArgs } from "node:util";
 import { ConsoleError, openConsole, parsePort, type ConsoleSession } from "../console/session";
+import { cli, int, isMain, oneOf, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
+import { nameCodes } from "../errors/table";
 
 export interface VerifyOptions { role: "meter" | "concentrator"; id: number; timeoutMs: number; graceMs?: number }
 export type Verdict = { ok: true; line: string } | { ok: false; reason: string };
@@ -29,7 +31,7 @@ export async function verifyStarted(s: ConsoleSession, o: VerifyOptions): Promis
   let started: string | null = null, other: string | null = null, problem: string | null = null;
   const seen = (l: string) => {
     if (/^meterline: (meter|concentrator) \d+ started$/.test(l)) { if (l === want) started = l; else other = l; }
-    else if (/^meterline boot:/.test(l) || (/^meterline:/.test(l) && !/^meterline: provisioned /.test(l))) problem ??= l;
+    else if (/^meterline boot:/.test(l) || (/^meterline:/.test(l) && !/^meterline: provisioned /.test(l))) problem ??= nameCodes(l);
   };
   s.on("line", seen);
   const until = async (ms: number) => { const end = Date.now() + ms; while (!started && !other && Date.now() < end) await sleep(50); };
@@ -63,32 +65,38 @@ export async function verifyStarted(s: ConsoleSession, o: VerifyOptions): Promis
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({ args: argv, strict: true, options: { port: { type: "string" }, role: { type: "string" }, id: { type: "string" }, timeout: { type: "string", default: "20" } } }).values;
-    if (!v.port) throw new Error("--port is required");
-    parsePort(v.port);
-    if (v.role !== "meter" && v.role !== "concentrator") throw new Error("--role must be meter or concentrator");
-    if (!/^\d+$/.test(v.id ?? "")) throw new Error("--id must be a whole number");
-    if (!/^\d+$/.test(v.timeout!) || +v.timeout! < 1) throw new Error(`--timeout must be whole seconds, got "${v.timeout}"`);
-  } catch (e) { console.error(`flash: ${(e as Error).message}`); return 2; }
+export const TOOL: Tool = {
+  name: "flash", run: "node --import tsx tools/flash/verify.ts",
+  about: "flash.sh's last step: checks that the board answers and that the program it was given started.",
+  options: {
+    port: { type: "string", value: "P", required: true, help: "the board's serial device or tcp://host:port" },
+    role: { type: "string", value: "R", required: true, help: "meter or concentrator" },
+    id: { type: "string", value: "N", required: true, help: "the id in the started line" },
+    timeout: { type: "string", value: "S", default: "20", help: "seconds to wait for the started line" },
+  },
+  examples: ["node --import tsx tools/flash/verify.ts --port tcp://127.0.0.1:4733 --role meter --id 7"],
+  notes: ["exit 0 when the program started; 1 with the reason; 2 for a bad argument"],
+};
+
+async function main({ values: v }: Parsed): Promise<number> {
+  try { parsePort(v.port as string); } catch (e) { throw new UsageError(`--port: ${(e as Error).message}`); }
+  const role = oneOf("--role", v.role as string, ["meter", "concentrator"] as const);
+  const id = int("--id", v.id as string, 0, 0xffffffff)!;
+  const timeoutS = int("--timeout", v.timeout as string, 1, 86400, "whole seconds")!;
   let s: ConsoleSession;
   try {
-    s = await openConsole({ port: v.port!, reconnect: false });
+    s = await openConsole({ port: v.port as string, reconnect: false });
   } catch (e) {
     if (!(e instanceof ConsoleError)) throw e;
-    console.error(`flash: cannot reach the board to check it: ${e.message} (${e.code})`);
-    return 1;
+    throw new ToolError(`cannot reach the board to check it: ${e.message} (${e.code})`);
   }
   try {
-    const r = await verifyStarted(s, { role: v.role, id: +v.id!, timeoutMs: +v.timeout! * 1000 });
+    const r = await verifyStarted(s, { role, id, timeoutMs: timeoutS * 1000 });
     if (r.ok) { console.log(`flash: ${r.line}`); return 0; }
-    console.error(`flash: ${r.reason}`);
-    return 1;
+    throw new ToolError(r.reason);
   } finally {
     await s.close();
   }
 }
 
-if (process.argv[1] && process.argv[1].endsWith("verify.ts")) main(process.argv.slice(2)).then((c) => { process.exitCode = c; });
+if (isMain(import.meta.url)) cli(TOOL, main);

@@ -7,65 +7,100 @@
  *   npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 [--meters 1001,1002] [--rollback] --out img.tags
  *       authorisation tags for one campaign (image, version, campaign id, each meter);
  *       upload with espruino --storage img.tags:img.tags, then update("img.bin", {imageId: 7, tags: "img.tags"})
- * Errors exit 2 with one line naming the problem.
+ * authorise signs only a whole image file: its payload as long as its header says and
+ * matching the header's digest. Each command has its own --help; a bad argument exits 2, a
+ * failure (a key file or an image that is not right, a file that cannot be written) 1, with
+ * one line (tools/cli/cli.ts).
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { concentratorKeyFile, KeyError, loadKeys, newKeys, rootKey, tagFor, tagsFile } from "./keyfile";
-import { decodeImageFile } from "../../firmware/common/image-file";
-import { campaignDigest } from "../image/image";
+import { existsSync, readFileSync } from "node:fs";
+import { concentratorKeyFile, loadKeys, newKeys, rootKey, tagFor, tagsFile } from "./keyfile";
+import { campaignDigest, checkImageFile } from "../image/image";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../../firmware/common/hmac";
-import { hostNative } from "../../hal/mock/native";
+import { cli, int, isMain, ToolError, UsageError, writeOutput, type Parsed, type ToolGroup } from "../cli/cli";
+
+export const TOOL: ToolGroup = {
+  name: "keys", run: "npm run keys --",
+  about: "The head-end's keys (docs/security.md): a root key per meter, the link keys a concentrator needs,\nand the authorisation tags of a campaign.",
+  commands: {
+    new: {
+      name: "keys", run: "npm run keys -- new",
+      about: "A fresh random root key for each meter.\nThe key file stays at the head-end (written with mode 600).",
+      options: {
+        meters: { type: "string", value: "IDS", required: true, help: "meter ids and ranges, e.g. 1001-1008,2001" },
+        out: { type: "string", value: "FILE", required: true, help: "the key file to write" },
+        force: { type: "boolean", default: false, help: "replace an existing key file (its meters can no longer be reached)" },
+      },
+      examples: ["npm run keys -- new --meters 1001-1008,2001 --out keys.json"],
+    },
+    concentrator: {
+      name: "keys", run: "npm run keys -- concentrator",
+      about: "The link keys a concentrator needs.\nOne record per meter of the key file, for the concentrator's Storage file ml.keys (flash.sh --keys\nwrites them for you).",
+      options: {
+        keys: { type: "string", value: "FILE", required: true, help: "the head-end's key file" },
+        out: { type: "string", value: "FILE", required: true, help: "the concentrator's key file to write" },
+      },
+      examples: ["npm run keys -- concentrator --keys keys.json --out ml.keys"],
+    },
+    authorise: {
+      name: "keys", run: "npm run keys -- authorise",
+      about: "The authorisation tags of one campaign.\nFor each meter, a tag over the image's digest in that campaign, its version and the campaign id.\nOnly a whole image file is signed (its length and digest are checked first). Upload the tags\nbeside the image: deploy --tags, or espruino --storage img.tags:FILE.",
+      options: {
+        keys: { type: "string", value: "FILE", required: true, help: "the head-end's key file" },
+        image: { type: "string", value: "FILE", required: true, help: "the image file (npm run image)" },
+        "image-id": { type: "string", value: "N", required: true, help: "the campaign's image id, 1 to 65535" },
+        meters: { type: "string", value: "IDS", help: "only these meter ids and ranges (default: every meter of the key file)" },
+        rollback: { type: "boolean", default: false, help: "rollback tags (to an older version) instead of install tags" },
+        out: { type: "string", value: "FILE", required: true, help: "the tags file to write" },
+      },
+      examples: ["npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 --out img.tags"],
+    },
+  },
+  examples: ["npm run keys -- new --meters 1001-1008 --out keys.json", "npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 --out img.tags"],
+};
 
 export function parseIds(spec: string): number[] {
   const ids: number[] = [];
   for (const part of spec.split(",")) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) throw new KeyError(`--meters: "${part}" is not an id or a range a-b`);
+    if (!m) throw new UsageError(`--meters: "${part}" is not an id or a range a-b`);
     const a = +m[1], b = m[2] === undefined ? a : +m[2];
-    if (a < 1 || b > 0xfffffffe || b < a || b - a > 100000) throw new KeyError(`--meters: "${part}" is out of range`);
+    if (a < 1 || b > 0xfffffffe || b < a || b - a > 100000) throw new UsageError(`--meters: "${part}" is out of range`);
     for (let i = a; i <= b; i++) ids.push(i);
   }
   return ids;
 }
 
-export function run(argv: string[], print: (l: string) => void): void {
-  const arg = (n: string) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
-  const need = (n: string) => { const v = arg(n); if (!v) throw new KeyError(`${n} is required`); return v; };
-  const cmd = argv[0];
-  if (cmd === "new") {
-    const out = need("--out");
-    if (existsSync(out) && !argv.includes("--force")) throw new KeyError(`${out} exists: a new key file would orphan the meters provisioned with it (--force to replace it)`);
-    const k = newKeys(parseIds(need("--meters")));
-    writeFileSync(out, JSON.stringify(k, null, 1) + "\n", { mode: 0o600 });
+function command({ tool, values: v }: Parsed, print: (l: string) => void): void {
+  const s = (n: string) => v[n] as string;
+  if (tool === TOOL.commands.new) {
+    const out = s("out"), ids = parseIds(s("meters"));
+    if (existsSync(out) && !v.force) throw new ToolError(`${out} exists: a new key file would orphan the meters provisioned with it (--force to replace it)`);
+    const k = newKeys(ids);
+    writeOutput("--out", out, JSON.stringify(k, null, 1) + "\n", 0o600);
     print(`keys: ${out}: ${Object.keys(k.meters).length} meter keys (keep it at the head-end)`);
-  } else if (cmd === "concentrator") {
-    const k = loadKeys(need("--keys")), out = need("--out");
+  } else if (tool === TOOL.commands.concentrator) {
+    const k = loadKeys(s("keys")), out = s("out");
     const f = concentratorKeyFile(k);
-    writeFileSync(out, f);
+    writeOutput("--out", out, f);
     print(`keys: ${out}: link keys of ${f.length / 36} meters for the concentrator's Storage (ml.keys)`);
-  } else if (cmd === "authorise") {
-    const k = loadKeys(need("--keys")), out = need("--out"), img = need("--image");
-    const imageId = Number(need("--image-id"));
-    if (!Number.isInteger(imageId) || imageId < 1 || imageId > 0xffff) throw new KeyError("--image-id must be a whole number from 1 to 65535 (the campaign's)");
-    if (!existsSync(img)) throw new KeyError(`--image ${img}: no such file`);
+  } else {
+    const imageId = int("--image-id", s("image-id"), 1, 0xffff, "a whole number from 1 to 65535 (the campaign's)")!;
+    const ids = v.meters !== undefined ? parseIds(s("meters")) : null;
+    const k = loadKeys(s("keys")), out = s("out"), img = s("image");
+    if (!existsSync(img)) throw new ToolError(`--image ${img}: no such file`);
     const file = new Uint8Array(readFileSync(img));
-    const head = decodeImageFile(file, hostNative);
+    const head = checkImageFile(file);
+    if (typeof head === "string") throw new ToolError(`--image ${img}: ${head}: nothing signed`);
     const digest = campaignDigest(file, imageId);
-    if (typeof head === "number" || !digest) throw new KeyError(`--image ${img}: not an image file (make one with npm run image)`);
-    const ids = arg("--meters") ? parseIds(arg("--meters")!) : Object.keys(k.meters).map(Number);
-    const kind = argv.includes("--rollback") ? TAG_ROLLBACK : TAG_INSTALL;
-    const entries = ids.map((id) => {
+    const kind = v.rollback ? TAG_ROLLBACK : TAG_INSTALL;
+    const entries = (ids ?? Object.keys(k.meters).map(Number)).map((id) => {
       const root = rootKey(k, id);
-      if (!root) throw new KeyError(`--meters: meter ${id} has no key in the key file`);
+      if (!root) throw new ToolError(`--meters: meter ${id} has no key in the key file`);
       return { id, kind, tag: tagFor(root, kind, digest, head.version, id, imageId) };
     });
-    writeFileSync(out, tagsFile(entries));
+    writeOutput("--out", out, tagsFile(entries));
     print(`keys: ${out}: ${kind === TAG_ROLLBACK ? "rollback" : "install"} tags for ${entries.length} meters, image v${head.version}, campaign ${imageId}`);
-  } else throw new KeyError("usage: keys new | concentrator | authorise (see tools/keys/keys.ts)");
-}
-
-if (process.argv[1] && process.argv[1].endsWith("keys.ts")) {
-  try { run(process.argv.slice(2), (l) => console.log(l)); } catch (e) {
-    if (e instanceof KeyError) { console.error(`keys: ${e.message}`); process.exitCode = 2; } else throw e;
   }
 }
+
+if (isMain(import.meta.url)) cli(TOOL, (a) => command(a, (l) => console.log(l)));
