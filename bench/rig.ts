@@ -31,7 +31,7 @@ import type { DeviceConfig } from "../firmware/common/config";
 
 export type ModemKind = "st7580" | "transparent";
 
-/** Line settings typical of each modem: ST7580 B-FSK at 9600 bit/s with its PHY overhead; ST7540 at 2400 baud. */
+/** Line settings typical of each modem: ST7580 B-PSK at 9600 bit/s with its PHY overhead; ST7540 at 2400 baud. */
 export function lineFor(kind: ModemKind, seed: number, extra: Partial<LineOptions> = {}): LineOptions {
   return kind === "st7580"
     ? { bitRate: 9600, overheadBytes: 16, turnaroundMs: 5, seed, ...extra }
