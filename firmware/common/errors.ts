@@ -172,4 +172,6 @@ export const enum Err {
   AUTH_NO_TAG = 144,
   /** Auth: this board cannot authenticate (no native SHA-256), or no key is provisioned. */
   AUTH_UNAVAILABLE = 145,
+  /** Auth: the frame counter reached 2^32 - 1: the link stays closed until the meter is re-keyed (USB provisioning). */
+  AUTH_EXHAUSTED = 146,
 }

@@ -6,24 +6,34 @@
  * counter | the counter of the request it answers): a reply is bound to its request too,
  * so an old reply replayed later never matches.
  *
- * A counter per direction, each persisted ahead of use:
+ * A counter per direction, each persisted ahead of use and never wrapping (a mark is
+ * capped at 2^32 - 1; a link whose counter reaches it stays closed with AUTH_EXHAUSTED
+ * until the meter is re-keyed):
  * - the concentrator's transmit counter is saved COUNTER_STEP ahead of the one in use, and
  *   resumes from the saved value after a restart, so it never sends a counter twice;
  * - a meter's transmit counter likewise, in its state log;
  * - a meter saves a high-water mark COUNTER_STEP above the newest counter it accepted,
  *   before accepting it, and after a restart accepts only counters above the mark, so a
- *   replay is refused even across restarts. A concentrator told AUTH_REPLAY (an
- *   unauthenticated ERROR, the only one it heeds) moves its counter COUNTER_STEP on;
+ *   replay is refused even across restarts;
+ * - a meter signs a reply only to a command it accepted, just then: frames without a
+ *   valid MAC, broadcasts and its answers to them (DISCOVER_REPLY, DEFICIT) cost it no
+ *   counter and no write;
+ * - a command whose MAC checks but whose counter is stale gets AUTH_REPLAY signed under
+ *   the up key, bound to that command's counter, carrying the meter's mark as its counter
+ *   and spending none of its own; the concentrator, which never sends a counter twice,
+ *   takes it only bound to the request it just sent and moves its counter above the mark.
+ *   Every other error about authentication travels in the clear and changes nothing;
  * - the concentrator takes from each meter only counters above the last it took (in RAM:
  *   after its restart the request binding alone refuses old replies).
  *
  * Broadcasts cannot carry a per-meter MAC. A keyed meter takes from a broadcast or a group
  * address only DATA_BLOCK and REPAIR_BLOCK (the image digest protects them), DISCOVER,
- * ACTIVATE and ABORT of a session, UPDATE_CONTROL (which can start a download but never
- * an installation: that takes the head-end's authorisation tag), SELECT_LIST (which only
- * lets a broadcast control through), GROUP_QUERY (which only makes it answer) and
- * AUTHORIZE_LIST (each entry is the head-end's tag for one meter, which only its key makes).
- * Everything else must come addressed to it and authenticated.
+ * UPDATE_CONTROL (which can start a download but never an installation: that takes the
+ * head-end's authorisation tag, and it must match every field the tag binds), SELECT_LIST
+ * (which only lets a broadcast control through), GROUP_QUERY (which only makes it answer)
+ * and AUTHORIZE_LIST (each entry is the head-end's tag for one meter, which only its key
+ * makes). ACTIVATE and ABORT must come addressed and authenticated: they decide when an
+ * image runs and whether progress is kept. Everything else, too.
  */
 import { Err } from "../common/errors";
 import { sameBytes, type Hmac } from "../common/hmac";
@@ -32,6 +42,13 @@ import type { LinkAuth } from "./endpoint";
 
 /** How far ahead of use counters are persisted. */
 export var COUNTER_STEP = 256;
+/** The last counter: a mark never goes past it (saved marks do not wrap). */
+export var COUNTER_MAX = 0xffffffff;
+
+/** The mark saved ahead of counter `c`. */
+function ahead(c: number): number {
+  return Math.min(c + COUNTER_STEP, COUNTER_MAX);
+}
 
 export interface LinkKeys { down: Uint8Array; up: Uint8Array }
 
@@ -44,7 +61,7 @@ function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number, extra?:
 }
 
 function broadcastOk(type: number): boolean {
-  return type === T.DATA_BLOCK || type === T.REPAIR_BLOCK || type === T.DISCOVER || type === T.ACTIVATE || type === T.ABORT || type === T.UPDATE_CONTROL ||
+  return type === T.DATA_BLOCK || type === T.REPAIR_BLOCK || type === T.DISCOVER || type === T.UPDATE_CONTROL ||
     type === T.SELECT_LIST || type === T.GROUP_QUERY || type === T.AUTHORIZE_LIST;
 }
 
@@ -54,36 +71,55 @@ function broadcastOk(type: number): boolean {
  * returns 0, or a code (then the command is refused, or the reply goes without a MAC).
  */
 export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: (rx: number, tx: number) => number): LinkAuth & { lastAccepted(): number } {
-  var last = rx0, rxHw = rx0, tx = tx0, txHw = tx0, req = 0;
+  // `answering`: the last frame for us was a command it accepted (its reply may be signed);
+  // `stale`: the counter of a command whose MAC checked but whose counter was used (-1: none)
+  var last = rx0, rxHw = rx0, tx = tx0, txHw = tx0, req = 0, answering = false, stale = -1;
   return {
     lastAccepted: function () { return last; },
     seal: function (m) {
-      // auth failures are told in the clear: the concentrator cannot match them to a request
-      var clear = m.type === T.ERROR && m.body && m.body.code >= Err.AUTH_REQUIRED && m.body.code <= Err.AUTH_REPLAY;
-      if (m.mode !== P.TO_METER || clear) { m.flags &= ~P.FLAG_AUTH; return; }
+      m.flags &= ~P.FLAG_AUTH;
+      if (m.type === T.ERROR && m.body && m.body.code === Err.AUTH_REPLAY && stale >= 0) {
+        // where our mark is, for the concentrator that sent it: bound to its command, no counter of ours
+        req = stale;
+        stale = -1;
+        m.flags |= P.FLAG_AUTH;
+        m.counter = rxHw;
+        m.mac = placeholder;
+        return 0;
+      }
+      if (m.mode !== P.TO_METER || !answering) return 0;
+      answering = false;
       if (tx + 1 >= txHw) {
-        if (save(rxHw, tx + 1 + COUNTER_STEP)) { m.flags &= ~P.FLAG_AUTH; return; }
-        txHw = tx + 1 + COUNTER_STEP;
+        if (txHw >= COUNTER_MAX) return Err.AUTH_EXHAUSTED;
+        var hw = ahead(tx + 1);
+        if (save(rxHw, hw)) return 0;
+        txHw = hw;
       }
       tx++;
       m.flags |= P.FLAG_AUTH;
       m.counter = tx;
       m.mac = placeholder;
+      return 0;
     },
     sign: function (frame, len) { h.mac(k.up, frame, len - P.MAC, frame, len - P.MAC, P.MAC, req); },
     open: function (m, frame, len) {
+      answering = false;
+      stale = -1;
       if (m.mode !== P.TO_METER) return broadcastOk(m.type) ? 0 : Err.AUTH_REQUIRED;
       if (!(m.flags & P.FLAG_AUTH)) return Err.AUTH_REQUIRED;
       if (!macOk(h, k.down, frame, len)) return Err.AUTH_BAD_MAC;
+      if (last >= COUNTER_MAX) return Err.AUTH_EXHAUSTED;
       var c = m.counter >>> 0;
-      if (c <= last) return Err.AUTH_REPLAY;
+      if (c <= last) { stale = c; return Err.AUTH_REPLAY; }
       if (c > rxHw) {
-        var e = save(c + COUNTER_STEP, txHw);
+        var mark = ahead(c);
+        var e = save(mark, txHw);
         if (e) return e;
-        rxHw = c + COUNTER_STEP;
+        rxHw = mark;
       }
       last = c;
       req = c;
+      answering = true;
       return 0;
     },
   };
@@ -99,22 +135,23 @@ export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null,
   var tx = counter.load() >>> 0, hw = tx;
   var sent = new Uint32Array(capacity), got = new Uint32Array(capacity);
   var key: Uint8Array | null = null;
-  function next(): number {
-    tx = (tx + 1) >>> 0;
-    if (tx >= hw) { hw = tx + COUNTER_STEP; counter.save(hw); }
-    return tx;
-  }
   return {
     counter: function () { return tx; },
     seal: function (m) {
       var k = m.mode === P.TO_METER ? keys(m.dst) : null;
       var i = k ? slot(m.dst) : -1;
-      if (!k || i < 0) { m.flags &= ~P.FLAG_AUTH; key = null; return; }
+      m.flags &= ~P.FLAG_AUTH;
+      key = null;
+      if (!k || i < 0) return 0;
+      if (tx >= COUNTER_MAX) return Err.AUTH_EXHAUSTED;
+      tx++;
+      if (tx >= hw) { hw = ahead(tx); counter.save(hw); }
       m.flags |= P.FLAG_AUTH;
-      m.counter = next();
+      m.counter = tx;
       m.mac = placeholder;
-      sent[i] = m.counter;
+      sent[i] = tx;
       key = k.down;
+      return 0;
     },
     sign: function (frame, len) { if (key) h.mac(key, frame, len - P.MAC, frame, len - P.MAC, P.MAC); },
     open: function (m, frame, len) {
@@ -122,15 +159,18 @@ export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null,
       // a DEFICIT answers a broadcast: it cannot be bound to a request the meter may have missed
       // (a forged one can only cost airtime: silence or a deficit never completes a meter)
       if (!k || m.type === T.DISCOVER_REPLY || m.type === T.DEFICIT) return 0;
-      if (!(m.flags & P.FLAG_AUTH)) {
-        // the meter refused our counter as used: move past its mark, the retry goes through
-        if (m.type === T.ERROR && m.body.code === Err.AUTH_REPLAY) { tx = (tx + COUNTER_STEP) >>> 0; if (tx >= hw) { hw = tx + COUNTER_STEP; counter.save(hw); } }
-        return Err.AUTH_REQUIRED;
-      }
+      // anything else in the clear changes nothing: errors about authentication come so
+      if (!(m.flags & P.FLAG_AUTH)) return Err.AUTH_REQUIRED;
       var i = slot(m.src);
       // bound to the request we sent it last, and newer than anything it sent before
       if (i < 0 || !macOk(h, k.up, frame, len, sent[i])) return Err.AUTH_BAD_MAC;
       var c = m.counter >>> 0;
+      // the meter refused our counter as used, and says (signed) where its mark is: move
+      // above it (saved with the next send), so the retry goes through
+      if (m.type === T.ERROR && m.body.code === Err.AUTH_REPLAY) {
+        if (c > tx) tx = c;
+        return Err.AUTH_REPLAY;
+      }
       if (c <= got[i]) return Err.AUTH_REPLAY;
       got[i] = c;
       return 0;

@@ -25,11 +25,12 @@ export interface EndpointStats {
 /**
  * Message authentication, when keys are provisioned (firmware/link/auth.ts). The endpoint
  * calls `seal` before encoding every message it sends (set or clear FLAG_AUTH, counter and
- * a MAC placeholder), `sign` on the encoded frame (writes the MAC), and `open` on every
- * decoded message addressed to it (0 to accept, else a code: the message is dropped).
+ * a MAC placeholder; a code instead of 0, such as AUTH_EXHAUSTED, refuses the send),
+ * `sign` on the encoded frame (writes the MAC), and `open` on every decoded message
+ * addressed to it (0 to accept, else a code: the message is dropped).
  */
 export interface LinkAuth {
-  seal(m: Msg): void;
+  seal(m: Msg): number;
   sign(frame: Uint8Array, len: number): void;
   open(m: Msg, frame: Uint8Array, len: number): number;
 }
@@ -153,7 +154,8 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
         return Err.LINK_QUEUE_FULL;
       }
       var slot = (head + count) % queueLen;
-      if (h.auth) h.auth.seal(m);
+      var se = h.auth ? h.auth.seal(m) : 0;
+      if (se) return se;
       var n = encodeMsg(m, bufs[slot]);
       if (n < 0) return -n;
       if (h.auth && (m.flags & P.FLAG_AUTH)) h.auth.sign(bufs[slot], n);

@@ -123,7 +123,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     lastError = Err.UNSUPPORTED; // no hardware watchdog on this build
   }
   // `listed`: the newest version a broadcast authorisation was taken for (AUTHORIZE_LIST)
-  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, listed = version;
+  // `answerDue`: a DISCOVER_REPLY or DEFICIT waits in a timer: one at a time, so a flood of
+  // broadcasts plants no timers
+  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, listed = version, answerDue = false;
   var tx = newMsg();
   var id = config.id;
 
@@ -134,9 +136,11 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     sent: function (_type, _seq, err) { if (!err && registered) confirm(); },
     // a modem that did not start (powered late, or it glitched) is tried again, and again
     ready: function (err) { if (err) { lastError = err; clock.setTimeout(function () { modem.start(); }, MODEM_RETRY_MS); } },
+    // a keyed meter keeps lastError for what authenticated traffic did: a stranger's frames
+    // only count (endpoint stats) and get their error in the clear, unsigned
     malformed: function (m, err) {
-      lastError = err;
-      if (m.mode === P.TO_METER) error(m, err);
+      if (!guard.keyed) lastError = err;
+      reply(m, T.ERROR, { refType: m.type, refSeq: m.seq, code: err });
     },
     inGroup: metering.inGroup,
     auth: guard.link,
@@ -219,7 +223,14 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     }
     // the received message is reused for the next frame: keep the sender
     var to = m.src;
-    clock.setTimeout(function () { send(to, T.DEFICIT, d); }, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
+    answerLater(function () { send(to, T.DEFICIT, d); }, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
+  }
+
+  /** Sends an answer to a broadcast after its slot's delay, unless one is already waiting. */
+  function answerLater(f: () => void, ms: number): void {
+    if (answerDue) return;
+    answerDue = true;
+    clock.setTimeout(function () { answerDue = false; f(); }, ms);
   }
 
   function onMessage(m: Msg, _quality: number): void {
@@ -271,9 +282,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.DISCOVER:
         if (b.unregistered && registered) break;
-        var slot = Math.floor(rnd() * (b.slots || 1));
-        clock.setTimeout(function () {
-          send(P.BROADCAST_ID, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version });
+        var slot = Math.floor(rnd() * (b.slots || 1)), nonce = b.nonce;
+        answerLater(function () {
+          send(P.BROADCAST_ID, T.DISCOVER_REPLY, { nonce: nonce, slot: slot, kind: metering.kind, version: version });
         }, slot * b.slotMs);
         break;
       case T.UPDATE_SELECT:
@@ -284,9 +295,10 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.UPDATE_CONTROL:
         // a control to this meter or one of its groups selects it; a broadcast one needs a select
         if (m.mode === P.TO_ALL && selected !== b.imageId) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
+        // a keyed meter takes an activation time only from a control addressed to it (authenticated)
         var ns = {
           imageId: b.imageId, version: b.version, board: b.board, size: b.size, blockSize: b.blockSize,
-          blockCount: b.blockCount, activateAt: b.activateAt, digest: new Uint8Array(b.digest),
+          blockCount: b.blockCount, activateAt: guard.keyed && !unicast ? 0 : b.activateAt, digest: new Uint8Array(b.digest),
         };
         // a keyed meter downloads only what the head-end authorised for it
         var grant = guard.keyed ? guard.grant(ns) : 0;

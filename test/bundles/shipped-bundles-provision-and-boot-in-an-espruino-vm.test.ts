@@ -77,7 +77,7 @@ describe("shipped bundles on an Espruino-shaped VM", () => {
     dev.run(provisioningPlan({ board: p.board, role: "meter", id: 8 }));
     const small = new EspruinoDevice({ profile: { ...p, freeAreas: [{ addr: 0x08040000, length: 0x8000 }] }, flash: dev.flash, storage: dev.storage });
     small.powerOn();
-    expect(small.output).toEqual([`meterline: region app is not in the flash Flash.getFree() reports (interpreter binary or Storage there?) (E${Err.REGION_NOT_FREE})`]);
+    expect(small.output).toEqual([`meterline: not started, region app (E${Err.REGION_NOT_FREE})`]);
     expect(small.global("meterline")).toBeUndefined();
   });
 
@@ -91,6 +91,6 @@ describe("shipped bundles on an Espruino-shaped VM", () => {
     dev.flash.erase(last);
     dev.flash.write(last, keep.slice(0, Math.floor(keep.length / 4) * 4));
     dev.powerOn();
-    expect(dev.output).toEqual([`meterline: no device configuration: provision with flash.sh (E${Err.CONFIG_MISSING})`]);
+    expect(dev.output).toEqual([`meterline: not started (E${Err.CONFIG_MISSING})`]);
   });
 });

@@ -45,9 +45,10 @@ describe("the shipped meter bundle with keys", () => {
     for (const f of [f1, f2, changed, f1]) { m.endpoint.events.received(f, f.length, 100); dev.clock.advance(50); }
     expect(m.metering.settings.savePulses).toBe(42);
     expect(m.endpoint.stats.authRejected).toBe(2);
-    // replies: two ACKs signed under the up key, then two errors in the clear
+    // replies: two ACKs signed under the up key, the bad MAC's error in the clear, and the
+    // replay's signed: bound to the replayed command, carrying the meter's mark, no counter of its own
     const replies = sent.map((b) => { const r = newMsg(); expect(decodeMsg(b, b.length, r)).toBe(0); return { r, b }; });
-    expect(replies.map(({ r }) => [r.type, r.flags & 1, r.body.code])).toEqual([[0x2a, 1, undefined], [0x2a, 1, undefined], [0x2b, 0, 141], [0x2b, 0, 142]]);
+    expect(replies.map(({ r }) => [r.type, r.flags & 1, r.body.code])).toEqual([[0x2a, 1, undefined], [0x2a, 1, undefined], [0x2b, 0, 141], [0x2b, 1, 142]]);
     // each reply: the meter's own counter (1, 2), and a MAC that also covers the counter of the request it answers
     const reqCounter = (f: Uint8Array) => { const r = newMsg(); decodeMsg(f, f.length, r); return r.counter; };
     [f1, f2].forEach((f, i) => {
@@ -58,6 +59,11 @@ describe("the shipped meter bundle with keys", () => {
       expect(r.counter).toBe(i + 1);
       expect(reqCounter(f)).toBeGreaterThan(500);
     });
+    const { r: stale, b: sb } = replies[3];
+    const smac = new Uint8Array(8);
+    h.mac(k.up, sb, sb.length - 8, smac, 0, 8, reqCounter(f1));
+    expect(Buffer.from(sb.subarray(sb.length - 8))).toEqual(Buffer.from(smac));
+    expect(stale.counter).toBe(reqCounter(f1) + 256); // the mark saved ahead of the first command it took
   });
 
   it("the Original's bundle has no authentication code; a SHA-256 board's has", () => {

@@ -16,7 +16,7 @@ describe("start-up region check", () => {
     const code = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08038000, length: 0x3000 }]);
     expect((code / 256) | 0).toBe(Err.REGION_NOT_FREE);
     expect(regionNames()[code % 256]).toBe("boot");
-    expect(startupMessage(code)).toBe(`meterline: region boot is not in the flash Flash.getFree() reports (interpreter binary or Storage there?) (E${Err.REGION_NOT_FREE})`);
+    expect(startupMessage(code)).toBe(`meterline: not started, region boot (E${Err.REGION_NOT_FREE})`);
     // free area that stops one page short of the buffer's end
     const short = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08040000, length: 0x17000 }]);
     expect(regionNames()[short % 256]).toBe("buffer");
@@ -28,7 +28,8 @@ describe("start-up region check", () => {
     expect(code).toBe(Err.REGION_MISSING * 256 + regionNames().indexOf("buffer"));
     const bad = { ...p.regions, state: { addr: 0x08041004, size: 4096 } };
     expect(checkRegions(p.flash, bad, roleRegions("meter"), p.freeAreas)).toBe(Err.REGION_UNALIGNED * 256 + 1);
-    expect(startupMessage(Err.REGION_UNALIGNED * 256 + 1)).toContain("region state is not whole flash pages");
+    expect(startupMessage(Err.REGION_UNALIGNED * 256 + 1)).toBe(`meterline: not started, region state (E${Err.REGION_UNALIGNED})`);
+    expect(startupMessage(Err.CONFIG_MISSING)).toBe(`meterline: not started (E${Err.CONFIG_MISSING})`);
   });
 
   it("erase-unit arithmetic on mixed STM32F4 sectors", () => {

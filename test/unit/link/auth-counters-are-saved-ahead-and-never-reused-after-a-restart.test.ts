@@ -89,13 +89,32 @@ describe("frame counters", () => {
     const b = reply(), c = reply();
     expect(conc.open(b.r, b.buf, b.n)).toBe(141); // bound to an older request: no longer verifies
     expect(conc.open(c.r, c.buf, c.n)).toBe(0);
-    // the meter restarts: it refuses the concentrator's counter until told so moves it on
+    // the meter restarts: it refuses the concentrator's counter, and says where its mark is
     meter = boot();
     const stale = command(conc);
     expect(meter.open(stale.rx, stale.buf, stale.n)).toBe(142);
+    // the same error in the clear (anyone can send it) changes nothing
+    const clear = setMsg(newMsg(), 0x2b, 1, 42, 0, 0xffffffff, { refType: 0x25, refSeq: 1, code: 142 });
+    const before = conc.counter();
+    expect(conc.open(clear, new Uint8Array(0), 0)).toBe(140);
+    expect(conc.counter()).toBe(before);
+    // the meter's own, signed and bound to the stale command, spends none of its counters
+    const txBefore = tx;
     const err = setMsg(newMsg(), 0x2b, 1, 42, 0, 0xffffffff, { refType: 0x25, refSeq: 1, code: 142 });
-    expect(conc.open(err, new Uint8Array(0), 0)).toBe(140); // heeded: the counter moves COUNTER_STEP on
+    expect(meter.seal(err)).toBe(0);
+    expect(err.flags & 1).toBe(1);
+    expect(err.counter).toBe(rx); // its saved mark
+    const eb = new Uint8Array(64), en = encodeMsg(err, eb);
+    meter.sign(eb, en);
+    const er = newMsg();
+    expect(decodeMsg(eb, en, er)).toBe(0);
+    expect(tx).toBe(txBefore);
+    expect(conc.open(er, eb, en)).toBe(142); // heeded: the counter moves above the mark
+    expect(conc.counter()).toBe(rx);
+    expect(conc.open(er, eb, en)).toBe(142); // again: nothing more moves
+    expect(conc.counter()).toBe(rx);
     const d = reply();
+    expect(conc.open(er, eb, en)).toBe(141); // after the next request it no longer verifies: bound to the stale one
     // and its replies count on from the saved mark, never reusing a counter
     expect(d.r.counter).toBeGreaterThan(COUNTER_STEP);
     expect(conc.open(d.r, d.buf, d.n)).toBe(0);

@@ -1,0 +1,174 @@
+/*
+ * The hardening issue's findings, each replayed as an attacker on the power line would (a
+ * stranger's node on the simulated line, or recorded frames sent again), against a keyed
+ * meter and its concentrator: the stranger may cost airtime, never a counter, a flash
+ * write, a timer, an activation time or stored progress (docs/security.md, threat model).
+ */
+import { describe, expect, it } from "vitest";
+import { LinkRig, bootMeter, lineFor, type MeterNode, type RigNode } from "../../bench/rig";
+import { CONC, controlBody, makeImage, msg, post, drain, request, blockMsg } from "../harness/scripted-concentrator";
+import { concentratorAuth, COUNTER_MAX, type LinkKeys } from "../../firmware/link/auth";
+import { hexKey, hmacSha256, TAG_INSTALL } from "../../firmware/common/hmac";
+import { linkKeys, tagFor } from "../../tools/keys/keyfile";
+import { hostNative } from "../../hal/mock/native";
+import { encodeMsg, decodeMsg, newMsg } from "../../firmware/protocol/codec";
+
+import { T } from "../../firmware/protocol/catalogue";
+import { Err as E } from "../../firmware/common/errors";
+
+const K1 = "00112233445566778899aabbccddeeff";
+const ROOT1 = hexKey(K1, 16)!;
+const ID = 7001;
+const BROADCAST = 0xffffffff;
+
+function concentrator(rig: LinkRig, name: string, counter: { hw: number; saves: number }, keys: Record<number, LinkKeys> = { [ID]: linkKeys(ROOT1) }): RigNode {
+  const auth = concentratorAuth(hmacSha256(hostNative, 242)!, (id) => keys[id] ?? null, (id) => (id === ID ? 0 : -1), 4,
+    { load: () => counter.hw, save: (hw) => { counter.hw = hw; counter.saves++; } });
+  return rig.add(name, CONC, undefined, auth);
+}
+
+function setup(hw = 0) {
+  const rig = new LinkRig("st7580", lineFor("st7580", 43, { log: true }));
+  const counter = { hw, saves: 0 };
+  const conc = concentrator(rig, "conc", counter);
+  const m = bootMeter(rig, `m${ID}`, ID, { key: K1, version: 1 });
+  const stranger = rig.add("stranger", CONC);
+  rig.start();
+  return { rig, conc, m, counter, stranger };
+}
+
+/** Everything the meter keeps in flash (registers and profile aside, which move with time). */
+function stored(m: MeterNode): string {
+  const r = m.board.regions;
+  return [r.state!, r.buffer!, r.app!, r.boot!, r.prev!].map((x) => Buffer.from(m.flash.read(x.addr, x.size)).toString("hex")).join("|");
+}
+
+/** The bytes of `m` as a frame (no MAC: the stranger holds no key). */
+function frame(m: ReturnType<typeof msg>): Uint8Array {
+  const b = new Uint8Array(242);
+  return b.slice(0, encodeMsg(m, b));
+}
+
+const savePulses = (rig: LinkRig, conc: RigNode) => request(rig, conc, msg(T.CONFIG_GET, { key: 3 }, ID))!.body.value[0];
+
+/** Authorised, controlled and fully downloaded: image 40 v2 verified and waiting for its activation. */
+function verified(rig: LinkRig, conc: RigNode, m: MeterNode) {
+  const img = makeImage(2000, 200, { imageId: 40, version: 2 });
+  const s = img.session;
+  const tag = tagFor(ROOT1, TAG_INSTALL, s.digest, s.version, ID, s.imageId);
+  expect(request(rig, conc, msg(T.AUTHORIZE, { imageId: 40, version: 2, kind: TAG_INSTALL, digest: s.digest, tag }, ID))?.type).toBe(T.ACK);
+  expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
+  for (let i = 0; i < s.blockCount; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
+  drain(rig, conc);
+  expect(m.meter.receiver.state()).toBe(3);
+  return img;
+}
+
+describe("a stranger on the line, against a keyed meter", () => {
+  it("cannot replay a command near the counter's end after a restart: saved marks never wrap (finding 2)", () => {
+    const { rig, conc, counter } = setup(COUNTER_MAX - 100);
+    let m = rig.meters.get(ID)!;
+    expect(request(rig, conc, msg(T.CONFIG_SET, { key: 3, value: Uint8Array.of(50, 0) }, ID))?.type).toBe(T.ACK);
+    const rec = rig.line.log.filter((f) => f.from === "conc" && f.bytes[1] === T.CONFIG_SET).pop()!.bytes;
+    expect(request(rig, conc, msg(T.CONFIG_SET, { key: 3, value: Uint8Array.of(60, 0) }, ID))?.type).toBe(T.ACK);
+    m.powerOff();
+    m = bootMeter(rig, `m${ID}`, ID, { key: K1, flash: m.flash });
+    rig.clock.advance(3000);
+    const n = rig.line.log.length;
+    rig.line.node("stranger").transmit(rec);
+    rig.clock.advance(3000);
+    const answers = rig.line.log.slice(n).filter((f) => f.from === `m${ID}`).map((f) => { const r = newMsg(); decodeMsg(f.bytes, f.bytes.length, r); return r; });
+    // its mark was saved capped at 2^32 - 1 (before: wrapped to a small number, and the old
+    // command was taken again): the link is spent, and says so
+    expect(answers.map((r) => r.type === T.ERROR ? r.body.code : r.type)).toEqual([E.AUTH_EXHAUSTED]);
+    expect(m.meter.metering.getSetting(3)![0]).toBe(60);
+    // the concentrator's own store never wrapped either
+    expect(counter.hw).toBe(COUNTER_MAX);
+  });
+
+  it("a counter that reached its end closes the link with 146 instead of wrapping", () => {
+    const { rig, conc, counter } = setup(COUNTER_MAX - 2);
+    expect(request(rig, conc, msg(T.CONFIG_SET, { key: 3, value: Uint8Array.of(51, 0) }, ID))?.type).toBe(T.ACK); // uses 2^32 - 2
+    expect(counter.hw).toBe(COUNTER_MAX);
+    expect(request(rig, conc, msg(T.CONFIG_SET, { key: 3, value: Uint8Array.of(52, 0) }, ID))?.type).toBe(T.ACK); // the last: 2^32 - 1
+    expect(conc.ep.send(msg(T.CONFIG_GET, { key: 3 }, ID))).toBe(E.AUTH_EXHAUSTED);
+    expect(counter.hw).toBe(COUNTER_MAX);
+  });
+
+  it("cannot move an activation: a broadcast ACTIVATE at 0 or at 2^32 - 1, or a broadcast control with a time, changes nothing (finding 4)", () => {
+    const { rig, conc, m, stranger } = setup();
+    stranger.modem.start();
+    verified(rig, conc, m);
+    const before = stored(m);
+    for (const at of [0, 0xffffffff]) {
+      post(rig, stranger, msg(T.ACTIVATE, { imageId: 40, at }, BROADCAST, 2));
+      drain(rig, stranger);
+      rig.clock.advance(15_000);
+      expect(m.meter.receiver.state()).toBe(3);
+      expect(stored(m)).toBe(before);
+    }
+    // a broadcast control naming the authorised image with a time: the session keeps none
+    const other = makeImage(2000, 200, { imageId: 40, version: 2 });
+    post(rig, stranger, msg(T.UPDATE_CONTROL, { ...controlBody(other.session), activateAt: 5 }, BROADCAST, 2));
+    drain(rig, stranger);
+    expect(m.meter.receiver.session()?.activateAt).toBe(0);
+    expect(stored(m)).toBe(before);
+    // a broadcast ABORT does not end the session or write its record
+    post(rig, stranger, msg(T.ABORT, { imageId: 40, reason: 0 }, BROADCAST, 2));
+    drain(rig, stranger);
+    expect(m.meter.receiver.session()?.imageId).toBe(40);
+    expect(stored(m)).toBe(before);
+    // the concentrator's own, addressed and authenticated, still activates
+    expect(request(rig, conc, msg(T.ACTIVATE, { imageId: 40, at: 0 }, ID))?.type).toBe(T.ACK);
+    expect(m.meter.receiver.state()).toBe(5);
+  });
+
+  it("cannot move the concentrator's counter with a clear-text error 142 in a meter's name (finding 5)", () => {
+    const { rig, conc, counter, stranger } = setup();
+    stranger.modem.start();
+    expect(savePulses(rig, conc)).toBe(100);
+    const hw = counter.hw, saves = counter.saves;
+    const forged = newMsg();
+    for (let i = 0; i < 50; i++) {
+      Object.assign(forged, msg(T.ERROR, { refType: T.CONFIG_GET, refSeq: i, code: E.AUTH_REPLAY }, BROADCAST));
+      forged.src = ID;
+      rig.line.node("stranger").transmit(frame(forged));
+      rig.clock.advance(300);
+    }
+    expect(counter.saves).toBe(saves);
+    expect(counter.hw).toBe(hw);
+    expect(conc.ep.stats.authRejected).toBeGreaterThanOrEqual(50);
+    expect(savePulses(rig, conc)).toBe(100);
+  });
+
+  it("costs the meter no counter, no write, no lasting timer and no lastError with frames without a MAC (finding 6)", () => {
+    const { rig, conc, m, stranger } = setup();
+    stranger.modem.start();
+    expect(savePulses(rig, conc)).toBe(100); // an accepted command first: the meter's marks are saved
+    const before = stored(m), lastError = m.meter.lastError();
+    const timers = rig.clock.pending;
+    // unknown unicast types, and known ones without a MAC
+    const unknown = frame(msg(T.CONFIG_GET, { key: 3 }, ID));
+    unknown[1] = 0x7e;
+    for (let i = 0; i < 300; i++) {
+      rig.line.node("stranger").transmit(i % 2 ? unknown : frame(msg(T.CONFIG_GET, { key: 3 }, ID)));
+      rig.clock.advance(120);
+    }
+    // a flood of DISCOVERs with long reply slots: at most one answer waits
+    for (let i = 0; i < 300; i++) rig.line.node("stranger").transmit(frame(msg(T.DISCOVER, { nonce: i, slots: 255, slotMs: 60_000, unregistered: 0 }, BROADCAST, 2)));
+    rig.clock.advance(100);
+    expect(rig.clock.pending - timers).toBeLessThanOrEqual(1);
+    rig.clock.advance(255 * 60_000);
+    // state log (counter marks), buffer and programs: not a byte written
+    expect(stored(m)).toBe(before);
+    expect(m.meter.lastError()).toBe(lastError);
+    // every answer it gave the stranger went out unsigned (no counter of its own spent)
+    const replies = rig.line.log.filter((f) => f.from === `m${ID}`).map((f) => { const r = newMsg(); decodeMsg(f.bytes, f.bytes.length, r); return r; });
+    const toStranger = replies.filter((r) => r.type === T.ERROR || r.type === T.DISCOVER_REPLY);
+    expect(toStranger.length).toBeGreaterThan(0);
+    expect(toStranger.every((r) => !(r.flags & 1))).toBe(true);
+    // and the concentrator's next command still goes through, its reply signed
+    const r = request(rig, conc, msg(T.CONFIG_GET, { key: 3 }, ID));
+    expect(r?.flags! & 1).toBe(1);
+  });
+});
