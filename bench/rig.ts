@@ -3,6 +3,7 @@
  * over a mock modem: the same modules a board runs, with the HAL mocked. Tests and the
  * bench build networks from these.
  */
+import { MockStorage } from "../hal/mock/storage";
 import { VirtualClock } from "../hal/mock/clock";
 import { MockUart, type Chunking } from "../hal/mock/uart";
 import { MockPin } from "../hal/mock/pins";
@@ -191,6 +192,8 @@ export interface ConcNode {
   flash: MockFlash;
   clock: ClockScope;
   lines: string[];
+  /** Its Storage files other than the readings (the registry). */
+  storage: MockStorage;
   powerOff(): void;
 }
 
@@ -199,6 +202,8 @@ export function bootConcentrator(rig: LinkRig, name: string, meters: number[], k
   const board = loadProfile("LINUX");
   const flash = keep?.flash ?? new MockFlash(board.flash);
   const lines = keep?.lines ?? [];
+  const storage = keep?.storage ?? new MockStorage();
+  storage.powerOn();
   const clock = rig.clock.scope();
   const uart = new MockUart({ kind: "random", max: 16, seed: 99 });
   const treq = new MockPin(), resetn = new MockPin();
@@ -208,6 +213,6 @@ export function bootConcentrator(rig: LinkRig, name: string, meters: number[], k
     watchdog: new MockWatchdog(() => rig.clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
   };
   const file = { append: (l: string) => { lines.push(l); }, forEach: (fn: (l: string) => void) => { for (const l of [...lines]) fn(l); } };
-  const ctx = startConcentrator(hal, 57600, modemFactory(rig), board.regions, { id: 1, meters, ...config }, file, keys);
-  return { ctx, flash, clock, lines, powerOff: () => { clock.kill(); rig.line.detach(line); } };
+  const ctx = startConcentrator(hal, 57600, modemFactory(rig), board.regions, { id: 1, meters, ...config }, file, keys, storage);
+  return { ctx, flash, clock, lines, storage, powerOff: () => { clock.kill(); rig.line.detach(line); } };
 }

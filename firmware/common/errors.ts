@@ -159,6 +159,8 @@ export const enum Err {
   REGISTRY_FULL = 127,
   /** Registry: no meter with that id. */
   UNKNOWN_METER = 128,
+  /** Store: Storage refused a reading (full): it is not counted as collected and is asked for again; the rest goes on. */
+  STORE_FULL = 129,
 
   /** Auth: a keyed meter takes commands only with a MAC (this one came without, or is a broadcast it needs authenticated). */
   AUTH_REQUIRED = 140,

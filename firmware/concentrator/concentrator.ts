@@ -18,7 +18,8 @@ import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } f
 import { checkpoints } from "./checkpoint";
 import { registry, Registry, Rf } from "./registry";
 import { discover, Discovery, DiscoveryOptions } from "./discovery";
-import { collector, exportReadings, LineFile } from "./readings";
+import { collector, exportReadings, LineFile, profileMarks } from "./readings";
+import { meterFile, type TextFiles } from "./meter-file";
 import { SESSION_SIZE, type Session } from "../common/update-image";
 
 export interface ConcentratorContext {
@@ -87,11 +88,15 @@ export function startConcentrator(
   config: DeviceConfig,
   readingsFile: LineFile,
   keys?: ConcentratorKeys,
+  files?: TextFiles,
 ): ConcentratorContext {
   var current: Campaign | null = null;
   var finding: Discovery | null = null;
   var lastError = 0, ready = false;
-  var reg = registry(REGISTRY_CAPACITY);
+  // the registry survives restarts in Storage (meter-file.ts), and each meter's load-profile
+  // mark is found again in the readings file: a restart neither forgets nor files twice
+  var kept: { changed(i: number): boolean } | null = null;
+  var reg = registry(REGISTRY_CAPACITY, function (i) { if (kept && !kept.changed(i)) lastError = Err.STORE_FULL; });
   var timeBase = 0;
   function nowUnix(): number { return timeBase ? Math.floor(timeBase + hal.clock.now() / 1000) : 0; }
   // one administrative request at a time (GROUP_SET from the console)
@@ -116,8 +121,10 @@ export function startConcentrator(
       else done(Err.CAMPAIGN_NO_ANSWER);
     }, 3000);
   }
+  if (files) kept = meterFile(files, reg);
   var known = config.meters || [];
   for (var k = 0; k < known.length; k++) reg.add(known[k], Rf.CONFIGURED);
+  profileMarks(readingsFile, reg);
   var hm = keys ? hmacSha256(hal.native, P.MAX_FRAME) : null;
   if (keys && !hm) lastError = Err.AUTH_UNAVAILABLE;
   var auth = keys && hm ? concentratorAuth(hm, keys.keys, function (id) { return reg.find(id); }, REGISTRY_CAPACITY, keys.counter) : undefined;
@@ -154,8 +161,13 @@ export function startConcentrator(
     var only = id === undefined ? undefined : reg.find(id);
     if (only !== undefined && only < 0) return Err.UNKNOWN_METER;
     if (!ready) return Err.LINK_NOT_READY;
+    var refused = reader.refused();
     // the update has the line while it runs; readings wait for the next round
-    if (campaignRunning() || !reader.round(done, only, what)) return Err.CAMPAIGN_ABORTED;
+    if (campaignRunning() || !reader.round(function (c, m) {
+      // Storage refused readings: said, and they are asked for again (collection goes on)
+      if (reader.refused() > refused) lastError = Err.STORE_FULL;
+      done(c, m);
+    }, only, what)) return Err.CAMPAIGN_ABORTED;
     return 0;
   }
   var everyMin = config.readingMinutes && config.readingMinutes >= 1 ? config.readingMinutes : READING_MINUTES;

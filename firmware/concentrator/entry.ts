@@ -21,16 +21,22 @@ if (typeof cfg === "number") {
   if (cfg.modemPath) profile.uartOptions.path = cfg.modemPath;
   // a build-time constant: the minifier drops the driver this board does not have
   var makeModem = profile.modemKind === "transparent" ? transparentFactory(profile.baud, profile.lineBitRate) : st7580Factory(profile.baud);
-  // readings: one line each, appended to a Storage file before they count as collected
-  var readings = {
-    append: function (line: string) { require("Storage").open(READINGS_FILE, "a").write(line + "\n"); },
-    forEach: function (fn: (line: string) => void) {
-      var f = require("Storage").open(READINGS_FILE, "r");
+  // Storage as append-only text files: the readings (one line each, appended before they
+  // count as collected) and the registry (meter-file.ts)
+  var st = require("Storage");
+  var files = {
+    append: function (name: string, text: string) { st.open(name, "a").write(text); },
+    forEach: function (name: string, fn: (line: string) => void) {
+      var f = st.open(name, "r");
       for (var l = f.readLine(); l !== undefined; l = f.readLine()) fn(l.replace("\n", ""));
     },
+    erase: function (name: string) { st.open(name, "r").erase(); },
+  };
+  var readings = {
+    append: function (line: string) { files.append(READINGS_FILE, line + "\n"); },
+    forEach: function (fn: (line: string) => void) { files.forEach(READINGS_FILE, fn); },
   };
   // link keys of keyed meters, and the transmit counter's high-water mark (docs/security.md)
-  var st = require("Storage");
   var keyText = st.read(KEY_FILE, 0, 4);
   var keys = keyText === undefined ? undefined : {
     keys: keyFile(function (o, n) { return st.read(KEY_FILE, o, n); }, (st.read(KEY_FILE) || "").length),
@@ -39,7 +45,7 @@ if (typeof cfg === "number") {
       save: function (hw: number) { st.write(COUNTER_FILE, String.fromCharCode(hw & 0xff, (hw >> 8) & 0xff, (hw >> 16) & 0xff, (hw >>> 24) & 0xff)); },
     },
   };
-  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, readings, keys);
+  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, readings, keys, files);
   // the console functions at the prompt: meterline.meters(), .update(file, options), .progress() ...
   // airtime estimates: the line's bit rate from the profile, 16 bytes of PHY overhead a frame (as the simulator's)
   var api = consoleApi(ctx, hal.native, profile.code, function (name) { return require("Storage").read(name); }, function (line) { print(line); },

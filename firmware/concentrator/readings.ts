@@ -39,6 +39,8 @@ export interface Collector {
   busy(): boolean;
   /** TIME_SETs sent to single meters whose clock was unset or off. */
   clockSets(): number;
+  /** Readings Storage refused (full): not collected, asked for again in a later round. */
+  refused(): number;
 }
 
 var ALL = new Uint8Array([255, 255, 255, 255, 255, 255]);
@@ -59,8 +61,19 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
   /** Profile requests per meter and round at most (40 intervals each). */
   var MAX_PROFILE_ASKS = 8;
   var finish: ((c: number, m: number) => void) | null = null;
-  var clockSets = 0;
+  var clockSets = 0, refused = 0;
   var tx = newMsg();
+
+  /** Persists a reading: false when Storage refused it (then it is not collected). */
+  function keep(line: string): boolean {
+    try {
+      file.append(line);
+      return true;
+    } catch (e) {
+      refused++;
+      return false;
+    }
+  }
 
   function ask(): void {
     if (cur >= end) {
@@ -93,6 +106,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
   return {
     busy: function () { return cur >= 0; },
     clockSets: function () { return clockSets; },
+    refused: function () { return refused; },
     round: function (done, only, w) {
       if (cur >= 0) return false;
       finish = done;
@@ -128,20 +142,20 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
         for (i = 0; i < b.regs.length; i++) {
           var r = b.regs[i];
           // persisted first: only then is it collected
-          file.append(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + (b.time || nowS) + "," + r.status);
-          got++;
+          if (keep(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + (b.time || nowS) + "," + r.status)) got++;
         }
       } else {
         var last = 0;
         for (i = 0; i < b.slots.length; i++) {
           var t = b.start + i * b.period;
-          file.append(m.src + "," + obisText(b.obis, PROFILE_D) + "," + b.slots[i].value + "," + b.unit + "," + b.scaler + "," + t + "," + b.slots[i].status);
+          // the mark stops at the last interval stored: the rest is asked for again
+          if (!keep(m.src + "," + obisText(b.obis, PROFILE_D) + "," + b.slots[i].value + "," + b.unit + "," + b.scaler + "," + t + "," + b.slots[i].status)) break;
           got++;
           last = t;
         }
         if (last) reg.setProfileAt(cur, last);
         // a full answer: there may be more intervals; ask again from the last one
-        if (b.slots.length === 40 && ++asks < MAX_PROFILE_ASKS) { attempt = 0; ask(); return true; }
+        if (i === 40 && ++asks < MAX_PROFILE_ASKS) { attempt = 0; ask(); return true; }
       }
       asks = 0;
       attempt = 0;
@@ -150,6 +164,20 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       return true;
     },
   };
+}
+
+/**
+ * Each meter's newest load-profile interval in the readings file, into the registry (a
+ * restarted concentrator then asks only for newer ones: nothing is filed twice). A meter
+ * not in the registry is skipped.
+ */
+export function profileMarks(file: LineFile, reg: Registry): void {
+  file.forEach(function (line) {
+    var f = line.split(",");
+    if (f.length !== 7 || f[1].split(".")[1] !== "" + PROFILE_D) return;
+    var i = reg.find(+f[0]), t = +f[5];
+    if (i >= 0 && t > reg.profileAt(i)) reg.setProfileAt(i, t);
+  });
 }
 
 /** The readings file as CSV (with a header) or JSON lines, value scaled, unit named. */

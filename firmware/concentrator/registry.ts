@@ -33,7 +33,8 @@ export interface Registry {
   setGroup(i: number, g: number): void;
 }
 
-export function registry(capacity: number): Registry {
+/** `changed(i)`: called when something kept across restarts changed for meter i (added, its flags, kind, version, board or group). */
+export function registry(capacity: number, changed?: (i: number) => void): Registry {
   var ids = new Uint32Array(capacity), kinds = new Uint8Array(capacity), versions = new Uint32Array(capacity);
   var seen = new Uint32Array(capacity), oks = new Uint16Array(capacity), fails = new Uint16Array(capacity);
   var quality = new Uint8Array(capacity), flags = new Uint8Array(capacity);
@@ -63,7 +64,10 @@ export function registry(capacity: number): Registry {
     add: function (id, f) {
       if (!(id >= 1 && id <= 0xfffffffe) || id % 1) return -Err.BAD_ARG;
       var i = lower(id);
-      if (i < n && ids[i] === id) { flags[i] |= f; return i; }
+      if (i < n && ids[i] === id) {
+        if ((flags[i] | f) !== flags[i]) { flags[i] |= f; if (changed) changed(i); }
+        return i;
+      }
       if (n === capacity) return -Err.REGISTRY_FULL;
       for (var k = n; k > i; k--) {
         ids[k] = ids[k - 1]; kinds[k] = kinds[k - 1]; versions[k] = versions[k - 1]; seen[k] = seen[k - 1];
@@ -73,13 +77,19 @@ export function registry(capacity: number): Registry {
       ids[i] = id; kinds[i] = 0; versions[i] = 0; seen[i] = 0; oks[i] = 0; fails[i] = 0; quality[i] = 0; flags[i] = f;
       profileAt[i] = 0; groups[i] = 0; boards[i] = 0;
       n++;
+      if (changed) changed(i);
       return i;
     },
     id: function (i) { return ids[i]; },
     flags: function (i) { return flags[i]; },
     kind: function (i) { return kinds[i]; },
     version: function (i) { return versions[i]; },
-    setInfo: function (i, k, v) { kinds[i] = k; versions[i] = v; },
+    setInfo: function (i, k, v) {
+      if (kinds[i] === k && versions[i] === v) return;
+      kinds[i] = k;
+      versions[i] = v;
+      if (changed) changed(i);
+    },
     note: function (i, answered, q, nowS) {
       if (answered) {
         if (oks[i] < 0xffff) oks[i]++;
@@ -91,8 +101,8 @@ export function registry(capacity: number): Registry {
     profileAt: function (i) { return profileAt[i]; },
     setProfileAt: function (i, t) { profileAt[i] = t; },
     board: function (i) { return boards[i]; },
-    setBoard: function (i, b) { boards[i] = b; },
+    setBoard: function (i, b) { if (boards[i] !== b) { boards[i] = b; if (changed) changed(i); } },
     group: function (i) { return groups[i]; },
-    setGroup: function (i, g) { groups[i] = g; },
+    setGroup: function (i, g) { if (groups[i] !== g) { groups[i] = g; if (changed) changed(i); } },
   };
 }
