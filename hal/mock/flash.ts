@@ -5,11 +5,15 @@
  * erase takes the start of an erase unit. A violation throws FlashRuleError.
  * Power cuts: a plan names an operation index (writes and erases count from 0 over the
  * flash's whole life) and a mode; when it strikes, the operation is skipped, completed,
- * torn or half-erased, PowerCut is thrown, and every later operation throws PowerCut
- * until reboot().
+ * torn, half-erased, or left noisy (random bits, from the plan's seed), PowerCut is
+ * thrown, and every later operation throws PowerCut until reboot(). A mode made for the
+ * other kind of operation (a torn or noisy write planned on an erase, a half or noisy
+ * erase on a write) completes it, then cuts, like "after". CUT_MODES lists every mode:
+ * the power-cut sweeps take it, so a mode added here is swept everywhere.
  */
 import type { Flash } from "../types";
 import { eraseUnitAt, type FlashGeometry } from "../../firmware/common/layout";
+import { Rng } from "./rng";
 
 export class FlashRuleError extends Error {
   constructor(message: string) { super(message); this.name = "FlashRuleError"; }
@@ -27,9 +31,32 @@ export type CutMode =
   /** a write at k programs only part of its bytes, the last one with only some bits */
   | "torn"
   /** an erase at k leaves part of the unit erased and part as it was */
-  | "half-erase";
+  | "half-erase"
+  /**
+   * an erase at k is interrupted with its cells anywhere between programmed and erased:
+   * every byte of the unit reads old | random (an erase only sets bits). Words that now
+   * read all ones count as erased (writable); every other word counts as programmed, so
+   * writing it before the unit is erased again throws FlashRuleError
+   */
+  | "noisy-erase"
+  /**
+   * a write at k is interrupted with its cells anywhere between: every bit it was to
+   * clear, anywhere in its range, is cleared or not at random (never one it was to keep);
+   * every word of its range counts as programmed, also one that still reads all ones
+   */
+  | "noisy-write";
 
-export interface CutPlan { op: number; mode: CutMode; /** 0..1: how far a torn write or half erase got */ fraction?: number; }
+/** Every mode, for the sweeps: a mode added to CutMode goes here too. */
+export const CUT_MODES: readonly CutMode[] = ["before", "after", "torn", "half-erase", "noisy-erase", "noisy-write"];
+
+export interface CutPlan {
+  op: number;
+  mode: CutMode;
+  /** 0..1: how far a torn write or half erase got (the noisy modes change each bit with probability 1/2) */
+  fraction?: number;
+  /** The noisy modes' random bits (Rng seed); `op` when absent, so a failure reproduces from its plan. */
+  seed?: number;
+}
 
 export interface FlashOp { kind: "write" | "erase"; addr: number; length: number; }
 
@@ -124,10 +151,14 @@ export class MockFlash implements Flash {
       n = Math.floor(data.length * f);
       partialBits = 0xf0;
     }
-    for (let i = 0; i < n; i++) this.bytes[o + i] &= data[i];
+    if (cut && cut.mode === "noisy-write") {
+      // each bit to clear (1 now, 0 in the data) is cleared or not: old & ~(toClear & random)
+      const rng = new Rng(cut.seed ?? op);
+      for (let i = 0; i < data.length; i++) this.bytes[o + i] &= ~(this.bytes[o + i] & ~data[i] & rng.int(256)) & 0xff;
+    } else for (let i = 0; i < n; i++) this.bytes[o + i] &= data[i];
     if (n < data.length && partialBits) this.bytes[o + n] &= data[n] | (~partialBits & 0xff);
     // A torn word's state is unknown to the chip too: count every word touched as programmed.
-    const words = cut && cut.mode === "torn" ? Math.ceil((n + 1) / w) : data.length / w;
+    const words = cut && cut.mode === "torn" ? Math.ceil((n + 1) / w) : data.length / w; // noisy: every word
     for (let i = 0; i < words && i * w < data.length; i++) this.programmed[o / w + i] = 1;
     this.counts.writes++;
     this.counts.bytesWritten += n;
@@ -146,6 +177,17 @@ export class MockFlash implements Flash {
     const w = this.geometry.writeAlign;
     let n = u.length;
     if (cut && cut.mode === "half-erase") n = Math.floor(u.length * (cut.fraction ?? 0.5) / w) * w;
+    if (cut && cut.mode === "noisy-erase") {
+      const rng = new Rng(cut.seed ?? op);
+      for (let i = 0; i < u.length; i++) this.bytes[o + i] |= rng.int(256);
+      // a word reading all ones is as good as erased; any other is not writable before an erase
+      for (let i = 0; i < u.length; i += w) {
+        let ones = true;
+        for (let j = 0; j < w; j++) if (this.bytes[o + i + j] !== 0xff) ones = false;
+        this.programmed[(o + i) / w] = ones ? 0 : 1;
+      }
+      n = 0;
+    }
     this.bytes.fill(0xff, o, o + n);
     this.programmed.fill(0, o / w, (o + n) / w);
     this.counts.erases++;
