@@ -180,7 +180,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       const root = rootKey(keyFile, id)!;
       // forged: the concentrator has only the link keys, and tries the down key as if it were the authorisation key
       const key = sc.forgedTags ? linkKeys(root).down : root;
-      return { id, kind: TAG_INSTALL, tag: tagFor(key, TAG_INSTALL, img.session.digest, img.session.version, id, img.session.imageId) };
+      return { id, kind: TAG_INSTALL, tag: tagFor(key, TAG_INSTALL, img.session, id) };
     })));
   }
   const ml = consoleApi(conc.ctx, hostNative, BOARD.code, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes, hostBaud: 57600 });

@@ -76,16 +76,24 @@ export function sameBytes(a: Uint8Array, ai: number, b: Uint8Array, bi: number, 
 export var TAG_INSTALL = 1;
 export var TAG_ROLLBACK = 2;
 export var TAG_SIZE = 16;
-export var TAG_INPUT = 46;
+export var TAG_INPUT = 60;
+
+/** What a tag binds: the campaign's image, every field its UPDATE_CONTROL names but the time. */
+export interface TagImage { imageId: number; version: number; board: number; size: number; blockSize: number; blockCount: number; digest: Uint8Array }
 
 /**
- * What an authorisation tag is computed over, into out[0..46): "MLA" | kind | digest (32) |
- * version u32 | meter id u32 | imageId u16 (the campaign), little endian. The tag is
- * HMAC(auth key, this)[0..16]; the head-end computes it, the meter checks it.
+ * What an authorisation tag is computed over, into out[0..60), little endian: "MLA" | kind |
+ * digest (32) | version u32 | meter id u32 | imageId u16 (the campaign) | board u16 | size
+ * u32 | blockSize u16 | blockCount u16 | floor u32. `floor`: for a rollback, the
+ * anti-rollback floor the meter has when it takes it (the highest version that confirmed
+ * itself there), so a newer campaign's confirmation retires every older rollback tag; 0
+ * for an install. The tag is HMAC(auth key, this)[0..16]; the head-end computes it, the
+ * meter checks it.
  */
-export function tagInput(out: Uint8Array, kind: number, digest: Uint8Array, version: number, meterId: number, imageId: number): void {
+export function tagInput(out: Uint8Array, kind: number, s: TagImage, meterId: number, floor: number): void {
   out[0] = 0x4d; out[1] = 0x4c; out[2] = 0x41; out[3] = kind;
-  out.set(digest.subarray(0, 32), 4);
-  for (var i = 0; i < 4; i++) { out[36 + i] = (version >>> (8 * i)) & 0xff; out[40 + i] = (meterId >>> (8 * i)) & 0xff; }
-  out[44] = imageId & 0xff; out[45] = (imageId >> 8) & 0xff;
+  out.set(s.digest.subarray(0, 32), 4);
+  // (offset, bytes, value) of each number after the digest
+  var f = [36, 4, s.version, 40, 4, meterId, 44, 2, s.imageId, 46, 2, s.board, 48, 4, s.size, 52, 2, s.blockSize, 54, 2, s.blockCount, 56, 4, floor];
+  for (var k = 0; k < f.length; k += 3) for (var i = 0; i < f[k + 1]; i++) out[f[k] + i] = (f[k + 2] >>> (8 * i)) & 0xff;
 }

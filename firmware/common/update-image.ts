@@ -33,7 +33,7 @@ export var REC_CONFIRM = 4;
 export var REC_COUNTER = 5;
 /** the anti-rollback floor (highest version that confirmed itself), */
 export var REC_FLOOR = 6;
-/** and the newest head-end authorisation (imageId u16, kind u8, 0, version u32, digest 32). */
+/** and the newest head-end authorisation (kind u8, tag 16: checked again over each control, firmware/meter/authorise.ts). */
 export var REC_AUTHORISED = 7;
 
 /**

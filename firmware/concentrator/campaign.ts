@@ -107,8 +107,8 @@ export interface CampaignConfig {
 const enum Q { REPAIR = 0x10000, SELECT = 0x20000, CONTROL = 0x30000, ACTIVATE = 0x40000, AUTH = 0x50000, KIND = 0xff0000 }
 /** Meter ids a SELECT_LIST frame carries: (242 - 14 header - 3) / 4. */
 export var SELECT_PER_FRAME = 56;
-/** Authorisations an AUTHORIZE_LIST frame carries: (242 - 14 header - 39) / 21 (id, kind, 16-byte tag). */
-export var AUTH_PER_FRAME = 9;
+/** Authorisations an AUTHORIZE_LIST frame carries: (242 - 14 header - 49) / 21 (id, kind, 16-byte tag). */
+export var AUTH_PER_FRAME = 8;
 /**
  * Coded method: the selection and the control are broadcast until a meter that misses
  * every copy is unlikely (n p^r below LATE_METERS): one that does must be caught up with a
@@ -376,7 +376,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       var t = cfg.authorise(cfg.meters[i]);
       if (!t) { st[i] = Ms.FAILED; codes[i] = Err.AUTH_NO_TAG; control(i + 1); return; }
       asking = T.AUTHORIZE;
-      ask(i, T.AUTHORIZE, { imageId: s.imageId, version: s.version, kind: t[0], digest: s.digest, tag: t.subarray(1) }, function () { control(i + 1); });
+      ask(i, T.AUTHORIZE, { imageId: s.imageId, version: s.version, kind: t[0], board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, tag: t.subarray(1) }, function () { control(i + 1); });
       return;
     }
     ask(i, T.UPDATE_CONTROL, controlBody(), function () { control(i + 1); });
@@ -498,7 +498,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
           recs.push(tg ? { id: id, kind: tg[0], tag: tg.subarray(1, 17) } : { id: id });
         }
         e = kind === Q.SELECT ? send(P.TO_ALL, P.BROADCAST_ID, T.SELECT_LIST, { imageId: s.imageId, ids: recs })
-          : send(P.TO_ALL, P.BROADCAST_ID, T.AUTHORIZE_LIST, { imageId: s.imageId, version: s.version, digest: s.digest, auths: recs });
+          : send(P.TO_ALL, P.BROADCAST_ID, T.AUTHORIZE_LIST, { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, auths: recs });
       } else if (kind === Q.CONTROL) e = send(cfg.group ? P.TO_GROUP : P.TO_ALL, cfg.group || P.BROADCAST_ID, T.UPDATE_CONTROL, controlBody());
       else if (kind === Q.ACTIVATE) e = send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
       else e = send(P.TO_ALL, P.BROADCAST_ID, T.DATA_BLOCK, { imageId: s.imageId, index: b, data: cfg.block(b) });

@@ -14,7 +14,7 @@ import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU32, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
-import { hexKey, hmacSha256, KEY_SIZE, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, type Hmac } from "../common/hmac";
+import { hexKey, hmacSha256, KEY_SIZE, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, type Hmac, type TagImage } from "../common/hmac";
 import { REC_AUTHORISED, REC_COUNTER, REC_FLOOR, type Session } from "../common/update-image";
 import { P } from "../protocol/catalogue";
 import { meterAuth } from "../link/auth";
@@ -26,8 +26,12 @@ export interface Authoriser {
   /** For the endpoint, when keyed. */
   link: LinkAuth | undefined;
   /** AUTHORIZE: 0 (stored, or nothing to do without keys) or a code. */
-  authorise(imageId: number, version: number, kind: number, digest: Uint8Array, tag: Uint8Array): number;
-  /** What the newest authorisation grants for `s`: 0 nothing, TAG_INSTALL, TAG_ROLLBACK. */
+  authorise(s: TagImage, kind: number, tag: Uint8Array): number;
+  /**
+   * What the newest authorisation grants for the control `s`: 0 nothing, TAG_INSTALL,
+   * TAG_ROLLBACK. Its tag is checked again over the control's own fields (every one but the
+   * time), and a rollback's over the floor the meter has now: a confirmation since retires it.
+   */
   grant(s: Session): number;
   floor(): number;
   /** A new program confirmed itself: the floor rises to its version. */
@@ -77,29 +81,31 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     });
   }
   if (!link) return base;
-  var input = new Uint8Array(TAG_INPUT), expect = new Uint8Array(TAG_SIZE);
+  var input = new Uint8Array(TAG_INPUT), expect = new Uint8Array(TAG_SIZE), hm2: Hmac = h as Hmac, ak = authKey as Uint8Array;
+  /** True when tag[at..] is the head-end's for image `s` of this kind (a rollback's from the floor the meter has now). */
+  function tagOk(s: TagImage, kind: number, tag: Uint8Array, at: number): boolean {
+    tagInput(input, kind, s, meterId, kind === TAG_ROLLBACK ? base.floor() : 0);
+    hm2.mac(ak, input, TAG_INPUT, expect, 0, TAG_SIZE);
+    return sameBytes(expect, 0, tag, at, TAG_SIZE);
+  }
   return {
     keyed: true,
     link: link,
     problem: 0,
     floor: base.floor,
     confirmed: base.confirmed,
-    authorise: function (imageId, version, kind, digest, tag) {
-      if (!h || !authKey) return 0;
-      if ((kind !== TAG_INSTALL && kind !== TAG_ROLLBACK) || digest.length !== 32 || tag.length !== TAG_SIZE || !imageId) return Err.BAD_ARG;
-      tagInput(input, kind, digest, version, meterId, imageId);
-      h.mac(authKey, input, TAG_INPUT, expect, 0, TAG_SIZE);
-      if (!sameBytes(expect, 0, tag, 0, TAG_SIZE)) return Err.AUTH_BAD_TAG;
-      var rec = new Uint8Array(40);
-      rec[0] = imageId & 0xff; rec[1] = imageId >> 8; rec[2] = kind;
-      putU32(rec, 4, version);
-      rec.set(digest, 8);
+    authorise: function (s, kind, tag) {
+      if ((kind !== TAG_INSTALL && kind !== TAG_ROLLBACK) || s.digest.length !== 32 || tag.length !== TAG_SIZE || !s.imageId) return Err.BAD_ARG;
+      if (!tagOk(s, kind, tag, 0)) return Err.AUTH_BAD_TAG;
+      // kept: kind | tag (16); grant() checks the tag again against each control
+      var rec = new Uint8Array(1 + TAG_SIZE);
+      rec[0] = kind;
+      rec.set(tag, 1);
       return journal.append(REC_AUTHORISED, rec);
     },
     grant: function (s) {
       var r = journal.read(REC_AUTHORISED);
-      if (!r || (r[0] | (r[1] << 8)) !== s.imageId || getU32(r, 4) !== s.version || !sameBytes(r, 8, s.digest, 0, 32)) return 0;
-      return r[2];
+      return r && r.length === 1 + TAG_SIZE && tagOk(s, r[0], r, 1) ? r[0] : 0;
     },
   };
 }

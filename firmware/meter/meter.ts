@@ -223,14 +223,17 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     }
     // the received message is reused for the next frame: keep the sender
     var to = m.src;
-    answerLater(function () { send(to, T.DEFICIT, d); }, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
+    answerLater(function () { answerDue = false; send(to, T.DEFICIT, d); }, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
   }
 
-  /** Sends an answer to a broadcast after its slot's delay, unless one is already waiting. */
+  /**
+   * Runs `f` (an answer to a broadcast, which clears answerDue) after its slot's delay,
+   * unless one already waits. (`f` itself clears the flag: one closure fewer two scopes deep.)
+   */
   function answerLater(f: () => void, ms: number): void {
     if (answerDue) return;
     answerDue = true;
-    clock.setTimeout(function () { answerDue = false; f(); }, ms);
+    clock.setTimeout(f, ms);
   }
 
   function onMessage(m: Msg, _quality: number): void {
@@ -284,6 +287,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         if (b.unregistered && registered) break;
         var slot = Math.floor(rnd() * (b.slots || 1)), nonce = b.nonce;
         answerLater(function () {
+          answerDue = false;
           send(P.BROADCAST_ID, T.DISCOVER_REPLY, { nonce: nonce, slot: slot, kind: metering.kind, version: version });
         }, slot * b.slotMs);
         break;
@@ -323,7 +327,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // rollback must come addressed and authenticated, and a replay writes nothing
         for (var q = 0; q < b.auths.length; q++) {
           var au = b.auths[q];
-          if (au.id === id && au.kind === TAG_INSTALL && b.version > listed && !guard.authorise(b.imageId, b.version, au.kind, b.digest, au.tag)) listed = b.version;
+          if (au.id === id && au.kind === TAG_INSTALL && b.version > listed && !guard.authorise(b, au.kind, au.tag)) listed = b.version;
         }
         break;
       case T.GROUP_QUERY:
@@ -359,7 +363,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         reply(m, T.VERSION, { version: version, imageId: runningImage, appCrc: head ? head.crc : 0, state: receiver.state() });
         break;
       case T.AUTHORIZE:
-        ack(m, guard.authorise(b.imageId, b.version, b.kind, b.digest, b.tag));
+        ack(m, guard.authorise(b, b.kind, b.tag));
         break;
       case T.CONFIRM:
         if (b.imageId !== runningImage) { error(m, Err.UPDATE_NO_SESSION); break; }

@@ -102,6 +102,9 @@ export const enum Form {
  * 2v29). Kept apart from the names so that device bundles, which never use the names,
  * carry only the layouts.
  */
+/** The image as a control names it: UPDATE_CONTROL's fields, and what an authorisation binds. */
+var IMAGE = "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D";
+
 export function layoutOf(type: number): string | null {
   switch (type) {
     case T.READ_REQ: return "what:B obis:O from:I count:B";
@@ -122,7 +125,7 @@ export function layoutOf(type: number): string | null {
     case T.DISCOVER: return "nonce:H slots:B slotMs:H unregistered:B";
     case T.DISCOVER_REPLY: return "nonce:H slot:B kind:B version:I";
     case T.UPDATE_SELECT: return "imageId:H op:B";
-    case T.UPDATE_CONTROL: return "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D activateAt:I start:B";
+    case T.UPDATE_CONTROL: return IMAGE + " activateAt:I start:B";
     case T.DATA_BLOCK: return "imageId:H index:H data:R";
     case T.STATUS_QUERY: return "imageId:H";
     case T.STATUS_REPORT: return "imageId:H state:B received:H firstMissing:H form:B base:H covers:H map:R";
@@ -133,12 +136,12 @@ export function layoutOf(type: number): string | null {
     case T.UPDATE_RESULT: return "imageId:H version:I outcome:B code:H";
     case T.VERSION_READ: return "";
     case T.VERSION: return "version:I imageId:H appCrc:I state:B";
-    case T.AUTHORIZE: return "imageId:H version:I kind:B digest:D tag:R";
+    case T.AUTHORIZE: return IMAGE + " kind:B tag:R";
     case T.REPAIR_BLOCK: return "imageId:H index:H data:R";
     case T.GROUP_QUERY: return "imageId:H who:B slots:B slotMs:H";
     case T.DEFICIT: return "imageId:H state:B received:H needed:H room:H code:H";
     case T.SELECT_LIST: return "imageId:H ids:L(id:I)";
-    case T.AUTHORIZE_LIST: return "imageId:H version:I digest:D auths:L(id:I kind:B tag:K)";
+    case T.AUTHORIZE_LIST: return IMAGE + " auths:L(id:I kind:B tag:K)";
   }
   return null;
 }

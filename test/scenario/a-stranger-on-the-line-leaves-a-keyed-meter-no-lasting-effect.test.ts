@@ -55,8 +55,8 @@ const savePulses = (rig: LinkRig, conc: RigNode) => request(rig, conc, msg(T.CON
 function verified(rig: LinkRig, conc: RigNode, m: MeterNode) {
   const img = makeImage(2000, 200, { imageId: 40, version: 2 });
   const s = img.session;
-  const tag = tagFor(ROOT1, TAG_INSTALL, s.digest, s.version, ID, s.imageId);
-  expect(request(rig, conc, msg(T.AUTHORIZE, { imageId: 40, version: 2, kind: TAG_INSTALL, digest: s.digest, tag }, ID))?.type).toBe(T.ACK);
+  const tag = tagFor(ROOT1, TAG_INSTALL, s, ID);
+  expect(request(rig, conc, msg(T.AUTHORIZE, { imageId: 40, version: 2, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, kind: TAG_INSTALL, digest: s.digest, tag }, ID))?.type).toBe(T.ACK);
   expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
   for (let i = 0; i < s.blockCount; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
   drain(rig, conc);
@@ -121,6 +121,27 @@ describe("a stranger on the line, against a keyed meter", () => {
     // the concentrator's own, addressed and authenticated, still activates
     expect(request(rig, conc, msg(T.ACTIVATE, { imageId: 40, at: 0 }, ID))?.type).toBe(T.ACK);
     expect(m.meter.receiver.state()).toBe(5);
+  });
+
+  it("cannot erase a download with a forged control: the authorised image's id, version and digest with another block size is refused, 50 times, nothing erased (finding 1)", () => {
+    const { rig, conc, m, stranger } = setup();
+    stranger.modem.start();
+    const img = makeImage(2000, 200, { imageId: 40, version: 2 });
+    const s = img.session;
+    const tag = tagFor(ROOT1, TAG_INSTALL, s, ID);
+    expect(request(rig, conc, msg(T.AUTHORIZE, { imageId: 40, version: 2, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, kind: TAG_INSTALL, digest: s.digest, tag }, ID))?.type).toBe(T.ACK);
+    expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
+    for (let i = 0; i < 6; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
+    drain(rig, conc);
+    expect(m.meter.receiver.received()).toBe(6);
+    const before = stored(m), erases = m.flash.counts.erases;
+    post(rig, stranger, msg(T.SELECT_LIST, { imageId: 40, ids: [{ id: ID }] }, BROADCAST, 2));
+    for (let k = 0; k < 50; k++) post(rig, stranger, msg(T.UPDATE_CONTROL, { ...controlBody(s), blockSize: 100, blockCount: 20 }, BROADCAST, 2));
+    drain(rig, stranger);
+    expect(m.flash.counts.erases).toBe(erases);
+    expect(stored(m)).toBe(before);
+    expect(m.meter.receiver.received()).toBe(6);
+    expect(m.meter.receiver.session()?.blockSize).toBe(200);
   });
 
   it("cannot move the concentrator's counter with a clear-text error 142 in a meter's name (finding 5)", () => {

@@ -49,8 +49,10 @@ function errorsOnLine(rig: LinkRig, from: number): number[] {
   return out;
 }
 
-const authorize = (img: Image, kind: number, root: Uint8Array, forId = ID, version = img.session.version) =>
-  msg(T.AUTHORIZE, { imageId: img.session.imageId, version, kind, digest: img.session.digest, tag: tagFor(root, kind, img.session.digest, version, forId, img.session.imageId) }, ID);
+/** What an AUTHORIZE (or an AUTHORIZE_LIST) names of the image: the fields its tag binds. */
+const bound = (x: Image["session"]) => ({ imageId: x.imageId, version: x.version, board: x.board, size: x.size, blockSize: x.blockSize, blockCount: x.blockCount, digest: x.digest });
+const authorize = (img: Image, kind: number, root: Uint8Array, forId = ID, floor = 0) =>
+  msg(T.AUTHORIZE, { ...bound(img.session), kind, tag: tagFor(root, kind, img.session, forId, floor) }, ID);
 
 const savePulses = (rig: LinkRig, conc: RigNode) => request(rig, conc, msg(T.CONFIG_GET, { key: 3 }, ID))!.body.value[0];
 
@@ -125,12 +127,12 @@ describe("a keyed meter", () => {
     const img = makeImage(2000, 200, { imageId: 21, version: 2 });
     expect(savePulses(rig, conc)).toBe(100); // an accepted command first: its counter mark is saved
     const before = stored(m);
-    const wrong = msg(T.AUTHORIZE, { imageId: 21, version: 2, kind: TAG_INSTALL, digest: img.session.digest, tag: new Uint8Array(16).fill(7) }, ID);
+    const wrong = msg(T.AUTHORIZE, { ...bound(img.session), kind: TAG_INSTALL, tag: new Uint8Array(16).fill(7) }, ID);
     expect(request(rig, conc, wrong)?.body.code).toBe(E.AUTH_BAD_TAG);
     expect(request(rig, conc, authorize(img, TAG_INSTALL, ROOT2, 7002))?.body.code).toBe(E.AUTH_BAD_TAG); // 7002's valid tag
     expect(request(rig, conc, authorize(img, TAG_INSTALL, ROOT1, 7002))?.body.code).toBe(E.AUTH_BAD_TAG); // our key, another id
     // a concentrator making up a tag from the link key it holds
-    const forged = msg(T.AUTHORIZE, { imageId: 21, version: 2, kind: TAG_INSTALL, digest: img.session.digest, tag: tagFor(linkKeys(ROOT1).down, TAG_INSTALL, img.session.digest, 2, ID, 21) }, ID);
+    const forged = msg(T.AUTHORIZE, { ...bound(img.session), kind: TAG_INSTALL, tag: tagFor(linkKeys(ROOT1).down, TAG_INSTALL, img.session, ID) }, ID);
     expect(request(rig, conc, forged)?.body.code).toBe(E.AUTH_BAD_TAG);
     expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(img.session), ID))?.body.code).toBe(E.AUTH_NO_TAG);
     expect(stored(m)).toBe(before);
@@ -199,9 +201,9 @@ describe("a keyed meter", () => {
     const img = makeImage(2000, 200, { imageId: 31, version: 2 });
     const s = img.session;
     const before = stored(m);
-    const list = (root: Uint8Array) => msg(0x51, { imageId: s.imageId, version: s.version, digest: s.digest, auths: [
-      { id: 7002, kind: TAG_INSTALL, tag: tagFor(ROOT2, TAG_INSTALL, s.digest, s.version, 7002, s.imageId) },
-      { id: ID, kind: TAG_INSTALL, tag: tagFor(root, TAG_INSTALL, s.digest, s.version, ID, s.imageId) },
+    const list = (root: Uint8Array) => msg(0x51, { ...bound(s), auths: [
+      { id: 7002, kind: TAG_INSTALL, tag: tagFor(ROOT2, TAG_INSTALL, s, 7002) },
+      { id: ID, kind: TAG_INSTALL, tag: tagFor(root, TAG_INSTALL, s, ID) },
     ] }, 0xffffffff, 2);
     const select = msg(0x50, { imageId: s.imageId, ids: [{ id: ID }] }, 0xffffffff, 2);
     const control = () => msg(T.UPDATE_CONTROL, controlBody(s), 0xffffffff, 2);
@@ -222,8 +224,8 @@ describe("a keyed meter", () => {
     const log = () => Buffer.from(m.flash.read(m.board.regions.state!.addr, m.board.regions.state!.size)).toString("hex");
     const kept = log();
     post(rig, conc, list(ROOT1));
-    post(rig, conc, msg(0x51, { imageId: s.imageId, version: s.version, digest: s.digest, auths: [
-      { id: ID, kind: TAG_ROLLBACK, tag: tagFor(ROOT1, TAG_ROLLBACK, s.digest, s.version, ID, s.imageId) }] }, 0xffffffff, 2));
+    post(rig, conc, msg(0x51, { ...bound(s), auths: [
+      { id: ID, kind: TAG_ROLLBACK, tag: tagFor(ROOT1, TAG_ROLLBACK, s, ID) }] }, 0xffffffff, 2));
     drain(rig, conc);
     expect(log()).toBe(kept);
     // its deficit, asked by the group query, in the clear of any counter: the whole image

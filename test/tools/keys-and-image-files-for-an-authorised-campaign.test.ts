@@ -12,7 +12,7 @@ import { packImage } from "../../tools/image/image";
 import { loadKeys, rootKey, tagFor } from "../../tools/keys/keyfile";
 import { loadProfile } from "../../tools/profiles/profiles";
 import { EspruinoDevice } from "../harness/espruino-vm";
-import { campaignDigest } from "../../tools/image/image";
+import { checkImageFile, campaignDigest } from "../../tools/image/image";
 import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
 import { keyFile } from "../../firmware/concentrator/keystore";
 import { consoleApi } from "../../firmware/concentrator/console";
@@ -67,7 +67,13 @@ describe("npm run keys and flash.sh --keys", () => {
     expect(tags.readUInt32LE(0)).toBe(1001); // sorted
     // the tag covers the digest the meters check in campaign 7 (the session's, which binds the campaign id)
     const campaign7 = campaignDigest(new Uint8Array(readFileSync(img)), 7)!;
-    expect(new Uint8Array(tags.subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 1, campaign7, 2, 1001, 7));
+    const head = checkImageFile(new Uint8Array(readFileSync(img))) as Exclude<ReturnType<typeof checkImageFile>, string>;
+    const image = { imageId: 7, version: 2, board: head.board, size: head.size, blockSize: head.blockSize, blockCount: head.blockCount, digest: campaign7 };
+    expect(new Uint8Array(tags.subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 1, image, 1001));
+    // a rollback tag names the floor it leaves from, and needs it
+    expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--rollback", "--out", join(dir, "r")).status).toBe(2);
+    expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "1001", "--rollback", "--floor", "5", "--out", join(dir, "r")).stdout).toContain("rollback tags (from floor 5)");
+    expect(new Uint8Array(readFileSync(join(dir, "r")).subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 2, image, 1001, 5));
     expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "9", "--out", join(dir, "t")).stderr.trim()).toBe("keys: --meters: meter 9 has no key in the key file");
     // the operator's path end to end: these files in a keyed concentrator's Storage update keyed meters
     const rig = new LinkRig("st7580", lineFor("st7580", 17));

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { hexKey, hmacSha256, KEY_SIZE, TAG_INPUT, TAG_SIZE, tagInput } from "../../firmware/common/hmac";
+import { hexKey, hmacSha256, KEY_SIZE, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, type TagImage } from "../../firmware/common/hmac";
 import { hostNative } from "../../hal/mock/native";
 import { KEY_RECORD } from "../../firmware/concentrator/keystore";
 import type { LinkKeys } from "../../firmware/link/auth";
@@ -60,10 +60,14 @@ export function concentratorKeyFile(k: KeyFile): Uint8Array {
   return out;
 }
 
-/** The authorisation tag for `id`: kind 1 install or 2 rollback, over digest, version, id, imageId. */
-export function tagFor(root: Uint8Array, kind: number, digest: Uint8Array, version: number, id: number, imageId: number): Uint8Array {
+/**
+ * The authorisation tag for meter `id`: kind 1 install or 2 rollback, over the campaign's
+ * image as its control names it (id, version, board, size, block size and count, digest)
+ * and, for a rollback, the floor the meter rolls back from (firmware/common/hmac.ts tagInput).
+ */
+export function tagFor(root: Uint8Array, kind: number, image: TagImage, id: number, floor = 0): Uint8Array {
   const input = new Uint8Array(TAG_INPUT), tag = new Uint8Array(TAG_SIZE);
-  tagInput(input, kind, digest, version, id, imageId);
+  tagInput(input, kind, image, id, kind === TAG_ROLLBACK ? floor : 0);
   hmac.mac(hmac.derive(root, "meterline authorise"), input, TAG_INPUT, tag, 0, TAG_SIZE);
   return tag;
 }

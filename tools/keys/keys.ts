@@ -4,7 +4,7 @@
  *       a fresh random root key per meter; the file stays at the head-end
  *   npm run keys -- concentrator --keys keys.json --out ml.keys
  *       the link keys the concentrator needs (flash.sh --keys writes them for you)
- *   npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 [--meters 1001,1002] [--rollback] --out img.tags
+ *   npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 [--meters 1001,1002] [--rollback --floor N] --out img.tags
  *       authorisation tags for one campaign (image, version, campaign id, each meter);
  *       upload with espruino --storage img.tags:img.tags, then update("img.bin", {imageId: 7, tags: "img.tags"})
  * authorise signs only a whole image file: its payload as long as its header says and
@@ -43,13 +43,14 @@ export const TOOL: ToolGroup = {
     },
     authorise: {
       name: "keys", run: "npm run keys -- authorise",
-      about: "The authorisation tags of one campaign.\nFor each meter, a tag over the image's digest in that campaign, its version and the campaign id.\nOnly a whole image file is signed (its length and digest are checked first). Upload the tags\nbeside the image: deploy --tags, or espruino --storage img.tags:FILE.",
+      about: "The authorisation tags of one campaign.\nFor each meter, a tag over the image as the campaign's control names it (id, version, board,\nsize, block size and count, digest) and, for a rollback, the floor it rolls back from.\nOnly a whole image file is signed (its length and digest are checked first). Upload the tags\nbeside the image: deploy --tags, or espruino --storage img.tags:FILE.",
       options: {
         keys: { type: "string", value: "FILE", required: true, help: "the head-end's key file" },
         image: { type: "string", value: "FILE", required: true, help: "the image file (npm run image)" },
         "image-id": { type: "string", value: "N", required: true, help: "the campaign's image id, 1 to 65535" },
         meters: { type: "string", value: "IDS", help: "only these meter ids and ranges (default: every meter of the key file)" },
-        rollback: { type: "boolean", default: false, help: "rollback tags (to an older version) instead of install tags" },
+        rollback: { type: "boolean", default: false, help: "rollback tags (to an older version) instead of install tags; needs --floor" },
+        floor: { type: "string", value: "N", help: "with --rollback: the meters' anti-rollback floor now (the highest version that confirmed itself on them); the tag is good only while it is" },
         out: { type: "string", value: "FILE", required: true, help: "the tags file to write" },
       },
       examples: ["npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 --out img.tags"],
@@ -93,13 +94,17 @@ function command({ tool, values: v }: Parsed, print: (l: string) => void): void 
     if (typeof head === "string") throw new ToolError(`--image ${img}: ${head}: nothing signed`);
     const digest = campaignDigest(file, imageId);
     const kind = v.rollback ? TAG_ROLLBACK : TAG_INSTALL;
+    if (v.rollback && v.floor === undefined) throw new UsageError("--rollback needs --floor N: the version the meters roll back from (their anti-rollback floor)");
+    if (!v.rollback && v.floor !== undefined) throw new UsageError("--floor goes with --rollback only");
+    const floor = v.rollback ? int("--floor", s("floor"), 1, 0xffffffff, "a version from 1 to 4294967295")! : 0;
+    const image = { imageId, version: head.version, board: head.board, size: head.size, blockSize: head.blockSize, blockCount: head.blockCount, digest };
     const entries = (ids ?? Object.keys(k.meters).map(Number)).map((id) => {
       const root = rootKey(k, id);
       if (!root) throw new ToolError(`--meters: meter ${id} has no key in the key file`);
-      return { id, kind, tag: tagFor(root, kind, digest, head.version, id, imageId) };
+      return { id, kind, tag: tagFor(root, kind, image, id, floor) };
     });
     writeOutput("--out", out, tagsFile(entries));
-    print(`keys: ${out}: ${kind === TAG_ROLLBACK ? "rollback" : "install"} tags for ${entries.length} meters, image v${head.version}, campaign ${imageId}`);
+    print(`keys: ${out}: ${kind === TAG_ROLLBACK ? `rollback tags (from floor ${floor})` : "install tags"} for ${entries.length} meters, image v${head.version}, campaign ${imageId}`);
   }
 }
 
