@@ -2,7 +2,7 @@
  * The registry kept across restarts in the concentrator's Storage: the meters it knows
  * (configured or discovered) with what they reported and the group it put them in. One
  * line each time something persistent about a meter changes:
- *   id,flags,kind,version,board,group
+ *   id,flags,kind,version,board,group;
  * is appended to the newer of two files, FILES[0] and FILES[1]; at start-up the lines are
  * replayed, the last one of a meter winning. Each file starts with "g<generation>" and its
  * snapshot of every meter, closed by "e"; a file without its end line (a power cut
@@ -12,7 +12,9 @@
  *
  * Storage on these boards replaces a file by erasing it first and a power cut can tear an
  * append: so only appends are used, every line starts with a newline (a torn line never
- * joins the next one) and a line that does not parse is skipped.
+ * joins the next one) and ends with ";" (a torn line, a prefix of one, lacks it: without
+ * it "…,70" torn after "…,7" read as group 7), and a line that does not parse, or whose
+ * numbers do not fit the registry's fields, is skipped.
  */
 import type { Registry } from "./registry";
 
@@ -33,10 +35,20 @@ export interface MeterFile {
   changed(i: number): boolean;
 }
 
-/** A meter line's six numbers, or null (torn, or not a meter line): they must print back as the line. */
+/** The largest value of each field (id, flags, kind, version, board, group): the registry's typed arrays. */
+var MAX = [0xfffffffe, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff];
+
+/**
+ * A meter line's six numbers, or null (torn, or not a meter line): whole numbers that fit
+ * their fields, printing back as the line, before its ";".
+ */
 function fields(l: string): number[] | null {
-  var v = l.split(",").map(Number);
-  return v.length === 6 && v.join(",") === l ? v : null;
+  var n = l.length - 1;
+  if (l.charAt(n) !== ";") return null;
+  var s = l.substring(0, n), v = s.split(",").map(Number);
+  if (v.length !== 6 || v.join(",") !== s) return null;
+  for (var k = 0; k < 6; k++) if (!(v[k] >= 0 && v[k] <= MAX[k]) || v[k] % 1) return null;
+  return v;
 }
 
 /** Reads the newest whole file into `reg`, erases a torn one, and keeps the registry's changes from now on. */
@@ -69,7 +81,7 @@ export function meterFile(files: TextFiles, reg: Registry): MeterFile {
   loading = false;
 
   function line(i: number): string {
-    return "\n" + reg.id(i) + "," + reg.flags(i) + "," + reg.kind(i) + "," + reg.version(i) + "," + reg.board(i) + "," + reg.group(i);
+    return "\n" + reg.id(i) + "," + reg.flags(i) + "," + reg.kind(i) + "," + reg.version(i) + "," + reg.board(i) + "," + reg.group(i) + ";";
   }
 
   /** Every meter into the other file, then the older one erased. */
