@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { MockFlash, PowerCut } from "../../../hal/mock/flash";
+import { CUT_MODES, MockFlash, PowerCut } from "../../../hal/mock/flash";
 import { hostNative } from "../../../hal/mock/native";
+import { Rng } from "../../../hal/mock/rng";
 import { recordLog } from "../../../firmware/common/records";
-import type { FlashGeometry } from "../../../firmware/common/layout";
+import { STATE_SLOT } from "../../../firmware/common/update-image";
+import type { FlashGeometry, Region } from "../../../firmware/common/layout";
+import { boardFlash, profileRegions, type CutBoard } from "../../harness/power-cut-boards";
 
 const g: FlashGeometry = { base: 0, size: 4096, writeAlign: 4, eraseUnits: [{ addr: 0, size: 1024, count: 4 }] };
 const region = { addr: 1024, size: 2048 };
@@ -76,11 +79,11 @@ describe("record log", () => {
 
   it("after a power cut at any flash operation, reads the last committed or the in-flight value, and carries on", () => {
     for (let cut = 0; cut < 140; cut++) {
-      for (const mode of ["before", "after", "torn", "half-erase"] as const) {
+      for (const mode of CUT_MODES) {
         const f = new MockFlash(g);
         let log = recordLog(f, region, 32, true, hostNative);
         log.append(2, u32(77));
-        f.planCut({ op: cut + 1, mode, fraction: 0.5 });
+        f.planCut({ op: cut + 1, mode, fraction: 0.5, seed: cut });
         let committed = 0, inFlight = 0;
         try {
           for (let i = 1; i <= 100; i++) { inFlight = i; log.append(1, u32(i)); committed = i; }
@@ -97,4 +100,88 @@ describe("record log", () => {
       }
     }
   });
+
+  // the meter's state log (64-byte slots) in each board's state region: the Original's 2 KiB
+  // pages, the Linux build's 1 KiB, the ESP32's 4 KiB sectors; the STM32F4's 16 KiB sectors
+  // of the WiFi (two of them: its store region, since its state region is a single sector)
+  const BOARDS: (CutBoard & { log: Region })[] = [
+    ["ESPRUINOBOARD", "Original, 2 KiB pages", "state"],
+    ["LINUX", "Linux build, 1 KiB pages", "state"],
+    ["ESP32", "ESP32, 4 KiB sectors", "state"],
+    ["ESPRUINOWIFI", "WiFi, 16 KiB STM32F4 sectors", "store"],
+  ].map(([board, name, rn]) => {
+    const r = profileRegions(board, [rn as "state" | "store"]);
+    return { ...boardFlash(board, name, r), log: r[rn as "state" | "store"]! };
+  });
+
+  for (const b of BOARDS) {
+    it(`through a rotation, a cut at any operation in any way, then a second cut in the appends that follow the restart, reads a value written last or in flight (${b.name})`, () => {
+      const unit = b.g.eraseUnits.find((u) => b.log.addr >= u.addr && b.log.addr < u.addr + u.size * u.count)!.size;
+      const perUnit = unit / STATE_SLOT;
+      expect(b.log.size / unit).toBe(2);
+      // type 2 written once, then type 1 until the second unit is 11 slots short of full: the
+      // window's 16 appends carry type 2 forward out of the oldest unit and erase it
+      const f = new MockFlash(b.g);
+      let log = recordLog(f, b.log, STATE_SLOT, true, hostNative);
+      log.append(2, u32(77));
+      let v = 0;
+      while (v < 2 * perUnit - 12) log.append(1, u32(++v));
+      const s0 = f.snapshot(), last = v;
+      const window = (l: typeof log, from: number, n: number, seen: { committed: number; inFlight: number }) => {
+        for (let i = 1; i <= n; i++) { seen.inFlight = from + i; l.append(1, u32(from + i)); seen.committed = from + i; }
+      };
+      const o0 = f.ops, e0 = log.stats.erases;
+      window(log, last, 16, { committed: 0, inFlight: 0 });
+      const total = f.ops - o0;
+      expect(log.stats.erases - e0).toBe(1);
+      expect(total).toBeGreaterThan(16); // the carry and the erase too
+      const rng = new Rng(0x5eed + perUnit);
+      let first = 0, second = 0;
+      const pairs = new Set<string>();
+      for (let k = 0; k < total; k++) {
+        for (const mode of CUT_MODES) {
+          const what = `${b.name}: cut ${mode} at op ${k}`;
+          f.restore(s0);
+          f.planCut({ op: f.ops + k, mode, fraction: 0.5, seed: k * 8 + CUT_MODES.indexOf(mode) });
+          const seen = { committed: last, inFlight: last };
+          try { window(recordLog(f, b.log, STATE_SLOT, true, hostNative), last, 16, seen); } catch (e) { expect(e).toBeInstanceOf(PowerCut); }
+          expect(f.powerLost, what).toBe(true);
+          f.reboot();
+          log = recordLog(f, b.log, STATE_SLOT, true, hostNative);
+          const got = val(log.read(1));
+          expect(got === seen.committed || got === seen.inFlight, `${what}: read ${got}, committed ${seen.committed}`).toBe(true);
+          expect(val(log.read(2)), `${what}: type 2 lost`).toBe(77);
+          first++;
+          // the restart goes on appending: the recovery's operations (the erase a cut interrupted,
+          // the carry, the next slots), then a second cut at the first of them (in each mode in
+          // turn as k goes) and at one picked at random, in a mode picked at random
+          const s1 = f.snapshot(), o1 = f.ops;
+          window(log, 1000, 12, { committed: 0, inFlight: 0 });
+          const rops = f.ops - o1;
+          for (let j = 0; j < 2; j++) {
+            const mode2 = CUT_MODES[j === 0 ? k % CUT_MODES.length : rng.int(CUT_MODES.length)];
+            pairs.add(`${mode}/${mode2}`);
+            const k2 = j === 0 ? 0 : rng.int(rops), what2 = `${what}, then ${mode2} at op ${k2} of the restart`;
+            f.restore(s1);
+            // (a torn write gets at least a tenth of its bytes: one that left no trace at all could not be told from no write)
+            f.planCut({ op: f.ops + k2, mode: mode2, fraction: 0.1 + 0.8 * rng.next(), seed: rng.int(1 << 30) });
+            const seen2 = { committed: got!, inFlight: got! };
+            try { window(recordLog(f, b.log, STATE_SLOT, true, hostNative), 1000, 12, seen2); } catch (e) { expect(e).toBeInstanceOf(PowerCut); }
+            expect(f.powerLost, what2).toBe(true);
+            f.reboot();
+            const l2 = recordLog(f, b.log, STATE_SLOT, true, hostNative);
+            const got2 = val(l2.read(1));
+            expect(got2 === seen2.committed || got2 === seen2.inFlight, `${what2}: read ${got2}, committed ${seen2.committed}`).toBe(true);
+            expect(val(l2.read(2)), `${what2}: type 2 lost`).toBe(77);
+            try { l2.append(1, u32(5000)); } catch (e) { throw new Error(`${what2}: ${String(e)}`); }
+            expect(val(recordLog(f, b.log, STATE_SLOT, true, hostNative).read(1)), what2).toBe(5000);
+            second++;
+          }
+        }
+      }
+      console.log(`record log sweep, ${b.name}: ${total} flash operations, ${first} first cuts, ${second} second cuts`);
+      expect(first).toBe(total * CUT_MODES.length);
+      expect(pairs.size).toBe(CUT_MODES.length ** 2); // every mode after every mode
+    });
+  }
 });
