@@ -49,6 +49,14 @@ export type CutMode =
 /** Every mode, for the sweeps: a mode added to CutMode goes here too. */
 export const CUT_MODES: readonly CutMode[] = ["before", "after", "torn", "half-erase", "noisy-erase", "noisy-write"];
 
+/**
+ * The modes that do something of their own to an operation of this kind: a sweep that
+ * knows the kind of operation k skips the others, which would only repeat "after".
+ */
+export function modesFor(kind: "write" | "erase"): CutMode[] {
+  return CUT_MODES.filter((m) => (kind === "write" ? m !== "half-erase" && m !== "noisy-erase" : m !== "torn" && m !== "noisy-write"));
+}
+
 export interface CutPlan {
   op: number;
   mode: CutMode;

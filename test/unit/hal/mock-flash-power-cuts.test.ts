@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CUT_MODES, FlashRuleError, MockFlash, PowerCut } from "../../../hal/mock/flash";
+import { CUT_MODES, FlashRuleError, MockFlash, modesFor, PowerCut } from "../../../hal/mock/flash";
 import type { FlashGeometry } from "../../../firmware/common/layout";
 
 const g: FlashGeometry = { base: 0, size: 2048, writeAlign: 4, eraseUnits: [{ addr: 0, size: 1024, count: 2 }] };
@@ -169,6 +169,8 @@ describe("mock flash power cuts", () => {
 
   it("CUT_MODES lists every mode; a mode of the other kind of operation completes it, then cuts", () => {
     expect([...CUT_MODES].sort()).toEqual(["after", "before", "half-erase", "noisy-erase", "noisy-write", "torn"]);
+    expect(modesFor("write")).toEqual(["before", "after", "torn", "noisy-write"]);
+    expect(modesFor("erase")).toEqual(["before", "after", "half-erase", "noisy-erase"]);
     for (const mode of ["half-erase", "noisy-erase"] as const) {
       const f = primed();
       f.planCut({ op: 1, mode });

@@ -6,24 +6,38 @@
  * the concentrator goes on (more repair blocks while the meter has room, plain blocks when
  * it has not), and the meter must end verified with the image's blocks, having written
  * every word at most once between erases (the mock flash refuses anything else) and
- * nothing outside its buffer and state log.
+ * nothing outside its buffer and state log. Every mode of CUT_MODES (noisy erases and
+ * writes included), then a second cut in the recovery; on four boards' geometries.
  */
 import { describe, expect, it } from "vitest";
-import { MockFlash, PowerCut, type CutMode } from "../../../hal/mock/flash";
+import { CUT_MODES, MockFlash, modesFor, PowerCut, type CutMode } from "../../../hal/mock/flash";
 import { hostNative } from "../../../hal/mock/native";
+import { Rng } from "../../../hal/mock/rng";
 import { recordLog } from "../../../firmware/common/records";
 import { updateReceiver, type Receiver } from "../../../firmware/meter/update";
 import { blockAddr, bufferLayout, STATE_SLOT } from "../../../firmware/common/update-image";
+import { eraseUnitAt } from "../../../firmware/common/layout";
 import { forEachMissing, type MissingReport } from "../../../firmware/protocol/missing";
 import { repairIndex, repairSets, xorInto } from "../../../firmware/protocol/repair";
 import { blockOf } from "../../../bench/image";
 import { makeImage } from "../../harness/scripted-concentrator";
+import { boardFlash, profileRegions, type CutBoard } from "../../harness/power-cut-boards";
+import { loadProfile } from "../../../tools/profiles/profiles";
 
-// the Original's erase unit (2 KiB): 10 slots of 200-byte blocks a unit
-const g = { base: 0, size: 65536, writeAlign: 4, eraseUnits: [{ addr: 0, size: 2048, count: 32 }] };
-const STATE = { addr: 0, size: 4096 }, BUFFER = { addr: 16384, size: 16384 };
-const ROWS = 8;
-const img = makeImage(7800, 200, { version: 2 }); // 39 blocks: the last unit holds blocks and spare slots
+/**
+ * Each meter board's state log and buffer as its profile places them (the Original's 2 KiB
+ * pages: 10 slots of 200-byte blocks a unit; the Linux build's 1 KiB: 5; the ESP32's 4 KiB:
+ * 20), with its repair rows; and the STM32F4's mixed sectors (the Pico's flash, no meter
+ * board: the buffer in its 128 KiB sector, 642 slots, the state log in two 16 KiB sectors).
+ */
+const BOARDS: (CutBoard & { rows: number })[] = [
+  ...["ESPRUINOBOARD:Original, 2 KiB pages", "LINUX:Linux build, 1 KiB pages", "ESP32:ESP32, 4 KiB sectors"].map((x) => {
+    const [board, name] = x.split(":");
+    return { ...boardFlash(board, name, profileRegions(board, ["state", "buffer"])), rows: loadProfile(board).repairRows };
+  }),
+  { ...boardFlash("PICO", "STM32F4 (Pico), 128 KiB buffer sector", { state: { addr: 0x08008000, size: 32768 }, buffer: profileRegions("PICO", ["buffer"]).buffer }), rows: 8 },
+];
+const img = makeImage(7800, 200, { version: 2 }); // 39 blocks: on 2 KiB pages the last unit holds blocks and spare slots
 const K = img.session.blockCount;
 const LOST = [0, 9, 10, 17, 30, 37, 38];
 const sets = repairSets(K);
@@ -34,8 +48,8 @@ function repair(j: number): Uint8Array {
   return out;
 }
 
-function receiver(flash: MockFlash): Receiver {
-  return updateReceiver(flash, hostNative, BUFFER, recordLog(flash, STATE, STATE_SLOT, true, hostNative), { version: 1, floor: 0, board: 1, maxImage: 16000, rows: ROWS });
+function receiver(b: CutBoard & { rows: number }, flash: MockFlash): Receiver {
+  return updateReceiver(flash, hostNative, b.r.buffer!, recordLog(flash, b.r.state!, STATE_SLOT, true, hostNative), { version: 1, floor: 0, board: 1, maxImage: 16000, rows: b.rows });
 }
 
 /** The campaign as the meter sees it: the control, the blocks but the lost ones, then repair blocks. */
@@ -72,66 +86,110 @@ function finish(r: Receiver, serial: { next: number }): void {
   }
 }
 
-function run(cut: { op: number; mode: CutMode } | null): { flash: MockFlash; r: Receiver; cutHappened: boolean; decodes: number } {
-  const flash = new MockFlash(g);
+interface Cut { op: number; mode: CutMode; seed: number; fraction?: number }
+
+/**
+ * The script and the finish, with `first` planned (an operation counted from the start) and,
+ * after the restart it causes, `second` (counted from that restart: 0 is the first flash
+ * operation of the recovery, as the start-up scan erases a torn unit). A cut anywhere, the
+ * receiver's start-up included, is a restart: the next step comes to a new receiver.
+ */
+function run(b: CutBoard & { rows: number }, first: Cut | null, second: Cut | null = null) {
+  const flash = new MockFlash(b.g);
   flash.recordLog = true;
-  if (cut) flash.planCut({ ...cut, fraction: 0.5 });
-  let r = receiver(flash), cutHappened = false, decodes = 0;
+  if (first) flash.planCut({ fraction: 0.5, ...first });
+  let r: Receiver | null = null, cuts = 0, decodes = 0, restartOps = -1;
+  const cut = (e: unknown) => {
+    if (!(e instanceof PowerCut)) throw e;
+    cuts++;
+    if (r) decodes += r.stats.decodes;
+    r = null;
+    flash.reboot();
+    if (cuts === 1) {
+      restartOps = flash.ops;
+      if (second) flash.planCut({ fraction: 0.5, ...second, op: flash.ops + second.op });
+    }
+  };
+  // the power is back: a new program start reads everything from flash
+  const start = () => { while (!r) { try { r = receiver(b, flash); } catch (e) { cut(e); } } return r; };
   const steps = script();
   for (let i = 0; i < steps.length; i++) {
-    try {
-      steps[i](r);
-    } catch (e) {
-      if (!(e instanceof PowerCut)) throw e;
-      cutHappened = true;
-      decodes += r.stats.decodes;
-      flash.reboot();
-      // the power is back: a new program start reads everything from flash
-      try { r = receiver(flash); } catch (e2) { throw new Error(`restart after ${cut!.mode} cut at op ${cut!.op}: ${String(e2)}`); }
-    }
+    try { steps[i](start()); } catch (e) { cut(e); }
   }
   const serial = { next: LOST.length + 4 };
-  finish(r, serial);
-  return { flash, r, cutHappened, decodes: decodes + r.stats.decodes };
+  for (;;) {
+    try { finish(start(), serial); break; } catch (e) { cut(e); }
+  }
+  const rx = start();
+  return { flash, r: rx, cuts, decodes: decodes + rx.stats.decodes, recoveryOps: restartOps < 0 ? 0 : flash.ops - restartOps };
 }
 
 describe("a coded download through power cuts", () => {
-  it("without a cut: the repair blocks land in spare slots and one decode recovers every lost block", () => {
-    const { r, flash } = run(null);
-    expect(r.state()).toBe(3);
-    expect(r.stats.repairs).toBe(LOST.length);
-    expect(r.stats.decodes).toBe(1);
-    expect(r.stats.stored).toBe(K - LOST.length);
-    const l = bufferLayout(BUFFER.addr, BUFFER.size, 2048, 200);
-    for (const b of LOST) expect(flash.read(blockAddr(l, b), 200)).toEqual(blockOf(img, b));
-  });
+  for (const b of BOARDS) {
+    it(`without a cut: the repair blocks land in spare slots and one decode recovers every lost block (${b.name})`, () => {
+      const { r, flash } = run(b, null);
+      expect(r.state()).toBe(3);
+      expect(r.stats.repairs).toBe(LOST.length);
+      expect(r.stats.decodes).toBe(1);
+      expect(r.stats.stored).toBe(K - LOST.length);
+      const buf = b.r.buffer!;
+      const l = bufferLayout(buf.addr, buf.size, eraseUnitAt(b.g, buf.addr)!.length, 200);
+      for (const i of LOST) expect(flash.read(blockAddr(l, i), 200)).toEqual(blockOf(img, i));
+    });
 
-  it("a cut before, after or in the middle of any flash operation ends verified, NOR rules kept, only its own regions written", () => {
-    const total = run(null).flash.ops;
-    expect(total).toBeGreaterThan(60);
-    let cuts = 0, decoded = 0;
-    for (let op = 0; op <= total; op++) {
-      for (const mode of ["before", "after", "torn", "half-erase"] as CutMode[]) {
-        let res;
-        try { res = run({ op, mode }); } catch (e) { throw new Error(`${mode} cut at op ${op}: ${String(e)}`); }
-        const { r, flash, cutHappened, decodes } = res;
-        if (!cutHappened) continue;
-        cuts++;
-        expect(r.state(), `${mode} cut at op ${op}`).toBe(3);
-        expect(r.received(), `${mode} cut at op ${op}`).toBe(K);
-        expect(decodes, `${mode} cut at op ${op}`).toBeLessThanOrEqual(3);
-        if (decodes >= 1) decoded++;
-        for (const o of flash.log) {
-          const inState = o.addr >= STATE.addr && o.addr + o.length <= STATE.addr + STATE.size;
-          const inBuffer = o.addr >= BUFFER.addr && o.addr + o.length <= BUFFER.addr + BUFFER.size;
-          expect(inState || inBuffer, `${mode} cut at op ${op}: ${o.kind} at ${o.addr}`).toBe(true);
+    it(`a cut at any flash operation in any way, then a second cut in the recovery, ends verified, NOR rules kept, only its own regions written (${b.name})`, () => {
+      const ref = run(b, null).flash;
+      const total = ref.ops;
+      expect(total).toBeGreaterThan(60);
+      const state = b.r.state!, buffer = b.r.buffer!;
+      const check = (res: ReturnType<typeof run>, what: string) => {
+        expect(res.r.state(), what).toBe(3);
+        expect(res.r.received(), what).toBe(K);
+        expect(res.decodes, what).toBeLessThanOrEqual(4);
+        const outside = res.flash.log.find((o) => {
+          const inState = o.addr >= state.addr && o.addr + o.length <= state.addr + state.size;
+          const inBuffer = o.addr >= buffer.addr && o.addr + o.length <= buffer.addr + buffer.size;
+          return !inState && !inBuffer;
+        });
+        expect(outside, `${what}: ${outside?.kind} at ${outside?.addr}`).toBeUndefined();
+      };
+      // the control's operations: the buffer's erases, then the SESSION record
+      const session = ref.log.findIndex((o) => o.addr >= state.addr && o.addr < state.addr + state.size);
+      const rng = new Rng(0xc0de + total);
+      let cuts = 0, decoded = 0, seconds = 0;
+      for (let op = 0; op < total; op++) {
+        // the modes of the other kind of operation would only repeat "after"
+        for (const mode of modesFor(ref.log[op].kind)) {
+          const what = `${b.name}: ${mode} cut at op ${op}`;
+          const c: Cut = { op, mode, seed: op };
+          let res;
+          try { res = run(b, c); } catch (e) { throw new Error(`${what}: ${String(e)}`); }
+          expect(res.cuts, what).toBe(1);
+          check(res, what);
+          cuts++;
+          if (op > session && res.decodes >= 1) decoded++;
+          // a second cut in the recovery: at one of its first four operations (the start-up
+          // scan's erase of a torn unit, the block or repair block written again) or anywhere
+          // in the rest of the download, in a mode picked at random (none after the last operation)
+          if (!res.recoveryOps) continue;
+          const at = cuts % 2 ? rng.int(Math.min(4, res.recoveryOps)) : rng.int(res.recoveryOps);
+          const c2: Cut = { op: at, mode: CUT_MODES[rng.int(CUT_MODES.length)], seed: rng.int(1 << 30), fraction: 0.1 + 0.8 * rng.next() };
+          const what2 = `${what}, then ${c2.mode} at op ${at} of the recovery (seed ${c2.seed})`;
+          let res2;
+          try { res2 = run(b, c, c2); } catch (e) { throw new Error(`${what2}: ${String(e)}`); }
+          expect(res2.cuts, what2).toBe(2);
+          check(res2, what2);
+          seconds++;
         }
       }
-    }
-    expect(cuts).toBeGreaterThan(3 * total);
-    // the repair blocks kept through the cuts did the work: almost every run ended by a
-    // decode, not by the fallbacks (a cut erasing a unit of them can leave plain blocks to finish)
-    expect(decoded / cuts).toBeGreaterThan(0.9);
-    console.log(`coded download power-cut sweep: ${cuts} cuts, ${decoded} ended by a decode`);
-  });
+      expect(cuts).toBeGreaterThan(3 * total);
+      // the repair blocks kept through the cuts did the work: almost every run cut once the
+      // session was open ended by a decode, not by the fallbacks (a cut erasing a unit of them
+      // can leave plain blocks to finish); a cut in the control leaves no session, and the
+      // concentrator sends the control and every block again
+      const opened = cuts - modesFor("erase").length * session - modesFor("write").length;
+      expect(decoded / opened).toBeGreaterThan(0.9);
+      console.log(`coded download power-cut sweep, ${b.name}: ${total} flash operations, ${cuts} cuts (${decoded} of the ${opened} after the control ended by a decode), ${seconds} second cuts in the recovery`);
+    });
+  }
 });
