@@ -1,12 +1,14 @@
 /*
  * The boot routine's install, proven the way MCUboot's simulator proves swaps: count the
- * flash operations of a clean install, then for every operation k cut the power before
- * it, after it, in the middle of it (torn write) and half way through it (half-erased
- * unit), reboot as often as needed, and check that the meter always has a valid program
- * and ends with the new one. On four geometries, plus random multi-cut runs.
+ * flash operations of a clean install, then for every operation k cut the power in every
+ * way the mock flash knows (CUT_MODES: before it, after it, a torn write, a half-erased
+ * unit, an interrupted erase leaving random bits, a write leaving random bits anywhere in
+ * its range), reboot, cut again somewhere in the start that recovers, reboot as often as
+ * needed, and check that the meter always has a valid program and ends with the new one.
+ * On four geometries, plus random multi-cut runs.
  */
 import { describe, expect, it } from "vitest";
-import { MockFlash, PowerCut, type CutMode } from "../../../hal/mock/flash";
+import { CUT_MODES, MockFlash, modesFor, PowerCut, type CutPlan } from "../../../hal/mock/flash";
 import { hostNative, latin1 } from "../../../hal/mock/native";
 import type { FlashGeometry, Regions } from "../../../firmware/common/layout";
 import type { Flash } from "../../../hal/types";
@@ -92,37 +94,65 @@ function bootToEnd(f: Flash, c: Case, attempts?: number[]): string | number {
 
 describe("boot install through power cuts", () => {
   for (const c of CASES) {
-    it(`ends with the new program after a cut at any operation, in any way (${c.name})`, () => {
+    it(`ends with the new program after a cut at any operation, in any way, and a second cut in the start that recovers (${c.name})`, () => {
       const { flash, newSrc, oldSrc } = prepared(c);
       const s0 = flash.snapshot();
       const base = flash.ops;
+      flash.recordLog = true;
       expect(install(flash, hostNative, c.r)).toMatchObject({ copied: true, code: 0, trial: true });
+      flash.recordLog = false;
+      const kinds = flash.log.map((o) => o.kind);
       const total = flash.ops - base;
+      expect(kinds.length).toBe(total);
       expect(appSource(flash, hostNative, c.r.prev!)).toBe(oldSrc); // the previous program is kept
       expect(appSource(flash, hostNative, c.r.app!)).toBe(newSrc);
-      let points = 0;
+      /** From a cut start: the starts that follow end with the new program, the old one kept, and stay put once it confirms. */
+      const recovers = (what: string, recovery?: number[]) => {
+        const att: number[] = [];
+        const o = flash.ops;
+        expect(bootToEnd(flash, c, att), what).toBe(newSrc);
+        if (recovery) recovery[0] = flash.ops - o;
+        // the resumed copy finishes the first attempt: no unit was taken as done that was not
+        expect(att[0], `${what} needed a second copy`).toBeLessThanOrEqual(1);
+        expect(appSource(flash, hostNative, c.r.prev!), `${what}: previous program`).toBe(oldSrc);
+        // once the new program confirms itself, later starts leave everything alone
+        confirm(flash, c);
+        const ops = flash.ops;
+        expect(install(flash, hostNative, c.r), what).toMatchObject({ copied: false, code: 0, trial: false });
+        expect(flash.ops, what).toBe(ops);
+      };
+      const cutStart = (plan: CutPlan, what: string) => {
+        flash.planCut(plan);
+        let cut = false;
+        try { install(flash, hostNative, c.r); } catch (e) { expect(e).toBeInstanceOf(PowerCut); cut = true; }
+        expect(cut, what).toBe(true);
+        flash.reboot();
+      };
+      const rng = new Rng(0xb007 + total);
+      let points = 0, seconds = 0;
       for (let k = 0; k < total; k++) {
-        for (const mode of ["before", "after", "torn", "half-erase"] as CutMode[]) {
+        // the modes of the other kind of operation would only repeat "after"
+        for (const mode of modesFor(kinds[k])) {
+          const what = `${c.name}: cut ${mode} op ${k}`;
           flash.restore(s0);
-          flash.planCut({ op: flash.ops + k, mode, fraction: 0.37 });
-          let cut = false;
-          try { install(flash, hostNative, c.r); } catch (e) { expect(e).toBeInstanceOf(PowerCut); cut = true; }
-          expect(cut).toBe(true);
-          flash.reboot();
-          const att: number[] = [];
-          expect(bootToEnd(flash, c, att), `${c.name}: cut ${mode} op ${k}`).toBe(newSrc);
-          // the resumed copy finishes the first attempt: no unit was taken as done that was not
-          expect(att[0], `${c.name}: cut ${mode} op ${k} needed a second copy`).toBeLessThanOrEqual(1);
-          expect(appSource(flash, hostNative, c.r.prev!), `${c.name}: cut ${mode} op ${k}: previous program`).toBe(oldSrc);
-          // once the new program confirms itself, later starts leave everything alone
-          confirm(flash, c);
-          const ops = flash.ops;
-          expect(install(flash, hostNative, c.r)).toMatchObject({ copied: false, code: 0, trial: false });
-          expect(flash.ops).toBe(ops);
+          cutStart({ op: flash.ops + k, mode, fraction: 0.37, seed: k }, what);
+          const s1 = flash.snapshot();
+          const recovery = [0];
+          recovers(what, recovery);
           points++;
+          // again from the same cut, with a second cut in the start that recovers: at one of
+          // its first four operations (the unit the cut left, erased and written again), or
+          // anywhere in it, in a mode picked at random
+          const k2 = points % 2 ? rng.int(Math.min(4, recovery[0])) : rng.int(recovery[0]);
+          const plan: CutPlan = { op: 0, mode: CUT_MODES[rng.int(CUT_MODES.length)], fraction: 0.1 + 0.8 * rng.next(), seed: rng.int(1 << 30) };
+          const what2 = `${what}, then ${plan.mode} op ${k2} of the next start (seed ${plan.seed})`;
+          flash.restore(s1);
+          cutStart({ ...plan, op: flash.ops + k2 }, what2);
+          recovers(what2);
+          seconds++;
         }
       }
-      console.log(`install sweep, ${c.name}: ${total} flash operations, ${points} cut points exercised`);
+      console.log(`install sweep, ${c.name}: ${total} flash operations, ${points} cut points exercised, ${seconds} second cuts`);
       expect(points).toBe(total * 4);
     });
 
@@ -132,12 +162,11 @@ describe("boot install through power cuts", () => {
       const base = flash.ops;
       install(flash, hostNative, c.r);
       const total = flash.ops - base;
-      const modes: CutMode[] = ["before", "after", "torn", "half-erase"];
       for (let seed = 1; seed <= 40; seed++) {
         const rng = new Rng(seed);
         flash.restore(s0);
         for (let cut = 0; cut < 5; cut++) {
-          flash.planCut({ op: flash.ops + rng.int(total), mode: modes[rng.int(4)], fraction: rng.next() });
+          flash.planCut({ op: flash.ops + rng.int(total), mode: CUT_MODES[rng.int(CUT_MODES.length)], fraction: rng.next(), seed: rng.int(1 << 30) });
           try {
             // a start that gets through runs the new program, which confirms itself
             if (install(flash, hostNative, c.r).trial) confirm(flash, c);
@@ -204,7 +233,7 @@ describe("boot install through power cuts", () => {
   });
 
   for (const c of CASES) {
-    it(`reverts a program that never confirms, after ${3} starts, through a cut at any operation (${c.name})`, () => {
+    it(`reverts a program that never confirms, after ${3} starts, through a cut at any operation and a second one in the start that recovers (${c.name})`, () => {
       const { flash, newSrc, oldSrc } = prepared(c);
       expect(install(flash, hostNative, c.r)).toMatchObject({ trial: true }); // start 1
       expect(appSource(flash, hostNative, c.r.app!)).toBe(newSrc);
@@ -212,26 +241,51 @@ describe("boot install through power cuts", () => {
       expect(install(flash, hostNative, c.r)).toMatchObject({ trial: true }); // start 3
       const s1 = flash.snapshot();
       const base = flash.ops;
+      flash.recordLog = true;
       expect(install(flash, hostNative, c.r)).toMatchObject({ code: 105, trial: false }); // start 4: revert
+      flash.recordLog = false;
       const total = flash.ops - base;
+      const kinds = flash.log.slice(-total).map((o) => o.kind);
       expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
-      let points = 0;
+      const cutStart = (plan: CutPlan) => {
+        flash.planCut(plan);
+        try { install(flash, hostNative, c.r); } catch (e) { expect(e).toBeInstanceOf(PowerCut); }
+        flash.reboot();
+      };
+      /** The next start finishes the revert (105), or finds it recorded (0); the old program runs, and later starts change nothing. */
+      const reverted = (what: string, recovery?: number[]) => {
+        const o = flash.ops;
+        expect([0, 105], what).toContain(install(flash, hostNative, c.r).code);
+        if (recovery) recovery[0] = flash.ops - o;
+        expect(appSource(flash, hostNative, c.r.app!), what).toBe(oldSrc);
+        const ops = flash.ops;
+        install(flash, hostNative, c.r);
+        expect(flash.ops, what).toBe(ops);
+      };
+      const rng = new Rng(0x4e7 + total);
+      let points = 0, seconds = 0;
       for (let k = 0; k < total; k++) {
-        for (const mode of ["before", "after", "torn", "half-erase"] as CutMode[]) {
+        for (const mode of modesFor(kinds[k])) {
+          const what = `${c.name}: revert cut ${mode} op ${k}`;
           flash.restore(s1);
-          flash.planCut({ op: flash.ops + k, mode, fraction: 0.61 });
-          try { install(flash, hostNative, c.r); } catch (e) { expect(e).toBeInstanceOf(PowerCut); }
-          flash.reboot();
-          // 105 from the start that finishes the revert; 0 when the cut came after it was recorded
-          expect([0, 105], `${c.name}: revert cut ${mode} op ${k}`).toContain(install(flash, hostNative, c.r).code);
-          expect(appSource(flash, hostNative, c.r.app!), `${c.name}: revert cut ${mode} op ${k}`).toBe(oldSrc);
-          const ops = flash.ops;
-          install(flash, hostNative, c.r);
-          expect(flash.ops).toBe(ops);
+          cutStart({ op: flash.ops + k, mode, fraction: 0.61, seed: k });
+          const s2 = flash.snapshot(), recovery = [0];
+          reverted(what, recovery);
           points++;
+          if (!recovery[0]) continue; // the revert was recorded: the next start writes nothing
+          // a second cut in the start that finishes the revert: one of its first four operations, or any
+          for (let j = 0; j < 2; j++) {
+            const k2 = j === 0 ? rng.int(Math.min(4, recovery[0])) : rng.int(recovery[0]);
+            const plan: CutPlan = { op: 0, mode: CUT_MODES[rng.int(CUT_MODES.length)], fraction: 0.1 + 0.8 * rng.next(), seed: rng.int(1 << 30) };
+            flash.restore(s2);
+            cutStart({ ...plan, op: flash.ops + k2 });
+            reverted(`${what}, then ${plan.mode} op ${k2} of the next start (seed ${plan.seed})`);
+            seconds++;
+          }
         }
       }
-      console.log(`revert sweep, ${c.name}: ${total} flash operations, ${points} cut points exercised`);
+      console.log(`revert sweep, ${c.name}: ${total} flash operations, ${points} cut points exercised, ${seconds} second cuts`);
+      expect(points).toBe(total * 4);
     });
   }
 
