@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MockFlash, PowerCut } from "../../../hal/mock/flash";
+import { CUT_MODES, MockFlash, PowerCut } from "../../../hal/mock/flash";
 import { VirtualClock } from "../../../hal/mock/clock";
 import { MockPulseInput } from "../../../hal/mock/pins";
 import { hostNative } from "../../../hal/mock/native";
@@ -37,10 +37,10 @@ describe("registers through power cuts", () => {
     expect(total).toBeGreaterThan(60); // saves, boot records and erases while rotating
     let checked = 0;
     for (let k = 1; k < total; k++) {
-      for (const mode of ["before", "torn", "after", "half-erase"] as const) {
+      for (const mode of CUT_MODES) {
         const flash = new MockFlash(g);
         const clock = new VirtualClock();
-        flash.planCut({ op: k, mode, fraction: 0.4 });
+        flash.planCut({ op: k, mode, fraction: 0.4, seed: k });
         const log = { truth: 0, saved: 0 };
         try { runScenario(flash, clock, log); } catch (e) { expect(e).toBeInstanceOf(PowerCut); }
         flash.reboot();
