@@ -191,8 +191,9 @@ export interface ConcNode {
   ctx: ConcentratorContext;
   flash: MockFlash;
   clock: ClockScope;
-  lines: string[];
-  /** Its Storage files other than the readings (the registry). */
+  /** The readings it keeps (its readings store, read now), oldest first. */
+  readonly lines: string[];
+  /** Its Storage: the readings store and the registry. */
   storage: MockStorage;
   powerOff(): void;
 }
@@ -201,8 +202,7 @@ export interface ConcNode {
 export function bootConcentrator(rig: LinkRig, name: string, meters: number[], keep?: ConcNode, config: Partial<DeviceConfig> = {}, keys?: ConcentratorKeys): ConcNode {
   const board = loadProfile("LINUX");
   const flash = keep?.flash ?? new MockFlash(board.flash);
-  const lines = keep?.lines ?? [];
-  const storage = keep?.storage ?? new MockStorage();
+  const storage = keep?.storage ?? new MockStorage(4 << 20);
   storage.powerOn();
   const clock = rig.clock.scope();
   const uart = new MockUart({ kind: "random", max: 16, seed: 99 });
@@ -212,7 +212,10 @@ export function bootConcentrator(rig: LinkRig, name: string, meters: number[], k
     flash, clock, modemUart: uart, pulse: null, led: null, modemTreq: treq, modemResetn: resetn,
     watchdog: new MockWatchdog(() => rig.clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
   };
-  const file = { append: (l: string) => { lines.push(l); }, forEach: (fn: (l: string) => void) => { for (const l of [...lines]) fn(l); } };
-  const ctx = startConcentrator(hal, 57600, modemFactory(rig), board.regions, { id: 1, meters, ...config }, file, keys, storage);
-  return { ctx, flash, clock, lines, storage, powerOff: () => { clock.kill(); rig.line.detach(line); } };
+  const ctx = startConcentrator(hal, 57600, modemFactory(rig), board.regions, { id: 1, meters, ...config }, storage, keys);
+  return {
+    ctx, flash, clock, storage,
+    get lines() { const out: string[] = []; ctx.store.forEach((l) => out.push(l)); return out; },
+    powerOff: () => { clock.kill(); rig.line.detach(line); },
+  };
 }

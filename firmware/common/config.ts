@@ -32,6 +32,8 @@ export interface DeviceConfig {
   /** Concentrator: minutes between register rounds (default 15) and hours between load-profile rounds (default 24). */
   readingMinutes?: number;
   profileHours?: number;
+  /** Concentrator: Storage files its readings store keeps, 100 readings each (default 16; docs/concentrator.md). */
+  storeFiles?: number;
 }
 
 /** Decodes a record from its bytes (flash or a Storage file). Returns the config or an Err code. */

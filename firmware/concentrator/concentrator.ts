@@ -18,8 +18,9 @@ import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } f
 import { checkpoints } from "./checkpoint";
 import { registry, Registry, Rf } from "./registry";
 import { discover, Discovery, DiscoveryOptions } from "./discovery";
-import { collector, exportReadings, LineFile, profileMarks } from "./readings";
+import { collector, exportReadings, profileMarks } from "./readings";
 import { meterFile, type TextFiles } from "./meter-file";
+import { readingStore, type ReadingStore } from "./store";
 import { SESSION_SIZE, type Session } from "../common/update-image";
 
 export interface ConcentratorContext {
@@ -58,8 +59,14 @@ export interface ConcentratorContext {
   setTime(unix: number): number;
   /** Unix seconds, or 0 while the clock is not set. */
   now(): number;
-  /** Writes every persisted reading as "csv" or "json" lines; returns how many. */
-  exportReadings(format: string, out: (line: string) => void): number;
+  /**
+   * Writes every kept reading as "csv" or "json" lines and returns how many; with `from`,
+   * those from that store position on (at most `max`, JSON lines with their "pos") and
+   * returns the position to ask from next.
+   */
+  exportReadings(format: string, out: (line: string) => void, from?: number, max?: number): number;
+  /** The readings store (store.ts): positions, acknowledgements. */
+  store: ReadingStore;
   lastError(): number;
 }
 
@@ -69,6 +76,9 @@ export var REGISTRY_CAPACITY = 1000;
 export var READING_MINUTES = 15;
 /** Hours between load-profile rounds, unless the configuration says otherwise. */
 export var PROFILE_HOURS = 24;
+/** Readings store (store.ts): lines a Storage file, and files kept unless the configuration says otherwise. */
+export var STORE_LINES = 100;
+export var STORE_FILES = 16;
 
 /**
  * The link keys of keyed meters (docs/security.md: the head-end gives the concentrator each
@@ -86,9 +96,8 @@ export function startConcentrator(
   makeModem: (hal: Hal, events: ModemEvents, seed: number) => Modem,
   regions: Regions,
   config: DeviceConfig,
-  readingsFile: LineFile,
+  files: TextFiles,
   keys?: ConcentratorKeys,
-  files?: TextFiles,
 ): ConcentratorContext {
   var current: Campaign | null = null;
   var finding: Discovery | null = null;
@@ -121,10 +130,17 @@ export function startConcentrator(
       else done(Err.CAMPAIGN_NO_ANSWER);
     }, 3000);
   }
-  if (files) kept = meterFile(files, reg);
+  kept = meterFile(files, reg);
   var known = config.meters || [];
   for (var k = 0; k < known.length; k++) reg.add(known[k], Rf.CONFIGURED);
-  profileMarks(readingsFile, reg);
+  // before the store lets go of acknowledged intervals, each meter's mark goes into the registry file
+  var freedId = -1;
+  var readings = readingStore(files, STORE_LINES, config.storeFiles && config.storeFiles >= 2 ? config.storeFiles : STORE_FILES, function (line) {
+    var id = +line.split(",")[0], i = reg.find(id);
+    if (id !== freedId && i >= 0 && kept) kept.changed(i);
+    freedId = id;
+  });
+  profileMarks(readings, reg);
   var hm = keys ? hmacSha256(hal.native, P.MAX_FRAME) : null;
   if (keys && !hm) lastError = Err.AUTH_UNAVAILABLE;
   var auth = keys && hm ? concentratorAuth(hm, keys.keys, function (id) { return reg.find(id); }, REGISTRY_CAPACITY, keys.counter) : undefined;
@@ -153,7 +169,7 @@ export function startConcentrator(
     inGroup: function () { return false; },
   });
   var store = checkpoints(hal.flash, regions.store!, hal.native);
-  var reader = collector(ep, hal.clock, reg, readingsFile, { answerMs: 3000, attempts: 3 });
+  var reader = collector(ep, hal.clock, reg, readings, { answerMs: 3000, attempts: 3 });
   function campaignRunning(): boolean {
     return !!current && current.phase() !== Ph.DONE && current.phase() !== Ph.ABORTED;
   }
@@ -242,7 +258,8 @@ export function startConcentrator(
       });
       return 0;
     },
-    exportReadings: function (format, out) { return exportReadings(readingsFile, format, out); },
+    exportReadings: function (format, out, from, max) { return exportReadings(readings, format, out, from, max); },
+    store: readings,
     registry: reg,
     discover: function (o, done) {
       if (!ready) return Err.LINK_NOT_READY;

@@ -11,7 +11,11 @@
  *   meterline.identify([id])                learn kind, board, version and group of the meters
  *   meterline.time(unix)                    set the clock here and in every meter
  *   meterline.resume(["img.bin"[, "img.tags"]])  continue a paused campaign, or with the image (and tags), one a restart interrupted
- *   meterline.export("csv" | "json")        every persisted reading
+ *   meterline.export("csv" | "json")        every reading kept
+ *   meterline.export("json", from[, max])   readings from store position `from` on (at most max, 100 by
+ *                                           default), each line with its "pos"; returns the position to ask from next
+ *   meterline.ack(pos)                      the head-end keeps every reading before `pos`: acknowledged
+ *                                           files may be freed (docs/concentrator.md, Readings store)
  * Each prints one line (or one per meter) and returns 0 or an error code; a bad argument
  * prints what is wrong and changes nothing. Console text is built here only, never on the
  * radio path.
@@ -254,9 +258,15 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       print("meterline: clock set to " + unix + " here and sent to every meter");
       return 0;
     },
-    export: function (format: string) {
-      if (format !== "csv" && format !== "json") return fail(Err.BAD_ARG, "export(\"csv\" or \"json\")");
-      return c.exportReadings(format, print);
+    export: function (format: string, from?: number, max?: number) {
+      if (format !== "csv" && format !== "json" || from !== undefined && (format !== "json" || !isInt(from, 0, 0xffffffff) || max !== undefined && !isInt(max, 1, 1000))) {
+        return fail(Err.BAD_ARG, "export(\"csv\" or \"json\"), or export(\"json\", from position, max 1..1000)");
+      }
+      return c.exportReadings(format, print, from, max);
+    },
+    ack: function (pos: number) {
+      var e = isInt(pos, 0, 0xffffffff) ? c.store.ack(pos) : Err.BAD_ARG;
+      return e ? fail(e, e === Err.BAD_ARG ? "ack(a position export gave, at most the end)" : "Storage is full") : 0;
     },
     discover: function (slots: number, slotMs: number) {
       if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000)) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000)");

@@ -8,8 +8,6 @@ import { st7580Factory, transparentFactory } from "../link/factory";
 import { consoleApi } from "./console";
 import { COUNTER_FILE, KEY_FILE, keyFile } from "./keystore";
 
-/** Storage file of collected readings. */
-var READINGS_FILE = "ml.readings";
 
 var rc = checkRoleRegions("concentrator", profile.geometry, profile.regions, require("Flash").getFree());
 var hal = espruinoHal(profile);
@@ -21,8 +19,8 @@ if (typeof cfg === "number") {
   if (cfg.modemPath) profile.uartOptions.path = cfg.modemPath;
   // a build-time constant: the minifier drops the driver this board does not have
   var makeModem = profile.modemKind === "transparent" ? transparentFactory(profile.baud, profile.lineBitRate) : st7580Factory(profile.baud);
-  // Storage as append-only text files: the readings (one line each, appended before they
-  // count as collected) and the registry (meter-file.ts)
+  // Storage as append-only text files: the readings store (store.ts, ml.r<n>) and the
+  // registry (meter-file.ts)
   var st = require("Storage");
   var files = {
     append: function (name: string, text: string) { st.open(name, "a").write(text); },
@@ -31,10 +29,15 @@ if (typeof cfg === "number") {
       for (var l = f.readLine(); l !== undefined; l = f.readLine()) fn(l.replace("\n", ""));
     },
     erase: function (name: string) { st.open(name, "r").erase(); },
-  };
-  var readings = {
-    append: function (line: string) { files.append(READINGS_FILE, line + "\n"); },
-    forEach: function (fn: (line: string) => void) { files.forEach(READINGS_FILE, fn); },
+    // a file written with open() is kept in chunks named with a trailing byte 1, 2...
+    list: function (prefix: string) {
+      var out: string[] = [], all = st.list();
+      for (var i = 0; i < all.length; i++) {
+        var n = all[i].replace(/[\x00-\x1f]+$/, "");
+        if (n.substr(0, prefix.length) === prefix && out.indexOf(n) < 0) out.push(n);
+      }
+      return out;
+    },
   };
   // link keys of keyed meters, and the transmit counter's high-water mark (docs/security.md)
   var keyText = st.read(KEY_FILE, 0, 4);
@@ -45,7 +48,7 @@ if (typeof cfg === "number") {
       save: function (hw: number) { st.write(COUNTER_FILE, String.fromCharCode(hw & 0xff, (hw >> 8) & 0xff, (hw >> 16) & 0xff, (hw >>> 24) & 0xff)); },
     },
   };
-  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, readings, keys, files);
+  var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, files, keys);
   // the console functions at the prompt: meterline.meters(), .update(file, options), .progress() ...
   // airtime estimates: the line's bit rate from the profile, 16 bytes of PHY overhead a frame (as the simulator's)
   var api = consoleApi(ctx, hal.native, profile.code, function (name) { return require("Storage").read(name); }, function (line) { print(line); },

@@ -14,6 +14,7 @@ import { P, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import type { Registry } from "./registry";
+import type { ReadingStore } from "./store";
 
 /** Append-only text file (a Storage file on the device). */
 export interface LineFile {
@@ -180,19 +181,27 @@ export function profileMarks(file: LineFile, reg: Registry): void {
   });
 }
 
-/** The readings file as CSV (with a header) or JSON lines, value scaled, unit named. */
-export function exportReadings(file: LineFile, format: string, out: (line: string) => void): number {
+/**
+ * The readings as CSV (with a header) or JSON lines, value scaled, unit named: every one
+ * kept (returns how many), or with `from` those from that store position on, at most `max`,
+ * each JSON line with its "pos" (returns the position to ask from next).
+ */
+export function exportReadings(store: ReadingStore, format: string, out: (line: string) => void, from?: number, max?: number): number {
   var n = 0;
-  if (format === "csv") out("meter,obis,value,unit,time,status");
-  file.forEach(function (line) {
+  function one(line: string, pos: number): void {
     var f = line.split(",");
     if (f.length !== 7) return;
     var scaler = +f[4], v = +f[2];
     var value = scaler < 0 ? (v / Math.pow(10, -scaler)).toFixed(-scaler) : String(v * Math.pow(10, scaler));
     var unit = UNITS[+f[3]] || "unit" + f[3];
     if (format === "csv") out(f[0] + "," + f[1] + "," + value + "," + unit + "," + f[5] + "," + f[6]);
-    else out("{\"meter\":" + f[0] + ",\"obis\":\"" + f[1] + "\",\"value\":" + value + ",\"unit\":\"" + unit + "\",\"time\":" + f[5] + ",\"status\":" + f[6] + "}");
+    else out("{" + (pos < 0 ? "" : "\"pos\":" + pos + ",") + "\"meter\":" + f[0] + ",\"obis\":\"" + f[1] + "\",\"value\":" + value + ",\"unit\":\"" + unit + "\",\"time\":" + f[5] + ",\"status\":" + f[6] + "}");
     n++;
-  });
-  return n;
+  }
+  if (format === "csv") out("meter,obis,value,unit,time,status");
+  if (from === undefined) {
+    store.forEach(function (line) { one(line, -1); });
+    return n;
+  }
+  return store.since(from, max || 100, one);
 }

@@ -61,6 +61,11 @@ export class MockStorage {
     for (const l of lines) fn(l);
   }
 
+  list(prefix: string): string[] {
+    if (this.dead) throw new PowerCut(this.ops);
+    return [...this.files.keys()].filter((n) => n.startsWith(prefix));
+  }
+
   erase(name: string): void {
     const last = this.step();
     if (last) {

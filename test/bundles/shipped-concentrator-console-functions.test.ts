@@ -9,9 +9,10 @@ import { loadProfile } from "../../tools/profiles/profiles";
 import { MockSt7580 } from "../../hal/mock/st7580-modem";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../../firmware/protocol/codec";
 
-function started(withModem = false) {
+function started(withModem = false, files: Record<string, string> = {}) {
   const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
   dev.run(provisioningPlan({ board: "LINUX", role: "concentrator" }));
+  for (const [name, text] of Object.entries(files)) dev.storage.set(name, text);
   dev.powerOn();
   // an ST7580 on the modem UART (the Linux board wires no T_REQ or RESETN); its first reset
   // request went out before it was attached, the driver's retry reaches it
@@ -68,12 +69,18 @@ describe("concentrator console functions on the shipped bundle", () => {
     expect(said(`meterline.progress()`)[0]).toMatch(/campaign aborted.*E93/);
   });
 
-  it("export the readings file kept in Storage", () => {
-    const dev = started();
-    dev.storage.set("ml.readings\u0001", "301,1-0:1.8.0,1234,30,0,1790000000,0\n305,8-0:1.0.0,50,13,-3,1790000060,2\n");
-    const n = dev.output.length;
-    dev.run(`meterline.export("csv")`);
-    expect(dev.output.slice(n)).toEqual(["meter,obis,value,unit,time,status", "301,1-0:1.8.0,1234,Wh,1790000000,0", "305,8-0:1.0.0,0.050,m3,1790000060,2"]);
+  it("export the readings store kept in Storage, from a position, and acknowledge", () => {
+    // the store's first file as the program wrote it (open(name, "a") chunks), a torn line last
+    const lines = ["301,1-0:1.8.0,1234,30,0,1790000000,0", "305,8-0:1.0.0,50,13,-3,1790000060,2", "302,1-0:1.8.0,77,30,0,1790000120,0"];
+    const dev = started(false, { "ml.r0\u0001": lines.map((l) => "\n" + l + ";").join("") + "\n303,1-0:1.8" });
+    const said = (call: string) => { const n = dev.output.length; dev.run(call); return dev.output.slice(n); };
+    expect(said(`meterline.export("csv")`)).toEqual(["meter,obis,value,unit,time,status", "301,1-0:1.8.0,1234,Wh,1790000000,0", "305,8-0:1.0.0,0.050,m3,1790000060,2", "302,1-0:1.8.0,77,Wh,1790000120,0"]);
+    expect(said(`print(meterline.export("json", 1, 1))`).map((l) => l.startsWith("{") ? JSON.parse(l) : l)).toEqual([{ pos: 1, meter: 305, obis: "8-0:1.0.0", value: 0.05, unit: "m3", time: 1790000060, status: 2 }, "2"]);
+    expect(said(`print(meterline.ack(2))`)).toEqual(["0"]);
+    // the acknowledgement is a line of the store's newest file: a restart reads it back
+    expect(dev.storage.get("ml.r0\u0001")).toContain("\na,2;");
+    expect(said(`print(meterline.ack(99))`)[0]).toMatch(/E1\b|BAD_ARG|ack\(/);
+    expect(said(`print(meterline.export("csv", 5))`)[0]).toMatch(/export\(/);
   });
 
   it("read one meter, and resume after a restart the campaign the checkpoint names, with its own image only", () => {

@@ -27,13 +27,13 @@ describe("the registry file (found by npm run fuzz, target meter-file)", () => {
     expect(after.length).toBeGreaterThan(before.length);
     for (let n = before.length; n <= after.length; n++) {
       const got = load(after.slice(0, n));
-      // before this fix "\n5,1,1,4242,0,12" (the change torn two bytes short) loaded group 12
+      // before this fix "\n5,1,1,4242,0,12" (the change torn two bytes short, without its profile mark field then) loaded group 12
       expect([["5,1,1,4242,0,0"], ["5,1,1,4242,0,123456"]], `torn after ${n - before.length} bytes`).toContainEqual(got);
     }
   });
 
   it("a line whose numbers do not fit the registry's fields (or are not whole) is skipped, not stored cut to fit", () => {
-    const text = ["", "g1", "5,1,0,0,0,0;", "5,1,300,0,0,0;", "5,256,0,0,0,0;", "5,1,0,0,70000,0;", "5,1,0,0,0,4294967296;", "5,1,0,-1,0,0;", "5,1,0,1.5,0,0;", "6,1,0,4294967295,65535,4294967295;", "e"].join("\n");
+    const text = ["", "g1", "5,1,0,0,0,0,0;", "5,1,300,0,0,0,0;", "5,256,0,0,0,0,0;", "5,1,0,0,70000,0,0;", "5,1,0,0,0,4294967296,0;", "5,1,0,-1,0,0,0;", "5,1,0,1.5,0,0,0;", "5,1,0,0,0,0,4294967296;", "6,1,0,4294967295,65535,4294967295,7;", "e"].join("\n");
     expect(load(text)).toEqual(["5,1,0,0,0,0", "6,1,0,4294967295,65535,4294967295"]);
   });
 });
