@@ -2,8 +2,20 @@
  * HAL contracts. Each is written as the guarantees a caller may rely on and the rules a
  * caller must keep. Device implementations: hal/espruino/. Host mocks: hal/mock/.
  * Firmware modules take these interfaces as parameters; none reaches a global.
+ * The bottom layer: this file imports nothing (test/unit/tools/layers-import-one-way...).
  */
-import { FlashGeometry } from "../firmware/common/layout";
+
+/** A run of `count` equal erase units of `size` bytes starting at `addr`. */
+export interface EraseRun { addr: number; size: number; count: number; }
+
+/** A chip's flash: where it is, how big, its erase units, its write granularity. */
+export interface FlashGeometry {
+  base: number;
+  size: number;
+  eraseUnits: EraseRun[];
+  /** Writes start on, and cover whole, words of this many bytes. */
+  writeAlign: number;
+}
 
 /**
  * A UART. Guarantees:

@@ -5,19 +5,12 @@
  * and the real flash at start-up (device).
  */
 import { Err } from "./errors";
+import type { EraseRun, FlashGeometry } from "../../hal/types";
+
+// the geometry is the HAL's contract (hal/types.ts); named here too for the layout's users
+export type { EraseRun, FlashGeometry };
 
 export interface Region { addr: number; size: number; }
-
-/** A run of `count` equal erase units of `size` bytes starting at `addr`. */
-export interface EraseRun { addr: number; size: number; count: number; }
-
-export interface FlashGeometry {
-  base: number;
-  size: number;
-  eraseUnits: EraseRun[];
-  /** Writes start on, and cover whole, words of this many bytes. */
-  writeAlign: number;
-}
 
 /** Named regions; a role uses the ones it needs. */
 export interface Regions {

@@ -29,7 +29,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import { decodeAppHeader } from "../../firmware/common/image";
 import { decodeImageFile, isImageFile } from "../../firmware/common/image-file";
-import { hostNative } from "../../hal/mock/native";
+import { hostNative } from "../../hal/host/native";
 import { ConsoleError, openConsole, parsePort, type ConsoleSession } from "../console/session";
 import { cli, int, intList, isMain, oneOf, parseTool, ToolError, UsageError, type Tool } from "../cli/cli";
 import { nameCodes } from "../errors/table";

@@ -15,7 +15,7 @@ import { START_DEADLINE_MS } from "../../firmware/common/update-image";
 import { concentratorKeyFile, loadKeys, rootKey } from "../keys/keyfile";
 import { KEY_FILE } from "../../firmware/concentrator/keystore";
 import { encodeAppHeader } from "../../firmware/common/image";
-import { hostNative } from "../../hal/mock/native";
+import { hostNative } from "../../hal/host/native";
 import { cli, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../cli/cli";
 
 export class PlanError extends Error {}

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { digestChain, MAX_BLOCK, type Session } from "../../firmware/common/update-image";
 import { decodeImageFile, encodeImageFile, IMAGE_FILE_HEADER, isImageFile, type ImageFileHeader } from "../../firmware/common/image-file";
 import { encodeAppHeader } from "../../firmware/common/image";
-import { hostNative, hostNativeNoSha } from "../../hal/mock/native";
+import { hostNative, hostNativeNoSha } from "../../hal/host/native";
 import { loadProfile, ProfileError } from "../profiles/profiles";
 import { cli, int, isMain, ToolError, UsageError, writeOutput, type Tool } from "../cli/cli";
 

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { hexKey, hmacSha256, KEY_SIZE, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, type TagImage } from "../../firmware/common/hmac";
-import { hostNative } from "../../hal/mock/native";
+import { hostNative } from "../../hal/host/native";
 import { KEY_RECORD } from "../../firmware/concentrator/keystore";
 import type { LinkKeys } from "../../firmware/link/auth";
 
