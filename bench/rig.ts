@@ -162,7 +162,7 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
   const line = modemOnLine(rig, name, clock, uart, treq, resetn, id);
   const hal: Hal = {
     flash, clock, modemUart: uart, pulse, led: null, modemTreq: treq, modemResetn: resetn,
-    watchdog: new MockWatchdog(() => rig.clock.now()), system, native: hostNative, log: () => {},
+    watchdog: new MockWatchdog(() => rig.clock.now()), system, native: hostNative,
   };
   const make = modemFactory(rig);
   let seed = o.seed ?? id;
@@ -210,7 +210,7 @@ export function bootConcentrator(rig: LinkRig, name: string, meters: number[], k
   const line = modemOnLine(rig, name, clock, uart, treq, resetn, 99);
   const hal: Hal = {
     flash, clock, modemUart: uart, pulse: null, led: null, modemTreq: treq, modemResetn: resetn,
-    watchdog: new MockWatchdog(() => rig.clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
+    watchdog: new MockWatchdog(() => rig.clock.now()), system: new MockSystem(), native: hostNative,
   };
   const ctx = startConcentrator(hal, 57600, modemFactory(rig), board.regions, { id: 1, meters, ...config }, storage, keys);
   return {

@@ -100,9 +100,6 @@ export interface Native {
   sha256: ((data: Uint8Array) => Uint8Array) | null;
 }
 
-/** Numeric log: an event code and up to two numbers. Never builds strings on the device. */
-export type Log = (code: number, a?: number, b?: number) => void;
-
 /** The system. `reset` does not return. `resetCause` is a ResetCause value. */
 export interface System {
   reset(): void;
@@ -129,5 +126,4 @@ export interface Hal {
   watchdog: Watchdog;
   system: System;
   native: Native;
-  log: Log;
 }

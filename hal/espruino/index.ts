@@ -2,7 +2,7 @@
  * The HAL on a real Espruino interpreter. Only this folder and the bundle entry points
  * touch Espruino globals. Kept small: every byte of source costs RAM on the device.
  */
-import { Clock, Flash, Hal, Log, OutputPin, PulseInput, ResetCause, Uart } from "../types";
+import { Clock, Flash, Hal, OutputPin, PulseInput, ResetCause, Uart } from "../types";
 import { FlashGeometry } from "../../firmware/common/layout";
 
 export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): Flash {
@@ -56,10 +56,6 @@ export function espruinoPulse(pin: Pin | null): PulseInput | null {
   };
 }
 
-export var espruinoLog: Log = function (code, a, b) {
-  print("ml", code, a === undefined ? "" : a, b === undefined ? "" : b);
-};
-
 export interface EspruinoBoard {
   geometry: FlashGeometry;
   uart: EspruinoSerial;
@@ -97,6 +93,5 @@ export function espruinoHal(b: EspruinoBoard): Hal {
       bytesToString: function (d) { return E.toString(d); },
       sha256: b.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
     },
-    log: espruinoLog,
   };
 }

@@ -20,7 +20,7 @@ describe("a modem that is silent when the meter starts", () => {
     const board = loadProfile("LINUX");
     const meter = startMeter({
       flash: provisionedFlash(board, 1), clock, modemUart: uart, pulse: new MockPulseInput(), led: null, modemTreq: treq, modemResetn: resetn,
-      watchdog: new MockWatchdog(() => clock.now()), system: new MockSystem(), native: hostNative, log: () => {},
+      watchdog: new MockWatchdog(() => clock.now()), system: new MockSystem(), native: hostNative,
     }, { board: "LINUX", code: 1, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, st7580Factory(57600), board.regions, { id: 5 });
     clock.advance(MODEM_RETRY_MS * 2);
     expect(meter.modem.busy()).toBe(true); // not ready
