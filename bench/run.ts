@@ -21,11 +21,13 @@ import { createHash } from "node:crypto";
 import { concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagFor, tagsFile, type KeyFile } from "../tools/keys/keyfile";
 import { keyFile as keyFileLookup } from "../firmware/concentrator/keystore";
 import { TAG_INSTALL } from "../firmware/common/hmac";
+import { Ph, PHASE_NAMES, STATE_NAMES } from "../firmware/concentrator/campaign";
+import { Iv } from "../firmware/meter/metering";
+import { decodeAppHeader } from "../firmware/common/image";
+import { APP_HEADER_SIZE } from "../firmware/common/layout";
 
 /** Unix time the bench's day starts at (2026-11-24 00:00 UTC). */
 export const DAY0 = 1_795_478_400;
-const PHASES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
-const MS_NAMES: Record<number, string> = { 0: "selected", 1: "downloading", 3: "complete", 5: "activating", 6: "activated", 8: "failed", 9: "reverted" };
 
 export interface Sample { t: number; phase: string; blocksHeld: number; complete: number; airtimeMs: number }
 
@@ -255,7 +257,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     return v;
   };
   // profile intervals on the wall clock (those a meter closed before it had a clock carry status bit 32 and uptime times)
-  const intervals = (id: number) => conc.lines.map((l) => l.split(",")).filter((f) => +f[0] === id && f[1].includes(".29.") && !(+f[6] & 32)).map((f) => ({ v: +f[2], t: +f[5] }));
+  const intervals = (id: number) => conc.lines.map((l) => l.split(",")).filter((f) => +f[0] === id && f[1].includes(".29.") && !(+f[6] & Iv.CLOCK_NOT_SET)).map((f) => ({ v: +f[2], t: +f[5] }));
   const intervalsPerMeter = Math.floor(dayMs / 900_000) - 1;
   // a round of every meter, then single-meter rounds for those still lacking, a few times
   const readAll = async (what: number) => {
@@ -286,13 +288,13 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       const st = camp.state(i);
       if (st >= 3 && st !== 8) { held += img.session.blockCount; complete++; } else if (n && !n.clock.dead) held += Math.min(n.meter.receiver.received(), img.session.blockCount);
     }
-    timeline.push({ t: (clock.now() - c0) / 1000, phase: PHASES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs });
+    timeline.push({ t: (clock.now() - c0) / 1000, phase: PHASE_NAMES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs });
   };
   sample();
   let lastSample = clock.now();
   const until = c0 + sc.deadlineMinutes * 60_000 + 600_000;
   while (!ended && clock.now() < until) {
-    stage = PHASES[camp.phase()];
+    stage = PHASE_NAMES[camp.phase()];
     try {
       await step(100);
     } catch (err) {
@@ -321,9 +323,9 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       hooks.progress?.(t.phase, t.blocksHeld / (ids.length * img.session.blockCount), `round ${camp.totals.rounds}, ${t.complete}/${ids.length} meters complete`);
     }
     const ph = camp.phase();
-    if (ph === 7 || ph === 8) ended = out.find((l) => l.startsWith(`meterline: campaign ${img.session.imageId} ended`)) ?? `ended in phase ${PHASES[ph]}`;
+    if (ph === Ph.DONE || ph === Ph.ABORTED) ended = out.find((l) => l.startsWith(`meterline: campaign ${img.session.imageId} ended`)) ?? `ended in phase ${PHASE_NAMES[ph]}`;
   }
-  stage = PHASES[camp.phase()];
+  stage = PHASE_NAMES[camp.phase()];
   account();
   sample();
   note(ended || "the campaign did not end");
@@ -339,7 +341,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     const ints = intervals(id);
     let after = -1;
     for (const l of conc.lines.slice(fromAfter)) { const f = l.split(","); if (+f[0] === id && !f[1].includes(".29.")) after = +f[2]; }
-    const state = MS_NAMES[camp.state(i)] ?? String(camp.state(i));
+    const state = STATE_NAMES[camp.state(i)] ?? String(camp.state(i));
     if (!isSim(id)) {
       // a real board: what it told the concentrator (its read-back result), no pulse count of ours
       return {
@@ -351,8 +353,8 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     const n = rig.meters.get(id)!;
     return {
       id, kind: sc.meters[i].kind,
-      version: n.flash.read(n.board.regions.app!.addr + 12, 1)[0] | (n.flash.read(n.board.regions.app!.addr + 13, 1)[0] << 8),
-      confirmed: !n.clock.dead && !n.meter.onTrial(), campaignState: MS_NAMES[camp.state(i)] ?? String(camp.state(i)), code: camp.codeOf(i),
+      version: decodeAppHeader(n.flash.read(n.board.regions.app!.addr, APP_HEADER_SIZE), n.board.regions.app!.size)?.version ?? 0,
+      confirmed: !n.clock.dead && !n.meter.onTrial(), campaignState: STATE_NAMES[camp.state(i)] ?? String(camp.state(i)), code: camp.codeOf(i),
       pulses: pulses.get(id)!, preClock: preClock.get(id)!, register: registerBefore.get(id)!, registerAfter: after,
       intervals: ints.length, intervalSum: ints.reduce((a, x) => a + x.v, 0), cuts: cutLog.get(id)!,
     };

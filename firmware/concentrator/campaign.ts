@@ -56,6 +56,12 @@ export const enum Ms {
 /** Campaign phases. */
 export const enum Ph { IDLE = 0, CONTROL = 1, BROADCAST = 2, POLL = 3, REPAIR = 4, ACTIVATE = 5, READBACK = 6, DONE = 7, ABORTED = 8, PAUSED = 9 }
 
+/** Ph's names, by value: the console's progress line and the host's reports. */
+export var PHASE_NAMES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
+
+/** Ms's names, by value (host reports; the device does not carry it). */
+export var STATE_NAMES: { [s: number]: string } = { 0: "selected", 1: "downloading", 2: "checked", 3: "complete", 5: "activating", 6: "activated", 8: "failed", 9: "reverted" };
+
 export interface CampaignConfig {
   session: Session;
   /** Block i of the image (on the device: a Storage file read). */

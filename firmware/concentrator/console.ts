@@ -23,7 +23,7 @@
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
-import { answerTimeMs, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
+import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
 import { P } from "../protocol/catalogue";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile } from "../common/image-file";
 import { bytesAt, findById } from "./keystore";
@@ -57,7 +57,6 @@ export interface UpdateOptions {
   checkOnly?: boolean;
 }
 
-var PHASES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
 
 function isInt(v: any, lo: number, hi: number): boolean {
   return typeof v === "number" && v % 1 === 0 && v >= lo && v <= hi;
@@ -109,7 +108,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     return function (code) {
       if (code) { print("meterline: campaign " + s.imageId + " ended (E" + code + ")"); return; }
       var camp = c.campaign(), done = 0;
-      for (var i = 0; camp && i < n; i++) if (camp.state(i) === 6) done++;
+      for (var i = 0; camp && i < n; i++) if (camp.state(i) === Ms.ACTIVATED) done++;
       print("meterline: campaign " + s.imageId + " ended: " + (done === n ? "every meter done" : done + " of " + n + " meters updated, the others failed (meterline.meters())"));
     };
   }
@@ -239,8 +238,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var camp = c.campaign();
       if (!camp) { print("meterline: no campaign"); return Err.UPDATE_NO_SESSION; }
       var t = camp.totals, n = camp.meterCount(), done = 0, failed = 0;
-      for (var i = 0; i < n; i++) { var st = camp.state(i); if (st === 6) done++; else if (st === 8 || st === 9) failed++; }
-      print("meterline: campaign " + PHASES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (t.airtimeMs ? ", about " + Math.round(t.airtimeMs / 1000) + " s on air" : "") + ", " + done + " of " + n + " meters updated, " + failed + " failed" + (camp.code() ? ", E" + camp.code() : ""));
+      for (var i = 0; i < n; i++) { var st = camp.state(i); if (st === Ms.ACTIVATED) done++; else if (st === Ms.FAILED || st === Ms.REVERTED) failed++; }
+      print("meterline: campaign " + PHASE_NAMES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (t.airtimeMs ? ", about " + Math.round(t.airtimeMs / 1000) + " s on air" : "") + ", " + done + " of " + n + " meters updated, " + failed + " failed" + (camp.code() ? ", E" + camp.code() : ""));
       return 0;
     },
     pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
