@@ -1,5 +1,5 @@
 /*
- * ST7580 host-interface driver (data-link mode). Facts: plc-facts.md.
+ * ST7580 host-interface driver (data-link mode). Facts: docs/link.md, "The ST7580 host interface".
  *
  * Every request to the modem (reset, MIB write, DL data) goes through the handshake:
  * pull T_REQ low, wait for the status message (200 ms), send the frame if the modem is
@@ -59,7 +59,7 @@ export const enum St7580 {
 
 export interface St7580Options {
   baud: number;
-  /** First byte of every data request: modulation and frequency bits (plc-facts.md). */
+  /** First byte of every data request: modulation and frequency bits (docs/link.md). */
   txOption: number;
   /** Attempts per request, first included. */
   attempts: number;

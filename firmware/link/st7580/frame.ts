@@ -1,7 +1,7 @@
 /*
  * ST7580 host-interface local frames: STX | LEN | CMD | DATA[LEN] | CHK_L | CHK_H, where
  * CHK is the 16-bit sum of LEN, CMD and every DATA byte. Plus the one-byte link messages
- * ACK (0x06) and NAK (0x15) and the status message 0x3F <status>. Facts: plc-facts.md.
+ * ACK (0x06) and NAK (0x15) and the status message 0x3F <status>. Facts: docs/link.md, "The ST7580 host interface".
  *
  * The framer only finds boundaries and resynchronises: it is fed the UART's strings in
  * chunks of any size, keeps one fixed buffer, never recurses, never throws, and reports
