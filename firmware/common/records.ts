@@ -10,11 +10,13 @@
  * head unit; when it is full the next unit in the ring (the oldest) is erased and becomes
  * the head.
  *
- * `carry` (registers, settings, journals): the latest record of every type survives. Once
- * the head is down to MAX_TYPES free slots, each type whose latest record sits in the
- * oldest unit is copied into the head, so erasing the oldest never loses a type's last
- * value, even if the power fails in the middle. Without `carry` (load profile) the log is
- * a ring: the oldest records go when their unit is erased.
+ * `carry` (registers, settings, journals): the latest record of every type survives. Before
+ * an append finds the head down to MAX_TYPES + 2 free slots, each type whose latest record
+ * sits in the oldest unit is copied into the head, so erasing the oldest never loses a
+ * type's last value, even if the power fails in the middle: a copy torn by a cut uses a
+ * slot, and the two spare ones leave room for two such cuts (the next start copies again
+ * what is still in the oldest unit). Units need MAX_TYPES + 3 slots. Without `carry` (load
+ * profile) the log is a ring: the oldest records go when their unit is erased.
  *
  * One slot buffer allocated at open; the index keeps one address per type.
  */
@@ -142,8 +144,8 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     append: function (type, payload) {
       if (type < 0 || type >= MAX_TYPES) return Err.BAD_ARG;
       if (payload.length > cap) return Err.RECORD_TOO_LONG;
+      if (carry && units > 1 && perUnit - next <= MAX_TYPES + 2) carryForward();
       writeSlot(type, payload, payload.length);
-      if (carry && units > 1 && perUnit - next <= MAX_TYPES) carryForward();
       return 0;
     },
     forEach: function (fn) {
