@@ -621,9 +621,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       if (coded && nextIn(0, Ms.DOWNLOADING) >= 0) { unfinished = 0; startRound(); return; }
       // meters that missed the ACTIVATE broadcast get it again, a bounded number of times,
       // then each one that still missed it gets its own
+      // (keyed meters take an ACTIVATE only addressed to them: no broadcast again for them)
       if (nextIn(0, Ms.COMPLETE) >= 0) {
-        if (++activations < MAX_ACTIVATIONS) { activate(); return; }
-        if (activations === MAX_ACTIVATIONS) { ph = Ph.ACTIVATE; activateEach(0); return; }
+        ++activations;
+        if (activations < MAX_ACTIVATIONS && !cfg.authorise) { activate(); return; }
+        if (activations <= MAX_ACTIVATIONS) { ph = Ph.ACTIVATE; activateEach(0); return; }
       }
       for (var k = 0; k < n; k++) if (st[k] === Ms.COMPLETE) { st[k] = Ms.FAILED; codes[k] = Err.UPDATE_NOT_VERIFIED; }
       finish(0);

@@ -1,3 +1,4 @@
+import { decodeMsg, newMsg } from "../../firmware/protocol/codec";
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -76,7 +77,7 @@ describe("npm run keys and flash.sh --keys", () => {
     expect(new Uint8Array(readFileSync(join(dir, "r")).subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 2, image, 1001, 5));
     expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "9", "--out", join(dir, "t")).stderr.trim()).toBe("keys: --meters: meter 9 has no key in the key file");
     // the operator's path end to end: these files in a keyed concentrator's Storage update keyed meters
-    const rig = new LinkRig("st7580", lineFor("st7580", 17));
+    const rig = new LinkRig("st7580", lineFor("st7580", 17, { log: true }));
     for (const id of [1001, 1002]) bootMeter(rig, `m${id}`, id, { version: 1, autoRestart: true, key: k.meters[String(id)] });
     const mlKeys = readFileSync(join(dir, "ml.keys"));
     const conc = bootConcentrator(rig, "conc", [1001, 1002], undefined, {}, { keys: keyFile((o, n) => latin1(mlKeys.subarray(o, o + n)), mlKeys.length), counter: { load: () => 0, save: () => {} } });
@@ -89,6 +90,12 @@ describe("npm run keys and flash.sh --keys", () => {
     while (!out.some((l) => l.startsWith("meterline: campaign 7 ended")) && rig.clock.now() < end) rig.clock.advance(500);
     expect(out[out.length - 1]).toBe("meterline: campaign 7 ended: every meter done");
     for (const id of [1001, 1002]) { const n = rig.meters.get(id)!; expect(n.flash.read(n.board.regions.app!.addr + 12, 1)[0]).toBe(2); }
+    // keyed meters take ACTIVATE only addressed to them: after the first broadcast copies the
+    // campaign activates them by address, without further rounds of broadcasts
+    const activates = rig.line.log.filter((f) => f.from === "conc").map((f) => { const m = newMsg(); decodeMsg(f.bytes, f.bytes.length, m); return m; }).filter((m) => m.type === 0x46);
+    const broadcast = activates.filter((m) => m.mode === 2).length, addressed = activates.filter((m) => m.mode === 0).length;
+    expect(addressed).toBe(2);
+    expect(broadcast).toBeLessThanOrEqual(2); // one round of copies (before: three rounds, 6 frames)
     // flash.sh: the meter's own key into its configuration record; refused on a board without SHA-256
     const plan = join(dir, "plan.js");
     const f = spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "1002", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });
