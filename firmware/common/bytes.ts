@@ -1,4 +1,13 @@
-/* Little-endian word access over byte arrays: the one copy used by every record format. */
+/* Little-endian 16- and 32-bit access over byte arrays: the one copy used by every record format. */
+
+export function getU16(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8);
+}
+
+export function putU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
 
 export function getU32(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;

@@ -18,7 +18,7 @@
  * corruption, not deliberate forgery.
  */
 import type { Native } from "../../hal/types";
-import { getU32, putU32 } from "./bytes";
+import { getU16, getU32, putU16, putU32 } from "./bytes";
 
 export var SESSION_SIZE = 52;
 /** Slot size of the state log (common/records.ts) holding SESSION, END and ACTIVATE records. */
@@ -81,23 +81,14 @@ export interface Session {
   digest: Uint8Array;
 }
 
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-}
-
-function get16(b: Uint8Array, o: number): number {
-  return b[o] | (b[o + 1] << 8);
-}
-
 /** The 16 header bytes the digest chain starts from (also the first 16 bytes of the record). */
 function putHeader(s: Session, b: Uint8Array): void {
-  put16(b, 0, s.imageId);
+  putU16(b, 0, s.imageId);
   putU32(b, 2, s.version);
-  put16(b, 6, s.board);
+  putU16(b, 6, s.board);
   putU32(b, 8, s.size);
-  put16(b, 12, s.blockSize);
-  put16(b, 14, s.blockCount);
+  putU16(b, 12, s.blockSize);
+  putU16(b, 14, s.blockCount);
 }
 
 /** Record payload: header (16) | activateAt u32 | digest (32). */
@@ -112,8 +103,8 @@ export function encodeSession(s: Session): Uint8Array {
 export function decodeSession(b: Uint8Array | null): Session | null {
   if (!b || b.length !== SESSION_SIZE) return null;
   return {
-    imageId: get16(b, 0), version: getU32(b, 2), board: get16(b, 6), size: getU32(b, 8),
-    blockSize: get16(b, 12), blockCount: get16(b, 14), activateAt: getU32(b, 16),
+    imageId: getU16(b, 0), version: getU32(b, 2), board: getU16(b, 6), size: getU32(b, 8),
+    blockSize: getU16(b, 12), blockCount: getU16(b, 14), activateAt: getU32(b, 16),
     digest: new Uint8Array(b.subarray(20, 20 + DIGEST_SIZE)),
   };
 }

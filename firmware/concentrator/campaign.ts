@@ -33,7 +33,7 @@
 import type { Clock } from "../../hal/types";
 import { Err } from "../common/errors";
 import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
-import { getU32, putU32 } from "../common/bytes";
+import { getU16, getU32, putU16, putU32 } from "../common/bytes";
 import { P, T, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
@@ -190,15 +190,74 @@ export interface Campaign {
   totals: CampaignTotals;
 }
 
+/**
+ * A checkpoint's body, the one layout written by writeCheckpoint and read by readCheckpoint:
+ *   session | phase u8 | activations u8 (bit 7: coded) | round u16 | n u16 | result u16 |
+ *   ids u32 x n | state u8 x n | quiet u8 x n | code u16 x n, padded to words
+ */
+export interface CheckpointBody {
+  session: Session;
+  phase: number;
+  activations: number;
+  coded: boolean;
+  round: number;
+  result: number;
+  meters: number[];
+  /** Per meter: its Ms state, its quiet rounds, its error code. */
+  states: Uint8Array;
+  quiet: Uint8Array;
+  codes: number[];
+}
+
+var CK_HEAD = SESSION_SIZE + 8;
+
 /** Session, meter list and method of a checkpoint, to rebuild the configuration it was made with. */
 export function checkpointInfo(b: Uint8Array): { session: Session; meters: number[]; coded: boolean } | null {
-  if (b.length < SESSION_SIZE + 8) return null;
-  var s = decodeSession(b.subarray(0, SESSION_SIZE));
-  var n = b[SESSION_SIZE + 4] | (b[SESSION_SIZE + 5] << 8);
-  if (!s || b.length < SESSION_SIZE + 8 + 8 * n) return null;
-  var ids: number[] = [];
-  for (var i = 0; i < n; i++) ids.push(getU32(b, SESSION_SIZE + 8 + 4 * i));
-  return { session: s, meters: ids, coded: (b[SESSION_SIZE + 1] & 0x80) !== 0 };
+  var c = readCheckpoint(b);
+  return c ? { session: c.session, meters: c.meters, coded: c.coded } : null;
+}
+
+/** Bytes of the body of a checkpoint of n meters. */
+export function checkpointSize(n: number): number {
+  return (CK_HEAD + 8 * n + 3) & ~3;
+}
+
+/**
+ * Writes a checkpoint body into `ck` (checkpointSize(meters.length) bytes): the fields of
+ * CheckpointBody, as arguments (a save allocates nothing).
+ */
+export function writeCheckpoint(ck: Uint8Array, s: Session, phase: number, activations: number, coded: boolean, round: number, result: number,
+  meters: number[], states: Uint8Array, quiet: Uint8Array, codes: Uint16Array): void {
+  var n = meters.length;
+  ck.set(encodeSession(s), 0);
+  ck[SESSION_SIZE] = phase;
+  ck[SESSION_SIZE + 1] = activations | (coded ? 0x80 : 0);
+  putU16(ck, SESSION_SIZE + 2, round);
+  putU16(ck, SESSION_SIZE + 4, n);
+  putU16(ck, SESSION_SIZE + 6, result);
+  for (var i = 0; i < n; i++) {
+    putU32(ck, CK_HEAD + 4 * i, meters[i]);
+    ck[CK_HEAD + 4 * n + i] = states[i];
+    ck[CK_HEAD + 5 * n + i] = quiet[i];
+    putU16(ck, CK_HEAD + 6 * n + 2 * i, codes[i]);
+  }
+}
+
+/** A checkpoint body read back, or null when it is too short or its session does not decode. */
+export function readCheckpoint(b: Uint8Array): CheckpointBody | null {
+  if (b.length < CK_HEAD) return null;
+  var s = decodeSession(b.subarray(0, SESSION_SIZE)), n = getU16(b, SESSION_SIZE + 4);
+  if (!s || b.length < CK_HEAD + 8 * n) return null;
+  var ids: number[] = [], codes: number[] = [];
+  for (var i = 0; i < n; i++) {
+    ids.push(getU32(b, CK_HEAD + 4 * i));
+    codes.push(getU16(b, CK_HEAD + 6 * n + 2 * i));
+  }
+  return {
+    session: s, phase: b[SESSION_SIZE], activations: b[SESSION_SIZE + 1] & 0x7f, coded: (b[SESSION_SIZE + 1] & 0x80) !== 0,
+    round: getU16(b, SESSION_SIZE + 2), result: getU16(b, SESSION_SIZE + 6), meters: ids,
+    states: b.subarray(CK_HEAD + 4 * n, CK_HEAD + 5 * n), quiet: b.subarray(CK_HEAD + 5 * n, CK_HEAD + 6 * n), codes: codes,
+  };
 }
 
 /**
@@ -256,25 +315,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     finished(code);
   }
 
-  // checkpoint: session | phase u8 | activations u8 (bit 7: coded) | round u16 | n u16 | result u16 |
-  //             ids u32 x n | state u8 x n | quiet u8 x n | code u16 x n, padded to words
-  var ck = cfg.checkpoint ? new Uint8Array((SESSION_SIZE + 8 + 8 * n + 3) & ~3) : null;
+  // the checkpoint: one buffer, written over at each save (writeCheckpoint's layout)
+  var ck = cfg.checkpoint ? new Uint8Array(checkpointSize(n)) : null;
   function save(): void {
     if (!ck || !cfg.checkpoint) return;
-    ck.set(encodeSession(s), 0);
-    var o = SESSION_SIZE;
-    ck[o] = ph; ck[o + 1] = activations | (coded ? 0x80 : 0);
-    ck[o + 2] = round & 0xff; ck[o + 3] = round >> 8;
-    ck[o + 4] = n & 0xff; ck[o + 5] = n >> 8;
-    ck[o + 6] = result & 0xff; ck[o + 7] = result >> 8;
-    o += 8;
-    for (var i = 0; i < n; i++) {
-      putU32(ck, o + 4 * i, cfg.meters[i]);
-      ck[o + 4 * n + i] = st[i];
-      ck[o + 5 * n + i] = quiet[i];
-      ck[o + 6 * n + 2 * i] = codes[i] & 0xff;
-      ck[o + 6 * n + 2 * i + 1] = codes[i] >> 8;
-    }
+    writeCheckpoint(ck, s, ph, activations, coded, round, result, cfg.meters, st, quiet, codes);
     cfg.checkpoint.save(ck);
   }
 
@@ -715,16 +760,16 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
         control(0);
         return;
       }
-      var o = SESSION_SIZE, was = restore[o];
-      activations = restore[o + 1] & 0x7f;
-      round = restore[o + 2] | (restore[o + 3] << 8);
+      var c = readCheckpoint(restore) as CheckpointBody, was = c.phase;
+      activations = c.activations;
+      round = c.round;
       totals.rounds = round;
       for (var i = 0; i < n; i++) {
-        st[i] = restore[o + 8 + 4 * n + i];
-        quiet[i] = restore[o + 8 + 5 * n + i];
-        codes[i] = restore[o + 8 + 6 * n + 2 * i] | (restore[o + 8 + 6 * n + 2 * i + 1] << 8);
+        st[i] = c.states[i];
+        quiet[i] = c.quiet[i];
+        codes[i] = c.codes[i];
       }
-      if (was === Ph.DONE || was === Ph.ABORTED) { ph = was; result = restore[o + 6] | (restore[o + 7] << 8); finished(result); }
+      if (was === Ph.DONE || was === Ph.ABORTED) { ph = was; result = c.result; finished(result); }
       else if (was === Ph.CONTROL || nextIn(0, Ms.SELECTED) >= 0) { bcast = false; first = false; control(0); }
       else if (was === Ph.ACTIVATE || was === Ph.READBACK) { ph = Ph.READBACK; readback(0); }
       // downloading: ask first, so only what the meters still miss goes out again

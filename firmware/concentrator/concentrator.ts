@@ -14,14 +14,14 @@ import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { concentratorAuth, type LinkKeys } from "../link/auth";
 import { hmacSha256 } from "../common/hmac";
-import { campaign, Campaign, CampaignConfig, checkpointInfo, Ph, unionRepair } from "./campaign";
+import { campaign, Campaign, CampaignConfig, checkpointInfo, readCheckpoint, Ph, unionRepair } from "./campaign";
 import { checkpoints } from "./checkpoint";
 import { registry, Registry, Rf } from "./registry";
 import { discover, Discovery, DiscoveryOptions } from "./discovery";
 import { collector, exportReadings, profileMarks } from "./readings";
 import { meterFile, type TextFiles } from "./meter-file";
 import { readingStore, type ReadingStore } from "./store";
-import { SESSION_SIZE, type Session } from "../common/update-image";
+import type { Session } from "../common/update-image";
 
 export interface ConcentratorContext {
   config: DeviceConfig;
@@ -196,7 +196,8 @@ export function startConcentrator(
   /** The newest checkpoint when it names a campaign that did not end, or null. */
   function unfinishedCheckpoint(): Uint8Array | null {
     var b = store.load();
-    return b && checkpointInfo(b) && b[SESSION_SIZE] !== Ph.DONE && b[SESSION_SIZE] !== Ph.ABORTED ? b : null;
+    var c = b ? readCheckpoint(b) : null;
+    return c && c.phase !== Ph.DONE && c.phase !== Ph.ABORTED ? b : null;
   }
 
   function unfinished(): { session: Session; meters: number[]; coded: boolean } | null {
@@ -227,7 +228,7 @@ export function startConcentrator(
     unfinished: unfinished,
     resume: function (cfg, done) {
       var b = unfinishedCheckpoint();
-      var info = b ? checkpointInfo(b) : null;
+      var info = b ? readCheckpoint(b) : null;
       if (!b || !info) return Err.UPDATE_NO_SESSION;
       if (!ready) return Err.LINK_NOT_READY;
       cfg.session = info.session;

@@ -16,7 +16,7 @@
  */
 import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU32 } from "../common/bytes";
+import { getU16, getU32, putU16, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
 
 export const enum Kind { ELECTRICITY = 1, WATER = 2, GAS = 3 }
@@ -89,10 +89,10 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   var b = regs.read(Rec.SETTINGS);
   if (b && b.length >= 12) {
     s.constant = getU32(b, 0);
-    s.intervalS = b[4] | (b[5] << 8);
-    s.savePulses = b[6] | (b[7] << 8);
-    s.minSaveS = b[8] | (b[9] << 8);
-    s.maxSaveS = b[10] | (b[11] << 8);
+    s.intervalS = getU16(b, 4);
+    s.savePulses = getU16(b, 6);
+    s.minSaveS = getU16(b, 8);
+    s.maxSaveS = getU16(b, 10);
   }
   var groups: number[] = [];
   var g = regs.read(Rec.GROUPS);
@@ -134,10 +134,10 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   function saveSettings(): void {
     var o = new Uint8Array(12);
     putU32(o, 0, s.constant);
-    o[4] = s.intervalS & 0xff; o[5] = s.intervalS >> 8;
-    o[6] = s.savePulses & 0xff; o[7] = s.savePulses >> 8;
-    o[8] = s.minSaveS & 0xff; o[9] = s.minSaveS >> 8;
-    o[10] = s.maxSaveS & 0xff; o[11] = s.maxSaveS >> 8;
+    putU16(o, 4, s.intervalS);
+    putU16(o, 6, s.savePulses);
+    putU16(o, 8, s.minSaveS);
+    putU16(o, 10, s.maxSaveS);
     regs.append(Rec.SETTINGS, o);
   }
 
@@ -149,10 +149,8 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     putU32(o, 0, Math.floor(ivStart));
     putU32(o, 4, end);
     putU32(o, 8, ivPulses);
-    o[12] = st & 0xff;
-    o[13] = st >> 8;
-    o[14] = s.intervalS & 0xff;
-    o[15] = s.intervalS >> 8;
+    putU16(o, 12, st);
+    putU16(o, 14, s.intervalS);
     prof.append(1, o);
     save();
   }
@@ -185,7 +183,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     if (pulses - saved >= s.savePulses && clock.now() - lastSaveMs >= s.minSaveS * 1000) save();
   }, 20);
 
-  function u16(v: Uint8Array): number { return v.length === 2 ? v[0] | (v[1] << 8) : -1; }
+  function u16(v: Uint8Array): number { return v.length === 2 ? getU16(v, 0) : -1; }
 
   return {
     kind: kind,
@@ -217,7 +215,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       var start = -1, period = 0;
       var slots: ProfileSlot[] = [];
       prof.forEach(function (_t, _seq, p) {
-        var st = getU32(p, 0), per = p[14] | (p[15] << 8);
+        var st = getU32(p, 0), per = getU16(p, 14);
         if (start < 0) {
           if (st < from) return;
           start = st;
@@ -228,7 +226,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         if (k < slots.length || k >= count || k % 1) return;
         while (slots.length < k) slots.push({ value: 0, status: Iv.MISSING });
         var end = getU32(p, 4), n = getU32(p, 8);
-        slots.push({ value: conv(end) - conv(end - n), status: p[12] | (p[13] << 8) });
+        slots.push({ value: conv(end) - conv(end - n), status: getU16(p, 12) });
       });
       return start < 0 ? null : { start: start, period: period, slots: slots };
     },
