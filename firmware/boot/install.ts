@@ -29,7 +29,7 @@ import type { Flash, Native } from "../../hal/types";
 import { getU32, putU32 } from "../common/bytes";
 import { APP_HEADER_SIZE, eraseUnitAt, type Region, type Regions } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
-import { RECORD_MAGIC0, RECORD_MAGIC1 } from "../common/records";
+import { recordValid } from "../common/records";
 import {
   blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, JR_DONE, JR_FAILED, JR_NOPREV, JR_PREV, JR_PUNIT,
   JR_REVERTED, JR_RSTART, JR_RUNIT, JR_START, JR_TRY, JR_UNIT, MAX_TRIES, REC_ACTIVATE, REC_CONFIRM, REC_END,
@@ -61,8 +61,7 @@ function stateRecords(flash: Flash, native: Native, state: Region): number[][] {
   for (var a = state.addr; a + STATE_SLOT <= state.addr + state.size; a += STATE_SLOT) {
     var b = flash.read(a, STATE_SLOT);
     var t = b[4];
-    if (b[6] !== RECORD_MAGIC0 || b[7] !== RECORD_MAGIC1 || t < 1 || t > 4) continue;
-    if (native.crc32(b.subarray(0, STATE_SLOT - 4)) !== getU32(b, STATE_SLOT - 4)) continue;
+    if (t < 1 || t > 4 || !recordValid(native, b)) continue;
     var seq = getU32(b, 0);
     if (seq > found[t][0]) found[t] = [seq, a];
   }

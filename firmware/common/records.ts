@@ -31,6 +31,17 @@ export var RECORD_OVERHEAD = 12;
 export var RECORD_MAGIC0 = 0x5a;
 export var RECORD_MAGIC1 = 0xa5;
 
+/**
+ * True when the slot bytes `b` (a whole slot) hold a record: the magic, a type below
+ * MAX_TYPES, a length that fits, and the CRC. The one reading of the header, for the log
+ * and for the boot routine's read-only scan of the meter's state log.
+ */
+export function recordValid(native: Native, b: Uint8Array): boolean {
+  var n = b.length;
+  return b[6] === RECORD_MAGIC0 && b[7] === RECORD_MAGIC1 && b[4] < MAX_TYPES && b[5] <= n - RECORD_OVERHEAD &&
+    native.crc32(b.subarray(0, n - 4)) === getU32(b, n - 4);
+}
+
 export interface RecordLog {
   /** Payload bytes per slot. */
   readonly capacity: number;
@@ -70,8 +81,7 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     buf.set(b);
     // native CRC instead of a per-byte loop: an erased slot has the CRC of all ones
     if (native.crc32(b) === blankCrc) return 0;
-    if (b[6] !== RECORD_MAGIC0 || b[7] !== RECORD_MAGIC1 || b[4] >= MAX_TYPES || b[5] > cap) return -1;
-    return native.crc32(b.subarray(0, slot - 4)) === getU32(b, slot - 4) ? 1 : -1;
+    return recordValid(native, b) ? 1 : -1;
   }
 
   // scan: the head is the unit holding the highest seq; its next free slot follows its last used one
