@@ -32,6 +32,8 @@ export interface Option {
   default?: string | boolean;
   /** Missing: a usage error "--name is required: <help>". */
   required?: boolean;
+  /** A string option that may be given more than once: its value is a string[] (cast it). */
+  multiple?: boolean;
 }
 
 export interface Tool {
@@ -72,7 +74,7 @@ export interface Parsed {
 const HELP: Option = { type: "boolean", short: "h", help: "this help" };
 
 function optionLabel(name: string, o: Option): string {
-  return `${o.short ? `-${o.short}, ` : ""}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
+  return `${o.short ? `-${o.short}, ` : ""}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}${o.multiple ? " ..." : ""}`;
 }
 
 /** The usage line: the tool, its required options, [options] and its positionals. */
@@ -130,8 +132,8 @@ function usageMessage(e: Error & { code?: string }): string {
 /** Parses `argv` for `t`: null when it asked for help; a UsageError when the line is wrong. */
 export function parseTool(t: Tool, argv: string[]): Parsed | null {
   if (wantsHelp(argv)) return null;
-  const options: Record<string, { type: "string" | "boolean"; short?: string; default?: string | boolean }> = {};
-  for (const [n, o] of Object.entries(t.options)) options[n] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) };
+  const options: Record<string, { type: "string" | "boolean"; short?: string; default?: string | boolean; multiple?: boolean }> = {};
+  for (const [n, o] of Object.entries(t.options)) options[n] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let r;
   try {
     r = parseArgs({ args: argv, options, strict: true, allowPositionals: !!t.positionals });
@@ -140,8 +142,8 @@ export function parseTool(t: Tool, argv: string[]): Parsed | null {
   }
   for (const [n, o] of Object.entries(t.options)) {
     const v = r.values[n];
-    if (o.required && (v === undefined || v === "")) throw new UsageError(`--${n} is required: ${o.help}`);
-    if (o.type === "string" && v === "") throw new UsageError(`--${n} needs a value`);
+    if (o.required && (v === undefined || v === "" || (Array.isArray(v) && !v.length))) throw new UsageError(`--${n} is required: ${o.help}`);
+    if (o.type === "string" && (v === "" || (Array.isArray(v) && v.includes("")))) throw new UsageError(`--${n} needs a value`);
   }
   if (t.positionals && r.positionals.length < (t.positionals.min ?? 0)) throw new UsageError(t.positionals.missing ?? `${t.positionals.usage} is required: ${t.positionals.help}`);
   return { values: r.values as Values, positionals: r.positionals, tool: t };

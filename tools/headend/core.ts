@@ -1,0 +1,259 @@
+/*
+ * The head-end's core (docs/headend.md): for each attached concentrator, pull the readings
+ * its store has from the head-end's cursor on with meterline.export("json", from, max),
+ * store them and the cursor after them in one database transaction, publish the new ones on
+ * MQTT, and only then acknowledge with meterline.ack(next) so the concentrator may free them.
+ *
+ * Nothing is missed: a reading is acknowledged only after its row is committed, and the
+ * cursor is the database's own (a restart of the head-end asks from it again, whatever the
+ * concentrator has acknowledged). Nothing is doubled: rows are unique on (meter, OBIS, time)
+ * and go in with INSERT OR IGNORE, so a batch asked for twice (an acknowledgement lost, a
+ * database restored from a copy) adds nothing, and only rows that were new are published.
+ */
+import type { Answer } from "../console/session";
+import type { HeadendDb, MeterInfo, Reading } from "./db";
+import type { Publisher } from "./mqtt";
+
+/** What the head-end needs of a console: a ConsoleSession, or the bench's in-process one. */
+export interface ConcentratorConsole {
+  readonly port: string;
+  command(js: string, o?: { timeoutMs?: number }): Promise<Answer>;
+  close(): Promise<void>;
+  on?(event: "disconnect" | "connect", f: (...a: unknown[]) => void): unknown;
+}
+
+export interface HeadendOptions {
+  db: HeadendDb;
+  /** Where readings and status go; none: the database only. */
+  mqtt?: Publisher | null;
+  /** Readings asked for in one export (1..1000); default 100. */
+  batch?: number;
+  /** Timeout of one console command; default 30 s (an export of a whole batch over a slow serial line). */
+  timeoutMs?: number;
+  /** How often the registry is asked for (meterline.meters()), ms; default 60 s. */
+  metersEveryMs?: number;
+  log?: (line: string) => void;
+}
+
+export class HeadendError extends Error {}
+
+export const TOPIC_ROOT = "meterline";
+
+export function readingTopic(concentrator: string, meter: number, obis: string): string {
+  return `${TOPIC_ROOT}/${concentrator}/${meter}/${obis}`;
+}
+
+export function statusTopic(concentrator: string): string {
+  return `${TOPIC_ROOT}/${concentrator}/status`;
+}
+
+export function meterStatusTopic(concentrator: string, meter: number): string {
+  return `${TOPIC_ROOT}/${concentrator}/${meter}/status`;
+}
+
+/** A device error line: "meterline: ... (E93)". */
+const DEVICE_ERROR = /^meterline: (.*) \(E(\d+)\)$/;
+
+/** Parses the lines of meterline.export("json", from, max); throws on anything it cannot take whole. */
+export function parseExport(lines: string[], from: number): Reading[] {
+  const out: Reading[] = [];
+  let last = from - 1;
+  for (const l of lines) {
+    const t = l.trim();
+    if (!t) continue;
+    const err = DEVICE_ERROR.exec(t);
+    if (err) throw new HeadendError(`export refused: ${t}`);
+    if (!t.startsWith("{")) continue; // a line the concentrator printed on its own
+    let r: Reading;
+    try { r = JSON.parse(t) as Reading; } catch { throw new HeadendError(`a garbled export line: ${t.slice(0, 80)}`); }
+    if (!Number.isInteger(r.pos) || !Number.isInteger(r.meter) || typeof r.obis !== "string" || typeof r.value !== "number" || typeof r.unit !== "string" || !Number.isInteger(r.time) || !Number.isInteger(r.status)) {
+      throw new HeadendError(`an export line without pos, meter, obis, value, unit, time and status: ${t.slice(0, 80)}`);
+    }
+    if (r.pos <= last) throw new HeadendError(`export positions out of order: ${r.pos} after ${last}`);
+    last = r.pos;
+    out.push({ pos: r.pos, meter: r.meter, obis: r.obis, value: r.value, unit: r.unit, time: r.time, status: r.status });
+  }
+  return out;
+}
+
+/** Parses meterline.meters(): "7 kind 1 v1 ok 3 missed 0 seen 1796153469 q 0" a meter. */
+export function parseMeters(lines: string[]): MeterInfo[] {
+  const out: MeterInfo[] = [];
+  for (const l of lines) {
+    const m = /^(\d+) kind (\d+) v(\d+) ok (\d+) missed (\d+) seen (\d+) q (-?\d+)$/.exec(l.trim());
+    if (m) out.push({ id: +m[1], kind: +m[2], version: +m[3], ok: +m[4], missed: +m[5], lastSeen: +m[6], quality: +m[7] });
+  }
+  return out;
+}
+
+/** An integer REPL value ("=12"), or an error naming the command. */
+function intValue(a: Answer, what: string): number {
+  if (a.error) throw new HeadendError(`${what}: ${a.error}`);
+  const n = Number(a.value);
+  if (a.value === undefined || !Number.isInteger(n)) throw new HeadendError(`${what}: no number in the answer (${a.value ?? a.lines.join(" | ")})`);
+  return n;
+}
+
+/** One concentrator attached to the head-end. */
+export class Attachment {
+  /** The concentrator's id (meterline.config.id), its name in topics and rows. */
+  id = "";
+  online = false;
+  /** Readings stored from it since it was attached (new rows). */
+  stored = 0;
+  private lastMeters = 0;
+
+  constructor(private readonly h: Headend, readonly con: ConcentratorConsole) {}
+
+  get port(): string { return this.con.port; }
+
+  /** Asks the concentrator its id; records it online. */
+  async identify(): Promise<string> {
+    const a = await this.con.command("meterline.config.id", { timeoutMs: this.h.timeoutMs });
+    if (a.error) throw new HeadendError(`${this.port}: the concentrator does not say its id (meterline.config.id: ${a.error})`);
+    const id = Number(a.value);
+    if (!Number.isInteger(id) || id < 1 || id > 0xfffffffe) throw new HeadendError(`${this.port}: meterline.config.id is not a concentrator id (${a.value})`);
+    this.id = String(id);
+    return this.id;
+  }
+
+  /**
+   * Pulls everything new: export batches from the database's cursor until one comes back
+   * short, each stored (with the cursor after it) before the next is asked for; then one
+   * acknowledgement of the new cursor. Returns how many readings were new.
+   */
+  async pull(): Promise<number> {
+    const { db, batch, timeoutMs } = this.h;
+    let cursor = db.cursor(this.id);
+    let got = 0, any = false;
+    for (;;) {
+      const a = await this.con.command(`meterline.export("json",${cursor},${batch})`, { timeoutMs });
+      const rows = parseExport(a.lines, cursor);
+      const next = intValue(a, `export from ${cursor}`);
+      if (next < cursor || (rows.length && next <= rows[rows.length - 1].pos)) throw new HeadendError(`export from ${cursor} answered ${next}: not a position after what it printed`);
+      if (next === cursor) break;
+      const added = db.store(this.id, rows, next);
+      // only readings are acknowledged: each acknowledgement takes a line of the store, so
+      // acknowledging a cursor moved only over acknowledgement lines would write one a pull
+      if (rows.length) any = true;
+      got += added.length;
+      this.stored += added.length;
+      for (const r of added) await this.h.publishReading(this.id, r);
+      cursor = next;
+      if (rows.length < batch) break;
+    }
+    if (any || !this.online) await this.ack(cursor);
+    if (!this.online) await this.setOnline(true);
+    if (Date.now() - this.lastMeters >= this.h.metersEveryMs) await this.refreshMeters();
+    return got;
+  }
+
+  /** meterline.ack(pos): everything before pos is stored here. A refusal is logged (asked again next pull). */
+  private async ack(pos: number): Promise<void> {
+    if (pos === 0) return;
+    const a = await this.con.command(`meterline.ack(${pos})`, { timeoutMs: this.h.timeoutMs });
+    const code = intValue(a, `ack(${pos})`);
+    if (code !== 0) this.h.log(`headend: concentrator ${this.id}: ack(${pos}) refused: ${a.lines.join(" ") || `E${code}`}`);
+  }
+
+  /** The registry: into the meters table, and each meter's status topic. */
+  async refreshMeters(): Promise<MeterInfo[]> {
+    const a = await this.con.command("meterline.meters()", { timeoutMs: this.h.timeoutMs });
+    if (a.error) throw new HeadendError(`meters(): ${a.error}`);
+    const list = parseMeters(a.lines);
+    this.h.db.meters(this.id, list);
+    this.lastMeters = Date.now();
+    for (const m of list) {
+      await this.h.publish(meterStatusTopic(this.id, m.id), JSON.stringify({ kind: m.kind, version: m.version, lastSeen: m.lastSeen, quality: m.quality, ok: m.ok, missed: m.missed }));
+    }
+    return list;
+  }
+
+  async setOnline(on: boolean): Promise<void> {
+    if (!this.id) return;
+    this.online = on;
+    this.h.db.setStatus(this.id, on ? "online" : "offline");
+    await this.h.publish(statusTopic(this.id), on ? "online" : "offline");
+  }
+}
+
+export class Headend {
+  readonly db: HeadendDb;
+  readonly mqtt: Publisher | null;
+  readonly batch: number;
+  readonly timeoutMs: number;
+  readonly metersEveryMs: number;
+  readonly log: (line: string) => void;
+  readonly attached: Attachment[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private inflight: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+
+  constructor(o: HeadendOptions) {
+    this.db = o.db;
+    this.mqtt = o.mqtt ?? null;
+    this.batch = o.batch ?? 100;
+    if (!Number.isInteger(this.batch) || this.batch < 1 || this.batch > 1000) throw new HeadendError("batch must be 1 to 1000 (the concentrator's export limit)");
+    this.timeoutMs = o.timeoutMs ?? 30_000;
+    this.metersEveryMs = o.metersEveryMs ?? 60_000;
+    this.log = o.log ?? (() => undefined);
+  }
+
+  /** Attaches a concentrator: asks its id, records it, marks it online. */
+  async attach(con: ConcentratorConsole): Promise<Attachment> {
+    const at = new Attachment(this, con);
+    const id = await at.identify();
+    const same = this.attached.find((x) => x.id === id);
+    if (same) throw new HeadendError(`${con.port} and ${same.port} both say they are concentrator ${id}: each concentrator needs its own id`);
+    this.db.concentrator(id, con.port);
+    this.attached.push(at);
+    con.on?.("disconnect", () => { if (!this.stopping) void at.setOnline(false).catch(() => undefined); });
+    return at;
+  }
+
+  async publish(topic: string, payload: string): Promise<void> {
+    if (this.mqtt) await this.mqtt.publish(topic, payload, true);
+  }
+
+  async publishReading(concentrator: string, r: Reading): Promise<void> {
+    await this.publish(readingTopic(concentrator, r.meter, r.obis), JSON.stringify({ value: r.value, unit: r.unit, time: r.time, status: r.status }));
+  }
+
+  /** One pull of every concentrator; a concentrator that fails is logged and marked offline. Returns the new readings. */
+  async pullAll(): Promise<number> {
+    let n = 0;
+    await Promise.all(this.attached.map(async (at) => {
+      try {
+        const got = await at.pull();
+        if (got) this.log(`headend: concentrator ${at.id}: ${got} new readings (${at.stored} since attached)`);
+        n += got;
+      } catch (e) {
+        this.log(`headend: concentrator ${at.id} (${at.port}): ${(e as Error).message}`);
+        if (at.online) await at.setOnline(false).catch(() => undefined);
+      }
+    }));
+    return n;
+  }
+
+  /** Pulls every `everyMs` until stop(). */
+  run(everyMs: number): void {
+    const tick = async () => {
+      if (this.stopping) return;
+      this.inflight = this.pullAll();
+      await this.inflight;
+      if (!this.stopping) this.timer = setTimeout(tick, everyMs);
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** Stops pulling, marks every concentrator offline, closes their consoles. The database and broker stay open (their owner closes them). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.inflight.catch(() => undefined);
+    for (const at of this.attached) {
+      await at.setOnline(false).catch(() => undefined);
+      await at.con.close().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+/*
+ * The head-end's database: SQLite through better-sqlite3 (docs/headend.md, Schema).
+ *
+ *   concentrators (id, port, status, first_seen, last_seen)
+ *   meters        (id, concentrator, kind, version, last_seen, quality, updated)
+ *   readings      (concentrator, meter, obis, time, value REAL, unit, status, pos, received)
+ *                 one row per (meter, obis, time): UNIQUE, and rows go in with INSERT OR IGNORE,
+ *                 so a replay (a lost acknowledgement, a database restored from a copy) adds nothing
+ *   cursors       (concentrator, next, updated): the store position to ask from next
+ *
+ * A batch of readings and the cursor after it are written in one transaction: the cursor
+ * never runs ahead of the rows, and the concentrator is acknowledged only after it commits.
+ */
+import Database from "better-sqlite3";
+
+/** One reading as the concentrator's export("json", from, max) prints it. */
+export interface Reading {
+  pos: number;
+  meter: number;
+  obis: string;
+  value: number;
+  unit: string;
+  time: number;
+  status: number;
+}
+
+/** A meter as meterline.meters() lists it. */
+export interface MeterInfo {
+  id: number;
+  kind: number;
+  version: number;
+  ok: number;
+  missed: number;
+  lastSeen: number;
+  quality: number;
+}
+
+export interface ReadingRow extends Omit<Reading, "pos"> {
+  concentrator: string;
+  pos: number | null;
+  received: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS concentrators (
+  id TEXT PRIMARY KEY,
+  port TEXT,
+  status TEXT NOT NULL DEFAULT 'offline',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meters (
+  id INTEGER PRIMARY KEY,
+  concentrator TEXT NOT NULL REFERENCES concentrators(id),
+  kind INTEGER,
+  version INTEGER,
+  last_seen INTEGER,
+  quality INTEGER,
+  updated INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS readings (
+  concentrator TEXT NOT NULL REFERENCES concentrators(id),
+  meter INTEGER NOT NULL,
+  obis TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  value REAL NOT NULL,
+  unit TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  pos INTEGER,
+  received INTEGER NOT NULL,
+  UNIQUE (meter, obis, time)
+);
+CREATE INDEX IF NOT EXISTS readings_by_concentrator ON readings (concentrator, time);
+CREATE TABLE IF NOT EXISTS cursors (
+  concentrator TEXT PRIMARY KEY REFERENCES concentrators(id),
+  next INTEGER NOT NULL,
+  updated INTEGER NOT NULL
+);
+`;
+
+export class HeadendDb {
+  readonly db: Database.Database;
+  private readonly insertReading: Database.Statement;
+  private readonly setCursor: Database.Statement;
+  private readonly commitTx: (c: string, rows: Reading[], next: number, now: number) => Reading[];
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL"); // a commit is on disk before the concentrator is acknowledged
+    this.db.pragma("foreign_keys = ON");
+    this.db.exec(SCHEMA);
+    this.insertReading = this.db.prepare(
+      "INSERT OR IGNORE INTO readings (concentrator, meter, obis, time, value, unit, status, pos, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.setCursor = this.db.prepare(
+      "INSERT INTO cursors (concentrator, next, updated) VALUES (?, ?, ?) ON CONFLICT(concentrator) DO UPDATE SET next = excluded.next, updated = excluded.updated",
+    );
+    this.commitTx = this.db.transaction((c: string, rows: Reading[], next: number, now: number) => {
+      const added: Reading[] = [];
+      for (const r of rows) {
+        if (this.insertReading.run(c, r.meter, r.obis, r.time, r.value, r.unit, r.status, r.pos, now).changes) added.push(r);
+      }
+      this.setCursor.run(c, next, now);
+      return added;
+    });
+  }
+
+  /** A concentrator attached (or seen again) on `port`. */
+  concentrator(id: string, port: string, now = Date.now()): void {
+    this.db.prepare(
+      "INSERT INTO concentrators (id, port, status, first_seen, last_seen) VALUES (?, ?, 'online', ?, ?) ON CONFLICT(id) DO UPDATE SET port = excluded.port, status = 'online', last_seen = excluded.last_seen",
+    ).run(id, port, now, now);
+  }
+
+  setStatus(id: string, status: "online" | "offline", now = Date.now()): void {
+    this.db.prepare("UPDATE concentrators SET status = ?, last_seen = ? WHERE id = ?").run(status, now, id);
+  }
+
+  /** The position to ask concentrator `id` from next: 0 when it never was. */
+  cursor(id: string): number {
+    const r = this.db.prepare("SELECT next FROM cursors WHERE concentrator = ?").get(id) as { next: number } | undefined;
+    return r ? r.next : 0;
+  }
+
+  /**
+   * Stores a batch and the cursor after it in one transaction; returns the readings that were
+   * new (a reading already stored, by meter, OBIS and time, is left as it is).
+   */
+  store(id: string, rows: Reading[], next: number, now = Date.now()): Reading[] {
+    return this.commitTx(id, rows, next, now);
+  }
+
+  /** The registry as the concentrator listed it. */
+  meters(id: string, list: MeterInfo[], now = Date.now()): void {
+    const st = this.db.prepare(
+      "INSERT INTO meters (id, concentrator, kind, version, last_seen, quality, updated) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET concentrator = excluded.concentrator, kind = excluded.kind, version = excluded.version, last_seen = excluded.last_seen, quality = excluded.quality, updated = excluded.updated",
+    );
+    this.db.transaction(() => { for (const m of list) st.run(m.id, id, m.kind, m.version, m.lastSeen, m.quality, now); })();
+  }
+
+  /** Readings stored, oldest first (of one concentrator, or all). */
+  readings(concentrator?: string): ReadingRow[] {
+    const sql = "SELECT concentrator, meter, obis, time, value, unit, status, pos, received FROM readings" + (concentrator ? " WHERE concentrator = ?" : "") + " ORDER BY rowid";
+    const st = this.db.prepare(sql);
+    return (concentrator ? st.all(concentrator) : st.all()) as ReadingRow[];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,152 @@
+/*
+ * npm run headend: the head-end (docs/headend.md). Attaches to concentrators through their
+ * consoles (tools/console/session.ts), pulls their readings incrementally and acknowledges
+ * what it stored, keeps them in SQLite, and publishes them on MQTT (an embedded broker, or
+ * --mqtt for one that runs already). --bench: the default bench network in this process.
+ *
+ *   npm run headend -- --concentrator tcp://127.0.0.1:4733 --concentrator /dev/ttyACM0
+ *   npm run headend -- --bench
+ */
+import { openConsole } from "../console/session";
+import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
+import { HeadendDb } from "./db";
+import { embeddedBroker, externalBroker, type Publisher } from "./mqtt";
+import { Headend, type ConcentratorConsole } from "./core";
+import { benchNetwork, type BenchNetwork } from "./bench";
+
+export const TOOL: Tool = {
+  name: "headend", run: "npm run headend --",
+  usage: "(--concentrator PORT ... | --bench) [options]",
+  about: "The head-end: attaches to concentrators through their consoles, pulls each one's new readings with\nmeterline.export(\"json\", from, max), stores them in SQLite and only then acknowledges them\n(meterline.ack), and publishes each reading on MQTT (meterline/<concentrator>/<meter>/<obis>,\nretained) with an embedded broker, or an external one with --mqtt. Runs until stopped (Ctrl-C).\n--bench: the default bench network (a concentrator and 8 meters on a simulated line) in this process.",
+  options: {
+    concentrator: { type: "string", multiple: true, value: "PORT", help: "a concentrator's console: tcp://host:port or a serial device path; repeat for more" },
+    bench: { type: "boolean", default: false, help: "attach the default bench network (no hardware) instead" },
+    db: { type: "string", value: "FILE", default: "headend.db", help: "the SQLite database (made when missing)" },
+    mqtt: { type: "string", value: "URL", help: "an external MQTT broker, mqtt://host:port, instead of the embedded one" },
+    "mqtt-port": { type: "string", value: "N", help: "the embedded broker's TCP port (0: any free port) (default 1883)" },
+    every: { type: "string", value: "S", help: "seconds between pulls (default 10; 1 with --bench)" },
+    batch: { type: "string", value: "N", default: "100", help: "readings asked for in one export, 1 to 1000" },
+    timeout: { type: "string", value: "S", default: "30", help: "seconds one console command may take" },
+    speed: { type: "string", value: "N", help: "--bench: virtual seconds a real second (default 60)" },
+  },
+  examples: [
+    "npm run headend -- --bench",
+    "npm run headend -- --concentrator tcp://127.0.0.1:4733 --concentrator /dev/ttyACM0 --db /var/lib/meterline/headend.db",
+    "npm run headend -- --concentrator /dev/ttyUSB0 --mqtt mqtt://broker.local:1883",
+  ],
+  notes: ["exit 0 when stopped (SIGINT, SIGTERM); 1 when a concentrator, the database or the broker cannot be reached at the start; 2 for a bad argument"],
+};
+
+export interface HeadendArgs {
+  ports: string[];
+  bench: boolean;
+  db: string;
+  mqtt?: string;
+  mqttPort: number;
+  everyS: number;
+  batch: number;
+  timeoutS: number;
+  speed: number;
+}
+
+export function headendArgs(v: Parsed["values"]): HeadendArgs {
+  const ports = (v.concentrator as unknown as string[] | undefined) ?? [];
+  const bench = !!v.bench;
+  if (!ports.length && !bench) throw new UsageError("give --concentrator PORT (one or more) or --bench");
+  if (ports.length && bench) throw new UsageError("--bench runs its own concentrator: leave out --concentrator");
+  for (const p of ports) {
+    if (!/^tcp:\/\/[^:/]+:\d+$/.test(p) && !p.startsWith("/")) throw new UsageError(`--concentrator: "${p}" is neither a serial device path (/dev/...) nor tcp://host:port`);
+  }
+  if (new Set(ports).size !== ports.length) throw new UsageError("--concentrator: the same port twice");
+  const mqtt = v.mqtt as string | undefined;
+  if (mqtt !== undefined && !/^mqtts?:\/\/[^/]+(:\d+)?\/?$/.test(mqtt)) throw new UsageError(`--mqtt must be mqtt://host:port, got "${mqtt}"`);
+  if (mqtt !== undefined && v["mqtt-port"] !== undefined) throw new UsageError("--mqtt-port is the embedded broker's: leave it out with --mqtt");
+  if (v.speed !== undefined && !bench) throw new UsageError("--speed is for --bench");
+  return {
+    ports, bench, db: v.db as string, mqtt,
+    mqttPort: int("--mqtt-port", v["mqtt-port"] as string | undefined, 0, 65535) ?? 1883,
+    everyS: int("--every", v.every as string | undefined, 1, 86400) ?? (bench ? 1 : 10),
+    batch: int("--batch", v.batch as string, 1, 1000)!,
+    timeoutS: int("--timeout", v.timeout as string, 1, 600)!,
+    speed: int("--speed", v.speed as string | undefined, 1, 100000) ?? 60,
+  };
+}
+
+/** A running head-end and what it owns. */
+export interface Running {
+  headend: Headend;
+  db: HeadendDb;
+  mqtt: Publisher;
+  bench: BenchNetwork | null;
+  stop(): Promise<void>;
+}
+
+/** Opens the database and the broker, attaches every concentrator, starts pulling. */
+export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Promise<Running> {
+  let db: HeadendDb;
+  try { db = new HeadendDb(a.db); } catch (e) { throw new ToolError(`--db ${a.db}: cannot open it as a SQLite database: ${(e as Error).message}`); }
+  let mqtt: Publisher;
+  try {
+    mqtt = a.mqtt ? await externalBroker(a.mqtt) : await embeddedBroker(a.mqttPort);
+  } catch (e) {
+    db.close();
+    throw new ToolError((e as Error).message);
+  }
+  const headend = new Headend({ db, mqtt, batch: a.batch, timeoutMs: a.timeoutS * 1000, log: out });
+  let bench: BenchNetwork | null = null;
+  const fail = async (e: unknown) => { await headend.stop(); bench?.stop(); await mqtt.close(); db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
+  try {
+    const consoles: ConcentratorConsole[] = [];
+    if (a.bench) {
+      bench = benchNetwork({ speed: a.speed });
+      consoles.push(bench.console);
+    }
+    for (const port of a.ports) {
+      const s = await openConsole({ port, timeoutMs: a.timeoutS * 1000 }).catch((e: Error & { code?: string }) => { throw new ToolError(`${e.message}${e.code ? ` (${e.code})` : ""}`); });
+      s.on("unsolicited", (l: string) => out(`${port}: ${l}`));
+      consoles.push(s);
+    }
+    for (const c of consoles) {
+      const at = await headend.attach(c).catch(async (e: Error) => { await c.close(); throw e; });
+      out(`headend: concentrator ${at.id} on ${c.port}: attached; its readings from store position ${db.cursor(at.id)} on`);
+    }
+  } catch (e) {
+    return fail(e);
+  }
+  out(`headend: database ${a.db} (SQLite: tables concentrators, meters, readings, cursors)`);
+  out(`headend: MQTT broker ${mqtt.url}${a.mqtt ? "" : " (embedded)"}`);
+  const ids = headend.attached.map((x) => x.id);
+  out(`headend: topics: meterline/<concentrator>/<meter>/<obis> (readings, JSON, retained), meterline/<concentrator>/status (online/offline), meterline/<concentrator>/<meter>/status`);
+  out(`headend: subscribe to everything: mosquitto_sub -L '${mqtt.url.replace(/\/$/, "")}/meterline/#' -v   (concentrators: ${ids.join(", ")})`);
+  bench?.start();
+  if (bench) out(`headend: bench: ${bench.meters.length} meters (${bench.meters.join(", ")}) on a simulated line, virtual time at ${a.speed}× the wall clock, a register round every virtual minute`);
+  headend.run(a.everyS * 1000);
+  out(`headend: running; Ctrl-C stops`);
+  let stopped = false;
+  return {
+    headend, db, mqtt, bench,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      bench?.stop();
+      await headend.stop();
+      await mqtt.close();
+      db.close();
+    },
+  };
+}
+
+async function main({ values }: Parsed): Promise<number> {
+  const a = headendArgs(values);
+  const r = await startHeadend(a, (l) => console.log(l));
+  await new Promise<void>((resolve) => {
+    const done = () => { process.off("SIGINT", done); process.off("SIGTERM", done); resolve(); };
+    process.on("SIGINT", done);
+    process.on("SIGTERM", done);
+  });
+  await r.stop();
+  console.log("headend: stopped");
+  return 0;
+}
+
+if (isMain(import.meta.url)) cli(TOOL, main, { exit: true });

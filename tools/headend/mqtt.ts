@@ -1,0 +1,56 @@
+/*
+ * Where the head-end publishes: an embedded MQTT broker (aedes, with a TCP server) by
+ * default, or an external broker through the mqtt.js client (docs/headend.md, Topics).
+ */
+import { createServer, type AddressInfo, type Server } from "node:net";
+import { Aedes } from "aedes";
+import mqtt from "mqtt";
+
+export interface Publisher {
+  /** The broker's address for subscribers: mqtt://host:port. */
+  readonly url: string;
+  /** Publishes one message (QoS 1 to an external broker); retained unless `retain` is false. */
+  publish(topic: string, payload: string, retain?: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An aedes broker on a TCP port (0: any free port) of `host`. */
+export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Publisher> {
+  const broker = await Aedes.createBroker();
+  const server: Server = createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) => {
+      broker.close();
+      reject(new Error(`the MQTT broker cannot listen on port ${port}: ${e.code === "EADDRINUSE" ? "the port is in use (--mqtt-port, or --mqtt for a broker that runs already)" : e.code ?? e.message}`));
+    });
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return {
+    url: `mqtt://${shown}:${a.port}`,
+    publish: (topic, payload, retain = true) => new Promise<void>((resolve, reject) => {
+      broker.publish({ cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain, dup: false }, (e) => (e ? reject(e) : resolve()));
+    }),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => broker.close(() => resolve()));
+      // clients still connected keep the server open: end them
+      for (const c of Object.values((broker as unknown as { clients: Record<string, { close(): void }> }).clients ?? {})) c.close();
+    }),
+  };
+}
+
+/** A broker that runs already (Mosquitto, EMQX, another head-end's): mqtt://host:port. */
+export async function externalBroker(url: string, clientId = `meterline-headend-${process.pid}`): Promise<Publisher> {
+  let client: mqtt.MqttClient;
+  try {
+    client = await mqtt.connectAsync(url, { clientId, connectTimeout: 5000, reconnectPeriod: 2000 });
+  } catch (e) {
+    throw new Error(`--mqtt ${url}: cannot connect: ${(e as Error).message}`);
+  }
+  return {
+    url,
+    publish: async (topic, payload, retain = true) => { await client.publishAsync(topic, payload, { qos: 1, retain }); },
+    close: async () => { await client.endAsync(); },
+  };
+}
