@@ -12,13 +12,16 @@ export var KEY_RECORD = 36;
 /**
  * The record of meter `id` in a file of `size` bytes of `rec`-byte records sorted by their
  * leading u32 id, by binary search; `read(offset, length)` returns bytes of the file as a
- * string (Storage.read). Null when absent.
+ * string (Storage.read). Null when absent. A record the file no longer holds whole (the
+ * file cut shorter, or gone, since `size` was read) is not there: before, its missing
+ * bytes read as zeros, keys the file never held.
  */
 export function findById(read: (offset: number, length: number) => string | undefined, size: number, rec: number, id: number): string | null {
   var lo = 0, hi = Math.floor(size / rec) - 1;
   while (lo <= hi) {
     var mid = (lo + hi) >> 1;
     var r = read(mid * rec, rec) || "";
+    if (r.length < rec) { hi = mid - 1; continue; }
     var rid = (r.charCodeAt(0) | (r.charCodeAt(1) << 8) | (r.charCodeAt(2) << 16) | (r.charCodeAt(3) << 24)) >>> 0;
     if (rid === id) return r;
     if (rid < id) lo = mid + 1; else hi = mid - 1;
