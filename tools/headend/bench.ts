@@ -105,6 +105,9 @@ export function benchNetwork(o: BenchOptions = {}): BenchNetwork {
   api = meterlineOf(conc, con.print);
   rig.clock.advance(3000);
   conc.ctx.setTime(o.startTime ?? Math.floor(Date.now() / 1000));
+  // an identify round, so the registry (and the head-end's meters table) knows kinds and versions
+  for (let t = 0; t < 60 && conc.ctx.collect(() => undefined, undefined, 3) !== 0; t++) rig.clock.advance(1000);
+  for (let t = 0; t < 30; t++) rig.clock.advance(1000);
   // pulses at each meter's rate (the scenario's pulsesPerHour)
   const clock = rig.clock;
   for (const m of sc.meters) {
