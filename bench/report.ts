@@ -25,18 +25,24 @@ export function formatTable(rows: string[][]): string {
   return [line(rows[0]), w.map((n) => "-".repeat(n)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }
 
-export function summaryText(r: RunResult): string {
+/** The summary's lines under the meters table (the HTML page shows the table once, as a table). */
+function totalsLines(r: RunResult): string[] {
   const c = r.campaign;
   return [
-    formatTable(summaryRows(r)),
-    "",
     `image: ${r.image.source}, ${r.image.size} bytes in ${r.image.blocks} blocks, v${r.image.version}`,
     `readings: ${r.readings.collected} register readings collected, ${r.readings.missed} missed and retried by later rounds; ${r.readings.lines} lines in the readings file`,
     `campaign: ${c.rounds} rounds, ${c.polls} polls, ${c.blocks} blocks broadcast, ${c.frames} frames, ${c.bytes} bytes from the concentrator; ${secs(c.virtualMs)} of virtual time`,
     `line: ${r.line.frames} frames, ${r.line.bytes} bytes, ${secs(r.line.airtimeMs)} of airtime; per phase: ${Object.entries(r.airtimeByPhase).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${secs(v)}`).join(", ")}`,
     `wall time: ${secs(r.wallMs)}`,
-  ].join("\n");
+  ];
 }
+
+export function summaryText(r: RunResult): string {
+  return [formatTable(summaryRows(r)), "", ...totalsLines(r)].join("\n");
+}
+
+/** An event's time on the progress chart's axis: seconds from the campaign's start (negative before it). */
+const onAxis = (r: RunResult, t: number) => t - r.campaignStartS;
 
 const PHASE_COLOURS: Record<string, string> = {
   control: "#e0d4f7", broadcast: "#cfe8ff", poll: "#fff1c2", repair: "#ffd9c7", activate: "#d6f5d6", "read-back": "#e6e6e6", readings: "#f0f0f0", done: "#ffffff", aborted: "#ffc9c9",
@@ -64,10 +70,17 @@ function progressChart(r: RunResult): string {
   }
   const legend = Object.entries(PHASE_COLOURS).filter(([p]) => tl.some((s) => s.phase === p))
     .map(([p, c], i) => `<rect x="${L + i * 95}" y="${H + 4}" width="12" height="12" fill="${c}" stroke="#999"/><text x="${L + i * 95 + 16}" y="${H + 14}" font-size="11">${p}</text>`).join("");
+  // the events that fall in the campaign, numbered as in the list below the chart
+  let marks = "";
+  r.events.forEach((e, k) => {
+    const t = onAxis(r, e.t);
+    if (t < 0 || t > tMax) return;
+    marks += `<line x1="${x(t).toFixed(1)}" y1="${T}" x2="${x(t).toFixed(1)}" y2="${H - B}" stroke="#b00020" stroke-dasharray="3,3"/><text x="${(x(t) + 3).toFixed(1)}" y="${T + 40 + 12 * (k % 4)}" font-size="11" fill="#b00020">${k + 1}</text>`;
+  });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 40}" role="img" aria-label="campaign progress">
 ${bands}<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#333"/>
 <polyline points="${held}" fill="none" stroke="#1f6fd1" stroke-width="2"/><polyline points="${done}" fill="none" stroke="#2a9d3a" stroke-width="2" stroke-dasharray="5,3"/>
-${ticks}${legend}
+${ticks}${legend}${marks}
 <text x="${W - R}" y="${T + 12}" font-size="11" text-anchor="end" fill="#1f6fd1">blocks held by the meters</text>
 <text x="${W - R}" y="${T + 26}" font-size="11" text-anchor="end" fill="#2a9d3a">meters complete</text>
 </svg>`;
@@ -101,10 +114,11 @@ ${progressChart(r)}
 ${airtimeChart(r)}
 <h2>Meters</h2>
 ${table}
-<h2>Summary</h2>
-<pre>${esc(summaryText(r))}</pre>
+<h2>Totals</h2>
+<pre>${esc(totalsLines(r).join("\n"))}</pre>
 <h2>Events</h2>
-<pre>${esc(r.events.join("\n"))}</pre>
+<p>Times in seconds from the campaign's start, as on the chart's axis (negative: during the day of readings before it). The events inside the campaign are marked on the chart by their number.</p>
+<ol>${r.events.map((e) => { const t = onAxis(r, e.t); return `<li>${t >= 0 ? "+" : ""}${t.toFixed(1)} s: ${esc(e.text)}</li>`; }).join("")}</ol>
 </body></html>
 `;
 }

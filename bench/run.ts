@@ -51,7 +51,10 @@ export interface RunResult {
   line: { frames: number; bytes: number; airtimeMs: number };
   airtimeByPhase: Record<string, number>;
   timeline: Sample[];
-  events: string[];
+  /** What happened, at virtual time t (s since the run began): power cuts, restarts, the campaign's start and end... */
+  events: { t: number; text: string }[];
+  /** When the campaign began (s since the run began): the progress chart's time 0. */
+  campaignStartS: number;
   wallMs: number;
 }
 
@@ -104,8 +107,8 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const img = imageFor(sc);
   const rig = new LinkRig(sc.modem, lineFor(sc.modem, sc.seed, { bitRate: sc.bitRate, defaults: lossModel(sc.loss.p, sc.loss.meanBurst) }));
   const clock = rig.clock;
-  const events: string[] = [];
-  const note = (s: string) => events.push(`${((clock.now()) / 1000).toFixed(1)} s: ${s}`);
+  const events: { t: number; text: string }[] = [];
+  const note = (s: string) => events.push({ t: clock.now() / 1000, text: s });
   const ids = sc.meters.map((m) => m.id);
   const cutsDone = new Set<number>();
   const pendingSwapCut = new Map(sc.cuts.filter((c) => c.during === "swap").map((c) => [c.meter, c]));
@@ -187,6 +190,8 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   }
   const ml = consoleApi(conc.ctx, hostNative, BOARD.code, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes, hostBaud: 57600 });
   clock.advance(3000);
+  // the campaign's start (virtual ms), set when it begins: a run that fails before it reports 0
+  let c0 = 0;
   const fail = (reason: string): RunResult => finishRun(false, reason);
 
   // ---- the clock, then a day of pulses and readings
@@ -277,7 +282,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   if (e) return fail(`the campaign did not start: ${out[out.length - 1]}`);
   note(out[out.length - 1]);
   const camp = conc.ctx.campaign()!;
-  const c0 = clock.now();
+  c0 = clock.now();
   const timeline: Sample[] = [];
   let ended = "";
   const sample = () => {
@@ -367,7 +372,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       image: { size: img.session.size, blocks: img.session.blockCount, version: img.session.version, source: sc.image.source },
       meters: [], campaign: { code: -1, rounds: 0, polls: 0, blocks: 0, frames: 0, bytes: 0, virtualMs: 0 },
       readings: { rounds, collected, missed, lines: conc.lines.length },
-      line: { ...rig.line.totals }, airtimeByPhase, timeline: [], events, wallMs: performance.now() - wall0, ...extra,
+      line: { ...rig.line.totals }, airtimeByPhase, timeline: [], events, campaignStartS: c0 / 1000, wallMs: performance.now() - wall0, ...extra,
     };
   }
 

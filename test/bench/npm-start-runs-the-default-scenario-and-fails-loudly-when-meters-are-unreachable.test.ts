@@ -31,7 +31,7 @@ describe("npm start (the bench's default scenario)", () => {
     expect(rep.meters.find((m) => m.id === 1003)!.cuts[0]).toMatch(new RegExp(`^download, \\d+ of ${rep.image.blocks} blocks$`));
     expect(rep.image.blocks).toBe(Math.ceil(rep.image.size / 200));
     expect(rep.meters.find((m) => m.id === 1006)!.cuts).toEqual(["swap, op 25"]);
-    expect(rep.events.some((e) => e.includes("meter 1006: power back; boot routine finished the copy of image 2"))).toBe(true);
+    expect(rep.events.some((e) => e.text.includes("meter 1006: power back; boot routine finished the copy of image 2"))).toBe(true);
     // the image is the real meter bundle for the LINUX board
     expect(rep.image.source).toBe("bundle");
     expect(rep.image.size).toBe(16 + readFileSync("dist/LINUX/meter.js", "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "").length);
@@ -42,6 +42,13 @@ describe("npm start (the bench's default scenario)", () => {
     expect(html).toContain("<svg");
     expect(html).toContain("Passed");
     expect(html).not.toMatch(/<script|src=|href="http/);
+    // the events on the chart's own time axis: the power cuts in the campaign are marked there,
+    // listed in seconds from its start; the meters table is shown once
+    const cuts = rep.events.filter((e) => e.t >= rep.campaignStartS && /power/.test(e.text));
+    expect(cuts.length).toBeGreaterThanOrEqual(2);
+    expect((html.match(/stroke="#b00020" stroke-dasharray="3,3"/g) ?? []).length).toBe(rep.events.filter((e) => e.t >= rep.campaignStartS && e.t - rep.campaignStartS <= rep.timeline[rep.timeline.length - 1].t).length);
+    expect(html).toMatch(/<li>\+\d+\.\d s: meter 1003/);
+    expect(html.split("<th>confirmed</th>").length).toBe(2);
   }, 120_000);
 
   it("exits 1 with the reason when no meter can be reached", () => {
