@@ -58,6 +58,9 @@ export class InProcessConsole implements ConcentratorConsole {
   }
 
   async close(): Promise<void> { this.closed = true; }
+
+  /** Open again after close() (a head-end that restarts attaches to the same concentrator). */
+  reopen(): void { this.closed = false; }
 }
 
 /** The meterline object the board's entry makes (firmware/concentrator/entry.ts): consoleApi plus config and ctx. */

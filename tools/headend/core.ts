@@ -11,7 +11,7 @@
  * database restored from a copy) adds nothing, and only rows that were new are published.
  */
 import type { Answer } from "../console/session";
-import type { HeadendDb, MeterInfo, Reading } from "./db";
+import type { MeterInfo, Reading } from "./db";
 import type { Publisher } from "./mqtt";
 
 /** What the head-end needs of a console: a ConsoleSession, or the bench's in-process one. */
@@ -22,8 +22,23 @@ export interface ConcentratorConsole {
   on?(event: "disconnect" | "connect", f: (...a: unknown[]) => void): unknown;
 }
 
+type Maybe<T> = T | Promise<T>;
+
+/** The database: SQLite (HeadendDb, db.ts) or PostgreSQL (PgDb, pg.ts). */
+export interface ReadingsDb {
+  /** Where it is (a file, or a postgres:// URL without its password). */
+  readonly file: string;
+  concentrator(id: string, port: string): Maybe<void>;
+  setStatus(id: string, status: "online" | "offline"): Maybe<void>;
+  cursor(id: string): Maybe<number>;
+  /** A batch and the cursor after it, in one transaction: the readings that were new. */
+  store(id: string, rows: Reading[], next: number): Maybe<Reading[]>;
+  meters(id: string, list: MeterInfo[]): Maybe<void>;
+  close(): Maybe<void>;
+}
+
 export interface HeadendOptions {
-  db: HeadendDb;
+  db: ReadingsDb;
   /** Where readings and status go; none: the database only. */
   mqtt?: Publisher | null;
   /** Readings asked for in one export (1..1000); default 100. */
@@ -124,7 +139,7 @@ export class Attachment {
    */
   async pull(): Promise<number> {
     const { db, batch, timeoutMs } = this.h;
-    let cursor = db.cursor(this.id);
+    let cursor = await db.cursor(this.id);
     let got = 0, any = false;
     for (;;) {
       const a = await this.con.command(`meterline.export("json",${cursor},${batch})`, { timeoutMs });
@@ -132,7 +147,7 @@ export class Attachment {
       const next = intValue(a, `export from ${cursor}`);
       if (next < cursor || (rows.length && next <= rows[rows.length - 1].pos)) throw new HeadendError(`export from ${cursor} answered ${next}: not a position after what it printed`);
       if (next === cursor) break;
-      const added = db.store(this.id, rows, next);
+      const added = await db.store(this.id, rows, next);
       // only readings are acknowledged: each acknowledgement takes a line of the store, so
       // acknowledging a cursor moved only over acknowledgement lines would write one a pull
       if (rows.length) any = true;
@@ -161,7 +176,7 @@ export class Attachment {
     const a = await this.con.command("meterline.meters()", { timeoutMs: this.h.timeoutMs });
     if (a.error) throw new HeadendError(`meters(): ${a.error}`);
     const list = parseMeters(a.lines);
-    this.h.db.meters(this.id, list);
+    await this.h.db.meters(this.id, list);
     this.lastMeters = Date.now();
     for (const m of list) {
       await this.h.publish(meterStatusTopic(this.id, m.id), JSON.stringify({ kind: m.kind, version: m.version, lastSeen: m.lastSeen, quality: m.quality, ok: m.ok, missed: m.missed }));
@@ -172,13 +187,13 @@ export class Attachment {
   async setOnline(on: boolean): Promise<void> {
     if (!this.id) return;
     this.online = on;
-    this.h.db.setStatus(this.id, on ? "online" : "offline");
+    await this.h.db.setStatus(this.id, on ? "online" : "offline");
     await this.h.publish(statusTopic(this.id), on ? "online" : "offline");
   }
 }
 
 export class Headend {
-  readonly db: HeadendDb;
+  readonly db: ReadingsDb;
   readonly mqtt: Publisher | null;
   readonly batch: number;
   readonly timeoutMs: number;
@@ -205,7 +220,7 @@ export class Headend {
     const id = await at.identify();
     const same = this.attached.find((x) => x.id === id);
     if (same) throw new HeadendError(`${con.port} and ${same.port} both say they are concentrator ${id}: each concentrator needs its own id`);
-    this.db.concentrator(id, con.port);
+    await this.db.concentrator(id, con.port);
     this.attached.push(at);
     con.on?.("disconnect", () => { if (!this.stopping) void at.setOnline(false).catch(() => undefined); });
     return at;

@@ -11,7 +11,8 @@ import { openConsole } from "../console/session";
 import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
 import { HeadendDb } from "./db";
 import { embeddedBroker, externalBroker, type Publisher } from "./mqtt";
-import { Headend, type ConcentratorConsole } from "./core";
+import { Headend, type ConcentratorConsole, type ReadingsDb } from "./core";
+import { PgDb } from "./pg";
 import { benchNetwork, type BenchNetwork } from "./bench";
 
 export const TOOL: Tool = {
@@ -21,7 +22,7 @@ export const TOOL: Tool = {
   options: {
     concentrator: { type: "string", multiple: true, value: "PORT", help: "a concentrator's console: tcp://host:port or a serial device path; repeat for more" },
     bench: { type: "boolean", default: false, help: "attach the default bench network (no hardware) instead" },
-    db: { type: "string", value: "FILE", default: "headend.db", help: "the SQLite database (made when missing)" },
+    db: { type: "string", value: "FILE|URL", default: "headend.db", help: "the SQLite database file (made when missing), or postgres://user@host:port/db for PostgreSQL" },
     mqtt: { type: "string", value: "URL", help: "an external MQTT broker, mqtt://host:port, instead of the embedded one" },
     "mqtt-port": { type: "string", value: "N", help: "the embedded broker's TCP port (0: any free port) (default 1883)" },
     every: { type: "string", value: "S", help: "seconds between pulls (default 10; 1 with --bench)" },
@@ -75,7 +76,7 @@ export function headendArgs(v: Parsed["values"]): HeadendArgs {
 /** A running head-end and what it owns. */
 export interface Running {
   headend: Headend;
-  db: HeadendDb;
+  db: ReadingsDb;
   mqtt: Publisher;
   bench: BenchNetwork | null;
   stop(): Promise<void>;
@@ -83,18 +84,22 @@ export interface Running {
 
 /** Opens the database and the broker, attaches every concentrator, starts pulling. */
 export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Promise<Running> {
-  let db: HeadendDb;
-  try { db = new HeadendDb(a.db); } catch (e) { throw new ToolError(`--db ${a.db}: cannot open it as a SQLite database: ${(e as Error).message}`); }
+  let db: ReadingsDb;
+  if (/^postgres(ql)?:\/\//.test(a.db)) {
+    try { db = await PgDb.open(a.db); } catch (e) { throw new ToolError(`--db ${a.db.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}: cannot use it: ${(e as Error).message}`); }
+  } else {
+    try { db = new HeadendDb(a.db); } catch (e) { throw new ToolError(`--db ${a.db}: cannot open it as a SQLite database: ${(e as Error).message}`); }
+  }
   let mqtt: Publisher;
   try {
     mqtt = a.mqtt ? await externalBroker(a.mqtt) : await embeddedBroker(a.mqttPort);
   } catch (e) {
-    db.close();
+    await db.close();
     throw new ToolError((e as Error).message);
   }
   const headend = new Headend({ db, mqtt, batch: a.batch, timeoutMs: a.timeoutS * 1000, log: out });
   let bench: BenchNetwork | null = null;
-  const fail = async (e: unknown) => { await headend.stop(); bench?.stop(); await mqtt.close(); db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
+  const fail = async (e: unknown) => { await headend.stop(); bench?.stop(); await mqtt.close(); await db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
   try {
     const consoles: ConcentratorConsole[] = [];
     if (a.bench) {
@@ -108,12 +113,12 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
     }
     for (const c of consoles) {
       const at = await headend.attach(c).catch(async (e: Error) => { await c.close(); throw e; });
-      out(`headend: concentrator ${at.id} on ${c.port}: attached; its readings from store position ${db.cursor(at.id)} on`);
+      out(`headend: concentrator ${at.id} on ${c.port}: attached; its readings from store position ${await db.cursor(at.id)} on`);
     }
   } catch (e) {
     return fail(e);
   }
-  out(`headend: database ${a.db} (SQLite: tables concentrators, meters, readings, cursors)`);
+  out(`headend: database ${db.file} (${db instanceof PgDb ? "PostgreSQL" : "SQLite"}: tables concentrators, meters, readings, cursors)`);
   out(`headend: MQTT broker ${mqtt.url}${a.mqtt ? "" : " (embedded)"}`);
   const ids = headend.attached.map((x) => x.id);
   out(`headend: topics: meterline/<concentrator>/<meter>/<obis> (readings, JSON, retained), meterline/<concentrator>/status (online/offline), meterline/<concentrator>/<meter>/status`);
@@ -131,7 +136,7 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
       bench?.stop();
       await headend.stop();
       await mqtt.close();
-      db.close();
+      await db.close();
     },
   };
 }

@@ -1,0 +1,141 @@
+/*
+ * The head-end's database on PostgreSQL (--db postgres://...): the same tables and keys as
+ * the SQLite one (db.ts; docs/headend.md, Schema), a batch and its cursor in one transaction.
+ */
+import pg from "pg";
+import type { MeterInfo, Reading, ReadingRow } from "./db";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS concentrators (
+  id TEXT PRIMARY KEY,
+  port TEXT,
+  status TEXT NOT NULL DEFAULT 'offline',
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meters (
+  id BIGINT PRIMARY KEY,
+  concentrator TEXT NOT NULL REFERENCES concentrators(id),
+  kind INTEGER,
+  version BIGINT,
+  last_seen BIGINT,
+  quality INTEGER,
+  updated BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS readings (
+  concentrator TEXT NOT NULL REFERENCES concentrators(id),
+  meter BIGINT NOT NULL,
+  obis TEXT NOT NULL,
+  time BIGINT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  unit TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  pos BIGINT,
+  received BIGINT NOT NULL,
+  UNIQUE (meter, obis, time)
+);
+CREATE INDEX IF NOT EXISTS readings_by_concentrator ON readings (concentrator, time);
+CREATE TABLE IF NOT EXISTS cursors (
+  concentrator TEXT PRIMARY KEY REFERENCES concentrators(id),
+  next BIGINT NOT NULL,
+  updated BIGINT NOT NULL
+);
+`;
+
+// BIGINT comes back as a string by default: these fit a double
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export class PgDb {
+  private constructor(readonly url: string, private readonly pool: pg.Pool) {}
+
+  /** Connects and makes the tables when missing. */
+  static async open(url: string): Promise<PgDb> {
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
+    pool.on("error", () => undefined); // an idle client's error: the next query says it
+    try {
+      await pool.query(SCHEMA);
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+    return new PgDb(url, pool);
+  }
+
+  get file(): string { return this.url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@"); }
+
+  async concentrator(id: string, port: string, now = Date.now()): Promise<void> {
+    await this.pool.query(
+      "INSERT INTO concentrators (id, port, status, first_seen, last_seen) VALUES ($1, $2, 'online', $3, $3) ON CONFLICT (id) DO UPDATE SET port = excluded.port, status = 'online', last_seen = excluded.last_seen",
+      [id, port, now],
+    );
+  }
+
+  async setStatus(id: string, status: "online" | "offline", now = Date.now()): Promise<void> {
+    await this.pool.query("UPDATE concentrators SET status = $1, last_seen = $2 WHERE id = $3", [status, now, id]);
+  }
+
+  async cursor(id: string): Promise<number> {
+    const r = await this.pool.query("SELECT next FROM cursors WHERE concentrator = $1", [id]);
+    return r.rows.length ? Number(r.rows[0].next) : 0;
+  }
+
+  async store(id: string, rows: Reading[], next: number, now = Date.now()): Promise<Reading[]> {
+    const c = await this.pool.connect();
+    try {
+      await c.query("BEGIN");
+      const added: Reading[] = [];
+      for (const r of rows) {
+        const q = await c.query(
+          "INSERT INTO readings (concentrator, meter, obis, time, value, unit, status, pos, received) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (meter, obis, time) DO NOTHING",
+          [id, r.meter, r.obis, r.time, r.value, r.unit, r.status, r.pos, now],
+        );
+        if (q.rowCount) added.push(r);
+      }
+      await c.query(
+        "INSERT INTO cursors (concentrator, next, updated) VALUES ($1, $2, $3) ON CONFLICT (concentrator) DO UPDATE SET next = excluded.next, updated = excluded.updated",
+        [id, next, now],
+      );
+      await c.query("COMMIT");
+      return added;
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async meters(id: string, list: MeterInfo[], now = Date.now()): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query("BEGIN");
+      for (const m of list) {
+        await c.query(
+          "INSERT INTO meters (id, concentrator, kind, version, last_seen, quality, updated) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET concentrator = excluded.concentrator, kind = excluded.kind, version = excluded.version, last_seen = excluded.last_seen, quality = excluded.quality, updated = excluded.updated",
+          [m.id, id, m.kind, m.version, m.lastSeen, m.quality, now],
+        );
+      }
+      await c.query("COMMIT");
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async readings(concentrator?: string): Promise<ReadingRow[]> {
+    const sql = "SELECT concentrator, meter, obis, time, value, unit, status, pos, received FROM readings" + (concentrator ? " WHERE concentrator = $1" : "") + " ORDER BY pos, meter, obis, time";
+    const r = await this.pool.query(sql, concentrator ? [concentrator] : []);
+    return r.rows as ReadingRow[];
+  }
+
+  /** Runs SQL (tests, tools). */
+  query(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    return this.pool.query(sql, params);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
