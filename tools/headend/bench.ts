@@ -9,7 +9,7 @@ import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode } from "..
 import { lossModel } from "../../bench/run";
 import { KIND_CODE, loadScenario } from "../../bench/scenario";
 import { consoleApi } from "../../firmware/concentrator/console";
-import { hostNative } from "../../hal/mock/native";
+import { hostNative } from "../../hal/host/native";
 import type { DeviceConfig } from "../../firmware/common/config";
 import type { Answer } from "../console/session";
 import type { ConcentratorConsole } from "./core";
