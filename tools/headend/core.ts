@@ -153,7 +153,9 @@ export class Attachment {
       if (rows.length) any = true;
       got += added.length;
       this.stored += added.length;
-      for (const r of added) await this.h.publishReading(this.id, r);
+      // published in order without waiting: a broker that is away (an external one reconnecting)
+      // holds up neither the database nor the acknowledgement
+      for (const r of added) this.h.publishReading(this.id, r).catch((e: Error) => this.h.log(`headend: MQTT: ${e.message}`));
       cursor = next;
       if (rows.length < batch) break;
     }
