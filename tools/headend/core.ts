@@ -140,6 +140,7 @@ export class Attachment {
   async pull(): Promise<number> {
     const { db, batch, timeoutMs } = this.h;
     let cursor = await db.cursor(this.id);
+    if (!this.online) cursor = await this.checkStore(cursor);
     let got = 0, any = false;
     for (;;) {
       const a = await this.con.command(`meterline.export("json",${cursor},${batch})`, { timeoutMs });
@@ -163,6 +164,23 @@ export class Attachment {
     if (!this.online) await this.setOnline(true);
     if (Date.now() - this.lastMeters >= this.h.metersEveryMs) await this.refreshMeters();
     return got;
+  }
+
+  /**
+   * A store that ends before the cursor was erased or replaced (its positions start again
+   * from 0): ask from its start, or its new readings would never be asked for (the rows' key
+   * keeps out any reading already stored). Needs meterline.ctx (the board's entry and the bench
+   * set it); without it, nothing is checked.
+   */
+  private async checkStore(cursor: number): Promise<number> {
+    const a = await this.con.command("[meterline.ctx.store.start(),meterline.ctx.store.end()].join()", { timeoutMs: this.h.timeoutMs });
+    const m = /^"?(\d+),(\d+)"?$/.exec(a.value ?? "");
+    if (a.error || !m) return cursor;
+    const start = +m[1], end = +m[2];
+    if (end >= cursor) return cursor;
+    this.h.log(`headend: concentrator ${this.id}: its store ends at ${end}, before the cursor ${cursor} (erased or replaced): asking from ${start}`);
+    await this.h.db.store(this.id, [], start);
+    return start;
   }
 
   /** meterline.ack(pos): everything before pos is stored here. A refusal is logged (asked again next pull). */
