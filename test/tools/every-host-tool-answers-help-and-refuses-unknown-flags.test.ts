@@ -52,7 +52,7 @@ async function pool<T>(jobs: (() => Promise<T>)[], n = 2): Promise<T[]> {
 describe("every host tool answers --help and refuses an unknown option", () => {
   it("covers every script in package.json but the build, the type check and the tests", () => {
     expect(Object.keys(scripts).filter((s) => !NOT_TOOLS.includes(s)).sort()).toEqual(
-      ["bench", "bench:decode", "bench:memory", "bench:real", "board", "console", "deploy", "errors", "fuzz", "gate", "headend", "image", "keys", "pack", "scenario", "size", "start"],
+      ["bench", "bench:decode", "bench:memory", "bench:real", "board", "console", "deploy", "errors", "fuzz", "fuzz:coverage", "gate", "headend", "image", "keys", "pack", "scenario", "size", "start"],
     );
   });
 
@@ -84,7 +84,7 @@ describe("every host tool answers --help and refuses an unknown option", () => {
     const help = async (script: string) => { const [n, a] = commandOf(script); return (await run(n, [...a, "--help"])).stdout; };
     expect(await help("image")).toMatch(/--block-size S\s+bytes per block .* \(default 200\)/);
     expect(await help("deploy")).toMatch(/--method M\s+the update method: coded or patent \(default coded\)/);
-    expect(await help("fuzz")).toMatch(/--runs N\s+inputs per decoder \(default 1000000\)/);
+    expect(await help("fuzz")).toMatch(/--runs N\s+inputs per target \(default 1000000\)/);
   }, 60_000);
 
   it("a missing required option or a bad value is one line and exit 2; a misspelt option no longer passes silently", async () => {
