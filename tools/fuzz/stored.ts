@@ -20,7 +20,7 @@ import { checkpointInfo, checkpointSize, readCheckpoint, writeCheckpoint } from 
 import { keyFile, KEY_RECORD } from "../../firmware/concentrator/keystore";
 import { METER_FILES, meterFile, type MeterFile } from "../../firmware/concentrator/meter-file";
 import { registry, type Registry } from "../../firmware/concentrator/registry";
-import { MockFlash, PowerCut, type CutMode } from "../../hal/mock/flash";
+import { CUT_MODES, MockFlash, PowerCut } from "../../hal/mock/flash";
 import { MockStorage } from "../../hal/mock/storage";
 import { hostNative, latin1 } from "../../hal/mock/native";
 import { errName } from "../errors/table";
@@ -288,12 +288,12 @@ function flashSetup(unit: number, units: number): FlashSetup {
   return { g: { base: 0, size: (units + 2) * unit, writeAlign: 4, eraseUnits: [{ addr: 0, size: unit, count: units + 2 }] }, region: { addr: unit, size: units * unit }, unit };
 }
 
-const CUT_MODES: CutMode[] = ["before", "after", "torn", "half-erase"];
-const cutArb = fc.option(fc.record({ op: fc.nat(80), mode: fc.integer({ min: 0, max: 3 }), fraction: fc.integer({ min: 0, max: 16 }) }), { nil: null, freq: 3 });
-type Cut = { op: number; mode: number; fraction: number } | null;
+/** A power cut at a flash operation, in any of the mock flash's modes (CUT_MODES: torn and noisy writes, half and noisy erases...). */
+const cutArb = fc.option(fc.record({ op: fc.nat(80), mode: fc.nat(CUT_MODES.length - 1), fraction: fc.integer({ min: 0, max: 16 }), seed: fc.nat() }), { nil: null, freq: 3 });
+type Cut = { op: number; mode: number; fraction: number; seed: number } | null;
 
 function planCut(f: MockFlash, c: Cut): void {
-  if (c) f.planCut({ op: c.op, mode: CUT_MODES[c.mode], fraction: c.fraction / 16 });
+  if (c) f.planCut({ op: c.op, mode: CUT_MODES[c.mode], fraction: c.fraction / 16, seed: c.seed });
 }
 
 /** Flash-level changes: [op, at, value, extra]; `forge` writes a whole slot or header that passes its CRC. */
