@@ -14,7 +14,7 @@ import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { concentratorAuth, type LinkKeys } from "../link/auth";
 import { hmacSha256 } from "../common/hmac";
-import { campaign, Campaign, CampaignConfig, checkpointInfo, readCheckpoint, Ph, unionRepair } from "./campaign";
+import { campaign, Campaign, CampaignConfig, readCheckpoint, Ph, unionRepair, type CheckpointBody } from "./campaign";
 import { checkpoints } from "./checkpoint";
 import { registry, Registry, Rf } from "./registry";
 import { discover, Discovery, DiscoveryOptions } from "./discovery";
@@ -193,16 +193,15 @@ export function startConcentrator(
   var modem = makeModem(hal, ep.events, 0);
   ep.attach(modem);
   modem.start();
-  /** The newest checkpoint when it names a campaign that did not end, or null. */
-  function unfinishedCheckpoint(): Uint8Array | null {
-    var b = store.load();
-    var c = b ? readCheckpoint(b) : null;
-    return c && c.phase !== Ph.DONE && c.phase !== Ph.ABORTED ? b : null;
+  /** The newest checkpoint (its bytes, read once) when it names a campaign that did not end, or null. */
+  function unfinishedCheckpoint(): { b: Uint8Array; c: CheckpointBody } | null {
+    var b = store.load(), c = b ? readCheckpoint(b) : null;
+    return b && c && c.phase !== Ph.DONE && c.phase !== Ph.ABORTED ? { b: b, c: c } : null;
   }
 
   function unfinished(): { session: Session; meters: number[]; coded: boolean } | null {
-    var b = unfinishedCheckpoint();
-    return b ? checkpointInfo(b) : null;
+    var u = unfinishedCheckpoint();
+    return u ? { session: u.c.session, meters: u.c.meters, coded: u.c.coded } : null;
   }
 
   /** Starts a campaign (from a checkpoint with `restore`), checkpointed in the store region. */
@@ -227,13 +226,12 @@ export function startConcentrator(
     },
     unfinished: unfinished,
     resume: function (cfg, done) {
-      var b = unfinishedCheckpoint();
-      var info = b ? readCheckpoint(b) : null;
-      if (!b || !info) return Err.UPDATE_NO_SESSION;
+      var u = unfinishedCheckpoint();
+      if (!u) return Err.UPDATE_NO_SESSION;
       if (!ready) return Err.LINK_NOT_READY;
-      cfg.session = info.session;
-      cfg.meters = info.meters;
-      run(cfg, done, b);
+      cfg.session = u.c.session;
+      cfg.meters = u.c.meters;
+      run(cfg, done, u.b);
       return 0;
     },
     campaign: function () { return current; },
