@@ -23,7 +23,7 @@ import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU32, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
-import type { Region } from "../common/layout";
+import { eraseUnitAt, type Region } from "../common/layout";
 import {
   blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, encodeSession, markAddr, markOf,
   MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, repairMarkOf, sameImage, Session,
@@ -80,11 +80,8 @@ export interface Installed { version: number; floor: number; board: number; maxI
 
 export function updateReceiver(flash: Flash, native: Native, buffer: Region, journal: RecordLog, me: Installed): Receiver {
   var stats: UpdateStats = { stored: 0, duplicate: 0, corrupt: 0, outOfSession: 0, tornUnits: 0, refused: 0, repairs: 0, useless: 0, decodes: 0 };
-  var unitSize = flash.geometry.eraseUnits[0].size;
-  for (var r = 0; r < flash.geometry.eraseUnits.length; r++) {
-    var run = flash.geometry.eraseUnits[r];
-    if (buffer.addr >= run.addr && buffer.addr < run.addr + run.size * run.count) unitSize = run.size;
-  }
+  var unit = eraseUnitAt(flash.geometry, buffer.addr);
+  var unitSize = unit ? unit.length : flash.geometry.eraseUnits[0].size;
   var sess: Session | null = null;
   var lay: BufferLayout | null = null;
   var got: Uint8Array = new Uint8Array(0);
