@@ -108,8 +108,6 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   /** Reads marks back into the bitmap and the repair slots' indices; erases units left torn. */
   function scan(): void {
     var l = lay as BufferLayout, s = sess as Session, n = slotsUsed();
-    got = new Uint8Array((s.blockCount + 7) >> 3);
-    count = 0;
     // CRC of an erased slot, once per slot length (every image slot but the last, and every spare slot, is a full one)
     var blankFull = native.crc32(blank(s.blockSize)), lastLen = slotLen(s.blockCount - 1);
     var blankLast = native.crc32(blank(lastLen));
@@ -239,7 +237,12 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     // every block arrived (or was decoded) yet the image is wrong: start the download over
     st = Us.VERIFY_FAILED;
     eraseSlots(l, slotsUsed());
-    got = new Uint8Array((s.blockCount + 7) >> 3);
+    forget();
+  }
+
+  /** Forgets every block and repair block held: the bitmap, the count, the spare slots' indices. */
+  function forget(): void {
+    got = new Uint8Array(((sess as Session).blockCount + 7) >> 3);
     count = 0;
     for (var t = 0; t < room; t++) ids[t] = FREE;
     dirty = true;
@@ -251,9 +254,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     st = Us.DOWNLOADING;
     room = Math.max(0, Math.min(lay.capacity - s.blockCount, me.rows));
     ids = new Uint16Array(room);
-    for (var t = 0; t < room; t++) ids[t] = FREE;
     dec = room ? /*@__NOINLINE__*/ decoder(s.blockCount, s.blockSize, room) : null;
-    dirty = true;
+    forget();
   }
 
   function close(imageId: number, reason: number): void {
@@ -307,8 +309,6 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       open(s);
       eraseSlots(lay as BufferLayout, slotsUsed());
       journal.append(REC_SESSION, encodeSession(s));
-      got = new Uint8Array((s.blockCount + 7) >> 3);
-      count = 0;
       return 0;
     },
     block: function (imageId, index, data) {
