@@ -21,7 +21,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU32 } from "../common/bytes";
+import { getU32, putU16, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
 import { eraseUnitAt, type Region } from "../common/layout";
 import {
@@ -260,10 +260,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
 
   function close(imageId: number, reason: number): void {
     var b = new Uint8Array(4);
-    b[0] = imageId & 0xff;
-    b[1] = imageId >> 8;
-    b[2] = reason & 0xff;
-    b[3] = reason >> 8;
+    putU16(b, 0, imageId);
+    putU16(b, 2, reason);
     journal.append(REC_END, b);
     sess = null;
     lay = null;
@@ -364,8 +362,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (!sess || sess.imageId !== imageId) return Err.UPDATE_NO_SESSION;
       if (st !== Us.VERIFIED) return Err.UPDATE_NOT_VERIFIED;
       var b = new Uint8Array(6);
-      b[0] = imageId & 0xff;
-      b[1] = imageId >> 8;
+      putU16(b, 0, imageId);
       putU32(b, 2, sess.version);
       journal.append(REC_ACTIVATE, b);
       st = Us.ACTIVATING;
