@@ -112,12 +112,16 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   var ivStart = 0, ivPulses = 0, ivStatus = Iv.POWER_FAIL | Iv.PARTIAL, ivTimer = 0;
   var obis = obisFor(kind);
 
-  function wall(): number {
-    return timeBase ? Math.floor(timeBase + clock.now() / 1000) : 0;
-  }
-  /** The interval clock: wall time when set, else seconds since start. */
+  /** The interval clock: wall time when set, else seconds since start (timeBase is 0 then). */
   function ivNow(): number {
-    return timeBase ? timeBase + clock.now() / 1000 : clock.now() / 1000;
+    return timeBase + clock.now() / 1000;
+  }
+  function wall(): number {
+    return timeBase ? Math.floor(ivNow()) : 0;
+  }
+  /** The start of the interval that holds `t` (seconds on the interval clock). */
+  function ivFloor(t: number): number {
+    return Math.floor(t / s.intervalS) * s.intervalS;
   }
   function conv(p: number): number {
     return Math.floor((p * 1000) / s.constant);
@@ -158,20 +162,20 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   function schedule(): void {
     if (ivTimer) clock.clear(ivTimer);
     var now = ivNow();
-    var next = (Math.floor(now / s.intervalS) + 1) * s.intervalS;
+    var next = ivFloor(now) + s.intervalS;
     ivTimer = clock.setTimeout(boundary, Math.ceil((next - now) * 1000));
   }
 
   function boundary(): void {
     ivTimer = 0;
     closeInterval();
-    ivStart = Math.floor(ivNow() / s.intervalS) * s.intervalS;
+    ivStart = ivFloor(ivNow());
     ivPulses = 0;
     ivStatus = 0;
     schedule();
   }
 
-  ivStart = Math.floor(ivNow() / s.intervalS) * s.intervalS;
+  ivStart = ivFloor(ivNow());
   schedule();
   clock.setInterval(function () {
     if (pulses !== saved && clock.now() - lastSaveMs >= s.maxSaveS * 1000) save();
@@ -196,7 +200,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     setTime: function (unix) {
       ivStatus |= Iv.CLOCK_ADJUSTED;
       // the clock moved to another interval: the running one ends here, the next starts on the new clock's boundary
-      var start = Math.floor(unix / s.intervalS) * s.intervalS;
+      var start = ivFloor(unix);
       if (start !== ivStart) {
         closeInterval();
         ivStart = start;
@@ -253,7 +257,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         closeInterval();
         ivStatus = Iv.PARTIAL;
         s.intervalS = v;
-        ivStart = Math.floor(ivNow() / v) * v;
+        ivStart = ivFloor(ivNow());
         ivPulses = 0;
         schedule();
       } else if (key === Key.SAVE_PULSES) {
