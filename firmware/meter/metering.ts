@@ -189,6 +189,13 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
 
   function u16(v: Uint8Array): number { return v.length === 2 ? getU16(v, 0) : -1; }
 
+  /** The groups as the GROUPS record and setting hold them: u32 each. */
+  function groupBytes(): Uint8Array {
+    var o = new Uint8Array(groups.length * 4);
+    for (var i = 0; i < groups.length; i++) putU32(o, i * 4, groups[i]);
+    return o;
+  }
+
   return {
     kind: kind,
     settings: s,
@@ -238,7 +245,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       var o: Uint8Array;
       if (key === Key.CONSTANT) { o = new Uint8Array(4); putU32(o, 0, s.constant); return o; }
       if (key === Key.KIND) return new Uint8Array([kind]);
-      if (key === Key.GROUPS) { o = new Uint8Array(groups.length * 4); for (var i = 0; i < groups.length; i++) putU32(o, i * 4, groups[i]); return o; }
+      if (key === Key.GROUPS) return groupBytes();
       var v = key === Key.INTERVAL ? s.intervalS : key === Key.SAVE_PULSES ? s.savePulses : key === Key.MIN_SAVE ? s.minSaveS : key === Key.MAX_SAVE ? s.maxSaveS : -1;
       if (v < 0) return null;
       return new Uint8Array([v & 0xff, v >> 8]);
@@ -289,9 +296,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         groups.splice(at, 1);
       } else if (op === 3) groups.length = 0;
       else return Err.BAD_ARG;
-      var o = new Uint8Array(groups.length * 4);
-      for (var i = 0; i < groups.length; i++) putU32(o, i * 4, groups[i]);
-      regs.append(Rec.GROUPS, o);
+      regs.append(Rec.GROUPS, groupBytes());
       return 0;
     },
     inGroup: function (group) { return groups.indexOf(group) >= 0; },
