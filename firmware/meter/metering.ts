@@ -187,8 +187,6 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     if (pulses - saved >= s.savePulses && clock.now() - lastSaveMs >= s.minSaveS * 1000) save();
   }, 20);
 
-  function u16(v: Uint8Array): number { return v.length === 2 ? getU16(v, 0) : -1; }
-
   /** The groups as the GROUPS record and setting hold them: u32 each. */
   function groupBytes(): Uint8Array {
     var o = new Uint8Array(groups.length * 4);
@@ -251,15 +249,14 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       return new Uint8Array([v & 0xff, v >> 8]);
     },
     setSetting: function (key, value) {
-      var v: number;
+      // the value of a u16 setting, -1 when it is not 2 bytes long (each key's check refuses it)
+      var v = value.length === 2 ? getU16(value, 0) : -1;
       if (key === Key.CONSTANT) {
-        if (value.length !== 4) return Err.CONFIG_BAD_VALUE;
-        v = getU32(value, 0);
+        v = value.length === 4 ? getU32(value, 0) : 0;
         if (v < 1 || v > 1000000) return Err.CONFIG_BAD_VALUE;
         save();
         s.constant = v;
       } else if (key === Key.INTERVAL) {
-        v = u16(value);
         if (INTERVALS.indexOf(v) < 0) return Err.CONFIG_BAD_VALUE;
         closeInterval();
         ivStatus = Iv.PARTIAL;
@@ -268,15 +265,12 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         ivPulses = 0;
         schedule();
       } else if (key === Key.SAVE_PULSES) {
-        v = u16(value);
         if (v < 1) return Err.CONFIG_BAD_VALUE;
         s.savePulses = v;
       } else if (key === Key.MIN_SAVE) {
-        v = u16(value);
         if (v < 0 || v > s.maxSaveS) return Err.CONFIG_BAD_VALUE;
         s.minSaveS = v;
       } else if (key === Key.MAX_SAVE) {
-        v = u16(value);
         if (v < 60 || v < s.minSaveS) return Err.CONFIG_BAD_VALUE;
         s.maxSaveS = v;
       } else if (key === Key.KIND || key === Key.GROUPS) return Err.CONFIG_BAD_VALUE;
