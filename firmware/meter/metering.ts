@@ -135,14 +135,15 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     lastSaveMs = clock.now();
   }
 
-  function saveSettings(): void {
+  /** The SETTINGS record: constant u32, then intervalS, savePulses, minSaveS and maxSaveS u16 (key k's at 2k). */
+  function settingsBytes(): Uint8Array {
     var o = new Uint8Array(12);
     putU32(o, 0, s.constant);
     putU16(o, 4, s.intervalS);
     putU16(o, 6, s.savePulses);
     putU16(o, 8, s.minSaveS);
     putU16(o, 10, s.maxSaveS);
-    regs.append(Rec.SETTINGS, o);
+    return o;
   }
 
   function closeInterval(): void {
@@ -240,13 +241,11 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       return start < 0 ? null : { start: start, period: period, slots: slots };
     },
     getSetting: function (key) {
-      var o: Uint8Array;
-      if (key === Key.CONSTANT) { o = new Uint8Array(4); putU32(o, 0, s.constant); return o; }
       if (key === Key.KIND) return new Uint8Array([kind]);
       if (key === Key.GROUPS) return groupBytes();
-      var v = key === Key.INTERVAL ? s.intervalS : key === Key.SAVE_PULSES ? s.savePulses : key === Key.MIN_SAVE ? s.minSaveS : key === Key.MAX_SAVE ? s.maxSaveS : -1;
-      if (v < 0) return null;
-      return new Uint8Array([v & 0xff, v >> 8]);
+      if (key < Key.CONSTANT || key > Key.MAX_SAVE) return null;
+      // the others' bytes are their fields of the SETTINGS record
+      return key === Key.CONSTANT ? settingsBytes().subarray(0, 4) : settingsBytes().subarray(2 * key, 2 * key + 2);
     },
     setSetting: function (key, value) {
       // the value of a u16 setting, -1 when it is not 2 bytes long (each key's check refuses it)
@@ -275,7 +274,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         s.maxSaveS = v;
       } else if (key === Key.KIND || key === Key.GROUPS) return Err.CONFIG_BAD_VALUE;
       else return Err.CONFIG_UNKNOWN_KEY;
-      saveSettings();
+      regs.append(Rec.SETTINGS, settingsBytes());
       return 0;
     },
     setGroup: function (op, group) {
