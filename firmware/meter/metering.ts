@@ -81,7 +81,7 @@ export interface Metering {
 }
 
 export function obisFor(kind: number): Uint8Array {
-  return kind === Kind.WATER ? new Uint8Array([8, 0, 1, 0, 0, 255]) : kind === Kind.GAS ? new Uint8Array([7, 0, 3, 0, 0, 255]) : new Uint8Array([1, 0, 1, 8, 0, 255]);
+  return new Uint8Array(kind === Kind.WATER ? [8, 0, 1, 0, 0, 255] : kind === Kind.GAS ? [7, 0, 3, 0, 0, 255] : [1, 0, 1, 8, 0, 255]);
 }
 
 export function startMetering(kind: number, clock: Clock, pulse: PulseInput | null, regs: RecordLog, prof: RecordLog, initialGroups: number[]): Metering {
@@ -217,7 +217,8 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       schedule();
     },
     register: function () {
-      var electric = kind === Kind.ELECTRICITY || (kind !== Kind.WATER && kind !== Kind.GAS);
+      // any other kind counts as electricity, as obisFor does
+      var electric = kind !== Kind.WATER && kind !== Kind.GAS;
       return { obis: obis, unit: electric ? 30 : 13, scaler: electric ? 0 : -3, value: conv(pulses) % 4294967296, status: timeBase ? 0 : RegStatus.CLOCK_NOT_SET };
     },
     profile: function (from, count) {
