@@ -24,10 +24,10 @@ export function readOutcome(flash: Flash, journal: Region): InstallOutcome {
     var w = flash.read(a, 8), v = getU32(w, 0);
     if ((~v >>> 0) !== getU32(w, 4)) continue;
     var tag = (v & 0xf0000000) >>> 0, id = v & 0xffff;
-    if (tag === JR_DONE) { o.outcome = Outcome.RUNNING; o.imageId = id; o.tries = 0; }
+    // the end of an install: its outcome, for its image, with no start on trial yet
+    var end = tag === JR_DONE ? Outcome.RUNNING : tag === JR_REVERTED ? Outcome.REVERTED : tag === JR_FAILED ? Outcome.FAILED : Outcome.NONE;
+    if (end) { o.outcome = end; o.imageId = id; o.tries = 0; }
     else if (tag === JR_TRY && id === o.imageId) o.tries = (v >>> 16) & 0xfff;
-    else if (tag === JR_REVERTED) { o.outcome = Outcome.REVERTED; o.imageId = id; o.tries = 0; }
-    else if (tag === JR_FAILED) { o.outcome = Outcome.FAILED; o.imageId = id; o.tries = 0; }
   }
   return o;
 }
