@@ -64,9 +64,8 @@ function getScalar(c: Cursor, k: string): any {
     case "H": return cur.getU16(c);
     case "I": return cur.getU32(c);
     case "i": return cur.getU32(c) | 0;
-    case "O": return cur.getBytes(c, 6);
-    case "K": return cur.getBytes(c, 16);
-    default: return cur.getBytes(c, 32);
+    // O, K, D: bytes
+    default: return cur.getBytes(c, kindWidth(k));
   }
 }
 
@@ -83,8 +82,8 @@ function putScalar(c: Cursor, k: string, v: any): boolean {
     case "I": if (!isInt(v, 0, 0xffffffff)) return false; cur.putU32(c, v); return true;
     case "i": if (!isInt(v, -0x80000000, 0x7fffffff)) return false; cur.putU32(c, v >>> 0); return true;
   }
-  var n = k === "O" ? 6 : k === "K" ? 16 : 32;
-  if (!(v instanceof Uint8Array) || v.length !== n) return false;
+  // O, K, D: bytes
+  if (!(v instanceof Uint8Array) || v.length !== kindWidth(k)) return false;
   cur.putBytes(c, v);
   return true;
 }
