@@ -119,6 +119,12 @@ function recordWidth(spec: string, s0: number, s1: number): number {
   return w;
 }
 
+/** The name of a record's field whose colon is at `j` (the record's layout starts at s0). */
+function fieldName(spec: string, s0: number, j: number): string {
+  var b = spec.lastIndexOf(" ", j) + 1;
+  return spec.substring(b < s0 ? s0 : b, j);
+}
+
 var rc: Cursor = cur.cursor(new Uint8Array(0), 0, 0);
 var wc: Cursor = cur.cursor(new Uint8Array(0), 0, 0);
 
@@ -155,9 +161,7 @@ export function encodeMsg(m: Msg, out: Uint8Array): number {
         if (rec === null || typeof rec !== "object") return !(bad = true);
         for (var j = s0; j < s1 && !bad; j++) {
           if (spec.charAt(j) !== ":") continue;
-          var b = spec.lastIndexOf(" ", j) + 1;
-          if (b < s0) b = s0;
-          if (!putScalar(c, spec.charAt(j + 1), rec[spec.substring(b, j)])) bad = true;
+          if (!putScalar(c, spec.charAt(j + 1), rec[fieldName(spec, s0, j)])) bad = true;
         }
       }
     } else if (!putScalar(c, k, v)) bad = true;
@@ -220,9 +224,7 @@ export function decodeMsg(frame: Uint8Array, len: number, m: Msg): number {
         var rec: any = {};
         for (var j = s0; j < s1; j++) {
           if (spec.charAt(j) !== ":") continue;
-          var b = spec.lastIndexOf(" ", j) + 1;
-          if (b < s0) b = s0;
-          rec[spec.substring(b, j)] = getScalar(c, spec.charAt(j + 1));
+          rec[fieldName(spec, s0, j)] = getScalar(c, spec.charAt(j + 1));
         }
         list.push(rec);
       }
