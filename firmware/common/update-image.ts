@@ -169,25 +169,25 @@ export interface DigestChain {
   result(): Uint8Array;
 }
 
+/** Sets the chain value `h` to the hash of `b`: SHA-256, or on boards without it CRC-32 in the first 4 bytes. */
+function chainHash(native: Native, h: Uint8Array, b: Uint8Array): void {
+  if (native.sha256) h.set(native.sha256(b));
+  else putU32(h, 0, native.crc32(b));
+}
+
 export function digestChain(native: Native, s: Session): DigestChain {
-  var sha = native.sha256;
+  // the chain value's length: SHA-256's 32 bytes, CRC-32's 4
+  var n = native.sha256 ? DIGEST_SIZE : 4;
   var work = new Uint8Array(DIGEST_SIZE + MAX_BLOCK);
   var h = new Uint8Array(DIGEST_SIZE);
   var head = new Uint8Array(16);
   putHeader(s, head);
-  if (sha) h.set(sha(head));
-  else putU32(h, 0, native.crc32(head));
+  chainHash(native, h, head);
   return {
     step: function (block) {
-      if (sha) {
-        work.set(h, 0);
-        work.set(block, DIGEST_SIZE);
-        h.set(sha(work.subarray(0, DIGEST_SIZE + block.length)));
-      } else {
-        work.set(h.subarray(0, 4), 0);
-        work.set(block, 4);
-        putU32(h, 0, native.crc32(work.subarray(0, 4 + block.length)));
-      }
+      work.set(h.subarray(0, n), 0);
+      work.set(block, n);
+      chainHash(native, h, work.subarray(0, n + block.length));
     },
     result: function () { return h; },
   };
