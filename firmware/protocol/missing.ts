@@ -9,6 +9,7 @@
  * all been received.
  */
 import { Err } from "../common/errors";
+import { getU16, putU16 } from "../common/bytes";
 import { Form, P } from "./catalogue";
 
 export function isSet(bits: Uint8Array, i: number): boolean {
@@ -80,8 +81,8 @@ export function buildReport(got: Uint8Array, count: number, maxMap: number, r: M
       var miss = j < count && !isSet(got, j);
       if (miss && start < 0) start = j;
       else if (!miss && start >= 0) {
-        map[k] = start & 0xff; map[k + 1] = start >> 8;
-        map[k + 2] = (j - start) & 0xff; map[k + 3] = (j - start) >> 8;
+        putU16(map, k, start);
+        putU16(map, k + 2, j - start);
         k += 4;
         start = -1;
       }
@@ -117,12 +118,12 @@ export function forEachMissing(r: MissingReport, count: number, fn: (block: numb
     if (map.length === 0 || map.length & 3) return Err.PROTO_BAD_FIELD;
     var prev = r.base;
     for (i = 0; i < map.length; i += 4) {
-      var s = map[i] | (map[i + 1] << 8), n = map[i + 2] | (map[i + 3] << 8);
+      var s = getU16(map, i), n = getU16(map, i + 2);
       if (n < 1 || s < prev || s + n > end || (i === 0 && s !== r.base)) return Err.PROTO_BAD_FIELD;
       prev = s + n;
     }
     for (i = 0; i < map.length; i += 4) {
-      var s2 = map[i] | (map[i + 1] << 8), n2 = map[i + 2] | (map[i + 3] << 8);
+      var s2 = getU16(map, i), n2 = getU16(map, i + 2);
       for (var b = 0; b < n2; b++) fn(s2 + b);
     }
     return 0;
