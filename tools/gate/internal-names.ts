@@ -34,6 +34,8 @@ export const INTERNAL_NAMES = [
   "queueFull", "sendFailed", "lastLength", "maxPayload", "badChecksum", "rxGarbage", "garbage", "rxFrames", "rxBad",
   "txFrames", "txFailed", "txOption", "retries", "attempts", "resets",
   "keyed", "grant", "authorise", "derive", "problem", "lastAccepted",
+  // the message header and the byte cursor (codec.ts: the header is fixed bytes, never a layout's field)
+  "type", "seq", "src", "mode", "dst", "body", "mac", "err",
 ];
 
 /**
