@@ -36,6 +36,9 @@ export const INTERNAL_NAMES = [
   "keyed", "grant", "authorise", "derive", "problem", "lastAccepted",
   // the message header and the byte cursor (codec.ts: the header is fixed bytes, never a layout's field)
   "type", "seq", "src", "mode", "dst", "body", "mac", "err",
+  // the HAL and the board profile's pins (hal/types.ts, hal/espruino), framers, digest chain, counters
+  "system", "pulse", "led", "uart", "treq", "resetn", "pulsePin", "onData", "mapped", "feed", "step",
+  "erases", "naks", "units", "stored", "corrupt",
 ];
 
 /**
