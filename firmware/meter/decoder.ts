@@ -8,13 +8,14 @@
  *    kept so far. A row that reduces to zero adds nothing and is not stored (it would only
  *    take a slot); otherwise the caller stores the block and the row becomes a pivot. The
  *    rank says how many more useful repair blocks the meter needs: m - rank.
- * 2. At full rank (`solve`): each kept repair block is read from flash once, cleaned of
- *    the blocks the meter holds (XOR), and Gauss-Jordan elimination on the cleaned rows in
- *    RAM, picking the lightest row as pivot, leaves one recovered block per row, written
- *    to its own slot by the caller.
+ * 2. At full rank (`solve`): each kept repair block is read from flash once, and each held
+ *    block its set names is read once and XORed into every row that has it (cleaning);
+ *    then forward elimination on the cleaned rows in RAM (the lightest row as pivot, on its
+ *    column the fewest other rows share) and back-substitution leave one recovered block per
+ *    row, written to its own slot by the caller.
  *
  * RAM: the bit rows (rows x ceil(m / 32) words) and, during `solve` only, one block buffer
- * per missing block: the caller bounds m by the rows its board can hold (`rows`). Nothing
+ * per missing block and a bit per (held block, row): the caller bounds m by the rows its board can hold (`rows`). Nothing
  * here writes flash: everything the decoder knows is rebuilt from the received bitmap and
  * the stored repair indices (`reset`), so a power cut at any moment leaves a decode that
  * starts again from flash.
@@ -25,9 +26,10 @@ import { repairSets, type RepairSets } from "../protocol/repair";
 export var FREE = 0xffff;
 
 export interface DecodeWork {
-  /** Block XORs: cleaning (flash read + XOR) and elimination (RAM to RAM). */
+  /** Block XORs: cleaning (a held block into a row) and elimination (row into row), all in RAM; held blocks read from flash. */
   cleanXors: number;
   rowXors: number;
+  reads: number;
 }
 
 export interface Decoder {
@@ -53,10 +55,6 @@ export interface Decoder {
   work: DecodeWork;
 }
 
-/** Bits set in each byte value: a row's weight in a few lookups instead of a loop per bit. */
-var BITS = new Uint8Array(256);
-for (var bv = 1; bv < 256; bv++) BITS[bv] = (bv & 1) + BITS[bv >> 1];
-
 /**
  * XORs `n` 32-bit words of `b` into `a` (n a multiple of 4), four a turn: on the interpreter
  * the loop's own test and step cost about as much as the XOR.
@@ -76,7 +74,7 @@ export function decoder(k: number, blockSize: number, rows: number): Decoder {
   // pivot rows (reduced), their pivot column and which stored repair block each is
   var piv = new Uint32Array(0), pcol = new Int16Array(rows), pslot = new Int16Array(rows);
   var row = new Uint32Array(0), rowCol = -1;
-  var work: DecodeWork = { cleanXors: 0, rowXors: 0 };
+  var work: DecodeWork = { cleanXors: 0, rowXors: 0, reads: 0 };
 
   function has(i: number): boolean {
     return (got[i >> 3] & (0x80 >> (i & 7))) !== 0;
@@ -148,49 +146,83 @@ export function decoder(k: number, blockSize: number, rows: number): Decoder {
       if (rank < m) return -1;
       // cleaned rows, one block buffer each seen as 32-bit words (separate small arrays: on
       // the interpreter an element of a large typed array that is not stored in one piece
-      // costs a walk along it, measured at milliseconds a block), their columns among the
-      // missing blocks, and their weights
-      // (rows padded with zeros to a multiple of 16 bytes, for xorWords)
-      var rows: Uint32Array[] = [], cols = new Uint32Array(m * words), wt = new Uint16Array(m), r: number, w: number, bw = ((blockSize + 15) >> 4) << 2;
-      // a held block, zero padded (the last one may be short)
-      var held = new Uint8Array(bw * 4), hw = new Uint32Array(held.buffer);
+      // costs a walk along it, measured at milliseconds a block), padded with zeros to a
+      // multiple of 16 bytes for xorWords; their columns among the missing blocks, their
+      // weights, and per column how many rows not yet pivots have it
+      var rows: Uint32Array[] = [], cols = new Uint32Array(m * words), wt = new Uint16Array(m), cc = new Uint16Array(m);
+      // per held block, a bit for each row whose set has it (mb bytes a block)
+      var mb = (m + 7) >> 3, mask = new Uint8Array(k * mb), r: number, w: number, i: number, c: number, v: number, t: number, b: number;
+      var bw = ((blockSize + 15) >> 4) << 2, held = new Uint8Array(bw * 4), hw = new Uint32Array(held.buffer);
       for (r = 0; r < m; r++) {
-        var rd = new Uint8Array(bw * 4), rw = new Uint32Array(rd.buffer);
+        var rd = new Uint8Array(bw * 4);
         rd.set(readRepair(pslot[r]));
+        rows.push(new Uint32Array(rd.buffer));
         var d = gen.set(sid[pslot[r]]);
-        for (var i = 0; i < d; i++) {
-          var b = gen.out[i];
-          if (has(b)) {
-            var got1 = readBlock(b);
+        for (i = 0; i < d; i++) {
+          b = gen.out[i];
+          if (has(b)) mask[b * mb + (r >> 3)] |= 1 << (r & 7);
+          else { c = colOf(b); cols[r * words + (c >> 5)] ^= 1 << (c & 31); wt[r]++; cc[c]++; }
+        }
+      }
+      // cleaning: each held block is read once and XORed into every row whose set has it
+      for (b = 0; b < k; b++) {
+        var got1: Uint8Array | null = null;
+        for (var q = 0; q < mb; q++) {
+          v = mask[b * mb + q];
+          if (v && !got1) {
+            got1 = readBlock(b);
             held.set(got1);
             for (var z = got1.length; z < blockSize; z++) held[z] = 0;
-            xorWords(rw, hw, bw);
-            work.cleanXors++;
-          } else { var c = colOf(b); cols[r * words + (c >> 5)] ^= 1 << (c & 31); wt[r]++; }
-        }
-        rows.push(rw);
-      }
-      // Gauss-Jordan, the lightest remaining row as pivot (keeps the rows sparse longer);
-      // a used pivot's weight is set to 0 so it is never picked again
-      for (var step = 0; step < m; step++) {
-        var best = -1;
-        for (r = 0; r < m; r++) if (wt[r] && (best < 0 || wt[r] < wt[best])) best = r;
-        var col = lowest(cols, best * words), cw = col >> 5, cb = 1 << (col & 31), pw = rows[best];
-        wt[best] = 0;
-        for (r = 0; r < m; r++) {
-          if (r === best || !(cols[r * words + cw] & cb)) continue;
-          var n = 0;
-          for (w = 0; w < words; w++) {
-            var v = (cols[r * words + w] ^= cols[best * words + w]);
-            n += BITS[v & 255] + BITS[(v >>> 8) & 255] + BITS[(v >>> 16) & 255] + BITS[v >>> 24];
+            work.reads++;
           }
-          if (wt[r]) wt[r] = n;
-          xorWords(rows[r], pw, bw);
-          work.rowXors++;
+          for (t = 0; v; t++, v >>= 1) if (v & 1) { xorWords(rows[(q << 3) + t], hw, bw); work.cleanXors++; }
+        }
+      }
+      // forward elimination: the lightest row not yet a pivot, on its column the fewest
+      // other such rows share (a row's weight 0 marks it a pivot); each pivot's column leaves
+      // the rows after it, not the ones before, so the rows fill in little
+      var order = new Int16Array(m), pc = new Int16Array(m), rowOf = new Int16Array(m), list = new Int16Array(m), best = -1;
+      for (r = 0; r < m; r++) if (best < 0 || wt[r] < wt[best]) best = r;
+      for (var step = 0; step < m; step++) {
+        var nl = 0, col = -1, next = -1;
+        for (w = 0; w < words; w++) for (v = cols[best * words + w], t = 0; v; t++, v >>>= 1) if (v & 1) {
+          c = (w << 5) + t;
+          list[nl++] = c;
+          cc[c]--;
+          if (col < 0 || cc[c] < cc[col]) col = c;
+        }
+        order[step] = best;
+        pc[best] = col;
+        rowOf[col] = best;
+        wt[best] = 0;
+        var cw = col >> 5, cb = 1 << (col & 31);
+        // in the same scan, the lightest row left: the next pivot
+        for (r = 0; r < m; r++) {
+          if (!wt[r]) continue;
+          if (cols[r * words + cw] & cb) {
+            for (w = 0; w < words; w++) cols[r * words + w] ^= cols[best * words + w];
+            for (i = 0; i < nl; i++) {
+              c = list[i];
+              if (cols[r * words + (c >> 5)] & (1 << (c & 31))) { cc[c]++; wt[r]++; } else { cc[c]--; wt[r]--; }
+            }
+            xorWords(rows[r], rows[best], bw);
+            work.rowXors++;
+          }
+          if (next < 0 || wt[r] < wt[next]) next = r;
+        }
+        best = next;
+      }
+      // back-substitution, last pivot first: a pivot row's other columns are pivots taken
+      // after it, whose rows hold their recovered block by then
+      for (step = m - 1; step >= 0; step--) {
+        r = order[step];
+        for (w = 0; w < words; w++) for (v = cols[r * words + w], t = 0; v; t++, v >>>= 1) {
+          c = (w << 5) + t;
+          if (v & 1 && c !== pc[r]) { xorWords(rows[r], rows[rowOf[c]], bw); work.rowXors++; }
         }
       }
       for (r = 0; r < m; r++) {
-        var blk = miss[lowest(cols, r * words)];
+        var blk = miss[pc[r]];
         var e = write(blk, new Uint8Array(rows[r].buffer, 0, blockLength(blk)));
         if (e) return e;
       }

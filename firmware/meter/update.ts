@@ -105,7 +105,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     return (sess as Session).blockCount + room;
   }
 
-  /** Reads marks back into the bitmap and the repair slots' indices; erases units left torn. */
+  /** Reads marks back into the bitmap and the repair slots' indices (open() has just cleared them); erases units left torn. */
   function scan(): void {
     var l = lay as BufferLayout, s = sess as Session, n = slotsUsed();
     // CRC of an erased slot, once per slot length (every image slot but the last, and every spare slot, is a full one)

@@ -20,7 +20,7 @@ export const INTERNAL_NAMES = [
   "append", "appends", "intervalS", "savedPulses", "minSaveS", "maxSaveS", "constant", "wallTime", "timeouts",
   "getSetting", "setSetting", "setGroup", "register", "tries", "onTrial", "confirmed",
   // update receiver and decoder
-  "session", "outOfSession", "duplicate", "tornUnits", "refused", "repairs", "useless", "decodes", "cleanXors", "rowXors",
+  "session", "outOfSession", "duplicate", "tornUnits", "refused", "repairs", "useless", "decodes", "cleanXors", "rowXors", "reads",
   "control", "block", "repair", "deficit", "report", "activate",
   "rebuild", "lacking", "offer", "keep", "solve", "work",
   // the clock (hal/types.ts Clock; the interpreter's setTimeout is a global, never a property)
