@@ -115,6 +115,17 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
           else if (st === 3) reply(m, T.DOWNLOAD_COMPLETE, { imageId, version });
           else { rep.imageId = imageId; buildReport(got, count, P.MAX_MAP, rep); reply(m, T.STATUS_REPORT, rep); }
           break;
+        case T.RESULT_LIST: {
+          const at = b.ids.findIndex((e: { id: number }) => e.id === id);
+          if (at < 0) break;
+          const d = ready(), to = m.src, ref = { refType: m.type, refSeq: m.seq };
+          const [type, body] = b.imageId !== imageId ? [T.ERROR, { ...ref, code: Err.UPDATE_NO_SESSION }]
+            : st === 6 ? [T.UPDATE_RESULT, { imageId, version, outcome: 1, code: 0 }]
+            : st === 3 ? [T.DOWNLOAD_COMPLETE, { imageId, version }]
+            : [T.DEFICIT, { imageId, state: 1, received: stored, needed: d ? d.lacking() : count - stored, room: rows - kept, code: 0 }];
+          clock.setTimeout(() => { seq = (seq + 1) & 0xffff; ep.send(setMsg(tx, type, seq, id, P.TO_METER, to, body)); }, b.lead + at * b.slotMs);
+          break;
+        }
         case T.ACTIVATE:
           if (b.imageId === imageId && st === 3) st = 6;
           if (m.mode !== P.TO_METER) break;

@@ -113,6 +113,12 @@ export interface CampaignConfig {
 const enum Q { REPAIR = 0x10000, SELECT = 0x20000, CONTROL = 0x30000, ACTIVATE = 0x40000, AUTH = 0x50000, KIND = 0xff0000 }
 /** Meter ids a SELECT_LIST frame carries: (242 - 14 header - 3) / 4. */
 export var SELECT_PER_FRAME = 56;
+/** Meter ids a RESULT_LIST frame carries: (242 - 14 header - 7) / 4. */
+export var RESULT_PER_FRAME = 55;
+/** Read-back lists a meter may miss before it is asked by address (silence is never taken for an answer). */
+export var LIST_TRIES = 2;
+/** A RESULT_LIST entry whose meter answered. */
+var ANSWERED = 0xffff;
 /** Authorisations an AUTHORIZE_LIST frame carries: (242 - 14 header - 49) / 21 (id, kind, 16-byte tag). */
 export var AUTH_PER_FRAME = 8;
 /**
@@ -289,6 +295,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var plain = new Uint8Array(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0, found = 0;
   var serials = new Uint8Array(coded ? Rc.MAX_DEGREE + 1 : 0);
   var sets = coded ? repairSets(s.blockCount) : null, rbuf = new Uint8Array(coded ? s.blockSize : 0);
+  // coded, unkeyed: the read-back goes out in RESULT_LISTs; the meters of the one out (ANSWERED once answered) and its seq
+  var lists = coded && !cfg.authorise, lst = new Uint16Array(lists ? RESULT_PER_FRAME : 0), nLst = 0, lstSeq = -1;
 
   function send(mode: number, dst: number, type: number, body: any): number {
     seq = (seq + 1) & 0xffff;
@@ -347,9 +355,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
 
   /** Meters a control pass still has to reach (none before the broadcast control). */
   function nextControl(from: number): number {
-    if (bcast) return -1;
-    for (var i = from; i < n; i++) if (st[i] === Ms.SELECTED) return i;
-    return -1;
+    return bcast ? -1 : nextIn(from, Ms.SELECTED);
   }
 
   function queueRepairs(count: number, need: number): void {
@@ -370,6 +376,15 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   }
 
   /**
+   * How long to wait for the answer to the frame just sent: its own airtime and the answer
+   * time of a `reply`-byte answer, with the line's bit rate; else answerMs.
+   */
+  function answerWait(reply: number): number {
+    var len = ep.lastLength(), ov = cfg.frameOverhead || 0, bps = cfg.lineBitRate || 0;
+    return bps ? ((len + ov) * 8000) / bps + answerTimeMs(bps, ov, cfg.hostBaud || 0, len, reply) : cfg.answerMs;
+  }
+
+  /**
    * Sends a unicast request to meter i and waits; no answer counts toward its limit. With
    * the line's bit rate the wait is the request's own airtime and the answer time for the
    * reply expected (`long`: a missing-block report, else a short answer); without, answerMs.
@@ -378,8 +393,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     cur = i;
     if (send(P.TO_METER, cfg.meters[i], type, body)) { arm(50, function () { ask(i, type, body, onTimeout, long); }); return; }
     waitSeq = seq;
-    var len = ep.lastLength(), ov = cfg.frameOverhead || 0, bps = cfg.lineBitRate || 0;
-    arm(bps ? ((len + ov) * 8000) / bps + answerTimeMs(bps, ov, cfg.hostBaud || 0, len, long ? P.MAX_FRAME : SMALL_REPLY) : cfg.answerMs, function () {
+    arm(answerWait(long ? P.MAX_FRAME : SMALL_REPLY), function () {
       waitSeq = -1;
       totals.noAnswers++;
       if (quiet[i] < 255) quiet[i]++;
@@ -413,7 +427,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     ph = Ph.CONTROL;
     var i = nextControl(from);
     if (i < 0) {
-      if (nextControl(0) >= 0) { endPass(); arm(silent ? Math.min(cfg.answerMs * (1 << silent), 60000) : cfg.answerMs / 4, function () { control(0); }); return; }
+      if (!bcast && nextPass(Ms.SELECTED, control)) return;
       if (bcast) { broadcastControl(); return; }
       if (cfg.onlyCheck) { finish(0); return; }
       // nobody took the control (refused, unauthorised, silent): nothing to broadcast
@@ -468,11 +482,14 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     return loss > 0 ? Math.min(MAX_CONTROL_REPEATS, Math.max(1, Math.ceil(Math.log(LATE_METERS / n) / Math.log(loss)))) : 1;
   }
 
+  /** A reply slot: the longest slotted answer (a DEFICIT, with the trailer) on the line, plus the turnaround. */
+  function slotLength(): number {
+    return cfg.lineBitRate ? Math.ceil(((P.HEADER + 11 + P.TRAILER + (cfg.frameOverhead || 0)) * 8000) / cfg.lineBitRate) + 10 : 100;
+  }
+
   /** Coded method: one query to the group; answers are collected until the last slot has passed. */
   function groupQuery(who: number, expect: number): void {
-    var slots = Math.max(4, Math.min(255, 2 * expect));
-    // a slot holds a DEFICIT (with the trailer) on the line, plus the turnaround
-    var slotMs = cfg.lineBitRate ? Math.ceil(((P.HEADER + 11 + P.TRAILER + (cfg.frameOverhead || 0)) * 8000) / cfg.lineBitRate) + 10 : 100;
+    var slots = Math.max(4, Math.min(255, 2 * expect)), slotMs = slotLength();
     maxNeed = 0; unfinished = 0; straggling = 0;
     ph = Ph.POLL;
     totals.polls++;
@@ -657,6 +674,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   }
 
   function readback(from: number): void {
+    nLst = 0;
     if (paused >= 0 || checkDeadline()) return;
     var i = nextIn(from, Ms.ACTIVATING);
     if (i < 0) {
@@ -676,7 +694,41 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       finish(0);
       return;
     }
-    ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { readback(i + 1); });
+    if (lists && quiet[i] < LIST_TRIES) readList(i);
+    else ask(i, T.STATUS_QUERY, { imageId: s.imageId }, function () { readback(i + 1); });
+  }
+
+  /**
+   * Coded, unkeyed: the read-back of the next RESULT_PER_FRAME meters from `from` in one
+   * broadcast; each answers in its own slot, after PROGRAM_MS for the meter program. Those
+   * that stay silent are listed again, then asked by address (LIST_TRIES).
+   */
+  function readList(from: number): void {
+    var ids: any[] = [], sm = slotLength();
+    for (var i = from; i < n && nLst < RESULT_PER_FRAME; i++) if (st[i] === Ms.ACTIVATING && quiet[i] < LIST_TRIES) { lst[nLst++] = i; ids.push({ id: cfg.meters[i] }); }
+    cur = -1;
+    waitSeq = -1;
+    totals.polls++;
+    if (send(P.TO_ALL, P.BROADCAST_ID, T.RESULT_LIST, { imageId: s.imageId, lead: PROGRAM_MS, slotMs: sm, ids: ids })) { nLst = 0; arm(50, function () { readback(from); }); return; }
+    lstSeq = seq;
+    arm(answerWait(SMALL_REPLY) + PROGRAM_MS + nLst * sm, function () {
+      for (var k = 0; k < nLst; k++) if (lst[k] !== ANSWERED) { totals.noAnswers++; quiet[lst[k]]++; }
+      // on from the meter after the list's last (where the loop above stopped)
+      readback(i);
+    });
+  }
+
+  /** The read-back's answer of meter i (to its STATUS_QUERY, or in its slot of a RESULT_LIST). */
+  function readAnswer(i: number, m: Msg): void {
+    var b = m.body;
+    if (m.type === T.UPDATE_RESULT) {
+      st[i] = b.outcome === 1 ? Ms.ACTIVATED : b.outcome === 2 ? Ms.REVERTED : Ms.FAILED;
+      codes[i] = b.code;
+    } else if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE; // it missed the ACTIVATE
+    // coded: activated on trust, it is still downloading, or it never had the control
+    else if (coded && (m.type === T.STATUS_REPORT || m.type === T.DEFICIT)) { st[i] = Ms.DOWNLOADING; found++; }
+    else if (coded && m.type === T.ERROR && missedControl(b.code)) { st[i] = Ms.SELECTED; authd[i] = 0; }
+    else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
   }
 
   /** ACTIVATE to each meter still waiting for it, until it answers or fails; then the read-back. */
@@ -702,6 +754,14 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   }
 
   function onMessage(m: Msg): boolean {
+    // an answer in a RESULT_LIST's slot
+    for (var k = 0; k < nLst; k++) if (lst[k] !== ANSWERED && cfg.meters[lst[k]] === m.src) {
+      if (m.type === T.ERROR ? m.body.refSeq !== lstSeq : m.body.imageId !== s.imageId) return false;
+      heardFrom(lst[k]);
+      readAnswer(lst[k], m);
+      lst[k] = ANSWERED;
+      return true;
+    }
     if (m.type === T.DEFICIT) {
       if (ph !== Ph.POLL || waitSeq >= 0 || m.body.imageId !== s.imageId) return false;
       var k = indexOf(m.src);
@@ -736,14 +796,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       activateEach(i + 1);
     } else if (ph === Ph.READBACK) {
       answered(i);
-      if (m.type === T.UPDATE_RESULT) {
-        st[i] = b.outcome === 1 ? Ms.ACTIVATED : b.outcome === 2 ? Ms.REVERTED : Ms.FAILED;
-        codes[i] = b.code;
-      } else if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE; // it missed the ACTIVATE
-      // coded: activated on trust, it is still downloading, or it never had the control
-      else if (coded && m.type === T.STATUS_REPORT) { st[i] = Ms.DOWNLOADING; found++; }
-      else if (coded && m.type === T.ERROR && missedControl(b.code)) { st[i] = Ms.SELECTED; authd[i] = 0; }
-      else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
+      readAnswer(i, m);
       readback(i + 1);
     } else return false;
     return true;

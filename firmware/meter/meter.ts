@@ -221,19 +221,53 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       d.state = Us.IDLE;
       d.code = refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION;
     }
-    // the received message is reused for the next frame: keep the sender
-    var to = m.src;
-    answerLater(function () { answerDue = false; send(to, T.DEFICIT, d); }, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
+    answerLater(m.src, T.DEFICIT, d, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
   }
 
   /**
-   * Runs `f` (an answer to a broadcast, which clears answerDue) after its slot's delay,
-   * unless one already waits. (`f` itself clears the flag: one closure fewer two scopes deep.)
+   * The read-back's answer for image `imageId`: to a STATUS_QUERY (`at` < 0), or `at` ms
+   * after a RESULT_LIST that names this meter, in its own slot (short, so a download in
+   * progress answers its DEFICIT instead of a STATUS_REPORT).
    */
-  function answerLater(f: () => void, ms: number): void {
+  function status(m: Msg, imageId: number, at: number): void {
+    var s = receiver.session(), st = receiver.state(), t: number, body: any;
+    if ((!s || s.imageId !== imageId) && last.outcome !== Outcome.NONE && last.imageId === imageId) {
+      t = T.UPDATE_RESULT;
+      body = { imageId: imageId, version: version, outcome: last.outcome, code: last.outcome === Outcome.REVERTED ? Err.BOOT_REVERTED : last.outcome === Outcome.FAILED ? Err.BOOT_COPY_FAILED : 0 };
+    } else if (!s || s.imageId !== imageId) {
+      t = T.ERROR;
+      body = { refType: m.type, refSeq: m.seq, code: lastError = refusedImage === imageId ? refusedCode : Err.UPDATE_NO_SESSION };
+    } else if (st === Us.VERIFIED || st === Us.ACTIVATING) {
+      t = T.DOWNLOAD_COMPLETE;
+      body = { imageId: imageId, version: s.version };
+    } else if (at < 0) {
+      t = T.STATUS_REPORT;
+      body = { imageId: imageId, state: st, received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: null };
+      receiver.report(body);
+    } else {
+      t = T.DEFICIT;
+      body = { imageId: imageId, state: st, received: 0, needed: 0, room: 0, code: 0 };
+      receiver.deficit(body);
+    }
+    if (at < 0) reply(m, t, body);
+    else answerLater(m.src, t, body, at);
+  }
+
+  // the one answer to a broadcast that waits for its slot (answerDue): to whom, what
+  var dueTo = 0, dueType = 0, dueBody: any = null;
+  function sendDue(): void {
+    answerDue = false;
+    send(dueTo, dueType, dueBody);
+  }
+
+  /** Sends an answer to a broadcast after its slot's delay, unless one already waits. */
+  function answerLater(to: number, type: number, body: any, ms: number): void {
     if (answerDue) return;
     answerDue = true;
-    clock.setTimeout(f, ms);
+    dueTo = to;
+    dueType = type;
+    dueBody = body;
+    clock.setTimeout(sendDue, ms);
   }
 
   function onMessage(m: Msg, _quality: number): void {
@@ -285,11 +319,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.DISCOVER:
         if (b.unregistered && registered) break;
-        var slot = Math.floor(rnd() * (b.slots || 1)), nonce = b.nonce;
-        answerLater(function () {
-          answerDue = false;
-          send(P.BROADCAST_ID, T.DISCOVER_REPLY, { nonce: nonce, slot: slot, kind: metering.kind, version: version });
-        }, slot * b.slotMs);
+        var slot = Math.floor(rnd() * (b.slots || 1));
+        answerLater(P.BROADCAST_ID, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version }, slot * b.slotMs);
         break;
       case T.UPDATE_SELECT:
         if (b.op === 1) selected = b.imageId;
@@ -334,16 +365,11 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         groupQuery(m);
         break;
       case T.STATUS_QUERY:
-        var s = receiver.session();
-        if ((!s || s.imageId !== b.imageId) && last.outcome !== Outcome.NONE && last.imageId === b.imageId) {
-          reply(m, T.UPDATE_RESULT, { imageId: b.imageId, version: version, outcome: last.outcome, code: last.outcome === Outcome.REVERTED ? Err.BOOT_REVERTED : last.outcome === Outcome.FAILED ? Err.BOOT_COPY_FAILED : 0 });
-        } else if (!s || s.imageId !== b.imageId) error(m, refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION);
-        else if (receiver.state() === Us.VERIFIED || receiver.state() === Us.ACTIVATING) reply(m, T.DOWNLOAD_COMPLETE, { imageId: s.imageId, version: s.version });
-        else {
-          var rep: any = { imageId: s.imageId, state: receiver.state(), received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: null };
-          receiver.report(rep);
-          reply(m, T.STATUS_REPORT, rep);
-        }
+        status(m, b.imageId, -1);
+        break;
+      case T.RESULT_LIST:
+        // named in it, the meter is known to the concentrator, and its answer proves a new program as a reply does
+        for (var n2 = 0; n2 < b.ids.length; n2++) if (b.ids[n2].id === id) { registered = true; status(m, b.imageId, b.lead + n2 * b.slotMs); }
         break;
       case T.ABORT:
         if (selected === b.imageId) selected = 0;

@@ -78,6 +78,7 @@ export const enum T {
   DEFICIT = 0x4f,
   SELECT_LIST = 0x50,
   AUTHORIZE_LIST = 0x51,
+  RESULT_LIST = 0x52,
 }
 
 /** GROUP_QUERY.who: which meters answer. */
@@ -142,6 +143,7 @@ export function layoutOf(type: number): string | null {
     case T.DEFICIT: return "imageId:H state:B received:H needed:H room:H code:H";
     case T.SELECT_LIST: return "imageId:H ids:L(id:I)";
     case T.AUTHORIZE_LIST: return IMAGE + " auths:L(id:I kind:B tag:K)";
+    case T.RESULT_LIST: return "imageId:H lead:H slotMs:H ids:L(id:I)";
   }
   return null;
 }
@@ -183,4 +185,5 @@ export var NAMES: { [type: number]: string } = {
   0x4f: "DEFICIT",
   0x50: "SELECT_LIST",
   0x51: "AUTHORIZE_LIST",
+  0x52: "RESULT_LIST",
 };

@@ -3,12 +3,14 @@
  * engine and model meters (the meter's own decoder): replies that collide in a slot are
  * heard later, a meter that missed every copy of the broadcast control is found and caught
  * up on its own, and a meter that never answers is failed only after being asked on its own.
+ * The read-back of unkeyed meters goes out in RESULT_LISTs, each meter answering in its own slot.
  */
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../hal/mock/clock";
 import { PowerLine } from "../../hal/mock/powerline";
 import { P, T } from "../../firmware/protocol/catalogue";
-import { Ms, type CampaignConfig } from "../../firmware/concentrator/campaign";
+import { LIST_TRIES, Ms, RESULT_PER_FRAME, type CampaignConfig } from "../../firmware/concentrator/campaign";
+import { decodeMsg, newMsg } from "../../firmware/protocol/codec";
 import { campaignNode } from "../../bench/campaign-sim";
 import { modelMeter, nodeName } from "../../bench/model-meter";
 import { unicastDestination } from "../../bench/line-modem";
@@ -37,7 +39,16 @@ function setup(n: number, loss: number, seed: number) {
   };
   /** Frames the concentrator sent to meter `id` alone, by type. */
   const unicastTo = (id: number, type: number) => line.log.filter((f) => f.from === "conc" && f.bytes[1] === type && f.bytes[9] === P.TO_METER && unicastDestination(f.bytes) === id).length;
-  return { clock, line, ids, meters, cfg, run, unicastTo };
+  /** Frames of `type` the concentrator sent. */
+  const sent = (type: number) => line.log.filter((f) => f.from === "conc" && f.bytes[1] === type).length;
+  /** RESULT_LIST frames (among the first `before` logged) that named meter `id`. */
+  const namedInLists = (id: number, before = line.log.length) => line.log.slice(0, before).filter((f) => {
+    if (f.from !== "conc" || f.bytes[1] !== T.RESULT_LIST) return false;
+    const m = newMsg();
+    decodeMsg(f.bytes, f.bytes.length, m);
+    return m.body.ids.some((e: { id: number }) => e.id === id);
+  }).length;
+  return { clock, line, ids, meters, cfg, run, unicastTo, sent, namedInLists };
 }
 
 describe("the coded campaign's group query", () => {
@@ -78,8 +89,37 @@ describe("the coded campaign's group query", () => {
     expect(code).toBe(0);
     expect(camp.state(4)).toBe(Ms.FAILED);
     expect(camp.codeOf(4)).toBe(94);
-    // silence in the group query proved nothing: it was asked by address, maxNoAnswer times
-    expect(s.unicastTo(dead, T.STATUS_QUERY)).toBeGreaterThanOrEqual(4);
+    // silence in the group query and in the read-back lists proved nothing: named in LIST_TRIES
+    // lists, then asked by address until maxNoAnswer requests in all went unanswered
+    expect(s.namedInLists(dead)).toBe(LIST_TRIES);
+    expect(s.unicastTo(dead, T.STATUS_QUERY)).toBe(4 - LIST_TRIES);
     for (let i = 0; i < 4; i++) expect(camp.state(i)).toBe(Ms.ACTIVATED);
+  });
+
+  it("reads back unkeyed meters in RESULT_LISTs, 55 a frame, and asks by address only those the lists did not hear", () => {
+    const s = setup(120, 0, 14);
+    const { camp, code } = s.run(s.cfg({ planLoss: 0.05 }));
+    expect(code).toBe(0);
+    for (let i = 0; i < s.ids.length; i++) expect(camp.state(i), `meter ${s.ids[i]}`).toBe(Ms.ACTIVATED);
+    // a lossless line: every meter confirmed by the lists, ceil(120 / 55) of them, in slots that never collide
+    expect(s.sent(T.RESULT_LIST)).toBe(Math.ceil(120 / RESULT_PER_FRAME));
+    for (const id of s.ids) expect(s.unicastTo(id, T.STATUS_QUERY), `meter ${id}`).toBe(0);
+    expect(s.line.node("conc").counters.rxCollided).toBe(0);
+
+    // at 15% loss: a meter is asked by address only after LIST_TRIES lists went unanswered
+    const l = setup(120, 0.15, 15);
+    const r = l.run(l.cfg({ planLoss: 0.15, maxNoAnswer: 10 }));
+    expect(r.code).toBe(0);
+    for (let i = 0; i < l.ids.length; i++) expect(r.camp.state(i), `meter ${l.ids[i]}`).toBe(Ms.ACTIVATED);
+    let asked = 0;
+    for (const id of l.ids) {
+      const first = l.line.log.findIndex((f) => f.from === "conc" && f.bytes[1] === T.STATUS_QUERY && f.bytes[9] === P.TO_METER && unicastDestination(f.bytes) === id);
+      if (first < 0) continue;
+      asked++;
+      expect(l.namedInLists(id, first), `meter ${id}`).toBeGreaterThanOrEqual(LIST_TRIES);
+    }
+    // most meters answered a list
+    expect(asked).toBeGreaterThan(0);
+    expect(asked).toBeLessThan(l.ids.length / 4);
   });
 });
