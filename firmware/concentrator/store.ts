@@ -130,12 +130,15 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
       if (pos <= acked) return 0;
       // every wholly acknowledged file goes first (a full store needs the room for the line;
       // a cut before it is written leaves the oldest file kept as the acknowledgement)
+      var was = acked;
       acked = pos;
       var more = true;
       while (more) more = freeOldest();
       try {
         put("a," + pos);
       } catch (e) {
+        // not kept: back to what a restart finds (an ack asked again is not said done unwritten)
+        acked = Math.max(was, segs[0] * segLines);
         return Err.STORE_FULL;
       }
       return 0;
