@@ -78,20 +78,28 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
     return true;
   }
 
-  /** Appends one line to the newest file, opening the next one when it is full. */
+  /**
+   * Appends one line to the newest file, opening the next one when it is full. The next one
+   * counts once its first line is written: until then the newest file is the one with lines,
+   * never freed (erased with no file after it, a restart would give its positions again).
+   */
   function put(line: string): void {
+    var n = cur;
     if (used === segLines) {
       if (segs.length >= maxSegs && !freeOldest()) throw new Error("store full");
-      cur++;
-      segs.push(cur);
-      used = 0;
+      n++;
     }
     try {
-      files.append(STORE_PREFIX + cur, "\n" + line + ";");
+      files.append(STORE_PREFIX + n, "\n" + line + ";");
     } catch (e) {
       // Storage is full: room from an acknowledged file, once
       if (!freeOldest()) throw e;
-      files.append(STORE_PREFIX + cur, "\n" + line + ";");
+      files.append(STORE_PREFIX + n, "\n" + line + ";");
+    }
+    if (n > cur) {
+      cur = n;
+      segs.push(n);
+      used = 0;
     }
     used++;
   }
