@@ -60,7 +60,8 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
   for (k = 0; k < segs.length; k++) {
     var count = 0;
     files.forEach(STORE_PREFIX + segs[k], function (l) {
-      if (!l) return;
+      // a file holds segLines lines: any after them (a damaged file) are not the store's
+      if (!l || count === segLines) return;
       count++;
       var w = whole(l);
       if (w && isAck(w) && +w.substr(2) > acked) acked = +w.substr(2);
@@ -108,9 +109,9 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
   function scan(from: number, fn: (line: string, pos: number) => boolean): void {
     for (var s = 0; s < segs.length; s++) {
       if ((segs[s] + 1) * segLines <= from) continue;
-      var pos = segs[s] * segLines, go = true;
+      var pos = segs[s] * segLines, past = pos + segLines, go = true;
       files.forEach(STORE_PREFIX + segs[s], function (l) {
-        if (!l || !go) return;
+        if (!l || !go || pos === past) return;
         var w = whole(l);
         if (pos >= from && w && !isAck(w)) go = fn(w, pos);
         pos++;
