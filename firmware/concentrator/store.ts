@@ -62,9 +62,10 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
     files.forEach(STORE_PREFIX + segs[k], function (l) {
       // a file holds segLines lines: any after them (a damaged file) are not the store's
       if (!l || count === segLines) return;
+      // an acknowledgement is a whole position, at most its own line's (ack() writes it at the end)
+      var w = whole(l), v = w && isAck(w) ? +w.substr(2) : -1;
+      if (v > acked && v <= segs[k] * segLines + count && v % 1 === 0) acked = v;
       count++;
-      var w = whole(l);
-      if (w && isAck(w) && +w.substr(2) > acked) acked = +w.substr(2);
     });
     if (segs[k] === cur) used = count;
   }
