@@ -22,9 +22,10 @@ export const TOOL: Tool = {
   about: [
     "Fuzzing that knows the formats: for each decoder a device runs (messages, the two modem framers, the",
     "missing-set report, the MAC check, image file header, configuration record, app header, session record,",
-    "record log, checkpoints, key file, registry file) inputs are built valid from the format, then mutated",
-    "(bit flips, truncation, extension, insertions, deletions, length fields moved, checks recomputed), some",
-    "random; a line per target: inputs, decoded, refused by code, failures (what a failure is: docs/fuzzing.md).",
+    "record log, checkpoints, key file, registry file, readings store) inputs are built valid from the format,",
+    "then mutated (bit flips, truncation, extension, insertions, deletions, length fields moved, checks",
+    "recomputed), some random; a line per target: inputs, decoded, refused by code, failures (what a failure",
+    "is: docs/fuzzing.md).",
   ].join("\n"),
   options: {
     runs: { type: "string", value: "N", default: "1000000", help: "inputs per target" },

@@ -1,10 +1,11 @@
 /*
  * Fuzz targets for what is read back from flash and Storage: the image file header, the
  * configuration record, the app header, the session record, the record log over a whole
- * flash region, the concentrator's checkpoints, its key file and its meter registry file.
- * Valid inputs come from the formats' own encoders (or the code that writes them, power
- * cuts included); mutations move bytes, length fields and checks (a "re-checked" mutation
- * recomputes a CRC after it, so the checks behind the CRC are reached); some are random.
+ * flash region, the concentrator's checkpoints, its key file, its meter registry file and
+ * its readings store. Valid inputs come from the formats' own encoders (or the code that
+ * writes them, power cuts included); mutations move bytes, length fields and checks (a
+ * "re-checked" mutation recomputes a CRC after it, so the checks behind the CRC are
+ * reached); some are random.
  */
 import fc from "fast-check";
 import { Err } from "../../firmware/common/errors";
@@ -20,6 +21,7 @@ import { checkpointInfo, checkpointSize, readCheckpoint, writeCheckpoint } from 
 import { keyFile, KEY_RECORD } from "../../firmware/concentrator/keystore";
 import { METER_FILES, meterFile, type MeterFile } from "../../firmware/concentrator/meter-file";
 import { registry, type Registry } from "../../firmware/concentrator/registry";
+import { readingStore, STORE_PREFIX, type ReadingStore } from "../../firmware/concentrator/store";
 import { CUT_MODES, MockFlash, PowerCut } from "../../hal/mock/flash";
 import { MockStorage } from "../../hal/mock/storage";
 import { hostNative, latin1 } from "../../hal/mock/native";
@@ -833,5 +835,315 @@ export const meterFileTarget: Target<MeterFileInput> = {
       }
     }
     return null;
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// Readings store (store.ts over the mock Storage)
+
+interface StoreInput {
+  /** Lines a file (store.ts segLines) and files at most (maxSegs, the configuration's storeFiles: 2 or more). */
+  segLines: number; maxSegs: number;
+  /** [op, kind, v]: 0 a reading appended, 1 an acknowledgement (kind: 0 the end, 1 before it, 2 a file boundary, 3 an odd position), 2 since(from, max) checked against the model, 3 a restart. */
+  ops: [number, number, number][];
+  /** Power cuts: [i, d], at the d-th Storage operation (appends and erases) from op i on; after each, a restart and the ops go on. */
+  cuts: [number, number][];
+  /** A Storage this small (appends that do not fit throw), or the default. */
+  room: number | null;
+  /** Then edits of the store files: [file, op, at, v]. */
+  edits: [number, number, number, number][];
+  /** Store files made of these lines instead (a foreign or damaged Storage): [file number, line]. */
+  odd: [number, number][] | null;
+  seed: number;
+}
+
+const STORE_TRICKY = ["a,0;", "a,1;", "a,7;", "a,999999;", "a,-1;", "a,1.5;", "a,x;", "a,;", "a,", ";", "", "x;", "a,1e3;", "a,0x10;", "a, 3;", "a,3;;", " a,3;", "A,3;",
+  "a,Infinity;", "a,NaN;", "a,9007199254740993;", "1001,1-0:1.8.0,5,30,0,1790000005,0;", "1001,1-0:1.8.0,5", "a,3"];
+const STORE_CHARS = "0123456789,;a\n-.x ";
+/** Names a store file is renamed to (after the prefix): foreign files. */
+const ODD_NAMES = ["", "01", "-1", "1.5", "x", " 2", "1e1", "00", "+3", "0x2"];
+
+const storeInput: fc.Arbitrary<StoreInput> = fc.record({
+  segLines: fc.integer({ min: 1, max: 6 }), maxSegs: fc.integer({ min: 2, max: 6 }),
+  ops: fc.array(fc.tuple(fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constant(2) }, { weight: 1, arbitrary: fc.constant(3) }), fc.nat(3), fc.nat()), { maxLength: 60, size: "max" }),
+  cuts: fc.oneof({ weight: 1, arbitrary: fc.constant<[number, number][]>([]) }, { weight: 2, arbitrary: fc.array(fc.tuple(fc.nat(60), fc.nat(4)), { minLength: 1, maxLength: 3 }).map((c) => c.sort((a, b) => a[0] - b[0])) }),
+  room: fc.option(fc.integer({ min: 30, max: 700 }), { nil: null, freq: 2 }),
+  edits: fc.oneof({ weight: 2, arbitrary: fc.constant<[number, number, number, number][]>([]) }, { weight: 1, arbitrary: fc.array(fc.tuple(fc.nat(), fc.nat(8), fc.nat(), fc.nat()), { minLength: 1, maxLength: 3 }) }),
+  odd: fc.option(fc.array(fc.tuple(fc.nat(5), fc.nat()), { maxLength: 16 }), { nil: null, freq: 8 }),
+  seed: fc.nat(),
+});
+
+/** Reading k, as the collector writes them (readings.ts: meter,OBIS,value,unit,scaler,time,status), k in its time: each one different. */
+const storeReading = (k: number, v: number) => `${1000 + (v % 7)},1-0:1.${k % 3 ? 8 : 29}.0,${v % 100000},30,0,${1790000000 + k},0`;
+
+/** The store files' numbers, as the format names them (ml.r<n>, n a whole number), sorted. */
+function storeNumbers(files: Map<string, string>): number[] {
+  const out: number[] = [];
+  for (const name of files.keys()) {
+    if (!name.startsWith(STORE_PREFIX)) continue;
+    const n = +name.slice(STORE_PREFIX.length);
+    if (n >= 0 && n % 1 === 0 && !out.includes(n)) out.push(n);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * What the store must give from its files, by the format (store.ts header): files by
+ * number; the i-th non-empty line of file n at position n * segLines + i, i under
+ * segLines (lines after those, in a damaged file, are not the store's); a reading is a
+ * line written whole (ending in ";") that is not an acknowledgement ("a,<position>"); the
+ * acknowledgement is the highest that is a whole position at most its own line's (ack()
+ * writes it at the end), or the oldest file's first position; the end is the position
+ * after the newest file's last line.
+ */
+function expectedStore(files: Map<string, string>, L: number): { all: [number, string][]; acked: number; start: number; end: number; skipped: number } {
+  const nums = storeNumbers(files), all: [number, string][] = [];
+  let acked = nums.length ? nums[0] * L : 0, end = 0, skipped = 0;
+  for (const n of nums) {
+    const text = files.get(STORE_PREFIX + n);
+    let p = n * L;
+    for (const l of text === undefined ? [] : text.split("\n")) {
+      if (l === "") continue;
+      if (p === (n + 1) * L) { skipped++; continue; }
+      const whole = l.length > 1 && l.endsWith(";") ? l.slice(0, -1) : null;
+      if (whole !== null && whole.startsWith("a,")) {
+        const v = Number(whole.slice(2));
+        if (Number.isInteger(v) && v <= p && v > acked) acked = v;
+        else if (!Number.isInteger(v) || v > p) skipped++;
+      } else if (whole !== null) all.push([p, whole]);
+      else skipped++;
+      p++;
+    }
+    end = p;
+  }
+  return { all, acked, start: nums.length ? nums[0] * L : 0, end, skipped };
+}
+
+function editStore(files: Map<string, string>, edits: [number, number, number, number][]): void {
+  for (const [f, op, at, v] of edits) {
+    const names = [...files.keys()].filter((n) => n.startsWith(STORE_PREFIX)).sort();
+    if (!names.length) return;
+    const name = names[f % names.length], s = files.get(name)!, n = +name.slice(STORE_PREFIX.length);
+    const len = s.length, i = len ? at % len : 0, c = STORE_CHARS[v % STORE_CHARS.length];
+    const ls = s.split("\n"), j = at % ls.length;
+    switch (op) {
+      case 0: files.set(name, s.slice(0, i) + c + s.slice(i + 1)); break;
+      case 1: files.set(name, s.slice(0, i) + s.slice(i + 1)); break;
+      case 2: files.set(name, s.slice(0, i) + c + s.slice(i)); break;
+      case 3: files.set(name, s.slice(0, i)); break;
+      case 4: ls.splice(j, 0, ls[j]); files.set(name, ls.join("\n")); break;
+      case 5: ls.splice(j, 0, STORE_TRICKY[v % STORE_TRICKY.length]); files.set(name, ls.join("\n")); break;
+      case 6: files.delete(name); break;
+      case 7: { const to = n + [-2, -1, 1, 2, 7][v % 5]; if (to >= 0 && to % 1 === 0) files.set(STORE_PREFIX + to, s); break; }
+      default: files.delete(name); files.set(STORE_PREFIX + ODD_NAMES[v % ODD_NAMES.length], s);
+    }
+  }
+}
+
+/**
+ * since(from, max) against every kept reading `all`: the first `max` from `from` on, in
+ * order; and the position it returns to ask from next: past what it gave and not before
+ * `from`, skipping no kept reading, at most the end (or `from`), the end when it gave fewer
+ * than `max`.
+ */
+function sinceWhy(s: ReadingStore, all: [number, string][], from: number, max: number): string | null {
+  const got: [number, string][] = [];
+  const next = s.since(from, max, (l, p) => { got.push([p, l]); });
+  const want = all.filter(([p]) => p >= from).slice(0, max);
+  if (JSON.stringify(got) !== JSON.stringify(want)) return `since(${from}, ${max}) gave ${JSON.stringify(got)}, the readings kept from there are ${JSON.stringify(want)}`;
+  const end = s.end(), last = got.length ? got[got.length - 1][0] : -1;
+  if (!(next >= from && next > last && next <= Math.max(from, end))) return `since(${from}, ${max}) returned ${next} (end ${end}, last given ${last})`;
+  const skipped = all.find(([p]) => p >= from && p < next && !got.some((g) => g[0] === p));
+  if (skipped) return `since(${from}, ${max}) returned ${next}, past the reading at ${skipped[0]} it did not give`;
+  if (got.length < max && next < end) return `since(${from}, ${max}) gave ${got.length} and returned ${next}, before the end ${end}`;
+  return null;
+}
+
+/** Every reading the store gives, since(0) and forEach agreeing, or why not. */
+function keptOf(s: ReadingStore): [number, string][] | string {
+  const got: [number, string][] = [], each: string[] = [];
+  s.since(0, 1e9, (l, p) => { got.push([p, l]); });
+  s.forEach((l) => { each.push(l); });
+  if (each.join("\n") !== got.map((g) => g[1]).join("\n")) return `forEach gave ${JSON.stringify(each)}, since(0) ${JSON.stringify(got)}`;
+  for (let k = 1; k < got.length; k++) if (got[k][0] <= got[k - 1][0]) return `since(0) gave position ${got[k][0]} after ${got[k - 1][0]}`;
+  return got;
+}
+
+export const storeTarget: Target<StoreInput> = {
+  name: "store",
+  about: "readingStore: the concentrator's readings files, written by it (appends, acknowledgements, files freed; power cuts at any Storage operation, a Storage too small), edited or made of odd lines, then since(), an append, an ack and a restart (firmware/concentrator/store.ts over hal/mock/storage.ts)",
+  unit: "readings",
+  failure: "a throw; readings other than the format says (files by number, the i-th line of file n at n * segLines + i, whole lines that are not acknowledgements), or not in order; since(from, max) not the first max kept from `from`, or a next position that skips one or stops short of the end; unedited files, cut at any Storage operation, then restarted: a reading whose append returned lost or moved while not acknowledged, one never appended, twice or out of order, a position given twice (end going back), an acknowledgement ack() said done lost, acked() past what was asked, a file freed that was not wholly acknowledged or without the hook seeing its readings; a refusal (append, ack STORE_FULL) with room or an acknowledged file that could go",
+  decoders: [{ file: "firmware/concentrator/store.ts", functions: ["readingStore", "whole", "isAck"] }],
+  arb: storeInput,
+  show: (x) => JSON.stringify(x),
+  run(x, t) {
+    const L = x.segLines, S = x.maxSegs;
+    const st = new MockStorage(x.room ?? 1 << 20, x.seed + 1);
+    // the model: readings whose append returned, by position; the next position; the highest ack said done and the highest asked
+    const stored = new Map<number, string>(), at = new Map<string, number>(), freed = new Set<string>();
+    let end = 0, persisted = 0, asked = 0, k = 0, hookWhy: string | null = null, edited = false;
+    const open = () => readingStore(st, L, S, (l) => {
+      freed.add(l);
+      const p = at.get(l);
+      if (!edited && !hookWhy && (p === undefined || p >= asked)) hookWhy = `the hook was given ${JSON.stringify(l)}, ${p === undefined ? "never appended" : `at ${p}, not acknowledged (asked up to ${asked})`}`;
+    });
+    /** The store against the model; `cut`: just restarted after a power cut, `line` the reading being appended then. */
+    const check = (s: ReadingStore, what: string, cut: boolean, line: string | null): string | null => {
+      const got = keptOf(s);
+      if (typeof got === "string") return `${what}: ${got}`;
+      const start = s.start(), e = s.end(), acked = s.acked();
+      if (!(e === end || (cut && e === end + 1))) return `${what}: end() ${e}, the next position is ${end}${cut ? " (or one on: a torn line keeps its position)" : ""}`;
+      for (const [p, l] of got) {
+        const want = stored.get(p);
+        if (want === undefined && cut && l === line && p === end) { stored.set(p, l); continue; }
+        if (want !== l) return `${what}: ${JSON.stringify(l)} at ${p}, ${want === undefined ? "no reading appended there" : `appended there: ${JSON.stringify(want)}`}`;
+      }
+      if (start > asked) return `${what}: start() ${start}, past every acknowledgement asked (${asked})`;
+      const have = new Set(got.map((g) => g[0]));
+      for (const [p, l] of stored) {
+        if (p >= start && !have.has(p)) return `${what}: the reading at ${p} lost (${JSON.stringify(l)}), start() ${start}`;
+        if (p < start && !freed.has(l)) return `${what}: the reading at ${p} let go without the hook seeing it`;
+      }
+      if (acked < persisted) return `${what}: acked() ${acked}, ack(${persisted}) said done`;
+      if (acked > asked || acked < start || acked > e) return `${what}: acked() ${acked}, asked up to ${asked}, start ${start}, end ${e}`;
+      const files = storeNumbers(st.files).length;
+      if (files > S) return `${what}: ${files} files, at most ${S}`;
+      end = e;
+      t.decoded += got.length;
+      return hookWhy;
+    };
+    /** A refusal of `text` is right when Storage cannot take it, or the store holds maxSegs files and the oldest is not wholly acknowledged; and never while an acknowledged file other than the newest could go. */
+    const refusalWhy = (s: ReadingStore, what: string, text: string): string | null => {
+      const name = STORE_PREFIX + Math.floor(end / L), nums = storeNumbers(st.files);
+      const noRoom = st.used() + text.length + (st.files.has(name) ? 0 : name.length) > st.capacity;
+      const full = end % L === 0 && (end - s.start()) / L >= S && s.start() + L > persisted;
+      if (!noRoom && !full) return `${what} refused with room (Storage ${st.used()} of ${st.capacity} bytes, ${nums.length} files of ${S}, acknowledged ${persisted})`;
+      if (nums.length >= 2 && (nums[0] + 1) * L <= persisted) return `${what} refused while file ${nums[0]} is wholly acknowledged (${persisted})`;
+      return null;
+    };
+
+    let s = open();
+    let cutNo = 0;
+    for (let i = 0; i < x.ops.length; i++) {
+      const [op, kind, v] = x.ops[i];
+      // the next cut, planned from this op on (once the power is back from the one before)
+      if (cutNo < x.cuts.length && x.cuts[cutNo][0] <= i) st.cutAt(st.count + x.cuts[cutNo++][1]);
+      if (op === 0) {
+        const line = storeReading(k++, v), p = end;
+        at.set(line, p);
+        try {
+          s.append(line);
+        } catch (e) {
+          if (!st.off) {
+            if (s.end() !== end) return `a refused append moved end() to ${s.end()} from ${end}`;
+            const why = refusalWhy(s, `append at ${p}`, `\n${line};`);
+            if (why) return why;
+            refuse(t, `append refused (${e instanceof Error ? e.message : String(e)})`);
+            continue;
+          }
+        }
+        if (st.off) {
+          st.powerOn(); s = open();
+          const why = check(s, `restarted after a cut appending at ${p}`, true, line);
+          if (why) return why;
+          continue;
+        }
+        stored.set(p, line);
+        end++;
+        if (s.end() !== end) return `after an append at ${p} end() is ${s.end()}`;
+        if (storeNumbers(st.files).length > S) return `after an append at ${p}: ${storeNumbers(st.files).length} files, at most ${S}`;
+        const back: [number, string][] = [];
+        s.since(p, 1, (l, q) => { back.push([q, l]); });
+        if (JSON.stringify(back) !== JSON.stringify([[p, line]])) return `the append at ${p} reads back as ${JSON.stringify(back)}`;
+      } else if (op === 1) {
+        const a = kind === 0 ? end : kind === 1 ? end - 1 - (v % (2 * L)) : kind === 2 ? (Math.floor(asked / L) + (v % 3)) * L : [end + 1, -1, 0.5, persisted, end + L, 2 ** 32, NaN][v % 7];
+        const valid = Number.isInteger(a) && a >= 0 && a <= end;
+        if (valid && a > asked) asked = a;
+        const before = s.acked();
+        let e: number;
+        try {
+          e = s.ack(a);
+        } catch (err) {
+          if (!st.off) throw err;
+          e = -1;
+        }
+        if (st.off) {
+          st.powerOn(); s = open();
+          const why = check(s, `restarted after a cut in ack(${a})`, true, null);
+          if (why) return why;
+          continue;
+        }
+        if (!valid) {
+          if (e !== Err.BAD_ARG) return `ack(${a}) gave ${e ? errName(e) : "0"}, not BAD_ARG (end ${end})`;
+          if (s.acked() !== before || s.end() !== end) return `a refused ack(${a}) moved acked() or end()`;
+          refuse(t, `ack ${errName(e)}`);
+        } else if (e === 0) {
+          if (a > before) end++;
+          if (a > persisted) persisted = a;
+          if (s.end() !== end) return `ack(${a}) from ${before}: end() ${s.end()}, not ${end}`;
+          if (s.acked() !== Math.max(before, a)) return `ack(${a}) from ${before}: acked() ${s.acked()}`;
+        } else if (e === Err.STORE_FULL) {
+          if (s.end() !== end) return `a refused ack(${a}) moved end() to ${s.end()}`;
+          const why = refusalWhy(s, `ack(${a})`, `\na,${a};`);
+          if (why) return why;
+          refuse(t, `ack ${errName(e)}`);
+        } else return `ack(${a}) gave ${errName(e)}`;
+      } else if (op === 2) {
+        const from = [v % (end + 2), end - (v % 3), s.start() - 1 + (v % 3), -1][kind], max = [0, 1, L, 1e9][(v >>> 4) % 4];
+        const all = [...stored.entries()].filter(([p]) => p >= s.start()).sort((a, b) => a[0] - b[0]);
+        const why = sinceWhy(s, all, from, max);
+        if (why) return why;
+      } else {
+        s = open();
+        const why = check(s, "after a restart", false, null);
+        if (why) return why;
+      }
+    }
+    st.powerOn();
+    // unedited: the files as written must read back as the model says
+    if (!x.odd && !x.edits.length) {
+      s = open();
+      const why = check(s, "at the last restart", false, null);
+      if (why) return why;
+    }
+    if (x.odd) {
+      st.files.clear();
+      for (const [n, l] of x.odd) st.files.set(STORE_PREFIX + n, `${st.files.get(STORE_PREFIX + n) ?? ""}\n${STORE_TRICKY[l % STORE_TRICKY.length]}`);
+    }
+    editStore(st.files, x.edits);
+    edited = !!x.odd || x.edits.length > 0;
+    // whatever the files hold: the readings the format says, in order, then an append, an ack and a restart
+    const want = expectedStore(st.files, L);
+    s = open();
+    const got = keptOf(s);
+    if (typeof got === "string") return got;
+    if (JSON.stringify(got) !== JSON.stringify(want.all)) return `gave ${JSON.stringify(got)}, the files say ${JSON.stringify(want.all)}`;
+    if (s.start() !== want.start || s.end() !== want.end || s.acked() !== want.acked) return `start ${s.start()}, end ${s.end()}, acked ${s.acked()}; the files say ${want.start}, ${want.end}, ${want.acked}`;
+    if (!(s.start() <= s.acked() && s.acked() <= s.end())) return `acked() ${s.acked()} outside start ${s.start()} .. end ${s.end()}`;
+    if (edited) { t.decoded += got.length; refuse(t, "line skipped", want.skipped); }
+    for (const from of [-1, 0, want.start, want.acked, want.end - 1, want.end, want.end + 1]) {
+      for (const max of [0, 1, L, 1e9]) { const why = sinceWhy(s, got, from, max); if (why) return why; }
+    }
+    const line = storeReading(k++, x.seed), p = s.end();
+    at.set(line, p);
+    try {
+      s.append(line);
+    } catch (e) {
+      refuse(t, `append refused (${e instanceof Error ? e.message : String(e)})`);
+      return hookWhy;
+    }
+    const back: [number, string][] = [];
+    s.since(p, 1e9, (l, q) => { back.push([q, l]); });
+    if (JSON.stringify(back) !== JSON.stringify([[p, line]]) || s.end() !== p + 1) return `an append at ${p} read back as ${JSON.stringify(back)}, end() ${s.end()}`;
+    const a = s.end();
+    asked = Math.max(asked, a);
+    const e = s.ack(a);
+    if (e !== 0 && e !== Err.STORE_FULL) return `ack(${a}) at the end gave ${errName(e)}`;
+    const list = keptOf(s);
+    const again = open(), list2 = keptOf(again);
+    if (typeof list === "string" || typeof list2 === "string" || JSON.stringify(list2) !== JSON.stringify(list)) return `after an append, an ack and a restart gave ${JSON.stringify(list2)}, before it ${JSON.stringify(list)}`;
+    if (again.end() !== s.end() || (e === 0 && again.acked() < a)) return `after a restart end() ${again.end()}, acked() ${again.acked()}; before it ${s.end()}, ${e === 0 ? `ack(${a}) done` : "the ack refused"}`;
+    return hookWhy;
   },
 };

@@ -7,11 +7,11 @@
  */
 import type { Target } from "./runner";
 import { authTarget, missingTarget, msgTarget, st7580Target, transparentTarget } from "./wire";
-import { appHeaderTarget, checkpointTarget, configTarget, imageFileTarget, keystoreTarget, meterFileTarget, recordLogTarget, sessionTarget } from "./stored";
+import { appHeaderTarget, checkpointTarget, configTarget, imageFileTarget, keystoreTarget, meterFileTarget, recordLogTarget, sessionTarget, storeTarget } from "./stored";
 
 export const TARGETS: Target[] = [
   msgTarget, st7580Target, transparentTarget, missingTarget, authTarget,
-  imageFileTarget, configTarget, appHeaderTarget, sessionTarget, recordLogTarget, checkpointTarget, keystoreTarget, meterFileTarget,
+  imageFileTarget, configTarget, appHeaderTarget, sessionTarget, recordLogTarget, checkpointTarget, keystoreTarget, meterFileTarget, storeTarget,
 ];
 
 export function targetNamed(name: string): Target | undefined {

@@ -14,7 +14,7 @@ const SEED = Number(process.env.ML_FUZZ_SEED ?? 1);
 
 describe(`fuzz targets, ${RUNS} inputs each from seed ${SEED}`, () => {
   it("cover every decoder a device runs on what it receives or reads back, each named by file and functions that exist", () => {
-    expect(TARGETS.map((t) => t.name)).toEqual(["msg", "st7580", "transparent", "missing", "auth", "image-file", "config", "app-header", "session", "record-log", "checkpoint", "keystore", "meter-file"]);
+    expect(TARGETS.map((t) => t.name)).toEqual(["msg", "st7580", "transparent", "missing", "auth", "image-file", "config", "app-header", "session", "record-log", "checkpoint", "keystore", "meter-file", "store"]);
     for (const t of TARGETS) {
       for (const d of t.decoders) {
         const text = readFileSync(new URL(`../../../${d.file}`, import.meta.url), "utf8");
