@@ -63,45 +63,42 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
       // a file holds segLines lines: any after them (a damaged file) are not the store's
       if (!l || count === segLines) return;
       // an acknowledgement is a whole position, at most its own line's (ack() writes it at the end)
-      var w = whole(l), v = w && isAck(w) ? +w.substr(2) : -1;
-      if (v > acked && v <= segs[k] * segLines + count && v % 1 === 0) acked = v;
+      var w = whole(l), v;
+      if (w && isAck(w) && (v = +w.substr(2)) > acked && v <= segs[k] * segLines + count && v % 1 === 0) acked = v;
       count++;
     });
     if (segs[k] === cur) used = count;
   }
   if (!segs.length) segs.push(0);
 
-  /** Erases the oldest file when every line in it is acknowledged; true when it did. */
+  /**
+   * Erases the oldest file when every line in it is acknowledged; true when it did. Never the
+   * newest file with lines: while the newest has none yet (opened, its first line refused
+   * for room), the one before it stays too (erased with no file after it, a restart would
+   * give its positions again).
+   */
   function freeOldest(): boolean {
-    if (segs.length < 2 || (segs[0] + 1) * segLines > acked) return false;
+    if (segs.length < (used ? 2 : 3) || (segs[0] + 1) * segLines > acked) return false;
     files.forEach(STORE_PREFIX + segs[0], function (l) { var w = whole(l); if (w && !isAck(w)) freeing(w); });
     files.erase(STORE_PREFIX + segs[0]);
     segs.shift();
     return true;
   }
 
-  /**
-   * Appends one line to the newest file, opening the next one when it is full. The next one
-   * counts once its first line is written: until then the newest file is the one with lines,
-   * never freed (erased with no file after it, a restart would give its positions again).
-   */
+  /** Appends one line to the newest file, opening the next one when it is full. */
   function put(line: string): void {
-    var n = cur;
     if (used === segLines) {
       if (segs.length >= maxSegs && !freeOldest()) throw new Error("store full");
-      n++;
+      cur++;
+      segs.push(cur);
+      used = 0;
     }
     try {
-      files.append(STORE_PREFIX + n, "\n" + line + ";");
+      files.append(STORE_PREFIX + cur, "\n" + line + ";");
     } catch (e) {
       // Storage is full: room from an acknowledged file, once
       if (!freeOldest()) throw e;
-      files.append(STORE_PREFIX + n, "\n" + line + ";");
-    }
-    if (n > cur) {
-      cur = n;
-      segs.push(n);
-      used = 0;
+      files.append(STORE_PREFIX + cur, "\n" + line + ";");
     }
     used++;
   }
@@ -142,8 +139,7 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
       // a cut before it is written leaves the oldest file kept as the acknowledgement)
       var was = acked;
       acked = pos;
-      var more = true;
-      while (more) more = freeOldest();
+      while (freeOldest());
       try {
         put("a," + pos);
       } catch (e) {

@@ -1,11 +1,11 @@
 /*
  * The readings store (firmware/concentrator/store.ts) when Storage is full at a file's end:
- * the next file is opened by its first line, so the newest file holding lines is never the
- * one freed to make room. It was: a reading refused for room left the next file counted
- * though never written, and freeing the file before it (by an ack, or for room) left no
- * file at all until the next line; a power cut there and the restart gave positions from 0
- * again, so a head-end asking from its next position skipped the new readings. Found by
- * the store fuzz target (tools/fuzz/stored.ts).
+ * the newest file holding lines is never the one freed. It was: a reading refused for room
+ * left the next file counted though never written, and freeing the file before it (by an
+ * ack, or for room) left no file at all until the next line; a power cut there and the
+ * restart gave positions from 0 again, so a head-end asking from its next position skipped
+ * the new readings. Now, while the newest file has no line yet, the one before it stays.
+ * Found by the store fuzz target (tools/fuzz/stored.ts).
  */
 import { describe, expect, it } from "vitest";
 import { MockStorage } from "../../../hal/mock/storage";
