@@ -347,11 +347,6 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     return -1;
   }
 
-  /** Index of meter `id` in the campaign, or -1: a scan, as answers to a group query are few (an index by id would cost the RAM of a sorted copy). */
-  function indexOf(id: number): number {
-    for (var i = 0; i < n; i++) if (cfg.meters[i] === id) return i;
-    return -1;
-  }
 
   /** Meters a control pass still has to reach (none before the broadcast control). */
   function nextControl(from: number): number {
@@ -764,7 +759,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     }
     if (m.type === T.DEFICIT) {
       if (ph !== Ph.POLL || waitSeq >= 0 || m.body.imageId !== s.imageId) return false;
-      var k = indexOf(m.src);
+      // the campaign's index of the meter (a native scan: answers to a group query are few)
+      var k = cfg.meters.indexOf(m.src);
       if (k < 0) return false;
       onDeficit(k, m.body);
       return true;
