@@ -4,7 +4,7 @@
  * campaign's board, version, block size and digest from it and checks the digest before
  * anything goes on the line. Layout, little endian:
  *   magic u32 "MLIM" | format u16 (1) | board u16 | firmwareId u16 | blockSize u16 |
- *   version u32 | size u32 (payload bytes) | blockCount u16 | 0 u16 | digest 32 |
+ *   version u32 | size u32 (payload bytes) | blockCount u16 | reserved u16 (0) | digest 32 |
  *   crc32 u32 of the 56 bytes before it
  * The digest is the update digest (update-image.ts) with no campaign (imageId 0): the
  * SHA-256 chain, or for boards without native SHA-256 the CRC-32 chain in its first 4 bytes
@@ -27,11 +27,12 @@ export function isImageFile(b: Uint8Array): boolean {
   return b.length >= 4 && getU32(b, 0) === IMAGE_FILE_MAGIC;
 }
 
-/** The header, or UPDATE_DIGEST (damaged: its CRC fails) / BAD_ARG (another format, or sizes that do not add up). */
+/** The header, or UPDATE_DIGEST (damaged: its CRC fails) / BAD_ARG (another format, its reserved field not 0, or sizes that do not add up). */
 export function decodeImageFile(b: Uint8Array, native: Native): ImageFileHeader | number {
   if (b.length < IMAGE_FILE_HEADER || !isImageFile(b)) return Err.BAD_ARG;
   if (native.crc32(b.subarray(0, 56)) !== getU32(b, 56)) return Err.UPDATE_DIGEST;
-  if ((b[4] | (b[5] << 8)) !== IMAGE_FILE_FORMAT) return Err.BAD_ARG;
+  // format 1 has its reserved u16 zero: anything else is another writer's format
+  if ((b[4] | (b[5] << 8)) !== IMAGE_FILE_FORMAT || b[22] | b[23]) return Err.BAD_ARG;
   var h: ImageFileHeader = {
     board: b[6] | (b[7] << 8), firmwareId: b[8] | (b[9] << 8), blockSize: b[10] | (b[11] << 8),
     version: getU32(b, 12), size: getU32(b, 16), blockCount: b[20] | (b[21] << 8), digest: new Uint8Array(b.subarray(24, 56)),
