@@ -15,6 +15,7 @@
  */
 import { Err } from "../firmware/common/errors";
 import { endpoint, type Endpoint } from "../firmware/link/endpoint";
+import { getU32 } from "../firmware/common/bytes";
 import { P, T } from "../firmware/protocol/catalogue";
 import { newMsg, setMsg, type Msg } from "../firmware/protocol/codec";
 import { buildReport, isSet, setBit, type MissingReport } from "../firmware/protocol/missing";
@@ -135,7 +136,21 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
       }
     },
   });
-  const modem = lineModem(line, clock, nodeName(id), ep.events);
+  // a RESULT_LIST that does not name this meter is dropped before decoding (the real meter
+  // decodes it and ignores it): 10,000 model meters decoding every 55-record list made the
+  // 10,000-meter simulation four times slower
+  const events = {
+    ...ep.events,
+    received(b: Uint8Array, n: number, q: number) {
+      if (b[1] === T.RESULT_LIST && n >= P.HEADER + 7 && !namesMeter(b, n)) return;
+      ep.events.received(b, n, q);
+    },
+  };
+  const namesMeter = (b: Uint8Array, n: number) => {
+    for (let at = P.HEADER + 7; at + 4 <= n; at += 4) if (getU32(b, at) === id) return true;
+    return false;
+  };
+  const modem = lineModem(line, clock, nodeName(id), events);
   ep.attach(modem);
   modem.start();
   return {

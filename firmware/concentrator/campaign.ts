@@ -317,6 +317,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   function finish(code: number): void {
     if (timer) clock.clear(timer);
     timer = 0;
+    nLst = 0;
     result = code;
     ph = code ? Ph.ABORTED : Ph.DONE;
     save();
@@ -722,8 +723,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     } else if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE; // it missed the ACTIVATE
     // coded: activated on trust, it is still downloading, or it never had the control
     else if (coded && (m.type === T.STATUS_REPORT || m.type === T.DEFICIT)) { st[i] = Ms.DOWNLOADING; found++; }
-    else if (coded && m.type === T.ERROR && missedControl(b.code)) { st[i] = Ms.SELECTED; authd[i] = 0; }
-    else { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; }
+    else if (m.type === T.ERROR) {
+      if (coded && missedControl(b.code)) { st[i] = Ms.SELECTED; authd[i] = 0; }
+      else { st[i] = Ms.FAILED; codes[i] = b.code; }
+    }
+    // any other answer (a late one to an older request) says nothing: the meter is asked again
   }
 
   /** ACTIVATE to each meter still waiting for it, until it answers or fails; then the read-back. */
@@ -824,7 +828,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       // downloading: ask first, so only what the meters still miss goes out again
       else { bcast = false; first = false; startRound(); }
     },
-    pause: function () { if (paused < 0 && ph !== Ph.DONE && ph !== Ph.ABORTED) { paused = ph; if (timer) clock.clear(timer); timer = 0; waitSeq = -1; } },
+    pause: function () { if (paused < 0 && ph !== Ph.DONE && ph !== Ph.ABORTED) { paused = ph; if (timer) clock.clear(timer); timer = 0; waitSeq = -1; nLst = 0; } },
     resume: function () {
       if (paused < 0) return;
       var was = paused;

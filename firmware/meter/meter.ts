@@ -230,7 +230,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
    * progress answers its DEFICIT instead of a STATUS_REPORT).
    */
   function status(m: Msg, imageId: number, at: number): void {
-    var s = receiver.session(), st = receiver.state(), t: number, body: any;
+    var t0 = clock.now(), s = receiver.session(), st = receiver.state(), t: number, body: any;
     if ((!s || s.imageId !== imageId) && last.outcome !== Outcome.NONE && last.imageId === imageId) {
       t = T.UPDATE_RESULT;
       body = { imageId: imageId, version: version, outcome: last.outcome, code: last.outcome === Outcome.REVERTED ? Err.BOOT_REVERTED : last.outcome === Outcome.FAILED ? Err.BOOT_COPY_FAILED : 0 };
@@ -250,7 +250,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       receiver.deficit(body);
     }
     if (at < 0) reply(m, t, body);
-    else answerLater(m.src, t, body, at);
+    // the slot counts from the list's arrival: the work above (a decoder rebuild for the
+    // DEFICIT) is taken off the wait, or the answer would land in a later meter's slot
+    else answerLater(m.src, t, body, Math.max(0, at - (clock.now() - t0)));
   }
 
   // the one answer to a broadcast that waits for its slot (answerDue): to whom, what

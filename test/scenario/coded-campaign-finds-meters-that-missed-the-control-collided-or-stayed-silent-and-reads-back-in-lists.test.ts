@@ -48,7 +48,7 @@ function setup(n: number, loss: number, seed: number) {
     decodeMsg(f.bytes, f.bytes.length, m);
     return m.body.ids.some((e: { id: number }) => e.id === id);
   }).length;
-  return { clock, line, ids, meters, cfg, run, unicastTo, sent, namedInLists };
+  return { clock, line, ids, meters, conc, cfg, run, unicastTo, sent, namedInLists };
 }
 
 describe("the coded campaign's group query", () => {
@@ -121,5 +121,25 @@ describe("the coded campaign's group query", () => {
     // most meters answered a list
     expect(asked).toBeGreaterThan(0);
     expect(asked).toBeLessThan(l.ids.length / 4);
+  });
+
+  it("takes no list answer after the campaign was aborted or paused in the middle of a read-back list", () => {
+    for (const stop of ["abort", "pause"] as const) {
+      const s = setup(60, 0, 16);
+      let code = -1;
+      const camp = s.conc.start(s.cfg({ planLoss: 0.05 }), (x) => { code = x; });
+      // run until the first RESULT_LIST is on the line, then stop 300 ms later, while its slots run
+      const lists = () => s.sent(T.RESULT_LIST);
+      for (let t = 0; lists() === 0 && t < 100000; t++) s.clock.advance(Math.max(1, Math.min(1000, s.clock.nextDue() - s.clock.now())));
+      expect(lists()).toBe(1);
+      s.clock.advance(300);
+      if (stop === "abort") camp.abort(0); else camp.pause();
+      const states = Array.from({ length: 60 }, (_, i) => camp.state(i));
+      s.clock.advance(20_000);
+      expect(Array.from({ length: 60 }, (_, i) => camp.state(i)), stop).toEqual(states);
+      if (stop === "abort") expect(code).toBe(93);
+      // the meters did answer in their slots: only the campaign no longer took the answers
+      expect(s.line.log.filter((f) => f.from !== "conc" && f.bytes[1] === T.UPDATE_RESULT).length, stop).toBeGreaterThan(40);
+    }
   });
 });

@@ -44,10 +44,12 @@ function referenceRank(k: number, missing: number[], ids: number[]): number {
 describe("the meter's decoder", () => {
   it("recovers every missing block when the rank is full, and reports exactly what is still needed otherwise", () => {
     fc.assert(fc.property(
-      fc.integer({ min: 1, max: 120 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 40 }),
-      fc.integer({ min: 0, max: 0xffffffff }), fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 60 }),
-      fc.integer({ min: 1, max: 127 }), fc.integer({ min: 0, max: 60 }),
-      (k, words, rows, seed, lossPicks, degree, extra) => {
+      // up to 140 rows and 150 missing blocks (bit rows of 5 words), and a mix of degrees, as
+      // the concentrator sends for each round's deficit
+      fc.integer({ min: 1, max: 320 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 140 }),
+      fc.integer({ min: 0, max: 0xffffffff }), fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 150 }),
+      fc.array(fc.integer({ min: 1, max: 127 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 60 }),
+      (k, words, rows, seed, lossPicks, degrees, extra) => {
         const bs = words * 4, last = 1 + (seed % bs);
         const img = imageOf(k, bs, last, seed);
         const got = new Uint8Array((k + 7) >> 3).fill(0);
@@ -61,7 +63,7 @@ describe("the meter's decoder", () => {
         expect(dec.lacking()).toBe(missing.length);
         const offered: number[] = [];
         for (let s = 0; s < missing.length + extra && dec.lacking() > 0; s++) {
-          const j = repairIndex(degree, s);
+          const j = repairIndex(degrees[s % degrees.length], s & 0xff);
           offered.push(j);
           if (!dec.offer(j)) continue;
           ids[stored.length] = j;
