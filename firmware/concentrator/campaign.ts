@@ -348,7 +348,6 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     return -1;
   }
 
-
   /** Meters a control pass still has to reach (none before the broadcast control). */
   function nextControl(from: number): number {
     return bcast ? -1 : nextIn(from, Ms.SELECTED);
