@@ -13,6 +13,10 @@ const PIN_NAMES = [];
 for (const port of "ABCDEFGH") for (let i = 0; i < 33; i++) PIN_NAMES.push(port + i);
 
 const only = process.env.BOARD ? process.env.BOARD.split(",") : null;
+// FEATURES_OF=ESPRUINOBOARD (bench:memory): the LINUX meter built with another board's
+// feature set (its crypto, repair rows and decode), into bench/out/LINUX-<board>/ (not a
+// shipped bundle), so the interpreter's Linux build can measure that program's RAM.
+const featuresOf = process.env.FEATURES_OF || null;
 
 /** Resolves `import profile from "board-profile"` to the profile's data. */
 function boardProfile(profile, role) {
@@ -41,16 +45,22 @@ function espruinoGate(role) {
 }
 
 const configs = [];
-for (const profile of loadAllProfiles()) {
-  if (only && !only.includes(profile.board)) continue;
+for (const loaded of loadAllProfiles()) {
+  if (only && !only.includes(loaded.board)) continue;
+  if (featuresOf && loaded.board !== "LINUX") continue;
+  const source = featuresOf ? loadAllProfiles().find((p) => p.board === featuresOf) : null;
+  if (featuresOf && !source) throw new Error(`FEATURES_OF=${featuresOf}: no such board profile`);
+  const profile = source ? { ...loaded, crypto: source.crypto, repairRows: source.repairRows, decode: source.decode } : loaded;
+  const out = source ? `bench/out/LINUX-${source.board}` : `dist/${profile.board}`;
   const roles = [];
-  if (profile.roles.includes("meter")) roles.push("boot", "meter");
-  if (profile.roles.includes("concentrator")) roles.push("concentrator");
+  if (featuresOf) roles.push("meter");
+  else if (profile.roles.includes("meter")) roles.push("boot", "meter");
+  if (!featuresOf && profile.roles.includes("concentrator")) roles.push("concentrator");
   for (const role of roles) {
     configs.push({
       input: `firmware/${role}/entry.ts`,
       output: {
-        file: `dist/${profile.board}/${role}.js`,
+        file: `${out}/${role}.js`,
         // The programs are top-level code, evaluated at global scope (the boot stub, or
         // Storage .boot0 for a concentrator): the interpreter gives a function defined
         // inside N >= 2 nested scopes its own copy of the scope chain (an array and N
@@ -67,7 +77,7 @@ for (const profile of loadAllProfiles()) {
       },
       plugins: [
         boardProfile(profile, role),
-        typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, outDir: `dist/${profile.board}`, sourceMap: true, include: ["firmware/**/*.ts", "hal/**/*.ts", "types/*.d.ts"] }),
+        typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, outDir: out, sourceMap: true, include: ["firmware/**/*.ts", "hal/**/*.ts", "types/*.d.ts"] }),
         // inline: 1 — terser's deeper inlining leaves `return ...x...; var x` at the end of a
         // function, and the interpreter does not hoist var (the gate's var-before-use rule)
         // The programs' top-level names are globals on the board: the minifier never picks

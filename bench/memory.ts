@@ -33,7 +33,7 @@
  * file in one go (as the espruino CLI would send it line by line): --provision-with names
  * a build with more variables for that step (by default the same one). docs/meter.md.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -44,7 +44,7 @@ import { loadProfile, type BoardProfile } from "../tools/profiles/profiles";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { repairIndex, repairSets, xorInto } from "../firmware/protocol/repair";
 import { bufferLayout } from "../firmware/common/update-image";
-import { decoder, FREE } from "../firmware/meter/decoder";
+import { decoder, FREE, solveRows } from "../firmware/meter/decoder";
 import { LAMBDA } from "../firmware/concentrator/campaign";
 import { hostNative, hostNativeNoSha } from "../hal/mock/native";
 import { blockOf, imageOf, type Image } from "./image";
@@ -160,7 +160,7 @@ export function repairData(img: Image, j: number): Uint8Array {
  * same received set, so the frames end where the meter decodes. `kept`: those it stores.
  */
 export function repairsToDecode(c: CodedShape): { indices: number[]; kept: number } {
-  const dec = decoder(c.blocks, c.blockSize, c.rows);
+  const dec = decoder(c.blocks, c.blockSize, c.rows, solveRows); // (only its rank is used here)
   const got = new Uint8Array((c.blocks + 7) >> 3);
   for (let i = 0; i < c.blocks; i++) if (!c.missing.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
   const ids = new Uint16Array(c.rows).fill(FREE);
@@ -341,6 +341,7 @@ export const TOOL: Tool = {
     espruino: { type: "string", value: "PATH", help: "the Espruino Linux build to measure (default: $ESPRUINO)" },
     "provision-with": { type: "string", value: "PATH", help: "a build with more variables to provision the flash with (default: the measured one)" },
     id: { type: "string", value: "N", default: "3002", help: "the meter's id" },
+    bundle: { type: "string", value: "KIND", default: "original", help: "original: the LINUX meter built with the Original's feature set (no authentication code,\nits repair rows), as the issue's target counts; linux: the shipped LINUX bundle" },
   },
   examples: ["npm run bench:memory -- --espruino ~/Espruino/espruino"],
   notes: ["exit 0; 1 when a run failed or the meter ran out of memory; 2 for a bad argument"],
@@ -359,9 +360,18 @@ async function main({ values: v }: Parsed): Promise<number> {
   bin = resolve(bin);
   provision = resolve(provision || bin);
   for (const b of [bin, provision]) if (!existsSync(b)) throw new UsageError(`no interpreter at ${b}`);
-  if (!existsSync("dist/LINUX/meter.js")) throw new ToolError("no dist/LINUX/meter.js: run npm run build first");
-  const p = loadProfile("LINUX"), originalRows = loadProfile("ESPRUINOBOARD").repairRows;
-  const program = readFileSync("dist/LINUX/meter.js", "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
+  const kind = v.bundle as string;
+  if (kind !== "original" && kind !== "linux") throw new UsageError(`--bundle must be original or linux, not ${JSON.stringify(kind)}`);
+  const linux = loadProfile("LINUX"), orig = loadProfile("ESPRUINOBOARD"), originalRows = orig.repairRows;
+  // the Original's feature set on the Linux HAL: its crypto (none: no authentication code,
+  // the CRC-32 digest chain) and its repair rows (rollup.config.js, FEATURES_OF)
+  const p: BoardProfile = kind === "original" ? { ...linux, crypto: orig.crypto, repairRows: orig.repairRows, decode: orig.decode } : linux;
+  const file = kind === "original" ? "bench/out/LINUX-ESPRUINOBOARD/meter.js" : "dist/LINUX/meter.js";
+  if (kind === "original") {
+    const b = spawnSync(process.execPath, ["--import", "tsx", "node_modules/rollup/dist/bin/rollup", "-c", "rollup.config.js", "--silent"], { env: { ...process.env, FEATURES_OF: "ESPRUINOBOARD" }, encoding: "utf8" });
+    if (b.status !== 0) throw new ToolError(`building ${file} failed: ${(b.stderr || b.stdout).trim().split("\n")[0]}`);
+  } else if (!existsSync(file)) throw new ToolError(`no ${file}: run npm run build first`);
+  const program = readFileSync(file, "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
   // coded downloads: one of 100 blocks of 200 bytes (the bundle keeps min(spare slots,
   // repairRows) rows), one whose blocks of 204 bytes leave exactly the Original's rows spare
   const coded = [codedShape(p, 78, 3, 200, 100), codedShape(p, 79, 4, 204, bufferCapacity(p, 204) - originalRows)];
@@ -423,7 +433,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(0)}%`;
   const original = 2756;
   const plain = runs.find((x) => x.d.pk[0].length === 4);
-  console.log(`bench:memory: the LINUX meter bundle (${program.length} bytes) on ${bin}, ${total} variables`);
+  console.log(`bench:memory: ${kind === "original" ? "the LINUX meter with the Original's feature set" : "the LINUX meter bundle"} (${file}, ${program.length} bytes) on ${bin}, ${total} variables`);
   console.log(`  at rest                      ${usage} variables (${pct(usage, total)})${r[5] ? `, error flags ${r[5]}` : ""}`);
   if (plain) {
     const k = plain.d.pk[0], b = plain.d.base;
@@ -442,8 +452,11 @@ async function main({ values: v }: Parsed): Promise<number> {
       // the decode's block buffers (a row each, a held block, a read block, a slot) are flat
       // strings: 17-byte variables here, 13-byte on the Original, which the re-costing at rest
       // does not see
-      const bytes = ((c.blockSize + 15) >> 4) << 4, more = (c.rows + 3) * (Math.ceil(bytes / 13) - Math.ceil(bytes / 17));
-      peaks.push(`peak about ${cost.original + peak} of ${original} (${pct(cost.original + peak, original)}) in the coded download, ${c.rows} rows (this build: ${usage + peak}); its ${c.rows + 3} block buffers take about ${more} more there`);
+      // (streamed: one buffer it builds in, a block read, a slot written)
+      const n = p.decode === "streamed" ? 3 : c.rows + 3;
+      const bytes = ((c.blockSize + 15) >> 4) << 4, more = n * (Math.ceil(bytes / 13) - Math.ceil(bytes / 17));
+      const live = Math.max(k[1], k[3]) - b;
+      peaks.push(`live peak about ${cost.original + live} of ${original} (${pct(cost.original + live, original)}) in the coded download, ${c.rows} rows, ${cost.original + peak} counting garbage not yet collected (this build: ${usage + live}, ${usage + peak}); its ${n} block buffers take about ${more} more there`);
       if (!d.ended || d.wrong.length || d.threw || d.ef) bad = true;
     } else {
       bad = true;
@@ -456,7 +469,8 @@ async function main({ values: v }: Parsed): Promise<number> {
   if (plain) {
     const k = plain.d.pk[0], peak = Math.max(k[0], k[2]) - plain.d.base;
     if (recost) {
-      console.log(`  re-costed for the Original   ${cost.original} at rest (this build: ${cost.here}); peak about ${cost.original + peak} of ${original} (${pct(cost.original + peak, original)}) in the download`);
+      const live = Math.max(k[1], k[3]) - plain.d.base;
+      console.log(`  re-costed for the Original   ${cost.original} at rest (this build: ${cost.here}); live peak about ${cost.original + live} of ${original} (${pct(cost.original + live, original)}) in the download, ${cost.original + peak} counting garbage not yet collected`);
       for (const x of peaks) console.log(`${" ".repeat(31)}${x}`);
     } else console.log(`  re-costed for the Original   needs a build with VARIABLES=2756 (this one has ${r[3]}-byte variables)`);
   }

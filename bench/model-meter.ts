@@ -19,7 +19,7 @@ import { getU32 } from "../firmware/common/bytes";
 import { P, T } from "../firmware/protocol/catalogue";
 import { newMsg, setMsg, type Msg } from "../firmware/protocol/codec";
 import { buildReport, isSet, setBit, type MissingReport } from "../firmware/protocol/missing";
-import { decoder, FREE, type Decoder } from "../firmware/meter/decoder";
+import { decoder, FREE, solveRows, type Decoder } from "../firmware/meter/decoder";
 import { Rng } from "../hal/mock/rng";
 import type { VirtualClock } from "../hal/mock/clock";
 import type { PowerLine } from "../hal/mock/powerline";
@@ -74,7 +74,7 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
           if (b.imageId !== imageId) {
             imageId = b.imageId; count = b.blockCount; got = new Uint8Array((count + 7) >> 3); stored = 0; version = b.version;
             ids = new Uint16Array(rows).fill(FREE); kept = 0; dirty = true;
-            dec = rows ? decoder(count, 4, rows) : null;
+            dec = rows ? decoder(count, 4, rows, solveRows) : null;
           }
           st = st === 6 ? 6 : st === 3 ? 3 : 1;
           if (m.mode === P.TO_METER) reply(m, T.ACK, { refType: m.type, refSeq: m.seq });

@@ -28,5 +28,7 @@ declare const profile: {
   pulsePin: Pin | null;
   led: Pin | null;
   sha256: boolean;
+  /** The coded method's decode streams each recovered block from flash (profile "decode": "streamed"). */
+  streamedDecode: boolean;
 };
 export default profile;

@@ -56,23 +56,21 @@ export interface RecordLog {
 }
 
 export function recordLog(flash: Flash, region: Region, slot: number, carry: boolean, native: Native): RecordLog {
-  var unit = eraseUnitAt(flash.geometry, region.addr);
-  var unitSize = unit ? unit.length : region.size;
+  // RAM: the meter keeps three of these, and every name in this scope and every function
+  // below costs a variable per log on the interpreter, so loops reuse `u`, `i`, `a`, `s`
+  // and helpers used once are written in place (docs/meter.md, Memory)
+  var e = eraseUnitAt(flash.geometry, region.addr);
+  var unitSize = e ? e.length : region.size;
   var units = Math.floor(region.size / unitSize);
   var perUnit = Math.floor(unitSize / slot);
   var cap = slot - RECORD_OVERHEAD;
   var buf = new Uint8Array(slot);
-  var latest: number[] = [];
-  var latestSeq: number[] = [];
-  for (var t = 0; t < MAX_TYPES; t++) { latest.push(-1); latestSeq.push(0); }
+  // per type: the address of its latest record (-1: none) and that record's seq
+  var latest = new Int32Array(MAX_TYPES), latestSeq = new Uint32Array(MAX_TYPES);
   var seq = 0, head = 0, next = 0; // next free slot index in the head unit
   var stats = { appends: 0, erases: 0, torn: 0 };
-
-  function slotAddr(u: number, i: number): number {
-    return region.addr + u * unitSize + i * slot;
-  }
-
-  for (var f = 0; f < slot; f++) buf[f] = 0xff;
+  var u: number, i: number, a: number, s: number;
+  for (i = 0; i < slot; i++) buf[i] = 0xff;
   var blankCrc = native.crc32(buf);
 
   /** Reads a slot into buf: 1 valid, 0 erased, -1 written but invalid (torn or foreign). */
@@ -87,36 +85,35 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
   }
 
   // scan: the head is the unit holding the highest seq; its next free slot follows its last used one
-  var best = 0;
-  for (var u = 0; u < units; u++) {
-    for (var i = 0; i < perUnit; i++) {
-      var a = slotAddr(u, i);
-      var st = load(a);
-      if (st === 0) continue;
-      if (st < 0) { stats.torn++; continue; }
-      var s = getU32(buf, 0), ty = buf[4];
-      if (s > latestSeq[ty]) { latestSeq[ty] = s; latest[ty] = a; }
-      if (s > best) { best = s; head = u; }
+  for (i = 0; i < MAX_TYPES; i++) latest[i] = -1;
+  for (u = 0; u < units; u++) {
+    for (i = 0; i < perUnit; i++) {
+      a = region.addr + u * unitSize + i * slot;
+      s = load(a);
+      if (s === 0) continue;
+      if (s < 0) { stats.torn++; continue; }
+      s = getU32(buf, 0);
+      if (s > latestSeq[buf[4]]) { latestSeq[buf[4]] = s; latest[buf[4]] = a; }
+      if (s > seq) { seq = s; head = u; }
     }
   }
   // `next` follows the last slot of the head unit that is not erased: a torn slot counts as
   // used, also when no record was ever completed (a cut during the first append), since a
   // written word must not be programmed again before its unit is erased
-  next = 0;
-  for (var k = 0; k < perUnit; k++) if (load(slotAddr(head, k)) !== 0) next = k + 1;
-  seq = best;
+  for (i = 0; i < perUnit; i++) if (load(region.addr + head * unitSize + i * slot) !== 0) next = i + 1;
 
-  function writeSlot(type: number, payload: Uint8Array, len: number): number {
+  function writeSlot(type: number, payload: Uint8Array, len: number): void {
+    var x: number;
     if (next >= perUnit) {
       head = (head + 1) % units;
       var ua = region.addr + head * unitSize;
       // forget what lived in the unit about to be erased
-      for (var x = 0; x < MAX_TYPES; x++) if (latest[x] >= ua && latest[x] < ua + unitSize) latest[x] = -1;
+      for (x = 0; x < MAX_TYPES; x++) if (latest[x] >= ua && latest[x] < ua + unitSize) latest[x] = -1;
       flash.erase(ua);
       stats.erases++;
       next = 0;
     }
-    for (var i = 0; i < slot; i++) buf[i] = 0xff;
+    for (x = 0; x < slot; x++) buf[x] = 0xff;
     seq++;
     putU32(buf, 0, seq);
     buf[4] = type;
@@ -125,24 +122,12 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     buf[7] = RECORD_MAGIC1;
     buf.set(payload.subarray(0, len), 8);
     putU32(buf, slot - 4, native.crc32(buf.subarray(0, slot - 4)));
-    var addr = slotAddr(head, next);
-    flash.write(addr, buf);
+    x = region.addr + head * unitSize + next * slot;
+    flash.write(x, buf);
     next++;
-    latest[type] = addr;
+    latest[type] = x;
     latestSeq[type] = seq;
     stats.appends++;
-    return 0;
-  }
-
-  function carryForward(): void {
-    var oldest = (head + 1) % units;
-    var lo = region.addr + oldest * unitSize;
-    for (var t = 0; t < MAX_TYPES && next < perUnit; t++) {
-      var a = latest[t];
-      if (a < lo || a >= lo + unitSize) continue;
-      var b = flash.read(a, slot);
-      writeSlot(t, b.subarray(8), b[5]);
-    }
   }
 
   return {
@@ -156,15 +141,25 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     append: function (type, payload) {
       if (type < 0 || type >= MAX_TYPES) return Err.BAD_ARG;
       if (payload.length > cap) return Err.RECORD_TOO_LONG;
-      if (carry && units > 1 && perUnit - next <= MAX_TYPES + 2) carryForward();
+      // carry forward: before the head unit fills, the latest record of each type that lives
+      // in the oldest unit (the next to be erased) is written again
+      if (carry && units > 1 && perUnit - next <= MAX_TYPES + 2) {
+        var lo = region.addr + ((head + 1) % units) * unitSize;
+        for (var t = 0; t < MAX_TYPES && next < perUnit; t++) {
+          var w = latest[t];
+          if (w < lo || w >= lo + unitSize) continue;
+          var b = flash.read(w, slot);
+          writeSlot(t, b.subarray(8), b[5]);
+        }
+      }
       writeSlot(type, payload, payload.length);
       return 0;
     },
     forEach: function (fn) {
       for (var n = 1; n <= units; n++) {
-        var u = (head + n) % units;
-        for (var i = 0; i < perUnit; i++) {
-          if (load(slotAddr(u, i)) !== 1) continue;
+        var v = (head + n) % units;
+        for (var j = 0; j < perUnit; j++) {
+          if (load(region.addr + v * unitSize + j * slot) !== 1) continue;
           fn(buf[4], getU32(buf, 0), buf.subarray(8, 8 + buf[5]));
         }
       }

@@ -30,7 +30,7 @@ import {
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
 import { P } from "../protocol/catalogue";
-import { decoder, Decoder, FREE } from "./decoder";
+import { decoder, Decoder, FREE, type Solver } from "./decoder";
 
 
 /** Update states, as STATUS_REPORT.state (DLMS image transfer numbering). */
@@ -74,9 +74,10 @@ export interface Receiver {
 
 /**
  * The running program and the board; `floor`: the anti-rollback floor (highest version that
- * confirmed itself); `rows`: repair blocks the board decodes at once (a block buffer each).
+ * confirmed itself); `rows`: repair blocks the board keeps and decodes at once; `solve`: its
+ * decoder's solver (decoder.ts; null: the meter keeps no repair blocks, it asks for plain ones).
  */
-export interface Installed { version: number; floor: number; board: number; maxImage: number; rows: number; }
+export interface Installed { version: number; floor: number; board: number; maxImage: number; rows: number; solve: Solver | null; }
 
 export function updateReceiver(flash: Flash, native: Native, buffer: Region, journal: RecordLog, me: Installed): Receiver {
   var stats: UpdateStats = { stored: 0, duplicate: 0, corrupt: 0, outOfSession: 0, tornUnits: 0, refused: 0, repairs: 0, useless: 0, decodes: 0 };
@@ -252,9 +253,9 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     sess = s;
     lay = bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize);
     st = Us.DOWNLOADING;
-    room = Math.max(0, Math.min(lay.capacity - s.blockCount, me.rows));
+    room = me.solve ? Math.max(0, Math.min(lay.capacity - s.blockCount, me.rows)) : 0;
     ids = new Uint16Array(room);
-    dec = room ? /*@__NOINLINE__*/ decoder(s.blockCount, s.blockSize, room) : null;
+    dec = room ? /*@__NOINLINE__*/ decoder(s.blockCount, s.blockSize, room, me.solve as Solver) : null;
     forget();
   }
 

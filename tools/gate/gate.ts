@@ -112,7 +112,7 @@ export function checkBundle(source: string, budget?: number): Problem[] {
       }
     },
   });
-  checkVarOrder(ast as AnyNode, problems, at);
+  checkVarOrder(ast as AnyNode, problems, at, source);
   const size = Buffer.byteLength(source, "utf8");
   if (budget !== undefined && size > budget) {
     problems.push({ rule: "budget", message: `${size} bytes, over the budget of ${budget}` });
@@ -140,10 +140,29 @@ function isReference(parent: AnyNode | null, key: string): boolean {
 }
 
 /**
- * In each function (and the top level), every `var` must come before any use of its name
- * in that same function, nested functions aside (they run later, as closures). Iterative.
+ * Parts of a statement or expression that may not run: a `var` inside one is not declared
+ * when it does not (the interpreter declares a var as it executes it).
  */
-function checkVarOrder(ast: AnyNode, problems: Problem[], at: (n: AnyNode) => number | undefined): void {
+function isBranch(parent: AnyNode, key: string): boolean {
+  switch (parent.type) {
+    case "IfStatement": return key === "consequent" || key === "alternate";
+    case "ForStatement": return key === "body" || key === "update" || key === "test";
+    case "ForInStatement": case "WhileStatement": return key === "body";
+    case "SwitchCase": return key === "consequent";
+    case "TryStatement": return key === "handler" || key === "finalizer";
+    case "ConditionalExpression": return key === "consequent" || key === "alternate";
+    case "LogicalExpression": return key === "right";
+    default: return false;
+  }
+}
+
+/**
+ * In each function (and the top level), every `var` must come before any use of its name
+ * in that same function, nested functions aside (they run later, as closures), and not
+ * only inside a branch that may not have run (an if's arm, a loop's body, a case...) where
+ * the use is outside it. Iterative.
+ */
+function checkVarOrder(ast: AnyNode, problems: Problem[], at: (n: AnyNode) => number | undefined, source: string): void {
   const scopes: AnyNode[] = [ast];
   simple(ast, {
     FunctionDeclaration(n: AnyNode) { scopes.push(n); },
@@ -153,13 +172,17 @@ function checkVarOrder(ast: AnyNode, problems: Problem[], at: (n: AnyNode) => nu
     const params = new Set<string>((scope.params ?? []).map((p: AnyNode) => p.name));
     const firstDecl = new Map<string, number>();
     const fnDecl = new Map<string, number>();
+    // every declaration of a name, with the branches it sits in
+    const decls = new Map<string, { start: number; branches: AnyNode[] }[]>();
     const refs: AnyNode[] = [];
-    const stack: [AnyNode, AnyNode | null, string][] = [[scope.type === "Program" ? scope : scope.body, null, "body"]];
+    const stack: [AnyNode, AnyNode | null, string, AnyNode[]][] = [[scope.type === "Program" ? scope : scope.body, null, "body", []]];
     while (stack.length) {
-      const [node, parent, key] = stack.pop()!;
+      const [node, parent, key, branches] = stack.pop()!;
       if (node.type === "Identifier") {
         if (parent && parent.type === "VariableDeclarator" && key === "id") {
           if (!firstDecl.has(node.name) || firstDecl.get(node.name)! > node.start) firstDecl.set(node.name, node.start);
+          if (!decls.has(node.name)) decls.set(node.name, []);
+          decls.get(node.name)!.push({ start: node.start, branches });
         } else if (isReference(parent, key)) refs.push(node);
         continue;
       }
@@ -170,14 +193,19 @@ function checkVarOrder(ast: AnyNode, problems: Problem[], at: (n: AnyNode) => nu
       }
       for (const k of Object.keys(node)) {
         const v = node[k];
-        if (Array.isArray(v)) { for (let i = v.length - 1; i >= 0; i--) if (v[i] && typeof v[i].type === "string") stack.push([v[i], node, k]); }
-        else if (v && typeof v === "object" && typeof v.type === "string") stack.push([v, node, k]);
+        const b = isBranch(node, k) ? [...branches, node[k]] : branches;
+        if (Array.isArray(v)) { for (let i = v.length - 1; i >= 0; i--) if (v[i] && typeof v[i].type === "string") stack.push([v[i], node, k, b]); }
+        else if (v && typeof v === "object" && typeof v.type === "string") stack.push([v, node, k, b]);
       }
     }
+    const inBranch = new Set<string>();
     for (const r of refs) {
       const d = firstDecl.get(r.name);
       if (d !== undefined && r.start < d && !params.has(r.name)) {
         problems.push({ rule: "var-before-use", message: `"${r.name}" is used before its var declaration in the same function: the interpreter does not hoist var`, line: at(r) });
+      } else if (d !== undefined && !params.has(r.name) && !inBranch.has(r.name) && !decls.get(r.name)!.some((x) => x.start < r.start && x.branches.every((b: AnyNode) => (Array.isArray(b) ? b.length && b[0].start <= r.start && r.end <= b[b.length - 1].end : b.start <= r.start && r.end <= b.end)))) {
+        inBranch.add(r.name); // (once per name and function)
+        problems.push({ rule: "var-in-branch", message: `"${r.name}" is declared only inside a branch that may not have run before this use (an if's arm, a loop's body, a case): the interpreter declares a var as it runs it, so the use would reach a global (at …${source.slice(Math.max(0, r.start - 60), r.end + 10)}…)`, line: at(r) });
       }
       const f = fnDecl.get(r.name);
       if (f !== undefined && r.start < f && !params.has(r.name) && d === undefined) {

@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { solveRows, solveStreamed, type Solver } from "../../firmware/meter/decoder";
 import {
   APP_HEADER_SIZE, CONFIG_SIZE, regionNames, roleRegions, unitsSpanned,
   type FlashGeometry, type Region, type Regions,
@@ -33,8 +34,14 @@ export interface BoardProfile {
   roles: Role[];
   rolesWhy: string;
   maxImageSize: number;
-  /** Repair blocks a meter of this board decodes at once (each is a block buffer in RAM during the decode); 0: none, plain repair only. */
+  /** Repair blocks a meter of this board keeps and decodes at once; 0: none, plain repair only. */
   repairRows: number;
+  /**
+   * How its meter decodes: "rows" (default), one block buffer in RAM per repair row, fast;
+   * "streamed", one block buffer whatever the rows, each recovered block rebuilt from flash
+   * (more reads): for the boards whose RAM cannot hold the rows (docs/update.md).
+   */
+  decode: "rows" | "streamed";
   /** E.enableWatchdog resets the chip when not kicked (STM32, nRF52); false where the interpreter does not implement it (ESP32, Linux). */
   watchdog: boolean;
   modem: { kind: ModemKind; uart: string; baud: number; lineBitRate?: number; tx?: string; rx?: string; path?: string; pins: { treq?: string; resetn?: string } };
@@ -87,7 +94,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const board0 = typeof raw === "object" && raw && typeof (raw as { board?: unknown }).board === "string" ? (raw as { board: string }).board : expectBoard ?? "?";
   const at = (field: string) => (m: string): never => { throw new ProfileError(board0, field, m); };
   const r = obj(raw, at("(root)"));
-  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "repairRows", "watchdog", "modem", "pulsePin", "led", "crypto"];
+  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "repairRows", "decode", "watchdog", "modem", "pulsePin", "led", "crypto"];
   for (const k of Object.keys(r)) if (!known.includes(k)) at(k)("unknown field");
   const board = str(r.board, at("board"), /^[A-Z0-9]+$/);
   if (expectBoard && board !== expectBoard) at("board")(`must equal the file name ${expectBoard}`);
@@ -157,6 +164,8 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const maxImageSize = int(r.maxImageSize, 1024, at("maxImageSize"));
   const repairRows = int(r.repairRows, 0, at("repairRows"));
   if (repairRows > 255) at("repairRows")(`at most 255, got ${repairRows}`);
+  const decode = r.decode === undefined ? "rows" : r.decode;
+  if (decode !== "rows" && decode !== "streamed") at("decode")(`expected "rows" or "streamed", got ${JSON.stringify(decode)}`);
   if (typeof r.watchdog !== "boolean") at("watchdog")("expected true or false");
   for (const role of roles) {
     for (const need of roleRegions(role)) {
@@ -198,7 +207,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
     if (!CRYPTO.includes(c as string)) at(`crypto[${i}]`)(`unknown (known: ${CRYPTO.join(", ")})`);
     return c as string;
   });
-  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, watchdog: r.watchdog as boolean, modem, pulsePin, led, crypto };
+  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, decode: decode as BoardProfile["decode"], watchdog: r.watchdog as boolean, modem, pulsePin, led, crypto };
 }
 
 export function profileNames(dir = PROFILE_DIR): string[] {
@@ -248,7 +257,12 @@ export function deviceProfileModule(p: BoardProfile, role: Role | "boot"): strin
     `regions:{${regs}},maxImageSize:${p.maxImageSize},repairRows:${p.repairRows},watchdog:${p.watchdog},`,
     `modemKind:${JSON.stringify(p.modem.kind)},lineBitRate:${p.modem.lineBitRate ?? 0},uart:${p.modem.uart},uartOptions:${uartOptions},baud:${p.modem.baud},`,
     `treq:${id(p.modem.pins.treq)},resetn:${id(p.modem.pins.resetn)},pulsePin:${id(p.pulsePin)},led:${id(p.led)},`,
-    `sha256:${p.crypto.includes("SHA256")}`,
+    `sha256:${p.crypto.includes("SHA256")},streamedDecode:${p.decode === "streamed"}`,
     `};`,
   ].join("\n");
+}
+
+/** The decoder's solver a meter of this board runs (its entry picks the same, from `decode`). */
+export function meterSolver(p: BoardProfile): Solver {
+  return p.decode === "streamed" ? solveStreamed : solveRows;
 }

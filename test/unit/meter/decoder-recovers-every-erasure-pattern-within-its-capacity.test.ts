@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decoder, FREE } from "../../../firmware/meter/decoder";
+import { decoder, FREE, solveRows, solveStreamed, type Solver } from "../../../firmware/meter/decoder";
 import { repairIndex, repairSets, repairDegree, xorInto } from "../../../firmware/protocol/repair";
 import { LAMBDA } from "../../../firmware/concentrator/campaign";
 
@@ -41,7 +41,9 @@ function referenceRank(k: number, missing: number[], ids: number[]): number {
   return basis.size;
 }
 
-describe("the meter's decoder", () => {
+const SOLVERS: [string, Solver][] = [["rows in RAM", solveRows], ["streamed from flash", solveStreamed]];
+
+describe.each(SOLVERS)("the meter's decoder, solving with %s", (_name, solver) => {
   it("recovers every missing block when the rank is full, and reports exactly what is still needed otherwise", () => {
     fc.assert(fc.property(
       // up to 140 rows and 150 missing blocks (bit rows of 5 words), and a mix of degrees, as
@@ -56,7 +58,7 @@ describe("the meter's decoder", () => {
         const lost = new Set(lossPicks.map((p) => p % k));
         for (let i = 0; i < k; i++) if (!lost.has(i)) got[i >> 3] |= 0x80 >> (i & 7);
         const missing = [...lost].sort((a, b) => a - b);
-        const dec = decoder(k, bs, rows);
+        const dec = decoder(k, bs, rows, solver);
         const ids = new Uint16Array(rows);
         const stored: Uint8Array[] = [];
         expect(dec.rebuild(got, ids, 0)).toBe(0);
@@ -74,8 +76,11 @@ describe("the meter's decoder", () => {
         expect(missing.length - dec.lacking()).toBe(Math.min(referenceRank(k, missing, offered), rows, missing.length));
         // rebuilding from the stored indices (a restart) gives the same rank
         expect(dec.rebuild(got, ids, stored.length)).toBe(missing.length - dec.lacking());
+        // the receiver marks a recovered block held as it writes it: a solver must never read
+        // one back as a held block (it is not in the repair sets' held parts)
         const written = new Map<number, Uint8Array>();
-        const e = dec.solve((i) => (i === k - 1 ? last : bs), (i) => img.blocks[i], (s) => stored[s], (i, d) => { written.set(i, new Uint8Array(d)); return 0; });
+        const read = (i: number) => { expect(lost.has(i)).toBe(false); return img.blocks[i]; };
+        const e = dec.solve((i) => (i === k - 1 ? last : bs), read, (s) => stored[s], (i, d) => { written.set(i, new Uint8Array(d)); got[i >> 3] |= 0x80 >> (i & 7); return 0; });
         if (dec.lacking() > 0) { expect(e).toBe(-1); expect(written.size).toBe(0); return; }
         expect(e).toBe(0);
         expect([...written.keys()].sort((a, b) => a - b)).toEqual(missing);
@@ -95,7 +100,7 @@ describe("the meter's decoder", () => {
           const b = (x >>> 8) % k;
           if (got[b >> 3] & (0x80 >> (b & 7))) { got[b >> 3] &= ~(0x80 >> (b & 7)); lost++; }
         }
-        const dec = decoder(k, 4, m);
+        const dec = decoder(k, 4, m, solver);
         const ids = new Uint16Array(m);
         dec.rebuild(got, ids, 0);
         const degree = Math.min(127, Math.round((LAMBDA * k) / m));
@@ -116,7 +121,7 @@ describe("the meter's decoder", () => {
       while (lost.size < 10) { x = (x * 1103515245 + 12345) >>> 0; lost.add((x >>> 8) % k); }
       const got = new Uint8Array(8).fill(0);
       for (let i = 0; i < k; i++) if (!lost.has(i)) got[i >> 3] |= 0x80 >> (i & 7);
-      const dec = decoder(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = new Array(rows);
+      const dec = decoder(k, bs, rows, solver), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = new Array(rows);
       dec.rebuild(got, ids, rows);
       // repair blocks into slots 1, 3, 5... (slot 0 stays free), until the room is full
       let slot = 1;
@@ -140,7 +145,9 @@ describe("the meter's decoder", () => {
       for (const i of missing) expect(out.get(i)).toEqual(img.blocks[i]);
     }), { numRuns: 100 });
   });
+});
 
+describe("the repair sets", () => {
   it("draws distinct blocks, as many as the degree says, the same on every call", () => {
     const sets = repairSets(50);
     for (let j = 0; j < 0x7fff; j += 97) {
@@ -152,5 +159,32 @@ describe("the meter's decoder", () => {
       sets.set(j);
       expect([...sets.out.subarray(0, d)]).toEqual(first);
     }
+  });
+});
+
+describe("the solvers, side by side", () => {
+  it("stop at the first write error and report it; the streamed one reads each block it XORs once per missing block", () => {
+    const k = 40, bs = 8, rows = 5, img = imageOf(k, bs, bs, 99);
+    const lost = [3, 11, 12, 27, 39];
+    const got = new Uint8Array(5).fill(0);
+    for (let i = 0; i < k; i++) if (!lost.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
+    for (const [, solver] of SOLVERS) {
+      const dec = decoder(k, bs, rows, solver), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
+      dec.rebuild(got, ids, rows);
+      for (let s = 0; dec.lacking() > 0; s++) { const j = repairIndex(7, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1); } }
+      const order: number[] = [];
+      expect(dec.solve(() => bs, (i) => img.blocks[i], (t) => stored[t], (i, d) => { order.push(i); expect([...d]).toEqual([...img.blocks[i]]); return order.length === 2 ? 77 : 0; })).toBe(77);
+      expect(order.length).toBe(2);
+    }
+    // streamed: the work is one buffer's: per missing block, the repair blocks of its inverse
+    // row and the held blocks named an odd number of times, each read once
+    const dec = decoder(k, bs, rows, solveStreamed), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
+    dec.rebuild(got, ids, rows);
+    for (let s = 0; dec.lacking() > 0; s++) { const j = repairIndex(7, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1); } }
+    let reads = 0;
+    expect(dec.solve(() => bs, (i) => { reads++; return img.blocks[i]; }, (t) => { reads++; return stored[t]; }, () => 0)).toBe(0);
+    expect(dec.work.reads).toBe(reads);
+    expect(dec.work.rowXors + dec.work.cleanXors).toBe(reads);
+    expect(dec.work.rowXors).toBeGreaterThanOrEqual(rows);
   });
 });

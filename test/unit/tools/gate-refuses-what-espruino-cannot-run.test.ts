@@ -60,6 +60,22 @@ describe("Espruino gate", () => {
     expect(rules("function f(){ for (var i = 0; i < 2; i++) { use(k); var k = i; } }")).toEqual(["var-before-use"]);
   });
 
+  it("rejects a var declared only inside a branch that may not have run before a use outside it (the interpreter declares a var as it runs it)", () => {
+    // measured on 2v29: after f(false), g(0), the assignments below set the globals x and y
+    expect(rules("function f(b){ if (b) { var x = 1; } x = 5; return x; }")).toEqual(["var-in-branch"]);
+    expect(rules("function g(n){ for (var i = 0; i < n; i++) { var y = i; } y = 7; return y; }")).toEqual(["var-in-branch"]);
+    expect(rules("function s(k){ switch (k) { case 1: var w = 1; break; } return w; }")).toEqual(["var-in-branch"]);
+    expect(rules("function c(a){ var t = a && (function(){ return 1; })(); return a ? (function(){ var q; return q; })() : t; }")).toEqual([]);
+    // the shape that overwrote the digest helper in the meter (records.ts writeSlot): declared in
+    // the erase branch, reused for the slot address after it
+    expect(rules("function w(n,p){ if (n >= p) { for (var x = 0; x < 8; x++) use(x); } x = 4; use(x); }")).toEqual(["var-in-branch"]);
+    // allowed: a declaration that always runs first (a for's init, before the branch, or in the same branch)
+    expect(rules("function a(n){ for (var i = 0; i < n; i++) use(i); return i; }")).toEqual([]);
+    expect(rules("function b(n){ var v; if (n) { var v = 2; } v = 3; return v; }")).toEqual([]);
+    expect(rules("function d(n){ if (n) { var u = 1; u++; use(u); } else { var u = 2; use(u); } }")).toEqual([]);
+    expect(rules("function e(n){ while (n--) { var r = n; use(r); } }")).toEqual([]);
+  });
+
   it("rejects a function used before its declaration in the same function (the interpreter does not hoist functions)", () => {
     // measured on 2v29: each of these passes or calls the global of the same name, or throws ReferenceError
     expect(rules("function g(){ var r = f(y); function y(){ return 1; } return r; }")).toEqual(["function-before-declaration"]);
