@@ -21,15 +21,49 @@ import { createHash } from "node:crypto";
 import { concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagFor, tagsFile, type KeyFile } from "../tools/keys/keyfile";
 import { keyFile as keyFileLookup } from "../firmware/concentrator/keystore";
 import { TAG_INSTALL } from "../firmware/common/hmac";
-import { Ph, PHASE_NAMES, STATE_NAMES } from "../firmware/concentrator/campaign";
+import { Ms, Ph, PHASE_NAMES, STATE_NAMES } from "../firmware/concentrator/campaign";
 import { Iv } from "../firmware/meter/metering";
 import { decodeAppHeader } from "../firmware/common/image";
 import { APP_HEADER_SIZE } from "../firmware/common/layout";
+import { T } from "../firmware/protocol/catalogue";
+import { forEachMissing, type MissingReport } from "../firmware/protocol/missing";
+import type { Msg } from "../firmware/protocol/codec";
 
 /** Unix time the bench's day starts at (2026-11-24 00:00 UTC). */
 export const DAY0 = 1_795_478_400;
 
-export interface Sample { t: number; phase: string; blocksHeld: number; complete: number; airtimeMs: number }
+/**
+ * The campaign's state at time t (s from its start): taken every 5 s of virtual time and
+ * whenever the phase changes. `held`: the blocks each meter holds, in the scenario's meter
+ * order: a simulated meter's own count (all of them once its boot routine installed the
+ * image), -1 while it is off; a real board holds all once the campaign counts it complete,
+ * else -1 (the bench cannot see into it). `blocksHeld`: their sum; `complete`: the meters the
+ * campaign counts complete. `waiting`: on leaving the read-back, the meters it did not find
+ * activated and their states (why the campaign goes on).
+ */
+export interface Sample {
+  t: number; phase: string; blocksHeld: number; complete: number; airtimeMs: number; held: number[];
+  waiting?: { id: number; state: string }[];
+}
+
+/**
+ * What the concentrator heard in one round of the campaign (round 0: the answers to the
+ * control's query, before the first round). `t`: its first answer, s from the campaign's start.
+ * `missing[b]`: how many meters' status reports named block b missing (the patent method polls
+ * each unfinished meter for one; the coded method only its stragglers). `need`: per meter id,
+ * what it still needs: the blocks missing in its status report, or the deficit in its
+ * DEFICIT answer (coded: useful repair blocks), 0 for DOWNLOAD_COMPLETE.
+ */
+export interface RoundHeard { round: number; t: number; missing: number[]; need: Record<string, number> }
+
+/**
+ * One meter's readings as the concentrator filed them: registers and wall-clock load-profile
+ * intervals as [unix time s, raw value] (value x 10^scaler in `unit`), oldest first.
+ */
+export interface MeterReadings { id: number; unit: string; scaler: number; registers: [number, number][]; intervals: [number, number][] }
+
+/** Unit codes of the readings file (as firmware/concentrator/readings.ts names them on export). */
+const UNIT_NAMES: Record<number, string> = { 30: "Wh", 32: "varh", 13: "m3", 27: "W" };
 
 export interface MeterSummary {
   id: number; kind: string; version: number; confirmed: boolean; campaignState: string; code: number;
@@ -51,12 +85,23 @@ export interface RunResult {
   line: { frames: number; bytes: number; airtimeMs: number };
   airtimeByPhase: Record<string, number>;
   timeline: Sample[];
-  /** What happened, at virtual time t (s since the run began): power cuts, restarts, the campaign's start and end... */
-  events: { t: number; text: string }[];
+  /**
+   * What happened, at virtual time t (s since the run began): power cuts, restarts, the
+   * campaign's start and end... `meter` and `kind` for what happened to one meter.
+   */
+  events: RunEvent[];
+  /** The campaign's rounds, as the concentrator heard them (the report's heat map). */
+  rounds: RoundHeard[];
+  /** Every meter's readings (the report's readings and load-profile plots). */
+  meterReadings: MeterReadings[];
+  /** When the concentrator set the clock to DAY0 (s since the run began). */
+  clockSetS: number;
   /** When the campaign began (s since the run began): the progress chart's time 0. */
   campaignStartS: number;
   wallMs: number;
 }
+
+export interface RunEvent { t: number; text: string; meter?: number; kind?: "cut" | "power-back" | "restart" }
 
 export interface RunHooks {
   /** Called about every virtual minute: what runs and how far it got (0..1). */
@@ -107,13 +152,15 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const img = imageFor(sc);
   const rig = new LinkRig(sc.modem, lineFor(sc.modem, sc.seed, { bitRate: sc.bitRate, defaults: lossModel(sc.loss.p, sc.loss.meanBurst) }));
   const clock = rig.clock;
-  const events: { t: number; text: string }[] = [];
-  const note = (s: string) => events.push({ t: clock.now() / 1000, text: s });
+  const events: RunEvent[] = [];
+  const note = (s: string, meter?: number, kind?: RunEvent["kind"]) => events.push(meter === undefined ? { t: clock.now() / 1000, text: s } : { t: clock.now() / 1000, text: s, meter, kind });
   const ids = sc.meters.map((m) => m.id);
   const cutsDone = new Set<number>();
   const pendingSwapCut = new Map(sc.cuts.filter((c) => c.during === "swap").map((c) => [c.meter, c]));
   const pendingDownloadCut = new Map(sc.cuts.filter((c) => c.during === "download").map((c) => [c.meter, c]));
   const cutLog = new Map<number, string[]>(ids.map((id) => [id, []]));
+  // simulated meters whose boot routine installed the campaign's image
+  const installed = new Set<number>();
 
   // real boards in the loop: the host plays their modem; time runs at wall-clock speed
   const ports = new Map<number, Port>();
@@ -153,20 +200,23 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
         if (!(e instanceof PowerCut)) throw e;
         cutsDone.add(id);
         cutLog.get(id)!.push(`swap, op ${cut.atOperation}`);
-        note(`meter ${id}: power cut during the swap (install operation ${cut.atOperation}); off for ${cut.offSeconds} s`);
+        note(`meter ${id}: power cut during the swap (install operation ${cut.atOperation}); off for ${cut.offSeconds} s`, id, "cut");
         clock.setTimeout(() => powerOn(id, node.flash), cut.offSeconds * 1000);
         return;
       }
       start(id, node.flash);
       return;
     }
-    install(node.flash, hostNative, node.board.regions);
+    const r = install(node.flash, hostNative, node.board.regions);
+    if (r.copied && r.imageId === img.session.imageId) installed.add(id);
+    note(`meter ${id}: restarted; boot routine ${r.copied ? `copied image ${r.imageId}` : "had nothing to copy"}`, id, "restart");
     start(id, node.flash);
   };
   const powerOn = (id: number, flash: MeterNode["flash"]) => {
     flash.reboot();
     const r = install(flash, hostNative, rig.meters.get(id)!.board.regions);
-    note(`meter ${id}: power back; boot routine ${r.copied ? `finished the copy of image ${r.imageId} (attempt ${r.attempt})` : "had nothing to copy"}`);
+    if (r.copied && r.imageId === img.session.imageId) installed.add(id);
+    note(`meter ${id}: power back; boot routine ${r.copied ? `finished the copy of image ${r.imageId} (attempt ${r.attempt})` : "had nothing to copy"}`, id, "power-back");
     start(id, flash);
   };
 
@@ -198,6 +248,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const airtimeByPhase: Record<string, number> = {};
   let lastAir = 0, stage = "readings";
   const account = () => { const a = rig.line.totals.airtimeMs; airtimeByPhase[stage] = (airtimeByPhase[stage] ?? 0) + a - lastAir; lastAir = a; };
+  const clockSetS = clock.now() / 1000;
   if (ml.time(DAY0)) return fail(`the concentrator could not set the clock: ${out[out.length - 1]}`);
   // the broadcast, and for keyed meters the round that follows it, before the day starts
   clock.advance(60_000);
@@ -285,18 +336,42 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   c0 = clock.now();
   const timeline: Sample[] = [];
   let ended = "";
-  const sample = () => {
+  const K = img.session.blockCount;
+  const sample = (waiting?: Sample["waiting"]) => {
     let held = 0, complete = 0;
-    for (const id of ids) {
+    const each: number[] = [];
+    ids.forEach((id, i) => {
       const n = isSim(id) ? rig.meters.get(id) : undefined;
-      const i = ids.indexOf(id);
       const st = camp.state(i);
-      if (st >= 3 && st !== 8) { held += img.session.blockCount; complete++; } else if (n && !n.clock.dead) held += Math.min(n.meter.receiver.received(), img.session.blockCount);
+      const done = st >= Ms.COMPLETE && st !== Ms.FAILED;
+      if (done) complete++;
+      let h = -1;
+      if (n && !n.clock.dead) h = n.meter.receiver.session()?.imageId === img.session.imageId ? Math.min(n.meter.receiver.received(), K) : installed.has(id) ? K : 0;
+      else if (!n && done) h = K;
+      if (h > 0) held += h;
+      each.push(h);
+    });
+    const s: Sample = { t: (clock.now() - c0) / 1000, phase: PHASE_NAMES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs, held: each };
+    if (waiting) s.waiting = waiting;
+    timeline.push(s);
+  };
+  // what the concentrator hears in each round: the campaign's own messages, tapped on their way in
+  const heardRounds: RoundHeard[] = [];
+  const heard = camp.onMessage;
+  camp.onMessage = (m: Msg) => {
+    const took = heard(m);
+    if (took && (m.type === T.STATUS_REPORT || m.type === T.DEFICIT || m.type === T.DOWNLOAD_COMPLETE) && m.body.imageId === img.session.imageId) {
+      const k = camp.totals.rounds;
+      let r = heardRounds[heardRounds.length - 1];
+      if (!r || r.round !== k) heardRounds.push(r = { round: k, t: (clock.now() - c0) / 1000, missing: new Array<number>(K).fill(0), need: {} });
+      if (m.type === T.DOWNLOAD_COMPLETE) r.need[m.src] = 0;
+      else if (m.type === T.DEFICIT) r.need[m.src] = m.body.needed;
+      else if (!forEachMissing(m.body as MissingReport, K, (b) => { r.missing[b]++; })) r.need[m.src] = K - m.body.received;
     }
-    timeline.push({ t: (clock.now() - c0) / 1000, phase: PHASE_NAMES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs });
+    return took;
   };
   sample();
-  let lastSample = clock.now();
+  let lastSample = clock.now(), lastPhase = camp.phase();
   const until = c0 + sc.deadlineMinutes * 60_000 + 600_000;
   while (!ended && clock.now() < until) {
     stage = PHASE_NAMES[camp.phase()];
@@ -311,7 +386,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       const cut = sc.cuts.find((c) => c.meter === victim && c.during === "download")!;
       cutsDone.add(victim);
       cutLog.get(victim)!.push(`download, ${node.meter.receiver.received()} of ${img.session.blockCount} blocks`);
-      note(`meter ${victim}: power cut in the middle of a flash write during the download (${node.meter.receiver.received()} of ${img.session.blockCount} blocks stored); off for ${cut.offSeconds} s`);
+      note(`meter ${victim}: power cut in the middle of a flash write during the download (${node.meter.receiver.received()} of ${img.session.blockCount} blocks stored); off for ${cut.offSeconds} s`, victim, "cut");
       clock.setTimeout(() => powerOn(victim, node.flash), cut.offSeconds * 1000);
     }
     for (const [id, cut] of pendingDownloadCut) {
@@ -321,7 +396,14 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
         n.flash.planCut({ op: n.flash.ops, mode: "torn", fraction: 0.5 });
       }
     }
-    if (clock.now() - lastSample >= 5000) {
+    const now = camp.phase();
+    if (now !== lastPhase) {
+      // leaving the read-back: who it did not find activated, and so why the campaign goes on
+      const waiting = lastPhase === Ph.READBACK ? ids.flatMap((id, i) => camp.state(i) === Ms.ACTIVATED ? [] : [{ id, state: STATE_NAMES[camp.state(i)] ?? String(camp.state(i)) }]) : undefined;
+      lastPhase = now;
+      lastSample = clock.now();
+      sample(waiting);
+    } else if (clock.now() - lastSample >= 5000) {
       lastSample = clock.now();
       sample();
       const t = timeline[timeline.length - 1];
@@ -372,7 +454,8 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       image: { size: img.session.size, blocks: img.session.blockCount, version: img.session.version, source: sc.image.source },
       meters: [], campaign: { code: -1, rounds: 0, polls: 0, blocks: 0, frames: 0, bytes: 0, virtualMs: 0 },
       readings: { rounds, collected, missed, lines: conc.lines.length },
-      line: { ...rig.line.totals }, airtimeByPhase, timeline: [], events, campaignStartS: c0 / 1000, wallMs: performance.now() - wall0, ...extra,
+      line: { ...rig.line.totals }, airtimeByPhase, timeline: [], events, rounds: [], meterReadings: [], clockSetS: 3,
+      campaignStartS: c0 / 1000, wallMs: performance.now() - wall0, ...extra,
     };
   }
 
@@ -401,6 +484,23 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   return finishRun(problems.length === 0, problems.join("; "), {
     meters,
     campaign: { code: camp.code(), rounds: t.rounds, polls: t.polls, blocks: t.blocks, frames: t.frames, bytes: t.bytes, virtualMs: campaignMs },
-    timeline,
+    timeline, rounds: heardRounds, meterReadings: meterReadings(conc.lines, ids), clockSetS,
   });
+}
+
+/** Each meter's registers and wall-clock profile intervals from the concentrator's readings lines (id,obis,value,unit,scaler,time,status). */
+export function meterReadings(lines: string[], ids: number[]): MeterReadings[] {
+  const by = new Map<number, MeterReadings>(ids.map((id) => [id, { id, unit: "", scaler: 0, registers: [], intervals: [] }]));
+  for (const l of lines) {
+    const f = l.split(",");
+    const m = by.get(+f[0]);
+    if (!m || f.length !== 7) continue;
+    const profile = f[1].includes(".29.");
+    if (profile && +f[6] & Iv.CLOCK_NOT_SET) continue;
+    m.unit = UNIT_NAMES[+f[3]] ?? `unit${f[3]}`;
+    m.scaler = +f[4];
+    (profile ? m.intervals : m.registers).push([+f[5], +f[2]]);
+  }
+  for (const m of by.values()) { m.registers.sort((a, b) => a[0] - b[0]); m.intervals.sort((a, b) => a[0] - b[0]); }
+  return [...by.values()];
 }
