@@ -1,0 +1,122 @@
+/*
+ * The bench's report as a person sees it: the page of a real run opened in headless Chromium
+ * (test/fixtures/chromium.ts), its laid-out elements measured and its screenshot's pixels
+ * looked at. Under CI Chromium must start; elsewhere, without it, the test skips.
+ */
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { parseScenario } from "../../bench/scenario";
+import { runScenario, type RunResult } from "../../bench/run";
+import { reportHtml, PHASES } from "../../bench/report";
+import { chromiumPath, look, pixelsOf, type Box, type Measured } from "../fixtures/chromium";
+
+/** The default scenario (8 meters, 10% loss in bursts, a cut in one download and one in a swap) with a synthetic image, so no build is needed. */
+const scenario = (over: Record<string, unknown> = {}) => {
+  const raw = JSON.parse(readFileSync("bench/scenarios/default.json", "utf8"));
+  return parseScenario({ ...raw, image: { source: "synthetic", size: 34000, blockSize: 200, version: 2 }, ...over });
+};
+
+const SELECTORS = [
+  "svg.chart", ".lane", ".lane-cut", ".lane-back", ".lane-restart", ".lane-off", ".heat-cell", "#heatmap", ".legend-item", ".airtime-bar",
+  ".reading-row", ".register-line", ".profile-bar", "table", ".stripe-notes li", "p.caption", "h2",
+];
+const inLane = (id: number) => [".lane-cut", ".lane-back", ".lane-restart", ".lane-off"].map((s) => `.lane[data-meter="${id}"] ${s}`);
+
+const seenAs = (bin: string, r: RunResult, extra: string[] = []) => look(bin, reportHtml(r), [...SELECTORS, ...extra]);
+const inside = (b: Box, o: Box) => b.x >= o.x - 1 && b.y >= o.y - 1 && b.x + b.w <= o.x + o.w + 1 && b.y + b.h <= o.y + o.h + 1;
+const overlap = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+const chart = (m: Measured, id: string) => m["svg.chart"].find((b) => b.attrs.id === id)!;
+
+describe("the bench's report page in headless Chromium", () => {
+  it("coded: a lane per meter with its cut, power-back and restart where they happened, a deficit heat map, readings plots and every phase in the legend", async (t) => {
+    const bin = chromiumPath();
+    if (!bin) { t.skip(); return; } // no Chromium outside CI: .ci/run installs Debian's chromium
+    const r = await runScenario(scenario());
+    expect(r.ok, r.reason).toBe(true);
+    const ids = r.meters.map((m) => m.id);
+    const { measured: m, shot } = seenAs(bin, r, [...inLane(1003), ...inLane(1006)]);
+    const page = m.viewport[0];
+
+    // every chart is drawn, with a size, and fits the window's width (no sideways scrolling)
+    expect(m["svg.chart"].map((b) => b.attrs.id)).toEqual(["progress", "lanes", "heatmap", "readings", "airtime"]);
+    for (const b of m["svg.chart"]) {
+      expect(b.w, b.attrs.id).toBeGreaterThan(300);
+      expect(b.h, b.attrs.id).toBeGreaterThan(50);
+      expect(b.x + b.w, b.attrs.id).toBeLessThanOrEqual(page.w);
+    }
+    expect(m.h2.map((b) => b.text)).toEqual(["Campaign progress over virtual time", "Each meter over the campaign", "Deficits by round", "Readings and load profiles", "Airtime per phase", "Meters", "Totals", "Events"]);
+
+    // one lane per meter, in order, stacked without overlapping, each labelled with its id and where its campaign ended
+    expect(m[".lane"].map((b) => +b.attrs["data-meter"])).toEqual(ids);
+    m[".lane"].forEach((b, i) => {
+      expect(b.h).toBeGreaterThan(20);
+      expect(b.text.endsWith(`${ids[i]}activated`), b.text).toBe(true); // (after the marks' hover titles)
+      if (i) expect(b.y).toBeGreaterThanOrEqual(m[".lane"][i - 1].y + m[".lane"][i - 1].h - 1);
+    });
+    // meter 1003: cut during the download, off (hatched) until the power came back, then its restart into v2
+    const [cut, back, restart, off] = inLane(1003).map((s) => m[s]);
+    expect([cut.length, back.length, restart.length, off.length]).toEqual([1, 1, 1, 1]);
+    expect(off[0].w).toBeGreaterThan(10);
+    expect(cut[0].x).toBeLessThan(back[0].x);
+    expect(Math.abs(off[0].x - (cut[0].x + cut[0].w / 2))).toBeLessThan(15); // off from the cut (to a sample's precision)...
+    expect(Math.abs(off[0].x + off[0].w - (back[0].x + back[0].w / 2))).toBeLessThan(15); // ...to the power-back
+    expect(restart[0].x).toBeGreaterThan(back[0].x);
+    // meter 1006: cut in the swap (its restart), so no restart mark, and the power back after it
+    const [cut6, back6, restart6] = inLane(1006).map((s) => m[s]);
+    expect([cut6.length, back6.length, restart6.length]).toEqual([1, 1, 0]);
+    expect(cut6[0].x).toBeLessThan(back6[0].x);
+    expect(m[".lane-restart"].length).toBe(r.events.filter((e) => e.kind === "restart").length);
+    expect(m[".lane-restart"].length).toBe(7);
+    for (const s of [".lane-cut", ".lane-back", ".lane-restart"]) for (const b of m[s]) expect(inside(b, chart(m, "lanes")), s).toBe(true);
+
+    // the heat map: a cell per meter and round, each with a size, inside the map
+    expect(m["#heatmap"][0].attrs["aria-label"]).toBe("deficits by round");
+    expect(m[".heat-cell"].length).toBe(ids.length * r.rounds.length);
+    for (const b of m[".heat-cell"]) { expect(b.w).toBeGreaterThan(2); expect(b.h).toBeGreaterThan(5); expect(inside(b, m["#heatmap"][0])).toBe(true); }
+
+    // readings: a row per meter, its register line drawn across the day, a bar per load-profile interval
+    expect(m[".reading-row"].map((b) => +b.attrs["data-meter"])).toEqual(ids);
+    expect(m[".register-line"].length).toBe(ids.length);
+    for (const b of m[".register-line"]) expect(b.w).toBeGreaterThan(250);
+    expect(m[".profile-bar"].length).toBe(r.meterReadings.reduce((a, x) => a + x.intervals.length, 0));
+    expect(m[".profile-bar"].length).toBe(8 * 97);
+
+    // every phase in the legend, readings included, with its airtime; no entry on top of another
+    const legend = m[".legend-item"];
+    expect(legend.map((b) => b.attrs["data-phase"])).toEqual([...PHASES]);
+    expect(legend[0].text).toMatch(/^readings \d+\.\d s \(\d+%\)$/);
+    for (const b of legend) expect(b.w * b.h).toBeGreaterThan(0);
+    for (let i = 0; i < legend.length; i++) for (let j = i + 1; j < legend.length; j++) expect(overlap(legend[i], legend[j]), `${legend[i].text} / ${legend[j].text}`).toBe(false);
+    expect(m[".airtime-bar"].map((b) => b.attrs["data-phase"])).toEqual([...PHASES]);
+
+    // the repeated activate/read-back stripes explained; the meters table once
+    const captions = m["p.caption"].map((b) => b.text).join("\n");
+    expect(captions).toMatch(/here it activated \d+ times? and read back \d+ times?/);
+    expect(m[".stripe-notes li"].length).toBe(r.timeline.filter((s) => s.waiting?.length).length);
+    expect(m.table.length).toBe(1);
+
+    // the screenshot: the lanes painted in their fill colour, the cut in red, the heat map's colours
+    const lanes = chart(m, "lanes");
+    expect(pixelsOf(shot, lanes, [207, 224, 247])).toBeGreaterThan(20_000);
+    expect(pixelsOf(shot, { x: cut[0].x - 2, y: cut[0].y, w: cut[0].w + 4, h: cut[0].h }, [176, 0, 32], 40)).toBeGreaterThan(10);
+    expect(pixelsOf(shot, m["#heatmap"][0], [242, 242, 242], 2)).toBeGreaterThan(100); // meters not heard in a round
+  }, 120_000);
+
+  it("patent: the heat map has a cell per block and round, the rows named by round", async (t) => {
+    const bin = chromiumPath();
+    if (!bin) { t.skip(); return; }
+    const r = await runScenario(scenario({ method: "patent", name: "patent" }));
+    expect(r.ok, r.reason).toBe(true);
+    const { measured: m, shot } = seenAs(bin, r, ["#heatmap text"]);
+    expect(m["#heatmap"][0].attrs["aria-label"]).toBe("missing blocks by round");
+    expect(m.h2[2].text).toBe("Missing blocks by round");
+    expect(r.image.blocks).toBe(170);
+    expect(m[".heat-cell"].length).toBe(r.rounds.length * 170);
+    for (const b of m[".heat-cell"]) { expect(b.w).toBeGreaterThan(2); expect(b.h).toBeGreaterThan(5); }
+    const texts = m["#heatmap text"].map((b) => b.text);
+    for (const rd of r.rounds) expect(texts).toContain(String(rd.round));
+    // some block was missing in the first round: its cells are coloured, not the near-white of 0
+    expect(r.rounds[0].missing.some((v) => v > 0)).toBe(true);
+    expect(pixelsOf(shot, m["#heatmap"][0], [253, 141, 60], 60)).toBeGreaterThan(20);
+  }, 120_000);
+});
