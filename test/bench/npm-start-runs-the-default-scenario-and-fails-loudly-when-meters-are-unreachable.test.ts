@@ -36,6 +36,24 @@ describe("npm start (the bench's default scenario)", () => {
     expect(rep.image.source).toBe("bundle");
     expect(rep.image.size).toBe(16 + readFileSync("dist/LINUX/meter.js", "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "").length);
     expect(rep.timeline.length).toBeGreaterThan(10);
+    // what the report draws: each meter's blocks in every sample (1003 off after its cut), all of them at the end;
+    // the cuts, power-backs and restarts by meter; what the concentrator heard each round; every meter's readings
+    for (const s of rep.timeline) expect(s.held.length).toBe(8);
+    expect(rep.timeline.some((s) => s.held[2] === -1)).toBe(true);
+    expect(rep.timeline[rep.timeline.length - 1].held).toEqual(new Array(8).fill(rep.image.blocks));
+    expect(rep.events.filter((e) => e.kind === "cut").map((e) => e.meter)).toEqual([1003, 1006]);
+    expect(rep.events.filter((e) => e.kind === "power-back").map((e) => e.meter)).toEqual([1003, 1006]);
+    expect(rep.events.filter((e) => e.kind === "restart").map((e) => e.meter).sort()).toEqual([1001, 1002, 1003, 1004, 1005, 1007, 1008]);
+    expect(rep.rounds.length).toBeGreaterThan(0);
+    rep.rounds.forEach((rd, k) => { expect(rd.round).toBeLessThanOrEqual(rep.campaign.rounds); if (k) expect(rd.round).toBeGreaterThan(rep.rounds[k - 1].round); });
+    for (const rd of rep.rounds) for (const id of Object.keys(rd.need)) expect(rep.meters.map((m) => String(m.id))).toContain(id);
+    expect(rep.rounds[rep.rounds.length - 1].need).toEqual(Object.fromEntries(rep.meters.map((m) => [m.id, 0])));
+    for (const m of rep.meters) {
+      const rd = rep.meterReadings.find((x) => x.id === m.id)!;
+      expect(rd.intervals.length).toBe(m.intervals);
+      expect(rd.intervals.reduce((a, [, v]) => a + v, 0)).toBe(m.intervalSum);
+      expect(rd.registers[rd.registers.length - 1][1]).toBe(m.registerAfter);
+    }
     expect(rep.airtimeByPhase.broadcast).toBeGreaterThan(0);
     expect(rep.airtimeByPhase.readings).toBeGreaterThan(0);
     const html = readFileSync(join(dir, "report.html"), "utf8");
