@@ -118,7 +118,7 @@ export function heatGrid(r: RunResult, maxCols = 200, maxRows = 100): HeatGrid {
 
 const WHY: Record<string, string> = {
   selected: "had not taken the control, so the control went out again",
-  downloading: "were still downloading, so the rounds went on",
+  downloading: "had not finished the download, so the rounds went on",
   complete: "held the whole image but had not taken the activation, so it was repeated",
   activating: "had not answered the read-back",
   checked: "had only checked the image",
@@ -137,9 +137,10 @@ export function stripeNotes(r: RunResult): string[] {
     const by = new Map<string, number[]>();
     for (const w of s.waiting) { if (!by.has(w.state)) by.set(w.state, []); by.get(w.state)!.push(w.id); }
     const parts = [...by].map(([st, ids]) => {
-      let why = WHY[st] ?? `were ${st}`;
+      let why = WHY[st] ?? `had state ${st}`;
       if (st === "complete" && r.scenario.keys) why += " (keyed meters take the ACTIVATE only addressed to them, not broadcast)";
-      return `${ids.length} ${ids.length === 1 ? "meter" : "meters"} (${ids.join(", ")}) ${why}`;
+      const named = ids.length > 12 ? `${ids.slice(0, 12).join(", ")} and ${ids.length - 12} more` : ids.join(", ");
+      return `${ids.length} ${ids.length === 1 ? "meter" : "meters"} (${named}) ${why}`;
     });
     notes.push(`After the read-back ending at +${s.t.toFixed(0)} s: ${parts.join("; ")}.`);
   }

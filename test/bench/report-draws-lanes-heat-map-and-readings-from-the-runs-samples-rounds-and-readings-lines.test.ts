@@ -93,8 +93,11 @@ describe("the report's pieces", () => {
     r.scenario.keys = false;
     r.timeline[6].waiting = [{ id: 1, state: "selected" }, { id: 3, state: "downloading" }];
     expect(stripeNotes(r)).toEqual([
-      "After the read-back ending at +85 s: 1 meter (1) had not taken the control, so the control went out again; 1 meter (3) were still downloading, so the rounds went on.",
+      "After the read-back ending at +85 s: 1 meter (1) had not taken the control, so the control went out again; 1 meter (3) had not finished the download, so the rounds went on.",
     ]);
+    // a long list is cut short
+    r.timeline[6].waiting = Array.from({ length: 20 }, (_, k) => ({ id: 100 + k, state: "downloading" }));
+    expect(stripeNotes(r)).toEqual(["After the read-back ending at +85 s: 20 meters (100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111 and 8 more) had not finished the download, so the rounds went on."]);
   });
 
   it("the legend has every phase, those that took no airtime too, and any other phase that took some", () => {
