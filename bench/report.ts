@@ -167,8 +167,10 @@ function timeAxis(r: RunResult) {
 function bands(r: RunResult, top: number, h: number): string {
   const tl = r.timeline, { x } = timeAxis(r);
   let out = "";
-  for (let i = 0; i < tl.length - 1; i++) {
-    out += `<rect class="band" data-phase="${esc(tl[i].phase)}" x="${fx(x(tl[i].t))}" y="${top}" width="${fx(Math.max(0.5, x(tl[i + 1].t) - x(tl[i].t)))}" height="${h}" fill="${PHASE_COLOURS[tl[i].phase] ?? "#fafafa"}"/>`;
+  // one band per run of samples in the same phase (no seams between the samples of one phase)
+  for (let i = 0, j = 1; i < tl.length - 1; i = j, j = i + 1) {
+    while (j < tl.length - 1 && tl[j].phase === tl[i].phase) j++;
+    out += `<rect class="band" data-phase="${esc(tl[i].phase)}" x="${fx(x(tl[i].t))}" y="${top}" width="${fx(Math.max(0.5, x(tl[j].t) - x(tl[i].t)))}" height="${h}" fill="${PHASE_COLOURS[tl[i].phase] ?? "#fafafa"}"/>`;
   }
   return out;
 }

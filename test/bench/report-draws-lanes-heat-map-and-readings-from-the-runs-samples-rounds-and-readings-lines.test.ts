@@ -25,7 +25,7 @@ function run(method: "coded" | "patent"): RunResult {
     line: { frames: 30, bytes: 5000, airtimeMs: 9000 },
     airtimeByPhase: { readings: 4000, control: 300, broadcast: 2500, poll: 200, repair: 1500, activate: 100, "read-back": 400, done: 0 },
     timeline: [
-      sample(0, "control", [0, 0, 0]), sample(20, "broadcast", [3, 2, 0]), sample(40, "poll", [5, -1, 4]), sample(60, "repair", [5, 1, 5]),
+      sample(0, "control", [0, 0, 0]), sample(20, "broadcast", [3, 2, 0]), sample(30, "broadcast", [4, 2, 0]), sample(40, "poll", [5, -1, 4]), sample(60, "repair", [5, 1, 5]),
       sample(70, "activate", [5, 5, 5]), sample(80, "read-back", [5, 5, 5]), sample(85, "activate", [5, 5, 5], [{ id: 2, state: "complete" }, { id: 3, state: "complete" }]),
       sample(95, "read-back", [5, 5, 5]), sample(100, "done", [5, 5, 5], []),
     ],
@@ -91,12 +91,12 @@ describe("the report's pieces", () => {
     expect(stripes(r.timeline, "activate")).toBe(2);
     expect(stripes(r.timeline, "read-back")).toBe(2);
     r.scenario.keys = false;
-    r.timeline[6].waiting = [{ id: 1, state: "selected" }, { id: 3, state: "downloading" }];
+    r.timeline[7].waiting = [{ id: 1, state: "selected" }, { id: 3, state: "downloading" }];
     expect(stripeNotes(r)).toEqual([
       "After the read-back ending at +85 s: 1 meter (1) had not taken the control, so the control went out again; 1 meter (3) had not finished the download, so the rounds went on.",
     ]);
     // a long list is cut short
-    r.timeline[6].waiting = Array.from({ length: 20 }, (_, k) => ({ id: 100 + k, state: "downloading" }));
+    r.timeline[7].waiting = Array.from({ length: 20 }, (_, k) => ({ id: 100 + k, state: "downloading" }));
     expect(stripeNotes(r)).toEqual(["After the read-back ending at +85 s: 20 meters (100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111 and 8 more) had not finished the download, so the rounds went on."]);
   });
 
@@ -138,5 +138,7 @@ describe("the report's pieces", () => {
     expect(html.match(/class="event-mark"/g)?.length).toBe(3);
     expect(html).toContain("<li>-10.0 s: before the campaign</li>");
     expect(html.match(/<table>/g)?.length).toBe(1);
+    // a band per run of one phase: control, broadcast, poll, repair, activate, read-back, activate, read-back (done is the last sample)
+    expect([...html.matchAll(/class="band" data-phase="([^"]+)"/g)].map((m) => m[1])).toEqual(["control", "broadcast", "poll", "repair", "activate", "read-back", "activate", "read-back"]);
   });
 });
