@@ -54,6 +54,7 @@ import { rollup, type Plugin } from "rollup";
 import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
 import { checkBundle } from "../tools/gate/gate";
+import { loadProfile } from "../tools/profiles/profiles";
 import { cli, int, isMain, oneOf, outputFolder, UsageError, type Parsed, type Tool } from "../tools/cli/cli";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
@@ -73,6 +74,8 @@ export interface Case {
   miss: number;
   loss: number;
   rows: number;
+  /** The board's decode: streamed from flash (the Original) or rows in RAM (board profiles' decode). */
+  streamed: boolean;
   sha: boolean;
   board: number;
   seed: number;
@@ -80,9 +83,9 @@ export interface Case {
 
 export const CASES: Record<string, Case> = {
   // 64 KiB image (ESP32-sized meter), 20% loss, 128 rows (ESP32 repairRows), SHA-256 chain
-  big: { name: "K=310 20% rows 128", size: 65536, blockSize: 212, miss: 85, loss: 0.2, rows: 128, sha: true, board: 1, seed: 0x1234567 },
+  big: { name: "K=310 20% rows 128", size: 65536, blockSize: 212, miss: 85, loss: 0.2, rows: 128, streamed: loadProfile("ESP32").decode === "streamed", sha: true, board: 1, seed: 0x1234567 },
   // the Original: its maxImageSize (32,640: 154 blocks, the last 204 bytes), 10% loss, repairRows 8, no SHA-256
-  original: { name: "K=154 10% rows 8", size: 32640, blockSize: 212, miss: 24, loss: 0.1, rows: 8, sha: false, board: 2, seed: 0x7654321 },
+  original: { name: "K=154 10% rows 8", size: 32640, blockSize: 212, miss: 24, loss: 0.1, rows: 8, streamed: loadProfile("ESPRUINOBOARD").decode === "streamed", sha: false, board: 2, seed: 0x7654321 },
 };
 
 /** The interpreter-side program: ES5 with imports, bundled with the project's modules. */
@@ -93,6 +96,7 @@ import { espruinoHal } from ${p("hal/espruino/index.ts")};
 import { recordLog } from ${p("firmware/common/records.ts")};
 import { STATE_SLOT, bufferLayout, digestChain } from ${p("firmware/common/update-image.ts")};
 import { updateReceiver } from ${p("firmware/meter/update.ts")};
+import { solveRows, solveStreamed } from ${p("firmware/meter/decoder.ts")};
 import { repairSets, repairIndex, xorInto } from ${p("firmware/protocol/repair.ts")};
 import { LAMBDA } from ${p("firmware/concentrator/campaign.ts")};
 import { bytesAt } from ${p("firmware/concentrator/keystore.ts")};
@@ -165,7 +169,7 @@ function run(P) {
   mark("control");
   res.mem.bench = used();
   var journal = recordLog(hal.flash, { addr: P.journal, size: 2048 }, STATE_SLOT, true, native);
-  var rx = updateReceiver(hal.flash, native, { addr: P.buffer, size: P.bufferSize }, journal, { version: 1, floor: 0, board: P.board, maxImage: size, rows: P.rows });
+  var rx = updateReceiver(hal.flash, native, { addr: P.buffer, size: P.bufferSize }, journal, { version: 1, floor: 0, board: P.board, maxImage: size, rows: P.rows, solve: P.streamed ? solveStreamed : solveRows });
   res.mem.idle = used();
   t = getTime();
   e = rx.control(s, true);
@@ -286,8 +290,8 @@ function tapSource(): string {
 import { decoder as real, FREE } from ${JSON.stringify(join(ROOT, "firmware/meter/decoder.ts"))};
 export { FREE };
 export var tap = { d: null, solves: 0, solveMs: 0, sampleMs: 0, onFirst: null };
-export function decoder(k, blockSize, rows) {
-  var d = real(k, blockSize, rows), solve = d.solve;
+export function decoder(k, blockSize, rows, solver) {
+  var d = real(k, blockSize, rows, solver), solve = d.solve;
   tap.d = d;
   d.solve = function (blockLength, readBlock, readRepair, write) {
     var first = true, t = getTime();
@@ -383,7 +387,7 @@ export interface RunResult { case: string; run: number; binary: string; ok: bool
 async function measure(bin: string, flashDir: string, c: Case, run: number, ramCode: string | null): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), "ml-decode-run-"));
   if (existsSync(join(flashDir, "espruino.flash"))) copyFileSync(join(flashDir, "espruino.flash"), join(dir, "espruino.flash"));
-  const params = { size: c.size, bs: c.blockSize, miss: c.miss, loss: c.loss, rows: c.rows, sha: c.sha, board: c.board, seed: c.seed + run, scratch: SCRATCH, journal: JOURNAL, buffer: BUFFER, bufferSize: BUFFER_SIZE, concSamples: 16 };
+  const params = { size: c.size, bs: c.blockSize, miss: c.miss, loss: c.loss, rows: c.rows, streamed: c.streamed, sha: c.sha, board: c.board, seed: c.seed + run, scratch: SCRATCH, journal: JOURNAL, buffer: BUFFER, bufferSize: BUFFER_SIZE, concSamples: 16 };
   // the DC-END timer fires once the program has finished, or stopped (out of memory)
   writeFileSync(join(dir, "run.js"), `var DC=${JSON.stringify(params)};setTimeout(function(){print("DC-END "+E.getErrorFlags()+" "+process.memory().usage);},10);\n${ramCode ?? 'eval(require("Storage").read("dcb"));'}`);
   const base: RunResult = { case: c.name, run: run + 1, binary: bin, ok: false, outOfMemory: false };

@@ -262,8 +262,9 @@ export function solveRows(x: Core, blockLength: (i: number) => number, readBlock
  * in pairs). Built in one block buffer, straight from flash, and written; then the next.
  */
 export function solveStreamed(x: Core, blockLength: (i: number) => number, readBlock: (i: number) => Uint8Array, readRepair: (s: number) => Uint8Array, write: (i: number, data: Uint8Array) => number): number {
-  var k = x.k, m = x.m, gen = x.gen, work = x.work, words = (m + 31) >> 5, a = new Uint32Array(m * words), inv = new Uint32Array(m * words);
-  var r: number, w: number, i: number, c: number, b: number, t: number, d: number;
+  // (few names: each local is a variable for as long as the decode runs, at the download's peak)
+  var m = x.m, gen = x.gen, words = (m + 31) >> 5, a = new Uint32Array(m * words), inv = new Uint32Array(m * words);
+  var r: number, w: number, i: number, c: number, b: number, d: number;
   for (r = 0; r < m; r++) {
     inv[r * words + (r >> 5)] = 1 << (r & 31);
     d = gen.set(x.sid[x.pslot[r]]);
@@ -275,36 +276,37 @@ export function solveStreamed(x: Core, blockLength: (i: number) => number, readB
   // column c's pivot comes to row c; every other row with column c loses it (full rank:
   // a row with the bit is always found at or below c)
   for (c = 0; c < m; c++) {
-    var cw = c >> 5, cb = 1 << (c & 31), p = c;
-    while (!(a[p * words + cw] & cb)) p++;
-    if (p !== c) for (w = 0; w < words; w++) {
-      t = a[p * words + w]; a[p * words + w] = a[c * words + w]; a[c * words + w] = t;
-      t = inv[p * words + w]; inv[p * words + w] = inv[c * words + w]; inv[c * words + w] = t;
+    // the pivot row: the first at or below c with bit c (d: its word offset); swapped in by XORs
+    for (b = c; !(a[b * words + (c >> 5)] & (1 << (c & 31))); b++);
+    if (b !== c) for (w = 0; w < words; w++) {
+      d = b * words + w; i = c * words + w;
+      a[d] ^= a[i]; a[i] ^= a[d]; a[d] ^= a[i];
+      inv[d] ^= inv[i]; inv[i] ^= inv[d]; inv[d] ^= inv[i];
     }
-    for (r = 0; r < m; r++) if (r !== c && a[r * words + cw] & cb) for (w = 0; w < words; w++) {
+    for (r = 0; r < m; r++) if (r !== c && a[r * words + (c >> 5)] & (1 << (c & 31))) for (w = 0; w < words; w++) {
       a[r * words + w] ^= a[c * words + w];
       inv[r * words + w] ^= inv[c * words + w];
     }
   }
-  var acc = new Uint8Array(x.blockBytes), odd = new Uint8Array((k + 7) >> 3), e: number;
+  var acc = new Uint8Array(x.blockBytes), odd = new Uint8Array((x.k + 7) >> 3);
   for (c = 0; c < m; c++) {
     for (i = 0; i < acc.length; i++) acc[i] = 0;
     for (i = 0; i < odd.length; i++) odd[i] = 0;
     for (r = 0; r < m; r++) if (inv[c * words + (r >> 5)] & (1 << (r & 31))) {
       xorInto(acc, readRepair(x.pslot[r]));
-      work.reads++;
-      work.rowXors++;
+      x.work.reads++;
+      x.work.rowXors++;
       d = gen.set(x.sid[x.pslot[r]]);
       for (i = 0; i < d; i++) if ((b = gen.out[i]), x.colOf(b) < 0) odd[b >> 3] ^= 1 << (b & 7);
     }
-    for (b = 0; b < k; b++) if (odd[b >> 3] & (1 << (b & 7))) {
+    for (b = 0; b < x.k; b++) if (odd[b >> 3] & (1 << (b & 7))) {
       xorInto(acc, readBlock(b));
-      work.reads++;
-      work.cleanXors++;
+      x.work.reads++;
+      x.work.cleanXors++;
     }
     b = x.miss[c];
-    e = write(b, new Uint8Array(acc.buffer, 0, blockLength(b)));
-    if (e) return e;
+    d = write(b, new Uint8Array(acc.buffer, 0, blockLength(b)));
+    if (d) return d;
   }
   return 0;
 }

@@ -117,9 +117,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     installed.floor = guard.floor();
   }
   if (!confirmed) clock.setTimeout(function () { if (!confirmed) restart(); }, TRIAL_DEADLINE_MS);
+  // (kicked by the 10 s check below: one timer less, each costs variables)
   try {
     hal.watchdog.enable(WATCHDOG_S);
-    clock.setInterval(function () { hal.watchdog.kick(); }, (WATCHDOG_S * 1000) / 3);
   } catch (e) {
     lastError = Err.UNSUPPORTED; // no hardware watchdog on this build
   }
@@ -180,12 +180,6 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     }, RESTART_DELAY_MS);
   }
 
-  function ascii(s: string): Uint8Array {
-    var b = new Uint8Array(s.length);
-    for (var i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0x7f;
-    return b;
-  }
-
   function activateNow(imageId: number): number {
     var s = receiver.session();
     if (guard.keyed && (!s || !guard.grant(s))) return Err.AUTH_NO_TAG;
@@ -194,36 +188,18 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     return e;
   }
 
-  // scheduled activation (UPDATE_CONTROL.activateAt or ACTIVATE.at), checked every 10 s
+  // every 10 s: the watchdog's kick (its timeout is WATCHDOG_S), the register's save when
+  // due, and the scheduled activation (UPDATE_CONTROL.activateAt or ACTIVATE.at)
   var activateAt = 0, activateImage = 0;
   clock.setInterval(function () {
+    hal.watchdog.kick();
+    metering.tick();
     var s = receiver.session();
     var at = activateAt || (s ? s.activateAt : 0);
     var img = activateAt ? activateImage : s ? s.imageId : 0;
     var now = metering.wallTime();
     if (at && now && now >= at && receiver.state() === Us.VERIFIED) activateNow(img);
   }, 10000);
-
-  /**
-   * GROUP_QUERY (coded method): one query to the group, answered in a random slot by the
-   * meters it concerns: a selected meter without a session for the image (it missed or
-   * refused the control: its code), and with who = UNFINISHED every meter whose download
-   * is not complete (its deficit). Finished meters stay silent; silence proves nothing, the
-   * concentrator's read-back does.
-   */
-  function groupQuery(m: Msg): void {
-    var b = m.body, s = receiver.session(), st = receiver.state(), d: any = { imageId: b.imageId, state: st, received: 0, needed: 0, room: 0, code: 0 };
-    if (s && s.imageId === b.imageId) {
-      if (b.who !== Who.UNFINISHED || st === Us.VERIFIED || st === Us.ACTIVATING) return;
-      receiver.deficit(d);
-    } else {
-      // not in this campaign, or it already ran the image
-      if (!(m.mode === P.TO_GROUP || selected === b.imageId || refusedImage === b.imageId) || last.imageId === b.imageId && last.outcome !== Outcome.NONE) return;
-      d.state = Us.IDLE;
-      d.code = refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION;
-    }
-    answerLater(m.src, T.DEFICIT, d, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
-  }
 
   /**
    * The read-back's answer for image `imageId`: to a STATUS_QUERY (`at` < 0), or `at` ms
@@ -292,7 +268,10 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.IDENTIFY:
         var groups: any[] = [];
         for (var g = 0; g < metering.groups.length; g++) groups.push({ group: metering.groups[g] });
-        reply(m, T.IDENTITY, { kind: metering.kind, board: board.code, version: version, imageId: runningImage, proto: P.VERSION, hw: ascii(board.board), groups: groups });
+        // (helpers used once are written in place: each function costs variables for good)
+        var hw = new Uint8Array(board.board.length);
+        for (var hi = 0; hi < hw.length; hi++) hw[hi] = board.board.charCodeAt(hi) & 0x7f;
+        reply(m, T.IDENTITY, { kind: metering.kind, board: board.code, version: version, imageId: runningImage, proto: P.VERSION, hw: hw, groups: groups });
         break;
       case T.STATUS_REQ:
         reply(m, T.STATUS, {
@@ -364,9 +343,25 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           if (au.id === id && au.kind === TAG_INSTALL && b.version > listed && !guard.authorise(b, au.kind, au.tag)) listed = b.version;
         }
         break;
-      case T.GROUP_QUERY:
-        groupQuery(m);
+      case T.GROUP_QUERY: {
+        // (coded method) one query to the group, answered in a random slot by the meters it
+        // concerns: a selected meter without a session for the image (it missed or refused
+        // the control: its code), and with who = UNFINISHED every meter whose download is not
+        // complete (its deficit). Finished meters stay silent; silence proves nothing, the
+        // concentrator's read-back does.
+        var gs = receiver.session(), gst = receiver.state(), d: any = { imageId: b.imageId, state: gst, received: 0, needed: 0, room: 0, code: 0 };
+        if (gs && gs.imageId === b.imageId) {
+          if (b.who !== Who.UNFINISHED || gst === Us.VERIFIED || gst === Us.ACTIVATING) break;
+          receiver.deficit(d);
+        } else {
+          // not in this campaign, or it already ran the image
+          if (!(m.mode === P.TO_GROUP || selected === b.imageId || refusedImage === b.imageId) || last.imageId === b.imageId && last.outcome !== Outcome.NONE) break;
+          d.state = Us.IDLE;
+          d.code = refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION;
+        }
+        answerLater(m.src, T.DEFICIT, d, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
         break;
+      }
       case T.STATUS_QUERY:
         status(m, b.imageId, -1);
         break;

@@ -78,6 +78,8 @@ export interface Metering {
   setGroup(op: number, group: number): number;
   inGroup(group: number): boolean;
   save(): void;
+  /** Saves the register when it changed and maxSaveS has passed since the last save (the meter calls it every 10 s: one timer for both). */
+  tick(): void;
 }
 
 export function obisFor(kind: number): Uint8Array {
@@ -178,9 +180,6 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
 
   ivStart = ivFloor(ivNow());
   schedule();
-  clock.setInterval(function () {
-    if (pulses !== saved && clock.now() - lastSaveMs >= s.maxSaveS * 1000) save();
-  }, 60000);
 
   if (pulse) pulse.start(function () {
     pulses = (pulses + 1) >>> 0;
@@ -196,6 +195,9 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   }
 
   return {
+    tick: function () {
+      if (pulses !== saved && clock.now() - lastSaveMs >= s.maxSaveS * 1000) save();
+    },
     kind: kind,
     settings: s,
     groups: groups,

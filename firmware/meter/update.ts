@@ -87,7 +87,6 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   var lay: BufferLayout | null = null;
   var got: Uint8Array = new Uint8Array(0);
   var count = 0, st = Us.IDLE as number;
-  var pad = new Uint8Array(MAX_BLOCK);
   var word = new Uint8Array(4);
   // coded method: the spare slots' repair indices (FREE when empty), how many, the decoder;
   // `dirty`: the received set changed since the decoder last rebuilt its rows
@@ -133,9 +132,11 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     dirty = true;
   }
 
+  /** n bytes of 0xFF (made when needed, not kept: a block buffer held for good costs RAM at the download's peak). */
   function blank(n: number): Uint8Array {
-    for (var i = 0; i < n; i++) pad[i] = 0xff;
-    return pad.subarray(0, n);
+    var b = new Uint8Array(n);
+    for (var i = 0; i < n; i++) b[i] = 0xff;
+    return b;
   }
 
   function eraseUnit(u: number): void {
@@ -170,8 +171,9 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     var l = lay as BufferLayout, n = (data.length + 3) & ~3;
     var at = blockAddr(l, i), mat = markAddr(l, i);
     if (!inBuffer(at, n) || !inBuffer(mat, 4)) return Err.FLASH_OUTSIDE;
-    var slot = blank(n);
-    slot.set(data);
+    // a block of whole words is written as it is; a shorter last one padded with 0xFF
+    var slot = data;
+    if (n !== data.length) { slot = blank(n); slot.set(data); }
     flash.write(at, slot);
     var mark = markFor(j, slot);
     if (markFor(j, flash.read(at, n)) !== mark) {

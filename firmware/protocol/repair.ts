@@ -45,7 +45,8 @@ export interface RepairSets {
 }
 
 export function repairSets(k: number): RepairSets {
-  var out = new Uint16Array(Rc.MAX_DEGREE);
+  // (the largest degree repairDegree gives for k: a meter holds this for the whole download)
+  var out = new Uint16Array(Math.min(Rc.MAX_DEGREE, (k + 1) >> 1));
   var seen = new Uint8Array((k + 7) >> 3);
   return {
     out: out,

@@ -95,14 +95,10 @@ export function st7580Modem(
     if (treq) treq.set(true);
   }
 
-  function arm(ms: number, fn: () => void): void {
+  /** Runs fn in ms, in place of what was armed; without fn, only disarms (one function: each costs RAM). */
+  function arm(ms: number, fn?: () => void): void {
     if (timer) clock.clear(timer);
-    timer = clock.setTimeout(function () { timer = 0; fn(); }, ms);
-  }
-
-  function disarm(): void {
-    if (timer) clock.clear(timer);
-    timer = 0;
+    timer = fn ? clock.setTimeout(function () { timer = 0; fn(); }, ms) : 0;
   }
 
   /** Starts a request: `data` is the first `n` bytes of `req`. */
@@ -149,7 +145,7 @@ export function st7580Modem(
   }
 
   function finish(err: number): void {
-    disarm();
+    arm(0);
     ph = Ph.IDLE;
     var cb = done;
     done = null;
