@@ -117,10 +117,10 @@ function run(P) {
 
   // the image: pseudo-random blocks from the seed, into a Storage file
   mark("image");
-  var x = (P.seed >>> 0) || 1, blk = new Uint8Array(bs), w32 = new Uint32Array(blk.buffer);
+  var q, x = (P.seed >>> 0) || 1, blk = new Uint8Array(bs), w32 = new Uint32Array(blk.buffer);
   function rnd() { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; }
   for (i = 0; i < K; i++) {
-    for (var q = 0; q < w32.length; q++) w32[q] = rnd();
+    for (q = 0; q < w32.length; q++) w32[q] = rnd();
     var len = Math.min(bs, size - i * bs), str = E.toString(blk.subarray(0, len));
     if (!(i ? S.write("dcimg", str, i * bs) : S.write("dcimg", str, 0, size))) throw new Error("Storage.write failed at block " + i);
   }

@@ -20,6 +20,7 @@ import { P, T } from "../firmware/protocol/catalogue";
 import { newMsg, setMsg, type Msg } from "../firmware/protocol/codec";
 import { buildReport, isSet, setBit, type MissingReport } from "../firmware/protocol/missing";
 import { decoder, FREE, solveRows, type Decoder } from "../firmware/meter/decoder";
+import { typed, type Bodies } from "../tools/protocol/typed";
 import { Rng } from "../hal/mock/rng";
 import type { VirtualClock } from "../hal/mock/clock";
 import type { PowerLine } from "../hal/mock/powerline";
@@ -59,7 +60,7 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
   };
   const tx = newMsg();
   const rep: MissingReport & { imageId: number; state: number } = { imageId: 0, state: 1, received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: new Uint8Array(0) };
-  const reply = (req: Msg, type: number, body: unknown) => {
+  const reply = <K extends keyof Bodies>(req: Msg, type: K, body: Bodies[K]) => {
     seq = (seq + 1) & 0xffff;
     ep.send(setMsg(tx, type, seq, id, P.TO_METER, req.src, body));
   };
@@ -67,8 +68,9 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
     inGroup: (g) => group !== 0 && g === group,
     ready: () => {},
     message: (m) => {
-      const b = m.body;
-      switch (m.type) {
+      // the body typed by the message's type (tools/protocol/bodies.ts): a wrong field name does not compile
+      const { type, body: b } = typed(m);
+      switch (type) {
         case T.UPDATE_CONTROL:
           if (m.mode === P.TO_ALL && selected !== b.imageId) break;
           if (b.imageId !== imageId) {
