@@ -2,35 +2,35 @@
  * Runs a scenario on the virtual bench: one concentrator and the scenario's meters, all
  * the real firmware modules on mocked hardware, on the simulated power line, in virtual
  * time. A day of readings, then a campaign from the installed program to the image, with
- * the scenario's power cuts; then the checks that decide the exit code. Host code.
+ * the scenario's power cuts; then the checks that decide the exit code. Host code. The parts:
+ * run-faults.ts (restarts and power cuts), run-load.ts (pulses, reading rounds, the readings
+ * lines), run-verdict.ts (the checks); this file sets them up and runs the campaign.
  */
-import { hostNative, latin1 } from "../hal/mock/native";
-import { PowerCut } from "../hal/mock/flash";
-import { Rng } from "../hal/mock/rng";
+import { hostNative, latin1 } from "../hal/host/native";
 import type { LinkModel } from "../hal/mock/powerline";
-import { install } from "../firmware/boot/install";
 import { consoleApi } from "../firmware/concentrator/console";
-import { describeErr } from "../tools/errors/table";
 import { imageFileOf, packImage } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
-import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode, type MeterNode } from "./rig";
+import { LinkRig, bootConcentrator, lineFor, type ConcNode } from "./rig";
 import { imageOf, programImage, type Image } from "./image";
-import { KIND_CODE, type Scenario } from "./scenario";
+import type { Scenario } from "./scenario";
+import { Faults } from "./run-faults";
+import { lastRegister, readingLine, readingRounds, startPulses, wallIntervals } from "./run-load";
+import { DAY0, verdict } from "./run-verdict";
 import { bridgeBoard, openPort, type Port } from "./hil";
 import { createHash } from "node:crypto";
 import { concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagFor, tagsFile, type KeyFile } from "../tools/keys/keyfile";
 import { keyFile as keyFileLookup } from "../firmware/concentrator/keystore";
 import { TAG_INSTALL } from "../firmware/common/hmac";
 import { Ms, Ph, PHASE_NAMES, STATE_NAMES } from "../firmware/concentrator/campaign";
-import { Iv } from "../firmware/meter/metering";
 import { decodeAppHeader } from "../firmware/common/image";
 import { APP_HEADER_SIZE } from "../firmware/common/layout";
 import { T } from "../firmware/protocol/catalogue";
+import { Iv } from "../firmware/meter/metering";
 import { forEachMissing, type MissingReport } from "../firmware/protocol/missing";
 import type { Msg } from "../firmware/protocol/codec";
 
-/** Unix time the bench's day starts at (2026-11-24 00:00 UTC). */
-export const DAY0 = 1_795_478_400;
+export { DAY0, notUpdated, registerProblems } from "./run-verdict";
 
 /**
  * The campaign's state at time t (s from its start): taken every 5 s of virtual time and
@@ -108,34 +108,12 @@ export interface RunHooks {
   progress?(stage: string, fraction: number, detail: string): void;
 }
 
-/**
- * Every reading accounted for: the register read before the update equals the pulses the
- * meter was given, and the one read after it equals that (the update loses nothing). The
- * check npm start makes for every simulated meter, and bench:real for real interpreters.
- */
-export function registerProblems(id: number, pulses: number, before: number, after: number): string[] {
-  if (before !== pulses) return [`meter ${id}: register read ${before < 0 ? "never" : before} before the update, ${pulses} pulses counted`];
-  if (after !== before) return [`meter ${id}: register ${after < 0 ? "never read" : after} after the update, ${before} before`];
-  return [];
-}
-
 /** The line's loss model: average loss p in bursts of mean length `meanBurst` (Gilbert-Elliott), or independent. */
 export function lossModel(p: number, meanBurst: number): LinkModel {
   if (p <= 0) return {};
   if (p >= 1 || meanBurst <= 1) return { loss: p };
   const toGood = 1 / meanBurst;
   return { ge: { pGoodToBad: (p * toGood) / (1 - p), pBadToGood: toGood, lossGood: 0, lossBad: 1 } };
-}
-
-/** Meters not updated, grouped by state and code: "2001, 2002 failed (E94 CAMPAIGN_NO_ANSWER: ...); 2003 downloading". */
-export function notUpdated(ms: { id: number; campaignState: string; code: number }[]): string {
-  const groups = new Map<string, { ids: number[]; state: string; code: number }>();
-  for (const m of ms) {
-    const k = `${m.campaignState} ${m.code}`;
-    if (!groups.has(k)) groups.set(k, { ids: [], state: m.campaignState, code: m.code });
-    groups.get(k)!.ids.push(m.id);
-  }
-  return [...groups.values()].map((g) => `${g.ids.join(", ")} ${g.state}${g.code ? ` (${describeErr(g.code)})` : ""}`).join("; ");
 }
 
 /** Every simulated node is a LINUX board. */
@@ -155,13 +133,6 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const events: RunEvent[] = [];
   const note = (s: string, meter?: number, kind?: RunEvent["kind"]) => events.push(meter === undefined ? { t: clock.now() / 1000, text: s } : { t: clock.now() / 1000, text: s, meter, kind });
   const ids = sc.meters.map((m) => m.id);
-  const cutsDone = new Set<number>();
-  const pendingSwapCut = new Map(sc.cuts.filter((c) => c.during === "swap").map((c) => [c.meter, c]));
-  const pendingDownloadCut = new Map(sc.cuts.filter((c) => c.during === "download").map((c) => [c.meter, c]));
-  const cutLog = new Map<number, string[]>(ids.map((id) => [id, []]));
-  // simulated meters whose boot routine installed the campaign's image
-  const installed = new Set<number>();
-
   // real boards in the loop: the host plays their modem; time runs at wall-clock speed
   const ports = new Map<number, Port>();
   for (const m of sc.meters) if (m.attach) ports.set(m.id, await openPort(m.attach));
@@ -177,50 +148,8 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // the head-end's keys: a root key per meter (from the seed, so a run reproduces); the
   // concentrator gets only the link keys
   const keyFile: KeyFile | null = sc.keys ? { format: KEY_FORMAT, meters: Object.fromEntries(simIds.map((id) => [String(id), createHash("sha256").update(`meterline bench ${sc.seed} ${id}`).digest("hex").slice(0, 32)])) } : null;
-  const start = (id: number, flash?: MeterNode["flash"]): MeterNode => {
-    const m = sc.meters.find((x) => x.id === id)!;
-    const node = bootMeter(rig, `m${id}`, id, { board: BOARD.board, version: 1, kind: KIND_CODE[m.kind], flash, key: keyFile?.meters[String(id)] });
-    if (m.loss !== undefined) rig.line.link("conc", `m${id}`, { loss: m.loss });
-    node.system.onReset = () => { clock.setTimeout(() => restart(id), 0); };
-    return node;
-  };
-  // a restart request: power off, the boot routine, the program again; a swap cut strikes inside the boot routine
-  const restart = (id: number) => {
-    const node = rig.meters.get(id)!;
-    node.powerOff();
-    const cut = pendingSwapCut.get(id);
-    if (cut) {
-      pendingSwapCut.delete(id);
-      node.flash.planCut({ op: node.flash.ops + cut.atOperation, mode: "torn", fraction: 0.5 });
-      try {
-        install(node.flash, hostNative, node.board.regions);
-        note(`meter ${id}: the cut at install operation ${cut.atOperation} never came (the copy was shorter)`);
-        node.flash.planCut(null);
-      } catch (e) {
-        if (!(e instanceof PowerCut)) throw e;
-        cutsDone.add(id);
-        cutLog.get(id)!.push(`swap, op ${cut.atOperation}`);
-        note(`meter ${id}: power cut during the swap (install operation ${cut.atOperation}); off for ${cut.offSeconds} s`, id, "cut");
-        clock.setTimeout(() => powerOn(id, node.flash), cut.offSeconds * 1000);
-        return;
-      }
-      start(id, node.flash);
-      return;
-    }
-    const r = install(node.flash, hostNative, node.board.regions);
-    if (r.copied && r.imageId === img.session.imageId) installed.add(id);
-    note(`meter ${id}: restarted; boot routine ${r.copied ? `copied image ${r.imageId}` : "had nothing to copy"}`, id, "restart");
-    start(id, node.flash);
-  };
-  const powerOn = (id: number, flash: MeterNode["flash"]) => {
-    flash.reboot();
-    const r = install(flash, hostNative, rig.meters.get(id)!.board.regions);
-    if (r.copied && r.imageId === img.session.imageId) installed.add(id);
-    note(`meter ${id}: power back; boot routine ${r.copied ? `finished the copy of image ${r.imageId} (attempt ${r.attempt})` : "had nothing to copy"}`, id, "power-back");
-    start(id, flash);
-  };
-
-  for (const id of simIds) start(id);
+  const faults = new Faults({ rig, sc, img, board: BOARD, keyOf: (id) => keyFile?.meters[String(id)], note });
+  for (const id of simIds) faults.start(id);
   let savedCounter = 0;
   const concKeys = keyFile ? (() => {
     const f = concentratorKeyFile(keyFile);
@@ -254,29 +183,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   clock.advance(60_000);
   const dayStart = clock.now();
   const dayMs = sc.readings.hours * 3_600_000;
-  const pulses = new Map<number, number>(ids.map((id) => [id, 0]));
-  // pulses a meter counted before it had a clock: in its register, in no wall-clock interval
-  const preClock = new Map<number, number>(ids.map((id) => [id, 0]));
-  for (const m of sc.meters) {
-    if (!m.pulsesPerHour || !isSim(m.id)) continue;
-    const rng = new Rng(sc.seed * 7919 + m.id);
-    const mean = 3_600_000 / m.pulsesPerHour;
-    const next = () => {
-      const gap = 200 + -Math.log(1 - rng.next()) * Math.max(1, mean - 200);
-      clock.setTimeout(() => {
-        if (clock.now() >= dayStart + dayMs) return;
-        const node = rig.meters.get(m.id)!;
-        const before = node.pulse.accepted;
-        node.pulse.edge(clock.now());
-        if (node.pulse.accepted > before) {
-          pulses.set(m.id, pulses.get(m.id)! + 1);
-          if (!node.meter.metering.wallTime()) preClock.set(m.id, preClock.get(m.id)! + 1);
-        }
-        next();
-      }, gap);
-    };
-    next();
-  }
+  const { pulses, preClock } = startPulses(rig, sc, isSim, dayStart, dayMs);
   let rounds = 0, collected = 0, missed = 0;
   // virtual time, or with real boards attached, virtual time held to the wall clock in 10 ms slices
   const wall0rt = performance.now() - clock.now();
@@ -291,13 +198,6 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     }
     account();
   };
-  const roundNow = async (what: number, only?: number): Promise<[number, number] | null> => {
-    let res: [number, number] | null = null;
-    const until = clock.now() + 3_600_000;
-    while (conc.ctx.collect((c, x) => { res = [c, x]; }, only === undefined ? undefined : conc.ctx.registry.find(only) >= 0 ? only : undefined, what) && clock.now() < until) await step(1000);
-    while (!res && clock.now() < until) await step(200);
-    return res;
-  };
   // the concentrator's own rounds run every readingMinutes; count them from its registry
   for (let t = 0; t < dayMs; t += 60_000) {
     await step(60_000);
@@ -307,24 +207,11 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   if (dayMs) await step(16 * 60_000);
   const reg = conc.ctx.registry;
   for (const id of ids) { const s = reg.stats(reg.find(id)); rounds += s.ok + s.fail; collected += s.ok; missed += s.fail; }
-  const lastRegister = (id: number, from = 0): number => {
-    let v = -1;
-    for (const l of conc.lines.slice(from)) { const f = l.split(","); if (+f[0] === id && !f[1].includes(".29.")) v = +f[2]; }
-    return v;
-  };
-  // profile intervals on the wall clock (those a meter closed before it had a clock carry status bit 32 and uptime times)
-  const intervals = (id: number) => conc.lines.map((l) => l.split(",")).filter((f) => +f[0] === id && f[1].includes(".29.") && !(+f[6] & Iv.CLOCK_NOT_SET)).map((f) => ({ v: +f[2], t: +f[5] }));
-  const intervalsPerMeter = Math.floor(dayMs / 900_000) - 1;
-  // a round of every meter, then single-meter rounds for those still lacking, a few times
-  const readAll = async (what: number) => {
-    const from = conc.lines.length;
-    const lacking = (id: number) => (what === 1 ? lastRegister(id, from) < 0 : intervals(id).length < intervalsPerMeter);
-    if (!(await roundNow(what))) note(`a ${what === 1 ? "register" : "profile"} round did not end`);
-    for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) await roundNow(what, id);
-  };
+  const intervals = (id: number) => wallIntervals(conc.lines, id);
+  const readAll = readingRounds(conc, rig, ids, Math.floor(dayMs / 900_000) - 1, step, note);
   await readAll(1);
   if (dayMs) await readAll(2);
-  const registerBefore = new Map(ids.map((id) => [id, lastRegister(id)]));
+  const registerBefore = new Map(ids.map((id) => [id, lastRegister(conc.lines, id)]));
 
   // ---- the campaign
   stage = "control";
@@ -346,7 +233,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       const done = st >= Ms.COMPLETE && st !== Ms.FAILED;
       if (done) complete++;
       let h = -1;
-      if (n && !n.clock.dead) h = n.meter.receiver.session()?.imageId === img.session.imageId ? Math.min(n.meter.receiver.received(), K) : installed.has(id) ? K : 0;
+      if (n && !n.clock.dead) h = n.meter.receiver.session()?.imageId === img.session.imageId ? Math.min(n.meter.receiver.received(), K) : faults.installed.has(id) ? K : 0;
       else if (!n && done) h = K;
       if (h > 0) held += h;
       each.push(h);
@@ -378,24 +265,9 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     try {
       await step(100);
     } catch (err) {
-      if (!(err instanceof PowerCut)) throw err;
-      const victim = simIds.find((id) => rig.meters.get(id)!.flash.powerLost);
-      if (victim === undefined) throw err;
-      const node = rig.meters.get(victim)!;
-      node.powerOff();
-      const cut = sc.cuts.find((c) => c.meter === victim && c.during === "download")!;
-      cutsDone.add(victim);
-      cutLog.get(victim)!.push(`download, ${node.meter.receiver.received()} of ${img.session.blockCount} blocks`);
-      note(`meter ${victim}: power cut in the middle of a flash write during the download (${node.meter.receiver.received()} of ${img.session.blockCount} blocks stored); off for ${cut.offSeconds} s`, victim, "cut");
-      clock.setTimeout(() => powerOn(victim, node.flash), cut.offSeconds * 1000);
+      if (!faults.struck(err, simIds)) throw err;
     }
-    for (const [id, cut] of pendingDownloadCut) {
-      const n = rig.meters.get(id)!;
-      if (n.meter.receiver.received() >= cut.atFraction * img.session.blockCount) {
-        pendingDownloadCut.delete(id);
-        n.flash.planCut({ op: n.flash.ops, mode: "torn", fraction: 0.5 });
-      }
-    }
+    faults.armDownloadCuts();
     const now = camp.phase();
     if (now !== lastPhase) {
       // leaving the read-back: who it did not find activated, and so why the campaign goes on
@@ -426,8 +298,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
 
   const meters: MeterSummary[] = ids.map((id, i) => {
     const ints = intervals(id);
-    let after = -1;
-    for (const l of conc.lines.slice(fromAfter)) { const f = l.split(","); if (+f[0] === id && !f[1].includes(".29.")) after = +f[2]; }
+    const after = lastRegister(conc.lines, id, fromAfter);
     const state = STATE_NAMES[camp.state(i)] ?? String(camp.state(i));
     if (!isSim(id)) {
       // a real board: what it told the concentrator (its read-back result), no pulse count of ours
@@ -443,7 +314,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       version: decodeAppHeader(n.flash.read(n.board.regions.app!.addr, APP_HEADER_SIZE), n.board.regions.app!.size)?.version ?? 0,
       confirmed: !n.clock.dead && !n.meter.onTrial(), campaignState: STATE_NAMES[camp.state(i)] ?? String(camp.state(i)), code: camp.codeOf(i),
       pulses: pulses.get(id)!, preClock: preClock.get(id)!, register: registerBefore.get(id)!, registerAfter: after,
-      intervals: ints.length, intervalSum: ints.reduce((a, x) => a + x.v, 0), cuts: cutLog.get(id)!,
+      intervals: ints.length, intervalSum: ints.reduce((a, x) => a + x.v, 0), cuts: faults.cutLog.get(id)!,
     };
   });
 
@@ -460,27 +331,8 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   }
 
   // ---- the verdict
-  const problems: string[] = [];
   const t = camp.totals;
-  if (camp.code()) problems.push(`${ended} (${describeErr(camp.code())})`);
-  else if (!ended) problems.push(`the campaign did not end within ${sc.deadlineMinutes} minutes of virtual time`);
-  const notDone = meters.filter((m) => m.campaignState !== "activated");
-  if (notDone.length) problems.push(`${notDone.length} of ${ids.length} meters not updated: ${notUpdated(notDone)}`);
-  const wrong = meters.filter((m) => m.version !== img.session.version || !m.confirmed);
-  if (wrong.length && !notDone.length) problems.push(`meters not running v${img.session.version} confirmed: ${wrong.map((m) => `${m.id} v${m.version}${m.confirmed ? "" : " unconfirmed"}`).join(", ")}`);
-  for (const m of meters) {
-    if (m.pulses < 0) {
-      if (m.register < 0 || m.registerAfter < m.register) problems.push(`board ${m.id} (${m.board}): register ${m.register} before the update, ${m.registerAfter} after`);
-      continue;
-    }
-    problems.push(...registerProblems(m.id, m.pulses, m.register, m.registerAfter));
-    const ts = intervals(m.id).map((x) => x.t).sort((a, b) => a - b);
-    const gap = ts.findIndex((t, k) => k > 0 && t - ts[k - 1] !== 900);
-    if (gap > 0) problems.push(`meter ${m.id}: no profile interval between ${ts[gap - 1]} and ${ts[gap]}`);
-    if (m.intervals && ts[ts.length - 1] < DAY0 + sc.readings.hours * 3600 - 900) problems.push(`meter ${m.id}: the last profile interval collected starts at ${ts[ts.length - 1]}, before the day's end`);
-    if (m.intervalSum !== m.pulses - m.preClock || (!m.intervals && m.pulses > m.preClock)) problems.push(`meter ${m.id}: ${m.intervals} profile intervals summing to ${m.intervalSum}, expected a sum of ${m.pulses - m.preClock} (${m.pulses} pulses, ${m.preClock} before its clock was set)`);
-  }
-  for (const c of sc.cuts) if (!cutsDone.has(c.meter)) problems.push(`the ${c.during} cut of meter ${c.meter} never happened`);
+  const problems = verdict(sc, img.session.version, ended, camp.code(), meters, (id) => intervals(id).map((x) => x.t), faults.missed());
   return finishRun(problems.length === 0, problems.join("; "), {
     meters,
     campaign: { code: camp.code(), rounds: t.rounds, polls: t.polls, blocks: t.blocks, frames: t.frames, bytes: t.bytes, virtualMs: campaignMs },
@@ -492,14 +344,13 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
 export function meterReadings(lines: string[], ids: number[]): MeterReadings[] {
   const by = new Map<number, MeterReadings>(ids.map((id) => [id, { id, unit: "", scaler: 0, registers: [], intervals: [] }]));
   for (const l of lines) {
-    const f = l.split(",");
-    const m = by.get(+f[0]);
-    if (!m || f.length !== 7) continue;
-    const profile = f[1].includes(".29.");
-    if (profile && +f[6] & Iv.CLOCK_NOT_SET) continue;
-    m.unit = UNIT_NAMES[+f[3]] ?? `unit${f[3]}`;
-    m.scaler = +f[4];
-    (profile ? m.intervals : m.registers).push([+f[5], +f[2]]);
+    const r = readingLine(l);
+    const m = r && by.get(r.id);
+    if (!r || !m) continue;
+    if (r.profile && r.status & Iv.CLOCK_NOT_SET) continue;
+    m.unit = UNIT_NAMES[r.unit] ?? `unit${r.unit}`;
+    m.scaler = r.scaler;
+    (r.profile ? m.intervals : m.registers).push([r.time, r.value]);
   }
   for (const m of by.values()) { m.registers.sort((a, b) => a[0] - b[0]); m.intervals.sort((a, b) => a[0] - b[0]); }
   return [...by.values()];

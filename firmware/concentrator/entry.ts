@@ -6,7 +6,7 @@ import { CONFIG_FILE, decodeConfig } from "../common/config";
 import { startConcentrator } from "./concentrator";
 import { st7580Factory, transparentFactory } from "../link/factory";
 import { consoleApi } from "./console";
-import { COUNTER_FILE, KEY_FILE, keyFile } from "./keystore";
+import { COUNTER_FILE, KEY_FILE, keyFile, u32At } from "./keystore";
 
 
 var rc = checkRoleRegions("concentrator", profile.geometry, profile.regions, require("Flash").getFree());
@@ -44,7 +44,7 @@ if (typeof cfg === "number") {
   var keys = keyText === undefined ? undefined : {
     keys: keyFile(function (o, n) { return st.read(KEY_FILE, o, n); }, (st.read(KEY_FILE) || "").length),
     counter: {
-      load: function () { var c = st.read(COUNTER_FILE) || ""; return c.length === 4 ? (c.charCodeAt(0) | (c.charCodeAt(1) << 8) | (c.charCodeAt(2) << 16) | (c.charCodeAt(3) << 24)) >>> 0 : 0; },
+      load: function () { var c = st.read(COUNTER_FILE) || ""; return c.length === 4 ? u32At(c, 0) : 0; },
       save: function (hw: number) { st.write(COUNTER_FILE, String.fromCharCode(hw & 0xff, (hw >> 8) & 0xff, (hw >> 16) & 0xff, (hw >>> 24) & 0xff)); },
     },
   };

@@ -22,11 +22,16 @@ export function findById(read: (offset: number, length: number) => string | unde
     var mid = (lo + hi) >> 1;
     var r = read(mid * rec, rec) || "";
     if (r.length < rec) { hi = mid - 1; continue; }
-    var rid = (r.charCodeAt(0) | (r.charCodeAt(1) << 8) | (r.charCodeAt(2) << 16) | (r.charCodeAt(3) << 24)) >>> 0;
+    var rid = u32At(r, 0);
     if (rid === id) return r;
     if (rid < id) lo = mid + 1; else hi = mid - 1;
   }
   return null;
+}
+
+/** The little-endian u32 at `o` of a string of bytes (a Storage file's text). */
+export function u32At(s: string, o: number): number {
+  return (s.charCodeAt(o) | (s.charCodeAt(o + 1) << 8) | (s.charCodeAt(o + 2) << 16) | (s.charCodeAt(o + 3) << 24)) >>> 0;
 }
 
 /** Bytes of a string, from `o`, `n` of them. */

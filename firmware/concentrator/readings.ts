@@ -55,7 +55,7 @@ export function obisText(o: Uint8Array, d?: number): string {
 }
 
 /** Profile intervals are deltas over the capture period: OBIS group D = 29 ("time integral 5"). */
-var PROFILE_D = 29;
+export var PROFILE_D = 29;
 
 export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineFile, o: ReadingOptions): Collector {
   var cur = -1, end = 0, attempt = 0, waitSeq = -1, timer = 0, seq = 0, got = 0, missed = 0, what = 1, asks = 0;
@@ -168,14 +168,24 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
 }
 
 /**
+ * A readings line's seven fields (id, OBIS, value, unit, scaler, time, status), or null for
+ * a line that is not one: the one parser of the file's lines (export, the profile marks,
+ * and the host's bench and tools).
+ */
+export function readingFields(line: string): string[] | null {
+  var f = line.split(",");
+  return f.length === 7 ? f : null;
+}
+
+/**
  * Each meter's newest load-profile interval in the readings file, into the registry (a
  * restarted concentrator then asks only for newer ones: nothing is filed twice). A meter
  * not in the registry is skipped.
  */
 export function profileMarks(file: LineFile, reg: Registry): void {
   file.forEach(function (line) {
-    var f = line.split(",");
-    if (f.length !== 7 || f[1].split(".")[1] !== "" + PROFILE_D) return;
+    var f = readingFields(line);
+    if (!f || f[1].split(".")[1] !== "" + PROFILE_D) return;
     var i = reg.find(+f[0]), t = +f[5];
     if (i >= 0 && t > reg.profileAt(i)) reg.setProfileAt(i, t);
   });
@@ -189,8 +199,8 @@ export function profileMarks(file: LineFile, reg: Registry): void {
 export function exportReadings(store: ReadingStore, format: string, out: (line: string) => void, from?: number, max?: number): number {
   var n = 0;
   function one(line: string, pos: number): void {
-    var f = line.split(",");
-    if (f.length !== 7) return;
+    var f = readingFields(line);
+    if (!f) return;
     var scaler = +f[4], v = +f[2];
     var value = scaler < 0 ? (v / Math.pow(10, -scaler)).toFixed(-scaler) : String(v * Math.pow(10, scaler));
     var unit = UNITS[+f[3]] || "unit" + f[3];

@@ -1,0 +1,89 @@
+/*
+ * The scenario's load (runScenario's second part): the pulses each simulated meter counts
+ * through the day, and the concentrator's reading rounds, with the readings lines read back
+ * by the device's own parser (firmware/concentrator/readings.ts readingFields).
+ */
+import { Rng } from "../hal/mock/rng";
+import { Iv } from "../firmware/meter/metering";
+import { PROFILE_D, readingFields } from "../firmware/concentrator/readings";
+import type { ConcNode, LinkRig } from "./rig";
+import type { Scenario } from "./scenario";
+import type { Note } from "./run-faults";
+
+/** A readings line as the concentrator files it: id,OBIS,value,unit,scaler,time,status. */
+export interface ReadingLine { id: number; obis: string; value: number; unit: number; scaler: number; time: number; status: number; profile: boolean }
+
+/** One readings line, parsed by the device's readingFields; null for a line that is not one. */
+export function readingLine(l: string): ReadingLine | null {
+  const f = readingFields(l);
+  if (!f) return null;
+  return { id: +f[0], obis: f[1], value: +f[2], unit: +f[3], scaler: +f[4], time: +f[5], status: +f[6], profile: f[1].split(".")[1] === String(PROFILE_D) };
+}
+
+/** The newest register value of meter `id` in `lines` from index `from`, or -1. */
+export function lastRegister(lines: string[], id: number, from = 0): number {
+  let v = -1;
+  for (let i = from; i < lines.length; i++) { const r = readingLine(lines[i]); if (r && r.id === id && !r.profile) v = r.value; }
+  return v;
+}
+
+/** Meter `id`'s load-profile intervals on the wall clock (those closed before it had a clock carry CLOCK_NOT_SET and uptime times). */
+export function wallIntervals(lines: string[], id: number): { v: number; t: number }[] {
+  const out: { v: number; t: number }[] = [];
+  for (const l of lines) { const r = readingLine(l); if (r && r.id === id && r.profile && !(r.status & Iv.CLOCK_NOT_SET)) out.push({ v: r.value, t: r.time }); }
+  return out;
+}
+
+/**
+ * Schedules the day's pulses of every simulated meter that has pulsesPerHour (exponential
+ * gaps of at least 200 ms, from the seed) from `dayStart` for `dayMs`: the pulses each meter
+ * accepted, and those it counted before it had a clock (in its register, in no interval).
+ */
+export function startPulses(rig: LinkRig, sc: Scenario, isSim: (id: number) => boolean, dayStart: number, dayMs: number): { pulses: Map<number, number>; preClock: Map<number, number> } {
+  const clock = rig.clock, ids = sc.meters.map((m) => m.id);
+  const pulses = new Map<number, number>(ids.map((id) => [id, 0]));
+  const preClock = new Map<number, number>(ids.map((id) => [id, 0]));
+  for (const m of sc.meters) {
+    if (!m.pulsesPerHour || !isSim(m.id)) continue;
+    const rng = new Rng(sc.seed * 7919 + m.id);
+    const mean = 3_600_000 / m.pulsesPerHour;
+    const next = () => {
+      const gap = 200 + -Math.log(1 - rng.next()) * Math.max(1, mean - 200);
+      clock.setTimeout(() => {
+        if (clock.now() >= dayStart + dayMs) return;
+        const node = rig.meters.get(m.id)!;
+        const before = node.pulse.accepted;
+        node.pulse.edge(clock.now());
+        if (node.pulse.accepted > before) {
+          pulses.set(m.id, pulses.get(m.id)! + 1);
+          if (!node.meter.metering.wallTime()) preClock.set(m.id, preClock.get(m.id)! + 1);
+        }
+        next();
+      }, gap);
+    };
+    next();
+  }
+  return { pulses, preClock };
+}
+
+/**
+ * The concentrator's reading rounds as an operator would run them: `readAll(what)` runs a
+ * round of every meter (what 1 registers, 2 the profile), then single-meter rounds for the
+ * meters still lacking, a few times. `step(ms)` advances the run's time.
+ */
+export function readingRounds(conc: ConcNode, rig: LinkRig, ids: number[], intervalsPerMeter: number, step: (ms: number) => Promise<void>, note: Note) {
+  const clock = () => rig.clock.now();
+  const roundNow = async (what: number, only?: number): Promise<[number, number] | null> => {
+    let res: [number, number] | null = null;
+    const until = clock() + 3_600_000;
+    while (conc.ctx.collect((c, x) => { res = [c, x]; }, only === undefined ? undefined : conc.ctx.registry.find(only) >= 0 ? only : undefined, what) && clock() < until) await step(1000);
+    while (!res && clock() < until) await step(200);
+    return res;
+  };
+  return async (what: number): Promise<void> => {
+    const from = conc.lines.length;
+    const lacking = (id: number) => (what === 1 ? lastRegister(conc.lines, id, from) < 0 : wallIntervals(conc.lines, id).length < intervalsPerMeter);
+    if (!(await roundNow(what))) note(`a ${what === 1 ? "register" : "profile"} round did not end`);
+    for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) await roundNow(what, id);
+  };
+}
