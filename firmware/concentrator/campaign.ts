@@ -646,18 +646,16 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   // ---- activation and read-back
   function activate(): void {
     ph = Ph.ACTIVATE;
+    // keyed meters take ACTIVATE only addressed to them: no broadcast, each gets its own
+    var to = cfg.authorise ? Ms.COMPLETE : Ms.ACTIVATING;
     // coded: a meter not heard unfinished is taken as complete until its read-back says otherwise
-    for (var i = 0; i < n; i++) if (st[i] === Ms.COMPLETE || (coded && st[i] === Ms.DOWNLOADING)) st[i] = Ms.ACTIVATING;
-    if (nextIn(0, Ms.ACTIVATING) < 0) { finish(0); return; }
+    for (var i = 0; i < n; i++) if (st[i] === Ms.COMPLETE || (coded && st[i] === Ms.DOWNLOADING)) st[i] = to;
+    if (nextIn(0, to) < 0) { finish(0); return; }
     save();
-    if (!coded) {
-      send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
-      awaitRestarts();
-      return;
-    }
-    // coded: repeated like the control, so that hardly any meter needs another round of it
+    if (cfg.authorise) { activateEach(0); return; }
+    // one broadcast; coded: repeated like the control, so that hardly any meter needs another round of it
     queue = [];
-    for (var r = repeats(); r > 0; r--) queue.push(Q.ACTIVATE);
+    for (var r = coded ? repeats() : 1; r > 0; r--) queue.push(Q.ACTIVATE);
     pumping = true;
     pump();
   }
@@ -677,12 +675,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       // coded: meters found still downloading, or without the control, go back to the rounds
       if (coded && nextIn(0, Ms.SELECTED) >= 0) { control(0); return; }
       if (coded && nextIn(0, Ms.DOWNLOADING) >= 0) { unfinished = 0; startRound(); return; }
-      // meters that missed the ACTIVATE broadcast get it again, a bounded number of times,
-      // then each one that still missed it gets its own
-      // (keyed meters take an ACTIVATE only addressed to them: no broadcast again for them)
+      // meters that missed the ACTIVATE (broadcast, or keyed: their own) get it again, a
+      // bounded number of times, then each one that still missed it gets its own
       if (nextIn(0, Ms.COMPLETE) >= 0) {
         ++activations;
-        if (activations < MAX_ACTIVATIONS && !cfg.authorise) { activate(); return; }
+        if (activations < MAX_ACTIVATIONS) { activate(); return; }
         if (activations <= MAX_ACTIVATIONS) { ph = Ph.ACTIVATE; activateEach(0); return; }
       }
       for (var k = 0; k < n; k++) if (st[k] === Ms.COMPLETE) { st[k] = Ms.FAILED; codes[k] = Err.UPDATE_NOT_VERIFIED; }

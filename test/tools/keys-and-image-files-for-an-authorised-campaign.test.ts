@@ -90,12 +90,12 @@ describe("npm run keys and flash.sh --keys", () => {
     while (!out.some((l) => l.startsWith("meterline: campaign 7 ended")) && rig.clock.now() < end) rig.clock.advance(500);
     expect(out[out.length - 1]).toBe("meterline: campaign 7 ended: every meter done");
     for (const id of [1001, 1002]) { const n = rig.meters.get(id)!; expect(n.flash.read(n.board.regions.app!.addr + 12, 1)[0]).toBe(2); }
-    // keyed meters take ACTIVATE only addressed to them: after the first broadcast copies the
-    // campaign activates them by address, without further rounds of broadcasts
+    // keyed meters take ACTIVATE only addressed to them: the campaign activates them by
+    // address and broadcasts none (before: a round of broadcast copies, before that three)
     const activates = rig.line.log.filter((f) => f.from === "conc").map((f) => { const m = newMsg(); decodeMsg(f.bytes, f.bytes.length, m); return m; }).filter((m) => m.type === 0x46);
     const broadcast = activates.filter((m) => m.mode === 2).length, addressed = activates.filter((m) => m.mode === 0).length;
     expect(addressed).toBe(2);
-    expect(broadcast).toBeLessThanOrEqual(2); // one round of copies (before: three rounds, 6 frames)
+    expect(broadcast).toBe(0);
     // flash.sh: the meter's own key into its configuration record; refused on a board without SHA-256
     const plan = join(dir, "plan.js");
     const f = spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "1002", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });
