@@ -787,7 +787,10 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     } else if (ph === Ph.ACTIVATE) {
       if (m.type !== T.ACK && m.type !== T.ERROR) return false;
       answered(i);
-      if (m.type === T.ACK) st[i] = Ms.ACTIVATING;
+      // an error may come from a meter that took an earlier ACTIVATE whose ACK was lost
+      // (activating: 86; running the image: no session, 85, keyed 144) or that is still
+      // downloading (86): the read-back tells
+      if (m.type === T.ACK || b.code === Err.UPDATE_NOT_VERIFIED || missedControl(b.code)) st[i] = Ms.ACTIVATING;
       else { st[i] = Ms.FAILED; codes[i] = b.code; }
       activateEach(i + 1);
     } else if (ph === Ph.READBACK) {
