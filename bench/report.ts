@@ -35,7 +35,7 @@ function totalsLines(r: RunResult): string[] {
   const c = r.campaign;
   return [
     `image: ${r.image.source}, ${r.image.size} bytes in ${r.image.blocks} blocks, v${r.image.version}`,
-    `readings: ${r.readings.collected} register readings collected, ${r.readings.missed} missed and retried by later rounds; ${r.readings.lines} lines in the readings file`,
+    `readings: ${r.readings.collected} register readings collected, ${r.readings.missed} missed and retried by later rounds; ${r.readings.lines} lines drained from the readings store`,
     `campaign: ${c.rounds} rounds, ${c.polls} polls, ${c.blocks} blocks broadcast, ${c.frames} frames, ${c.bytes} bytes from the concentrator; ${secs(c.virtualMs)} of virtual time`,
     `line: ${r.line.frames} frames, ${r.line.bytes} bytes, ${secs(r.line.airtimeMs)} of airtime; per phase: ${Object.entries(r.airtimeByPhase).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${secs(v)}`).join(", ")}`,
     `wall time: ${secs(r.wallMs)}`,

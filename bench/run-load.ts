@@ -69,9 +69,10 @@ export function startPulses(rig: LinkRig, sc: Scenario, isSim: (id: number) => b
 /**
  * The concentrator's reading rounds as an operator would run them: `readAll(what)` runs a
  * round of every meter (what 1 registers, 2 the profile), then single-meter rounds for the
- * meters still lacking, a few times. `step(ms)` advances the run's time.
+ * meters still lacking, a few times. `step(ms)` advances the run's time; `lines` are the
+ * readings lines drained from the concentrator so far (the run's head-end part).
  */
-export function readingRounds(conc: ConcNode, rig: LinkRig, ids: number[], intervalsPerMeter: number, step: (ms: number) => Promise<void>, note: Note) {
+export function readingRounds(conc: ConcNode, rig: LinkRig, lines: string[], ids: number[], intervalsPerMeter: number, step: (ms: number) => Promise<void>, note: Note) {
   const clock = () => rig.clock.now();
   const roundNow = async (what: number, only?: number): Promise<[number, number] | null> => {
     let res: [number, number] | null = null;
@@ -81,8 +82,8 @@ export function readingRounds(conc: ConcNode, rig: LinkRig, ids: number[], inter
     return res;
   };
   return async (what: number): Promise<void> => {
-    const from = conc.lines.length;
-    const lacking = (id: number) => (what === 1 ? lastRegister(conc.lines, id, from) < 0 : wallIntervals(conc.lines, id).length < intervalsPerMeter);
+    const from = lines.length;
+    const lacking = (id: number) => (what === 1 ? lastRegister(lines, id, from) < 0 : wallIntervals(lines, id).length < intervalsPerMeter);
     if (!(await roundNow(what))) note(`a ${what === 1 ? "register" : "profile"} round did not end`);
     for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) await roundNow(what, id);
   };

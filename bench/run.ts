@@ -81,6 +81,7 @@ export interface RunResult {
   image: { size: number; blocks: number; version: number; source: string };
   meters: MeterSummary[];
   campaign: { code: number; rounds: number; polls: number; blocks: number; frames: number; bytes: number; virtualMs: number };
+  /** `lines`: the readings lines the bench drained from the concentrator's store (as its head-end). */
   readings: { rounds: number; collected: number; missed: number; lines: number };
   line: { frames: number; bytes: number; airtimeMs: number };
   airtimeByPhase: Record<string, number>;
@@ -168,6 +169,18 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     })));
   }
   const ml = consoleApi(conc.ctx, hostNative, BOARD.code, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes, hostBaud: 57600 });
+  // the head-end's part, as npm run headend plays it: the readings from its position on, then
+  // an acknowledgement, so the concentrator's bounded store (which refuses new readings while
+  // full of unacknowledged ones) never fills; the checks read what was drained
+  const lines: string[] = [];
+  let drainedTo = conc.ctx.store.start();
+  const drain = () => {
+    const st = conc.ctx.store;
+    if (st.end() <= drainedTo) return;
+    const had = lines.length;
+    drainedTo = st.since(drainedTo, 100_000, (l) => { lines.push(l); });
+    if (lines.length > had) st.ack(drainedTo);
+  };
   clock.advance(3000);
   // the campaign's start (virtual ms), set when it begins: a run that fails before it reports 0
   let c0 = 0;
@@ -188,7 +201,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // virtual time, or with real boards attached, virtual time held to the wall clock in 10 ms slices
   const wall0rt = performance.now() - clock.now();
   const step = async (ms: number) => {
-    if (!realTime) { clock.advance(ms); account(); return; }
+    if (!realTime) { clock.advance(ms); account(); drain(); return; }
     const end = clock.now() + ms;
     while (clock.now() < end) {
       const slice = Math.min(10, end - clock.now());
@@ -197,6 +210,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       clock.advance(slice);
     }
     account();
+    drain();
   };
   // the concentrator's own rounds run every readingMinutes; count them from its registry
   for (let t = 0; t < dayMs; t += 60_000) {
@@ -207,11 +221,11 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   if (dayMs) await step(16 * 60_000);
   const reg = conc.ctx.registry;
   for (const id of ids) { const s = reg.stats(reg.find(id)); rounds += s.ok + s.fail; collected += s.ok; missed += s.fail; }
-  const intervals = (id: number) => wallIntervals(conc.lines, id);
-  const readAll = readingRounds(conc, rig, ids, Math.floor(dayMs / 900_000) - 1, step, note);
+  const intervals = (id: number) => wallIntervals(lines, id);
+  const readAll = readingRounds(conc, rig, lines, ids, Math.floor(dayMs / 900_000) - 1, step, note);
   await readAll(1);
   if (dayMs) await readAll(2);
-  const registerBefore = new Map(ids.map((id) => [id, lastRegister(conc.lines, id)]));
+  const registerBefore = new Map(ids.map((id) => [id, lastRegister(lines, id)]));
 
   // ---- the campaign
   stage = "control";
@@ -292,13 +306,13 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // the new programs confirm on their first good exchange; then the registers again
   stage = "readings";
   await step(10_000);
-  const fromAfter = conc.lines.length;
+  const fromAfter = lines.length;
   await readAll(1);
   account();
 
   const meters: MeterSummary[] = ids.map((id, i) => {
     const ints = intervals(id);
-    const after = lastRegister(conc.lines, id, fromAfter);
+    const after = lastRegister(lines, id, fromAfter);
     const state = STATE_NAMES[camp.state(i)] ?? String(camp.state(i));
     if (!isSim(id)) {
       // a real board: what it told the concentrator (its read-back result), no pulse count of ours
@@ -320,11 +334,12 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
 
   function finishRun(ok: boolean, reason: string, extra?: Partial<RunResult>): RunResult {
     for (const p of ports.values()) p.close();
+    drain();
     return {
       ok, reason, scenario: sc,
       image: { size: img.session.size, blocks: img.session.blockCount, version: img.session.version, source: sc.image.source },
       meters: [], campaign: { code: -1, rounds: 0, polls: 0, blocks: 0, frames: 0, bytes: 0, virtualMs: 0 },
-      readings: { rounds, collected, missed, lines: conc.lines.length },
+      readings: { rounds, collected, missed, lines: lines.length },
       line: { ...rig.line.totals }, airtimeByPhase, timeline: [], events, rounds: [], meterReadings: [], clockSetS: 3,
       campaignStartS: c0 / 1000, wallMs: performance.now() - wall0, ...extra,
     };
@@ -336,7 +351,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   return finishRun(problems.length === 0, problems.join("; "), {
     meters,
     campaign: { code: camp.code(), rounds: t.rounds, polls: t.polls, blocks: t.blocks, frames: t.frames, bytes: t.bytes, virtualMs: campaignMs },
-    timeline, rounds: heardRounds, meterReadings: meterReadings(conc.lines, ids), clockSetS,
+    timeline, rounds: heardRounds, meterReadings: meterReadings(lines, ids), clockSetS,
   });
 }
 
