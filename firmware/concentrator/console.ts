@@ -25,7 +25,7 @@ import { Err } from "../common/errors";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
 import { P } from "../protocol/catalogue";
-import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile } from "../common/image-file";
+import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile, type ImageFileHeader } from "../common/image-file";
 import { bytesAt, findById } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
 
@@ -63,7 +63,6 @@ function isInt(v: any, lo: number, hi: number): boolean {
 }
 
 
-/** The line the concentrator's modem drives, for airtime estimates. */
 /** The line (bit rate, PHY bytes a frame) and the concentrator's modem link (baud), for airtime figures and answer times. */
 export interface LineFacts { bitRate: number; frameOverhead: number; hostBaud: number }
 
@@ -124,6 +123,53 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     return code;
   }
 
+  /**
+   * update()'s image: an image file (npm run image) brings its own board, version, block size
+   * and digest, which the options may repeat but not contradict; a bare program takes them
+   * from the options (block size 200, this concentrator's board by default). Its session (the
+   * digest not yet made) and the file's header, or the error code once printed.
+   */
+  function imageFacts(file: string, img: string, o: UpdateOptions): [Session, ImageFileHeader | null] | number {
+    var head = isImageFile(bytesAt(img, 0, 4)) ? decodeImageFile(bytesAt(img, 0, IMAGE_FILE_HEADER), native) : null;
+    if (typeof head === "number") return fail(head, "\"" + file + "\" has a damaged image header");
+    var off = head ? IMAGE_FILE_HEADER : 0;
+    if (head && (img.length - off !== head.size || (o.version !== undefined && o.version !== head.version) || (o.blockSize !== undefined && o.blockSize !== head.blockSize) || (o.board !== undefined && o.board !== head.board))) {
+      return fail(Err.BAD_ARG, "\"" + file + "\" is v" + head.version + " for board " + head.board + " in " + head.blockSize + "-byte blocks of " + head.size + " bytes: the options or the file disagree");
+    }
+    var ver = head ? head.version : o.version as number;
+    if (!isInt(ver, 0, 0xffffffff)) return fail(Err.BAD_ARG, "version must be a whole number from 0 to 4294967295");
+    var bs = head ? head.blockSize : o.blockSize === undefined ? 200 : o.blockSize;
+    if (!isInt(bs, 4, MAX_BLOCK) || bs % 4) return fail(Err.UPDATE_BAD_BLOCK_SIZE, "blockSize must be a multiple of 4 from 4 to " + MAX_BLOCK);
+    var brd = head ? head.board : o.board === undefined ? board : o.board;
+    if (!isInt(brd, 1, 0xffff)) return fail(Err.BAD_ARG, "board must be a board code from 1 to 65535");
+    var s: Session = {
+      imageId: o.imageId, version: ver, board: brd, size: img.length - off, blockSize: bs,
+      blockCount: Math.ceil((img.length - off) / bs), activateAt: 0, digest: new Uint8Array(32),
+    };
+    return s.blockCount > 65534 ? fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks") : [s, head];
+  }
+
+  /**
+   * update()'s meters: those of `group`, the ids in `meters`, "outdated" ones (an installed
+   * version below `ver`, on board `brd` or one not yet known), or every registered meter.
+   * The ids, or the error code once printed.
+   */
+  function selectMeters(o: UpdateOptions, ver: number, brd: number): number[] | number {
+    var r = c.registry, ids: number[] = [], m = o.meters, i: number;
+    if (o.group !== undefined && !isInt(o.group, 1, 0xfffffffe)) return fail(Err.BAD_ARG, "group must be a group id from 1 to 4294967294");
+    if (o.group !== undefined || m === undefined || m === "outdated") {
+      for (i = 0; i < r.count(); i++) {
+        var b = r.board(i);
+        if (o.group !== undefined ? r.group(i) === o.group : m === undefined || r.version(i) < ver && (!b || b === brd)) ids.push(r.id(i));
+      }
+    } else if (!Array.isArray(m)) return fail(Err.BAD_ARG, "meters must be a list of meter ids or \"outdated\"");
+    else for (i = 0; i < m.length; i++) {
+      if (r.find(m[i]) < 0) return fail(Err.UNKNOWN_METER, "meter " + m[i] + " is not in the registry");
+      ids.push(m[i]);
+    }
+    return ids.length ? ids : fail(Err.BAD_ARG, "no meters to update");
+  }
+
   return {
     meters: function () {
       var r = c.registry;
@@ -139,57 +185,25 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (!img) return fail(Err.BAD_ARG, "no Storage file \"" + file + "\" (upload it with espruino --storage)");
       if (!o || typeof o !== "object") return fail(Err.BAD_ARG, "update(file, options): options {imageId, version, ...} missing");
       if (!isInt(o.imageId, 1, 0xffff)) return fail(Err.UPDATE_BAD_IMAGE_ID, "imageId must be a whole number from 1 to 65535");
-      // an image file (npm run image) brings its own board, version, block size and digest
-      var head = isImageFile(bytesAt(img, 0, 4)) ? decodeImageFile(bytesAt(img, 0, IMAGE_FILE_HEADER), native) : null;
-      if (typeof head === "number") return fail(head, "\"" + file + "\" has a damaged image header");
-      var off = head ? IMAGE_FILE_HEADER : 0;
-      if (head && (img.length - off !== head.size || (o.version !== undefined && o.version !== head.version) || (o.blockSize !== undefined && o.blockSize !== head.blockSize) || (o.board !== undefined && o.board !== head.board))) {
-        return fail(Err.BAD_ARG, "\"" + file + "\" is v" + head.version + " for board " + head.board + " in " + head.blockSize + "-byte blocks of " + head.size + " bytes: the options or the file disagree");
-      }
-      var ver = head ? head.version : o.version as number;
-      if (!isInt(ver, 0, 0xffffffff)) return fail(Err.BAD_ARG, "version must be a whole number from 0 to 4294967295");
-      var bs = head ? head.blockSize : o.blockSize === undefined ? 200 : o.blockSize;
-      if (!isInt(bs, 4, MAX_BLOCK) || bs % 4) return fail(Err.UPDATE_BAD_BLOCK_SIZE, "blockSize must be a multiple of 4 from 4 to " + MAX_BLOCK);
-      var brd = head ? head.board : o.board === undefined ? board : o.board;
-      if (!isInt(brd, 1, 0xffff)) return fail(Err.BAD_ARG, "board must be a board code from 1 to 65535");
-      var ids: number[] = [];
-      if (o.group !== undefined) {
-        if (!isInt(o.group, 1, 0xfffffffe)) return fail(Err.BAD_ARG, "group must be a group id from 1 to 4294967294");
-        for (var gi = 0; gi < c.registry.count(); gi++) if (c.registry.group(gi) === o.group) ids.push(c.registry.id(gi));
-      } else if (o.meters === undefined) for (var k = 0; k < c.registry.count(); k++) ids.push(c.registry.id(k));
-      else if (o.meters === "outdated") {
-        // the rule: an installed version below the image's, on the image's board (or a board not yet known)
-        for (var q = 0; q < c.registry.count(); q++) {
-          var qb = c.registry.board(q);
-          if (c.registry.version(q) < ver && (!qb || qb === brd)) ids.push(c.registry.id(q));
-        }
-      } else if (!Array.isArray(o.meters)) return fail(Err.BAD_ARG, "meters must be a list of meter ids or \"outdated\"");
-      else for (var j = 0; j < o.meters.length; j++) {
-        var mid = (o.meters as number[])[j];
-        if (c.registry.find(mid) < 0) return fail(Err.UNKNOWN_METER, "meter " + mid + " is not in the registry");
-        ids.push(mid);
-      }
-      if (!ids.length) return fail(Err.BAD_ARG, "no meters to update");
+      var f = imageFacts(file, img, o);
+      if (typeof f === "number") return f;
+      var s = f[0], ids = selectMeters(o, s.version, s.board);
+      if (typeof ids === "number") return ids;
       if (o.activateAt !== undefined && !isInt(o.activateAt, 0, 0xffffffff)) return fail(Err.BAD_ARG, "activateAt must be Unix seconds (0: at once)");
       if (o.activateAt && !c.now()) return fail(Err.CLOCK_NOT_SET, "set the clock with time(unix) before scheduling an activation");
       var tags = o.tags === undefined ? null : typeof o.tags === "string" ? readFile(o.tags) : undefined;
       if (tags === undefined) return fail(Err.BAD_ARG, "tags: no Storage file \"" + o.tags + "\" (the head-end's authorisations, npm run keys -- authorise)");
-      var s: Session = {
-        imageId: o.imageId, version: ver, board: brd, size: img.length - off, blockSize: bs,
-        blockCount: Math.ceil((img.length - off) / bs), activateAt: 0, digest: new Uint8Array(32),
-      };
-      if (s.blockCount > 65534) return fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks");
-      var block = blocksOf(img, off, bs);
-      // an image file for a board without SHA-256 carries the CRC-32 chain (4 bytes): compute that one
-      var crcOnly = !native.sha256;
-      if (head) { crcOnly = true; for (var z = 4; z < 32; z++) if (head.digest[z]) crcOnly = false; }
+      // the session's digest, after checking an image file's own: the file's is made with no
+      // campaign (imageId 0), the session's binds this campaign's id; an image file for a
+      // board without SHA-256 carries the CRC-32 chain (4 bytes)
+      var block = blocksOf(img, img.length - s.size, s.blockSize), head = f[1], crcOnly = !native.sha256, z: number, e: number;
+      if (head) { crcOnly = true; for (z = 4; z < 32; z++) if (head.digest[z]) crcOnly = false; }
       var dn = crcOnly ? { crc32: native.crc32, bytesToString: native.bytesToString, sha256: null } : native;
-      // the file's digest is made with no campaign (imageId 0); the session's binds this campaign's id
       if (head) {
         s.imageId = 0;
         digestInto(dn, s, block, crcOnly);
-        for (var d = 0; d < 32; d++) if (head.digest[d] !== s.digest[d]) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" does not match its header's digest");
         s.imageId = o.imageId;
+        for (z = 0; z < 32; z++) if (head.digest[z] !== s.digest[z]) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" does not match its header's digest");
       }
       digestInto(dn, s, block, crcOnly);
       if (o.method !== undefined && o.method !== "coded" && o.method !== "patent") return fail(Err.BAD_ARG, "method must be \"coded\" (the default) or \"patent\"");
@@ -200,7 +214,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       cfg.planLoss = o.loss;
       cfg.onlyCheck = !!o.checkOnly;
       if (tags) cfg.authorise = tagsOf(tags);
-      var e = c.update(cfg, ended(s, ids.length));
+      e = c.update(cfg, ended(s, ids.length));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
       print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
       return 0;
