@@ -4,7 +4,7 @@
  */
 import { digestChain, type Session } from "../firmware/common/update-image";
 import { encodeAppHeader } from "../firmware/common/image";
-import { hostNative } from "../hal/mock/native";
+import { hostNative } from "../hal/host/native";
 import type { Native } from "../hal/types";
 
 export interface Image { bytes: Uint8Array; session: Session }

@@ -46,7 +46,7 @@ import { repairIndex, repairSets, xorInto } from "../firmware/protocol/repair";
 import { bufferLayout } from "../firmware/common/update-image";
 import { decoder, FREE, solveRows } from "../firmware/meter/decoder";
 import { LAMBDA } from "../firmware/concentrator/campaign";
-import { hostNative, hostNativeNoSha } from "../hal/mock/native";
+import { hostNative, hostNativeNoSha } from "../hal/host/native";
 import { blockOf, imageOf, type Image } from "./image";
 
 const CONC = 0xffffffff;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MockFlash } from "../hal/mock/flash";
-import { hostNative } from "../hal/mock/native";
+import { hostNative } from "../hal/host/native";
 import { MockUart } from "../hal/mock/uart";
 import { recordLog } from "../firmware/common/records";
 import { decodeAppHeader } from "../firmware/common/image";

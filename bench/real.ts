@@ -39,7 +39,7 @@ import { appRegion, bridgeLine, confirmedIn, installStage, ptyPair, readFlashFil
 import { powerCutRun } from "./real-powercuts";
 import { revertChecks } from "./real-boot";
 import { encodeAppHeader } from "../firmware/common/image";
-import { hostNative } from "../hal/mock/native";
+import { hostNative } from "../hal/host/native";
 import { defaultSettings } from "../firmware/meter/metering";
 import { cli, int, isMain, ToolError, type Parsed, type Tool } from "../tools/cli/cli";
 

@@ -7,7 +7,7 @@ import { MockStorage } from "../hal/mock/storage";
 import { VirtualClock } from "../hal/mock/clock";
 import { MockUart, type Chunking } from "../hal/mock/uart";
 import { MockPin } from "../hal/mock/pins";
-import { hostNative } from "../hal/mock/native";
+import { hostNative } from "../hal/host/native";
 import { PowerLine, type LineOptions } from "../hal/mock/powerline";
 import { MockSt7580 } from "../hal/mock/st7580-modem";
 import { MockTransparentModem } from "../hal/mock/transparent-modem";

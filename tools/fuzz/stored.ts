@@ -24,7 +24,7 @@ import { registry, type Registry } from "../../firmware/concentrator/registry";
 import { readingStore, STORE_PREFIX, type ReadingStore } from "../../firmware/concentrator/store";
 import { CUT_MODES, MockFlash, PowerCut } from "../../hal/mock/flash";
 import { MockStorage } from "../../hal/mock/storage";
-import { hostNative, latin1 } from "../../hal/mock/native";
+import { hostNative, latin1 } from "../../hal/host/native";
 import { errName } from "../errors/table";
 import { u32 } from "./catalogue";
 import { hex, mutate, mutations, seeded, type Mutation } from "./mutate";

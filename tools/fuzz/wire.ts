@@ -15,7 +15,7 @@ import { buildReport, forEachMissing, isSet, setBit, type MissingReport } from "
 import { encodeFrame as encodeStFrame, St, st7580Framer, StEv } from "../../firmware/link/st7580/frame";
 import { encodeTransparent, Tp, TpEv, transparentDeframer } from "../../firmware/link/transparent/frame";
 import { concentratorAuth, COUNTER_MAX, COUNTER_STEP, meterAuth } from "../../firmware/link/auth";
-import { hostNative, latin1 } from "../../hal/mock/native";
+import { hostNative, latin1 } from "../../hal/host/native";
 import { errName } from "../errors/table";
 import { anyMsg, CATALOGUE, copyMsg, encodeFrame, u32, type Frame } from "./catalogue";
 import { hex, mutate, mutations, seeded, type Mutation } from "./mutate";
