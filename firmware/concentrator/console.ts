@@ -103,12 +103,13 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     };
   }
 
-  function ended(s: Session, n: number): (code: number) => void {
+  /** The campaign's end line: every meter done, or how many were and each other meter with its code ("2001 E94 2002 E144"). */
+  function ended(s: Session, ids: number[]): (code: number) => void {
     return function (code) {
       if (code) { print("meterline: campaign " + s.imageId + " ended (E" + code + ")"); return; }
-      var camp = c.campaign(), done = 0;
-      for (var i = 0; camp && i < n; i++) if (camp.state(i) === Ms.ACTIVATED) done++;
-      print("meterline: campaign " + s.imageId + " ended: " + (done === n ? "every meter done" : done + " of " + n + " meters updated, the others failed (meterline.meters())"));
+      var camp = c.campaign(), done = 0, bad = "";
+      for (var i = 0; camp && i < ids.length; i++) if (camp.state(i) === Ms.ACTIVATED) done++; else bad += " " + ids[i] + " E" + camp.codeOf(i);
+      print("meterline: campaign " + s.imageId + " ended: " + (bad ? done + " of " + ids.length + " meters updated; failed:" + bad : "every meter done"));
     };
   }
 
@@ -214,7 +215,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       cfg.planLoss = o.loss;
       cfg.onlyCheck = !!o.checkOnly;
       if (tags) cfg.authorise = tagsOf(tags);
-      e = c.update(cfg, ended(s, ids.length));
+      e = c.update(cfg, ended(s, ids));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
       print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
       return 0;
@@ -243,7 +244,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
         if (!tags) return fail(Err.BAD_ARG, "no Storage file \"" + tagFile + "\" with the campaign's tags");
         rcfg.authorise = tagsOf(tags);
       }
-      var e = c.resume(rcfg, ended(s, info.meters.length));
+      var e = c.resume(rcfg, ended(s, info.meters));
       if (e) return fail(e, "the modem is not ready");
       print("meterline: campaign " + s.imageId + " resumed for " + info.meters.length + " meters");
       return 0;

@@ -99,7 +99,7 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     const d = parseArgs(["--port", fake.url, "--image", img, "--image-id", "2", "--every", "1"]);
     expect(await deploy(d, (l) => lines.push(l))).toBe(0);
     expect(lines[lines.length - 1]).toBe("meterline: campaign 2 ended: every meter done");
-    expect(endedOf("meterline: campaign 4 ended: 2 of 3 meters updated, the others failed (meterline.meters())")).toEqual({ ok: false });
+    expect(endedOf("meterline: campaign 4 ended: 2 of 3 meters updated; failed: 3003 E94")).toEqual({ ok: false });
     expect(endedOf("meterline: campaign 4 ended (E92)")).toEqual({ ok: false });
   });
 
