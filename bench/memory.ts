@@ -48,6 +48,7 @@ import { decoder, FREE, solveRows } from "../firmware/meter/decoder";
 import { LAMBDA } from "../firmware/concentrator/campaign";
 import { hostNative, hostNativeNoSha } from "../hal/host/native";
 import { blockOf, imageOf, type Image } from "./image";
+import { Gop } from "../firmware/protocol/catalogue";
 
 const CONC = 0xffffffff;
 
@@ -89,7 +90,7 @@ function plainPart(f: Framer, id: number, board: number, sha: boolean): void {
   add(0x24, 0, { time: 1795000000 }); // TIME_SET
   add(0x25, 0, { key: 1 }); // CONFIG_GET constant
   add(0x27, 0, { key: 3, value: new Uint8Array([40, 0]) }); // CONFIG_SET save every 40 pulses
-  add(0x28, 0, { op: 1, group: 12 }); // GROUP_SET join 12
+  add(0x28, 0, { op: Gop.JOIN, group: 12 }); // GROUP_SET join 12
   add(0x4a, 0, {}); // VERSION_READ
   const control = { ...s, start: 1 };
   add(0x41, 0, { ...control, board: board + 1 }); // another board: refused with 80

@@ -9,6 +9,7 @@ import { PROFILE_D, readingFields } from "../firmware/concentrator/readings";
 import type { ConcNode, LinkRig } from "./rig";
 import type { Scenario } from "./scenario";
 import type { Note } from "./run-faults";
+import { Rd } from "../firmware/protocol/catalogue";
 
 /** A readings line as the concentrator files it: id,OBIS,value,unit,scaler,time,status. */
 export interface ReadingLine { id: number; obis: string; value: number; unit: number; scaler: number; time: number; status: number; profile: boolean }
@@ -83,8 +84,8 @@ export function readingRounds(conc: ConcNode, rig: LinkRig, lines: string[], ids
   };
   return async (what: number): Promise<void> => {
     const from = lines.length;
-    const lacking = (id: number) => (what === 1 ? lastRegister(lines, id, from) < 0 : wallIntervals(lines, id).length < intervalsPerMeter);
-    if (!(await roundNow(what))) note(`a ${what === 1 ? "register" : "profile"} round did not end`);
+    const lacking = (id: number) => (what === Rd.REGISTERS ? lastRegister(lines, id, from) < 0 : wallIntervals(lines, id).length < intervalsPerMeter);
+    if (!(await roundNow(what))) note(`a ${what === Rd.REGISTERS ? "register" : "profile"} round did not end`);
     for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) await roundNow(what, id);
   };
 }

@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { P, T } from "../protocol/catalogue";
+import { Gop, P, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
@@ -251,7 +251,7 @@ export function startConcentrator(
       if (!(g >= 1 && g <= 0xfffffffe) || g % 1) return Err.BAD_ARG;
       if (!ready) return Err.LINK_NOT_READY;
       if (pendingDone) return Err.CAMPAIGN_ABORTED;
-      request(id, T.GROUP_SET, { op: 1, group: g }, 3, function (code) {
+      request(id, T.GROUP_SET, { op: Gop.JOIN, group: g }, 3, function (code) {
         if (!code) reg.setGroup(reg.find(id), g);
         done(code);
       });

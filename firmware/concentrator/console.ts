@@ -24,7 +24,7 @@ import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
-import { P } from "../protocol/catalogue";
+import { P, Rd } from "../protocol/catalogue";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile, type ImageFileHeader } from "../common/image-file";
 import { bytesAt, findById } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
@@ -115,7 +115,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
 
   function collectNow(id: number | undefined, what: number, name: string): number {
     if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, name + "([meter id])");
-    var e = c.collect(function (got, missed) { print("meterline: " + (what === 3 ? "identify" : what === 2 ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
+    var e = c.collect(function (got, missed) { print("meterline: " + (what === Rd.IDENTIFY ? "identify" : what === Rd.PROFILE ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
     return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
   }
 
@@ -259,13 +259,13 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     },
     pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
     abort: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.abort(0); return 0; },
-    read: function (id?: number) { return collectNow(id, 1, "read"); },
+    read: function (id?: number) { return collectNow(id, Rd.REGISTERS, "read"); },
     join: function (id: number, g: number) {
       var e = c.join(id, g, function (code) { print("meterline: meter " + id + (code ? " not in group " + g + " (E" + code + ")" : " in group " + g)); });
       return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.BAD_ARG ? "join(meter id, group 1..4294967294)" : "busy or no modem") : 0;
     },
-    profile: function (id?: number) { return collectNow(id, 2, "profile"); },
-    identify: function (id?: number) { return collectNow(id, 3, "identify"); },
+    profile: function (id?: number) { return collectNow(id, Rd.PROFILE, "profile"); },
+    identify: function (id?: number) { return collectNow(id, Rd.IDENTIFY, "identify"); },
     time: function (unix: number) {
       var e = c.setTime(unix);
       if (e) return fail(e, e === Err.BAD_ARG ? "time(Unix seconds)" : "the modem is busy");

@@ -10,7 +10,7 @@
  * and exports as CSV or JSON lines with the value scaled and the unit named.
  */
 import type { Clock } from "../../hal/types";
-import { P, T } from "../protocol/catalogue";
+import { P, Rd, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import type { Registry } from "./registry";
@@ -85,8 +85,8 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       return;
     }
     seq = (seq + 1) & 0xffff;
-    var body = what === 3 ? {} : { what: what, obis: ALL, from: what === 2 ? reg.profileAt(cur) + 1 : 0, count: what === 2 ? 40 : 0 };
-    if (ep.send(setMsg(tx, what === 3 ? T.IDENTIFY : T.READ_REQ, seq, P.BROADCAST_ID, P.TO_METER, reg.id(cur), body))) { timer = clock.setTimeout(ask, 100); return; }
+    var body = what === Rd.IDENTIFY ? {} : { what: what, obis: ALL, from: what === Rd.PROFILE ? reg.profileAt(cur) + 1 : 0, count: what === Rd.PROFILE ? 40 : 0 };
+    if (ep.send(setMsg(tx, what === Rd.IDENTIFY ? T.IDENTIFY : T.READ_REQ, seq, P.BROADCAST_ID, P.TO_METER, reg.id(cur), body))) { timer = clock.setTimeout(ask, 100); return; }
     waitSeq = seq;
     timer = clock.setTimeout(function () {
       timer = 0;
@@ -111,7 +111,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
     round: function (done, only, w) {
       if (cur >= 0) return false;
       finish = done;
-      what = w === 2 || w === 3 ? w : 1;
+      what = w === Rd.PROFILE || w === Rd.IDENTIFY ? w : Rd.REGISTERS;
       asks = 0;
       got = 0;
       missed = 0;
@@ -122,18 +122,18 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       return true;
     },
     onMessage: function (m, nowS) {
-      var want = what === 3 ? T.IDENTITY : what === 2 ? T.PROFILE : T.READINGS;
+      var want = what === Rd.IDENTIFY ? T.IDENTITY : what === Rd.PROFILE ? T.PROFILE : T.READINGS;
       if (cur < 0 || waitSeq < 0 || m.type !== want || m.src !== reg.id(cur)) return false;
       if (timer) clock.clear(timer);
       timer = 0;
       waitSeq = -1;
       var b = m.body, i: number;
-      if (what === 3) {
+      if (what === Rd.IDENTIFY) {
         reg.setInfo(cur, b.kind, b.version);
         reg.setBoard(cur, b.board);
         if (!reg.group(cur) && b.groups.length) reg.setGroup(cur, b.groups[0].group);
         got++;
-      } else if (what === 1) {
+      } else if (what === Rd.REGISTERS) {
         // a meter whose clock is not set (it missed the TIME_SET broadcast, or restarted) or drifted gets the time of its own
         if (nowS && (!b.time || b.time > nowS + MAX_DRIFT_S || b.time < nowS - MAX_DRIFT_S)) {
           seq = (seq + 1) & 0xffff;

@@ -13,7 +13,7 @@ import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
 import { guardedFlash } from "../common/flash-guard";
 import { STATE_SLOT } from "../common/update-image";
-import { P, T, Who } from "../protocol/catalogue";
+import { P, Rd, Sel, T, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
@@ -254,12 +254,12 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     if (unicast) registered = true;
     switch (m.type) {
       case T.READ_REQ:
-        if (b.what === 1) {
+        if (b.what === Rd.REGISTERS) {
           var reg = metering.register();
           var all = true;
           for (var i = 0; i < 6; i++) if (b.obis[i] !== 0xff && b.obis[i] !== reg.obis[i]) all = false;
           reply(m, T.READINGS, { time: metering.wallTime(), regs: all ? [reg] : [] });
-        } else if (b.what === 2) {
+        } else if (b.what === Rd.PROFILE) {
           var p = metering.profile(b.from, b.count);
           var r0 = metering.register();
           reply(m, T.PROFILE, { obis: r0.obis, unit: r0.unit, scaler: r0.scaler, start: p ? p.start : b.from, period: p ? p.period : metering.settings.intervalS, slots: p ? p.slots : [] });
@@ -305,9 +305,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         answerLater(P.BROADCAST_ID, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version }, slot * b.slotMs);
         break;
       case T.UPDATE_SELECT:
-        if (b.op === 1) selected = b.imageId;
-        else if (b.op === 2 && selected === b.imageId) selected = 0;
-        ack(m, b.op === 1 || b.op === 2 ? 0 : Err.BAD_ARG);
+        if (b.op === Sel.SELECT) selected = b.imageId;
+        else if (b.op === Sel.DESELECT && selected === b.imageId) selected = 0;
+        ack(m, b.op === Sel.SELECT || b.op === Sel.DESELECT ? 0 : Err.BAD_ARG);
         break;
       case T.UPDATE_CONTROL:
         // a control to this meter or one of its groups selects it; a broadcast one needs a select

@@ -18,6 +18,7 @@ import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU16, getU32, putU16, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
+import { Gop } from "../protocol/catalogue";
 
 export const enum Kind { ELECTRICITY = 1, WATER = 2, GAS = 3 }
 
@@ -74,7 +75,7 @@ export interface Metering {
   getSetting(key: number): Uint8Array | null;
   /** 0 or CONFIG_UNKNOWN_KEY / CONFIG_BAD_VALUE; nothing changes on error. */
   setSetting(key: number, value: Uint8Array): number;
-  /** 0, GROUP_FULL or BAD_ARG. op: 1 join, 2 leave, 3 leave all. */
+  /** 0, GROUP_FULL or BAD_ARG. op: Gop (join, leave, leave all). */
   setGroup(op: number, group: number): number;
   inGroup(group: number): boolean;
   save(): void;
@@ -282,15 +283,15 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     },
     setGroup: function (op, group) {
       var at = groups.indexOf(group);
-      if (op === 1) {
+      if (op === Gop.JOIN) {
         if (at >= 0) return 0;
         if (groups.length >= MAX_GROUPS) return Err.GROUP_FULL;
         if (group === 0 || group === 0xffffffff) return Err.BAD_ARG;
         groups.push(group);
-      } else if (op === 2) {
+      } else if (op === Gop.LEAVE) {
         if (at < 0) return 0;
         groups.splice(at, 1);
-      } else if (op === 3) groups.length = 0;
+      } else if (op === Gop.LEAVE_ALL) groups.length = 0;
       else return Err.BAD_ARG;
       regs.append(Rec.GROUPS, groupBytes());
       return 0;

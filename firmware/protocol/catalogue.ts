@@ -81,6 +81,15 @@ export const enum T {
   RESULT_LIST = 0x52,
 }
 
+/** READ_REQ.what, and the concentrator's rounds (IDENTIFY: identities, by IDENTIFY messages). */
+export const enum Rd { REGISTERS = 1, PROFILE = 2, IDENTIFY = 3 }
+
+/** GROUP_SET.op. */
+export const enum Gop { JOIN = 1, LEAVE = 2, LEAVE_ALL = 3 }
+
+/** UPDATE_SELECT.op. */
+export const enum Sel { SELECT = 1, DESELECT = 2 }
+
 /** GROUP_QUERY.who: which meters answer. */
 export const enum Who {
   /** Only selected meters without a session for the image (they missed or refused the control). */
