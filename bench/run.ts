@@ -9,6 +9,7 @@
 import { hostNative, latin1 } from "../hal/host/native";
 import type { LinkModel } from "../hal/mock/powerline";
 import { consoleApi } from "../firmware/concentrator/console";
+import { nameCodes } from "../tools/errors/table";
 import { imageFileOf, packImage } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
 import { LinkRig, bootConcentrator, lineFor, type ConcNode } from "./rig";
@@ -232,7 +233,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // the coded method plans for the line's loss, as an operator who knows the line would set it
   const e = ml.update("img.bin", { imageId: img.session.imageId, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40, tags: keyFile ? "img.tags" : undefined, method: sc.method, loss: Math.min(0.5, sc.loss.p) });
   if (e) return fail(`the campaign did not start: ${out[out.length - 1]}`);
-  note(out[out.length - 1]);
+  note(nameCodes(out[out.length - 1]));
   const camp = conc.ctx.campaign()!;
   c0 = clock.now();
   const timeline: Sample[] = [];
@@ -301,7 +302,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   stage = PHASE_NAMES[camp.phase()];
   account();
   sample();
-  note(ended || "the campaign did not end");
+  note(ended ? nameCodes(ended) : "the campaign did not end");
   const campaignMs = clock.now() - c0;
   // the new programs confirm on their first good exchange; then the registers again
   stage = "readings";

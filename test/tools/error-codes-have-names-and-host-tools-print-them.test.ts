@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { parseExport } from "../../tools/headend/core";
 import { checkTable, describeErr, errName, errorTable, ERRORS_SOURCE, lookupErr, nameCodes, parseErrors } from "../../tools/errors/table";
 import { main as consoleMain } from "../../tools/console/console";
 import { startFakeConsole, type FakeConsole } from "../fixtures/fake-console";
@@ -72,6 +73,10 @@ describe("the device's error codes: one table with names, meanings and ranges", 
     expect(nameCodes(named)).toBe(named); // named once only
     expect(nameCodes("meterline boot: new program did not start (E107), reverting")).toBe("meterline boot: new program did not start (E107 BOOT_APP_SILENT: a new program on trial did not say it had started (global.mlUp) by the start deadline: reverted), reverting");
     expect(nameCodes("E250 and 0xE94 and E0 stay")).toBe("E250 and 0xE94 and E0 stay");
+  });
+
+  it("the head-end names the code of a refused export", () => {
+    expect(() => parseExport(["meterline: busy: a campaign or a round is running (E93)"], 0)).toThrow(/^export refused: meterline: busy: a campaign or a round is running \(E93 CAMPAIGN_ABORTED: /);
   });
 });
 

@@ -11,6 +11,7 @@
  * database restored from a copy) adds nothing, and only rows that were new are published.
  */
 import type { Answer } from "../console/session";
+import { nameCodes } from "../errors/table";
 import type { MeterInfo, Reading } from "./db";
 import type { Publisher } from "./mqtt";
 
@@ -77,7 +78,7 @@ export function parseExport(lines: string[], from: number): Reading[] {
     const t = l.trim();
     if (!t) continue;
     const err = DEVICE_ERROR.exec(t);
-    if (err) throw new HeadendError(`export refused: ${t}`);
+    if (err) throw new HeadendError(`export refused: ${nameCodes(t)}`);
     if (!t.startsWith("{")) continue; // a line the concentrator printed on its own
     let r: Reading;
     try { r = JSON.parse(t) as Reading; } catch { throw new HeadendError(`a garbled export line: ${t.slice(0, 80)}`); }
@@ -188,7 +189,7 @@ export class Attachment {
     if (pos === 0) return;
     const a = await this.con.command(`meterline.ack(${pos})`, { timeoutMs: this.h.timeoutMs });
     const code = intValue(a, `ack(${pos})`);
-    if (code !== 0) this.h.log(`headend: concentrator ${this.id}: ack(${pos}) refused: ${a.lines.join(" ") || `E${code}`}`);
+    if (code !== 0) this.h.log(`headend: concentrator ${this.id}: ack(${pos}) refused: ${nameCodes(a.lines.join(" ") || `E${code}`)}`);
   }
 
   /** The registry: into the meters table, and each meter's status topic. */
