@@ -10,6 +10,7 @@ import { hostNative, latin1 } from "../hal/host/native";
 import type { LinkModel } from "../hal/mock/powerline";
 import { consoleApi } from "../firmware/concentrator/console";
 import { nameCodes } from "../tools/errors/table";
+import { UNITS } from "../firmware/concentrator/readings";
 import { imageFileOf, packImage } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
 import { LinkRig, bootConcentrator, lineFor, type ConcNode } from "./rig";
@@ -64,7 +65,6 @@ export interface RoundHeard { round: number; t: number; missing: number[]; need:
 export interface MeterReadings { id: number; unit: string; scaler: number; registers: [number, number][]; intervals: [number, number][] }
 
 /** Unit codes of the readings file (as firmware/concentrator/readings.ts names them on export). */
-const UNIT_NAMES: Record<number, string> = { 30: "Wh", 32: "varh", 13: "m3", 27: "W" };
 
 export interface MeterSummary {
   id: number; kind: string; version: number; confirmed: boolean; campaignState: string; code: number;
@@ -364,7 +364,7 @@ export function meterReadings(lines: string[], ids: number[]): MeterReadings[] {
     const m = r && by.get(r.id);
     if (!r || !m) continue;
     if (r.profile && r.status & Iv.CLOCK_NOT_SET) continue;
-    m.unit = UNIT_NAMES[r.unit] ?? `unit${r.unit}`;
+    m.unit = UNITS[r.unit] ?? `unit${r.unit}`;
     m.scaler = r.scaler;
     (r.profile ? m.intervals : m.registers).push([r.time, r.value]);
   }

@@ -47,7 +47,8 @@ export interface Collector {
 var ALL = new Uint8Array([255, 255, 255, 255, 255, 255]);
 /** A meter clock further off than this (s) is set again when its readings come in. */
 export var MAX_DRIFT_S = 30;
-var UNITS: { [u: number]: string } = { 30: "Wh", 32: "varh", 13: "m3", 27: "W" };
+/** DLMS unit codes to their names (the export, and the host's bench). */
+export var UNITS: { [u: number]: string } = { 30: "Wh", 32: "varh", 13: "m3", 27: "W" };
 
 /** OBIS as A-B:C.D.E; `d` replaces group D when given. */
 export function obisText(o: Uint8Array, d?: number): string {
