@@ -26,10 +26,10 @@
  * Every step is idempotent: after a cut the next start finishes the job.
  */
 import type { Flash, Native } from "../../hal/types";
-import { getU32, putU32 } from "../common/bytes";
+import { getU16, getU32, putU32 } from "../common/bytes";
 import { APP_HEADER_SIZE, eraseUnitAt, type Region, type Regions } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
-import { recordValid } from "../common/records";
+import { RECORD_HEADER, recordPayload, recordSeq, recordType, recordValid } from "../common/records";
 import {
   blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, JR_DONE, JR_FAILED, JR_NOPREV, JR_PREV, JR_PUNIT,
   JR_REVERTED, JR_RSTART, JR_RUNIT, JR_START, JR_TRY, JR_UNIT, MAX_TRIES, REC_ACTIVATE, REC_CONFIRM, REC_END,
@@ -60,17 +60,17 @@ function stateRecords(flash: Flash, native: Native, state: Region): number[][] {
   var found = [[0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
   for (var a = state.addr; a + STATE_SLOT <= state.addr + state.size; a += STATE_SLOT) {
     var b = flash.read(a, STATE_SLOT);
-    var t = b[4];
+    var t = recordType(b);
     if (t < 1 || t > 4 || !recordValid(native, b)) continue;
-    var seq = getU32(b, 0);
+    var seq = recordSeq(b);
     if (seq > found[t][0]) found[t] = [seq, a];
   }
   return found;
 }
 
 function imageIdAt(flash: Flash, addr: number): number {
-  var b = flash.read(addr + 8, 2);
-  return b[0] | (b[1] << 8);
+  // the ACTIVATE record's payload starts with the image id (u16)
+  return getU16(flash.read(addr + RECORD_HEADER, 2), 0);
 }
 
 /** The pending activation's session, or null. Reads the meter's state log without writing it. */
@@ -79,7 +79,7 @@ export function pendingSession(flash: Flash, native: Native, state: Region): Ses
   var act = f[REC_ACTIVATE][0];
   if (!act || f[REC_SESSION][0] > act || f[REC_END][0] > act) return null;
   var rec = flash.read(f[REC_SESSION][1], STATE_SLOT);
-  var s = decodeSession(rec.subarray(8, 8 + rec[5]));
+  var s = decodeSession(recordPayload(rec));
   return s && imageIdAt(flash, f[REC_ACTIVATE][1]) === s.imageId ? s : null;
 }
 
@@ -235,7 +235,7 @@ export function bufferImage(flash: Flash, native: Native, r: Regions): ((o: numb
   var f = stateRecords(flash, native, r.state!);
   if (!f[REC_SESSION][0]) return Err.BOOT_NO_APP;
   var rec = flash.read(f[REC_SESSION][1], STATE_SLOT);
-  var s = decodeSession(rec.subarray(8, 8 + rec[5]));
+  var s = decodeSession(recordPayload(rec));
   if (!s) return Err.BOOT_NO_APP;
   var sess: Session = s, buf = r.buffer!;
   var lay = bufferLayout(buf.addr, buf.size, unitSize(flash, buf.addr), s.blockSize);

@@ -12,7 +12,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "./errors";
-import { getU32, putU32 } from "./bytes";
+import { getU16, getU32, putU16, putU32 } from "./bytes";
 
 export var IMAGE_FILE_MAGIC = 0x4d494c4d;
 export var IMAGE_FILE_FORMAT = 1;
@@ -32,10 +32,10 @@ export function decodeImageFile(b: Uint8Array, native: Native): ImageFileHeader 
   if (b.length < IMAGE_FILE_HEADER || !isImageFile(b)) return Err.BAD_ARG;
   if (native.crc32(b.subarray(0, 56)) !== getU32(b, 56)) return Err.UPDATE_DIGEST;
   // format 1 has its reserved u16 zero: anything else is another writer's format
-  if ((b[4] | (b[5] << 8)) !== IMAGE_FILE_FORMAT || b[22] | b[23]) return Err.BAD_ARG;
+  if (getU16(b, 4) !== IMAGE_FILE_FORMAT || getU16(b, 22)) return Err.BAD_ARG;
   var h: ImageFileHeader = {
-    board: b[6] | (b[7] << 8), firmwareId: b[8] | (b[9] << 8), blockSize: b[10] | (b[11] << 8),
-    version: getU32(b, 12), size: getU32(b, 16), blockCount: b[20] | (b[21] << 8), digest: new Uint8Array(b.subarray(24, 56)),
+    board: getU16(b, 6), firmwareId: getU16(b, 8), blockSize: getU16(b, 10),
+    version: getU32(b, 12), size: getU32(b, 16), blockCount: getU16(b, 20), digest: new Uint8Array(b.subarray(24, 56)),
   };
   if (!h.blockSize || h.blockCount !== Math.ceil(h.size / h.blockSize)) return Err.BAD_ARG;
   return h;
@@ -44,11 +44,13 @@ export function decodeImageFile(b: Uint8Array, native: Native): ImageFileHeader 
 export function encodeImageFile(h: ImageFileHeader, native: Native): Uint8Array {
   var b = new Uint8Array(IMAGE_FILE_HEADER);
   putU32(b, 0, IMAGE_FILE_MAGIC);
-  b[4] = IMAGE_FILE_FORMAT; b[6] = h.board & 0xff; b[7] = h.board >> 8;
-  b[8] = h.firmwareId & 0xff; b[9] = h.firmwareId >> 8; b[10] = h.blockSize & 0xff; b[11] = h.blockSize >> 8;
+  putU16(b, 4, IMAGE_FILE_FORMAT);
+  putU16(b, 6, h.board);
+  putU16(b, 8, h.firmwareId);
+  putU16(b, 10, h.blockSize);
   putU32(b, 12, h.version);
   putU32(b, 16, h.size);
-  b[20] = h.blockCount & 0xff; b[21] = h.blockCount >> 8;
+  putU16(b, 20, h.blockCount);
   b.set(h.digest.subarray(0, 32), 24);
   putU32(b, 56, native.crc32(b.subarray(0, 56)));
   return b;

@@ -31,6 +31,14 @@ export var RECORD_OVERHEAD = 12;
 export var RECORD_MAGIC0 = 0x5a;
 export var RECORD_MAGIC1 = 0xa5;
 
+/** Where a record's payload starts in its slot (after seq, type, len and the magic). */
+export var RECORD_HEADER = 8;
+
+/** A record's type, seq and payload (a view) in its slot's bytes: the one reading of the header's fields. */
+export function recordType(b: Uint8Array): number { return b[4]; }
+export function recordSeq(b: Uint8Array): number { return getU32(b, 0); }
+export function recordPayload(b: Uint8Array): Uint8Array { return b.subarray(RECORD_HEADER, RECORD_HEADER + b[5]); }
+
 /**
  * True when the slot bytes `b` (a whole slot) hold a record: the magic, a type below
  * MAX_TYPES, a length that fits, and the CRC. The one reading of the header, for the log

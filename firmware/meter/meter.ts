@@ -8,6 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
+import { getU16 } from "../common/bytes";
 import { APP_HEADER_SIZE } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
@@ -97,7 +98,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var confirmed = true;
   if (last.outcome === Outcome.RUNNING) {
     var c = journal.read(REC_CONFIRM);
-    confirmed = !!c && (c[0] | (c[1] << 8)) === last.imageId && journalConfirmNewer();
+    confirmed = !!c && getU16(c, 0) === last.imageId && journalConfirmNewer();
   }
   var runningImage = last.outcome === Outcome.RUNNING ? last.imageId : 0;
   function journalConfirmNewer(): boolean {

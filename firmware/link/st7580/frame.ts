@@ -8,6 +8,7 @@
  * through numeric events. Checking the command's meaning is the driver's job. How frames
  * are found and what recovers the link: docs/link.md.
  */
+import { getU16 } from "../../common/bytes";
 
 export const enum St {
   STX = 0x02,
@@ -102,7 +103,7 @@ export function st7580Framer(listener: (ev: number, cmd: number, len: number, ar
         // LEN not in yet (an old byte) makes t larger than e - p: wait
         if (e - p < t) return;
         for (var sum = 0, k = p + 1; k < p + t - 2; k++) sum += buf[k];
-        if ((buf[k] | (buf[k + 1] << 8)) === (sum & 0xffff)) {
+        if (getU16(buf, k) === (sum & 0xffff)) {
           listener(StEv.FRAME, buf[p + 2], t - St.OVERHEAD, p + 3);
           p += t;
           continue;
