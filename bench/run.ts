@@ -10,6 +10,7 @@ import { hostNative, latin1 } from "../hal/host/native";
 import type { LinkModel } from "../hal/mock/powerline";
 import { consoleApi } from "../firmware/concentrator/console";
 import { nameCodes } from "../tools/errors/table";
+import { typed } from "../tools/protocol/typed";
 import { UNITS } from "../firmware/concentrator/readings";
 import { imageFileOf, packImage } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
@@ -29,7 +30,7 @@ import { decodeAppHeader } from "../firmware/common/image";
 import { APP_HEADER_SIZE } from "../firmware/common/layout";
 import { T } from "../firmware/protocol/catalogue";
 import { Iv } from "../firmware/meter/metering";
-import { forEachMissing, type MissingReport } from "../firmware/protocol/missing";
+import { forEachMissing } from "../firmware/protocol/missing";
 import type { Msg } from "../firmware/protocol/codec";
 
 export { DAY0, notUpdated, registerProblems } from "./run-verdict";
@@ -261,14 +262,14 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const heardRounds: RoundHeard[] = [];
   const heard = camp.onMessage;
   camp.onMessage = (m: Msg) => {
-    const took = heard(m);
-    if (took && (m.type === T.STATUS_REPORT || m.type === T.DEFICIT || m.type === T.DOWNLOAD_COMPLETE) && m.body.imageId === img.session.imageId) {
+    const took = heard(m), tm = typed(m);
+    if (took && (tm.type === T.STATUS_REPORT || tm.type === T.DEFICIT || tm.type === T.DOWNLOAD_COMPLETE) && tm.body.imageId === img.session.imageId) {
       const k = camp.totals.rounds;
       let r = heardRounds[heardRounds.length - 1];
       if (!r || r.round !== k) heardRounds.push(r = { round: k, t: (clock.now() - c0) / 1000, missing: new Array<number>(K).fill(0), need: {} });
-      if (m.type === T.DOWNLOAD_COMPLETE) r.need[m.src] = 0;
-      else if (m.type === T.DEFICIT) r.need[m.src] = m.body.needed;
-      else if (!forEachMissing(m.body as MissingReport, K, (b) => { r.missing[b]++; })) r.need[m.src] = K - m.body.received;
+      if (tm.type === T.DOWNLOAD_COMPLETE) r.need[m.src] = 0;
+      else if (tm.type === T.DEFICIT) r.need[m.src] = tm.body.needed;
+      else if (!forEachMissing(tm.body, K, (b) => { r.missing[b]++; })) r.need[m.src] = K - tm.body.received;
     }
     return took;
   };

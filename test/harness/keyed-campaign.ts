@@ -17,6 +17,7 @@ import { loadProfile } from "../../tools/profiles/profiles";
 import { answerTimeMs, type Campaign } from "../../firmware/concentrator/campaign";
 import { P, T } from "../../firmware/protocol/catalogue";
 import { decodeMsg, newMsg } from "../../firmware/protocol/codec";
+import { bodyOf, typed } from "../../tools/protocol/typed";
 
 const BOARD = loadProfile("LINUX");
 
@@ -42,7 +43,8 @@ export function keyedCampaign(ids: number[], seed = 5) {
   node.receive = (b, snr, bad) => {
     if (!bad && !decodeMsg(b, b.length, m)) {
       if (rig.clock.now() < (deafUntil.get(m.src) ?? -1)) return;
-      if (m.type === T.ACK && m.body.refType === T.ACTIVATE && deafFor.has(m.src)) {
+      const tm = typed(m);
+      if (tm.type === T.ACK && tm.body.refType === T.ACTIVATE && deafFor.has(m.src)) {
         deafUntil.set(m.src, rig.clock.now() + deafFor.get(m.src)!);
         deafFor.delete(m.src);
         return;
@@ -77,7 +79,7 @@ export function keyedCampaign(ids: number[], seed = 5) {
   };
 
   /** The codes of the ERRORs meter `id` put on the line. */
-  const errorsFrom = (id: number) => rig.line.log.flatMap((f) => (f.from === `m${id}` && !decodeMsg(f.bytes, f.bytes.length, m) && m.type === T.ERROR ? [m.body.code as number] : []));
+  const errorsFrom = (id: number) => rig.line.log.flatMap((f) => (f.from === `m${id}` && !decodeMsg(f.bytes, f.bytes.length, m) && m.type === T.ERROR ? [bodyOf(m, T.ERROR)!.code] : []));
 
   return { errorsFrom, rig, conc, img, run, activates, dropAck: (id: number, deafMs = 0) => { deafFor.set(id, deafMs); }, meter: (id: number) => rig.meters.get(id)! };
 }

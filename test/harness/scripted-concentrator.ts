@@ -9,9 +9,10 @@ import { forEachMissing } from "../../firmware/protocol/missing";
 import type { Session } from "../../firmware/common/update-image";
 import { imageOf, programImage, type Image } from "../../bench/image";
 import type { LinkRig, RigNode } from "../../bench/rig";
+import { typed } from "../../tools/protocol/typed";
+import { T } from "../../firmware/protocol/catalogue";
 
 export const CONC = 0xffffffff;
-const T = { ACK: 0x2a, ERROR: 0x2b, UPDATE_CONTROL: 0x41, DATA_BLOCK: 0x42, STATUS_QUERY: 0x43, STATUS_REPORT: 0x44, DOWNLOAD_COMPLETE: 0x45 };
 
 let seqNo = 100;
 
@@ -30,9 +31,9 @@ export function request(rig: LinkRig, conc: RigNode, m: Msg, opts: { tries?: num
     while (rig.clock.now() < until) {
       rig.clock.advance(20);
       for (let i = from; i < conc.inbox.length; i++) {
-        const r = conc.inbox[i].msg;
+        const r = conc.inbox[i].msg, tr = typed(r);
         if (r.src !== m.dst) continue;
-        if ((r.type === T.ACK || r.type === T.ERROR) && r.body.refSeq !== m.seq) continue;
+        if ((tr.type === T.ACK || tr.type === T.ERROR) && tr.body.refSeq !== m.seq) continue;
         return r;
       }
     }
@@ -93,8 +94,9 @@ export function download(rig: LinkRig, conc: RigNode, meters: number[], img: Ima
     const missing = new Set<number>();
     for (const id of meters) {
       if (done.has(id)) continue;
-      const r = request(rig, conc, msg(T.STATUS_QUERY, { imageId: s.imageId }, id));
-      if (!r) continue;
+      const q = request(rig, conc, msg(T.STATUS_QUERY, { imageId: s.imageId }, id));
+      if (!q) continue;
+      const r = typed(q);
       if (r.type === T.DOWNLOAD_COMPLETE) { done.add(id); continue; }
       if (r.type !== T.STATUS_REPORT) throw new Error(`meter ${id} answered a status query with type ${r.type} (${JSON.stringify(r.body)})`);
       const err = forEachMissing(r.body, s.blockCount, (b) => missing.add(b));

@@ -10,8 +10,8 @@ import { hexKey, hmacSha256, TAG_INSTALL, TAG_ROLLBACK } from "../../firmware/co
 import { linkKeys, tagFor } from "../../tools/keys/keyfile";
 import { hostNative } from "../../hal/mock/native";
 import { decodeMsg, newMsg, type Msg } from "../../firmware/protocol/codec";
+import { T } from "../../firmware/protocol/catalogue";
 
-const T = { TIME_SET: 0x24, CONFIG_GET: 0x25, CONFIG_VALUE: 0x26, CONFIG_SET: 0x27, ACK: 0x2a, ERROR: 0x2b, UPDATE_CONTROL: 0x41, DATA_BLOCK: 0x42, STATUS_QUERY: 0x43, STATUS_REPORT: 0x44, DOWNLOAD_COMPLETE: 0x45, ACTIVATE: 0x46, AUTHORIZE: 0x4c };
 const E = { UPDATE_WRONG_BOARD: 80, UPDATE_TOO_LARGE: 83, UPDATE_NOT_NEWER: 84, UPDATE_NOT_VERIFIED: 86, AUTH_REQUIRED: 140, AUTH_BAD_MAC: 141, AUTH_REPLAY: 142, AUTH_BAD_TAG: 143, AUTH_NO_TAG: 144 };
 const K1 = "00112233445566778899aabbccddeeff", K2 = "ffeeddccbbaa99887766554433221100";
 const ROOT1 = hexKey(K1, 16)!, ROOT2 = hexKey(K2, 16)!;

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, msg, request } from "../harness/scripted-concentrator";
 import { encodeMsg } from "../../firmware/protocol/codec";
+import { T } from "../../firmware/protocol/catalogue";
 
-const T = { READ_REQ: 0x10, READINGS: 0x11, PROFILE: 0x12, IDENTIFY: 0x20, IDENTITY: 0x21, STATUS_REQ: 0x22, STATUS: 0x23, TIME_SET: 0x24, CONFIG_GET: 0x25, CONFIG_VALUE: 0x26, CONFIG_SET: 0x27, GROUP_SET: 0x28, REBOOT: 0x29, ACK: 0x2a, ERROR: 0x2b, CONFIRM: 0x48, VERSION_READ: 0x4a, VERSION: 0x4b };
 const E = { CONFIG_UNKNOWN_KEY: 123, CONFIG_BAD_VALUE: 124, GROUP_FULL: 125, UNSUPPORTED: 122, PROTO_UNKNOWN_TYPE: 61 };
 const ALL = new Uint8Array(6).fill(0xff);
 const T0 = 1_790_000_200; // a Unix time 100 s after a 15-minute boundary (1,790,000,100)

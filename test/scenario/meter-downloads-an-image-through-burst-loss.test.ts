@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, controlBody, download, makeImage, msg, request } from "../harness/scripted-concentrator";
 import { blockAddr, bufferLayout } from "../../firmware/common/update-image";
+import { T } from "../../firmware/protocol/catalogue";
 
-const T = { ACK: 0x2a, ERROR: 0x2b, UPDATE_CONTROL: 0x41 };
 
 /** 20% average loss in bursts: bad state a quarter of the time, losing 80% there. */
 const BURSTY = { ge: { pGoodToBad: 0.1, pBadToGood: 0.3, lossGood: 0, lossBad: 0.8 }, snr: 18 };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, blockMsg, controlBody, drain, makeImage, msg, post, request } from "../harness/scripted-concentrator";
+import { T } from "../../firmware/protocol/catalogue";
 
-const T = { ACK: 0x2a, ERROR: 0x2b, UPDATE_SELECT: 0x40, UPDATE_CONTROL: 0x41, STATUS_QUERY: 0x43, STATUS_REPORT: 0x44, ABORT: 0x47, ACTIVATE: 0x46 };
 const E = { UPDATE_WRONG_BOARD: 80, UPDATE_BAD_BLOCK_SIZE: 81, UPDATE_BAD_SIZE: 82, UPDATE_TOO_LARGE: 83, UPDATE_NOT_NEWER: 84, UPDATE_NO_SESSION: 85, UPDATE_NOT_VERIFIED: 86, UPDATE_BAD_IMAGE_ID: 88, UPDATE_NOT_SELECTED: 89 };
 
 function setup() {

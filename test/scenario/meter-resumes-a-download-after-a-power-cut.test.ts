@@ -4,8 +4,8 @@ import { CONC, blockMsg, controlBody, download, drain, makeImage, msg, post, req
 import { CUT_MODES, PowerCut } from "../../hal/mock/flash";
 import type { MissingReport } from "../../firmware/protocol/missing";
 import { forEachMissing } from "../../firmware/protocol/missing";
+import { T } from "../../firmware/protocol/catalogue";
 
-const T = { ACK: 0x2a, UPDATE_CONTROL: 0x41 };
 
 function stored(m: MeterNode, count: number): Set<number> {
   const r = { received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: new Uint8Array(0) } as MissingReport;

@@ -3,8 +3,8 @@ import { LinkRig, bootMeter, lineFor, type MeterNode } from "../../bench/rig";
 import { CONC, controlBody, download, makeProgramImage, msg, request } from "../harness/scripted-concentrator";
 import { install } from "../../firmware/boot/install";
 import { hostNative } from "../../hal/mock/native";
+import { T } from "../../firmware/protocol/catalogue";
 
-const T = { ACK: 0x2a, ACTIVATE: 0x46, UPDATE_CONTROL: 0x41, STATUS_QUERY: 0x43, CONFIRM: 0x48, UPDATE_RESULT: 0x49, VERSION_READ: 0x4a, VERSION: 0x4b };
 
 /** The meter restarts: power off, the boot routine runs, the program in the app region starts. */
 function restart(rig: LinkRig, m: MeterNode, name: string) {
