@@ -103,12 +103,20 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     };
   }
 
-  /** The campaign's end line: every meter done, or how many were and each other meter with its code ("2001 E94 2002 E144"). */
+  /**
+   * The campaign's end line: every meter done, or how many were and each other meter with its
+   * code ("2001 E94 2002 E144"). A meter it activated runs the image's version from now on:
+   * the registry says so (an "outdated" selection then leaves it out).
+   */
   function ended(s: Session, ids: number[]): (code: number) => void {
     return function (code) {
       if (code) { print("meterline: campaign " + s.imageId + " ended (E" + code + ")"); return; }
-      var camp = c.campaign(), done = 0, bad = "";
-      for (var i = 0; camp && i < ids.length; i++) if (camp.state(i) === Ms.ACTIVATED) done++; else bad += " " + ids[i] + " E" + camp.codeOf(i);
+      var camp = c.campaign(), r = c.registry, done = 0, bad = "", k: number;
+      for (var i = 0; camp && i < ids.length; i++) {
+        if (camp.state(i) !== Ms.ACTIVATED) { bad += " " + ids[i] + " E" + camp.codeOf(i); continue; }
+        done++;
+        if ((k = r.find(ids[i])) >= 0) r.setInfo(k, r.kind(k), s.version);
+      }
       print("meterline: campaign " + s.imageId + " ended: " + (bad ? done + " of " + ids.length + " meters updated; failed:" + bad : "every meter done"));
     };
   }

@@ -7,7 +7,7 @@ import { Err } from "../../firmware/common/errors";
 import { nameCodes } from "../../tools/errors/table";
 
 describe("the campaign's end line", () => {
-  it("names each meter that failed with its code, so the console, deploy and a head-end can say why", () => {
+  it("names each meter that failed with its code, so the console, deploy and a head-end can say why; the registry records the version of the meters it updated", () => {
     const rig = new LinkRig("st7580", lineFor("st7580", 31, { defaults: { loss: 0.02 } }));
     const ids = [601, 602, 603];
     for (const id of ids) bootMeter(rig, `m${id}`, id, { version: 1, autoRestart: true });
@@ -26,5 +26,10 @@ describe("the campaign's end line", () => {
     expect(last).toBe(`meterline: campaign 45 ended: 2 of 3 meters updated; failed: 603 E${Err.CAMPAIGN_NO_ANSWER}`);
     // the host names the code in the same line
     expect(nameCodes(last)).toContain(`603 E${Err.CAMPAIGN_NO_ANSWER} CAMPAIGN_NO_ANSWER: `);
+    // the registry knows who runs v2 now: an "outdated" campaign takes only the meter that failed
+    const reg = conc.ctx.registry;
+    expect(ids.map((id) => reg.version(reg.find(id)))).toEqual([2, 2, 0]); // (603: never identified)
+    expect(ml.update("img.bin", { imageId: 46, version: 2, method: "patent", meters: "outdated" })).toBe(0);
+    expect(out[out.length - 1]).toBe("meterline: campaign 46 started: 2000 bytes, 10 blocks, 1 meters");
   }, 60_000);
 });
