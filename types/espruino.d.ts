@@ -1,7 +1,7 @@
 /*
  * The Espruino globals that meterline's device code uses, and nothing more.
  * Only hal/espruino/ and the bundle entry points may touch them; everything else goes
- * through the HAL contracts in hal/types.ts. Facts measured on the 2v29 interpreter: the gate (tools/gate/gate.ts) and docs/meter.md.
+ * through the HAL contracts in hal/types.ts. Facts measured on the 2v29 interpreter: docs/espruino.md, and the gate (tools/gate/gate.ts).
  * An API the interpreter lacks must not be declared here.
  */
 

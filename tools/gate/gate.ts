@@ -4,7 +4,7 @@
  * reached through a constructor's prototype, none of the APIs the interpreter lacks
  * (checked on the AST: identifiers and member names, not text), no use of a `var` before
  * its declaration in the same function, no use of a function before its declaration, and
- * within its budget. The facts behind each rule, measured on 2v29, are written below and in
+ * within its budget. The facts behind each rule, measured on 2v29 (docs/espruino.md), are written below and in
  * the rule lists.
  *
  * Why function order: the interpreter does not hoist function declarations either, in a
