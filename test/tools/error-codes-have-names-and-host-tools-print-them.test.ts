@@ -73,6 +73,10 @@ describe("the device's error codes: one table with names, meanings and ranges", 
     expect(nameCodes(named)).toBe(named); // named once only
     expect(nameCodes("meterline boot: new program did not start (E107), reverting")).toBe("meterline boot: new program did not start (E107 BOOT_APP_SILENT: a new program on trial did not say it had started (global.mlUp) by the start deadline: reverted), reverting");
     expect(nameCodes("E250 and 0xE94 and E0 stay")).toBe("E250 and 0xE94 and E0 stay");
+    // a campaign's end line: each code's meaning once, then its name only
+    const end = nameCodes("meterline: campaign 3 ended: 0 of 3 meters updated; failed: 1001 E144 1002 E94 1003 E144");
+    expect(end).toBe(`meterline: campaign 3 ended: 0 of 3 meters updated; failed: 1001 ${describeErr(144)} 1002 ${describeErr(94)} 1003 E144 AUTH_NO_TAG`);
+    expect(nameCodes(end)).toBe(end);
   });
 
   it("the head-end names the code of a refused export", () => {

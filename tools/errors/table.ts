@@ -111,5 +111,14 @@ export function describeErr(code: number): string {
  * table does not know, and codes already named, stay as they are.
  */
 export function nameCodes(line: string): string {
-  return line.replace(/\bE(\d{1,3})\b(?! [A-Z][A-Z0-9_]*\b)/g, (all, n: string) => (Number(n) > 0 && lookupErr(Number(n)) ? describeErr(Number(n)) : all));
+  // each code's meaning once: a list of meters failed with the same code stays readable
+  // ("failed: 1001 E144 AUTH_NO_TAG: ... 1002 E144 AUTH_NO_TAG 1003 E144 AUTH_NO_TAG")
+  const said = new Set<number>();
+  return line.replace(/\bE(\d{1,3})\b(?! [A-Z][A-Z0-9_]*\b)/g, (all, n: string) => {
+    const code = Number(n);
+    if (!(code > 0 && lookupErr(code))) return all;
+    if (said.has(code)) return errName(code);
+    said.add(code);
+    return describeErr(code);
+  });
 }
