@@ -29,12 +29,19 @@ describe("board profiles", () => {
     expect(linux.flash.eraseUnits).toEqual([{ addr: 0x10000000, size: 1024, count: 256 }]);
     // the Linux build keeps raw regions in 160 KiB near the top of its fake flash (Storage grows up from the bottom)
     for (const r of Object.values(linux.regions)) expect(r!.addr).toBeGreaterThanOrEqual(0x10018000);
+    // and the concentrator's regions at the very top: its Storage (program, uploaded images,
+    // readings) can outgrow 0x10018000 (measured on the walkthrough: the store region was
+    // overwritten), and must cross every meter region, unused by a concentrator, before them
+    const conc = [linux.regions.state!, linux.regions.store!];
+    const others = Object.entries(linux.regions).filter(([k]) => k !== "state" && k !== "store").map(([, r]) => r!);
+    for (const c of conc) for (const o of others) expect(c.addr).toBeGreaterThanOrEqual(o.addr + o.size);
+    expect(Math.max(...conc.map((c) => c.addr + c.size))).toBe(0x10000000 + 262144);
     expect(loadProfile("PICO").flash.eraseUnits.map((u) => u.size)).toEqual([16384, 65536, 131072]);
   });
 
   it("overlapping regions are an error naming the second region", () => {
     const p = raw("LINUX");
-    p.regions.buffer.addr = "0x10029000";
+    p.regions.buffer.addr = "0x10025000";
     expect(fieldOf(() => validateProfile(p))).toBe("regions.buffer");
   });
 
