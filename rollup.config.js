@@ -4,7 +4,7 @@
 // profile loader and gate: one source of truth for profiles and budgets.
 import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
-import { loadAllProfiles, deviceProfileModule } from "./tools/profiles/profiles.ts";
+import { loadAllProfiles, deviceProfileModule, withFeaturesOf } from "./tools/profiles/profiles.ts";
 import { checkBundle, BUDGETS } from "./tools/gate/gate.ts";
 import { internalNamesRegex } from "./tools/gate/internal-names.ts";
 
@@ -45,12 +45,13 @@ function espruinoGate(role) {
 }
 
 const configs = [];
-for (const loaded of loadAllProfiles()) {
+const allProfiles = loadAllProfiles();
+const source = featuresOf ? allProfiles.find((p) => p.board === featuresOf) : null;
+if (featuresOf && !source) throw new Error(`FEATURES_OF=${featuresOf}: no such board profile`);
+for (const loaded of allProfiles) {
   if (only && !only.includes(loaded.board)) continue;
   if (featuresOf && loaded.board !== "LINUX") continue;
-  const source = featuresOf ? loadAllProfiles().find((p) => p.board === featuresOf) : null;
-  if (featuresOf && !source) throw new Error(`FEATURES_OF=${featuresOf}: no such board profile`);
-  const profile = source ? { ...loaded, crypto: source.crypto, repairRows: source.repairRows, decode: source.decode } : loaded;
+  const profile = source ? withFeaturesOf(loaded, source) : loaded;
   const out = source ? `bench/out/LINUX-${source.board}` : `dist/${profile.board}`;
   const roles = [];
   if (featuresOf) roles.push("meter");

@@ -40,7 +40,7 @@ import { join, resolve } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
 import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../tools/cli/cli";
 import { errName } from "../tools/errors/table";
-import { loadProfile, type BoardProfile } from "../tools/profiles/profiles";
+import { loadProfile, withFeaturesOf, type BoardProfile } from "../tools/profiles/profiles";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { repairIndex, repairSets, xorInto } from "../firmware/protocol/repair";
 import { bufferLayout } from "../firmware/common/update-image";
@@ -366,7 +366,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   const linux = loadProfile("LINUX"), orig = loadProfile("ESPRUINOBOARD"), originalRows = orig.repairRows;
   // the Original's feature set on the Linux HAL: its crypto (none: no authentication code,
   // the CRC-32 digest chain) and its repair rows (rollup.config.js, FEATURES_OF)
-  const p: BoardProfile = kind === "original" ? { ...linux, crypto: orig.crypto, repairRows: orig.repairRows, decode: orig.decode } : linux;
+  const p: BoardProfile = kind === "original" ? withFeaturesOf(linux, orig) : linux;
   const file = kind === "original" ? "bench/out/LINUX-ESPRUINOBOARD/meter.js" : "dist/LINUX/meter.js";
   if (kind === "original") {
     const b = spawnSync(process.execPath, ["--import", "tsx", "node_modules/rollup/dist/bin/rollup", "-c", "rollup.config.js", "--silent"], { env: { ...process.env, FEATURES_OF: "ESPRUINOBOARD" }, encoding: "utf8" });

@@ -262,6 +262,15 @@ export function deviceProfileModule(p: BoardProfile, role: Role | "boot"): strin
   ].join("\n");
 }
 
+/**
+ * Profile `base` with the meter feature set of `source` (its crypto, repair rows and
+ * decode): the LINUX meter built as another board's program, for bench:memory
+ * (rollup.config.js FEATURES_OF).
+ */
+export function withFeaturesOf(base: BoardProfile, source: BoardProfile): BoardProfile {
+  return { ...base, crypto: source.crypto, repairRows: source.repairRows, decode: source.decode };
+}
+
 /** The decoder's solver a meter of this board runs (its entry picks the same, from `decode`). */
 export function meterSolver(p: BoardProfile): Solver {
   return p.decode === "streamed" ? solveStreamed : solveRows;
