@@ -22,7 +22,7 @@ import { lastRegister, readingLine, readingRounds, startPulses, wallIntervals } 
 import { DAY0, verdict } from "./run-verdict";
 import { bridgeBoard, openPort, type Port } from "./hil";
 import { createHash } from "node:crypto";
-import { concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagFor, tagsFile, type KeyFile } from "../tools/keys/keyfile";
+import { authorisationFor, blockKeyFor, concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagsFile, type KeyFile } from "../tools/keys/keyfile";
 import { keyFile as keyFileLookup } from "../firmware/concentrator/keystore";
 import { TAG_INSTALL } from "../firmware/common/hmac";
 import { Ms, Ph, PHASE_NAMES, STATE_NAMES } from "../firmware/concentrator/campaign";
@@ -150,7 +150,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
 
   // the head-end's keys: a root key per meter (from the seed, so a run reproduces); the
   // concentrator gets only the link keys
-  const keyFile: KeyFile | null = sc.keys ? { format: KEY_FORMAT, meters: Object.fromEntries(simIds.map((id) => [String(id), createHash("sha256").update(`meterline bench ${sc.seed} ${id}`).digest("hex").slice(0, 32)])) } : null;
+  const keyFile: KeyFile | null = sc.keys ? { format: KEY_FORMAT, head: createHash("sha256").update(`meterline bench ${sc.seed} head`).digest("hex").slice(0, 32), meters: Object.fromEntries(simIds.map((id) => [String(id), createHash("sha256").update(`meterline bench ${sc.seed} ${id}`).digest("hex").slice(0, 32)])) } : null;
   const faults = new Faults({ rig, sc, img, board: BOARD, keyOf: (id) => keyFile?.meters[String(id)], note });
   for (const id of simIds) faults.start(id);
   let savedCounter = 0;
@@ -163,11 +163,11 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // the operator's files in the concentrator's Storage: the image file (npm run image) and, keyed, the head-end's tags
   const storage: Record<string, string> = { "img.bin": latin1(imageFileOf(img.bytes, BOARD.board, img.session.version, img.session.blockSize)) };
   if (keyFile) {
-    storage["img.tags"] = latin1(tagsFile(simIds.map((id) => {
+    const blockKey = blockKeyFor(keyFile, img.session.digest);
+    storage["img.tags"] = latin1(tagsFile(blockKey, simIds.map((id) => {
       const root = rootKey(keyFile, id)!;
       // forged: the concentrator has only the link keys, and tries the down key as if it were the authorisation key
-      const key = sc.forgedTags ? linkKeys(root).down : root;
-      return { id, kind: TAG_INSTALL, tag: tagFor(key, TAG_INSTALL, img.session, id) };
+      return authorisationFor(sc.forgedTags ? linkKeys(root).down : root, TAG_INSTALL, img.session, id, blockKey);
     })));
   }
   const ml = consoleApi(conc.ctx, hostNative, BOARD.code, (n) => storage[n], (l) => out.push(l), { bitRate: rig.line.opts.bitRate, frameOverhead: rig.line.opts.overheadBytes, hostBaud: 57600 });

@@ -7,7 +7,9 @@
  *   down = HMAC(K, "meterline down")[0..16]      commands to the meter
  *   up   = HMAC(K, "meterline up")[0..16]        its replies
  *   auth = HMAC(K, "meterline authorise")[0..16] image authorisation tags (head-end only)
- * The concentrator holds down and up for each meter, never K or auth.
+ * The concentrator holds down and up for each meter, never K or auth. A campaign's block
+ * key, which authenticates its broadcast blocks, reaches each meter wrapped under auth
+ * (wrapKey below) and bound by its tag.
  */
 import type { Native } from "../../hal/types";
 
@@ -76,7 +78,7 @@ export function sameBytes(a: Uint8Array, ai: number, b: Uint8Array, bi: number, 
 export var TAG_INSTALL = 1;
 export var TAG_ROLLBACK = 2;
 export var TAG_SIZE = 16;
-export var TAG_INPUT = 60;
+export var TAG_INPUT = 76;
 
 /** What a tag binds: the campaign's image, every field its UPDATE_CONTROL names but the time. */
 export interface TagImage { imageId: number; version: number; board: number; size: number; blockSize: number; blockCount: number; digest: Uint8Array }
@@ -84,16 +86,30 @@ export interface TagImage { imageId: number; version: number; board: number; siz
 /**
  * What an authorisation tag is computed over, into out[0..60), little endian: "MLA" | kind |
  * digest (32) | version u32 | meter id u32 | imageId u16 (the campaign) | board u16 | size
- * u32 | blockSize u16 | blockCount u16 | floor u32. `floor`: for a rollback, the
- * anti-rollback floor the meter has when it takes it (the highest version that confirmed
- * itself there), so a newer campaign's confirmation retires every older rollback tag; 0
- * for an install. The tag is HMAC(auth key, this)[0..16]; the head-end computes it, the
- * meter checks it.
+ * u32 | blockSize u16 | blockCount u16 | floor u32 | block key (16). `floor`: for a
+ * rollback, the anti-rollback floor the meter has when it takes it (the highest version
+ * that confirmed itself there), so a newer campaign's confirmation retires every older
+ * rollback tag; 0 for an install. `blockKey`: the campaign's key for its broadcast blocks.
+ * The tag is HMAC(auth key, this)[0..16]; the head-end computes it, the meter checks it.
  */
-export function tagInput(out: Uint8Array, kind: number, s: TagImage, meterId: number, floor: number): void {
+export function tagInput(out: Uint8Array, kind: number, s: TagImage, meterId: number, floor: number, blockKey: Uint8Array): void {
   out[0] = 0x4d; out[1] = 0x4c; out[2] = 0x41; out[3] = kind;
   out.set(s.digest.subarray(0, 32), 4);
+  out.set(blockKey.subarray(0, KEY_SIZE), 60);
   // (offset, bytes, value) of each number after the digest
   var f = [36, 4, s.version, 40, 4, meterId, 44, 2, s.imageId, 46, 2, s.board, 48, 4, s.size, 52, 2, s.blockSize, 54, 2, s.blockCount, 56, 4, floor];
   for (var k = 0; k < f.length; k += 3) for (var i = 0; i < f[k + 1]; i++) out[f[k] + i] = (f[k + 2] >>> (8 * i)) & 0xff;
+}
+
+/**
+ * The campaign's block key travels to each meter wrapped under that meter's authorisation
+ * key: wrapped = key XOR HMAC(auth, tag)[0..16], and the tag covers the key itself
+ * (tagInput), so the tag is a synthetic IV: another key gives another tag and another
+ * stream, and a wrapped key altered on the way gives a tag that does not check. (The
+ * stream's input is the 16-byte tag, a tag's input 76 bytes: the two never meet.)
+ * XORs src[0..16) with that stream into out[0..16): wraps and unwraps alike.
+ */
+export function wrapKey(h: Hmac, auth: Uint8Array, tag: Uint8Array, src: Uint8Array, out: Uint8Array): void {
+  h.mac(auth, tag, TAG_SIZE, out, 0, KEY_SIZE);
+  for (var i = 0; i < KEY_SIZE; i++) out[i] ^= src[i];
 }

@@ -94,11 +94,14 @@ export interface CampaignConfig {
   /** Selection by group: the control goes to this group address first, then to each member until it answers. */
   group?: number;
   /**
-   * The head-end's authorisation for meter `id`: kind (1 install, 2 rollback) then the
-   * 16-byte tag, relayed in an AUTHORIZE before its control; null: none for it (a keyed
-   * meter then fails with AUTH_NO_TAG). Absent: no authorisations (meters without keys).
+   * The head-end's authorisation for meter `id`: kind (1 install, 2 rollback), the 16-byte
+   * tag, then the campaign's block key wrapped for that meter (16), relayed in an AUTHORIZE
+   * before its control; null: none for it (a keyed meter then fails with AUTH_NO_TAG).
+   * Absent: no authorisations (meters without keys).
    */
   authorise?: (id: number) => Uint8Array | null;
+  /** With `authorise`: the campaign's block key, which signs its broadcast blocks (docs/security.md). */
+  blockKey?: Uint8Array;
   /** Where the campaign checkpoints its state (after the controls, each round, activation, the end). */
   checkpoint?: { save(body: Uint8Array): number };
   /** The coded method (true) or the patent's (absent or false). */
@@ -119,8 +122,8 @@ export var RESULT_PER_FRAME = 55;
 export var LIST_TRIES = 2;
 /** A RESULT_LIST entry whose meter answered. */
 var ANSWERED = 0xffff;
-/** Authorisations an AUTHORIZE_LIST frame carries: (242 - 14 header - 49) / 21 (id, kind, 16-byte tag). */
-export var AUTH_PER_FRAME = 8;
+/** Authorisations an AUTHORIZE_LIST frame carries: (242 - 14 header - 49) / 37 (id, kind, 16-byte tag, 16-byte wrapped block key). */
+export var AUTH_PER_FRAME = 4;
 /**
  * Coded method: the selection and the control are broadcast until a meter that misses
  * every copy is unlikely (n p^r below LATE_METERS): one that does must be caught up with a
@@ -436,7 +439,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       var t = cfg.authorise(cfg.meters[i]);
       if (!t) { st[i] = Ms.FAILED; codes[i] = Err.AUTH_NO_TAG; control(i + 1); return; }
       asking = T.AUTHORIZE;
-      ask(i, T.AUTHORIZE, { imageId: s.imageId, version: s.version, kind: t[0], board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, tag: t.subarray(1) }, function () { control(i + 1); });
+      ask(i, T.AUTHORIZE, { imageId: s.imageId, version: s.version, kind: t[0], board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, tag: t.subarray(1, 17), key: t.subarray(17, 33) }, function () { control(i + 1); });
       return;
     }
     ask(i, T.UPDATE_CONTROL, controlBody(), function () { control(i + 1); });
@@ -461,7 +464,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (!nChosen) { finish(0); return; }
     queue = [];
     for (var t = repeats(); t > 0; t--) {
-      // authorisations twice at most: a frame serves only nine meters, and one that missed its
+      // authorisations twice at most: a frame serves only four meters, and one that missed its
       // own refuses the control with 144 and is authorised by address after the group query
       for (var a = 0; cfg.authorise && t <= 2 && a * AUTH_PER_FRAME < nChosen; a++) queue.push(Q.AUTH | a);
       for (var c = 0; !cfg.group && c * SELECT_PER_FRAME < nChosen; c++) queue.push(Q.SELECT | c);
@@ -558,7 +561,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
         var per = kind === Q.SELECT ? SELECT_PER_FRAME : AUTH_PER_FRAME, recs: any[] = [];
         for (var x = (b & 0xffff) * per; x < nChosen && recs.length < per; x++) {
           var id = cfg.meters[chosen[x]], tg = kind === Q.AUTH ? (cfg.authorise as any)(id) as Uint8Array : null;
-          recs.push(tg ? { id: id, kind: tg[0], tag: tg.subarray(1, 17) } : { id: id });
+          recs.push(tg ? { id: id, kind: tg[0], tag: tg.subarray(1, 17), key: tg.subarray(17, 33) } : { id: id });
         }
         e = kind === Q.SELECT ? send(P.TO_ALL, P.BROADCAST_ID, T.SELECT_LIST, { imageId: s.imageId, ids: recs })
           : send(P.TO_ALL, P.BROADCAST_ID, T.AUTHORIZE_LIST, { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, auths: recs });

@@ -208,6 +208,8 @@ export function startConcentrator(
   function run(cfg: CampaignConfig, done: (code: number) => void, restore?: Uint8Array): void {
     cfg.checkpoint = store;
     cfg.nowUnix = nowUnix;
+    // a keyed campaign's broadcast blocks go signed under its block key
+    if (auth) auth.blocks(cfg.blockKey || null);
     current = campaign(ep, hal.clock, cfg, unionRepair, done, restore);
     current.start();
   }

@@ -81,17 +81,24 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
   }
 
   /**
-   * The head-end's tags from a Storage file (npm run keys -- authorise): records of 24 bytes,
-   * id u32 | kind u8 | 3 zero bytes | tag 16, sorted by id. Kind and tag of meter `id`, or null.
+   * The head-end's tags from a Storage file (npm run keys -- authorise) into `cfg`: records of
+   * 40 bytes, id u32 | kind u8 | 3 zero bytes | tag 16 | wrapped block key 16, sorted by id;
+   * the first, id 0, carries the campaign's block key in its last 16 bytes. 0, or BAD_ARG
+   * for a file that is not one.
    */
-  function tagsOf(text: string): (id: number) => Uint8Array | null {
-    return function (id) {
-      var r = findById(function (o, n) { return text.substr(o, n); }, text.length, 24, id);
+  function tagsInto(cfg: CampaignConfig, text: string): number {
+    function rec(id: number) { return findById(function (o, n) { return text.substr(o, n); }, text.length, 40, id); }
+    var head = text.length % 40 ? null : rec(0);
+    if (!head) return fail(Err.BAD_ARG, "not a tags file (npm run keys -- authorise)");
+    cfg.blockKey = bytesAt(head, 24, 16);
+    cfg.authorise = function (id) {
+      var r = id ? rec(id) : null;
       if (!r) return null;
-      var t = bytesAt(r, 7, 17);
+      var t = bytesAt(r, 7, 33);
       t[0] = r.charCodeAt(4);
       return t;
     };
+    return 0;
   }
 
   /** A campaign's configuration: the console's limits, and the line for the airtime estimate. */
@@ -222,7 +229,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       cfg.coded = o.method !== "patent";
       cfg.planLoss = o.loss;
       cfg.onlyCheck = !!o.checkOnly;
-      if (tags) cfg.authorise = tagsOf(tags);
+      if (tags && tagsInto(cfg, tags)) return Err.BAD_ARG;
       e = c.update(cfg, ended(s, ids));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
       print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
@@ -250,7 +257,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (tagFile !== undefined) {
         var tags = readFile(tagFile);
         if (!tags) return fail(Err.BAD_ARG, "no Storage file \"" + tagFile + "\" with the campaign's tags");
-        rcfg.authorise = tagsOf(tags);
+        if (tagsInto(rcfg, tags)) return Err.BAD_ARG;
       }
       var e = c.resume(rcfg, ended(s, info.meters));
       if (e) return fail(e, "the modem is not ready");

@@ -27,7 +27,11 @@
  *   after its restart the request binding alone refuses old replies).
  *
  * Broadcasts cannot carry a per-meter MAC. A keyed meter takes from a broadcast or a group
- * address only DATA_BLOCK and REPAIR_BLOCK (the image digest protects them), DISCOVER,
+ * address only DATA_BLOCK and REPAIR_BLOCK with the AUTH trailer, its MAC under the block
+ * key of the newest authorisation it holds (HMAC(block key, header | body | counter), the
+ * counter 0: a block means the same whenever it comes, and the key is the campaign's, so
+ * one from another campaign fails; the head-end's tag binds that key, and a stranger
+ * never holds it), DISCOVER,
  * UPDATE_CONTROL (which can start a download but never an installation: that takes the
  * head-end's authorisation tag, and it must match every field the tag binds), SELECT_LIST
  * (which only lets a broadcast control through), GROUP_QUERY (which only makes it answer)
@@ -60,17 +64,22 @@ function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number, extra?:
   return sameBytes(check, 0, frame, len - P.MAC, P.MAC);
 }
 
+function isBlock(type: number): boolean {
+  return type === T.DATA_BLOCK || type === T.REPAIR_BLOCK;
+}
+
 function broadcastOk(type: number): boolean {
-  return type === T.DATA_BLOCK || type === T.REPAIR_BLOCK || type === T.DISCOVER || type === T.UPDATE_CONTROL ||
-    type === T.SELECT_LIST || type === T.GROUP_QUERY || type === T.AUTHORIZE_LIST;
+  return type === T.DISCOVER || type === T.UPDATE_CONTROL || type === T.SELECT_LIST || type === T.GROUP_QUERY || type === T.AUTHORIZE_LIST;
 }
 
 /**
  * A meter's side. `rx0`, `tx0`: the marks saved before the restart (0 at first): the
  * receive high-water mark and the transmit counter's. `save(rx, tx)` persists new ones and
  * returns 0, or a code (then the command is refused, or the reply goes without a MAC).
+ * `blockKey()`: the block key of the newest authorisation (null: none), which a broadcast
+ * DATA_BLOCK or REPAIR_BLOCK must be signed with.
  */
-export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: (rx: number, tx: number) => number): LinkAuth & { lastAccepted(): number } {
+export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: (rx: number, tx: number) => number, blockKey: () => Uint8Array | null): LinkAuth & { lastAccepted(): number } {
   // `answering`: the last frame for us was a command it accepted (its reply may be signed);
   // `stale`: the counter of a command whose MAC checked but whose counter was used (-1: none)
   var last = rx0, rxHw = rx0, tx = tx0, txHw = tx0, req = 0, answering = false, stale = -1;
@@ -105,7 +114,12 @@ export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: 
     open: function (m, frame, len) {
       answering = false;
       stale = -1;
-      if (m.mode !== P.TO_METER) return broadcastOk(m.type) ? 0 : Err.AUTH_REQUIRED;
+      if (m.mode !== P.TO_METER) {
+        if (!isBlock(m.type)) return broadcastOk(m.type) ? 0 : Err.AUTH_REQUIRED;
+        var bk = blockKey();
+        // checked before anything is stored: a forged block costs nothing but its airtime
+        return !bk || !(m.flags & P.FLAG_AUTH) ? Err.AUTH_REQUIRED : macOk(h, bk, frame, len) ? 0 : Err.AUTH_BAD_MAC;
+      }
       if (!(m.flags & P.FLAG_AUTH)) return Err.AUTH_REQUIRED;
       if (!macOk(h, k.down, frame, len)) return Err.AUTH_BAD_MAC;
       if (last >= COUNTER_MAX) return Err.AUTH_EXHAUSTED;
@@ -131,17 +145,27 @@ export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: 
  * `counter`: the saved transmit counter and how to save a new one.
  */
 export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null, slot: (id: number) => number, capacity: number,
-  counter: { load(): number; save(hw: number): void }): LinkAuth & { counter(): number } {
+  counter: { load(): number; save(hw: number): void }): LinkAuth & { counter(): number; blocks(key: Uint8Array | null): void } {
   var tx = counter.load() >>> 0, hw = tx;
   var sent = new Uint32Array(capacity), got = new Uint32Array(capacity);
-  var key: Uint8Array | null = null;
+  var key: Uint8Array | null = null, bk: Uint8Array | null = null;
   return {
     counter: function () { return tx; },
+    /** The block key of the campaign under way (from the head-end's tags file), or null. */
+    blocks: function (k) { bk = k; },
     seal: function (m) {
       var k = m.mode === P.TO_METER ? keys(m.dst) : null;
       var i = k ? slot(m.dst) : -1;
       m.flags &= ~P.FLAG_AUTH;
       key = null;
+      if (m.mode !== P.TO_METER && bk && isBlock(m.type)) {
+        // a broadcast block of a keyed campaign: signed under its block key, counter 0
+        m.flags |= P.FLAG_AUTH;
+        m.counter = 0;
+        m.mac = placeholder;
+        key = bk;
+        return 0;
+      }
       if (!k || i < 0) return 0;
       if (tx >= COUNTER_MAX) return Err.AUTH_EXHAUSTED;
       tx++;

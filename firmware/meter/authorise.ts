@@ -3,8 +3,10 @@
  * - link authentication of every command and reply (firmware/link/auth.ts), with the
  *   command counter's high-water mark in the state log;
  * - the head-end's authorisation of an image (AUTHORIZE: a tag over digest, version, meter
- *   id and campaign, under a key the concentrator never holds), kept in the state log so
- *   it survives a restart between download and activation;
+ *   id, campaign and the campaign's block key, under a key the concentrator never holds),
+ *   kept in the state log so it survives a restart between download and activation; the
+ *   block key, unwrapped from it, authenticates the campaign's broadcast blocks before one
+ *   is stored (firmware/link/auth.ts);
  * - the anti-rollback floor: the highest version that ever confirmed itself. An image at
  *   or below it, or below the running version, needs a rollback authorisation.
  * A meter with no key (or a board without native SHA-256) has no link authentication and
@@ -14,7 +16,7 @@ import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU32, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
-import { hexKey, hmacSha256, KEY_SIZE, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, type Hmac, type TagImage } from "../common/hmac";
+import { hexKey, hmacSha256, KEY_SIZE, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type Hmac, type TagImage } from "../common/hmac";
 import { REC_AUTHORISED, REC_COUNTER, REC_FLOOR, type Session } from "../common/update-image";
 import { P } from "../protocol/catalogue";
 import { meterAuth } from "../link/auth";
@@ -25,8 +27,10 @@ export interface Authoriser {
   keyed: boolean;
   /** For the endpoint, when keyed. */
   link: LinkAuth | undefined;
-  /** AUTHORIZE: 0 (stored, or nothing to do without keys) or a code. */
-  authorise(s: TagImage, kind: number, tag: Uint8Array): number;
+  /** AUTHORIZE: 0 (stored, or nothing to do without keys) or a code. `key`: the campaign's block key, wrapped. */
+  authorise(s: TagImage, kind: number, tag: Uint8Array, key: Uint8Array): number;
+  /** The version of the newest authorisation kept (0: none): a broadcast one must name a newer one. */
+  newest(): number;
   /**
    * What the newest authorisation grants for the control `s`: 0 nothing, TAG_INSTALL,
    * TAG_ROLLBACK. Its tag is checked again over the control's own fields (every one but the
@@ -39,6 +43,9 @@ export interface Authoriser {
   /** 0, or AUTH_UNAVAILABLE when a key was provisioned but this board cannot use it. */
   problem: number;
 }
+
+/** The state log's authorisation record: kind | tag (TAG_SIZE) | block key (KEY_SIZE) | version u32. */
+const enum Ar { KEY = 17, VERSION = 33, LEN = 37 }
 
 /** The entry picks one by the board's profile: keys need native SHA-256, so the Original's bundle carries only the floor. */
 export type AuthoriserFactory = (key: string | undefined, native: Native, journal: RecordLog, meterId: number) => Authoriser;
@@ -59,6 +66,7 @@ export function floorKeeper(key: string | undefined, _native: Native, journal: R
       if (!journal.append(REC_FLOOR, word)) floor = version;
     },
     authorise: function () { return 0; },
+    newest: function () { return 0; },
     grant: function () { return 0; },
   };
 }
@@ -69,6 +77,10 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
   var root = key ? hexKey(key, KEY_SIZE) : null;
   var h: Hmac | null = root ? hmacSha256(native, P.MAX_FRAME) : null;
   var authKey: Uint8Array | null = null, link: LinkAuth | undefined;
+  // the newest authorisation kept: kind | tag (16) | block key (16) | version u32
+  var ar = journal.read(REC_AUTHORISED);
+  if (ar && ar.length !== Ar.LEN) ar = null;
+  var blockKey = ar ? ar.subarray(Ar.KEY, Ar.VERSION) : null, newest = ar ? getU32(ar, Ar.VERSION) : 0;
   if (h && root) {
     var hm: Hmac = h;
     authKey = hm.derive(root, "meterline authorise");
@@ -78,13 +90,13 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       putU32(marks, 0, rx);
       putU32(marks, 4, tx);
       return journal.append(REC_COUNTER, marks);
-    });
+    }, function () { return blockKey; });
   }
   if (!link) return base;
   var input = new Uint8Array(TAG_INPUT), expect = new Uint8Array(TAG_SIZE), hm2: Hmac = h as Hmac, ak = authKey as Uint8Array;
-  /** True when tag[at..] is the head-end's for image `s` of this kind (a rollback's from the floor the meter has now). */
-  function tagOk(s: TagImage, kind: number, tag: Uint8Array, at: number): boolean {
-    tagInput(input, kind, s, meterId, kind === TAG_ROLLBACK ? base.floor() : 0);
+  /** True when tag[at..] is the head-end's for image `s` of this kind with block key `bk` (a rollback's from the floor the meter has now). */
+  function tagOk(s: TagImage, kind: number, tag: Uint8Array, at: number, bk: Uint8Array): boolean {
+    tagInput(input, kind, s, meterId, kind === TAG_ROLLBACK ? base.floor() : 0, bk);
     hm2.mac(ak, input, TAG_INPUT, expect, 0, TAG_SIZE);
     return sameBytes(expect, 0, tag, at, TAG_SIZE);
   }
@@ -94,18 +106,23 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     problem: 0,
     floor: base.floor,
     confirmed: base.confirmed,
-    authorise: function (s, kind, tag) {
-      if ((kind !== TAG_INSTALL && kind !== TAG_ROLLBACK) || s.digest.length !== 32 || tag.length !== TAG_SIZE || !s.imageId) return Err.BAD_ARG;
-      if (!tagOk(s, kind, tag, 0)) return Err.AUTH_BAD_TAG;
-      // kept: kind | tag (16); grant() checks the tag again against each control
-      var rec = new Uint8Array(1 + TAG_SIZE);
+    authorise: function (s, kind, tag, wrapped) {
+      if ((kind !== TAG_INSTALL && kind !== TAG_ROLLBACK) || s.digest.length !== 32 || tag.length !== TAG_SIZE || !wrapped || wrapped.length !== KEY_SIZE || !s.imageId) return Err.BAD_ARG;
+      // kept: kind | tag | block key | version; grant() checks the tag again against each control
+      var rec = new Uint8Array(Ar.LEN), bk = rec.subarray(Ar.KEY, Ar.VERSION);
+      wrapKey(hm2, ak, tag, wrapped, bk);
+      if (!tagOk(s, kind, tag, 0, bk)) return Err.AUTH_BAD_TAG;
       rec[0] = kind;
       rec.set(tag, 1);
-      return journal.append(REC_AUTHORISED, rec);
+      putU32(rec, Ar.VERSION, s.version);
+      var e = journal.append(REC_AUTHORISED, rec);
+      if (!e) { blockKey = bk; newest = s.version; }
+      return e;
     },
+    newest: function () { return newest; },
     grant: function (s) {
       var r = journal.read(REC_AUTHORISED);
-      return r && r.length === 1 + TAG_SIZE && tagOk(s, r[0], r, 1) ? r[0] : 0;
+      return r && r.length === Ar.LEN && tagOk(s, r[0], r, 1, r.subarray(Ar.KEY, Ar.VERSION)) ? r[0] : 0;
     },
   };
 }

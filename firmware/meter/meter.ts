@@ -124,10 +124,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   } catch (e) {
     lastError = Err.UNSUPPORTED; // no hardware watchdog on this build
   }
-  // `listed`: the newest version a broadcast authorisation was taken for (AUTHORIZE_LIST)
   // `answerDue`: a DISCOVER_REPLY or DEFICIT waits in a timer: one at a time, so a flood of
   // broadcasts plants no timers
-  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, listed = version, answerDue = false;
+  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, answerDue = false;
   var tx = newMsg();
   var id = config.id;
 
@@ -337,11 +336,12 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.AUTHORIZE_LIST:
         // the head-end's tags for several meters in one broadcast: only this meter's key makes
         // its own. A broadcast carries no counter, so it could be replayed: only an install of a
-        // version above every one taken this way (and above the running one) is kept, a
-        // rollback must come addressed and authenticated, and a replay writes nothing
+        // version above the running one, the floor and the newest authorisation kept (also
+        // after a restart) is taken, a rollback must come addressed and authenticated, and a
+        // replay writes nothing
         for (var q = 0; q < b.auths.length; q++) {
           var au = b.auths[q];
-          if (au.id === id && au.kind === TAG_INSTALL && b.version > listed && !guard.authorise(b, au.kind, au.tag)) listed = b.version;
+          if (au.id === id && au.kind === TAG_INSTALL && b.version > version && b.version > guard.floor() && b.version > guard.newest()) guard.authorise(b, au.kind, au.tag, au.key);
         }
         break;
       case T.GROUP_QUERY: {
@@ -388,7 +388,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         reply(m, T.VERSION, { version: version, imageId: runningImage, appCrc: head ? head.crc : 0, state: receiver.state() });
         break;
       case T.AUTHORIZE:
-        ack(m, guard.authorise(b, b.kind, b.tag));
+        ack(m, guard.authorise(b, b.kind, b.tag, b.key));
         break;
       case T.CONFIRM:
         if (b.imageId !== runningImage) { error(m, Err.UPDATE_NO_SESSION); break; }

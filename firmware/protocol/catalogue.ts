@@ -146,12 +146,12 @@ export function layoutOf(type: number): string | null {
     case T.UPDATE_RESULT: return "imageId:H version:I outcome:B code:H";
     case T.VERSION_READ: return "";
     case T.VERSION: return "version:I imageId:H appCrc:I state:B";
-    case T.AUTHORIZE: return IMAGE + " kind:B tag:R";
+    case T.AUTHORIZE: return IMAGE + " kind:B tag:K key:K";
     case T.REPAIR_BLOCK: return "imageId:H index:H data:R";
     case T.GROUP_QUERY: return "imageId:H who:B slots:B slotMs:H";
     case T.DEFICIT: return "imageId:H state:B received:H needed:H room:H code:H";
     case T.SELECT_LIST: return "imageId:H ids:L(id:I)";
-    case T.AUTHORIZE_LIST: return IMAGE + " auths:L(id:I kind:B tag:K)";
+    case T.AUTHORIZE_LIST: return IMAGE + " auths:L(id:I kind:B tag:K key:K)";
     case T.RESULT_LIST: return "imageId:H lead:H slotMs:H ids:L(id:I)";
   }
   return null;

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
 import { blockOf, programImage } from "../../bench/image";
-import { concentratorKeyFile, KEY_FORMAT, rootKey, tagFor, type KeyFile } from "../../tools/keys/keyfile";
+import { authorisationFor, authorisationRecord, blockKeyFor, concentratorKeyFile, KEY_FORMAT, rootKey, type KeyFile } from "../../tools/keys/keyfile";
 import { keyFile as keyFileLookup } from "../../firmware/concentrator/keystore";
 import { TAG_INSTALL } from "../../firmware/common/hmac";
 import { latin1 } from "../../hal/mock/native";
@@ -23,7 +23,7 @@ const BOARD = loadProfile("LINUX");
 
 export function keyedCampaign(ids: number[], seed = 5) {
   const rig = new LinkRig("st7580", lineFor("st7580", seed, { log: true }));
-  const keys: KeyFile = { format: KEY_FORMAT, meters: Object.fromEntries(ids.map((id) => [String(id), createHash("sha256").update(`keyed campaign ${id}`).digest("hex").slice(0, 32)])) };
+  const keys: KeyFile = { format: KEY_FORMAT, head: createHash("sha256").update("keyed campaign head").digest("hex").slice(0, 32), meters: Object.fromEntries(ids.map((id) => [String(id), createHash("sha256").update(`keyed campaign ${id}`).digest("hex").slice(0, 32)])) };
   for (const id of ids) bootMeter(rig, `m${id}`, id, { key: keys.meters[String(id)], autoRestart: true });
   const file = concentratorKeyFile(keys);
   let hw = 0;
@@ -53,6 +53,7 @@ export function keyedCampaign(ids: number[], seed = 5) {
     hear(b, snr, bad);
   };
 
+  const blockKey = blockKeyFor(keys, img.session.digest);
   /** Runs a campaign of the given method to its end (or 4 h of virtual time); its code (-1: it did not end). */
   const run = (coded: boolean): { camp: Campaign; code: number } => {
     let code = -1;
@@ -60,7 +61,8 @@ export function keyedCampaign(ids: number[], seed = 5) {
       session: img.session, block: (i) => blockOf(img, i), meters: ids, deadlineMs: 0, maxRounds: 20, noProgressRounds: 5,
       maxNoAnswer: 4, silentMs: 600_000, answerMs: answerTimeMs(9600, 16, 57600, P.MAX_FRAME, P.MAX_FRAME), hostBaud: 57600,
       rebootMs: 20_000, activateAt: 0, lineBitRate: 9600, frameOverhead: 16, coded, planLoss: 0.1,
-      authorise: (id) => { const t = tagFor(rootKey(keys, id)!, TAG_INSTALL, img.session, id); const r = new Uint8Array(17); r[0] = TAG_INSTALL; r.set(t, 1); return r; },
+      authorise: (id) => authorisationRecord(authorisationFor(rootKey(keys, id)!, TAG_INSTALL, img.session, id, blockKey)),
+      blockKey,
     }, (c) => { code = c; });
     if (e) throw new Error(`the campaign did not start: ${e}`);
     for (let t = 0; code < 0 && t < 4 * 3600; t++) rig.clock.advance(1000);

@@ -11,6 +11,8 @@ import { imageOf, programImage, type Image } from "../../bench/image";
 import type { LinkRig, RigNode } from "../../bench/rig";
 import { typed } from "../../tools/protocol/typed";
 import { T } from "../../firmware/protocol/catalogue";
+import type { TagImage } from "../../firmware/common/hmac";
+import { authorisationFor } from "../../tools/keys/keyfile";
 
 export const CONC = 0xffffffff;
 
@@ -68,6 +70,19 @@ export function makeProgramImage(version: number, size: number, blockSize: numbe
 
 export function controlBody(s: Session, start = 1): Record<string, unknown> {
   return { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, activateAt: s.activateAt, start };
+}
+
+/** A campaign's block key for scripted keyed tests (the head-end's key file gives each campaign its own). */
+export const BLOCK_KEY = Uint8Array.from({ length: 16 }, (_, i) => 0x5a ^ (i * 7));
+
+/**
+ * The head-end's authorisation of image `s` for meter `forId` under `root`, as an AUTHORIZE
+ * body: the layout its tag binds, the kind, the tag and the campaign's block key wrapped for
+ * that meter (also an AUTHORIZE_LIST entry's fields, with the id).
+ */
+export function authorizeBody(root: Uint8Array, kind: number, s: TagImage, forId: number, floor = 0, blockKey = BLOCK_KEY): Record<string, unknown> {
+  const a = authorisationFor(root, kind, s, forId, blockKey, floor);
+  return { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, id: forId, kind, tag: a.tag, key: a.key };
 }
 
 export function blockMsg(img: Image, i: number, dst = CONC, mode = 2): Msg {

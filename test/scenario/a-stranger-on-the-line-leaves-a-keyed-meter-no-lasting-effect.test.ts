@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { LinkRig, bootMeter, lineFor, type MeterNode, type RigNode } from "../../bench/rig";
-import { CONC, controlBody, makeImage, msg, post, drain, request, blockMsg } from "../harness/scripted-concentrator";
+import { authorizeBody, BLOCK_KEY, CONC, controlBody, makeImage, msg, post, drain, request, blockMsg } from "../harness/scripted-concentrator";
 import { concentratorAuth, COUNTER_MAX, type LinkKeys } from "../../firmware/link/auth";
 import { hexKey, hmacSha256, TAG_INSTALL } from "../../firmware/common/hmac";
-import { linkKeys, tagFor } from "../../tools/keys/keyfile";
+import { linkKeys } from "../../tools/keys/keyfile";
 import { hostNative } from "../../hal/mock/native";
 import { encodeMsg, decodeMsg, newMsg } from "../../firmware/protocol/codec";
 
@@ -24,6 +24,7 @@ const BROADCAST = 0xffffffff;
 function concentrator(rig: LinkRig, name: string, counter: { hw: number; saves: number }, keys: Record<number, LinkKeys> = { [ID]: linkKeys(ROOT1) }): RigNode {
   const auth = concentratorAuth(hmacSha256(hostNative, 242)!, (id) => keys[id] ?? null, (id) => (id === ID ? 0 : -1), 4,
     { load: () => counter.hw, save: (hw) => { counter.hw = hw; counter.saves++; } });
+  auth.blocks(BLOCK_KEY); // its broadcast blocks signed under the campaign's block key
   return rig.add(name, CONC, undefined, auth);
 }
 
@@ -55,8 +56,7 @@ const savePulses = (rig: LinkRig, conc: RigNode) => request(rig, conc, msg(T.CON
 function verified(rig: LinkRig, conc: RigNode, m: MeterNode) {
   const img = makeImage(2000, 200, { imageId: 40, version: 2 });
   const s = img.session;
-  const tag = tagFor(ROOT1, TAG_INSTALL, s, ID);
-  expect(request(rig, conc, msg(T.AUTHORIZE, { imageId: 40, version: 2, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, kind: TAG_INSTALL, digest: s.digest, tag }, ID))?.type).toBe(T.ACK);
+  expect(request(rig, conc, msg(T.AUTHORIZE, authorizeBody(ROOT1, TAG_INSTALL, s, ID), ID))?.type).toBe(T.ACK);
   expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
   for (let i = 0; i < s.blockCount; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
   drain(rig, conc);
@@ -128,8 +128,7 @@ describe("a stranger on the line, against a keyed meter", () => {
     stranger.modem.start();
     const img = makeImage(2000, 200, { imageId: 40, version: 2 });
     const s = img.session;
-    const tag = tagFor(ROOT1, TAG_INSTALL, s, ID);
-    expect(request(rig, conc, msg(T.AUTHORIZE, { imageId: 40, version: 2, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, kind: TAG_INSTALL, digest: s.digest, tag }, ID))?.type).toBe(T.ACK);
+    expect(request(rig, conc, msg(T.AUTHORIZE, authorizeBody(ROOT1, TAG_INSTALL, s, ID), ID))?.type).toBe(T.ACK);
     expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
     for (let i = 0; i < 6; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
     drain(rig, conc);
@@ -160,6 +159,64 @@ describe("a stranger on the line, against a keyed meter", () => {
     expect(counter.hw).toBe(hw);
     expect(conc.ep.stats.authRejected).toBeGreaterThanOrEqual(50);
     expect(savePulses(rig, conc)).toBe(100);
+  });
+
+  it("cannot spoil a download with forged broadcast blocks: data and repair blocks unsigned, or signed under another campaign's key, are dropped before anything is written, and the download still verifies (finding 1)", () => {
+    const { rig, conc, m, stranger } = setup();
+    stranger.modem.start();
+    // a stranger who signs its blocks, under a key of its own (as a recording of another campaign would be)
+    const other = concentratorAuth(hmacSha256(hostNative, 242)!, () => null, () => -1, 1, { load: () => 0, save: () => {} });
+    other.blocks(Uint8Array.from(BLOCK_KEY, (b) => b ^ 0x55));
+    const forger = rig.add("forger", CONC, undefined, other);
+    forger.modem.start();
+    const img = makeImage(2000, 200, { imageId: 40, version: 2 });
+    const s = img.session;
+    expect(request(rig, conc, msg(T.AUTHORIZE, authorizeBody(ROOT1, TAG_INSTALL, s, ID), ID))?.type).toBe(T.ACK);
+    expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
+    for (let i = 0; i < 6; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
+    drain(rig, conc);
+    expect(m.meter.receiver.received()).toBe(6);
+    const before = stored(m), erases = m.flash.counts.erases, writes = m.flash.counts.writes, rejected = m.meter.endpoint.stats.authRejected;
+    const junk = (i: number) => new Uint8Array(200).fill(i);
+    for (let i = 6; i < 10; i++) {
+      for (const node of [stranger, forger]) {
+        post(rig, node, msg(T.DATA_BLOCK, { imageId: 40, index: i, data: junk(i) }, BROADCAST, 2));
+        post(rig, node, msg(T.REPAIR_BLOCK, { imageId: 40, index: i, data: junk(i) }, BROADCAST, 2));
+        drain(rig, node);
+      }
+    }
+    // the genuine blocks it has, recorded and sent again by the stranger: nothing new to write
+    const genuine = rig.line.log.filter((f) => f.from === "conc" && f.bytes[1] === T.DATA_BLOCK).map((f) => f.bytes);
+    for (const g of genuine) { rig.line.node("stranger").transmit(g); rig.clock.advance(400); }
+    // 16 forged frames refused by the link, before the receiver saw them; not a word written or erased
+    expect(m.meter.endpoint.stats.authRejected - rejected).toBe(16);
+    expect([m.flash.counts.erases, m.flash.counts.writes]).toEqual([erases, writes]);
+    expect(stored(m)).toBe(before);
+    expect(m.meter.receiver.received()).toBe(6);
+    // the concentrator's own blocks complete it, and the digest passes (state 3: verified)
+    for (let i = 6; i < s.blockCount; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
+    drain(rig, conc);
+    expect(m.meter.receiver.state()).toBe(3);
+  });
+
+  it("cannot take back an authorisation by replaying an older broadcast one after the meter restarted: nothing written, the newer one still holds", () => {
+    const { rig, conc, m } = setup();
+    const a = makeImage(2000, 200, { imageId: 40, version: 2 }), b = makeImage(2000, 200, { imageId: 41, version: 3, seed: 5 });
+    const list = (img: ReturnType<typeof makeImage>) => msg(T.AUTHORIZE_LIST, { ...authorizeBody(ROOT1, TAG_INSTALL, img.session, ID), auths: [authorizeBody(ROOT1, TAG_INSTALL, img.session, ID)] }, BROADCAST, 2);
+    post(rig, conc, list(a));
+    post(rig, conc, list(b));
+    drain(rig, conc);
+    const recorded = rig.line.log.filter((f) => f.from === "conc" && f.bytes[1] === T.AUTHORIZE_LIST)[0].bytes;
+    m.powerOff();
+    const m2 = bootMeter(rig, `m${ID}`, ID, { key: K1, flash: m.flash });
+    rig.clock.advance(3000);
+    const before = stored(m2);
+    rig.line.node("stranger").transmit(recorded);
+    rig.clock.advance(3000);
+    // before: the meter kept the version of lists it took only in RAM, took v2's list again
+    // after its restart, wrote it, and then refused v3's control (144)
+    expect(stored(m2)).toBe(before);
+    expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(b.session), ID))?.type).toBe(T.ACK);
   });
 
   it("costs the meter no counter, no write, no lasting timer and no lastError with frames without a MAC (finding 6)", () => {

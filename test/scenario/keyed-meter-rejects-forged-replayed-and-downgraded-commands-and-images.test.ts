@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { LinkRig, bootMeter, lineFor, type MeterNode, type RigNode } from "../../bench/rig";
-import { CONC, controlBody, makeImage, msg, post, drain, request, blockMsg, type Image } from "../harness/scripted-concentrator";
+import { authorizeBody, BLOCK_KEY, CONC, controlBody, makeImage, msg, post, drain, request, blockMsg, type Image } from "../harness/scripted-concentrator";
 import { concentratorAuth, type LinkKeys } from "../../firmware/link/auth";
 import { hexKey, hmacSha256, TAG_INSTALL, TAG_ROLLBACK } from "../../firmware/common/hmac";
-import { linkKeys, tagFor } from "../../tools/keys/keyfile";
+import { linkKeys } from "../../tools/keys/keyfile";
 import { hostNative } from "../../hal/mock/native";
 import { decodeMsg, newMsg, type Msg } from "../../firmware/protocol/codec";
 import { T } from "../../firmware/protocol/catalogue";
@@ -21,6 +21,7 @@ const ID = 7001;
 function concentrator(rig: LinkRig, name: string, counter: { hw: number }, keys: Record<number, LinkKeys> = { 7001: linkKeys(ROOT1), 7002: linkKeys(ROOT2) }): RigNode {
   const auth = concentratorAuth(hmacSha256(hostNative, 242)!, (id) => keys[id] ?? null, (id) => (id === 7001 ? 0 : id === 7002 ? 1 : -1), 4,
     { load: () => counter.hw, save: (hw) => { counter.hw = hw; } });
+  auth.blocks(BLOCK_KEY); // its broadcast blocks signed under the campaign's block key
   return rig.add(name, CONC, undefined, auth);
 }
 
@@ -52,7 +53,7 @@ function errorsOnLine(rig: LinkRig, from: number): number[] {
 /** What an AUTHORIZE (or an AUTHORIZE_LIST) names of the image: the fields its tag binds. */
 const bound = (x: Image["session"]) => ({ imageId: x.imageId, version: x.version, board: x.board, size: x.size, blockSize: x.blockSize, blockCount: x.blockCount, digest: x.digest });
 const authorize = (img: Image, kind: number, root: Uint8Array, forId = ID, floor = 0) =>
-  msg(T.AUTHORIZE, { ...bound(img.session), kind, tag: tagFor(root, kind, img.session, forId, floor) }, ID);
+  msg(T.AUTHORIZE, authorizeBody(root, kind, img.session, forId, floor), ID);
 
 const savePulses = (rig: LinkRig, conc: RigNode) => request(rig, conc, msg(T.CONFIG_GET, { key: 3 }, ID))!.body.value[0];
 
@@ -127,12 +128,12 @@ describe("a keyed meter", () => {
     const img = makeImage(2000, 200, { imageId: 21, version: 2 });
     expect(savePulses(rig, conc)).toBe(100); // an accepted command first: its counter mark is saved
     const before = stored(m);
-    const wrong = msg(T.AUTHORIZE, { ...bound(img.session), kind: TAG_INSTALL, tag: new Uint8Array(16).fill(7) }, ID);
+    const wrong = msg(T.AUTHORIZE, { ...authorizeBody(ROOT1, TAG_INSTALL, img.session, ID), tag: new Uint8Array(16).fill(7) }, ID);
     expect(request(rig, conc, wrong)?.body.code).toBe(E.AUTH_BAD_TAG);
     expect(request(rig, conc, authorize(img, TAG_INSTALL, ROOT2, 7002))?.body.code).toBe(E.AUTH_BAD_TAG); // 7002's valid tag
     expect(request(rig, conc, authorize(img, TAG_INSTALL, ROOT1, 7002))?.body.code).toBe(E.AUTH_BAD_TAG); // our key, another id
     // a concentrator making up a tag from the link key it holds
-    const forged = msg(T.AUTHORIZE, { ...bound(img.session), kind: TAG_INSTALL, tag: tagFor(linkKeys(ROOT1).down, TAG_INSTALL, img.session, ID) }, ID);
+    const forged = msg(T.AUTHORIZE, authorizeBody(linkKeys(ROOT1).down, TAG_INSTALL, img.session, ID), ID);
     expect(request(rig, conc, forged)?.body.code).toBe(E.AUTH_BAD_TAG);
     expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(img.session), ID))?.body.code).toBe(E.AUTH_NO_TAG);
     expect(stored(m)).toBe(before);
@@ -202,8 +203,8 @@ describe("a keyed meter", () => {
     const s = img.session;
     const before = stored(m);
     const list = (root: Uint8Array) => msg(0x51, { ...bound(s), auths: [
-      { id: 7002, kind: TAG_INSTALL, tag: tagFor(ROOT2, TAG_INSTALL, s, 7002) },
-      { id: ID, kind: TAG_INSTALL, tag: tagFor(root, TAG_INSTALL, s, ID) },
+      authorizeBody(ROOT2, TAG_INSTALL, s, 7002),
+      authorizeBody(root, TAG_INSTALL, s, ID),
     ] }, 0xffffffff, 2);
     const select = msg(0x50, { imageId: s.imageId, ids: [{ id: ID }] }, 0xffffffff, 2);
     const control = () => msg(T.UPDATE_CONTROL, controlBody(s), 0xffffffff, 2);
@@ -225,7 +226,7 @@ describe("a keyed meter", () => {
     const kept = log();
     post(rig, conc, list(ROOT1));
     post(rig, conc, msg(0x51, { ...bound(s), auths: [
-      { id: ID, kind: TAG_ROLLBACK, tag: tagFor(ROOT1, TAG_ROLLBACK, s, ID) }] }, 0xffffffff, 2));
+      authorizeBody(ROOT1, TAG_ROLLBACK, s, ID)] }, 0xffffffff, 2));
     drain(rig, conc);
     expect(log()).toBe(kept);
     // its deficit, asked by the group query, in the clear of any counter: the whole image

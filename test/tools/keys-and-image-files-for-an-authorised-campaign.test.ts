@@ -1,7 +1,7 @@
 import { decodeMsg, newMsg } from "../../firmware/protocol/codec";
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeImageFile, IMAGE_FILE_HEADER } from "../../firmware/common/image-file";
@@ -10,7 +10,7 @@ import { decodeConfig } from "../../firmware/common/config";
 import { CONFIG_SIZE } from "../../firmware/common/layout";
 import { hostNative, hostNativeNoSha } from "../../hal/mock/native";
 import { packImage } from "../../tools/image/image";
-import { loadKeys, rootKey, tagFor } from "../../tools/keys/keyfile";
+import { authorisationFor, blockKeyFor, loadKeys, rootKey } from "../../tools/keys/keyfile";
 import { loadProfile } from "../../tools/profiles/profiles";
 import { EspruinoDevice } from "../harness/espruino-vm";
 import { checkImageFile, campaignDigest } from "../../tools/image/image";
@@ -64,18 +64,34 @@ describe("npm run keys and flash.sh --keys", () => {
     const r = node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "1002,1001", "--out", join(dir, "img.tags"));
     expect(r.stdout).toContain("install tags for 2 meters, image v2, campaign 7");
     const tags = readFileSync(join(dir, "img.tags"));
-    expect(tags.length).toBe(48);
-    expect(tags.readUInt32LE(0)).toBe(1001); // sorted
+    // the block key's record (id 0) first, then each meter's, sorted
+    expect(tags.length).toBe(3 * 40);
+    expect([tags.readUInt32LE(0), tags.readUInt32LE(40), tags.readUInt32LE(80)]).toEqual([0, 1001, 1002]);
     // the tag covers the digest the meters check in campaign 7 (the session's, which binds the campaign id)
     const campaign7 = campaignDigest(new Uint8Array(readFileSync(img)), 7)!;
     const head = checkImageFile(new Uint8Array(readFileSync(img))) as Exclude<ReturnType<typeof checkImageFile>, string>;
     const image = { imageId: 7, version: 2, board: head.board, size: head.size, blockSize: head.blockSize, blockCount: head.blockCount, digest: campaign7 };
-    expect(new Uint8Array(tags.subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 1, image, 1001));
+    // the campaign's block key comes from the key file's head secret and the campaign's digest:
+    // the same campaign always gets the same one, another campaign another
+    const bk = blockKeyFor(k, campaign7);
+    expect(new Uint8Array(tags.subarray(24, 40))).toEqual(bk);
+    expect(blockKeyFor(k, campaignDigest(new Uint8Array(readFileSync(img)), 8)!)).not.toEqual(bk);
+    const a1001 = authorisationFor(rootKey(k, 1001)!, 1, image, 1001, bk);
+    expect(new Uint8Array(tags.subarray(48, 64))).toEqual(a1001.tag);
+    expect(new Uint8Array(tags.subarray(64, 80))).toEqual(a1001.key);
+    expect(a1001.key).not.toEqual(bk); // wrapped for the meter: only its authorisation key opens it
+    expect(new Uint8Array(tags.subarray(104, 120))).not.toEqual(a1001.key); // and another meter's wrapping is its own
     // a rollback tag names the floor it leaves from, and needs it
     expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--rollback", "--out", join(dir, "r")).status).toBe(2);
     expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "1001", "--rollback", "--floor", "5", "--out", join(dir, "r")).stdout).toContain("rollback tags (from floor 5)");
-    expect(new Uint8Array(readFileSync(join(dir, "r")).subarray(8, 24))).toEqual(tagFor(rootKey(k, 1001)!, 2, image, 1001, 5));
+    expect(new Uint8Array(readFileSync(join(dir, "r")).subarray(48, 64))).toEqual(authorisationFor(rootKey(k, 1001)!, 2, image, 1001, bk, 5).tag);
     expect(node("tools/keys/keys.ts", "authorise", "--keys", kf, "--image", img, "--image-id", "7", "--meters", "9", "--out", join(dir, "t")).stderr.trim()).toBe("keys: --meters: meter 9 has no key in the key file");
+    // a key file without the head-end's secret cannot give a campaign its block key: one line, no tags file
+    const old = join(dir, "old.json");
+    writeFileSync(old, JSON.stringify({ format: k.format, meters: k.meters }));
+    const o = node("tools/keys/keys.ts", "authorise", "--keys", old, "--image", img, "--image-id", "7", "--out", join(dir, "o.tags"));
+    expect([o.status, o.stderr.trim().split("\n").length, existsSync(join(dir, "o.tags"))]).toEqual([1, 1, false]);
+    expect(o.stderr).toContain('no "head" secret');
     // the operator's path end to end: these files in a keyed concentrator's Storage update keyed meters
     const rig = new LinkRig("st7580", lineFor("st7580", 17, { log: true }));
     for (const id of [1001, 1002]) bootMeter(rig, `m${id}`, id, { version: 1, autoRestart: true, key: k.meters[String(id)] });

@@ -449,7 +449,9 @@ export const missingTarget: Target<MissingInput> = {
 
 const H = hmacSha256(hostNative, P.MAX_FRAME)!;
 const METER = 0x00c0ffee, UNKEYED = 0x00beef00;
-const BROADCAST_OK = new Set<number>([T.DATA_BLOCK, T.REPAIR_BLOCK, T.DISCOVER, T.UPDATE_CONTROL, T.SELECT_LIST, T.GROUP_QUERY, T.AUTHORIZE_LIST]);
+const BROADCAST_OK = new Set<number>([T.DISCOVER, T.UPDATE_CONTROL, T.SELECT_LIST, T.GROUP_QUERY, T.AUTHORIZE_LIST]);
+/** Broadcasts a keyed meter takes only signed under its campaign's block key. */
+const BLOCKS = new Set<number>([T.DATA_BLOCK, T.REPAIR_BLOCK]);
 const CONC_CODES = new Set<number>([0, Err.AUTH_REQUIRED, Err.AUTH_BAD_MAC, Err.AUTH_REPLAY]);
 const ahead = (c: number) => Math.min(c + COUNTER_STEP, COUNTER_MAX);
 
@@ -471,6 +473,8 @@ interface AuthInput {
   unkeyed: number;
   /** 0 byte mutations, 1 the genuine frame, 2 the genuine frame twice (a replay), 3 the message unsigned (any mode), 4 signed with another key. */
   twist: number;
+  /** Block keys: 0 neither side holds one, 1 both the same (a keyed campaign), 2 another on each side (the meter's from another campaign), 3 the concentrator's only. */
+  blockKeys: number;
   muts: Mutation[];
 }
 
@@ -483,6 +487,7 @@ const authInput: fc.Arbitrary<AuthInput> = fc.record({
   saveCode: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(Err.RECORD_TOO_LONG) }), saveWhen: fc.nat(1),
   unkeyed: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) }),
   twist: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }), muts: mutations(2),
+  blockKeys: fc.nat(3),
 });
 
 function keysOf(seed: number) {
@@ -521,14 +526,16 @@ export const authTarget: Target<AuthInput> = {
   name: "auth",
   about: "meterAuth and concentratorAuth on signed frames of every catalogue type, mutated, replayed, unsigned or signed with another key; counters and saves at their limits (firmware/link/auth.ts)",
   unit: "frames",
-  failure: "a throw; a code open() does not document; a frame other than the genuine one accepted addressed (meter) or as a keyed meter's reply other than DISCOVER_REPLY or DEFICIT (concentrator); an unauthenticated broadcast of a type the meter must not take accepted; the genuine frame's verdict other than its counters and the save say; a refused frame that cost the meter a save or a signed reply; a replay refusal without the meter's signed mark, or one the concentrator does not take to move above the mark and be accepted again; a frame other than the genuine one that moved the concentrator's counter",
-  decoders: [{ file: "firmware/link/auth.ts", functions: ["meterAuth", "concentratorAuth", "macOk", "broadcastOk", "ahead"] }],
+  failure: "a throw; a code open() does not document; a frame other than the genuine one accepted addressed (meter) or as a keyed meter's reply other than DISCOVER_REPLY or DEFICIT (concentrator); an unauthenticated broadcast of a type the meter must not take accepted; a broadcast block accepted that the meter's block key did not sign, or a genuine one refused; a broadcast block of a keyed campaign left unsigned, or any other broadcast signed; the genuine frame's verdict other than its counters and the save say; a refused frame that cost the meter a save or a signed reply; a replay refusal without the meter's signed mark, or one the concentrator does not take to move above the mark and be accepted again; a frame other than the genuine one that moved the concentrator's counter",
+  decoders: [{ file: "firmware/link/auth.ts", functions: ["meterAuth", "concentratorAuth", "macOk", "isBlock", "broadcastOk", "ahead"] }],
   arb: authInput,
   show: (x) => JSON.stringify({ ...x, msg: hex(signed(x.msg, () => {})), answer: hex(signed(x.answer, () => {})) }),
   run(x, t) {
     const keys = keysOf(x.keySeed), other = keysOf(x.keySeed + 1);
     let saved = x.c0;
     const conc = concentratorAuth(H, (id) => (id === METER ? keys : null), (id) => (id === METER ? 0 : -1), 1, { load: () => saved, save: (hw) => { saved = hw; } });
+    const concBk = x.blockKeys ? seeded(x.keySeed + 2, 16) : null, meterBk = x.blockKeys === 1 ? concBk : x.blockKeys === 2 ? seeded(x.keySeed + 3, 16) : null;
+    conc.blocks(concBk);
     // the meter's save fails (saveCode) always, or only when its transmit mark moves (saveWhen 1)
     let saves = 0, txMark = x.tx0;
     const rx0 = x.reply ? 0 : x.rxAt ? Math.max(0, x.c0 + 2 - x.rxAt) : x.rx0;
@@ -537,7 +544,7 @@ export const authTarget: Target<AuthInput> = {
       const code = x.reply || (x.saveWhen && tx === txMark) ? 0 : x.saveCode;
       if (!code) txMark = tx;
       return code;
-    });
+    }, () => meterBk);
     const openCode = x.saveWhen ? 0 : x.saveCode;
     const cmd = copyMsg(x.msg);
     cmd.mode = P.TO_METER; cmd.dst = METER; cmd.src = P.BROADCAST_ID;
@@ -550,7 +557,10 @@ export const authTarget: Target<AuthInput> = {
       return null;
     }
     const keyed = cmd.dst === METER && cmd.mode === P.TO_METER;
-    if (!keyed) {
+    const block = cmd.mode !== P.TO_METER && BLOCKS.has(cmd.type);
+    if (block && concBk) {
+      if (!(cmd.flags & P.FLAG_AUTH) || cmd.counter !== 0 || conc.counter() !== x.c0) return `a broadcast block of a keyed campaign went with flags ${cmd.flags}, counter ${cmd.counter}, or spent a counter`;
+    } else if (!keyed) {
       if (cmd.flags & P.FLAG_AUTH || conc.counter() !== x.c0) return `a command ${cmd.mode === P.TO_METER ? "to a meter without keys" : "to a group or all"} was signed or spent a counter`;
     } else if (!(cmd.flags & P.FLAG_AUTH) || cmd.counter !== x.c0 + 1) return `a command to a keyed meter went with flags ${cmd.flags}, counter ${cmd.counter} (saved ${x.c0})`;
     const g = signed(cmd, (f, n) => conc.sign(f, n));
@@ -569,12 +579,14 @@ export const authTarget: Target<AuthInput> = {
         if (e !== 0 && e !== Err.AUTH_REQUIRED && e !== Err.AUTH_BAD_MAC && e !== Err.AUTH_REPLAY && e !== Err.AUTH_EXHAUSTED && e !== openCode) return `meter open() returned ${errName(e)}`;
         if (e === 0) {
           if (rx.mode === P.TO_METER && !genuine) return `a forged command accepted: ${hex(f)}`;
-          if (rx.mode !== P.TO_METER && !BROADCAST_OK.has(rx.type)) return `an unauthenticated ${rx.mode === P.TO_GROUP ? "group" : "broadcast"} message of type 0x${rx.type.toString(16)} accepted`;
+          if (rx.mode !== P.TO_METER && BLOCKS.has(rx.type) && !(same(f, g) && block && x.blockKeys === 1)) return `a broadcast block its campaign's key did not sign accepted: ${hex(f)}`;
+          if (rx.mode !== P.TO_METER && !BLOCKS.has(rx.type) && !BROADCAST_OK.has(rx.type)) return `an unauthenticated ${rx.mode === P.TO_GROUP ? "group" : "broadcast"} message of type 0x${rx.type.toString(16)} accepted`;
           t.decoded++;
         } else {
           refuse(t, errName(e));
           if (saves !== before && e !== openCode) return `a refused command (${errName(e)}) cost the meter a save`;
         }
+        if (same(f, g) && block && x.blockKeys === 1 && e !== 0) return `a genuine broadcast block of the campaign refused with ${errName(e)}`;
         if (genuine) {
           const want = last >= COUNTER_MAX ? Err.AUTH_EXHAUSTED : c <= last ? Err.AUTH_REPLAY : c > hw && openCode ? openCode : 0;
           if (e !== want) return `the genuine command (counter ${c}, last accepted ${last}, mark ${hw}) gave ${errName(e)}, not ${errName(want)}`;

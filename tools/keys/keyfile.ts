@@ -1,13 +1,14 @@
 /*
  * The head-end's key file and what is made from it (docs/security.md). Host code.
- *   { "format": "meterline-keys/1", "meters": { "1001": "<32 hex digits>", ... } }
+ *   { "format": "meterline-keys/1", "head": "<32 hex digits>", "meters": { "1001": "<32 hex digits>", ... } }
  * Each meter's root key K stays here and in the meter. The concentrator gets only the link
  * keys (down, up) derived from it; authorisation tags are computed here, under the
- * authorisation key, which nothing else holds.
+ * authorisation key, which nothing else holds. `head`, the head-end's own secret, gives each
+ * campaign its block key (blockKeyFor): the same campaign always gets the same one.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { hexKey, hmacSha256, KEY_SIZE, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, type TagImage } from "../../firmware/common/hmac";
+import { hexKey, hmacSha256, KEY_SIZE, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type TagImage } from "../../firmware/common/hmac";
 import { hostNative } from "../../hal/host/native";
 import { KEY_RECORD } from "../../firmware/concentrator/keystore";
 import type { LinkKeys } from "../../firmware/link/auth";
@@ -16,14 +17,14 @@ export const KEY_FORMAT = "meterline-keys/1";
 
 export class KeyError extends Error {}
 
-export interface KeyFile { format: string; meters: Record<string, string> }
+export interface KeyFile { format: string; head?: string; meters: Record<string, string> }
 
 const hmac = hmacSha256(hostNative, 300)!;
 
 export function newKeys(ids: number[]): KeyFile {
   const meters: Record<string, string> = {};
   for (const id of ids) meters[String(id)] = randomBytes(KEY_SIZE).toString("hex");
-  return { format: KEY_FORMAT, meters };
+  return { format: KEY_FORMAT, head: randomBytes(KEY_SIZE).toString("hex"), meters };
 }
 
 export function loadKeys(file: string): KeyFile {
@@ -31,6 +32,7 @@ export function loadKeys(file: string): KeyFile {
   let k: KeyFile;
   try { k = JSON.parse(readFileSync(file, "utf8")); } catch (e) { throw new KeyError(`${file}: not JSON (${(e as Error).message})`); }
   if (!k || k.format !== KEY_FORMAT || typeof k.meters !== "object") throw new KeyError(`${file}: not a meterline key file (format "${KEY_FORMAT}")`);
+  if (k.head !== undefined && !hexKey(k.head, KEY_SIZE)) throw new KeyError(`${file}: head: the head-end's secret must be ${KEY_SIZE * 2} hex digits`);
   for (const [id, hex] of Object.entries(k.meters)) {
     if (!/^\d+$/.test(id) || +id < 1 || +id > 0xfffffffe) throw new KeyError(`${file}: meters["${id}"]: not a meter id`);
     if (!hexKey(hex, KEY_SIZE)) throw new KeyError(`${file}: meters["${id}"]: the key must be ${KEY_SIZE * 2} hex digits`);
@@ -61,25 +63,69 @@ export function concentratorKeyFile(k: KeyFile): Uint8Array {
 }
 
 /**
- * The authorisation tag for meter `id`: kind 1 install or 2 rollback, over the campaign's
- * image as its control names it (id, version, board, size, block size and count, digest)
- * and, for a rollback, the floor the meter rolls back from (firmware/common/hmac.ts tagInput).
+ * The block key of the campaign whose digest (it binds the image and the campaign's id) is
+ * `digest`: HMAC(head, "meterline blocks" | digest)[0..16]. It signs the campaign's
+ * broadcast blocks; each meter gets it wrapped in its authorisation.
  */
-export function tagFor(root: Uint8Array, kind: number, image: TagImage, id: number, floor = 0): Uint8Array {
+export function blockKeyFor(k: KeyFile, digest: Uint8Array, file = "the key file"): Uint8Array {
+  const head = k.head === undefined ? null : hexKey(k.head, KEY_SIZE);
+  if (!head) throw new KeyError(`${file}: no "head" secret (${KEY_SIZE * 2} hex digits, kept at the head-end), which gives each campaign its block key: keys new makes one; add one to an older file (openssl rand -hex ${KEY_SIZE})`);
+  const label = new TextEncoder().encode("meterline blocks"), input = new Uint8Array(label.length + 32), out = new Uint8Array(KEY_SIZE);
+  input.set(label);
+  input.set(digest.subarray(0, 32), label.length);
+  hmac.mac(head, input, input.length, out, 0, KEY_SIZE);
+  return out;
+}
+
+/**
+ * The authorisation tag for meter `id`: kind 1 install or 2 rollback, over the campaign's
+ * image as its control names it (id, version, board, size, block size and count, digest),
+ * the campaign's block key and, for a rollback, the floor the meter rolls back from
+ * (firmware/common/hmac.ts tagInput).
+ */
+export function tagFor(root: Uint8Array, kind: number, image: TagImage, id: number, blockKey: Uint8Array, floor = 0): Uint8Array {
   const input = new Uint8Array(TAG_INPUT), tag = new Uint8Array(TAG_SIZE);
-  tagInput(input, kind, image, id, kind === TAG_ROLLBACK ? floor : 0);
+  tagInput(input, kind, image, id, kind === TAG_ROLLBACK ? floor : 0, blockKey);
   hmac.mac(hmac.derive(root, "meterline authorise"), input, TAG_INPUT, tag, 0, TAG_SIZE);
   return tag;
 }
 
-/** The tags file the concentrator relays (Storage "img.tags"): id u32 | kind u8 | 0 0 0 | tag 16, sorted by id. */
-export function tagsFile(entries: { id: number; kind: number; tag: Uint8Array }[]): Uint8Array {
-  const sorted = [...entries].sort((a, b) => a.id - b.id);
-  const out = new Uint8Array(sorted.length * 24);
+/** Meter `id`'s authorisation: its tag, and the block key wrapped for it under its authorisation key (wrapKey). */
+export function authorisationFor(root: Uint8Array, kind: number, image: TagImage, id: number, blockKey: Uint8Array, floor = 0): Authorisation {
+  const tag = tagFor(root, kind, image, id, blockKey, floor), key = new Uint8Array(KEY_SIZE);
+  wrapKey(hmac, hmac.derive(root, "meterline authorise"), tag, blockKey, key);
+  return { id, kind, tag, key };
+}
+
+export interface Authorisation { id: number; kind: number; tag: Uint8Array; key: Uint8Array }
+
+/** An authorisation as a campaign relays it (CampaignConfig.authorise): kind | tag 16 | wrapped block key 16. */
+export function authorisationRecord(a: Authorisation): Uint8Array {
+  const r = new Uint8Array(1 + TAG_SIZE + KEY_SIZE);
+  r[0] = a.kind;
+  r.set(a.tag, 1);
+  r.set(a.key, 1 + TAG_SIZE);
+  return r;
+}
+
+/** Bytes of a tags file's record. */
+export const TAGS_RECORD = 40;
+
+/**
+ * The tags file the concentrator relays (Storage "img.tags"): records of 40 bytes sorted by
+ * id, id u32 | kind u8 | 0 0 0 | tag 16 | wrapped block key 16; the first, id 0, carries
+ * the campaign's block key itself in its last 16 bytes (the concentrator signs the
+ * broadcast blocks with it).
+ */
+export function tagsFile(blockKey: Uint8Array, entries: Authorisation[]): Uint8Array {
+  const sorted = [{ id: 0, kind: 0, tag: new Uint8Array(TAG_SIZE), key: blockKey }, ...entries].sort((a, b) => a.id - b.id);
+  const out = new Uint8Array(sorted.length * TAGS_RECORD), view = new DataView(out.buffer);
   sorted.forEach((e, i) => {
-    new DataView(out.buffer).setUint32(i * 24, e.id, true);
-    out[i * 24 + 4] = e.kind;
-    out.set(e.tag, i * 24 + 8);
+    const o = i * TAGS_RECORD;
+    view.setUint32(o, e.id, true);
+    out[o + 4] = e.kind;
+    out.set(e.tag, o + 8);
+    out.set(e.key, o + 24);
   });
   return out;
 }

@@ -13,7 +13,7 @@
  * one line (tools/cli/cli.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { concentratorKeyFile, loadKeys, newKeys, rootKey, tagFor, tagsFile } from "./keyfile";
+import { authorisationFor, blockKeyFor, concentratorKeyFile, loadKeys, newKeys, rootKey, tagsFile } from "./keyfile";
 import { campaignDigest, checkImageFile } from "../image/image";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../../firmware/common/hmac";
 import { cli, int, isMain, ToolError, UsageError, writeOutput, type Parsed, type ToolGroup } from "../cli/cli";
@@ -43,7 +43,7 @@ export const TOOL: ToolGroup = {
     },
     authorise: {
       name: "keys", run: "npm run keys -- authorise",
-      about: "The authorisation tags of one campaign.\nFor each meter, a tag over the image as the campaign's control names it (id, version, board,\nsize, block size and count, digest) and, for a rollback, the floor it rolls back from.\nOnly a whole image file is signed (its length and digest are checked first). Upload the tags\nbeside the image: deploy --tags, or espruino --storage img.tags:FILE.",
+      about: "The authorisation tags of one campaign.\nFor each meter, a tag over the image as the campaign's control names it (id, version, board,\nsize, block size and count, digest), the campaign's block key (made from the key file's head\nsecret, and wrapped for each meter) and, for a rollback, the floor it rolls back from.\nOnly a whole image file is signed (its length and digest are checked first). Upload the tags\nbeside the image: deploy --tags, or espruino --storage img.tags:FILE.",
       options: {
         keys: { type: "string", value: "FILE", required: true, help: "the head-end's key file" },
         image: { type: "string", value: "FILE", required: true, help: "the image file (npm run image)" },
@@ -98,12 +98,13 @@ function command({ tool, values: v }: Parsed, print: (l: string) => void): void 
     if (!v.rollback && v.floor !== undefined) throw new UsageError("--floor goes with --rollback only");
     const floor = v.rollback ? int("--floor", s("floor"), 1, 0xffffffff, "a version from 1 to 4294967295")! : 0;
     const image = { imageId, version: head.version, board: head.board, size: head.size, blockSize: head.blockSize, blockCount: head.blockCount, digest };
+    const blockKey = blockKeyFor(k, digest, s("keys"));
     const entries = (ids ?? Object.keys(k.meters).map(Number)).map((id) => {
       const root = rootKey(k, id);
       if (!root) throw new ToolError(`--meters: meter ${id} has no key in the key file`);
-      return { id, kind, tag: tagFor(root, kind, image, id, floor) };
+      return authorisationFor(root, kind, image, id, blockKey, floor);
     });
-    writeOutput("--out", out, tagsFile(entries));
+    writeOutput("--out", out, tagsFile(blockKey, entries));
     print(`keys: ${out}: ${kind === TAG_ROLLBACK ? `rollback tags (from floor ${floor})` : "install tags"} for ${entries.length} meters, image v${head.version}, campaign ${imageId}`);
   }
 }

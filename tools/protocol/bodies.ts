@@ -64,8 +64,8 @@ export type UpdateResultBody = { imageId: number; version: number; outcome: numb
 export type VersionReadBody = Record<string, never>;
 /** VERSION (0x4b): "version:I imageId:H appCrc:I state:B" */
 export type VersionBody = { version: number; imageId: number; appCrc: number; state: number };
-/** AUTHORIZE (0x4c): "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D kind:B tag:R" */
-export type AuthorizeBody = { imageId: number; version: number; board: number; size: number; blockSize: number; blockCount: number; digest: Uint8Array; kind: number; tag: Uint8Array };
+/** AUTHORIZE (0x4c): "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D kind:B tag:K key:K" */
+export type AuthorizeBody = { imageId: number; version: number; board: number; size: number; blockSize: number; blockCount: number; digest: Uint8Array; kind: number; tag: Uint8Array; key: Uint8Array };
 /** REPAIR_BLOCK (0x4d): "imageId:H index:H data:R" */
 export type RepairBlockBody = { imageId: number; index: number; data: Uint8Array };
 /** GROUP_QUERY (0x4e): "imageId:H who:B slots:B slotMs:H" */
@@ -74,8 +74,8 @@ export type GroupQueryBody = { imageId: number; who: number; slots: number; slot
 export type DeficitBody = { imageId: number; state: number; received: number; needed: number; room: number; code: number };
 /** SELECT_LIST (0x50): "imageId:H ids:L(id:I)" */
 export type SelectListBody = { imageId: number; ids: { id: number }[] };
-/** AUTHORIZE_LIST (0x51): "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D auths:L(id:I kind:B tag:K)" */
-export type AuthorizeListBody = { imageId: number; version: number; board: number; size: number; blockSize: number; blockCount: number; digest: Uint8Array; auths: { id: number; kind: number; tag: Uint8Array }[] };
+/** AUTHORIZE_LIST (0x51): "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D auths:L(id:I kind:B tag:K key:K)" */
+export type AuthorizeListBody = { imageId: number; version: number; board: number; size: number; blockSize: number; blockCount: number; digest: Uint8Array; auths: { id: number; kind: number; tag: Uint8Array; key: Uint8Array }[] };
 /** RESULT_LIST (0x52): "imageId:H lead:H slotMs:H ids:L(id:I)" */
 export type ResultListBody = { imageId: number; lead: number; slotMs: number; ids: { id: number }[] };
 

@@ -9,6 +9,8 @@ import { latin1 } from "../../../hal/mock/native";
 
 const h = hmacSha256(hostNative, 242)!;
 const keys = { down: new Uint8Array(16).fill(1), up: new Uint8Array(16).fill(2) };
+/** A meter that holds no campaign block key. */
+const noBlocks = () => null;
 
 /** A command from the concentrator side, encoded and signed, decoded as the meter would. */
 function command(c: ReturnType<typeof concentratorAuth>) {
@@ -39,7 +41,7 @@ describe("frame counters", () => {
   it("a meter saves its mark before accepting a counter above it, and refuses everything at or below the mark after a restart", () => {
     let mark = 0, saves = 0;
     const conc = concentratorAuth(h, () => keys, () => 0, 1, { load: () => 0, save: () => {} });
-    const meter = meterAuth(h, keys, mark, 0, (rx) => { mark = rx; saves++; return 0; });
+    const meter = meterAuth(h, keys, mark, 0, (rx) => { mark = rx; saves++; return 0; }, noBlocks);
     const frames = [];
     for (let i = 0; i < 5; i++) {
       const f = command(conc);
@@ -49,10 +51,10 @@ describe("frame counters", () => {
     expect(saves).toBe(1); // one save covers COUNTER_STEP counters
     expect(mark).toBe(1 + COUNTER_STEP);
     expect(meter.open(frames[2].rx, frames[2].buf, frames[2].n)).toBe(142); // replay
-    const again = meterAuth(h, keys, mark, 0, () => 0); // after a restart
+    const again = meterAuth(h, keys, mark, 0, () => 0, noBlocks); // after a restart
     expect(again.open(frames[4].rx, frames[4].buf, frames[4].n)).toBe(142);
     // a save that fails refuses the command
-    const full = meterAuth(h, keys, 0, 0, () => 37);
+    const full = meterAuth(h, keys, 0, 0, () => 37, noBlocks);
     expect(full.open(frames[0].rx, frames[0].buf, frames[0].n)).toBe(37);
     // a flipped bit anywhere in header, body or counter: bad MAC
     for (const at of [1, 10, 15, frames[0].n - 9]) {
@@ -60,14 +62,14 @@ describe("frame counters", () => {
       f.buf[at] ^= 1;
       const rx = newMsg();
       if (decodeMsg(f.buf, f.n, rx)) continue;
-      expect(meterAuth(h, keys, 0, 0, () => 0).open(rx, f.buf, f.n)).toBe(141);
+      expect(meterAuth(h, keys, 0, 0, () => 0, noBlocks).open(rx, f.buf, f.n)).toBe(141);
     }
   });
 
   it("a meter's replies carry its own counter, saved ahead; the concentrator takes each once, and only for its newest request", () => {
     let rx = 0, tx = 0;
     const conc = concentratorAuth(h, () => keys, () => 0, 1, { load: () => 0, save: () => {} });
-    const boot = () => meterAuth(h, keys, rx, tx, (r, t) => { rx = r; tx = t; return 0; });
+    const boot = () => meterAuth(h, keys, rx, tx, (r, t) => { rx = r; tx = t; return 0; }, noBlocks);
     let meter = boot();
     const reply = () => {
       const f = command(conc);

@@ -12,10 +12,16 @@ import { keyedAuthoriser } from "../../../firmware/meter/authorise";
 import { STATE_SLOT } from "../../../firmware/common/update-image";
 import { hexKey, TAG_INSTALL, TAG_ROLLBACK } from "../../../firmware/common/hmac";
 import { Err } from "../../../firmware/common/errors";
-import { tagFor } from "../../../tools/keys/keyfile";
+import { authorisationFor, type Authorisation } from "../../../tools/keys/keyfile";
+import type { Authoriser } from "../../../firmware/meter/authorise";
+import type { TagImage } from "../../../firmware/common/hmac";
 import { makeImage } from "../../harness/scripted-concentrator";
 
 const K = "00112233445566778899aabbccddeeff", ROOT = hexKey(K, 16)!, ID = 4242;
+/** A campaign's block key, as the head-end's key file would give it. */
+const BK = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+const au = (kind: number, s: TagImage, floor = 0): Authorisation => authorisationFor(ROOT, kind, s, ID, BK, floor);
+const take = (a: Authoriser, s: TagImage, x: Authorisation) => a.authorise(s, x.kind, x.tag, x.key);
 const g = { base: 0, size: 65536, writeAlign: 4, eraseUnits: [{ addr: 0, size: 1024, count: 64 }] };
 
 function meter() {
@@ -30,28 +36,28 @@ describe("authorisation tags", () => {
     let a = boot();
     a.confirmed(3);
     const v2 = makeImage(2000, 200, { imageId: 9, version: 2 }).session;
-    const old = tagFor(ROOT, TAG_ROLLBACK, v2, ID, 3);
-    expect(a.authorise(v2, TAG_ROLLBACK, old)).toBe(0); // good while the floor is 3
+    const old = au(TAG_ROLLBACK, v2, 3);
+    expect(take(a, v2, old)).toBe(0); // good while the floor is 3
     expect(a.grant(v2)).toBe(TAG_ROLLBACK);
     a.confirmed(5); // a newer campaign ran: the meter is on v5
     expect(a.grant(v2)).toBe(0); // the stored rollback no longer holds
     a = boot(); // and after a restart
     expect(a.floor()).toBe(5);
-    expect(a.authorise(v2, TAG_ROLLBACK, old)).toBe(Err.AUTH_BAD_TAG); // the old tag replayed
+    expect(take(a, v2, old)).toBe(Err.AUTH_BAD_TAG); // the old tag replayed
     expect(a.grant(v2)).toBe(0);
-    const now = tagFor(ROOT, TAG_ROLLBACK, v2, ID, 5);
-    expect(a.authorise(v2, TAG_ROLLBACK, now)).toBe(0);
+    const now = au(TAG_ROLLBACK, v2, 5);
+    expect(take(a, v2, now)).toBe(0);
     expect(a.grant(v2)).toBe(TAG_ROLLBACK);
     a.confirmed(6);
     expect(a.grant(v2)).toBe(0);
-    expect(a.authorise(v2, TAG_ROLLBACK, now)).toBe(Err.AUTH_BAD_TAG);
+    expect(take(a, v2, now)).toBe(Err.AUTH_BAD_TAG);
   });
 
   it("a control is granted only when id, version, board, size, block size and digest all match the tag's", () => {
     const { boot } = meter();
     const a = boot();
     const s = makeImage(2000, 200, { imageId: 11, version: 4 }).session;
-    expect(a.authorise(s, TAG_INSTALL, tagFor(ROOT, TAG_INSTALL, s, ID))).toBe(0);
+    expect(take(a, s, au(TAG_INSTALL, s))).toBe(0);
     expect(a.grant(s)).toBe(TAG_INSTALL);
     // the forged controls the review sent: the authorised image's id, version and digest, another layout
     const variants = [
@@ -60,7 +66,7 @@ describe("authorisation tags", () => {
     ];
     for (const v of variants) expect(a.grant({ ...s, ...v })).toBe(0);
     // a tag is refused for any field changed after the head-end signed
-    for (const v of variants) expect(a.authorise({ ...s, ...v }, TAG_INSTALL, tagFor(ROOT, TAG_INSTALL, s, ID))).toBe(Err.AUTH_BAD_TAG);
+    for (const v of variants) expect(take(a, { ...s, ...v }, au(TAG_INSTALL, s))).toBe(Err.AUTH_BAD_TAG);
     // a time is not bound: the same image at another activation time is the same grant
     expect(a.grant({ ...s, activateAt: 12345 })).toBe(TAG_INSTALL);
   });
