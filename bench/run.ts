@@ -164,7 +164,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const storage: Record<string, string> = { "img.bin": latin1(imageFileOf(img.bytes, BOARD.board, img.session.version, img.session.blockSize)) };
   if (keyFile) {
     const blockKey = blockKeyFor(keyFile, img.session.digest);
-    storage["img.tags"] = latin1(tagsFile(blockKey, simIds.map((id) => {
+    storage["img.tags"] = latin1(tagsFile(blockKey, img.session.digest, simIds.map((id) => {
       const root = rootKey(keyFile, id)!;
       // forged: the concentrator has only the link keys, and tries the down key as if it were the authorisation key
       return authorisationFor(sc.forgedTags ? linkKeys(root).down : root, TAG_INSTALL, img.session, id, blockKey);

@@ -279,7 +279,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var st = new Uint8Array(n), quiet = new Uint8Array(n), codes = new Uint16Array(n);
   // when each meter last answered, in seconds from the start
   var heardAt = new Uint32Array(n);
-  // meters whose AUTHORIZE was acknowledged, and whether the request out is an AUTHORIZE
+  // meters whose AUTHORIZE was acknowledged (1; 2: and a control addressed to them), and whether the request out is an AUTHORIZE
   var authd = new Uint8Array(n), asking = 0;
   // whether anyone answered in this pass or round, and how many passes in a row nobody did
   var heard = false, silent = 0;
@@ -504,8 +504,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   function onDeficit(i: number, b: any): void {
     heardFrom(i);
     if (b.state === 0) {
-      // no session: it missed the control, or its authorisation (it gets them addressed to it), or refused it
-      if (missedControl(b.code)) { if (st[i] === Ms.DOWNLOADING || st[i] === Ms.ACTIVATING) { st[i] = Ms.SELECTED; authd[i] = 0; } }
+      // no session: it missed the control, or its authorisation (it gets them addressed to it),
+      // or refused it. A keyed meter's DEFICIT comes unauthenticated (anyone may send one in its
+      // name): it is asked by address, once (authd 2: it took a control addressed to it), and
+      // only its authenticated answer can fail it
+      if (missedControl(b.code) || cfg.authorise) { if ((st[i] === Ms.DOWNLOADING || st[i] === Ms.ACTIVATING) && !(cfg.authorise && authd[i] > 1)) { st[i] = Ms.SELECTED; authd[i] = 0; } }
       else if (st[i] !== Ms.FAILED) { st[i] = Ms.FAILED; codes[i] = b.code; }
       return;
     }
@@ -778,7 +781,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       if (m.type !== T.ACK) { st[i] = Ms.FAILED; codes[i] = m.type === T.ERROR ? b.code : Err.BAD_ARG; control(i + 1); }
       // authorised: now its control
       else if (asking === T.AUTHORIZE) { authd[i] = 1; control(i); }
-      else { st[i] = cfg.onlyCheck ? Ms.CHECKED : Ms.DOWNLOADING; control(i + 1); }
+      else { st[i] = cfg.onlyCheck ? Ms.CHECKED : Ms.DOWNLOADING; authd[i] = 2; control(i + 1); }
     } else if (ph === Ph.POLL) {
       answered(i);
       if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE;

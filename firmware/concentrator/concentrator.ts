@@ -231,6 +231,8 @@ export function startConcentrator(
       var u = unfinishedCheckpoint();
       if (!u) return Err.UPDATE_NO_SESSION;
       if (!ready) return Err.LINK_NOT_READY;
+      // a campaign to keyed meters goes on only with its tags: its blocks go signed under their block key
+      if (keys && !cfg.authorise) for (var k = 0; k < u.c.meters.length; k++) if (keys.keys(u.c.meters[k])) return Err.AUTH_NO_TAG;
       cfg.session = u.c.session;
       cfg.meters = u.c.meters;
       run(cfg, done, u.b);
@@ -264,7 +266,7 @@ export function startConcentrator(
     registry: reg,
     discover: function (o, done) {
       if (!ready) return Err.LINK_NOT_READY;
-      finding = discover(ep, hal.clock, reg, o, Math.random, function (n) { finding = null; done(n); });
+      finding = discover(ep, hal.clock, reg, o, Math.random, function (n) { finding = null; done(n); }, keys ? function (id) { return !!keys.keys(id); } : undefined);
       return 0;
     },
     lastError: function () { return lastError; },

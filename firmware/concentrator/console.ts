@@ -83,13 +83,14 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
   /**
    * The head-end's tags from a Storage file (npm run keys -- authorise) into `cfg`: records of
    * 40 bytes, id u32 | kind u8 | 3 zero bytes | tag 16 | wrapped block key 16, sorted by id;
-   * the first, id 0, carries the campaign's block key in its last 16 bytes. 0, or BAD_ARG
-   * for a file that is not one.
+   * the first, id 0, carries the first 16 bytes of the campaign's digest and its block key.
+   * 0, or BAD_ARG for a file that is not one, or not this campaign's.
    */
   function tagsInto(cfg: CampaignConfig, text: string): number {
     function rec(id: number) { return findById(function (o, n) { return text.substr(o, n); }, text.length, 40, id); }
     var head = text.length % 40 ? null : rec(0);
-    if (!head) return fail(Err.BAD_ARG, "not a tags file (npm run keys -- authorise)");
+    for (var z = 0; head && z < 16; z++) if (head.charCodeAt(8 + z) !== cfg.session.digest[z]) head = null;
+    if (!head) return fail(Err.BAD_ARG, "not a tags file of this campaign (npm run keys -- authorise)");
     cfg.blockKey = bytesAt(head, 24, 16);
     cfg.authorise = function (id) {
       var r = id ? rec(id) : null;
@@ -260,7 +261,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
         if (tagsInto(rcfg, tags)) return Err.BAD_ARG;
       }
       var e = c.resume(rcfg, ended(s, info.meters));
-      if (e) return fail(e, "the modem is not ready");
+      if (e) return fail(e, e === Err.AUTH_NO_TAG ? "keyed meters: resume(file, tags)" : "the modem is not ready");
       print("meterline: campaign " + s.imageId + " resumed for " + info.meters.length + " meters");
       return 0;
     },
@@ -298,7 +299,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       return e ? fail(e, e === Err.BAD_ARG ? "ack(a position export gave, at most the end)" : "Storage is full") : 0;
     },
     discover: function (slots: number, slotMs: number) {
-      if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000)) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000)");
+      // (a meter waits at most MAX_ANSWER_WAIT_MS, 10 min, for its slot)
+      if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000) || slots * slotMs > 600000) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000), slots x slotMs <= 600000");
       var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n) { print("meterline: discovery found " + n + " new meters, " + c.registry.count() + " known"); });
       return e ? fail(e, "the modem is not ready") : 0;
     },

@@ -2,6 +2,12 @@
  * Discovery: a broadcast DISCOVER that meters answer in a reply slot they pick at random,
  * repeated until a round brings no meter the registry did not know (replies that collided
  * in a slot come back in a later round), or the round limit.
+ *
+ * A reply is unauthenticated (it answers a broadcast; its nonce was on the line), so with
+ * keys (`keyed(id)`: the concentrator holds that meter's link keys) only meters of the key
+ * file are kept, and a known keyed meter's kind and version are left to its authenticated
+ * IDENTITY: a stranger can neither fill the registry with made-up ids nor rewrite what it
+ * keeps of a keyed meter (docs/security.md).
  */
 import type { Clock } from "../../hal/types";
 import { P, T } from "../protocol/catalogue";
@@ -16,7 +22,7 @@ export interface Discovery {
   found(): number;
 }
 
-export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: DiscoveryOptions, random: () => number, done: (found: number) => void): Discovery {
+export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: DiscoveryOptions, random: () => number, done: (found: number) => void, keyed?: (id: number) => boolean): Discovery {
   var nonce = 0, round = 0, fresh = 0, found = 0, seq = 0;
   var tx = newMsg();
 
@@ -35,10 +41,11 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
   return {
     onMessage: function (m) {
       if (m.type !== T.DISCOVER_REPLY || m.body.nonce !== nonce) return false;
+      if (keyed && !keyed(m.src)) return true;
       var known = reg.find(m.src) >= 0;
       var i = reg.add(m.src, Rf.DISCOVERED);
       if (i < 0) return true;
-      reg.setInfo(i, m.body.kind, m.body.version);
+      if (!known || !keyed) reg.setInfo(i, m.body.kind, m.body.version);
       reg.note(i, true, 0, Math.floor(clock.now() / 1000));
       if (!known) { fresh++; found++; }
       return true;

@@ -29,7 +29,7 @@ export interface Authoriser {
   link: LinkAuth | undefined;
   /** AUTHORIZE: 0 (stored, or nothing to do without keys) or a code. `key`: the campaign's block key, wrapped. */
   authorise(s: TagImage, kind: number, tag: Uint8Array, key: Uint8Array): number;
-  /** The version of the newest authorisation kept (0: none): a broadcast one must name a newer one. */
+  /** The highest version ever authorised (0: none; it never falls, a rollback's older version aside): a broadcast authorisation must name a higher one. */
   newest(): number;
   /**
    * What the newest authorisation grants for the control `s`: 0 nothing, TAG_INSTALL,
@@ -44,7 +44,7 @@ export interface Authoriser {
   problem: number;
 }
 
-/** The state log's authorisation record: kind | tag (TAG_SIZE) | block key (KEY_SIZE) | version u32. */
+/** The state log's authorisation record: kind | tag (TAG_SIZE) | block key (KEY_SIZE) | the highest version ever authorised u32. */
 const enum Ar { KEY = 17, VERSION = 33, LEN = 37 }
 
 /** The entry picks one by the board's profile: keys need native SHA-256, so the Original's bundle carries only the floor. */
@@ -77,7 +77,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
   var root = key ? hexKey(key, KEY_SIZE) : null;
   var h: Hmac | null = root ? hmacSha256(native, P.MAX_FRAME) : null;
   var authKey: Uint8Array | null = null, link: LinkAuth | undefined;
-  // the newest authorisation kept: kind | tag (16) | block key (16) | version u32
+  // the newest authorisation kept: kind | tag (16) | block key (16) | highest version u32
   var ar = journal.read(REC_AUTHORISED);
   if (ar && ar.length !== Ar.LEN) ar = null;
   var blockKey = ar ? ar.subarray(Ar.KEY, Ar.VERSION) : null, newest = ar ? getU32(ar, Ar.VERSION) : 0;
@@ -114,9 +114,10 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       if (!tagOk(s, kind, tag, 0, bk)) return Err.AUTH_BAD_TAG;
       rec[0] = kind;
       rec.set(tag, 1);
-      putU32(rec, Ar.VERSION, s.version);
+      var hi = Math.max(newest, s.version);
+      putU32(rec, Ar.VERSION, hi);
       var e = journal.append(REC_AUTHORISED, rec);
-      if (!e) { blockKey = bk; newest = s.version; }
+      if (!e) { blockKey = bk; newest = hi; }
       return e;
     },
     newest: function () { return newest; },

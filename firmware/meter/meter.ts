@@ -71,6 +71,12 @@ export var TRIAL_DEADLINE_MS = 30 * 60 * 1000;
  * Original's variables cannot spare (measured: 4 -> 2 saves 32 variables on the Linux build).
  */
 export var METER_QUEUE = 2;
+/**
+ * The longest an answer to a broadcast waits for its slot (10 min; the console's discover
+ * allows no longer): a stranger's DISCOVER with 255 slots of a minute held the meter's one
+ * slotted answer, and with it every other, for over four hours.
+ */
+export var MAX_ANSWER_WAIT_MS = 600000;
 
 export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number, makeGuard?: AuthoriserFactory, solve?: Solver): Meter {
   var rnd = random || Math.random;
@@ -162,7 +168,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   }
 
   function error(req: Msg, code: number): void {
-    lastError = code;
+    // a keyed meter's lastError records only what an authenticated command caused (anyone may broadcast)
+    if (req.mode === P.TO_METER || !guard.keyed) lastError = code;
     reply(req, T.ERROR, { refType: req.type, refSeq: req.seq, code: code });
   }
 
@@ -232,21 +239,25 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     else answerLater(m.src, t, body, Math.max(0, at - (clock.now() - t0)));
   }
 
-  // the one answer to a broadcast that waits for its slot (answerDue): to whom, what
-  var dueTo = 0, dueType = 0, dueBody: any = null;
+  // the one answer to a broadcast that waits for its slot (answerDue): to whom, what, its timer
+  var dueTo = 0, dueType = 0, dueBody: any = null, dueTimer = 0;
   function sendDue(): void {
     answerDue = false;
     send(dueTo, dueType, dueBody);
   }
 
-  /** Sends an answer to a broadcast after its slot's delay, unless one already waits. */
+  /**
+   * Sends an answer to a broadcast after its slot's delay (at most MAX_ANSWER_WAIT_MS). One
+   * waits at a time: a newer request's answer replaces it, so no request, a stranger's
+   * included, keeps the meter from answering the next.
+   */
   function answerLater(to: number, type: number, body: any, ms: number): void {
-    if (answerDue) return;
+    if (answerDue) clock.clear(dueTimer);
     answerDue = true;
     dueTo = to;
     dueType = type;
     dueBody = body;
-    clock.setTimeout(sendDue, ms);
+    dueTimer = clock.setTimeout(sendDue, Math.min(ms, MAX_ANSWER_WAIT_MS));
   }
 
   function onMessage(m: Msg, _quality: number): void {
@@ -320,7 +331,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // a keyed meter downloads only what the head-end authorised for it
         var grant = guard.keyed ? guard.grant(ns) : 0;
         var code = guard.keyed && !grant ? Err.AUTH_NO_TAG : receiver.control(ns, b.start === 1, grant === TAG_ROLLBACK);
-        if (code) { refusedImage = b.imageId; refusedCode = code; lastError = code; }
+        if (code) { refusedImage = b.imageId; refusedCode = code; }
         else if (refusedImage === b.imageId) refusedImage = 0;
         ack(m, code);
         break;

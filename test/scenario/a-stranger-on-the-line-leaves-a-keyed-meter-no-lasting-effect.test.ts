@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { LinkRig, bootMeter, lineFor, type MeterNode, type RigNode } from "../../bench/rig";
 import { authorizeBody, BLOCK_KEY, CONC, controlBody, makeImage, msg, post, drain, request, blockMsg } from "../harness/scripted-concentrator";
 import { concentratorAuth, COUNTER_MAX, type LinkKeys } from "../../firmware/link/auth";
-import { hexKey, hmacSha256, TAG_INSTALL } from "../../firmware/common/hmac";
+import { hexKey, hmacSha256, TAG_INSTALL, TAG_ROLLBACK } from "../../firmware/common/hmac";
 import { linkKeys } from "../../tools/keys/keyfile";
 import { hostNative } from "../../hal/mock/native";
 import { encodeMsg, decodeMsg, newMsg } from "../../firmware/protocol/codec";
@@ -28,11 +28,11 @@ function concentrator(rig: LinkRig, name: string, counter: { hw: number; saves: 
   return rig.add(name, CONC, undefined, auth);
 }
 
-function setup(hw = 0) {
+function setup(hw = 0, version = 1) {
   const rig = new LinkRig("st7580", lineFor("st7580", 43, { log: true }));
   const counter = { hw, saves: 0 };
   const conc = concentrator(rig, "conc", counter);
-  const m = bootMeter(rig, `m${ID}`, ID, { key: K1, version: 1 });
+  const m = bootMeter(rig, `m${ID}`, ID, { key: K1, version });
   const stranger = rig.add("stranger", CONC);
   rig.start();
   return { rig, conc, m, counter, stranger };
@@ -133,10 +133,12 @@ describe("a stranger on the line, against a keyed meter", () => {
     for (let i = 0; i < 6; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
     drain(rig, conc);
     expect(m.meter.receiver.received()).toBe(6);
-    const before = stored(m), erases = m.flash.counts.erases;
+    const before = stored(m), erases = m.flash.counts.erases, lastError = m.meter.lastError();
     post(rig, stranger, msg(T.SELECT_LIST, { imageId: 40, ids: [{ id: ID }] }, BROADCAST, 2));
     for (let k = 0; k < 50; k++) post(rig, stranger, msg(T.UPDATE_CONTROL, { ...controlBody(s), blockSize: 100, blockCount: 20 }, BROADCAST, 2));
     drain(rig, stranger);
+    // refused without a trace a person reading the meter would take for its own (before: lastError 144)
+    expect(m.meter.lastError()).toBe(lastError);
     expect(m.flash.counts.erases).toBe(erases);
     expect(stored(m)).toBe(before);
     expect(m.meter.receiver.received()).toBe(6);
@@ -197,6 +199,50 @@ describe("a stranger on the line, against a keyed meter", () => {
     for (let i = 6; i < s.blockCount; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
     drain(rig, conc);
     expect(m.meter.receiver.state()).toBe(3);
+  });
+
+  it("cannot take back a rollback's authorisation by replaying the list of a higher version it replaced: nothing written, the rollback's control still taken", () => {
+    const { rig, conc, m } = setup(0, 5);
+    const v6 = makeImage(2000, 200, { imageId: 41, version: 6, seed: 3 }), v3 = makeImage(2000, 200, { imageId: 42, version: 3, seed: 4 });
+    post(rig, conc, msg(T.AUTHORIZE_LIST, { ...authorizeBody(ROOT1, TAG_INSTALL, v6.session, ID), auths: [authorizeBody(ROOT1, TAG_INSTALL, v6.session, ID)] }, BROADCAST, 2));
+    drain(rig, conc);
+    const recorded = rig.line.log.filter((f) => f.from === "conc" && f.bytes[1] === T.AUTHORIZE_LIST)[0].bytes;
+    // the head-end rolls the meter back instead (its floor is 0: nothing ever confirmed on it)
+    expect(request(rig, conc, msg(T.AUTHORIZE, authorizeBody(ROOT1, TAG_ROLLBACK, v3.session, ID, 0), ID))?.type).toBe(T.ACK);
+    const before = stored(m), writes = m.flash.counts.writes;
+    rig.line.node("stranger").transmit(recorded);
+    rig.clock.advance(3000);
+    // before: the v6 list was newer than the newest authorisation (the rollback's v3): written, and the rollback's control refused (144)
+    expect(m.flash.counts.writes).toBe(writes);
+    expect(stored(m)).toBe(before);
+    expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(v3.session), ID))?.type).toBe(T.ACK);
+  });
+
+  it("keeps no answer waiting past 10 minutes for a stranger's DISCOVERs, and a newer request's answer replaces it: the concentrator's group query is answered", () => {
+    const { rig, conc, m, stranger } = setup();
+    stranger.modem.start();
+    const img = makeImage(2000, 200, { imageId: 40, version: 2 });
+    expect(request(rig, conc, msg(T.AUTHORIZE, authorizeBody(ROOT1, TAG_INSTALL, img.session, ID), ID))?.type).toBe(T.ACK);
+    expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(img.session), ID))?.type).toBe(T.ACK);
+    for (let i = 0; i < 3; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
+    drain(rig, conc);
+    const fromMeter = (from: number) => rig.line.log.slice(from).filter((f) => f.from === `m${ID}`).map((f) => f.bytes[1]);
+    // the longest slots a DISCOVER can name (255 of 65.5 s: over four and a half hours)
+    for (let k = 0; k < 20; k++) post(rig, stranger, msg(T.DISCOVER, { nonce: k, slots: 255, slotMs: 65535, unregistered: 0 }, BROADCAST, 2));
+    drain(rig, stranger);
+    const n = rig.line.log.length;
+    post(rig, conc, msg(T.GROUP_QUERY, { imageId: 40, who: 1, slots: 4, slotMs: 500 }, BROADCAST, 2));
+    drain(rig, conc);
+    rig.clock.advance(10_000);
+    // before: the DISCOVER's answer held the one slot for hours, and the query went unanswered
+    expect(fromMeter(n)).toEqual([T.DEFICIT]);
+    // a DISCOVER alone: its answer goes within 10 minutes whatever its slot, once
+    const k = rig.line.log.length;
+    post(rig, stranger, msg(T.DISCOVER, { nonce: 99, slots: 255, slotMs: 65535, unregistered: 0 }, BROADCAST, 2));
+    drain(rig, stranger);
+    rig.clock.advance(600_000 + 2000);
+    expect(fromMeter(k)).toEqual([T.DISCOVER_REPLY]);
+    expect(m.meter.receiver.received()).toBe(3);
   });
 
   it("cannot take back an authorisation by replaying an older broadcast one after the meter restarted: nothing written, the newer one still holds", () => {

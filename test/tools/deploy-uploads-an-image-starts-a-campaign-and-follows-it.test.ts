@@ -188,9 +188,16 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     // an image file brings its version; the head-end's tags go up beside it
     const mlim = join(dir, "m.mlim");
     writeFileSync(mlim, imageFile("LINUX", 6));
-    writeFileSync(join(dir, "t.tags"), new Uint8Array(24));
+    // (a tags file as keys authorise writes it: the block key's record, id 0, then each meter's)
+    const tagsBytes = new Uint8Array(80);
+    new DataView(tagsBytes.buffer).setUint32(40, 1001, true);
+    writeFileSync(join(dir, "t.tags"), tagsBytes);
     const f = await run("--port", "/dev/x", "--image", mlim, "--image-id", "3", "--tags", join(dir, "t.tags"), "--dry-run");
-    expect(f.stdout).toContain(`upload: ${join(dir, "t.tags")} as img.tags: 24 bytes in 1 chunks`);
+    expect(f.stdout).toContain(`upload: ${join(dir, "t.tags")} as img.tags: 80 bytes in 1 chunks`);
+    // one of the format before the block key (24-byte records) is refused before anything is sent
+    writeFileSync(join(dir, "old.tags"), new Uint8Array(48));
+    const old = await run("--port", "/dev/x", "--image", mlim, "--image-id", "3", "--tags", join(dir, "old.tags"), "--dry-run");
+    expect([old.status, old.stdout, old.stderr.trim()]).toEqual([2, "", `deploy: --tags ${join(dir, "old.tags")}: not a tags file of npm run keys -- authorise (40-byte records, the block key's first)`]);
     expect(f.stdout).toContain('start: meterline.update("img.bin",{"imageId":3,"tags":"img.tags"})');
   });
 

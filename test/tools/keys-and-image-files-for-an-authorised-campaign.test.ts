@@ -75,6 +75,7 @@ describe("npm run keys and flash.sh --keys", () => {
     // the same campaign always gets the same one, another campaign another
     const bk = blockKeyFor(k, campaign7);
     expect(new Uint8Array(tags.subarray(24, 40))).toEqual(bk);
+    expect(new Uint8Array(tags.subarray(8, 24))).toEqual(campaign7.subarray(0, 16)); // and the campaign it belongs to
     expect(blockKeyFor(k, campaignDigest(new Uint8Array(readFileSync(img)), 8)!)).not.toEqual(bk);
     const a1001 = authorisationFor(rootKey(k, 1001)!, 1, image, 1001, bk);
     expect(new Uint8Array(tags.subarray(48, 64))).toEqual(a1001.tag);
@@ -101,7 +102,26 @@ describe("npm run keys and flash.sh --keys", () => {
     const out: string[] = [];
     const files: Record<string, string> = { "img.bin": readFileSync(img).toString("latin1"), "img.tags": tags.toString("latin1") };
     const ml = consoleApi(conc.ctx, hostNative, 1, (n) => files[n], (l) => out.push(l));
+    // a tags file of the format before the block key (24-byte records) is refused, nothing sent
+    files["old.tags"] = latin1(new Uint8Array(48));
+    const sent = rig.line.log.length;
+    expect(ml.update("img.bin", { imageId: 7, tags: "old.tags" })).toBe(1);
+    expect(out.pop()).toContain("not a tags file of this campaign (npm run keys -- authorise)");
+    rig.clock.advance(5000);
+    expect(rig.line.log.slice(sent).filter((f) => f.from === "conc")).toEqual([]);
     expect(ml.update("img.bin", { imageId: 7, tags: "img.tags" })).toBe(0);
+    // paused after its checkpoint: resuming it from the image alone would send its blocks
+    // unsigned, which keyed meters drop, so it is refused; so are tags of another campaign
+    rig.clock.advance(20_000);
+    expect(ml.pause()).toBe(0);
+    expect(ml.resume("img.bin")).toBe(144);
+    expect(out.pop()).toContain("keyed meters: resume(file, tags)");
+    const other = Buffer.from(tags);
+    other[8] ^= 1; // record 0: the first bytes of another campaign's digest
+    files["other.tags"] = other.toString("latin1");
+    expect(ml.resume("img.bin", "other.tags")).toBe(1);
+    expect(out.pop()).toContain("not a tags file of this campaign");
+    expect(ml.resume()).toBe(0);
     const end = rig.clock.now() + 3_600_000;
     while (!out.some((l) => l.startsWith("meterline: campaign 7 ended")) && rig.clock.now() < end) rig.clock.advance(500);
     expect(out[out.length - 1]).toBe("meterline: campaign 7 ended: every meter done");
@@ -112,6 +132,10 @@ describe("npm run keys and flash.sh --keys", () => {
     const broadcast = activates.filter((m) => m.mode === 2).length, addressed = activates.filter((m) => m.mode === 0).length;
     expect(addressed).toBe(2);
     expect(broadcast).toBe(0);
+    // every broadcast block of the keyed campaign went signed (its block key), and there were some
+    const blocks = rig.line.log.filter((f) => f.from === "conc").map((f) => { const m = newMsg(); decodeMsg(f.bytes, f.bytes.length, m); return m; }).filter((m) => (m.type === 0x42 || m.type === 0x4d) && m.mode === 2);
+    expect(blocks.length).toBeGreaterThan(0);
+    expect(blocks.every((m) => (m.flags & 1) === 1 && m.counter === 0)).toBe(true);
     // flash.sh: the meter's own key into its configuration record; refused on a board without SHA-256
     const plan = join(dir, "plan.js");
     const f = spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "1002", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });

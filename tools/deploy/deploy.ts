@@ -33,6 +33,7 @@ import { hostNative } from "../../hal/host/native";
 import { ConsoleError, openConsole, parsePort, type ConsoleSession } from "../console/session";
 import { cli, int, intList, isMain, oneOf, parseTool, ToolError, UsageError, type Tool } from "../cli/cli";
 import { nameCodes } from "../errors/table";
+import { isTagsFile, TAGS_RECORD } from "../keys/keyfile";
 
 export class DeployError extends ToolError {}
 
@@ -100,6 +101,7 @@ function deployArgs(v: Record<string, string | undefined> & { outdated: boolean;
   const meters: number[] | "outdated" | undefined = metersArg !== undefined ? intList("--meters", metersArg, 1, 0xfffffffe) : outdated ? "outdated" : undefined;
   if (!existsSync(image)) throw new UsageError(`--image ${image}: no such file`);
   if (tags !== undefined && !existsSync(tags)) throw new UsageError(`--tags ${tags}: no such file`);
+  if (tags !== undefined && !isTagsFile(new Uint8Array(readFileSync(tags)))) throw new UsageError(`--tags ${tags}: not a tags file of npm run keys -- authorise (${TAGS_RECORD}-byte records, the block key's first)`);
   const bytes = new Uint8Array(readFileSync(image));
   const file = isImageFile(bytes) ? decodeImageFile(bytes, hostNative) : null;
   if (typeof file === "number") throw new UsageError(`--image ${image}: a damaged image file header`);
@@ -172,7 +174,7 @@ export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: s
       if (l && l !== last && !endedOf(l)) { print(nameCodes(l)); last = l; changed = Date.now(); }
       const e = seen.ended;
       if (e) { print(nameCodes(e.line)); return e.ok ? 0 : 1; }
-      if (/no campaign/.test(l)) throw new DeployError("the concentrator has no campaign any more (did it restart? meterline.resume(\"img.bin\") continues it)");
+      if (/no campaign/.test(l)) throw new DeployError("the concentrator has no campaign any more (did it restart? meterline.resume(\"img.bin\"), with \"img.tags\" for keyed meters, continues it)");
       const pr = progressOf(l);
       if (pr && pr.phase === "done") return pr.updated === pr.meters ? 0 : 1;
       if (pr && pr.phase === "aborted") return 1;

@@ -111,14 +111,26 @@ export function authorisationRecord(a: Authorisation): Uint8Array {
 /** Bytes of a tags file's record. */
 export const TAGS_RECORD = 40;
 
+/** True for what tagsFile writes: whole records, the first the block key's (id 0), the rest sorted by id. */
+export function isTagsFile(b: Uint8Array): boolean {
+  if (!b.length || b.length % TAGS_RECORD) return false;
+  const view = new DataView(b.buffer, b.byteOffset, b.length);
+  for (let o = 0, last = -1; o < b.length; o += TAGS_RECORD) {
+    const id = view.getUint32(o, true);
+    if ((o === 0) !== (id === 0) || id <= last) return false;
+    last = id;
+  }
+  return true;
+}
+
 /**
  * The tags file the concentrator relays (Storage "img.tags"): records of 40 bytes sorted by
  * id, id u32 | kind u8 | 0 0 0 | tag 16 | wrapped block key 16; the first, id 0, carries
- * the campaign's block key itself in its last 16 bytes (the concentrator signs the
- * broadcast blocks with it).
+ * the first 16 bytes of the campaign's digest (the concentrator takes the file only for
+ * that campaign) and the campaign's block key itself (it signs the broadcast blocks with it).
  */
-export function tagsFile(blockKey: Uint8Array, entries: Authorisation[]): Uint8Array {
-  const sorted = [{ id: 0, kind: 0, tag: new Uint8Array(TAG_SIZE), key: blockKey }, ...entries].sort((a, b) => a.id - b.id);
+export function tagsFile(blockKey: Uint8Array, digest: Uint8Array, entries: Authorisation[]): Uint8Array {
+  const sorted = [{ id: 0, kind: 0, tag: digest.slice(0, TAG_SIZE), key: blockKey }, ...entries].sort((a, b) => a.id - b.id);
   const out = new Uint8Array(sorted.length * TAGS_RECORD), view = new DataView(out.buffer);
   sorted.forEach((e, i) => {
     const o = i * TAGS_RECORD;

@@ -104,7 +104,7 @@ function command({ tool, values: v }: Parsed, print: (l: string) => void): void 
       if (!root) throw new ToolError(`--meters: meter ${id} has no key in the key file`);
       return authorisationFor(root, kind, image, id, blockKey, floor);
     });
-    writeOutput("--out", out, tagsFile(blockKey, entries));
+    writeOutput("--out", out, tagsFile(blockKey, digest, entries));
     print(`keys: ${out}: ${kind === TAG_ROLLBACK ? `rollback tags (from floor ${floor})` : "install tags"} for ${entries.length} meters, image v${head.version}, campaign ${imageId}`);
   }
 }

@@ -1,0 +1,58 @@
+/*
+ * A DISCOVER_REPLY answers a broadcast whose nonce was on the line, so anyone can send one.
+ * With a key file, discovery keeps only the meters in it, and never rewrites a known keyed
+ * meter's kind or version (its authenticated IDENTITY says those): a stranger can neither
+ * fill the registry, which is kept in Storage, with made-up ids, nor make a keyed meter look
+ * updated or outdated (docs/security.md). Without keys nothing changes.
+ */
+import { describe, expect, it } from "vitest";
+import { VirtualClock } from "../../../hal/mock/clock";
+import { discover } from "../../../firmware/concentrator/discovery";
+import { registry } from "../../../firmware/concentrator/registry";
+import { newMsg, setMsg, type Msg } from "../../../firmware/protocol/codec";
+import { P, T } from "../../../firmware/protocol/catalogue";
+import type { Endpoint } from "../../../firmware/link/endpoint";
+
+/** A discovery over an endpoint that records what it sends; `reply(id, kind, version)` answers the last DISCOVER. */
+function setup(keyed?: (id: number) => boolean) {
+  const clock = new VirtualClock();
+  const changes: number[] = [];
+  const reg = registry(16, (i) => changes.push(i));
+  let last: Msg | null = null;
+  const ep = { send: (m: Msg) => { last = { ...m, body: { ...m.body } }; return 0; } } as unknown as Endpoint;
+  const d = discover(ep, clock, reg, { slots: 4, slotMs: 100, rounds: 2 }, () => 0.5, () => {}, keyed);
+  const reply = (id: number, kind: number, version: number) =>
+    d.onMessage(setMsg(newMsg(), T.DISCOVER_REPLY, 1, id, P.TO_METER, P.BROADCAST_ID, { nonce: last!.body.nonce, slot: 0, kind, version }));
+  return { reg, changes, reply };
+}
+
+describe("discovery", () => {
+  it("with keys: a made-up id is not kept, a key-file meter is, and a known keyed meter's kind and version stay its identity's", () => {
+    const { reg, changes, reply } = setup((id) => id === 1001 || id === 1002);
+    reg.add(1001, 0);
+    reg.setInfo(reg.find(1001), 1, 7); // what its authenticated IDENTITY said
+    const before = changes.length;
+    for (let id = 5000; id < 5020; id++) expect(reply(id, 1, 99)).toBe(true); // taken as an answer, not kept
+    expect([5000, 5019].map((id) => reg.find(id))).toEqual([-1, -1]);
+    expect(reg.count()).toBe(1);
+    reply(1001, 2, 1); // in 1001's name: older version, another kind
+    const i = reg.find(1001);
+    expect([reg.kind(i), reg.version(i)]).toEqual([1, 7]);
+    reply(1002, 3, 4); // a new key-file meter is registered with what it said, until its IDENTITY
+    const j = reg.find(1002);
+    expect(j).toBeGreaterThanOrEqual(0);
+    expect([reg.kind(j), reg.version(j)]).toEqual([3, 4]);
+    // what was written: 1001's discovered flag and 1002's entry, nothing for the made-up ids
+    expect(changes.slice(before).every((k) => k === i || k === j)).toBe(true);
+  });
+
+  it("without keys: every reply is kept with its kind and version, as before", () => {
+    const { reg, reply } = setup();
+    reg.add(1001, 0);
+    reg.setInfo(reg.find(1001), 1, 7);
+    reply(1001, 2, 1);
+    reply(5000, 1, 3);
+    expect([reg.kind(reg.find(1001)), reg.version(reg.find(1001))]).toEqual([2, 1]);
+    expect(reg.find(5000)).toBeGreaterThanOrEqual(0);
+  });
+});
