@@ -5,6 +5,7 @@
  * entry makes meterline) behind an in-process console with the console session's
  * command/answer shape, and the virtual clock driven by the wall clock.
  */
+import { crc32 } from "node:zlib";
 import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode } from "../../bench/rig";
 import { lossModel } from "../../bench/run";
 import { KIND_CODE, loadScenario } from "../../bench/scenario";
@@ -35,8 +36,17 @@ export class InProcessConsole implements ConcentratorConsole {
 
   constructor(readonly port: string, private readonly api: () => unknown) {}
 
+  private readonly lineListeners: ((line: string) => void)[] = [];
+
+  /** "line": every line printed (the console session's event); other events never come in process. */
+  on(event: "disconnect" | "connect" | "line", f: (...a: unknown[]) => void): this {
+    if (event === "line") this.lineListeners.push(f);
+    return this;
+  }
+
   /** The print function to give consoleApi. */
   readonly print = (line: string): void => {
+    for (const f of this.lineListeners) f(line);
     if (this.sink) this.sink.push(line);
     else { this.unsolicited.push(line); if (this.unsolicited.length > 1000) this.unsolicited.shift(); }
   };
@@ -57,15 +67,29 @@ export class InProcessConsole implements ConcentratorConsole {
     }
   }
 
+  /** The concentrator's Storage files (latin1 strings, as Espruino's Storage.read gives them): meterlineOf's readFile reads them. */
+  readonly storage = new Map<string, string>();
+
+  /** Writes a Storage file, as the console session's writeFile does on a board. */
+  async writeFile(name: string, bytes: Uint8Array): Promise<{ length: number; crc: number; attempts: number }> {
+    if (this.closed) throw new Error(`${this.port}: the session was closed`);
+    this.storage.set(name, Buffer.from(bytes).toString("latin1"));
+    return { length: bytes.length, crc: crc32(bytes) >>> 0, attempts: 1 };
+  }
+
   async close(): Promise<void> { this.closed = true; }
 
   /** Open again after close() (a head-end that restarts attaches to the same concentrator). */
   reopen(): void { this.closed = false; }
 }
 
-/** The meterline object the board's entry makes (firmware/concentrator/entry.ts): consoleApi plus config and ctx. */
-export function meterlineOf(conc: ConcNode, print: (line: string) => void): Record<string, unknown> {
-  const api = consoleApi(conc.ctx, hostNative, 1, () => undefined, print, { bitRate: 9600, frameOverhead: 16, hostBaud: 57600 });
+/**
+ * The meterline object the board's entry makes (firmware/concentrator/entry.ts): consoleApi plus
+ * config and ctx. `readFile` reads the concentrator's Storage (an uploaded image and tags);
+ * none: no files.
+ */
+export function meterlineOf(conc: ConcNode, print: (line: string) => void, readFile: (name: string) => string | undefined = () => undefined): Record<string, unknown> {
+  const api = consoleApi(conc.ctx, hostNative, 1, readFile, print, { bitRate: 9600, frameOverhead: 16, hostBaud: 57600 });
   api.config = conc.ctx.config;
   api.ctx = conc.ctx;
   return api;
@@ -100,12 +124,13 @@ export function benchNetwork(o: BenchOptions = {}): BenchNetwork {
   const sc = loadScenario(o.scenario ?? "bench/scenarios/default.json");
   const rig = new LinkRig(sc.modem, lineFor(sc.modem, sc.seed, { bitRate: sc.bitRate, defaults: lossModel(sc.loss.p, sc.loss.meanBurst) }));
   const ids = sc.meters.map((m) => m.id);
-  for (const m of sc.meters) bootMeter(rig, `m${m.id}`, m.id, { kind: KIND_CODE[m.kind], version: 1 });
+  // autoRestart: a meter that activates an image restarts into it, so a campaign completes
+  for (const m of sc.meters) bootMeter(rig, `m${m.id}`, m.id, { kind: KIND_CODE[m.kind], version: 1, autoRestart: true });
   const config: Partial<DeviceConfig> = { id: o.id ?? 1, readingMinutes: o.readingMinutes ?? 1, profileHours: 6, ...(o.storeFiles ? { storeFiles: o.storeFiles } : {}) };
   const conc = bootConcentrator(rig, "conc", ids, undefined, config);
   let api: Record<string, unknown> = {};
   const con = new InProcessConsole(`bench:concentrator-${config.id}`, () => api);
-  api = meterlineOf(conc, con.print);
+  api = meterlineOf(conc, con.print, (name) => con.storage.get(name));
   rig.clock.advance(3000);
   conc.ctx.setTime(o.startTime ?? Math.floor(Date.now() / 1000));
   // an identify round, so the registry (and the head-end's meters table) knows kinds and versions

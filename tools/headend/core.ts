@@ -11,7 +11,12 @@
  * database restored from a copy) adds nothing, and only rows that were new are published.
  */
 import type { Answer } from "../console/session";
-import { nameCodes } from "../errors/table";
+import { lookupErr, nameCodes } from "../errors/table";
+import {
+  campaignFiles, campaignTopic, CommandError, COMMAND_FILTER, commandTopic, correlationOf, deviceError, errorTopic, failedMeters,
+  IMAGE_NAME, METER_STATES_CALL, parseCommand, parseProgress, replyTopic, running, TAGS_NAME, TOPIC_ROOT, updateCall,
+  type CampaignReport, type Command, type FailedMeter,
+} from "./commands";
 import type { MeterInfo, Reading } from "./db";
 import type { Publisher } from "./mqtt";
 
@@ -20,7 +25,10 @@ export interface ConcentratorConsole {
   readonly port: string;
   command(js: string, o?: { timeoutMs?: number }): Promise<Answer>;
   close(): Promise<void>;
-  on?(event: "disconnect" | "connect", f: (...a: unknown[]) => void): unknown;
+  /** "line": every line the concentrator prints (in a command's answer or not), as its first argument. */
+  on?(event: "disconnect" | "connect" | "line", f: (...a: unknown[]) => void): unknown;
+  /** Writes a file into the concentrator's Storage, checked (campaign commands upload images and tags with it). */
+  writeFile?(name: string, bytes: Uint8Array, o?: { timeoutMs?: number }): Promise<unknown>;
 }
 
 type Maybe<T> = T | Promise<T>;
@@ -49,11 +57,18 @@ export interface HeadendOptions {
   /** How often the registry is asked for (meterline.meters()), ms; default 60 s. */
   metersEveryMs?: number;
   log?: (line: string) => void;
+  /** The folder of images and tags files that campaign commands name; default the current folder. */
+  files?: string;
+  /**
+   * Answer commands for a concentrator not attached here with UNKNOWN_CONCENTRATOR; default
+   * true. False when several head-ends share one broker, each attached to other concentrators.
+   */
+  answerUnknown?: boolean;
 }
 
 export class HeadendError extends Error {}
 
-export const TOPIC_ROOT = "meterline";
+export { TOPIC_ROOT };
 
 export function readingTopic(concentrator: string, meter: number, obis: string): string {
   return `${TOPIC_ROOT}/${concentrator}/${meter}/${obis}`;
@@ -118,8 +133,130 @@ export class Attachment {
   /** Readings stored from it since it was attached (new rows). */
   stored = 0;
   private lastMeters = 0;
+  /** The campaign as last published on its topic; null: none seen. */
+  report: CampaignReport | null = null;
+  /** Ask for the campaign's progress at the next pull: at the first (one may run already), and while one runs. */
+  private following = true;
+  /** The running campaign's meter ids, by index (from its checkpoint, which is gone once it ends). */
+  private campaignIds: number[] | null = null;
+  private imageId: number | null = null;
+  /** The last campaign end line's failed meters ("meterline: campaign 12 ended: ...; failed: 2003 E94"), by image id. */
+  private endLine: { imageId: number; failed: FailedMeter[] } | null = null;
+  /** Commands (and progress queries) to this concentrator, one at a time in the order they came. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly h: Headend, readonly con: ConcentratorConsole) {}
+
+  /** A line the concentrator printed: its campaign's end line names each failed meter with its code. */
+  onLine(line: string): void {
+    const m = /^meterline: campaign (\d+) ended: .*?(?:failed:((?: \d+ E\d+)+))?$/.exec(line.trim());
+    if (!m) return;
+    const failed = (m[2] ?? "").trim().split(" ").filter(Boolean).reduce<FailedMeter[]>((out, x, i, all) => {
+      if (i % 2 === 0) { const code = Number(all[i + 1].slice(1)); out.push({ meter: Number(x), code, error: lookupErr(code)?.name ?? `E${code}` }); }
+      return out;
+    }, []);
+    this.endLine = { imageId: Number(m[1]), failed };
+  }
+
+  /** Runs `f` after every command queued before it. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(f);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Runs a command (commandTopic, parseCommand); its answer's fields, or a CommandError. */
+  run(c: Command): Promise<Record<string, unknown>> {
+    return this.serial(() => this.execute(c));
+  }
+
+  /** A console command; a console that does not answer is CONSOLE, one that throws CONCENTRATOR_THREW. */
+  private async ask(js: string): Promise<Answer> {
+    let a: Answer;
+    try { a = await this.con.command(js, { timeoutMs: this.h.timeoutMs }); } catch (e) { throw new CommandError("CONSOLE", `concentrator ${this.id}: ${(e as Error).message}`); }
+    if (a.error) throw new CommandError("CONCENTRATOR_THREW", `concentrator ${this.id}: ${js.slice(0, 40)}: ${a.error}`);
+    return a;
+  }
+
+  /** A console function that prints and returns 0 or a device code: its "meterline:" lines; a code is its named error. */
+  private async call(js: string): Promise<string[]> {
+    const a = await this.ask(js);
+    const lines = a.lines.filter((l) => l.startsWith("meterline:"));
+    const code = Number(a.value);
+    if (!Number.isInteger(code)) throw new CommandError("CONCENTRATOR_THREW", `concentrator ${this.id}: ${js.slice(0, 40)}: no code in the answer (${a.value})`);
+    if (code) throw deviceError(code, nameCodes(lines[lines.length - 1] ?? ""));
+    return lines;
+  }
+
+  private async execute(c: Command): Promise<Record<string, unknown>> {
+    if (c.name === "read") {
+      const lines = await this.call(`meterline.read(${c.meter ?? ""})`);
+      return { meter: c.meter ?? null, lines, note: "a round of readings runs; they come on the reading topics with the next pull" };
+    }
+    if (c.name !== "update") {
+      const lines = await this.call(`meterline.${c.name}()`);
+      this.following = true;
+      await this.followCampaign();
+      return { lines, campaign: this.report };
+    }
+    // everything that can be checked is, before anything is written: a refused command changes nothing
+    const files = campaignFiles(this.h.files, c);
+    if (Array.isArray(c.meters)) {
+      const known = new Set(parseMeters((await this.ask("meterline.meters()")).lines).map((m) => m.id));
+      const unknown = c.meters.filter((m) => !known.has(m));
+      if (unknown.length) {
+        const e = lookupErr("UNKNOWN_METER")!;
+        throw new CommandError(e.name, `update: meters ${unknown.join(", ")} are not in concentrator ${this.id}'s registry`, e.code);
+      }
+    }
+    const p = parseProgress((await this.ask("meterline.progress()")).lines.filter((l) => l.startsWith("meterline:")).pop() ?? "");
+    if (p && running(p.phase)) throw new CommandError("CAMPAIGN_RUNNING", `concentrator ${this.id} runs a campaign already (${p.phase}, round ${p.round}, ${p.complete} of ${p.meters} meters updated): its image file is in use`);
+    if (!this.con.writeFile) throw new CommandError("UPLOAD_FAILED", `${this.port}: this console cannot write Storage files`);
+    const uploaded: string[] = [];
+    for (const [name, bytes] of [[IMAGE_NAME, files.image], [TAGS_NAME, files.tags]] as const) {
+      if (!bytes) continue;
+      try { await this.con.writeFile(name, bytes, { timeoutMs: this.h.timeoutMs }); } catch (e) { throw new CommandError("UPLOAD_FAILED", `concentrator ${this.id}: ${name}: ${(e as Error).message}`); }
+      uploaded.push(`${name} (${bytes.length} bytes)`);
+    }
+    const lines = await this.call(updateCall(c, files));
+    this.imageId = c.imageId;
+    this.campaignIds = null;
+    this.endLine = null;
+    this.following = true;
+    await this.followCampaign();
+    return { imageId: c.imageId, uploaded, lines, campaign: this.report };
+  }
+
+  /**
+   * While a campaign runs (and once at the first pull): its progress line and, while its
+   * checkpoint names them, its meters' states; published on the campaign topic when it changed.
+   */
+  async followCampaign(): Promise<void> {
+    if (!this.following) return;
+    const a = await this.con.command("meterline.progress()", { timeoutMs: this.h.timeoutMs });
+    const p = parseProgress(a.lines.filter((l) => l.startsWith("meterline:")).pop() ?? "");
+    if (!p) { this.following = false; return; } // no campaign
+    const on = running(p.phase);
+    let failed: FailedMeter[] = [];
+    const end = this.endLine;
+    if (!on && end && (this.imageId === null || end.imageId === this.imageId) && end.failed.length === p.failed) failed = end.failed;
+    else if (p.failed || (on && !this.campaignIds)) {
+      const s = await this.con.command(METER_STATES_CALL, { timeoutMs: this.h.timeoutMs });
+      const text = s.value && s.value.startsWith('"') ? (JSON.parse(s.value) as string) : "";
+      const r = failedMeters(text, this.campaignIds);
+      this.campaignIds = r.ids;
+      failed = r.failed;
+    }
+    const report: CampaignReport = { imageId: this.imageId, ...p, running: on, failedMeters: failed, error: p.code ? lookupErr(p.code)?.name ?? `E${p.code}` : null };
+    if (JSON.stringify(report) !== JSON.stringify(this.report)) {
+      this.report = report;
+      await this.h.publish(campaignTopic(this.id), JSON.stringify(report));
+    }
+    if (!on) this.following = false;
+  }
+
+  /** followCampaign after the commands queued before it. */
+  follow(): Promise<void> { return this.serial(() => this.followCampaign()); }
 
   get port(): string { return this.con.port; }
 
@@ -220,6 +357,8 @@ export class Headend {
   readonly timeoutMs: number;
   readonly metersEveryMs: number;
   readonly log: (line: string) => void;
+  readonly files: string;
+  readonly answerUnknown: boolean;
   readonly attached: Attachment[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<unknown> = Promise.resolve();
@@ -233,6 +372,34 @@ export class Headend {
     this.timeoutMs = o.timeoutMs ?? 30_000;
     this.metersEveryMs = o.metersEveryMs ?? 60_000;
     this.log = o.log ?? (() => undefined);
+    this.files = o.files ?? process.cwd();
+    this.answerUnknown = o.answerUnknown ?? true;
+  }
+
+  /** Takes commands: subscribes to meterline/+/cmd/# (docs/headend.md, Commands). */
+  async listen(): Promise<void> {
+    if (!this.mqtt) throw new HeadendError("commands need an MQTT broker");
+    await this.mqtt.subscribe(COMMAND_FILTER, (topic, payload, retain) => { void this.onCommand(topic, payload.toString("utf8"), retain); });
+  }
+
+  /** Runs one command message and answers it on the reply or the error topic. Resolves when answered. */
+  async onCommand(topic: string, text: string, retain: boolean): Promise<void> {
+    const t = commandTopic(topic);
+    if (!t) return;
+    const at = this.attached.find((x) => x.id === t.concentrator);
+    if (!at && !this.answerUnknown) return; // another head-end's concentrator
+    const id = correlationOf(text);
+    const answer = (to: string, body: Record<string, unknown>) => this.publish(to, JSON.stringify({ command: t.name, ...(id !== undefined ? { id } : {}), ...body }), false);
+    try {
+      if (!at) throw new CommandError("UNKNOWN_CONCENTRATOR", `no concentrator ${t.concentrator} is attached (attached: ${this.attached.map((x) => x.id).join(", ") || "none"})`);
+      if (retain) throw new CommandError("RETAINED_COMMAND", `${t.name}: published retained; publish commands without retain`);
+      const body = await at.run(parseCommand(t.name, text));
+      await answer(replyTopic(t.concentrator), { ok: true, ...body });
+    } catch (e) {
+      const ce = e instanceof CommandError ? e : new CommandError("CONSOLE", (e as Error).message);
+      this.log(`headend: concentrator ${t.concentrator}: command ${t.name} refused: ${ce.error}: ${ce.message}`);
+      await answer(errorTopic(t.concentrator), { error: ce.error, ...(ce.code !== undefined ? { code: ce.code } : {}), message: ce.message }).catch(() => undefined);
+    }
   }
 
   /** Attaches a concentrator: asks its id, records it, marks it online. */
@@ -244,11 +411,12 @@ export class Headend {
     await this.db.concentrator(id, con.port);
     this.attached.push(at);
     con.on?.("disconnect", () => { if (!this.stopping) void at.setOnline(false).catch(() => undefined); });
+    con.on?.("line", (l) => at.onLine(String(l)));
     return at;
   }
 
-  async publish(topic: string, payload: string): Promise<void> {
-    if (this.mqtt) await this.mqtt.publish(topic, payload, true);
+  async publish(topic: string, payload: string, retain = true): Promise<void> {
+    if (this.mqtt) await this.mqtt.publish(topic, payload, retain);
   }
 
   async publishReading(concentrator: string, r: Reading): Promise<void> {
@@ -263,6 +431,7 @@ export class Headend {
         const got = await at.pull();
         if (got) this.log(`headend: concentrator ${at.id}: ${got} new readings (${at.stored} since attached)`);
         n += got;
+        await at.follow();
       } catch (e) {
         this.log(`headend: concentrator ${at.id} (${at.port}): ${(e as Error).message}`);
         if (at.online) await at.setOnline(false).catch(() => undefined);

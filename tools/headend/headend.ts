@@ -7,6 +7,8 @@
  *   npm run headend -- --concentrator tcp://127.0.0.1:4733 --concentrator /dev/ttyACM0
  *   npm run headend -- --bench
  */
+import { existsSync, statSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { openConsole } from "../console/session";
 import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
 import { HeadendDb } from "./db";
@@ -18,7 +20,7 @@ import { benchNetwork, type BenchNetwork } from "./bench";
 export const TOOL: Tool = {
   name: "headend", run: "npm run headend --",
   usage: "(--concentrator PORT ... | --bench) [options]",
-  about: "The head-end: attaches to concentrators through their consoles, pulls each one's new readings with\nmeterline.export(\"json\", from, max), stores them in SQLite and only then acknowledges them\n(meterline.ack), and publishes each reading on MQTT (meterline/<concentrator>/<meter>/<obis>,\nretained) with an embedded broker, or an external one with --mqtt. Runs until stopped (Ctrl-C).\n--bench: the default bench network (a concentrator and 8 meters on a simulated line) in this process.",
+  about: "The head-end: attaches to concentrators through their consoles, pulls each one's new readings with\nmeterline.export(\"json\", from, max), stores them in SQLite and only then acknowledges them\n(meterline.ack), and publishes each reading on MQTT (meterline/<concentrator>/<meter>/<obis>,\nretained) with an embedded broker, or an external one with --mqtt. Takes commands on\nmeterline/<concentrator>/cmd/<read|update|pause|resume|abort> and publishes campaign progress.\nRuns until stopped (Ctrl-C).\n--bench: the default bench network (a concentrator and 8 meters on a simulated line) in this process.",
   options: {
     concentrator: { type: "string", multiple: true, value: "PORT", help: "a concentrator's console: tcp://host:port or a serial device path; repeat for more" },
     bench: { type: "boolean", default: false, help: "attach the default bench network (no hardware) instead" },
@@ -29,6 +31,7 @@ export const TOOL: Tool = {
     batch: { type: "string", value: "N", default: "100", help: "readings asked for in one export, 1 to 1000" },
     timeout: { type: "string", value: "S", default: "30", help: "seconds one console command may take" },
     speed: { type: "string", value: "N", help: "--bench: virtual seconds a real second (default 60)" },
+    files: { type: "string", value: "DIR", help: "the folder of images and tags files that update commands name (default the current folder)" },
   },
   examples: [
     "npm run headend -- --bench",
@@ -48,6 +51,7 @@ export interface HeadendArgs {
   batch: number;
   timeoutS: number;
   speed: number;
+  files: string;
 }
 
 export function headendArgs(v: Parsed["values"]): HeadendArgs {
@@ -63,6 +67,8 @@ export function headendArgs(v: Parsed["values"]): HeadendArgs {
   if (mqtt !== undefined && !/^mqtts?:\/\/[^/]+(:\d+)?\/?$/.test(mqtt)) throw new UsageError(`--mqtt must be mqtt://host:port, got "${mqtt}"`);
   if (mqtt !== undefined && v["mqtt-port"] !== undefined) throw new UsageError("--mqtt-port is the embedded broker's: leave it out with --mqtt");
   if (v.speed !== undefined && !bench) throw new UsageError("--speed is for --bench");
+  const files = (v.files as string | undefined) ?? process.cwd();
+  if (!existsSync(files) || !statSync(files).isDirectory()) throw new UsageError(`--files ${files}: no such folder`);
   return {
     ports, bench, db: v.db as string, mqtt,
     mqttPort: int("--mqtt-port", v["mqtt-port"] as string | undefined, 0, 65535) ?? 1883,
@@ -70,6 +76,7 @@ export function headendArgs(v: Parsed["values"]): HeadendArgs {
     batch: int("--batch", v.batch as string, 1, 1000)!,
     timeoutS: int("--timeout", v.timeout as string, 1, 600)!,
     speed: int("--speed", v.speed as string | undefined, 1, 100000) ?? 60,
+    files: resolvePath(files),
   };
 }
 
@@ -97,7 +104,9 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
     await db.close();
     throw new ToolError((e as Error).message);
   }
-  const headend = new Headend({ db, mqtt, batch: a.batch, timeoutMs: a.timeoutS * 1000, log: out });
+  // with the embedded broker this head-end is the only one answering commands; on an external
+  // broker other head-ends may own the concentrators it does not know, so it stays quiet on them
+  const headend = new Headend({ db, mqtt, batch: a.batch, timeoutMs: a.timeoutS * 1000, log: out, files: a.files, answerUnknown: !a.mqtt });
   let bench: BenchNetwork | null = null;
   const fail = async (e: unknown) => { await headend.stop(); bench?.stop(); await mqtt.close(); await db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
   try {
@@ -115,6 +124,7 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
       const at = await headend.attach(c).catch(async (e: Error) => { await c.close(); throw e; });
       out(`headend: concentrator ${at.id} on ${c.port}: attached; its readings from store position ${await db.cursor(at.id)} on`);
     }
+    await headend.listen();
   } catch (e) {
     return fail(e);
   }
@@ -122,6 +132,7 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
   out(`headend: MQTT broker ${mqtt.url}${a.mqtt ? "" : " (embedded)"}`);
   const ids = headend.attached.map((x) => x.id);
   out(`headend: topics: meterline/<concentrator>/<meter>/<obis> (readings, JSON, retained), meterline/<concentrator>/status (online/offline), meterline/<concentrator>/<meter>/status`);
+  out(`headend: commands: meterline/<concentrator>/cmd/<read|update|pause|resume|abort> (JSON), answered on meterline/<concentrator>/reply or /error; campaign progress on meterline/<concentrator>/campaign; images and tags from ${a.files}`);
   out(`headend: subscribe to everything: mosquitto_sub -L '${mqtt.url.replace(/\/$/, "")}/meterline/#' -v   (concentrators: ${ids.join(", ")})`);
   bench?.start();
   if (bench) out(`headend: bench: ${bench.meters.length} meters (${bench.meters.join(", ")}) on a simulated line, virtual time at ${a.speed}× the wall clock, a register round every virtual minute`);

@@ -11,7 +11,19 @@ export interface Publisher {
   readonly url: string;
   /** Publishes one message (QoS 1 to an external broker); retained unless `retain` is false. */
   publish(topic: string, payload: string, retain?: boolean): Promise<void>;
+  /** Calls `f` with each message on `filter` (MQTT wildcards + and #) from now on; `retain`: it came flagged retained. */
+  subscribe(filter: string, f: (topic: string, payload: Buffer, retain: boolean) => void): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Whether `topic` is on `filter` (MQTT's + one level, # the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split("/"), t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return true;
+    if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
 }
 
 /** An aedes broker on a TCP port (0: any free port) of `host`. */
@@ -32,6 +44,12 @@ export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Pu
     publish: (topic, payload, retain = true) => new Promise<void>((resolve, reject) => {
       broker.publish({ cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain, dup: false }, (e) => (e ? reject(e) : resolve()));
     }),
+    subscribe: (filter, f) => new Promise<void>((resolve) => {
+      broker.subscribe(filter, (packet, done) => {
+        f(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), !!packet.retain);
+        done();
+      }, () => resolve());
+    }),
     close: () => new Promise<void>((resolve) => {
       server.close(() => broker.close(() => resolve()));
       // clients still connected keep the server open: end them
@@ -51,6 +69,10 @@ export async function externalBroker(url: string, clientId = `meterline-headend-
   return {
     url,
     publish: async (topic, payload, retain = true) => { await client.publishAsync(topic, payload, { qos: 1, retain }); },
+    subscribe: async (filter, f) => {
+      client.on("message", (topic, payload, packet) => { if (topicMatches(filter, topic)) f(topic, payload, !!packet.retain); });
+      await client.subscribeAsync(filter, { qos: 1 });
+    },
     close: async () => { await client.endAsync(); },
   };
 }

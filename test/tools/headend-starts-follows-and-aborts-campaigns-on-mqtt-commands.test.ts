@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeProgramImage } from "../harness/scripted-concentrator";
+import { imageFileOf } from "../../tools/image/image";
+import { IMAGE_FILE_HEADER } from "../../firmware/common/image-file";
+import { commandRig, until, type CommandRig } from "../fixtures/mqtt-commands";
+
+const rigs: CommandRig[] = [];
+afterEach(async () => { for (const r of rigs.splice(0)) await r.close(); });
+
+/** An image file (npm run image's format) for the bench's LINUX meters, in the head-end's files folder. */
+function heldImage(r: CommandRig, name: string, version: number, size = 3000): Buffer {
+  const bytes = Buffer.from(imageFileOf(makeProgramImage(version, size, 200).bytes, "LINUX", version, 200));
+  writeFileSync(join(r.files, name), bytes);
+  return bytes;
+}
+
+/** The program version meter `id` runs (its app header's version byte). */
+function version(r: CommandRig, id: number): number {
+  const n = r.net.rig.meters.get(id)!;
+  return n.flash.read(n.board.regions.app!.addr + 12, 1)[0];
+}
+
+const reports = (r: CommandRig) => r.got.filter((m) => m.topic === "meterline/7/campaign").map((m) => JSON.parse(m.payload));
+
+/** Virtual time in steps of `stepMs`, the head-end pulling (and following the campaign) after each, until `done` or `maxMs`. */
+async function runUntil(r: CommandRig, done: () => boolean, stepMs: number, maxMs: number): Promise<void> {
+  for (let t = 0; t < maxMs && !done(); t += stepMs) {
+    r.net.advance(stepMs);
+    await r.h.pullAll();
+  }
+}
+
+describe("campaigns driven over MQTT (a concentrator network behind a console on TCP, the embedded broker)", () => {
+  it("update uploads the held image into the concentrator's Storage and starts the campaign; progress is published to the end with each failed meter named; abort stops the next one", async () => {
+    const r = await commandRig([2001, 2002, 2003], { id: 7 });
+    rigs.push(r);
+    const v2 = heldImage(r, "meter-v2.mlim", 2);
+    // meter 2003 leaves the line: the campaign fails it by name
+    r.net.rig.line.link("conc0", "m2003", { loss: 1 });
+
+    const a = await r.send("meterline/7/cmd/update", { image: "meter-v2.mlim", imageId: 12, method: "patent", meters: [2001, 2002, 2003] });
+    expect(a.topic).toBe("meterline/7/reply");
+    const reply = JSON.parse(a.payload);
+    expect(reply).toMatchObject({ command: "update", id: "c1", ok: true, imageId: 12, uploaded: [`img.bin (${v2.length} bytes)`] });
+    expect(reply.lines).toEqual([`meterline: campaign 12 started: ${v2.length - IMAGE_FILE_HEADER} bytes, ${Math.ceil((v2.length - IMAGE_FILE_HEADER) / 200)} blocks, 3 meters`]);
+    // written through the console session (base64 chunks, read back), then update() on it
+    expect(Buffer.from(r.net.fake.storage.get("img.bin")!, "latin1")).toEqual(v2);
+    expect(r.net.fake.received).toContain('meterline.update("img.bin",{"imageId":12,"meters":[2001,2002,2003],"method":"patent"})');
+    expect(reply.campaign).toMatchObject({ imageId: 12, running: true, meters: 3, complete: 0, failed: 0 });
+
+    await runUntil(r, () => reports(r).some((x) => !x.running), 10_000, 3_600_000);
+    const seen = reports(r);
+    const last = seen[seen.length - 1];
+    expect(last).toMatchObject({ imageId: 12, phase: "done", running: false, meters: 3, complete: 2, failed: 1, code: 0, error: null });
+    expect(last.failedMeters).toEqual([{ meter: 2003, code: 94, error: "CAMPAIGN_NO_ANSWER" }]);
+    expect(last.round).toBeGreaterThan(0);
+    expect(last.frames).toBeGreaterThan(0);
+    // it moved through the phases on the way, each change published once, retained
+    const phases = seen.map((x) => x.phase).filter((p, i, all) => p !== all[i - 1]);
+    expect(phases.slice(0, 2)).toEqual(["control", "broadcast"]);
+    expect(phases).toContain("activate");
+    expect(phases.at(-1)).toBe("done");
+    expect(new Set(seen.map((x) => JSON.stringify(x))).size).toBe(seen.length);
+    expect([version(r, 2001), version(r, 2002), version(r, 2003)]).toEqual([2, 2, 1]);
+    // once done, the head-end stops asking for progress
+    const asked = r.net.fake.received.filter((l) => l === "meterline.progress()").length;
+    await r.h.pullAll();
+    expect(r.net.fake.received.filter((l) => l === "meterline.progress()").length).toBe(asked);
+
+    // a second campaign, to v3, aborted while it runs
+    r.net.rig.line.link("conc0", "m2003", { loss: 0 });
+    heldImage(r, "meter-v3.mlim", 3, 6000);
+    const b = JSON.parse((await r.send("meterline/7/cmd/update", { image: "meter-v3.mlim", imageId: 13 })).payload);
+    expect(b).toMatchObject({ ok: true, imageId: 13, campaign: { imageId: 13, running: true } });
+    await runUntil(r, () => (reports(r).at(-1)?.round ?? 0) >= 1, 1000, 120_000);
+    const ab = await r.send("meterline/7/cmd/abort", {});
+    expect(ab.topic).toBe("meterline/7/reply");
+    expect(JSON.parse(ab.payload).campaign).toMatchObject({ imageId: 13, phase: "aborted", running: false });
+    await runUntil(r, () => false, 60_000, 600_000); // ten minutes on: it stays aborted
+    expect(reports(r).at(-1)).toMatchObject({ imageId: 13, phase: "aborted", running: false });
+    expect([version(r, 2001), version(r, 2002)]).toEqual([2, 2]); // nobody runs v3
+    // the retained campaign topic gives a later subscriber the last state
+    const { default: mqtt } = await import("mqtt");
+    const late = await mqtt.connectAsync(r.broker.url, { clientId: "late" });
+    const retained: string[] = [];
+    late.on("message", (_t, p) => retained.push(p.toString()));
+    await late.subscribeAsync("meterline/7/campaign");
+    await until(() => retained.length > 0);
+    await late.endAsync();
+    expect(JSON.parse(retained[0])).toMatchObject({ imageId: 13, phase: "aborted" });
+    // and an aborted campaign leaves room for the next
+    const c = await r.send("meterline/7/cmd/update", { image: "meter-v2.mlim", imageId: 14, meters: [2003] });
+    expect(JSON.parse(c.payload)).toMatchObject({ ok: true, imageId: 14 });
+    expect(readFileSync(join(r.files, "meter-v2.mlim"))).toEqual(v2);
+  }, 180_000);
+});
