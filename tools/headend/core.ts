@@ -17,8 +17,9 @@ import {
   IMAGE_NAME, METER_STATES_CALL, parseCommand, parseProgress, replyTopic, running, TAGS_NAME, TOPIC_ROOT, updateCall,
   type CampaignReport, type Command, type FailedMeter,
 } from "./commands";
-import type { MeterInfo, Reading } from "./db";
+import type { MeterInfo, Reading, Register } from "./db";
 import type { Publisher } from "./mqtt";
+import { discoveryConfig } from "./homeassistant";
 
 /** What the head-end needs of a console: a ConsoleSession, or the bench's in-process one. */
 export interface ConcentratorConsole {
@@ -43,6 +44,8 @@ export interface ReadingsDb {
   /** A batch and the cursor after it, in one transaction: the readings that were new. */
   store(id: string, rows: Reading[], next: number): Maybe<Reading[]>;
   meters(id: string, list: MeterInfo[]): Maybe<void>;
+  /** Each register (meter, OBIS, unit) of the concentrator's readings stored. */
+  registers(id: string): Maybe<Register[]>;
   close(): Maybe<void>;
 }
 
@@ -64,6 +67,8 @@ export interface HeadendOptions {
    * true. False when several head-ends share one broker, each attached to other concentrators.
    */
   answerUnknown?: boolean;
+  /** Announce meters to Home Assistant's MQTT discovery under this prefix (homeassistant.ts); none: no announcements. */
+  homeassistant?: string | null;
 }
 
 export class HeadendError extends Error {}
@@ -140,12 +145,25 @@ export class Attachment {
   /** The running campaign's meter ids, by index (from its checkpoint, which is gone once it ends). */
   private campaignIds: number[] | null = null;
   private imageId: number | null = null;
+  /** The registry as last asked for, by meter id (Home Assistant's device blocks). */
+  private info = new Map<number, MeterInfo>();
+  /** Each register (meter, OBIS, unit) seen in this concentrator's readings (announced to Home Assistant). */
+  private registers = new Map<string, Register>();
   /** The last campaign end line's failed meters ("meterline: campaign 12 ended: ...; failed: 2003 E94"), by image id. */
   private endLine: { imageId: number; failed: FailedMeter[] } | null = null;
   /** Commands (and progress queries) to this concentrator, one at a time in the order they came. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly h: Headend, readonly con: ConcentratorConsole) {}
+
+  /** A register seen in the readings; announced to Home Assistant once its meter is in the registry as last asked for. */
+  async noteRegister(r: Register): Promise<void> {
+    const key = `${r.meter}|${r.obis}|${r.unit}`;
+    if (this.registers.has(key)) return;
+    this.registers.set(key, { meter: r.meter, obis: r.obis, unit: r.unit });
+    const info = this.info.get(r.meter);
+    if (info) await this.h.announce(this.id, info, r.obis, r.unit);
+  }
 
   /** A line the concentrator printed: its campaign's end line names each failed meter with its code. */
   onLine(line: string): void {
@@ -294,7 +312,10 @@ export class Attachment {
       this.stored += added.length;
       // published in order without waiting: a broker that is away (an external one reconnecting)
       // holds up neither the database nor the acknowledgement
-      for (const r of added) this.h.publishReading(this.id, r).catch((e: Error) => this.h.log(`headend: MQTT: ${e.message}`));
+      for (const r of added) {
+        if (this.h.homeassistant) this.noteRegister(r).catch((e: Error) => this.h.log(`headend: MQTT: ${e.message}`));
+        this.h.publishReading(this.id, r).catch((e: Error) => this.h.log(`headend: MQTT: ${e.message}`));
+      }
       cursor = next;
       if (rows.length < batch) break;
     }
@@ -337,7 +358,15 @@ export class Attachment {
     await this.h.db.meters(this.id, list);
     this.lastMeters = Date.now();
     for (const m of list) {
+      this.info.set(m.id, m);
       await this.h.publish(meterStatusTopic(this.id, m.id), JSON.stringify({ kind: m.kind, version: m.version, lastSeen: m.lastSeen, quality: m.quality, ok: m.ok, missed: m.missed }));
+    }
+    // Home Assistant: each register of a listed meter, again when its kind or version changed (published only then)
+    if (this.h.homeassistant) {
+      for (const r of this.registers.values()) {
+        const info = this.info.get(r.meter);
+        if (info) await this.h.announce(this.id, info, r.obis, r.unit);
+      }
     }
     return list;
   }
@@ -359,6 +388,10 @@ export class Headend {
   readonly log: (line: string) => void;
   readonly files: string;
   readonly answerUnknown: boolean;
+  /** Home Assistant's discovery prefix, or null: no announcements. */
+  readonly homeassistant: string | null;
+  /** Discovery configs published, by topic (a config is published again only when it changed). */
+  private readonly announced = new Map<string, string>();
   readonly attached: Attachment[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<unknown> = Promise.resolve();
@@ -374,6 +407,18 @@ export class Headend {
     this.log = o.log ?? (() => undefined);
     this.files = o.files ?? process.cwd();
     this.answerUnknown = o.answerUnknown ?? true;
+    this.homeassistant = o.homeassistant ?? null;
+  }
+
+  /** Publishes (retained) a register's Home Assistant discovery config, when it has one and it changed. */
+  async announce(concentrator: string, info: MeterInfo, obis: string, unit: string): Promise<void> {
+    if (!this.homeassistant) return;
+    const c = discoveryConfig(this.homeassistant, concentrator, info, obis, unit);
+    if (!c) return;
+    const text = JSON.stringify(c.payload);
+    if (this.announced.get(c.topic) === text) return;
+    this.announced.set(c.topic, text);
+    await this.publish(c.topic, text);
   }
 
   /** Takes commands: subscribes to meterline/+/cmd/# (docs/headend.md, Commands). */
@@ -409,6 +454,8 @@ export class Headend {
     const same = this.attached.find((x) => x.id === id);
     if (same) throw new HeadendError(`${con.port} and ${same.port} both say they are concentrator ${id}: each concentrator needs its own id`);
     await this.db.concentrator(id, con.port);
+    // registers of readings stored before: announced with the registry's first answer (an embedded broker keeps no retained message across restarts)
+    if (this.homeassistant) for (const r of await this.db.registers(id)) await at.noteRegister(r);
     this.attached.push(at);
     con.on?.("disconnect", () => { if (!this.stopping) void at.setOnline(false).catch(() => undefined); });
     con.on?.("line", (l) => at.onLine(String(l)));

@@ -25,6 +25,9 @@ export interface Reading {
 }
 
 /** A meter as meterline.meters() lists it. */
+/** A meter's register as its readings name it. */
+export interface Register { meter: number; obis: string; unit: string }
+
 export interface MeterInfo {
   id: number;
   kind: number;
@@ -137,6 +140,11 @@ export class HeadendDb {
       "INSERT INTO meters (id, concentrator, kind, version, last_seen, quality, updated) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET concentrator = excluded.concentrator, kind = excluded.kind, version = excluded.version, last_seen = excluded.last_seen, quality = excluded.quality, updated = excluded.updated",
     );
     this.db.transaction(() => { for (const m of list) st.run(m.id, id, m.kind, m.version, m.lastSeen, m.quality, now); })();
+  }
+
+  /** Each register (meter, OBIS, unit) concentrator `id`'s readings have. */
+  registers(id: string): Register[] {
+    return this.db.prepare("SELECT DISTINCT meter, obis, unit FROM readings WHERE concentrator = ? ORDER BY meter, obis").all(id) as Register[];
   }
 
   /** Readings stored, oldest first (of one concentrator, or all). */

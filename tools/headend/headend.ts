@@ -16,6 +16,7 @@ import { embeddedBroker, externalBroker, type Publisher } from "./mqtt";
 import { Headend, type ConcentratorConsole, type ReadingsDb } from "./core";
 import { PgDb } from "./pg";
 import { benchNetwork, type BenchNetwork } from "./bench";
+import { DEFAULT_PREFIX } from "./homeassistant";
 
 export const TOOL: Tool = {
   name: "headend", run: "npm run headend --",
@@ -31,12 +32,14 @@ export const TOOL: Tool = {
     batch: { type: "string", value: "N", default: "100", help: "readings asked for in one export, 1 to 1000" },
     timeout: { type: "string", value: "S", default: "30", help: "seconds one console command may take" },
     speed: { type: "string", value: "N", help: "--bench: virtual seconds a real second (default 60)" },
+    homeassistant: { type: "boolean", default: false, help: "announce each meter's energy, water and gas registers to Home Assistant (MQTT discovery, retained)" },
+    "homeassistant-prefix": { type: "string", value: "P", help: "Home Assistant's discovery prefix (default homeassistant)" },
     files: { type: "string", value: "DIR", help: "the folder of images and tags files that update commands name (default the current folder)" },
   },
   examples: [
     "npm run headend -- --bench",
     "npm run headend -- --concentrator tcp://127.0.0.1:4733 --concentrator /dev/ttyACM0 --db /var/lib/meterline/headend.db",
-    "npm run headend -- --concentrator /dev/ttyUSB0 --mqtt mqtt://broker.local:1883",
+    "npm run headend -- --concentrator /dev/ttyUSB0 --mqtt mqtt://broker.local:1883 --homeassistant",
   ],
   notes: ["exit 0 when stopped (SIGINT, SIGTERM); 1 when a concentrator, the database or the broker cannot be reached at the start; 2 for a bad argument"],
 };
@@ -52,6 +55,8 @@ export interface HeadendArgs {
   timeoutS: number;
   speed: number;
   files: string;
+  /** Home Assistant's discovery prefix with --homeassistant, else null. */
+  homeassistant: string | null;
 }
 
 export function headendArgs(v: Parsed["values"]): HeadendArgs {
@@ -67,6 +72,9 @@ export function headendArgs(v: Parsed["values"]): HeadendArgs {
   if (mqtt !== undefined && !/^mqtts?:\/\/[^/]+(:\d+)?\/?$/.test(mqtt)) throw new UsageError(`--mqtt must be mqtt://host:port, got "${mqtt}"`);
   if (mqtt !== undefined && v["mqtt-port"] !== undefined) throw new UsageError("--mqtt-port is the embedded broker's: leave it out with --mqtt");
   if (v.speed !== undefined && !bench) throw new UsageError("--speed is for --bench");
+  const haPrefix = v["homeassistant-prefix"] as string | undefined;
+  if (haPrefix !== undefined && !v.homeassistant) throw new UsageError("--homeassistant-prefix is for --homeassistant");
+  if (haPrefix !== undefined && !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(haPrefix)) throw new UsageError(`--homeassistant-prefix must be topic levels of letters, digits, _ and -, got "${haPrefix}"`);
   const files = (v.files as string | undefined) ?? process.cwd();
   if (!existsSync(files) || !statSync(files).isDirectory()) throw new UsageError(`--files ${files}: no such folder`);
   return {
@@ -77,6 +85,7 @@ export function headendArgs(v: Parsed["values"]): HeadendArgs {
     timeoutS: int("--timeout", v.timeout as string, 1, 600)!,
     speed: int("--speed", v.speed as string | undefined, 1, 100000) ?? 60,
     files: resolvePath(files),
+    homeassistant: v.homeassistant ? haPrefix ?? DEFAULT_PREFIX : null,
   };
 }
 
@@ -106,7 +115,7 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
   }
   // with the embedded broker this head-end is the only one answering commands; on an external
   // broker other head-ends may own the concentrators it does not know, so it stays quiet on them
-  const headend = new Headend({ db, mqtt, batch: a.batch, timeoutMs: a.timeoutS * 1000, log: out, files: a.files, answerUnknown: !a.mqtt });
+  const headend = new Headend({ db, mqtt, batch: a.batch, timeoutMs: a.timeoutS * 1000, log: out, files: a.files, answerUnknown: !a.mqtt, homeassistant: a.homeassistant });
   let bench: BenchNetwork | null = null;
   const fail = async (e: unknown) => { await headend.stop(); bench?.stop(); await mqtt.close(); await db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
   try {
@@ -133,6 +142,7 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
   const ids = headend.attached.map((x) => x.id);
   out(`headend: topics: meterline/<concentrator>/<meter>/<obis> (readings, JSON, retained), meterline/<concentrator>/status (online/offline), meterline/<concentrator>/<meter>/status`);
   out(`headend: commands: meterline/<concentrator>/cmd/<read|update|pause|resume|abort> (JSON), answered on meterline/<concentrator>/reply or /error; campaign progress on meterline/<concentrator>/campaign; images and tags from ${a.files}`);
+  if (a.homeassistant) out(`headend: Home Assistant: each meter's energy, water and gas registers announced on ${a.homeassistant}/sensor/<unique_id>/config (retained)`);
   out(`headend: subscribe to everything: mosquitto_sub -L '${mqtt.url.replace(/\/$/, "")}/meterline/#' -v   (concentrators: ${ids.join(", ")})`);
   bench?.start();
   if (bench) out(`headend: bench: ${bench.meters.length} meters (${bench.meters.join(", ")}) on a simulated line, virtual time at ${a.speed}× the wall clock, a register round every virtual minute`);

@@ -3,7 +3,7 @@
  * the SQLite one (db.ts; docs/headend.md, Schema), a batch and its cursor in one transaction.
  */
 import pg from "pg";
-import type { MeterInfo, Reading, ReadingRow } from "./db";
+import type { MeterInfo, Reading, ReadingRow, Register } from "./db";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS concentrators (
@@ -122,6 +122,11 @@ export class PgDb {
     } finally {
       c.release();
     }
+  }
+
+  async registers(id: string): Promise<Register[]> {
+    const r = await this.pool.query("SELECT DISTINCT meter, obis, unit FROM readings WHERE concentrator = $1 ORDER BY meter, obis", [id]);
+    return r.rows.map((x: { meter: string | number; obis: string; unit: string }) => ({ meter: Number(x.meter), obis: x.obis, unit: x.unit }));
   }
 
   async readings(concentrator?: string): Promise<ReadingRow[]> {
