@@ -16,6 +16,7 @@ import { decodeAppHeader } from "../../firmware/common/image";
 import { decodeImageFile, isImageFile } from "../../firmware/common/image-file";
 import { hostNative } from "../../hal/host/native";
 import { errName, lookupErr } from "../errors/table";
+import { isTagsFile, TAGS_RECORD } from "../keys/keyfile";
 
 /** Every topic of the head-end starts with it. */
 export const TOPIC_ROOT = "meterline";
@@ -183,8 +184,8 @@ export function campaignFiles(dir: string, c: UpdateCommand): CampaignFiles {
   const out: CampaignFiles = { image, imageFile: !!file, version: file ? file.version : head!.version };
   if (c.tags !== undefined) {
     const tags = readHeld(dir, "tags", c.tags);
-    // records of 40 bytes, the first the campaign's block key (id 0): firmware/concentrator/console.ts tagsInto
-    if (!tags.length || tags.length % 40 || tags[0] | tags[1] | tags[2] | tags[3]) throw refuse("NOT_A_TAGS_FILE", `tags "${c.tags}": not a tags file (40-byte records, the first with id 0; npm run keys -- authorise)`);
+    // as keys authorise writes it (tools/keys/keyfile.ts tagsFile): the concentrator checks it again against its campaign's digest
+    if (!isTagsFile(tags)) throw refuse("NOT_A_TAGS_FILE", `tags "${c.tags}": not a tags file (${TAGS_RECORD}-byte records, the first with id 0; npm run keys -- authorise)`);
     out.tags = tags;
   }
   return out;
