@@ -19,7 +19,8 @@ options:
   --board B             the board profile (board-profiles/B.json) (required)
   --role R              meter or concentrator (required)
   --port P              a serial device (/dev/ttyACM0) or tcp://host:port (required unless --dry-run)
-  --id N                the meter's id, 1 to 4294967294 (required for a meter)
+  --id N                the node's id (required): a meter's, 1 to 4294901759; a concentrator's,
+                        1 to 65534 (its address on the line is 0xFFFF0000 + it, its name in the head-end)
   --modem-path DEV      the LINUX board's modem device (a pseudo-terminal)
   --keys FILE           the head-end's key file (npm run keys -- new): a meter gets its own key,
                         a concentrator its meters' link keys
@@ -59,7 +60,7 @@ done
 [ -n "$board" ] || die "--board is required (one of: $(ls board-profiles/*.json | xargs -n1 basename | sed 's/\.json$//' | tr '\n' ' '))"
 [ -f "board-profiles/$board.json" ] || die "unknown board \"$board\" (known: $(ls board-profiles/*.json | xargs -n1 basename | sed 's/\.json$//' | tr '\n' ' '))"
 case "$role" in meter|concentrator) ;; "") die "--role is required: meter or concentrator" ;; *) die "--role must be meter or concentrator, not \"$role\"" ;; esac
-[ "$role" != meter ] || [ -n "$id" ] || die "--id is required for a meter"
+[ -n "$id" ] || die "--id is required for a $role: a meter's 1 to 4294901759, a concentrator's 1 to 65534"
 [ -n "$port" ] || [ -n "$dry_run" ] || die "--port is required (a serial device or tcp://host:port), or use --dry-run OUT"
 [[ "$upload_timeout" =~ ^[1-9][0-9]*$ ]] || die "--upload-timeout must be whole seconds, not \"$upload_timeout\""
 [[ "$check_timeout" =~ ^[1-9][0-9]*$ ]] || die "--check-timeout must be whole seconds, not \"$check_timeout\""
@@ -99,4 +100,4 @@ if ! grep -q '^Upload Complete' "$log"; then
   why="$(grep -m1 -oE 'ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|Port "[^"]*" not found|Unable to connect!?' "$log" || true)"
   fail "cannot reach the board at $port: ${why:-the espruino CLI did not complete the upload}"
 fi
-node --import tsx tools/flash/verify.ts --port "$port" --role "$role" --id "${id:-1}" --timeout "$check_timeout" || exit 1
+node --import tsx tools/flash/verify.ts --port "$port" --role "$role" --id "$id" --timeout "$check_timeout" || exit 1

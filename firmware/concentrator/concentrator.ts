@@ -144,7 +144,8 @@ export function startConcentrator(
   var hm = keys ? hmacSha256(hal.native, P.MAX_FRAME) : null;
   if (keys && !hm) lastError = Err.AUTH_UNAVAILABLE;
   var auth = keys && hm ? concentratorAuth(hm, keys.keys, function (id) { return reg.find(id); }, REGISTRY_CAPACITY, keys.counter) : undefined;
-  var ep = endpoint(P.BROADCAST_ID, 4, {
+  // its address on the line: CONC_BASE + its id (flash.sh takes 1 to 0xFFFE)
+  var ep = endpoint((P.CONC_BASE | (config.id & 0xffff)) >>> 0, 4, {
     auth: auth,
     message: function (m: Msg, quality: number) {
       var i = reg.find(m.src);

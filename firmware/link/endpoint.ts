@@ -149,6 +149,8 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
     events: events,
     attach: function (m) { modem = m; },
     send: function (m) {
+      // every frame goes under this node's own address
+      m.src = myId;
       if (count === queueLen) {
         stats.queueFull++;
         return Err.LINK_QUEUE_FULL;

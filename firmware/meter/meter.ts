@@ -313,7 +313,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.DISCOVER:
         if (b.unregistered && registered) break;
         var slot = Math.floor(rnd() * (b.slots || 1));
-        answerLater(P.BROADCAST_ID, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version }, slot * b.slotMs);
+        answerLater(m.src, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version }, slot * b.slotMs);
         break;
       case T.UPDATE_SELECT:
         if (b.op === Sel.SELECT) selected = b.imageId;

@@ -31,8 +31,13 @@ export const enum P {
   TO_METER = 0,
   TO_GROUP = 1,
   TO_ALL = 2,
-  /** Destination id used with TO_ALL, and the concentrator's own address. */
+  /** Destination id used with TO_ALL. */
   BROADCAST_ID = 0xffffffff,
+  /**
+   * A concentrator's address on the line is CONC_BASE + its id (1 to 0xFFFE, from its
+   * configuration): meter ids stay below CONC_BASE, so neither is ever taken for the other.
+   */
+  CONC_BASE = 0xffff0000,
   /** Largest data-block payload: MAX_FRAME - HEADER - DATA_BLOCK fixed fields (4) - TRAILER. */
   MAX_BLOCK = 212,
   /** Largest missing-set map in a status report: MAX_FRAME - HEADER - TRAILER - 12. */

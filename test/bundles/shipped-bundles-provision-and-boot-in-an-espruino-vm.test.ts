@@ -40,7 +40,7 @@ describe("shipped bundles on an Espruino-shaped VM", () => {
   for (const board of concentratorBoards) {
     it(`${board}: a provisioned concentrator starts from Storage with its configuration`, () => {
       const dev = new EspruinoDevice({ profile: loadProfile(board) });
-      dev.run(provisioningPlan({ board, role: "concentrator" }));
+      dev.run(provisioningPlan({ board, role: "concentrator", id: 1 }));
       dev.powerOn();
       expect(dev.output).toEqual(["meterline: concentrator 1 started"]);
       expect(dev.global("mlUp")).toBe(1);

@@ -11,7 +11,7 @@ import { decodeMsg, encodeMsg, newMsg, setMsg } from "../../firmware/protocol/co
 
 function started(withModem = false, files: Record<string, string> = {}) {
   const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
-  dev.run(provisioningPlan({ board: "LINUX", role: "concentrator" }));
+  dev.run(provisioningPlan({ board: "LINUX", role: "concentrator", id: 1 }));
   for (const [name, text] of Object.entries(files)) dev.storage.set(name, text);
   dev.powerOn();
   // an ST7580 on the modem UART (the Linux board wires no T_REQ or RESETN); its first reset

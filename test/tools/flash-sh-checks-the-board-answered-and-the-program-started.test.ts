@@ -49,7 +49,7 @@ describe("flash.sh after the upload", () => {
     expect(o.status).toBe(1);
     expect(o.stderr.trim()).toBe('flash: the board runs another program: "meterline: meter 8 started", expected "meterline: meter 7 started"');
     const boot = await board((c) => { c.print("meterline boot: no program to run (E102)"); });
-    const b = await flash("--board", "LINUX", "--role", "concentrator", "--port", boot.url, "--check-timeout", "2");
+    const b = await flash("--board", "LINUX", "--role", "concentrator", "--id", "1", "--port", boot.url, "--check-timeout", "2");
     expect(b.status).toBe(1);
     expect(b.stderr.trim()).toBe('flash: the program did not start within 2 s: the board said "meterline boot: no program to run (E102 BOOT_APP_THREW: the program threw when it started)" (mlUp unset, error flags none, 2700 of 2756 variables in use)');
   }, 180_000);

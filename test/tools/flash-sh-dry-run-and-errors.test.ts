@@ -41,6 +41,10 @@ describe("flash.sh", () => {
       [["--board", "NOPE", "--role", "meter", "--id", "1", "--port", "/dev/x"], /unknown board "NOPE" \(known: ESP32 ESPRUINOBOARD/],
       [["--role", "meter", "--id", "1", "--port", "/dev/x"], /--board is required/],
       [["--board", "LINUX", "--role", "meter", "--port", "/dev/x"], /--id is required for a meter/],
+      // a concentrator is named too: its address on the line is 0xFFFF0000 + its id, above every meter id
+      [["--board", "LINUX", "--role", "concentrator", "--port", "/dev/x"], /--id is required for a concentrator: a meter's 1 to 4294901759, a concentrator's 1 to 65534/],
+      [["--board", "LINUX", "--role", "concentrator", "--id", "65535", "--port", "/dev/x"], /--id must be a whole number from 1 to 65534 for a concentrator/],
+      [["--board", "LINUX", "--role", "meter", "--id", "4294901760", "--port", "/dev/x"], /--id must be a whole number from 1 to 4294901759 for a meter/],
       [["--board", "LINUX", "--role", "meter", "--id", "1"], /--port is required/],
       [["--board", "LINUX", "--role", "gateway", "--port", "/dev/x"], /--role must be meter or concentrator/],
       [["--board", "LINUX", "--role", "meter", "--id", "0", "--port", "/dev/x"], /--id must be a whole number/],

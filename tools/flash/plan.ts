@@ -16,6 +16,7 @@ import { concentratorKeyFile, loadKeys, rootKey } from "../keys/keyfile";
 import { KEY_FILE } from "../../firmware/concentrator/keystore";
 import { encodeAppHeader } from "../../firmware/common/image";
 import { hostNative } from "../../hal/host/native";
+import { P } from "../../firmware/protocol/catalogue";
 import { cli, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../cli/cli";
 
 export class PlanError extends Error {}
@@ -88,10 +89,11 @@ export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role; id:
   if (!p.roles.includes(role)) {
     throw new PlanError(`board ${p.board} cannot take the ${role} role (it takes: ${p.roles.join(", ") || "none"}): ${p.rolesWhy}`);
   }
-  // A concentrator is the only one on its line: id 1 unless told otherwise. A meter must be named.
-  if (o.id === undefined && role === "concentrator") o.id = 1;
-  if (o.id === undefined) throw new PlanError("--id is required for a meter: a whole number from 1 to 4294967294");
-  if (!Number.isInteger(o.id) || o.id < 1 || o.id > 0xfffffffe) throw new PlanError("--id must be a whole number from 1 to 4294967294");
+  // Each node is named: a meter by its id, a concentrator by its own (its address on the line
+  // is 0xFFFF0000 + it, above every meter id, and its name in the head-end)
+  const range = role === "concentrator" ? "1 to 65534" : "1 to 4294901759";
+  if (o.id === undefined) throw new PlanError(`--id is required for a ${role}: a whole number from ${range}`);
+  if (!Number.isInteger(o.id) || o.id < 1 || o.id > (role === "concentrator" ? 0xfffe : P.CONC_BASE - 1)) throw new PlanError(`--id must be a whole number from ${range} for a ${role}`);
   if (o.modemPath !== undefined && p.board !== "LINUX") throw new PlanError("--modem-path applies to the LINUX board only (boards wire the modem to pins)");
   if (o.modemPath !== undefined && !o.modemPath.startsWith("/")) throw new PlanError(`--modem-path must be an absolute device path, not "${o.modemPath}"`);
   if (o.keys !== undefined) {
@@ -154,7 +156,7 @@ export const TOOL: Tool = {
   options: {
     board: { type: "string", value: "B", required: true, help: "the board profile" },
     role: { type: "string", value: "R", required: true, help: "meter or concentrator" },
-    id: { type: "string", value: "N", help: "the meter's id (a meter needs one)" },
+    id: { type: "string", value: "N", help: "the node's id: a meter's 1 to 4294901759, a concentrator's 1 to 65534" },
     "modem-path": { type: "string", value: "DEV", help: "the LINUX board's modem device" },
     keys: { type: "string", value: "FILE", help: "the head-end's key file" },
     dist: { type: "string", value: "DIR", help: "the build's folder (default dist)" },

@@ -283,7 +283,7 @@ export class Attachment {
     const a = await this.con.command("meterline.config.id", { timeoutMs: this.h.timeoutMs });
     if (a.error) throw new HeadendError(`${this.port}: the concentrator does not say its id (meterline.config.id: ${a.error})`);
     const id = Number(a.value);
-    if (!Number.isInteger(id) || id < 1 || id > 0xfffffffe) throw new HeadendError(`${this.port}: meterline.config.id is not a concentrator id (${a.value})`);
+    if (!Number.isInteger(id) || id < 1 || id > 0xfffe) throw new HeadendError(`${this.port}: meterline.config.id is not a concentrator id, 1 to 65534 (${a.value})`);
     this.id = String(id);
     return this.id;
   }
