@@ -282,7 +282,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   // meters whose AUTHORIZE was acknowledged (1; 2: and a control addressed to them), and whether the request out is an AUTHORIZE
   var authd = new Uint8Array(n), asking = 0;
   // whether anyone answered in this pass or round, and how many passes in a row nobody did
-  var heard = false, silent = 0;
+  var heard = false, silent = 0, byAddress = false;
   var missing = new Uint8Array((s.blockCount + 7) >> 3);
   // the broadcast queue, and whether it is being sent (pump acts only then); the meters the broadcast control goes to
   var queue: number[] = [], pumping = false, chosen = new Uint16Array(cfg.coded ? n : 0), nChosen = 0;
@@ -599,6 +599,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     // the unfinished meters expected: those heard last round or found by the read-back, at
     // least the loss's share (too few slots and every answer collides: nothing is heard)
     for (var i = 0; i < n; i++) plain[i] = 0;
+    byAddress = false;
     var left = 0;
     for (var j = 0; j < n; j++) if (st[j] === Ms.DOWNLOADING) left++;
     var expect = Math.max(unfinished, found, Math.ceil(left * loss) + 1);
@@ -633,8 +634,13 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     // progress: fewer unfinished meters, or fewer blocks missing among them (coded: the largest deficit)
     for (var b = 0; b < s.blockCount; b++) if (isSet(missing, b)) total++;
     total += (coded ? maxNeed + unfinished * 65536 : left * 65536);
-    if (lastMissing >= 0 && total >= lastMissing) stale++;
-    else stale = 0;
+    if (lastMissing >= 0 && total >= lastMissing) {
+      // keyed: the deficits that held the round back came unauthenticated (anyone may send one
+      // in a meter's name): the meters still downloading are asked by address first, once a
+      // round, and their signed answers decide (a complete one is no longer counted)
+      if (coded && cfg.authorise && !byAddress) { byAddress = true; for (var a = 0; a < n; a++) plain[a] = st[a] === Ms.DOWNLOADING ? 1 : 0; poll(0); return; }
+      stale++;
+    } else stale = 0;
     lastMissing = total;
     var blocks = repair.blocks(missing, s.blockCount);
     if (cfg.noProgressRounds && stale >= cfg.noProgressRounds) { finish(Err.CAMPAIGN_NO_PROGRESS); return; }

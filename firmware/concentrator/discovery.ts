@@ -5,9 +5,10 @@
  *
  * A reply is unauthenticated (it answers a broadcast; its nonce was on the line), so with
  * keys (`keyed(id)`: the concentrator holds that meter's link keys) only meters of the key
- * file are kept, and a known keyed meter's kind and version are left to its authenticated
- * IDENTITY: a stranger can neither fill the registry with made-up ids nor rewrite what it
- * keeps of a keyed meter (docs/security.md).
+ * file are kept, and a keyed meter's kind and version are left to its authenticated
+ * IDENTITY (0, unknown, until then: an "outdated" selection takes it): a stranger can
+ * neither fill the registry with made-up ids nor write what it keeps of a keyed meter
+ * (docs/security.md).
  */
 import type { Clock } from "../../hal/types";
 import { P, T } from "../protocol/catalogue";
@@ -45,7 +46,7 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
       var known = reg.find(m.src) >= 0;
       var i = reg.add(m.src, Rf.DISCOVERED);
       if (i < 0) return true;
-      if (!known || !keyed) reg.setInfo(i, m.body.kind, m.body.version);
+      if (!keyed) reg.setInfo(i, m.body.kind, m.body.version);
       reg.note(i, true, 0, Math.floor(clock.now() / 1000));
       if (!known) { fresh++; found++; }
       return true;

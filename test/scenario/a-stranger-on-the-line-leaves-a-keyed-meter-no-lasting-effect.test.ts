@@ -283,6 +283,10 @@ describe("a stranger on the line, against a keyed meter", () => {
     rig.clock.advance(100);
     expect(rig.clock.pending - timers).toBeLessThanOrEqual(1);
     rig.clock.advance(255 * 60_000);
+    // faster than the meter can answer: its two-frame queue fills (before: lastError 50 LINK_QUEUE_FULL)
+    for (let i = 0; i < 40; i++) { rig.line.node("stranger").transmit(frame(msg(T.DISCOVER, { nonce: 1000 + i, slots: 1, slotMs: 20, unregistered: 0 }, BROADCAST, 2))); rig.clock.advance(30); }
+    for (let i = 0; i < 40; i++) { rig.line.node("stranger").transmit(frame(msg(T.READ_REQ, { what: 1, obis: new Uint8Array(6).fill(255), from: 0, count: 0 }, ID))); rig.clock.advance(40); }
+    rig.clock.advance(5000);
     // state log (counter marks), buffer and programs: not a byte written
     expect(stored(m)).toBe(before);
     expect(m.meter.lastError()).toBe(lastError);

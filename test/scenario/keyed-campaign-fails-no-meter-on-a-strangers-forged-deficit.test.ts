@@ -12,37 +12,50 @@ import { Err } from "../../firmware/common/errors";
 import { P, T } from "../../firmware/protocol/catalogue";
 import { keyedCampaign } from "../harness/keyed-campaign";
 
+/** Runs a keyed coded campaign where, after every GROUP_QUERY, a stranger answers in each meter's name with `body`. */
+function forged(body: Record<string, number>) {
+  const ids = [3001, 3002, 3003];
+  const k = keyedCampaign(ids);
+  const stranger = k.rig.add("stranger", 0x12345);
+  stranger.modem.start();
+  k.rig.clock.advance(3000);
+  const conc = k.rig.line.node("conc") as unknown as { transmit: (b: Uint8Array) => number };
+  const send = conc.transmit.bind(conc);
+  const m = newMsg();
+  let sent = 0;
+  conc.transmit = (b) => {
+    const air = send(b);
+    if (!decodeMsg(b, b.length, m) && m.type === T.GROUP_QUERY) {
+      const imageId = m.body.imageId, to = m.src; // the concentrator's own address
+      ids.forEach((id, n) => k.rig.clock.setTimeout(() => {
+        const f = newMsg();
+        Object.assign(f, { type: T.DEFICIT, seq: 1, src: id, mode: P.TO_METER, dst: to, flags: 0, body: { imageId, received: 0, needed: 0, room: 0, code: 0, ...body } });
+        const buf = new Uint8Array(242), len = encodeMsg(f, buf);
+        k.rig.line.node("stranger").transmit(buf.slice(0, len));
+        sent++;
+      }, 400 + 300 * n));
+    }
+    return air;
+  };
+  const { camp, code } = k.run(true);
+  return { ids, camp, code, sent };
+}
+
 describe("a keyed coded campaign", () => {
-  it("fails no meter on forged DEFICITs after each group query: every meter is still activated", () => {
-    const ids = [3001, 3002, 3003];
-    const k = keyedCampaign(ids);
-    const stranger = k.rig.add("stranger", 0x12345);
-    stranger.modem.start();
-    k.rig.clock.advance(3000);
-    // after every GROUP_QUERY the concentrator sends, one forged DEFICIT in each meter's name
-    const conc = k.rig.line.node("conc") as unknown as { transmit: (b: Uint8Array) => number };
-    const send = conc.transmit.bind(conc);
-    const m = newMsg();
-    let forged = 0;
-    conc.transmit = (b) => {
-      const air = send(b);
-      if (!decodeMsg(b, b.length, m) && m.type === T.GROUP_QUERY) {
-        const imageId = m.body.imageId;
-        ids.forEach((id, n) => k.rig.clock.setTimeout(() => {
-          const f = newMsg();
-          Object.assign(f, { type: T.DEFICIT, seq: 1, src: id, mode: P.TO_METER, dst: P.BROADCAST_ID, flags: 0, body: { imageId, state: 0, received: 0, needed: 0, room: 0, code: Err.UPDATE_WRONG_BOARD } });
-          const buf = new Uint8Array(242), len = encodeMsg(f, buf);
-          k.rig.line.node("stranger").transmit(buf.slice(0, len));
-          forged++;
-        }, 400 + 300 * n));
-      }
-      return air;
-    };
-    const { camp, code } = k.run(true);
-    expect(forged).toBeGreaterThanOrEqual(ids.length);
+  it("fails no meter on forged DEFICITs saying it has no session: every meter is still activated", () => {
+    const { ids, camp, code, sent } = forged({ state: 0, code: Err.UPDATE_WRONG_BOARD });
+    expect(sent).toBeGreaterThanOrEqual(ids.length);
     expect(code).toBe(0);
     // before: [FAILED, FAILED, FAILED] with code 80, the meters left in the middle of their download
     expect(ids.map((_, i) => camp.state(i))).toEqual(ids.map(() => Ms.ACTIVATED));
     expect(ids.map((_, i) => camp.codeOf(i))).toEqual(ids.map(() => 0));
+  });
+
+  it("is not aborted by forged DEFICITs saying a meter still lacks blocks: asked by address, the meters answer complete and are activated", () => {
+    const { ids, camp, code, sent } = forged({ state: 1, needed: 10, room: 40 });
+    expect(sent).toBeGreaterThanOrEqual(ids.length);
+    // before: the campaign ended E92 CAMPAIGN_NO_PROGRESS with every meter verified and none activated
+    expect(code).toBe(0);
+    expect(ids.map((_, i) => camp.state(i))).toEqual(ids.map(() => Ms.ACTIVATED));
   });
 });

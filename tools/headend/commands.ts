@@ -164,7 +164,7 @@ export function parseCommand(name: string, payload: string): Command {
 /** What an update uploads: the image (with its version when it is a bare image) and the tags. */
 export interface CampaignFiles { image: Uint8Array; imageFile: boolean; version: number; tags?: Uint8Array }
 
-/** Storage names on the concentrator, as deploy uses them (so meterline.resume("img.bin") continues an interrupted campaign). */
+/** Storage names on the concentrator, as deploy uses them (so meterline.resume("img.bin"), with "img.tags" for keyed meters, continues an interrupted campaign). */
 export const IMAGE_NAME = "img.bin";
 export const TAGS_NAME = "img.tags";
 
