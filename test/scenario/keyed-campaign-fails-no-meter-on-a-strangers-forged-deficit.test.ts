@@ -58,4 +58,26 @@ describe("a keyed coded campaign", () => {
     expect(code).toBe(0);
     expect(ids.map((_, i) => camp.state(i))).toEqual(ids.map(() => Ms.ACTIVATED));
   });
+
+  it("still catches up a keyed meter that really missed its authorisation and the control: it says so to the group query, is authorised and controlled by address, and is activated", () => {
+    const ids = [3001, 3002, 3003];
+    const k = keyedCampaign(ids);
+    // meter 3002 hears none of the broadcast authorisations and controls
+    const node = k.rig.line.node("m3002") as unknown as { receive: (b: Uint8Array, snr: number, bad: boolean) => void };
+    const hear = node.receive.bind(node), m = newMsg();
+    let missed = 0;
+    node.receive = (b, snr, bad) => {
+      if (!bad && !decodeMsg(b, b.length, m) && m.mode === P.TO_ALL && (m.type === T.AUTHORIZE_LIST || m.type === T.UPDATE_CONTROL)) { missed++; return; }
+      hear(b, snr, bad);
+    };
+    const { camp, code } = k.run(true);
+    expect(missed).toBeGreaterThan(0);
+    expect(code).toBe(0);
+    expect(ids.map((_, i) => camp.state(i))).toEqual(ids.map(() => Ms.ACTIVATED));
+    // it got its own AUTHORIZE and UPDATE_CONTROL, addressed
+    const addressed = k.rig.line.log.filter((f) => f.from === "conc").map((f) => { const x = newMsg(); decodeMsg(f.bytes, f.bytes.length, x); return x; })
+      .filter((x) => x.mode === P.TO_METER && x.dst === 3002).map((x) => x.type);
+    expect(addressed).toContain(T.AUTHORIZE);
+    expect(addressed).toContain(T.UPDATE_CONTROL);
+  });
 });
