@@ -52,14 +52,21 @@ function frame(m: ReturnType<typeof msg>): Uint8Array {
 
 const savePulses = (rig: LinkRig, conc: RigNode) => request(rig, conc, msg(T.CONFIG_GET, { key: 3 }, ID))!.body.value[0];
 
-/** Authorised, controlled and fully downloaded: image 40 v2 verified and waiting for its activation. */
-function verified(rig: LinkRig, conc: RigNode, m: MeterNode) {
+/** Image 40 v2 authorised and controlled by address, and its first `blocks` blocks broadcast (signed) and stored. */
+function downloading(rig: LinkRig, conc: RigNode, m: MeterNode, blocks: number) {
   const img = makeImage(2000, 200, { imageId: 40, version: 2 });
   const s = img.session;
   expect(request(rig, conc, msg(T.AUTHORIZE, authorizeBody(ROOT1, TAG_INSTALL, s, ID), ID))?.type).toBe(T.ACK);
   expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
-  for (let i = 0; i < s.blockCount; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
+  for (let i = 0; i < blocks; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
   drain(rig, conc);
+  expect(m.meter.receiver.received()).toBe(blocks);
+  return img;
+}
+
+/** Authorised, controlled and fully downloaded: image 40 v2 verified and waiting for its activation. */
+function verified(rig: LinkRig, conc: RigNode, m: MeterNode) {
+  const img = downloading(rig, conc, m, 10);
   expect(m.meter.receiver.state()).toBe(3);
   return img;
 }
@@ -126,13 +133,7 @@ describe("a stranger on the line, against a keyed meter", () => {
   it("cannot erase a download with a forged control: the authorised image's id, version and digest with another block size is refused, 50 times, nothing erased (finding 1)", () => {
     const { rig, conc, m, stranger } = setup();
     stranger.modem.start();
-    const img = makeImage(2000, 200, { imageId: 40, version: 2 });
-    const s = img.session;
-    expect(request(rig, conc, msg(T.AUTHORIZE, authorizeBody(ROOT1, TAG_INSTALL, s, ID), ID))?.type).toBe(T.ACK);
-    expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
-    for (let i = 0; i < 6; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
-    drain(rig, conc);
-    expect(m.meter.receiver.received()).toBe(6);
+    const img = downloading(rig, conc, m, 6), s = img.session;
     const before = stored(m), erases = m.flash.counts.erases, lastError = m.meter.lastError();
     post(rig, stranger, msg(T.SELECT_LIST, { imageId: 40, ids: [{ id: ID }] }, BROADCAST, 2));
     for (let k = 0; k < 50; k++) post(rig, stranger, msg(T.UPDATE_CONTROL, { ...controlBody(s), blockSize: 100, blockCount: 20 }, BROADCAST, 2));
@@ -171,13 +172,7 @@ describe("a stranger on the line, against a keyed meter", () => {
     other.blocks(Uint8Array.from(BLOCK_KEY, (b) => b ^ 0x55));
     const forger = rig.add("forger", CONC, undefined, other);
     forger.modem.start();
-    const img = makeImage(2000, 200, { imageId: 40, version: 2 });
-    const s = img.session;
-    expect(request(rig, conc, msg(T.AUTHORIZE, authorizeBody(ROOT1, TAG_INSTALL, s, ID), ID))?.type).toBe(T.ACK);
-    expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(s), ID))?.type).toBe(T.ACK);
-    for (let i = 0; i < 6; i++) post(rig, conc, blockMsg(img, i, BROADCAST, 2));
-    drain(rig, conc);
-    expect(m.meter.receiver.received()).toBe(6);
+    const img = downloading(rig, conc, m, 6), s = img.session;
     const before = stored(m), erases = m.flash.counts.erases, writes = m.flash.counts.writes, rejected = m.meter.endpoint.stats.authRejected;
     const junk = (i: number) => new Uint8Array(200).fill(i);
     for (let i = 6; i < 10; i++) {

@@ -2,29 +2,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt from "mqtt";
 import { HeadendDb } from "../../tools/headend/db";
 import { Headend } from "../../tools/headend/core";
 import { embeddedBroker } from "../../tools/headend/mqtt";
 import { benchNetwork } from "../../tools/headend/bench";
 import { sensorClass } from "../../tools/headend/homeassistant";
+import { subscriber, until } from "../fixtures/mqtt-subscriber";
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => { for (const c of closers.splice(0).reverse()) await c(); });
+const sub = (url: string, filter: string) => subscriber(url, filter, closers);
 
-async function subscriber(url: string, filter: string) {
-  const client = await mqtt.connectAsync(url, { clientId: `test-${Math.random().toString(36).slice(2)}` });
-  closers.push(() => client.endAsync());
-  const got: { topic: string; payload: string; retain: boolean }[] = [];
-  client.on("message", (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
-  await client.subscribeAsync(filter, { qos: 0 });
-  return got;
-}
-
-async function until(f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-}
 
 /** The bench's meters (bench/scenarios/default.json): their register, class and unit as Home Assistant takes them. */
 const METERS: [id: number, obis: string, deviceClass: string, unit: string, model: string][] = [
@@ -44,7 +32,7 @@ describe("--homeassistant: Home Assistant's MQTT discovery (the bench network, t
     closers.push(() => db.close());
     const h = new Headend({ db, mqtt: broker, homeassistant: "ha" });
     closers.push(() => h.stop());
-    const live = await subscriber(broker.url, "ha/#");
+    const live = await sub(broker.url, "ha/#");
     await h.attach(bench.console);
     // the bench's identify round may miss a meter on its lossy line: ask again until each has its kind and version
     const reg = bench.conc.ctx.registry;
@@ -77,7 +65,7 @@ describe("--homeassistant: Home Assistant's MQTT discovery (the bench network, t
     expect(row.unit).toBe("m3");
 
     // a later subscriber (Home Assistant starting) gets every config, retained
-    const late = await subscriber(broker.url, "ha/#");
+    const late = await sub(broker.url, "ha/#");
     await until(() => late.length >= METERS.length);
     expect(late.length).toBe(METERS.length);
     expect(late.every((m) => m.retain)).toBe(true);
@@ -95,7 +83,7 @@ describe("--homeassistant: Home Assistant's MQTT discovery (the bench network, t
     await h.stop();
     const h2 = new Headend({ db, mqtt: broker, homeassistant: "ha" });
     closers.push(() => h2.stop());
-    const again = await subscriber(broker.url, "ha/sensor/+/config");
+    const again = await sub(broker.url, "ha/sensor/+/config");
     await until(() => again.length >= METERS.length);
     const retainedCount = again.length;
     bench.console.reopen();

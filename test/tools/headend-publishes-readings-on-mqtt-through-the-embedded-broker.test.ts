@@ -2,29 +2,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt from "mqtt";
 import { HeadendDb } from "../../tools/headend/db";
 import { Headend } from "../../tools/headend/core";
 import { embeddedBroker, type Publisher } from "../../tools/headend/mqtt";
 import { benchNetwork } from "../../tools/headend/bench";
+import { subscriber, until } from "../fixtures/mqtt-subscriber";
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => { for (const c of closers.splice(0).reverse()) await c(); });
+const sub = (url: string, filter: string) => subscriber(url, filter, closers);
 
-/** Messages on `filter` as they come (retained ones first), from a client of `url`. */
-async function subscriber(url: string, filter: string) {
-  const client = await mqtt.connectAsync(url, { clientId: `test-${Math.random().toString(36).slice(2)}` });
-  closers.push(() => client.endAsync());
-  const got: { topic: string; payload: string; retain: boolean }[] = [];
-  client.on("message", (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
-  await client.subscribeAsync(filter, { qos: 0 });
-  return got;
-}
-
-async function until(f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-}
 
 describe("readings on MQTT through the embedded broker (the bench network, in process)", () => {
   it("publishes each new reading to meterline/<concentrator>/<meter>/<obis> with {value, unit, time, status}, retained, and the concentrator's status", async () => {
@@ -36,7 +23,7 @@ describe("readings on MQTT through the embedded broker (the bench network, in pr
     const h = new Headend({ db, mqtt: broker });
     closers.push(() => h.stop());
     expect(broker.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
-    const live = await subscriber(broker.url, "meterline/#");
+    const live = await sub(broker.url, "meterline/#");
     const at = await h.attach(bench.console);
     expect(at.id).toBe("4");
 
@@ -60,7 +47,7 @@ describe("readings on MQTT through the embedded broker (the bench network, in pr
     expect(live.some((m) => m.topic === "meterline/4/1001/status" && "version" in JSON.parse(m.payload))).toBe(true);
 
     // a subscriber that comes later gets the last value of each register (retained) and the status
-    const late = await subscriber(broker.url, "meterline/4/#");
+    const late = await sub(broker.url, "meterline/4/#");
     await until(() => late.some((m) => m.topic === "meterline/4/status"));
     await until(() => late.filter((m) => m.topic.startsWith("meterline/4/1001/1-0")).length > 0);
     const last = rows.filter((r) => r.meter === 1001 && r.obis === "1-0:1.8.0").at(-1)!;

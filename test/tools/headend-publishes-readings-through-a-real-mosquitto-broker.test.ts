@@ -2,29 +2,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt from "mqtt";
 import { HeadendDb } from "../../tools/headend/db";
 import { Headend } from "../../tools/headend/core";
 import { externalBroker } from "../../tools/headend/mqtt";
 import { benchNetwork } from "../../tools/headend/bench";
 import { MOSQUITTO_MISSING, startMosquitto } from "../fixtures/mosquitto";
+import { subscriber, until } from "../fixtures/mqtt-subscriber";
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => { for (const c of closers.splice(0).reverse()) await c(); });
+const sub = (url: string, filter: string) => subscriber(url, filter, closers, 1);
 
-async function subscriber(url: string, filter: string) {
-  const client = await mqtt.connectAsync(url, { clientId: `test-${Math.random().toString(36).slice(2)}` });
-  closers.push(() => client.endAsync());
-  const got: { topic: string; payload: string; retain: boolean }[] = [];
-  client.on("message", (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
-  await client.subscribeAsync(filter, { qos: 1 });
-  return got;
-}
-
-async function until(f: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-}
 
 const READING = /^meterline\/5\/\d+\/\d+-\d+:\d+\.\d+\.\d+$/;
 
@@ -40,7 +28,7 @@ describe("--mqtt to a real Mosquitto broker (Debian's package, started by the te
     closers.push(() => db.close());
     const h = new Headend({ db, mqtt: pub });
     closers.push(() => h.stop());
-    const live = await subscriber(broker!.url, "meterline/#");
+    const live = await sub(broker!.url, "meterline/#");
     await h.attach(bench.console);
 
     for (let i = 0; i < 3 * 60; i++) bench.rig.clock.advance(1000); // three register rounds
@@ -59,7 +47,7 @@ describe("--mqtt to a real Mosquitto broker (Debian's package, started by the te
     expect(live).toContainEqual({ topic: "meterline/5/status", payload: "online", retain: false });
 
     // Mosquitto keeps the last value of each register for a subscriber that comes later
-    const late = await subscriber(broker!.url, "meterline/5/#");
+    const late = await sub(broker!.url, "meterline/5/#");
     const gas = rows.filter((r) => r.meter === 1008).at(-1)!;
     await until(() => late.some((m) => m.topic === `meterline/5/1008/${gas.obis}`) && late.some((m) => m.topic === "meterline/5/status"));
     const retained = late.find((m) => m.topic === `meterline/5/1008/${gas.obis}`)!;
