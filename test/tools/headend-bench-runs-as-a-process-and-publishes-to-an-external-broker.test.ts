@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,12 +41,18 @@ async function firstReading(url: string, filter: string): Promise<{ topic: strin
 describe("npm run headend -- --bench", () => {
   it("prints the broker and the topics, stores and publishes the bench network's readings, and stops on SIGINT with exit 0", async () => {
     const db = join(mkdtempSync(join(tmpdir(), "headend-")), "h.db");
-    const h = headend("--bench", "--mqtt-port", "0", "--db", db, "--speed", "120");
+    const h = headend("--bench", "--mqtt-port", "0", "--http", "0", "--db", db, "--speed", "120");
     await until(() => h.out.some((l) => l.startsWith("headend: running")), 30_000);
     const url = /MQTT broker (mqtt:\/\/[\d.]+:\d+) \(embedded\)/.exec(h.out.join("\n"))?.[1];
     expect(url, h.out.join("\n")).toBeDefined();
     expect(h.out).toContain("headend: concentrator 1 on bench:concentrator-1: attached; its readings from store position 0 on");
     expect(h.out.some((l) => l.includes("meterline/<concentrator>/<meter>/<obis>"))).toBe(true);
+    // the live page's address, printed, answers with the bench's meters
+    const page = /live page (http:\/\/127\.0\.0\.1:\d+\/) /.exec(h.out.join("\n"))?.[1];
+    expect(page, h.out.join("\n")).toBeDefined();
+    const html = await (await fetch(page!)).text();
+    expect(html).toContain("<title>meterline head-end</title>");
+    expect(html).toContain('<tr class="concentrator" data-concentrator="1" data-status="online">');
     const m = await firstReading(url!, "meterline/1/+/+");
     expect(m?.topic).toMatch(/^meterline\/1\/100\d\/\d+-\d+:\d+\.\d+\.\d+$/);
     expect(Object.keys(JSON.parse(m!.payload))).toEqual(["value", "unit", "time", "status"]);
@@ -63,7 +70,7 @@ describe("npm run headend -- --bench", () => {
     const broker = await embeddedBroker(0, "127.0.0.1"); // another process's broker, to this head-end
     closers.push(() => broker.close());
     const db = join(mkdtempSync(join(tmpdir(), "headend-")), "h.db");
-    const h = headend("--bench", "--mqtt", broker.url, "--db", db, "--speed", "120");
+    const h = headend("--bench", "--mqtt", broker.url, "--http", "0", "--db", db, "--speed", "120");
     await until(() => h.out.some((l) => l.startsWith("headend: running")), 30_000);
     expect(h.out).toContain(`headend: MQTT broker ${broker.url}`);
     const m = await firstReading(broker.url, "meterline/#");
@@ -74,5 +81,13 @@ describe("npm run headend -- --bench", () => {
     const down = headend("--bench", "--mqtt", "mqtt://127.0.0.1:1", "--db", db);
     expect(await down.exited).toBe(1);
     expect(down.out.join("\n")).toMatch(/stderr: headend: --mqtt mqtt:\/\/127\.0\.0\.1:1: cannot connect/);
+
+    // a page port in use: exit 1, one line naming it
+    const taken = await new Promise<import("node:net").Server>((r) => { const srv = createServer(); srv.listen(0, "0.0.0.0", () => r(srv)); });
+    closers.push(() => new Promise<void>((r) => taken.close(() => r())));
+    const port = (taken.address() as import("node:net").AddressInfo).port;
+    const busy = headend("--bench", "--mqtt", broker.url, "--http", String(port), "--db", db);
+    expect(await busy.exited).toBe(1);
+    expect(busy.out.filter((l) => l.startsWith("stderr:"))).toEqual([`stderr: headend: the page cannot listen on port ${port}: the port is in use (--http N for another, 0 for any free port)`]);
   }, 120_000);
 });

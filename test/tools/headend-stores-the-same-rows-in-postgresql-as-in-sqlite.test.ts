@@ -51,6 +51,18 @@ describe("--db postgres://: the head-end on a real PostgreSQL server (Debian's p
     expect(await pg.cursor("3")).toBe(lite.cursor("3"));
     expect(await pg.cursor("3")).toBe(b.conc.ctx.store.acked());
     expect((await pg.query("SELECT count(*)::int AS n FROM meters WHERE concentrator = '3'")).rows[0].n).toBe(8);
+    // what the live page reads: each register's newest reading and a meter's series, the same in both
+    const po = await pg.overview(), lo = lite.overview();
+    expect(po.last).toEqual(lo.last);
+    expect(po.last.length).toBeGreaterThanOrEqual(8);
+    // (the registry's uptime and quality differ: the restarted PostgreSQL head-end asked it again)
+    const who = (ms: { id: number; concentrator: string; kind: number; version: number }[]) => ms.map((m) => [m.id, m.concentrator, m.kind, m.version]);
+    expect(who(po.meters)).toEqual(who(lo.meters));
+    expect(po.concentrators.map((c) => [c.id, c.status])).toEqual([["3", "online"]]);
+    expect(await pg.series(1001, 0)).toEqual(lite.series(1001, 0));
+    expect(lite.series(1001, 0).length).toBe(lr.filter((r) => r.meter === 1001).length);
+    expect(await pg.series(1001, lr[lr.length - 1].time - 120, 2)).toEqual(lite.series(1001, lr[lr.length - 1].time - 120, 2));
+    expect(lite.series(1001, 0, 2).map((p) => p.time)).toEqual(lr.filter((r) => r.meter === 1001).map((r) => r.time).sort((x, y) => x - y).slice(-2));
     // the unique key holds: the same batch stored again adds nothing
     const again = pr.slice(0, 5).map((r) => ({ pos: r.pos as number, meter: r.meter, obis: r.obis, value: r.value, unit: r.unit, time: r.time, status: r.status }));
     expect(await pg.store("3", again, await pg.cursor("3"))).toEqual([]);

@@ -17,7 +17,7 @@ import {
   IMAGE_NAME, METER_STATES_CALL, parseCommand, parseProgress, replyTopic, running, TAGS_NAME, TOPIC_ROOT, updateCall,
   type CampaignReport, type Command, type FailedMeter,
 } from "./commands";
-import type { MeterInfo, Reading, Register } from "./db";
+import type { MeterInfo, Overview, Point, Reading, Register } from "./db";
 import type { Publisher } from "./mqtt";
 import { discoveryConfig } from "./homeassistant";
 
@@ -46,6 +46,10 @@ export interface ReadingsDb {
   meters(id: string, list: MeterInfo[]): Maybe<void>;
   /** Each register (meter, OBIS, unit) of the concentrator's readings stored. */
   registers(id: string): Maybe<Register[]>;
+  /** Every concentrator and meter, and each register's newest reading (the live page). */
+  overview(): Maybe<Overview>;
+  /** A meter's readings from `since` (Unix s) on, by time, at most `max` (the newest): the live page's plot. */
+  series(meter: number, since: number, max?: number): Maybe<Point[]>;
   close(): Maybe<void>;
 }
 
@@ -72,6 +76,16 @@ export interface HeadendOptions {
 }
 
 export class HeadendError extends Error {}
+
+/**
+ * What changed, for watchers (the live page, page.ts): new readings of these meters stored, a
+ * campaign's progress published, a concentrator online or offline, its registry asked again.
+ */
+export type HeadendEvent =
+  | { kind: "readings"; concentrator: string; meters: number[]; count: number }
+  | { kind: "campaign"; concentrator: string; report: CampaignReport }
+  | { kind: "status"; concentrator: string; online: boolean }
+  | { kind: "meters"; concentrator: string };
 
 export { TOPIC_ROOT };
 
@@ -268,6 +282,7 @@ export class Attachment {
     const report: CampaignReport = { imageId: this.imageId, ...p, running: on, failedMeters: failed, error: p.code ? lookupErr(p.code)?.name ?? `E${p.code}` : null };
     if (JSON.stringify(report) !== JSON.stringify(this.report)) {
       this.report = report;
+      this.h.emit({ kind: "campaign", concentrator: this.id, report });
       await this.h.publish(campaignTopic(this.id), JSON.stringify(report));
     }
     if (!on) this.following = false;
@@ -310,6 +325,7 @@ export class Attachment {
       if (rows.length) any = true;
       got += added.length;
       this.stored += added.length;
+      if (added.length) this.h.emit({ kind: "readings", concentrator: this.id, meters: [...new Set(added.map((r) => r.meter))], count: added.length });
       // published in order without waiting: a broker that is away (an external one reconnecting)
       // holds up neither the database nor the acknowledgement
       for (const r of added) {
@@ -357,6 +373,7 @@ export class Attachment {
     const list = parseMeters(a.lines);
     await this.h.db.meters(this.id, list);
     this.lastMeters = Date.now();
+    this.h.emit({ kind: "meters", concentrator: this.id });
     for (const m of list) {
       this.info.set(m.id, m);
       await this.h.publish(meterStatusTopic(this.id, m.id), JSON.stringify({ kind: m.kind, version: m.version, lastSeen: m.lastSeen, quality: m.quality, ok: m.ok, missed: m.missed }));
@@ -375,6 +392,7 @@ export class Attachment {
     if (!this.id) return;
     this.online = on;
     await this.h.db.setStatus(this.id, on ? "online" : "offline");
+    this.h.emit({ kind: "status", concentrator: this.id, online: on });
     await this.h.publish(statusTopic(this.id), on ? "online" : "offline");
   }
 }
@@ -393,6 +411,7 @@ export class Headend {
   /** Discovery configs published, by topic (a config is published again only when it changed). */
   private readonly announced = new Map<string, string>();
   readonly attached: Attachment[] = [];
+  private readonly watchers = new Set<(e: HeadendEvent) => void>();
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<unknown> = Promise.resolve();
   private stopping = false;
@@ -408,6 +427,19 @@ export class Headend {
     this.files = o.files ?? process.cwd();
     this.answerUnknown = o.answerUnknown ?? true;
     this.homeassistant = o.homeassistant ?? null;
+  }
+
+  /** Calls `f` with each change from now on (HeadendEvent); returns what stops it. */
+  watch(f: (e: HeadendEvent) => void): () => void {
+    this.watchers.add(f);
+    return () => { this.watchers.delete(f); };
+  }
+
+  /** Tells the watchers; a watcher that throws is logged and does not stop the head-end. */
+  emit(e: HeadendEvent): void {
+    for (const f of this.watchers) {
+      try { f(e); } catch (x) { this.log(`headend: a watcher of ${e.kind} failed: ${(x as Error).message}`); }
+    }
   }
 
   /** Publishes (retained) a register's Home Assistant discovery config, when it has one and it changed. */

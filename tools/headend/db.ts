@@ -38,6 +38,21 @@ export interface MeterInfo {
   quality: number;
 }
 
+/** A concentrator as the concentrators table has it. */
+export interface ConcentratorRow { id: string; port: string | null; status: string; first_seen: number; last_seen: number }
+
+/** A meter as the meters table has it (kind and version 0 until the registry says them). */
+export interface MeterRow { id: number; concentrator: string; kind: number; version: number; last_seen: number; quality: number; updated: number }
+
+/** A register's newest reading. */
+export interface LastReading { concentrator: string; meter: number; obis: string; value: number; unit: string; time: number; status: number }
+
+/** What the live page shows of the database (page.ts): every concentrator, every meter, each register's newest reading. */
+export interface Overview { concentrators: ConcentratorRow[]; meters: MeterRow[]; last: LastReading[] }
+
+/** One reading of a meter's series (the page's plot). */
+export interface Point { obis: string; time: number; value: number; unit: string }
+
 export interface ReadingRow extends Omit<Reading, "pos"> {
   concentrator: string;
   pos: number | null;
@@ -145,6 +160,21 @@ export class HeadendDb {
   /** Each register (meter, OBIS, unit) concentrator `id`'s readings have. */
   registers(id: string): Register[] {
     return this.db.prepare("SELECT DISTINCT meter, obis, unit FROM readings WHERE concentrator = ? ORDER BY meter, obis").all(id) as Register[];
+  }
+
+  overview(): Overview {
+    return {
+      concentrators: this.db.prepare("SELECT id, port, status, first_seen, last_seen FROM concentrators ORDER BY id").all() as ConcentratorRow[],
+      meters: this.db.prepare("SELECT id, concentrator, kind, version, last_seen, quality, updated FROM meters ORDER BY id").all() as MeterRow[],
+      // SQLite takes the other columns of a MAX() group from the row that holds the maximum
+      last: this.db.prepare("SELECT concentrator, meter, obis, value, unit, MAX(time) AS time, status FROM readings GROUP BY meter, obis ORDER BY meter, obis").all() as LastReading[],
+    };
+  }
+
+  /** Meter `meter`'s readings at `since` (Unix s) and after, by time: at most `max`, the newest. */
+  series(meter: number, since: number, max = 5000): Point[] {
+    const rows = this.db.prepare("SELECT obis, time, value, unit FROM readings WHERE meter = ? AND time >= ? ORDER BY time DESC, obis LIMIT ?").all(meter, since, max) as Point[];
+    return rows.reverse();
   }
 
   /** Readings stored, oldest first (of one concentrator, or all). */

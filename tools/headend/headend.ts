@@ -17,17 +17,22 @@ import { Headend, type ConcentratorConsole, type ReadingsDb } from "./core";
 import { PgDb } from "./pg";
 import { benchNetwork, type BenchNetwork } from "./bench";
 import { DEFAULT_PREFIX } from "./homeassistant";
+import { startPage, type PageServer } from "./page";
+
+/** The live page's port when --http is not given. */
+export const DEFAULT_HTTP_PORT = 8080;
 
 export const TOOL: Tool = {
   name: "headend", run: "npm run headend --",
   usage: "(--concentrator PORT ... | --bench) [options]",
-  about: "The head-end: attaches to concentrators through their consoles, pulls each one's new readings with\nmeterline.export(\"json\", from, max), stores them in SQLite and only then acknowledges them\n(meterline.ack), and publishes each reading on MQTT (meterline/<concentrator>/<meter>/<obis>,\nretained) with an embedded broker, or an external one with --mqtt. Takes commands on\nmeterline/<concentrator>/cmd/<read|update|pause|resume|abort> and publishes campaign progress.\nRuns until stopped (Ctrl-C).\n--bench: the default bench network (a concentrator and 8 meters on a simulated line) in this process.",
+  about: "The head-end: attaches to concentrators through their consoles, pulls each one's new readings with\nmeterline.export(\"json\", from, max), stores them in SQLite and only then acknowledges them\n(meterline.ack), and publishes each reading on MQTT (meterline/<concentrator>/<meter>/<obis>,\nretained) with an embedded broker, or an external one with --mqtt. Takes commands on\nmeterline/<concentrator>/cmd/<read|update|pause|resume|abort> and publishes campaign progress.\nServes a live page (concentrators, meters, readings, plots, campaigns) on --http.\nRuns until stopped (Ctrl-C).\n--bench: the default bench network (a concentrator and 8 meters on a simulated line) in this process.",
   options: {
     concentrator: { type: "string", multiple: true, value: "PORT", help: "a concentrator's console: tcp://host:port or a serial device path; repeat for more" },
     bench: { type: "boolean", default: false, help: "attach the default bench network (no hardware) instead" },
     db: { type: "string", value: "FILE|URL", default: "headend.db", help: "the SQLite database file (made when missing), or postgres://user@host:port/db for PostgreSQL" },
     mqtt: { type: "string", value: "URL", help: "an external MQTT broker, mqtt://host:port, instead of the embedded one" },
     "mqtt-port": { type: "string", value: "N", help: "the embedded broker's TCP port (0: any free port) (default 1883)" },
+    http: { type: "string", value: "PORT", help: `the live page's HTTP port (0: any free port) (default ${DEFAULT_HTTP_PORT})` },
     every: { type: "string", value: "S", help: "seconds between pulls (default 10; 1 with --bench)" },
     batch: { type: "string", value: "N", default: "100", help: "readings asked for in one export, 1 to 1000" },
     timeout: { type: "string", value: "S", default: "30", help: "seconds one console command may take" },
@@ -50,6 +55,7 @@ export interface HeadendArgs {
   db: string;
   mqtt?: string;
   mqttPort: number;
+  httpPort: number;
   everyS: number;
   batch: number;
   timeoutS: number;
@@ -80,6 +86,7 @@ export function headendArgs(v: Parsed["values"]): HeadendArgs {
   return {
     ports, bench, db: v.db as string, mqtt,
     mqttPort: int("--mqtt-port", v["mqtt-port"] as string | undefined, 0, 65535) ?? 1883,
+    httpPort: int("--http", v.http as string | undefined, 0, 65535) ?? DEFAULT_HTTP_PORT,
     everyS: int("--every", v.every as string | undefined, 1, 86400) ?? (bench ? 1 : 10),
     batch: int("--batch", v.batch as string, 1, 1000)!,
     timeoutS: int("--timeout", v.timeout as string, 1, 600)!,
@@ -94,6 +101,7 @@ export interface Running {
   headend: Headend;
   db: ReadingsDb;
   mqtt: Publisher;
+  page: PageServer;
   bench: BenchNetwork | null;
   stop(): Promise<void>;
 }
@@ -116,8 +124,8 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
   // with the embedded broker this head-end is the only one answering commands; on an external
   // broker other head-ends may own the concentrators it does not know, so it stays quiet on them
   const headend = new Headend({ db, mqtt, batch: a.batch, timeoutMs: a.timeoutS * 1000, log: out, files: a.files, answerUnknown: !a.mqtt, homeassistant: a.homeassistant });
-  let bench: BenchNetwork | null = null;
-  const fail = async (e: unknown) => { await headend.stop(); bench?.stop(); await mqtt.close(); await db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
+  let bench: BenchNetwork | null = null, page: PageServer | null = null;
+  const fail = async (e: unknown) => { await page?.close(); await headend.stop(); bench?.stop(); await mqtt.close(); await db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
   try {
     const consoles: ConcentratorConsole[] = [];
     if (a.bench) {
@@ -134,11 +142,13 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
       out(`headend: concentrator ${at.id} on ${c.port}: attached; its readings from store position ${await db.cursor(at.id)} on`);
     }
     await headend.listen();
+    page = await startPage(headend, a.httpPort);
   } catch (e) {
     return fail(e);
   }
   out(`headend: database ${db.file} (${db instanceof PgDb ? "PostgreSQL" : "SQLite"}: tables concentrators, meters, readings, cursors)`);
   out(`headend: MQTT broker ${mqtt.url}${a.mqtt ? "" : " (embedded)"}`);
+  out(`headend: live page ${page!.url} (concentrators, meters, readings, plots, campaigns)`);
   const ids = headend.attached.map((x) => x.id);
   out(`headend: topics: meterline/<concentrator>/<meter>/<obis> (readings, JSON, retained), meterline/<concentrator>/status (online/offline), meterline/<concentrator>/<meter>/status`);
   out(`headend: commands: meterline/<concentrator>/cmd/<read|update|pause|resume|abort> (JSON), answered on meterline/<concentrator>/reply or /error; campaign progress on meterline/<concentrator>/campaign; images and tags from ${a.files}`);
@@ -150,10 +160,11 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
   out(`headend: running; Ctrl-C stops`);
   let stopped = false;
   return {
-    headend, db, mqtt, bench,
+    headend, db, mqtt, page: page!, bench,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await page!.close();
       bench?.stop();
       await headend.stop();
       await mqtt.close();

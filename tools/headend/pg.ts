@@ -3,7 +3,7 @@
  * the SQLite one (db.ts; docs/headend.md, Schema), a batch and its cursor in one transaction.
  */
 import pg from "pg";
-import type { MeterInfo, Reading, ReadingRow, Register } from "./db";
+import type { ConcentratorRow, LastReading, MeterInfo, MeterRow, Overview, Point, Reading, ReadingRow, Register } from "./db";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS concentrators (
@@ -127,6 +127,20 @@ export class PgDb {
   async registers(id: string): Promise<Register[]> {
     const r = await this.pool.query("SELECT DISTINCT meter, obis, unit FROM readings WHERE concentrator = $1 ORDER BY meter, obis", [id]);
     return r.rows.map((x: { meter: string | number; obis: string; unit: string }) => ({ meter: Number(x.meter), obis: x.obis, unit: x.unit }));
+  }
+
+  async overview(): Promise<Overview> {
+    const [c, m, l] = await Promise.all([
+      this.pool.query("SELECT id, port, status, first_seen, last_seen FROM concentrators ORDER BY id"),
+      this.pool.query("SELECT id, concentrator, kind, version, last_seen, quality, updated FROM meters ORDER BY id"),
+      this.pool.query("SELECT DISTINCT ON (meter, obis) concentrator, meter, obis, value, unit, time, status FROM readings ORDER BY meter, obis, time DESC"),
+    ]);
+    return { concentrators: c.rows as ConcentratorRow[], meters: m.rows as MeterRow[], last: l.rows as LastReading[] };
+  }
+
+  async series(meter: number, since: number, max = 5000): Promise<Point[]> {
+    const r = await this.pool.query("SELECT obis, time, value, unit FROM readings WHERE meter = $1 AND time >= $2 ORDER BY time DESC, obis LIMIT $3", [meter, since, max]);
+    return (r.rows as Point[]).reverse();
   }
 
   async readings(concentrator?: string): Promise<ReadingRow[]> {
