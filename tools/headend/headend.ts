@@ -9,7 +9,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
-import { openConsole } from "../console/session";
+import { ConsoleSession, openConsole } from "../console/session";
 import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
 import { HeadendDb } from "./db";
 import { embeddedBroker, externalBroker, type Publisher } from "./mqtt";
@@ -17,6 +17,7 @@ import { Headend, type ConcentratorConsole, type ReadingsDb } from "./core";
 import { PgDb } from "./pg";
 import { benchNetwork, type BenchNetwork } from "./bench";
 import { DEFAULT_PREFIX } from "./homeassistant";
+import { hold, type Held } from "./relay";
 import { startPage, type PageServer } from "./page";
 
 /** The live page's port when --http is not given. */
@@ -125,7 +126,8 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
   // broker other head-ends may own the concentrators it does not know, so it stays quiet on them
   const headend = new Headend({ db, mqtt, batch: a.batch, timeoutMs: a.timeoutS * 1000, log: out, files: a.files, answerUnknown: !a.mqtt, homeassistant: a.homeassistant });
   let bench: BenchNetwork | null = null, page: PageServer | null = null;
-  const fail = async (e: unknown) => { await page?.close(); await headend.stop(); bench?.stop(); await mqtt.close(); await db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
+  const held: Held[] = []; // each --concentrator port's console relay and announcement (relay.ts)
+  const fail = async (e: unknown) => { await page?.close(); for (const x of held) await x.release(); await headend.stop(); bench?.stop(); await mqtt.close(); await db.close(); throw e instanceof ToolError ? e : new ToolError((e as Error).message); };
   try {
     const consoles: ConcentratorConsole[] = [];
     if (a.bench) {
@@ -140,6 +142,10 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
     for (const c of consoles) {
       const at = await headend.attach(c).catch(async (e: Error) => { await c.close(); throw e; });
       out(`headend: concentrator ${at.id} on ${c.port}: attached; its readings from store position ${await db.cursor(at.id)} on`);
+      if (!(c instanceof ConsoleSession)) continue;
+      const x = await hold(c, at.id);
+      held.push(x);
+      out(`headend: ${c.port}: console relay on ${x.relay.url} (npm run console and npm run deploy with --port ${c.port} go through it)`);
     }
     await headend.listen();
     page = await startPage(headend, a.httpPort);
@@ -166,6 +172,7 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
       stopped = true;
       await page!.close();
       bench?.stop();
+      for (const x of held) await x.release();
       await headend.stop();
       await mqtt.close();
       await db.close();
