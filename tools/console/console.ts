@@ -8,6 +8,8 @@
  * "(E93 CAMPAIGN_ABORTED: ...)", tools/errors/table.ts); its value as the REPL shows it
  * ("=0"), unless it is undefined. --timeout: how long one command may take (default 5000 ms).
  * --follow S: print the lines that come by themselves (a campaign's progress) for S more seconds.
+ * A port a running head-end holds (tools/console/owner.ts) is opened through the head-end's
+ * console relay, with one line on stderr saying so; --direct refuses that and fails naming it.
  * Exit 0 when every command ran; 1 when one threw (its "Uncaught ..." lines are printed) or
  * the console failed (one line: the reason and its code: UNREACHABLE, TAKEN, NO_ANSWER,
  * CLOSED, REBOOTED); 2 for a bad argument, naming it (tools/cli/cli.ts).
@@ -15,6 +17,7 @@
 import { cli, int, isMain, runTool, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
 import { nameCodes } from "../errors/table";
 import { ConsoleError, openConsole, parsePort } from "./session";
+import { route, throughLine } from "./owner";
 
 export const TOOL: Tool = {
   name: "console", run: "npm run console --",
@@ -23,10 +26,12 @@ export const TOOL: Tool = {
     port: { type: "string", value: "P", required: true, help: "a serial device or tcp://host:port" },
     timeout: { type: "string", value: "MS", default: "5000", help: "how long one command may take, ms" },
     follow: { type: "string", value: "S", default: "0", help: "then print the lines that come by themselves for S more seconds" },
+    direct: { type: "boolean", default: false, help: "never through a head-end that holds the port: fail naming it instead" },
   },
   positionals: { usage: "'command' ...", help: "the JavaScript to run, one command per argument", min: 1, missing: "no command given: put the JavaScript to run after the options, e.g. 'meterline.progress()'" },
   examples: ["npm run console -- --port /dev/ttyACM1 'meterline.progress()'", "npm run console -- --port tcp://127.0.0.1:4733 --follow 60 'meterline.meters()'"],
-  notes: ["exit 0 when every command ran; 1 when one threw or the console failed (UNREACHABLE, TAKEN, NO_ANSWER,\nCLOSED, REBOOTED); 2 for a bad argument"],
+  notes: ["exit 0 when every command ran; 1 when one threw or the console failed (UNREACHABLE, TAKEN, NO_ANSWER,\nCLOSED, REBOOTED) or the port is held by a head-end and --direct was given; 2 for a bad argument",
+    "a port a running head-end holds is used through the head-end's console relay (one line on stderr says so)"],
 };
 
 function options(a: Parsed) {
@@ -35,14 +40,17 @@ function options(a: Parsed) {
   const timeoutMs = int("--timeout", v.timeout, 100, 3_600_000, "whole ms from 100 to 3600000")!;
   const followS = Number(v.follow);
   if (!Number.isFinite(followS) || followS < 0 || followS > 86_400) throw new UsageError(`--follow must be seconds from 0 to 86400, got "${v.follow}"`);
-  return { port: v.port, timeoutMs, followS, commands: a.positionals };
+  return { port: v.port, timeoutMs, followS, commands: a.positionals, direct: !!a.values.direct };
 }
 
 async function session(a: Parsed, out: (l: string) => void, err: (l: string) => void): Promise<number> {
   const o = options(a);
+  // a port a running head-end holds is opened through its relay (owner.ts), saying so on stderr
+  const r = route(o.port, o.direct);
+  if (r.via) err(`console: ${throughLine(o.port, r.via)}`);
   let s;
   try {
-    s = await openConsole({ port: o.port, timeoutMs: o.timeoutMs, reconnect: false });
+    s = await openConsole({ port: r.url, timeoutMs: o.timeoutMs, reconnect: false });
   } catch (e) {
     if (e instanceof ConsoleError) throw new ToolError(`${e.message} (${e.code})`);
     throw e;

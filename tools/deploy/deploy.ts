@@ -20,6 +20,10 @@
  * --stall: give up (exit 1) when the progress line has not changed for this long (default
  * 1800 s): a campaign whose engine stopped (an exception on the concentrator) never ends.
  *
+ * A --port that a running head-end holds (npm run headend; tools/console/owner.ts) is used
+ * through the head-end's console relay, with one line saying so, while the head-end goes on
+ * pulling; --direct refuses that and fails (exit 1) with one line naming the head-end.
+ *
  * --dry-run prints what would be sent and sends nothing. The concentrator's lines are printed
  * with their error codes named ("(E92)" becomes "(E92 CAMPAIGN_NO_PROGRESS: ...)",
  * tools/errors/table.ts). Every bad argument exits 2 with one line naming it; a console that
@@ -34,6 +38,7 @@ import { ConsoleError, openConsole, parsePort, type ConsoleSession } from "../co
 import { cli, int, intList, isMain, oneOf, parseTool, ToolError, UsageError, type Tool } from "../cli/cli";
 import { nameCodes } from "../errors/table";
 import { isTagsFile, TAGS_RECORD } from "../keys/keyfile";
+import { route, throughLine } from "../console/owner";
 
 export class DeployError extends ToolError {}
 
@@ -50,6 +55,8 @@ export interface DeployArgs {
   tags?: string;
   /** The image is an image file (npm run image): board, version and block size come from its header. */
   imageFile: boolean;
+  /** Never through a head-end that holds the port (tools/console/owner.ts): fail naming it instead. */
+  direct?: boolean;
 }
 
 export const TOOL: Tool = {
@@ -71,19 +78,21 @@ export const TOOL: Tool = {
     timeout: { type: "string", value: "S", default: "60", help: "how long one console command may take, seconds" },
     stall: { type: "string", value: "S", default: "1800", help: "give up when the progress line has not changed for S seconds" },
     "dry-run": { type: "boolean", default: false, help: "print what would be sent, send nothing" },
+    direct: { type: "boolean", default: false, help: "never through a head-end that holds the port: fail naming it instead" },
   },
   examples: ["npm run deploy -- --port /dev/ttyACM1 --image meter-v2.mlim --image-id 2 --outdated", "npm run deploy -- --port tcp://127.0.0.1:4733 --image meter-v2.mlim --image-id 3 --group 7 --method patent --dry-run"],
-  notes: ["exit 0 when every meter was updated; 1 when some failed, the campaign aborted or the console failed; 2 for a bad argument"],
+  notes: ["exit 0 when every meter was updated; 1 when some failed, the campaign aborted, the console failed, or the port is held\nby a head-end and --direct was given; 2 for a bad argument",
+    "a port a running head-end holds is used through the head-end's console relay (one line says so)"],
 };
 
 /** The deploy command line as DeployArgs; a UsageError naming what is wrong. */
 export function parseArgs(argv: string[]): DeployArgs {
   const p = parseTool(TOOL, argv);
   if (!p) throw new UsageError("--help is not an option here");
-  return deployArgs(p.values as Record<string, string | undefined> & { outdated: boolean; "dry-run": boolean });
+  return deployArgs(p.values as Parameters<typeof deployArgs>[0]);
 }
 
-function deployArgs(v: Record<string, string | undefined> & { outdated: boolean; "dry-run": boolean }): DeployArgs {
+function deployArgs(v: Record<string, string | undefined> & { outdated: boolean; "dry-run": boolean; direct?: boolean }): DeployArgs {
   const { tags, outdated } = v;
   const port = v.port!, image = v.image!, metersArg = v.meters;
   const imageId = int("--image-id", v["image-id"], 1, 65535)!;
@@ -108,7 +117,7 @@ function deployArgs(v: Record<string, string | undefined> & { outdated: boolean;
   if (file && blockSize !== undefined && blockSize !== file.blockSize) throw new UsageError(`--block-size: the image file says ${file.blockSize}`);
   const head = file ? null : decodeAppHeader(bytes, Number.MAX_SAFE_INTEGER);
   if (!file && !head) throw new UsageError(`--image ${image}: not an update image (no program header; make one with npm run image or npm run pack)`);
-  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, timeoutMs, stallMs, dryRun: v["dry-run"], tags, imageFile: !!file, method, lossPct };
+  return { port, image, imageId, version: file ? file.version : head!.version, blockSize: file ? undefined : blockSize, meters, group, activateAt, everyS, timeoutMs, stallMs, dryRun: v["dry-run"], tags, imageFile: !!file, method, lossPct, direct: !!v.direct };
 }
 
 /** The expression that starts the campaign on the concentrator. */
@@ -192,9 +201,12 @@ export async function deploy(d: DeployArgs, print: (l: string) => void): Promise
     print(`progress: meterline.progress() every ${d.everyS} s until the campaign is done or aborted`);
     return 0;
   }
+  // a port a running head-end holds goes through its console relay (tools/console/owner.ts)
+  const r = route(d.port, !!d.direct);
+  if (r.via) print(`deploy: ${throughLine(d.port, r.via)}`);
   let s: ConsoleSession;
   try {
-    s = await openConsole({ port: d.port, timeoutMs: d.timeoutMs });
+    s = await openConsole({ port: r.url, timeoutMs: d.timeoutMs });
   } catch (e) {
     if (e instanceof ConsoleError) throw new DeployError(`${e.message} (${e.code})`);
     throw e;
