@@ -179,8 +179,11 @@ export class Attachment {
     if (info) await this.h.announce(this.id, info, r.obis, r.unit);
   }
 
-  /** A line the concentrator printed: its campaign's end line names each failed meter with its code. */
+  /** A line the concentrator printed: a campaign's start line, or its end line that names each failed meter with its code. */
   onLine(line: string): void {
+    // a campaign started at the console (deploy through the relay): followed and published as the head-end's own
+    const st = /^meterline: campaign (\d+) started/.exec(line.trim());
+    if (st) { this.imageId = Number(st[1]); this.campaignIds = null; this.endLine = null; this.following = true; return; }
     const m = /^meterline: campaign (\d+) ended: .*?(?:failed:((?: \d+ E\d+)+))?$/.exec(line.trim());
     if (!m) return;
     const failed = (m[2] ?? "").trim().split(" ").filter(Boolean).reduce<FailedMeter[]>((out, x, i, all) => {
