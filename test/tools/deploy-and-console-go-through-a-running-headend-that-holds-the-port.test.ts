@@ -38,7 +38,7 @@ function tool(file: string, args: string[]): { done: Promise<Run> } {
 /** A head-end (npm run headend's startHeadend: SQLite, the embedded broker) attached to the network's console over TCP. */
 async function headend(net: ConsoleNetwork, log: string[] = []): Promise<Running> {
   const d = mkdtempSync(join(dir, "h-"));
-  const r = await startHeadend({ ports: [net.fake.url], bench: false, db: join(d, "h.db"), mqttPort: 0, everyS: 1, batch: 100, timeoutS: 5, speed: 60, files: d, homeassistant: null }, (l) => log.push(l));
+  const r = await startHeadend({ ports: [net.fake.url], bench: false, db: join(d, "h.db"), mqttPort: 0, everyS: 1, batch: 100, timeoutS: 5, speed: 60, files: d, homeassistant: null, httpPort: 0 }, (l) => log.push(l));
   heads.push(r);
   return r;
 }
