@@ -4,13 +4,12 @@
  * time. A day of readings, then a campaign from the installed program to the image, with
  * the scenario's power cuts; then the checks that decide the exit code. Host code. The parts:
  * run-faults.ts (restarts and power cuts), run-load.ts (pulses, reading rounds, the readings
- * lines), run-verdict.ts (the checks); this file sets them up and runs the campaign.
+ * lines), run-campaign.ts (the campaign followed to its end), run-verdict.ts (the checks); this
+ * file sets them up and runs them in order.
  */
 import { hostNative, latin1 } from "../hal/host/native";
 import type { LinkModel } from "../hal/mock/powerline";
 import { consoleApi } from "../firmware/concentrator/console";
-import { nameCodes } from "../tools/errors/table";
-import { typed } from "../tools/protocol/typed";
 import { UNITS } from "../firmware/concentrator/readings";
 import { imageFileOf, packImage } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
@@ -18,6 +17,7 @@ import { LinkRig, bootConcentrator, lineFor, type ConcNode } from "./rig";
 import { imageOf, programImage, type Image } from "./image";
 import type { Scenario } from "./scenario";
 import { Faults } from "./run-faults";
+import { followCampaign } from "./run-campaign";
 import { lastRegister, readingLine, readingRounds, startPulses, wallIntervals } from "./run-load";
 import { DAY0, verdict } from "./run-verdict";
 import { bridgeBoard, openPort, type Port } from "./hil";
@@ -25,13 +25,10 @@ import { createHash } from "node:crypto";
 import { authorisationFor, blockKeyFor, concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagsFile, type KeyFile } from "../tools/keys/keyfile";
 import { keyFile as keyFileLookup } from "../firmware/concentrator/keystore";
 import { TAG_INSTALL } from "../firmware/common/hmac";
-import { Ms, Ph, PHASE_NAMES, STATE_NAMES } from "../firmware/concentrator/campaign";
+import { STATE_NAMES } from "../firmware/concentrator/campaign";
 import { decodeAppHeader } from "../firmware/common/image";
 import { APP_HEADER_SIZE } from "../firmware/common/layout";
-import { T } from "../firmware/protocol/catalogue";
 import { Iv } from "../firmware/meter/metering";
-import { forEachMissing } from "../firmware/protocol/missing";
-import type { Msg } from "../firmware/protocol/codec";
 
 export { DAY0, notUpdated, registerProblems } from "./run-verdict";
 
@@ -229,82 +226,15 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   if (dayMs) await readAll(2);
   const registerBefore = new Map(ids.map((id) => [id, lastRegister(lines, id)]));
 
-  // ---- the campaign
-  stage = "control";
-  // the coded method plans for the line's loss, as an operator who knows the line would set it
-  const e = ml.update("img.bin", { imageId: img.session.imageId, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40, tags: keyFile ? "img.tags" : undefined, method: sc.method, loss: Math.min(0.5, sc.loss.p) });
-  if (e) return fail(`the campaign did not start: ${out[out.length - 1]}`);
-  note(nameCodes(out[out.length - 1]));
-  const camp = conc.ctx.campaign()!;
-  c0 = clock.now();
-  const timeline: Sample[] = [];
-  let ended = "";
-  const K = img.session.blockCount;
-  const sample = (waiting?: Sample["waiting"]) => {
-    let held = 0, complete = 0;
-    const each: number[] = [];
-    ids.forEach((id, i) => {
-      const n = isSim(id) ? rig.meters.get(id) : undefined;
-      const st = camp.state(i);
-      const done = st >= Ms.COMPLETE && st !== Ms.FAILED;
-      if (done) complete++;
-      let h = -1;
-      if (n && !n.clock.dead) h = n.meter.receiver.session()?.imageId === img.session.imageId ? Math.min(n.meter.receiver.received(), K) : faults.installed.has(id) ? K : 0;
-      else if (!n && done) h = K;
-      if (h > 0) held += h;
-      each.push(h);
-    });
-    const s: Sample = { t: (clock.now() - c0) / 1000, phase: PHASE_NAMES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs, held: each };
-    if (waiting) s.waiting = waiting;
-    timeline.push(s);
-  };
-  // what the concentrator hears in each round: the campaign's own messages, tapped on their way in
-  const heardRounds: RoundHeard[] = [];
-  const heard = camp.onMessage;
-  camp.onMessage = (m: Msg) => {
-    const took = heard(m), tm = typed(m);
-    if (took && (tm.type === T.STATUS_REPORT || tm.type === T.DEFICIT || tm.type === T.DOWNLOAD_COMPLETE) && tm.body.imageId === img.session.imageId) {
-      const k = camp.totals.rounds;
-      let r = heardRounds[heardRounds.length - 1];
-      if (!r || r.round !== k) heardRounds.push(r = { round: k, t: (clock.now() - c0) / 1000, missing: new Array<number>(K).fill(0), need: {} });
-      if (tm.type === T.DOWNLOAD_COMPLETE) r.need[m.src] = 0;
-      else if (tm.type === T.DEFICIT) r.need[m.src] = tm.body.needed;
-      else if (!forEachMissing(tm.body, K, (b) => { r.missing[b]++; })) r.need[m.src] = K - tm.body.received;
-    }
-    return took;
-  };
-  sample();
-  let lastSample = clock.now(), lastPhase = camp.phase();
-  const until = c0 + sc.deadlineMinutes * 60_000 + 600_000;
-  while (!ended && clock.now() < until) {
-    stage = PHASE_NAMES[camp.phase()];
-    try {
-      await step(100);
-    } catch (err) {
-      if (!faults.struck(err, simIds)) throw err;
-    }
-    faults.armDownloadCuts();
-    const now = camp.phase();
-    if (now !== lastPhase) {
-      // leaving the read-back: who it did not find activated, and so why the campaign goes on
-      const waiting = lastPhase === Ph.READBACK ? ids.flatMap((id, i) => camp.state(i) === Ms.ACTIVATED ? [] : [{ id, state: STATE_NAMES[camp.state(i)] ?? String(camp.state(i)) }]) : undefined;
-      lastPhase = now;
-      lastSample = clock.now();
-      sample(waiting);
-    } else if (clock.now() - lastSample >= 5000) {
-      lastSample = clock.now();
-      sample();
-      const t = timeline[timeline.length - 1];
-      hooks.progress?.(t.phase, t.blocksHeld / (ids.length * img.session.blockCount), `round ${camp.totals.rounds}, ${t.complete}/${ids.length} meters complete`);
-    }
-    const ph = camp.phase();
-    if (ph === Ph.DONE || ph === Ph.ABORTED) ended = out.find((l) => l.startsWith(`meterline: campaign ${img.session.imageId} ended`)) ?? `ended in phase ${PHASE_NAMES[ph]}`;
-  }
-  stage = PHASE_NAMES[camp.phase()];
+  // ---- the campaign (run-campaign.ts)
+  const run = await followCampaign({
+    sc, img, rig, conc, ml, out, ids, simIds, isSim, faults, keyed: !!keyFile, step,
+    stage: (s) => { account(); stage = s; }, note: (s) => note(s), progress: hooks.progress,
+  });
+  if (typeof run === "string") return fail(run);
+  const { camp, ended, timeline, rounds: heardRounds, campaignMs } = run;
+  c0 = run.c0;
   account();
-  sample();
-  note(ended ? nameCodes(ended) : "the campaign did not end");
-  const campaignMs = clock.now() - c0;
   // the new programs confirm on their first good exchange; then the registers again
   stage = "readings";
   await step(10_000);

@@ -1,0 +1,131 @@
+/*
+ * The campaign part of a bench run (run.ts): the operator's update() at the concentrator's
+ * console, then the campaign followed to its end in steps of virtual time, sampling who holds
+ * how many blocks (every 5 s and at each phase change) and tapping what the concentrator hears
+ * in each round. Host code.
+ */
+import type { consoleApi } from "../firmware/concentrator/console";
+import { Ms, Ph, PHASE_NAMES, STATE_NAMES, type Campaign } from "../firmware/concentrator/campaign";
+import type { Msg } from "../firmware/protocol/codec";
+import { T } from "../firmware/protocol/catalogue";
+import { forEachMissing } from "../firmware/protocol/missing";
+import { nameCodes } from "../tools/errors/table";
+import { typed } from "../tools/protocol/typed";
+import type { Image } from "./image";
+import type { ConcNode, LinkRig } from "./rig";
+import type { Faults } from "./run-faults";
+import type { RoundHeard, RunHooks, Sample } from "./run";
+import type { Scenario } from "./scenario";
+
+export interface CampaignEnv {
+  sc: Scenario;
+  img: Image;
+  rig: LinkRig;
+  conc: ConcNode;
+  /** The concentrator's console, and what it printed. */
+  ml: ReturnType<typeof consoleApi>;
+  out: string[];
+  ids: number[];
+  simIds: number[];
+  isSim(id: number): boolean;
+  faults: Faults;
+  /** The head-end's tags are in the concentrator's Storage as img.tags. */
+  keyed: boolean;
+  /** Virtual time forward (held to the wall clock with real boards), the readings drained. */
+  step(ms: number): Promise<void>;
+  /** The phase the line's airtime is counted to from now on. */
+  stage(name: string): void;
+  note(text: string): void;
+  progress?: RunHooks["progress"];
+}
+
+export interface CampaignRun {
+  camp: Campaign;
+  /** Its start and its length, virtual ms. */
+  c0: number;
+  campaignMs: number;
+  /** The end line the console printed ("" when it did not end). */
+  ended: string;
+  timeline: Sample[];
+  rounds: RoundHeard[];
+}
+
+/** Starts the campaign and follows it to its end (or its deadline and 10 minutes); a string: why it did not start. */
+export async function followCampaign(env: CampaignEnv): Promise<CampaignRun | string> {
+  const { sc, img, rig, conc, ml, out, ids, isSim, faults } = env;
+  const clock = rig.clock;
+  env.stage("control");
+  // the coded method plans for the line's loss, as an operator who knows the line would set it
+  const e = ml.update("img.bin", { imageId: img.session.imageId, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40, tags: env.keyed ? "img.tags" : undefined, method: sc.method, loss: Math.min(0.5, sc.loss.p) });
+  if (e) return `the campaign did not start: ${out[out.length - 1]}`;
+  env.note(nameCodes(out[out.length - 1]));
+  const camp = conc.ctx.campaign()!;
+  const c0 = clock.now();
+  const timeline: Sample[] = [];
+  let ended = "";
+  const K = img.session.blockCount;
+  const sample = (waiting?: Sample["waiting"]) => {
+    let held = 0, complete = 0;
+    const each: number[] = [];
+    ids.forEach((id, i) => {
+      const n = isSim(id) ? rig.meters.get(id) : undefined;
+      const st = camp.state(i);
+      const done = st >= Ms.COMPLETE && st !== Ms.FAILED;
+      if (done) complete++;
+      let h = -1;
+      if (n && !n.clock.dead) h = n.meter.receiver.session()?.imageId === img.session.imageId ? Math.min(n.meter.receiver.received(), K) : faults.installed.has(id) ? K : 0;
+      else if (!n && done) h = K;
+      if (h > 0) held += h;
+      each.push(h);
+    });
+    const s: Sample = { t: (clock.now() - c0) / 1000, phase: PHASE_NAMES[camp.phase()], blocksHeld: held, complete, airtimeMs: rig.line.totals.airtimeMs, held: each };
+    if (waiting) s.waiting = waiting;
+    timeline.push(s);
+  };
+  // what the concentrator hears in each round: the campaign's own messages, tapped on their way in
+  const rounds: RoundHeard[] = [];
+  const heard = camp.onMessage;
+  camp.onMessage = (m: Msg) => {
+    const took = heard(m), tm = typed(m);
+    if (took && (tm.type === T.STATUS_REPORT || tm.type === T.DEFICIT || tm.type === T.DOWNLOAD_COMPLETE) && tm.body.imageId === img.session.imageId) {
+      const k = camp.totals.rounds;
+      let r = rounds[rounds.length - 1];
+      if (!r || r.round !== k) rounds.push(r = { round: k, t: (clock.now() - c0) / 1000, missing: new Array<number>(K).fill(0), need: {} });
+      if (tm.type === T.DOWNLOAD_COMPLETE) r.need[m.src] = 0;
+      else if (tm.type === T.DEFICIT) r.need[m.src] = tm.body.needed;
+      else if (!forEachMissing(tm.body, K, (b) => { r.missing[b]++; })) r.need[m.src] = K - tm.body.received;
+    }
+    return took;
+  };
+  sample();
+  let lastSample = clock.now(), lastPhase = camp.phase();
+  const until = c0 + sc.deadlineMinutes * 60_000 + 600_000;
+  while (!ended && clock.now() < until) {
+    env.stage(PHASE_NAMES[camp.phase()]);
+    try {
+      await env.step(100);
+    } catch (err) {
+      if (!faults.struck(err, env.simIds)) throw err;
+    }
+    faults.armDownloadCuts();
+    const now = camp.phase();
+    if (now !== lastPhase) {
+      // leaving the read-back: who it did not find activated, and so why the campaign goes on
+      const waiting = lastPhase === Ph.READBACK ? ids.flatMap((id, i) => camp.state(i) === Ms.ACTIVATED ? [] : [{ id, state: STATE_NAMES[camp.state(i)] ?? String(camp.state(i)) }]) : undefined;
+      lastPhase = now;
+      lastSample = clock.now();
+      sample(waiting);
+    } else if (clock.now() - lastSample >= 5000) {
+      lastSample = clock.now();
+      sample();
+      const t = timeline[timeline.length - 1];
+      env.progress?.(t.phase, t.blocksHeld / (ids.length * K), `round ${camp.totals.rounds}, ${t.complete}/${ids.length} meters complete`);
+    }
+    const ph = camp.phase();
+    if (ph === Ph.DONE || ph === Ph.ABORTED) ended = out.find((l) => l.startsWith(`meterline: campaign ${img.session.imageId} ended`)) ?? `ended in phase ${PHASE_NAMES[ph]}`;
+  }
+  env.stage(PHASE_NAMES[camp.phase()]);
+  sample();
+  env.note(ended ? nameCodes(ended) : "the campaign did not end");
+  return { camp, c0, campaignMs: clock.now() - c0, ended, timeline, rounds };
+}
