@@ -33,7 +33,7 @@ export var REC_CONFIRM = 4;
 export var REC_COUNTER = 5;
 /** the anti-rollback floor (highest version that confirmed itself), */
 export var REC_FLOOR = 6;
-/** and the newest head-end authorisation (kind u8, tag 16: checked again over each control, firmware/meter/authorise.ts). */
+/** and the newest head-end authorisation (kind u8, tag 16, the campaign's block key 16, the highest version ever authorised u32: firmware/meter/authorise.ts). */
 export var REC_AUTHORISED = 7;
 
 /**

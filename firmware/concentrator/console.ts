@@ -26,7 +26,7 @@ import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
 import { P, Rd } from "../protocol/catalogue";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile, type ImageFileHeader } from "../common/image-file";
-import { bytesAt, findById } from "./keystore";
+import { bytesAt, findById, TAGS_RECORD } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
 
 export interface UpdateOptions {
@@ -87,8 +87,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
    * 0, or BAD_ARG for a file that is not one, or not this campaign's.
    */
   function tagsInto(cfg: CampaignConfig, text: string): number {
-    function rec(id: number) { return findById(function (o, n) { return text.substr(o, n); }, text.length, 40, id); }
-    var head = text.length % 40 ? null : rec(0);
+    function rec(id: number) { return findById(function (o, n) { return text.substr(o, n); }, text.length, TAGS_RECORD, id); }
+    var head = text.length % TAGS_RECORD ? null : rec(0);
     for (var z = 0; head && z < 16; z++) if (head.charCodeAt(8 + z) !== cfg.session.digest[z]) head = null;
     if (!head) return fail(Err.BAD_ARG, "not a tags file of this campaign (npm run keys -- authorise)");
     cfg.blockKey = bytesAt(head, 24, 16);
@@ -299,8 +299,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       return e ? fail(e, e === Err.BAD_ARG ? "ack(a position export gave, at most the end)" : "Storage is full") : 0;
     },
     discover: function (slots: number, slotMs: number) {
-      // (a meter waits at most MAX_ANSWER_WAIT_MS, 10 min, for its slot)
-      if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000) || slots * slotMs > 600000) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000), slots x slotMs <= 600000");
+      // (a meter waits at most P.MAX_ANSWER_WAIT_MS, 10 min, for its slot)
+      if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000) || slots * slotMs > P.MAX_ANSWER_WAIT_MS) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000), slots x slotMs <= 600000");
       var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n) { print("meterline: discovery found " + n + " new meters, " + c.registry.count() + " known"); });
       return e ? fail(e, "the modem is not ready") : 0;
     },

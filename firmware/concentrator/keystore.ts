@@ -8,6 +8,8 @@ import type { LinkKeys } from "../link/auth";
 export var KEY_FILE = "ml.keys";
 export var COUNTER_FILE = "ml.ctr";
 export var KEY_RECORD = 36;
+/** A record of the head-end's tags file (npm run keys -- authorise; console.ts tagsInto): id u32 | kind u8 | 3 zero bytes | tag 16 | wrapped block key 16. */
+export var TAGS_RECORD = 40;
 
 /**
  * The record of meter `id` in a file of `size` bytes of `rec`-byte records sorted by their

@@ -30,7 +30,7 @@ export interface Authoriser {
   /** AUTHORIZE: 0 (stored, or nothing to do without keys) or a code. `key`: the campaign's block key, wrapped. */
   authorise(s: TagImage, kind: number, tag: Uint8Array, key: Uint8Array): number;
   /** The highest version ever authorised (0: none; it never falls, a rollback's older version aside): a broadcast authorisation must name a higher one. */
-  newest(): number;
+  highest(): number;
   /**
    * What the newest authorisation grants for the control `s`: 0 nothing, TAG_INSTALL,
    * TAG_ROLLBACK. Its tag is checked again over the control's own fields (every one but the
@@ -66,7 +66,7 @@ export function floorKeeper(key: string | undefined, _native: Native, journal: R
       if (!journal.append(REC_FLOOR, word)) floor = version;
     },
     authorise: function () { return 0; },
-    newest: function () { return 0; },
+    highest: function () { return 0; },
     grant: function () { return 0; },
   };
 }
@@ -80,7 +80,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
   // the newest authorisation kept: kind | tag (16) | block key (16) | highest version u32
   var ar = journal.read(REC_AUTHORISED);
   if (ar && ar.length !== Ar.LEN) ar = null;
-  var blockKey = ar ? ar.subarray(Ar.KEY, Ar.VERSION) : null, newest = ar ? getU32(ar, Ar.VERSION) : 0;
+  var blockKey = ar ? ar.subarray(Ar.KEY, Ar.VERSION) : null, highest = ar ? getU32(ar, Ar.VERSION) : 0;
   if (h && root) {
     var hm: Hmac = h;
     authKey = hm.derive(root, "meterline authorise");
@@ -114,13 +114,13 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       if (!tagOk(s, kind, tag, 0, bk)) return Err.AUTH_BAD_TAG;
       rec[0] = kind;
       rec.set(tag, 1);
-      var hi = Math.max(newest, s.version);
+      var hi = Math.max(highest, s.version);
       putU32(rec, Ar.VERSION, hi);
       var e = journal.append(REC_AUTHORISED, rec);
-      if (!e) { blockKey = bk; newest = hi; }
+      if (!e) { blockKey = bk; highest = hi; }
       return e;
     },
-    newest: function () { return newest; },
+    highest: function () { return highest; },
     grant: function (s) {
       var r = journal.read(REC_AUTHORISED);
       return r && r.length === Ar.LEN && tagOk(s, r[0], r, 1, r.subarray(Ar.KEY, Ar.VERSION)) ? r[0] : 0;

@@ -71,12 +71,6 @@ export var TRIAL_DEADLINE_MS = 30 * 60 * 1000;
  * Original's variables cannot spare (measured: 4 -> 2 saves 32 variables on the Linux build).
  */
 export var METER_QUEUE = 2;
-/**
- * The longest an answer to a broadcast waits for its slot (10 min; the console's discover
- * allows no longer): a stranger's DISCOVER with 255 slots of a minute held the meter's one
- * slotted answer, and with it every other, for over four hours.
- */
-export var MAX_ANSWER_WAIT_MS = 600000;
 
 export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number, makeGuard?: AuthoriserFactory, solve?: Solver): Meter {
   var rnd = random || Math.random;
@@ -248,7 +242,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   }
 
   /**
-   * Sends an answer to a broadcast after its slot's delay (at most MAX_ANSWER_WAIT_MS). One
+   * Sends an answer to a broadcast after its slot's delay (at most P.MAX_ANSWER_WAIT_MS). One
    * waits at a time: a newer request's answer replaces it, so no request, a stranger's
    * included, keeps the meter from answering the next.
    */
@@ -258,7 +252,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     dueTo = to;
     dueType = type;
     dueBody = body;
-    dueTimer = clock.setTimeout(sendDue, Math.min(ms, MAX_ANSWER_WAIT_MS));
+    dueTimer = clock.setTimeout(sendDue, Math.min(ms, P.MAX_ANSWER_WAIT_MS));
   }
 
   function onMessage(m: Msg, _quality: number): void {
@@ -348,12 +342,12 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.AUTHORIZE_LIST:
         // the head-end's tags for several meters in one broadcast: only this meter's key makes
         // its own. A broadcast carries no counter, so it could be replayed: only an install of a
-        // version above the running one, the floor and the newest authorisation kept (also
+        // version above the running one, the floor and the highest version ever authorised (also
         // after a restart) is taken, a rollback must come addressed and authenticated, and a
         // replay writes nothing
         for (var q = 0; q < b.auths.length; q++) {
           var au = b.auths[q];
-          if (au.id === id && au.kind === TAG_INSTALL && b.version > version && b.version > guard.floor() && b.version > guard.newest()) guard.authorise(b, au.kind, au.tag, au.key);
+          if (au.id === id && au.kind === TAG_INSTALL && b.version > version && b.version > guard.floor() && b.version > guard.highest()) guard.authorise(b, au.kind, au.tag, au.key);
         }
         break;
       case T.GROUP_QUERY: {

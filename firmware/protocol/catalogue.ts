@@ -38,6 +38,13 @@ export const enum P {
    * configuration): meter ids stay below CONC_BASE, so neither is ever taken for the other.
    */
   CONC_BASE = 0xffff0000,
+  /**
+   * The longest a meter's answer to a broadcast (DISCOVER, GROUP_QUERY) waits for its slot,
+   * 10 minutes: slots x slotMs beyond it are refused by the concentrator's discover, and a
+   * meter answers by then whatever a request names (a stranger's DISCOVER with 255 slots of a
+   * minute held its one slotted answer, and with it every other, for over four hours).
+   */
+  MAX_ANSWER_WAIT_MS = 600000,
   /** Largest data-block payload: MAX_FRAME - HEADER - DATA_BLOCK fixed fields (4) - TRAILER. */
   MAX_BLOCK = 212,
   /** Largest missing-set map in a status report: MAX_FRAME - HEADER - TRAILER - 12. */

@@ -10,7 +10,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { hexKey, hmacSha256, KEY_SIZE, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type TagImage } from "../../firmware/common/hmac";
 import { hostNative } from "../../hal/host/native";
-import { KEY_RECORD } from "../../firmware/concentrator/keystore";
+import { KEY_RECORD, TAGS_RECORD } from "../../firmware/concentrator/keystore";
+export { TAGS_RECORD };
 import type { LinkKeys } from "../../firmware/link/auth";
 
 export const KEY_FORMAT = "meterline-keys/1";
@@ -108,8 +109,6 @@ export function authorisationRecord(a: Authorisation): Uint8Array {
   return r;
 }
 
-/** Bytes of a tags file's record. */
-export const TAGS_RECORD = 40;
 
 /** True for what tagsFile writes: whole records, the first the block key's (id 0), the rest sorted by id. */
 export function isTagsFile(b: Uint8Array): boolean {
