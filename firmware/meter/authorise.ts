@@ -29,8 +29,8 @@ export interface Authoriser {
   link: LinkAuth | undefined;
   /** AUTHORIZE: 0 (stored, or nothing to do without keys) or a code. `key`: the campaign's block key, wrapped. */
   authorise(s: TagImage, kind: number, tag: Uint8Array, key: Uint8Array): number;
-  /** The highest version ever authorised (0: none; it never falls, a rollback's older version aside): a broadcast authorisation must name a higher one. */
-  highest(): number;
+  /** Keyed: the highest version ever authorised (0: none; it never falls, a rollback's older version aside): a broadcast authorisation must name a higher one. */
+  highest?(): number;
   /**
    * What the newest authorisation grants for the control `s`: 0 nothing, TAG_INSTALL,
    * TAG_ROLLBACK. Its tag is checked again over the control's own fields (every one but the
@@ -66,7 +66,6 @@ export function floorKeeper(key: string | undefined, _native: Native, journal: R
       if (!journal.append(REC_FLOOR, word)) floor = version;
     },
     authorise: function () { return 0; },
-    highest: function () { return 0; },
     grant: function () { return 0; },
   };
 }

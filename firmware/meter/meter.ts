@@ -126,7 +126,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   }
   // `answerDue`: a DISCOVER_REPLY or DEFICIT waits in a timer: one at a time, so a flood of
   // broadcasts plants no timers
-  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, answerDue = false;
+  var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, answerDue = 0;
   var tx = newMsg();
   var id = config.id;
 
@@ -234,10 +234,11 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     else answerLater(m.src, t, body, Math.max(0, at - (clock.now() - t0)));
   }
 
-  // the one answer to a broadcast that waits for its slot (answerDue): to whom, what, its timer
-  var dueTo = 0, dueType = 0, dueBody: any = null, dueTimer = 0;
+  // the one answer to a broadcast that waits for its slot (answerDue: its timer, 0 none;
+  // timer ids start at 1 on the interpreter, jsiTimerAdd): to whom, what
+  var dueTo = 0, dueType = 0, dueBody: any = null;
   function sendDue(): void {
-    answerDue = false;
+    answerDue = 0;
     send(dueTo, dueType, dueBody);
   }
 
@@ -247,12 +248,11 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
    * included, keeps the meter from answering the next.
    */
   function answerLater(to: number, type: number, body: any, ms: number): void {
-    if (answerDue) clock.clear(dueTimer);
-    answerDue = true;
+    if (answerDue) clock.clear(answerDue);
     dueTo = to;
     dueType = type;
     dueBody = body;
-    dueTimer = clock.setTimeout(sendDue, Math.min(ms, P.MAX_ANSWER_WAIT_MS));
+    answerDue = clock.setTimeout(sendDue, Math.min(ms, P.MAX_ANSWER_WAIT_MS));
   }
 
   function onMessage(m: Msg, _quality: number): void {
@@ -347,7 +347,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // replay writes nothing
         for (var q = 0; q < b.auths.length; q++) {
           var au = b.auths[q];
-          if (au.id === id && au.kind === TAG_INSTALL && b.version > version && b.version > guard.floor() && b.version > guard.highest()) guard.authorise(b, au.kind, au.tag, au.key);
+          if (guard.keyed && au.id === id && au.kind === TAG_INSTALL && b.version > version && b.version > guard.floor() && b.version > guard.highest!()) guard.authorise(b, au.kind, au.tag, au.key);
         }
         break;
       case T.GROUP_QUERY: {
