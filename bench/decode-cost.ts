@@ -25,10 +25,11 @@
  *             (the Original: 8 rows) is a straggler: once its spare slots are full its
  *             missing blocks go out plain, as the campaign serves it, until the decode
  *             (or the last block) completes the image
- *   decode    the decoder's solve() timed on its own: update.ts imports ./decoder, and
- *             the bundle resolves that one import to a thin wrapper that times solve(),
- *             samples process.memory() at the first recovered block and keeps the work
- *             counters; the receiver and decoder code are the project's, unchanged
+ *   decode    the decoder's solve() timed on its own: the board's decoder factory is
+ *             wrapped (tapped) to time solve(), sample process.memory() at the first
+ *             recovered block and keep the work counters; the decoder is the project's.
+ *             The rows decoder cleans and reduces a repair block when it keeps it, so its
+ *             work is also in "kept repair() ms", printed beside
  *   memory    process.memory().usage (after a collection) at start, with the session
  *             open, before the decoding call, inside it (live) and after it
  *
@@ -96,11 +97,11 @@ import { espruinoHal } from ${p("hal/espruino/index.ts")};
 import { recordLog } from ${p("firmware/common/records.ts")};
 import { STATE_SLOT, bufferLayout, digestChain } from ${p("firmware/common/update-image.ts")};
 import { updateReceiver } from ${p("firmware/meter/update.ts")};
-import { solveRows, solveStreamed } from ${p("firmware/meter/decoder.ts")};
+import { decoder, rowsDecoder } from ${p("firmware/meter/decoder.ts")};
 import { repairSets, repairIndex, xorInto } from ${p("firmware/protocol/repair.ts")};
 import { LAMBDA } from ${p("firmware/concentrator/campaign.ts")};
 import { bytesAt } from ${p("firmware/concentrator/keystore.ts")};
-import { tap } from "dc:tap";
+import { tap, tapped } from "dc:tap";
 
 var step = "start";
 function mark(s) { step = s; print("DC-STEP " + s + " " + process.memory(false).usage); }
@@ -169,7 +170,7 @@ function run(P) {
   mark("control");
   res.mem.bench = used();
   var journal = recordLog(hal.flash, { addr: P.journal, size: 2048 }, STATE_SLOT, true, native);
-  var rx = updateReceiver(hal.flash, native, { addr: P.buffer, size: P.bufferSize }, journal, { version: 1, floor: 0, board: P.board, maxImage: size, rows: P.rows, solve: P.streamed ? solveStreamed : solveRows });
+  var rx = updateReceiver(hal.flash, native, { addr: P.buffer, size: P.bufferSize }, journal, { version: 1, floor: 0, board: P.board, maxImage: size, rows: P.rows, decoder: tapped(P.streamed ? decoder : rowsDecoder) });
   res.mem.idle = used();
   t = getTime();
   e = rx.control(s, true);
@@ -214,7 +215,7 @@ function run(P) {
   res.conc80 = { ms: ms(t) / P.concSamples, degree: sets.set(repairIndex(80, 0)) };
 
   mark("repair");
-  var serial = 0, offered = 0, csum = 0, cn = 0, rsum = 0, rmax = 0, rn = 0, plain = 0, psum = 0, pn = 0, next = 0;
+  var serial = 0, offered = 0, csum = 0, cn = 0, rsum = 0, rmax = 0, rn = 0, plain = 0, psum = 0, pn = 0, next = 0, ksum = 0, kmax = 0, kn = 0;
   // no deficit() call between steps (it rebuilds the decoder's rows, which a meter does
   // inside the next block or repair call): while no plain block has arrived each kept
   // repair block adds one to the rank, so the meter lacks miss - kept
@@ -241,6 +242,7 @@ function run(P) {
       if (K - rx.received() - 1 <= rx.stats.repairs) { before = used(); print("DC-BEFORE " + before); }
     }
     tap.sampleMs = 0;
+    var kept0 = rx.stats.repairs;
     t = getTime();
     e = viaRepair ? rx.repair(IMG, j, data) : rx.block(IMG, j, data);
     dt = (getTime() - t) * 1000;
@@ -251,10 +253,15 @@ function run(P) {
       res.decodeCall = { ms: dt - tap.sampleMs, via: viaRepair ? "repair" : "block" };
       res.mem.beforeDecode = before;
       res.mem.afterDecode = used();
-    } else if (viaRepair) { rn++; rsum += dt; if (dt > rmax) rmax = dt; }
+    } else if (viaRepair) {
+      rn++; rsum += dt; if (dt > rmax) rmax = dt;
+      // a repair block kept: stored, and (rows decoder) cleaned and reduced on arrival
+      if (rx.stats.repairs !== kept0) { kn++; ksum += dt; if (dt > kmax) kmax = dt; }
+    }
     else { pn++; psum += dt; }
   }
   res.repairMs = { mean: rn ? rsum / rn : 0, max: rmax, n: rn };
+  res.keptMs = { mean: kn ? ksum / kn : 0, max: kmax, n: kn, sum: ksum };
   res.concMs = { ms: cn ? (csum / cn) * 1000 : 0, degree: cn ? sets.set(repairIndex(res.degree, 0)) : 0, n: cn };
   res.offered = offered;
   res.kept = rx.stats.repairs;
@@ -284,26 +291,26 @@ try {
 `;
 }
 
-/** update.ts's "./decoder", resolved to a wrapper around the real one that times solve(). */
+/** A wrapper around the board's decoder factory that times solve() and keeps the work counters; the decoder code is the project's, unchanged. */
 function tapSource(): string {
   return `
-import { decoder as real, FREE } from ${JSON.stringify(join(ROOT, "firmware/meter/decoder.ts"))};
-export { FREE };
 export var tap = { d: null, solves: 0, solveMs: 0, sampleMs: 0, onFirst: null };
-export function decoder(k, blockSize, rows, solver) {
-  var d = real(k, blockSize, rows, solver), solve = d.solve;
-  tap.d = d;
-  d.solve = function (blockLength, readBlock, readRepair, write) {
-    var first = true, t = getTime();
-    var e = solve(blockLength, readBlock, readRepair, function (i, data) {
-      if (first && tap.onFirst) { first = false; var s = getTime(); tap.onFirst(data); tap.sampleMs += (getTime() - s) * 1000; }
-      return write(i, data);
-    });
-    tap.solves++;
-    tap.solveMs += (getTime() - t) * 1000 - tap.sampleMs;
-    return e;
+export function tapped(make) {
+  return function (k, blockSize, rows) {
+    var d = make(k, blockSize, rows), solve = d.solve;
+    tap.d = d;
+    d.solve = function (blockLength, readBlock, readRepair, write) {
+      var first = true, t = getTime();
+      var e = solve(blockLength, readBlock, readRepair, function (i, data) {
+        if (first && tap.onFirst) { first = false; var s = getTime(); tap.onFirst(data); tap.sampleMs += (getTime() - s) * 1000; }
+        return write(i, data);
+      });
+      tap.solves++;
+      tap.solveMs += (getTime() - t) * 1000 - tap.sampleMs;
+      return e;
+    };
+    return d;
   };
-  return d;
 }
 `;
 }
@@ -313,10 +320,9 @@ export async function bundle(): Promise<string> {
   const ENTRY = "\0dc-entry", TAP = "\0dc-tap";
   const virtual: Plugin = {
     name: "decode-cost",
-    resolveId(source, importer) {
+    resolveId(source) {
       if (source === "dc:entry") return ENTRY;
       if (source === "dc:tap") return TAP;
-      if (source === "./decoder" && importer && resolve(importer) === join(ROOT, "firmware/meter/update.ts")) return TAP;
       return null;
     },
     load(id) { return id === ENTRY ? entrySource() : id === TAP ? tapSource() : null; },
@@ -422,15 +428,16 @@ async function measure(bin: string, flashDir: string, c: Case, run: number, ramC
 const f1 = (n: number | undefined) => (n === undefined || n < 0 ? "-" : n.toFixed(n < 0.1 ? 4 : n < 10 ? 2 : 1));
 
 function table(runs: RunResult[]): string {
-  const head = ["case", "run", "vars", "block ms mean/max", "repair() ms mean/max", "decode ms", "= blocks", "decoding call ms", "clean/row XORs", "offered/kept/plain", "conc ms @deg", "conc ms @80", "mem start/session/before/in/after", "verified"];
+  const head = ["case", "run", "vars", "block ms mean/max", "repair() ms mean/max", "kept repair() ms mean/max (= blocks)", "decode ms", "= blocks", "decoding call ms", "clean/row XORs", "offered/kept/plain", "conc ms @deg", "conc ms @80", "mem start/session/before/in/after", "verified"];
   const rows = runs.map((x) => {
     const r = x.result;
-    if (!r) return [x.case, String(x.run), "-", x.outOfMemory ? "OUT OF MEMORY" : "FAILED", "(below)", "", "", "", "", "", "", "", "", "no"];
+    if (!r) return [x.case, String(x.run), "-", x.outOfMemory ? "OUT OF MEMORY" : "FAILED", "(below)", "", "", "", "", "", "", "", "", "", "no"];
     const m = r.mem;
     return [
       x.case, String(x.run), String(m.total),
       `${f1(r.blockMs.mean)} / ${f1(r.blockMs.max)}`,
       `${f1(r.repairMs.mean)} / ${f1(r.repairMs.max)}`,
+      r.keptMs && r.keptMs.n ? `${f1(r.keptMs.mean)} / ${f1(r.keptMs.max)} (${f1(r.keptMs.mean / r.blockMs.mean)} / ${f1(r.keptMs.max / r.blockMs.mean)})` : "-",
       f1(r.decodeMs), r.blockMs.mean ? f1(r.decodeMs / r.blockMs.mean) : "-",
       r.decodeCall ? `${f1(r.decodeCall.ms)} (${r.decodeCall.via})` : "-",
       r.work ? `${r.work.cleanXors} / ${r.work.rowXors}` : "-",

@@ -44,7 +44,7 @@ import { loadProfile, withFeaturesOf, type BoardProfile } from "../tools/profile
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { repairIndex, repairSets, xorInto } from "../firmware/protocol/repair";
 import { bufferLayout } from "../firmware/common/update-image";
-import { decoder, FREE, solveRows } from "../firmware/meter/decoder";
+import { decoder, FREE } from "../firmware/meter/decoder";
 import { LAMBDA } from "../firmware/concentrator/campaign";
 import { hostNative, hostNativeNoSha } from "../hal/host/native";
 import { blockOf, imageOf, type Image } from "./image";
@@ -161,7 +161,7 @@ export function repairData(img: Image, j: number): Uint8Array {
  * same received set, so the frames end where the meter decodes. `kept`: those it stores.
  */
 export function repairsToDecode(c: CodedShape): { indices: number[]; kept: number } {
-  const dec = decoder(c.blocks, c.blockSize, c.rows, solveRows); // (only its rank is used here)
+  const dec = decoder(c.blocks, c.blockSize, c.rows); // (only its rank is used here)
   const got = new Uint8Array((c.blocks + 7) >> 3);
   for (let i = 0; i < c.blocks; i++) if (!c.missing.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
   const ids = new Uint16Array(c.rows).fill(FREE);

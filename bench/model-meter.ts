@@ -7,11 +7,12 @@
  * answers, so thousands of model meters measure the method where thousands of full meter
  * programs would not fit a host.
  *
- * For the coded method it runs the meter's own decoder (firmware/meter/decoder.ts) on
- * every repair block, with the room (repair slots) of the board it models: a meter is
- * complete when the decoder reaches full rank. The decoder's data step runs once, when
- * it gets there, on 4-byte blocks: the same operations as on the meter, counted (`work`),
- * without moving 212-byte blocks for thousands of meters.
+ * For the coded method it runs the meter's own rows decoder (firmware/meter/decoder.ts
+ * rowsDecoder, the one of the board whose room it models) on every repair block, with
+ * that board's room (repair slots): a meter is complete when the decoder reaches full
+ * rank. The decoder's data work (cleaning and reducing each kept repair block as it
+ * arrives, writing the rows at full rank) runs on 4-byte blocks: the same operations as
+ * on the meter, counted (`work`), without moving 212-byte blocks for thousands of meters.
  */
 import { Err } from "../firmware/common/errors";
 import { endpoint, type Endpoint } from "../firmware/link/endpoint";
@@ -19,7 +20,7 @@ import { getU32 } from "../firmware/common/bytes";
 import { P, T } from "../firmware/protocol/catalogue";
 import { newMsg, setMsg, type Msg } from "../firmware/protocol/codec";
 import { buildReport, isSet, setBit, type MissingReport } from "../firmware/protocol/missing";
-import { decoder, FREE, solveRows, type Decoder } from "../firmware/meter/decoder";
+import { FREE, rowsDecoder, type Decoder } from "../firmware/meter/decoder";
 import { typed, type Bodies } from "../tools/protocol/typed";
 import { Rng } from "../hal/mock/rng";
 import type { VirtualClock } from "../hal/mock/clock";
@@ -49,13 +50,14 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
   let dec: Decoder | null = null, ids = new Uint16Array(0), kept = 0, dirty = false, missingAtDecode = 0;
   const rng = new Rng(seed);
   const rows = Math.min(room.spareSlots, room.rows);
-  const ready = () => { if (dec && dirty) { dec.rebuild(got, ids, kept); dirty = false; } return dec; };
+  // blocks of 4 bytes, all zero: only the decoder's ranks and its work counts matter here
+  const four = new Uint8Array(4), read = () => four;
+  const ready = () => { if (dec && dirty) { dec.rebuild(got, ids, kept, read, read); dirty = false; } return dec; };
   const complete = () => { st = 3; };
   /** The decoder's data step at full rank, on 4-byte blocks: its work, counted. */
   const decode = (d: Decoder) => {
     missingAtDecode = count - stored;
-    const four = new Uint8Array(4);
-    d.solve(() => 4, () => four, () => four, () => 0);
+    d.solve(() => 4, read, read, () => 0);
     complete();
   };
   const tx = newMsg();
@@ -76,7 +78,7 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
           if (b.imageId !== imageId) {
             imageId = b.imageId; count = b.blockCount; got = new Uint8Array((count + 7) >> 3); stored = 0; version = b.version;
             ids = new Uint16Array(rows).fill(FREE); kept = 0; dirty = true;
-            dec = rows ? decoder(count, 4, rows, solveRows) : null;
+            dec = rows ? rowsDecoder(count, 4, rows) : null;
           }
           st = st === 6 ? 6 : st === 3 ? 3 : 1;
           if (m.mode === P.TO_METER) reply(m, T.ACK, { refType: m.type, refSeq: m.seq });
@@ -96,7 +98,7 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
           const d = ready();
           if (!d || !d.offer(b.index)) break;
           ids[kept] = b.index;
-          d.keep(kept++);
+          d.keep(kept++, four, read);
           if (!d.lacking()) decode(d);
           break;
         }

@@ -21,7 +21,7 @@ import { MockPulseInput, MockSystem, MockWatchdog } from "../hal/mock/pins";
 import type { ClockScope } from "../hal/mock/clock";
 import type { Hal } from "../hal/types";
 import type { LineNode } from "../hal/mock/powerline";
-import { loadProfile, meterSolver, type BoardProfile } from "../tools/profiles/profiles";
+import { loadProfile, meterDecoder, type BoardProfile } from "../tools/profiles/profiles";
 import { encodeAppHeader } from "../firmware/common/image";
 import { startMeter, type Meter } from "../firmware/meter/meter";
 import { st7580Factory, transparentFactory } from "../firmware/link/factory";
@@ -167,7 +167,7 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
   const make = modemFactory(rig);
   let seed = o.seed ?? id;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
-  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups, key: o.key }, random, keyedAuthoriser, meterSolver(board));
+  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups, key: o.key }, random, keyedAuthoriser, meterDecoder(board));
   const node: MeterNode = {
     name, id, board, flash, pulse, system, clock, meter, line,
     powerOff: () => { clock.kill(); rig.line.detach(line); pulse.stop(); },

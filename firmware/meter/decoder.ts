@@ -1,30 +1,24 @@
 /*
- * The meter's decoder for the coded update method (repair blocks: protocol/repair.ts).
- * It works in two steps, so that almost all of it is bit arithmetic and block data is
- * touched once:
+ * The meter's decoders for the coded update method (repair blocks: protocol/repair.ts).
+ * Both keep the same ranks: a repair block's set, restricted to the blocks this meter still
+ * misses (m of them), is a row of m bits, reduced against the rows kept so far. A row that
+ * reduces to zero adds nothing and is not stored (it would only take a slot); otherwise the
+ * caller stores the block and keeps the row. The rank says how many more useful repair
+ * blocks the meter needs: m - rank. The board's profile (`decode`) chooses one, and the
+ * meter's entry passes it, so a bundle carries only its own:
  *
- * 1. On arrival (`test`, `commit`): the repair block's set, restricted to the blocks this
- *    meter still misses (m of them), is a row of m bits; it is reduced against the rows
- *    kept so far. A row that reduces to zero adds nothing and is not stored (it would only
- *    take a slot); otherwise the caller stores the block and the row becomes a pivot. The
- *    rank says how many more useful repair blocks the meter needs: m - rank.
- * 2. At full rank (`solve`), by one of two solvers, the board's choice (its profile's
- *    `decode`; the meter's entry passes the one the board uses, so a bundle carries only it):
- *    - `solveRows` (boards with RAM to spare): each kept repair block is read from flash once,
- *      and each held block its set names is read once and XORed into every row that has it
- *      (cleaning); then forward elimination on the cleaned rows in RAM (the lightest row as
- *      pivot, on its column the fewest other rows share) and back-substitution leave one
- *      recovered block per row, written to its own slot by the caller. RAM: one block buffer
- *      per missing block and a bit per (held block, row).
- *    - `solveStreamed` (the Original): the inverse of the rows' bit matrix, in bits (m x m);
- *      then each missing block in turn is built in one block buffer from flash: the repair
- *      blocks its inverse row names, and the held blocks named by an odd number of their
- *      sets. RAM: one block buffer and two bit matrices, whatever m is; more flash reads.
+ * - `rowsDecoder` (boards with RAM to spare): the block data is cleaned and reduced as it
+ *   arrives, rows in RAM in reduced echelon form, so at full rank the decode only writes the
+ *   recovered blocks. RAM: a block buffer per kept row.
+ * - `decoder` with `solveStreamed` (the Original): bits only until full rank; then the
+ *   inverse of the rows' bit matrix, in bits (m x m), and each missing block in turn built in
+ *   one block buffer from flash: the repair blocks its inverse row names, and the held blocks
+ *   named by an odd number of their sets. RAM: one block buffer and two bit matrices,
+ *   whatever m is; more flash reads.
  *
- * RAM besides: the bit rows (rows x ceil(m / 32) words); the caller bounds m by `rows`.
- * Nothing here writes flash: everything the decoder knows is rebuilt from the received
- * bitmap and the stored repair indices (`rebuild`), so a power cut at any moment leaves a
- * decode that starts again from flash.
+ * Nothing here writes flash: everything a decoder knows is rebuilt from the received bitmap
+ * and the stored repair blocks (`rebuild`), so a power cut at any moment leaves a decode
+ * that starts again from flash.
  */
 import { repairSets, xorInto, type RepairSets } from "../protocol/repair";
 
@@ -38,7 +32,7 @@ export interface DecodeWork {
   reads: number;
 }
 
-/** What a solver needs from the decoder at full rank. */
+/** What the streamed solver needs from the decoder at full rank. */
 export interface Core {
   k: number;
   blockBytes: number;
@@ -54,22 +48,28 @@ export interface Core {
   work: DecodeWork;
 }
 
-/** Recovers every missing block (see Decoder.solve); returns 0 or the first write error. */
-export type Solver = (c: Core, blockLength: (i: number) => number, readBlock: (i: number) => Uint8Array, readRepair: (s: number) => Uint8Array, write: (i: number, data: Uint8Array) => number) => number;
+/** A board's decoder for an image of k blocks of blockSize bytes, keeping at most `rows` repair blocks: `decoder` or `rowsDecoder`. */
+export type DecoderOf = (k: number, blockSize: number, rows: number) => Decoder;
 
 export interface Decoder {
   /**
-   * Starts over from the received bitmap `got` and the repair indices stored so far
+   * Catches up with the received bitmap `got` and the repair indices stored so far
    * (ids[0 .. n-1], in slot order, FREE for an empty slot): rebuilds the rows; stored
-   * blocks that no longer add to the rank are left out. Returns the rank.
+   * blocks that no longer add to the rank are left out. Returns the rank. The rows decoder
+   * reads blocks (`readBlock(i)`: held block i, its real length; `readRepair(s)`: the
+   * repair block in spare slot s) for what changed, or for everything after a loss.
    */
-  rebuild(got: Uint8Array, ids: Uint16Array, n: number): number;
+  rebuild(got: Uint8Array, ids: Uint16Array, n: number, readBlock?: (i: number) => Uint8Array, readRepair?: (s: number) => Uint8Array): number;
   /** How many more useful repair blocks the meter needs: its missing blocks less the rank. */
   lacking(): number;
   /** True when repair block j would add to the rank (its reduced row is kept for `keep`). */
   offer(j: number): boolean;
-  /** Keeps the row of the last successful `offer` as stored repair block number `stored` (once). */
-  keep(stored: number): void;
+  /**
+   * Keeps the row of the last successful `offer` as the repair block stored in spare slot
+   * `stored` (once); the rows decoder also takes its block (`data`, as received) and
+   * reads the held blocks it covers.
+   */
+  keep(stored: number, data?: Uint8Array, readBlock?: (i: number) => Uint8Array): void;
   /**
    * At full rank: recovers every missing block. `readBlock(i)` reads held block i (its
    * real length), `readRepair(s)` stored repair block s (the block size), `write(i, data)`
@@ -89,10 +89,11 @@ function xorWords(a: Uint32Array, b: Uint32Array, n: number): void {
 }
 
 /**
- * A decoder for an image of `k` blocks of `blockSize` bytes, keeping at most `rows`
- * repair blocks (the meter's room: spare slots, and what its solver's RAM can hold).
+ * The streamed decoder (the Original's, and the bench's model meters' ranks) for an image
+ * of `k` blocks of `blockSize` bytes, keeping at most `rows` repair blocks (the meter's
+ * room: spare slots, and what its RAM can hold): bits until full rank, then solveStreamed.
  */
-export function decoder(k: number, blockSize: number, rows: number, solver: Solver): Decoder {
+export function decoder(k: number, blockSize: number, rows: number): Decoder {
   var gen: RepairSets = /*@__NOINLINE__*/ repairSets(k);
   // (RAM: every name and function of this scope costs a variable while the download lasts,
   // so helpers used once are written in place, and the missing list is sized to fit)
@@ -158,101 +159,158 @@ export function decoder(k: number, blockSize: number, rows: number, solver: Solv
     keep: keep,
     solve: function (blockLength, readBlock, readRepair, write) {
       if (rank < m) return -1;
-      return solver({ k: k, blockBytes: blockSize, miss: miss, m: m, sid: sid, pslot: pslot, gen: gen, colOf: colOf, work: work }, blockLength, readBlock, readRepair, write);
+      return /*@__NOINLINE__*/ solveStreamed({ k: k, blockBytes: blockSize, miss: miss, m: m, sid: sid, pslot: pslot, gen: gen, colOf: colOf, work: work }, blockLength, readBlock, readRepair, write);
     },
   };
 }
 
 /**
- * The solver for boards with RAM to spare: cleaning, then elimination on block buffers in
- * RAM, one per missing block (see the top of this file).
+ * The decoder for boards with RAM to spare (profile `decode: "rows"`): the same ranks as
+ * `decoder`, but the block data is reduced as it arrives, so that at full rank the decode
+ * is only writing recovered blocks (docs/update.md, "The meter's side").
+ *
+ * It keeps in RAM, for every stored repair block that adds to the rank, a row: its block
+ * cleaned (every block it covers that the meter holds XORed out) and its bits over the
+ * missing blocks, in reduced row echelon form: each row has a pivot column that no other
+ * row has. On arrival (`keep`) the new row is cleaned, reduced against the pivots, takes
+ * its lowest column as pivot, and that column leaves every other row. A
+ * plain block arriving for a missing column leaves every row that has it (`rebuild` sees it
+ * in the bitmap); a row that loses its pivot so takes another or, empty, is dropped. At full
+ * rank every row is one recovered block. RAM: a block buffer per kept row and the bit rows.
+ *
+ * Flash holds what it always did (the repair blocks as received, marked): RAM is only a
+ * cache, and after a restart, a unit erased or a stored block lost, `rebuild` makes it
+ * again from flash, cleaning and reducing every stored block (the old full-rank cost,
+ * paid only on that path).
  */
-export function solveRows(x: Core, blockLength: (i: number) => number, readBlock: (i: number) => Uint8Array, readRepair: (s: number) => Uint8Array, write: (i: number, data: Uint8Array) => number): number {
-  var k = x.k, m = x.m, miss = x.miss, sid = x.sid, pslot = x.pslot, gen = x.gen, colOf = x.colOf, work = x.work, blockSize = x.blockBytes, words = (m + 31) >> 5 || 1;
-  // cleaned rows, one block buffer each seen as 32-bit words (separate small arrays: on
-  // the interpreter an element of a large typed array that is not stored in one piece
-  // costs a walk along it, measured at milliseconds a block), padded with zeros to a
-  // multiple of 16 bytes for xorWords; their columns among the missing blocks, their
-  // weights, and per column how many rows not yet pivots have it
-  var rows: Uint32Array[] = [], cols = new Uint32Array(m * words), wt = new Uint16Array(m), cc = new Uint16Array(m);
-  // per held block, a bit for each row whose set has it (mb bytes a block)
-  var mb = (m + 7) >> 3, mask = new Uint8Array(k * mb), r: number, w: number, i: number, c: number, v: number, t: number, b: number;
-  var bw = ((blockSize + 15) >> 4) << 2, held = new Uint8Array(bw * 4), hw = new Uint32Array(held.buffer);
-  for (r = 0; r < m; r++) {
-    var rd = new Uint8Array(bw * 4);
-    rd.set(readRepair(pslot[r]));
-    rows.push(new Uint32Array(rd.buffer));
-    var d = gen.set(sid[pslot[r]]);
-    for (i = 0; i < d; i++) {
-      b = gen.out[i];
-      c = colOf(b);
-      if (c < 0) mask[b * mb + (r >> 3)] |= 1 << (r & 7);
-      else { cols[r * words + (c >> 5)] ^= 1 << (c & 31); wt[r]++; cc[c]++; }
-    }
+export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder {
+  var gen: RepairSets = /*@__NOINLINE__*/ repairSets(k);
+  // m < 0: never built. Columns are the blocks missing at the last full rebuild (miss[c] is
+  // column c's block); col[b] is block b's column, -1 once held (before that rebuild, or
+  // arrived plain since: `known` counts those)
+  var miss = new Uint16Array(1), col = new Int16Array(k), m = -1, words = 1, rank = 0, known = 0;
+  var bits = new Uint32Array(0), row = new Uint32Array(1), colPiv = new Int16Array(1);
+  // the pivot rows the last offer's row was reduced by
+  var used = new Int16Array(rows), nu = 0, deg = 0;
+  // per slot: the row's pivot column (-1: none), its block, the repair index it was built from
+  var pcol = new Int16Array(rows), dat: (Uint32Array | null)[] = [], have = new Uint16Array(rows);
+  // block buffers: whole 16-byte groups of words for xorWords
+  var bw = ((blockSize + 15) >> 4) << 2, tmp = new Uint32Array(bw), tmp8 = new Uint8Array(tmp.buffer);
+  var work: DecodeWork = { cleanXors: 0, rowXors: 0, reads: 0 }, lastJ = 0;
+
+  /** XORs held block b (read, zero padded) into `into`. */
+  function clean(into: Uint32Array, readBlock: (i: number) => Uint8Array, b: number): void {
+    var d = readBlock(b);
+    tmp8.set(d);
+    for (var z = d.length; z < tmp8.length; z++) tmp8[z] = 0;
+    xorWords(into, tmp, bw);
+    work.reads++;
+    work.cleanXors++;
   }
-  // cleaning: each held block is read once and XORed into every row whose set has it
-  for (b = 0; b < k; b++) {
-    var got1: Uint8Array | null = null;
-    for (var q = 0; q < mb; q++) {
-      v = mask[b * mb + q];
-      if (v && !got1) {
-        got1 = readBlock(b);
-        held.set(got1);
-        for (var z = got1.length; z < blockSize; z++) held[z] = 0;
-        work.reads++;
+
+  /**
+   * Repair block j's row over the columns not yet held, reduced against the pivots, into
+   * `row`; the pivot rows used go into `used` (for `keep`, which reduces the block alike).
+   * Returns whether anything is left.
+   */
+  function reduce(j: number): boolean {
+    var w: number, c: number, s: number, left = 0;
+    for (w = 0; w < words; w++) row[w] = 0;
+    for (var i = 0, d = (deg = gen.set(j)); i < d; i++) if ((c = col[gen.out[i]]) >= 0) row[c >> 5] ^= 1 << (c & 31);
+    // a pivot row has no other pivot column: XORing it in clears its pivot and adds none
+    for (nu = 0, c = 0; c < m; c++) if (row[c >> 5] & (1 << (c & 31)) && (s = colPiv[c]) >= 0) {
+      for (w = 0; w < words; w++) row[w] ^= bits[s * words + w];
+      used[nu++] = s;
+    }
+    for (w = 0; w < words; w++) left |= row[w];
+    return left !== 0;
+  }
+
+  /** Slot s's row (bits, block) has no pivot: it takes its lowest column, which leaves every other row; an empty row is dropped. */
+  function settle(s: number): void {
+    var c = -1, t: number, w: number, o = s * words;
+    for (w = 0; w < words && c < 0; w++) if (bits[o + w]) for (c = w << 5; !(bits[o + w] & (1 << (c & 31))); c++);
+    if (c < 0) { dat[s] = null; return; }
+    for (t = 0; t < rows; t++) if (pcol[t] >= 0 && bits[t * words + (c >> 5)] & (1 << (c & 31))) {
+      for (w = 0; w < words; w++) bits[t * words + w] ^= bits[o + w];
+      xorWords(dat[t] as Uint32Array, dat[s] as Uint32Array, bw);
+      work.rowXors++;
+    }
+    pcol[s] = c;
+    colPiv[c] = s;
+    rank++;
+  }
+
+  /** Column c's block is held now: it leaves every row that has it. */
+  function arrived(c: number, readBlock: (i: number) => Uint8Array): void {
+    var s = colPiv[c], t: number, loaded = false, bit = 1 << (c & 31);
+    col[miss[c]] = -1;
+    known++;
+    for (t = 0; t < rows; t++) if (pcol[t] >= 0 && bits[t * words + (c >> 5)] & bit) {
+      // (the first row reads it into tmp; the others XOR tmp again)
+      if (!loaded) { clean(dat[t] as Uint32Array, readBlock, miss[c]); loaded = true; }
+      else { xorWords(dat[t] as Uint32Array, tmp, bw); work.cleanXors++; }
+      bits[t * words + (c >> 5)] ^= bit;
+    }
+    if (s >= 0) { colPiv[c] = -1; pcol[s] = -1; rank--; settle(s); }
+  }
+
+  function keep(stored: number, data?: Uint8Array, readBlock?: (i: number) => Uint8Array): void {
+    // the block as the row: the held blocks its set covers (the set is still in gen.out
+    // from the offer) and the pivot rows the offer used, XORed out
+    var buf = new Uint32Array(bw);
+    new Uint8Array(buf.buffer).set(data as Uint8Array);
+    for (var i = 0; i < deg; i++) if (col[gen.out[i]] < 0) clean(buf, readBlock as (i: number) => Uint8Array, gen.out[i]);
+    for (i = 0; i < nu; i++) { xorWords(buf, dat[used[i]] as Uint32Array, bw); work.rowXors++; }
+    have[stored] = lastJ;
+    bits.set(row, stored * words);
+    dat[stored] = buf;
+    settle(stored);
+  }
+
+  return {
+    work: work,
+    rebuild: function (got, ids, n, readBlock, readRepair) {
+      var i: number, c: number, s: number, full = m < 0 || !rank;
+      for (s = 0; s < n && !full; s++) if (ids[s] !== have[s]) full = true;
+      // a block held before and lost since (its unit erased): its part was cleaned out of
+      // the rows, so they start over; a block that arrived leaves them
+      for (i = 0; i < k && !full; i++) {
+        c = col[i];
+        if (!(got[i >> 3] & (0x80 >> (i & 7)))) full = c < 0;
+        else if (c >= 0) arrived(c, readBlock as (i: number) => Uint8Array);
       }
-      for (t = 0; v; t++, v >>= 1) if (v & 1) { xorWords(rows[(q << 3) + t], hw, bw); work.cleanXors++; }
-    }
-  }
-  // forward elimination: the lightest row not yet a pivot, on its column the fewest
-  // other such rows share (a row's weight 0 marks it a pivot); each pivot's column leaves
-  // the rows after it, not the ones before, so the rows fill in little
-  var order = new Int16Array(m), pc = new Int16Array(m), rowOf = new Int16Array(m), list = new Int16Array(m), best = -1;
-  for (r = 0; r < m; r++) if (best < 0 || wt[r] < wt[best]) best = r;
-  for (var step = 0; step < m; step++) {
-    var nl = 0, col = -1, next = -1;
-    for (w = 0; w < words; w++) for (v = cols[best * words + w], t = 0; v; t++, v >>>= 1) if (v & 1) {
-      c = (w << 5) + t;
-      list[nl++] = c;
-      cc[c]--;
-      if (col < 0 || cc[c] < cc[col]) col = c;
-    }
-    order[step] = best;
-    pc[best] = col;
-    rowOf[col] = best;
-    wt[best] = 0;
-    var cw = col >> 5, cb = 1 << (col & 31);
-    // in the same scan, the lightest row left: the next pivot
-    for (r = 0; r < m; r++) {
-      if (!wt[r]) continue;
-      if (cols[r * words + cw] & cb) {
-        for (w = 0; w < words; w++) cols[r * words + w] ^= cols[best * words + w];
-        for (i = 0; i < nl; i++) {
-          c = list[i];
-          if (cols[r * words + (c >> 5)] & (1 << (c & 31))) { cc[c]++; wt[r]++; } else { cc[c]--; wt[r]--; }
-        }
-        xorWords(rows[r], rows[best], bw);
-        work.rowXors++;
+      if (!full) return rank;
+      for (m = 0, i = 0; i < k; i++) col[i] = got[i >> 3] & (0x80 >> (i & 7)) ? -1 : m++;
+      miss = new Uint16Array(m || 1);
+      for (i = 0; i < k; i++) if (col[i] >= 0) miss[col[i]] = i;
+      words = (m + 31) >> 5 || 1;
+      bits = new Uint32Array(rows * words);
+      row = new Uint32Array(words);
+      colPiv = new Int16Array(m || 1);
+      for (c = 0; c < m; c++) colPiv[c] = -1;
+      for (s = 0; s < rows; s++) { pcol[s] = -1; have[s] = FREE; }
+      dat = [];
+      rank = known = 0;
+      for (s = 0; s < n; s++) {
+        have[s] = ids[s];
+        if (ids[s] !== FREE && rank < m && reduce((lastJ = ids[s]))) keep(s, (readRepair as (s: number) => Uint8Array)(s), readBlock);
       }
-      if (next < 0 || wt[r] < wt[next]) next = r;
-    }
-    best = next;
-  }
-  // back-substitution, last pivot first: a pivot row's other columns are pivots taken
-  // after it, whose rows hold their recovered block by then
-  for (step = m - 1; step >= 0; step--) {
-    r = order[step];
-    for (w = 0; w < words; w++) for (v = cols[r * words + w], t = 0; v; t++, v >>>= 1) {
-      c = (w << 5) + t;
-      if (v & 1 && c !== pc[r]) { xorWords(rows[r], rows[rowOf[c]], bw); work.rowXors++; }
-    }
-  }
-  for (r = 0; r < m; r++) {
-    var blk = miss[pc[r]];
-    var e = write(blk, new Uint8Array(rows[r].buffer, 0, blockLength(blk)));
-    if (e) return e;
-  }
-  return 0;
+      return rank;
+    },
+    lacking: function () { return m - known - rank; },
+    offer: function (j) { lastJ = j; return rank + known < m && rank < rows && reduce(j); },
+    keep: keep,
+    solve: function (blockLength, _readBlock, _readRepair, write) {
+      if (m - known - rank) return -1;
+      for (var s = 0, e = 0; s < rows && !e; s++) if (pcol[s] >= 0) e = write(miss[pcol[s]], new Uint8Array((dat[s] as Uint32Array).buffer, 0, blockLength(miss[pcol[s]])));
+      // the rows are written (or a write failed, which erased a unit): their RAM goes back
+      // before the digest check, and the next rebuild starts over from flash
+      dat = [];
+      m = -1;
+      return e;
+    },
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { readConfig } from "../common/config";
 import { startMeter } from "./meter";
 import { st7580Factory, transparentFactory } from "../link/factory";
 import { floorKeeper, keyedAuthoriser } from "./authorise";
-import { solveRows, solveStreamed } from "./decoder";
+import { decoder, rowsDecoder } from "./decoder";
 
 var rc = checkRoleRegions("meter", profile.geometry, profile.regions, require("Flash").getFree());
 var hal = espruinoHal(profile);
@@ -19,8 +19,11 @@ if (typeof cfg === "number") {
   var makeModem = profile.modemKind === "transparent" ? transparentFactory(profile.baud, profile.lineBitRate) : st7580Factory(profile.baud);
   // keys need native SHA-256: without it the bundle carries none of the authentication code
   global.meterline = startMeter(hal, profile, makeModem, profile.regions, cfg, undefined, profile.sha256 ? keyedAuthoriser : floorKeeper,
-    // the coded method's solver: block buffers per row, or streamed from flash (the Original's RAM)
-    profile.streamedDecode ? solveStreamed : solveRows);
+    // the coded method's decoder: rows reduced in RAM as they arrive, or streamed from flash
+    // (the Original's RAM). Through a call the minifier keeps: passed bare, the decoder's
+    // function would be inlined into the program's body, its closures a scope deeper
+    // (each a copy of the scope chain on the interpreter: meter-bundles-keep-their-closures-shallow)
+    /*@__NOINLINE__*/ Object(profile.streamedDecode ? decoder : rowsDecoder));
   // started: the boot stub's start deadline stops here (a new program on trial that never
   // gets this far is reverted), and flash.sh waits for this line
   global.mlUp = 1;

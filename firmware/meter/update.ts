@@ -30,7 +30,7 @@ import {
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
 import { P } from "../protocol/catalogue";
-import { decoder, Decoder, FREE, type Solver } from "./decoder";
+import { Decoder, FREE, type DecoderOf } from "./decoder";
 
 
 /** Update states, as STATUS_REPORT.state (DLMS image transfer numbering). */
@@ -74,10 +74,10 @@ export interface Receiver {
 
 /**
  * The running program and the board; `floor`: the anti-rollback floor (highest version that
- * confirmed itself); `rows`: repair blocks the board keeps and decodes at once; `solve`: its
- * decoder's solver (decoder.ts; null: the meter keeps no repair blocks, it asks for plain ones).
+ * confirmed itself); `rows`: repair blocks the board keeps and decodes at once; `decoder`:
+ * the board's decoder (decoder.ts; null: the meter keeps no repair blocks, it asks for plain ones).
  */
-export interface Installed { version: number; floor: number; board: number; maxImage: number; rows: number; solve: Solver | null; }
+export interface Installed { version: number; floor: number; board: number; maxImage: number; rows: number; decoder: DecoderOf | null; }
 
 export function updateReceiver(flash: Flash, native: Native, buffer: Region, journal: RecordLog, me: Installed): Receiver {
   var stats: UpdateStats = { stored: 0, duplicate: 0, corrupt: 0, outOfSession: 0, tornUnits: 0, refused: 0, repairs: 0, useless: 0, decodes: 0 };
@@ -204,7 +204,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
 
   /** The decoder, rebuilt from flash state when the received set changed. */
   function ready(): Decoder | null {
-    if (dec && dirty) { dec.rebuild(got, ids, room); dirty = false; }
+    if (dec && dirty) { dec.rebuild(got, ids, room, readBlock, readRepair); dirty = false; }
     return dec;
   }
 
@@ -255,9 +255,9 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     sess = s;
     lay = bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize);
     st = Us.DOWNLOADING;
-    room = me.solve ? Math.max(0, Math.min(lay.capacity - s.blockCount, me.rows)) : 0;
+    room = me.decoder ? Math.max(0, Math.min(lay.capacity - s.blockCount, me.rows)) : 0;
     ids = new Uint16Array(room);
-    dec = room ? /*@__NOINLINE__*/ decoder(s.blockCount, s.blockSize, room, me.solve as Solver) : null;
+    dec = room ? /*@__NOINLINE__*/ (me.decoder as DecoderOf)(s.blockCount, s.blockSize, room) : null;
     forget();
   }
 
@@ -341,7 +341,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       var e = writeSlot(s.blockCount + free, data, j);
       if (e) { stats.corrupt++; return e; }
       ids[free] = j;
-      d.keep(free);
+      d.keep(free, data, readBlock);
       stats.repairs++;
       if (st === Us.VERIFY_FAILED) st = Us.DOWNLOADING;
       if (!d.lacking()) decode();

@@ -7,7 +7,7 @@ import { blockOf } from "../../bench/image";
 import { decodeMsg, encodeMsg, newMsg, setMsg, type Msg } from "../../firmware/protocol/codec";
 import { repairSets } from "../../firmware/protocol/repair";
 import { blockLength } from "../../firmware/common/update-image";
-import { decoder, FREE, solveStreamed } from "../../firmware/meter/decoder";
+import { decoder, FREE } from "../../firmware/meter/decoder";
 import { loadProfile } from "../../tools/profiles/profiles";
 
 const decode = (f: Uint8Array): Msg => {
@@ -106,7 +106,7 @@ describe("npm run bench:memory, its host side", () => {
       const got = new Uint8Array((blocks + 7) >> 3);
       for (const m of data) got[m.body.index >> 3] |= 0x80 >> (m.body.index & 7);
       // (its slots' repair indices, as the receiver keeps them)
-      const dec = decoder(blocks, blockSize, c.rows, solveStreamed), stored: Uint8Array[] = [], ids = new Uint16Array(c.rows).fill(FREE);
+      const dec = decoder(blocks, blockSize, c.rows), stored: Uint8Array[] = [], ids = new Uint16Array(c.rows).fill(FREE);
       dec.rebuild(got, ids, c.rows);
       expect(dec.lacking()).toBe(c.rows);
       repairs.forEach((m, i) => {

@@ -10,7 +10,7 @@ import { st7580Factory } from "../../firmware/link/factory";
 import type { Clock, Uart } from "../../hal/types";
 import { MockPulseInput, MockSystem, MockWatchdog } from "../../hal/mock/pins";
 import { hostNative } from "../../hal/mock/native";
-import { loadProfile, meterSolver } from "../../tools/profiles/profiles";
+import { loadProfile, meterDecoder } from "../../tools/profiles/profiles";
 import { provisionedFlash } from "../../bench/rig";
 import type { Port } from "../../bench/hil";
 
@@ -45,7 +45,7 @@ export function serialBoard(port: Port, id: number, version = 1): SerialBoard {
     const uart: Uart = { setup: () => {}, write: (s) => port.write(Buffer.from(s, "latin1")), onData: (fn) => { listener = fn; } };
     system.onReset = () => setTimeout(() => { clock.stop(); listener = null; install(flash, hostNative, board.regions); boot(); }, 0);
     meter = startMeter({ flash, clock, modemUart: uart, pulse, led: null, modemTreq: null, modemResetn: null, watchdog: new MockWatchdog(() => clock.now()), system, native: hostNative },
-      { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, st7580Factory(57600), board.regions, { id }, Math.random, undefined, meterSolver(board));
+      { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, st7580Factory(57600), board.regions, { id }, Math.random, undefined, meterDecoder(board));
   };
   boot();
   state.meter = () => meter;

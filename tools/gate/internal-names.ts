@@ -22,7 +22,7 @@ export const INTERNAL_NAMES = [
   // update receiver and decoder
   "session", "outOfSession", "duplicate", "tornUnits", "refused", "repairs", "useless", "decodes", "cleanXors", "rowXors", "reads",
   "control", "block", "repair", "deficit", "report", "activate",
-  "rebuild", "lacking", "offer", "keep", "solve", "work", "blockBytes", "miss", "sid", "pslot", "gen", "colOf",
+  "rebuild", "lacking", "offer", "keep", "solve", "work", "blockBytes", "miss", "sid", "pslot", "gen", "colOf", "decoder",
   // the clock (hal/types.ts Clock; the interpreter's setTimeout is a global, never a property)
   "setTimeout", "setInterval",
   // the concentrator's campaign configuration and totals (the console's options keep their names)

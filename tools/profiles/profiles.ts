@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { solveRows, solveStreamed, type Solver } from "../../firmware/meter/decoder";
+import { decoder, rowsDecoder, type DecoderOf } from "../../firmware/meter/decoder";
 import {
   APP_HEADER_SIZE, CONFIG_SIZE, regionNames, roleRegions, unitsSpanned,
   type FlashGeometry, type Region, type Regions,
@@ -271,7 +271,7 @@ export function withFeaturesOf(base: BoardProfile, source: BoardProfile): BoardP
   return { ...base, crypto: source.crypto, repairRows: source.repairRows, decode: source.decode };
 }
 
-/** The decoder's solver a meter of this board runs (its entry picks the same, from `decode`). */
-export function meterSolver(p: BoardProfile): Solver {
-  return p.decode === "streamed" ? solveStreamed : solveRows;
+/** The decoder a meter of this board runs (its entry picks the same, from `decode`). */
+export function meterDecoder(p: BoardProfile): DecoderOf {
+  return p.decode === "streamed" ? decoder : rowsDecoder;
 }

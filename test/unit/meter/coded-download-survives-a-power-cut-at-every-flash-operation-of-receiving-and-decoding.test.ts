@@ -22,8 +22,8 @@ import { repairIndex, repairSets, xorInto } from "../../../firmware/protocol/rep
 import { blockOf } from "../../../bench/image";
 import { makeImage } from "../../harness/scripted-concentrator";
 import { boardFlash, profileRegions, type CutBoard } from "../../harness/power-cut-boards";
-import { loadProfile, meterSolver } from "../../../tools/profiles/profiles";
-import { solveRows, type Solver } from "../../../firmware/meter/decoder";
+import { loadProfile, meterDecoder } from "../../../tools/profiles/profiles";
+import { rowsDecoder, type DecoderOf } from "../../../firmware/meter/decoder";
 
 /**
  * Each meter board's state log and buffer as its profile places them (the Original's 2 KiB
@@ -31,12 +31,12 @@ import { solveRows, type Solver } from "../../../firmware/meter/decoder";
  * 20), with its repair rows; and the STM32F4's mixed sectors (the Pico's flash, no meter
  * board: the buffer in its 128 KiB sector, 642 slots, the state log in two 16 KiB sectors).
  */
-const BOARDS: (CutBoard & { rows: number; solve: Solver })[] = [
+const BOARDS: (CutBoard & { rows: number; decoder: DecoderOf })[] = [
   ...["ESPRUINOBOARD:Original, 2 KiB pages", "LINUX:Linux build, 1 KiB pages", "ESP32:ESP32, 4 KiB sectors"].map((x) => {
     const [board, name] = x.split(":");
-    return { ...boardFlash(board, name, profileRegions(board, ["state", "buffer"])), rows: loadProfile(board).repairRows, solve: meterSolver(loadProfile(board)) };
+    return { ...boardFlash(board, name, profileRegions(board, ["state", "buffer"])), rows: loadProfile(board).repairRows, decoder: meterDecoder(loadProfile(board)) };
   }),
-  { ...boardFlash("PICO", "STM32F4 (Pico), 128 KiB buffer sector", { state: { addr: 0x08008000, size: 32768 }, buffer: profileRegions("PICO", ["buffer"]).buffer }), rows: 8, solve: solveRows },
+  { ...boardFlash("PICO", "STM32F4 (Pico), 128 KiB buffer sector", { state: { addr: 0x08008000, size: 32768 }, buffer: profileRegions("PICO", ["buffer"]).buffer }), rows: 8, decoder: rowsDecoder },
 ];
 const img = makeImage(7800, 200, { version: 2 }); // 39 blocks: on 2 KiB pages the last unit holds blocks and spare slots
 const K = img.session.blockCount;
@@ -49,8 +49,8 @@ function repair(j: number): Uint8Array {
   return out;
 }
 
-function receiver(b: CutBoard & { rows: number; solve: Solver }, flash: MockFlash): Receiver {
-  return updateReceiver(flash, hostNative, b.r.buffer!, recordLog(flash, b.r.state!, STATE_SLOT, true, hostNative), { version: 1, floor: 0, board: 1, maxImage: 16000, rows: b.rows, solve: b.solve });
+function receiver(b: CutBoard & { rows: number; decoder: DecoderOf }, flash: MockFlash): Receiver {
+  return updateReceiver(flash, hostNative, b.r.buffer!, recordLog(flash, b.r.state!, STATE_SLOT, true, hostNative), { version: 1, floor: 0, board: 1, maxImage: 16000, rows: b.rows, decoder: b.decoder });
 }
 
 /** The campaign as the meter sees it: the control, the blocks but the lost ones, then repair blocks. */
@@ -95,7 +95,7 @@ interface Cut { op: number; mode: CutMode; seed: number; fraction?: number }
  * operation of the recovery, as the start-up scan erases a torn unit). A cut anywhere, the
  * receiver's start-up included, is a restart: the next step comes to a new receiver.
  */
-function run(b: CutBoard & { rows: number; solve: Solver }, first: Cut | null, second: Cut | null = null) {
+function run(b: CutBoard & { rows: number; decoder: DecoderOf }, first: Cut | null, second: Cut | null = null) {
   const flash = new MockFlash(b.g);
   flash.recordLog = true;
   if (first) flash.planCut({ fraction: 0.5, ...first });

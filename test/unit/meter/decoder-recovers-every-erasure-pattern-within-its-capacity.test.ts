@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decoder, FREE, solveRows, solveStreamed, type Solver } from "../../../firmware/meter/decoder";
+import { decoder, FREE, rowsDecoder, type DecoderOf } from "../../../firmware/meter/decoder";
 import { repairIndex, repairSets, repairDegree, xorInto } from "../../../firmware/protocol/repair";
 import { LAMBDA } from "../../../firmware/concentrator/campaign";
 
@@ -41,9 +41,9 @@ function referenceRank(k: number, missing: number[], ids: number[]): number {
   return basis.size;
 }
 
-const SOLVERS: [string, Solver][] = [["rows in RAM", solveRows], ["streamed from flash", solveStreamed]];
+const DECODERS: [string, DecoderOf][] = [["rows reduced in RAM as they arrive", rowsDecoder], ["bits, then streamed from flash", decoder]];
 
-describe.each(SOLVERS)("the meter's decoder, solving with %s", (_name, solver) => {
+describe.each(DECODERS)("the meter's decoder, %s", (_name, make) => {
   it("recovers every missing block when the rank is full, and reports exactly what is still needed otherwise", () => {
     fc.assert(fc.property(
       // up to 140 rows and 150 missing blocks (bit rows of 5 words), and a mix of degrees, as
@@ -58,10 +58,11 @@ describe.each(SOLVERS)("the meter's decoder, solving with %s", (_name, solver) =
         const lost = new Set(lossPicks.map((p) => p % k));
         for (let i = 0; i < k; i++) if (!lost.has(i)) got[i >> 3] |= 0x80 >> (i & 7);
         const missing = [...lost].sort((a, b) => a - b);
-        const dec = decoder(k, bs, rows, solver);
+        const dec = make(k, bs, rows);
         const ids = new Uint16Array(rows);
         const stored: Uint8Array[] = [];
-        expect(dec.rebuild(got, ids, 0)).toBe(0);
+        const held = (i: number) => { expect(got[i >> 3] & (0x80 >> (i & 7))).not.toBe(0); return img.blocks[i]; };
+        expect(dec.rebuild(got, ids, 0, held, (s) => stored[s])).toBe(0);
         expect(dec.lacking()).toBe(missing.length);
         const offered: number[] = [];
         for (let s = 0; s < missing.length + extra && dec.lacking() > 0; s++) {
@@ -70,12 +71,15 @@ describe.each(SOLVERS)("the meter's decoder, solving with %s", (_name, solver) =
           if (!dec.offer(j)) continue;
           ids[stored.length] = j;
           stored.push(img.repair(j));
-          dec.keep(stored.length - 1);
+          dec.keep(stored.length - 1, stored[stored.length - 1], held);
         }
         // the rank is the true rank of what was offered, bounded by the rows the meter keeps
         expect(missing.length - dec.lacking()).toBe(Math.min(referenceRank(k, missing, offered), rows, missing.length));
-        // rebuilding from the stored indices (a restart) gives the same rank
-        expect(dec.rebuild(got, ids, stored.length)).toBe(missing.length - dec.lacking());
+        // rebuilding from the stored indices (a restart: a new decoder) gives the same rank
+        const rank = missing.length - dec.lacking();
+        expect(dec.rebuild(got, ids, stored.length, held, (s) => stored[s])).toBe(rank);
+        const again = make(k, bs, rows);
+        expect(again.rebuild(got, ids, stored.length, held, (s) => stored[s])).toBe(rank);
         // the receiver marks a recovered block held as it writes it: a solver must never read
         // one back as a held block (it is not in the repair sets' held parts)
         const written = new Map<number, Uint8Array>();
@@ -100,17 +104,61 @@ describe.each(SOLVERS)("the meter's decoder, solving with %s", (_name, solver) =
           const b = (x >>> 8) % k;
           if (got[b >> 3] & (0x80 >> (b & 7))) { got[b >> 3] &= ~(0x80 >> (b & 7)); lost++; }
         }
-        const dec = decoder(k, 4, m, solver);
+        const dec = make(k, 4, m), img = imageOf(k, 4, 4, t);
         const ids = new Uint16Array(m);
-        dec.rebuild(got, ids, 0);
+        dec.rebuild(got, ids, 0, (i) => img.blocks[i]);
         const degree = Math.min(127, Math.round((LAMBDA * k) / m));
         let sent = 0, n = 0;
-        while (dec.lacking() > 0 && sent < 255) { const j = repairIndex(degree, sent++); if (dec.offer(j)) { ids[n] = j; dec.keep(n++); } }
+        while (dec.lacking() > 0 && sent < 255) { const j = repairIndex(degree, sent++); if (dec.offer(j)) { ids[n] = j; dec.keep(n++, img.repair(j), (i) => img.blocks[i]); } }
         expect(dec.lacking()).toBe(0);
         over += sent - m;
       }
       expect(over / 40).toBeLessThan(4);
     }
+  });
+
+  it("follows plain blocks, repair blocks, restarts and lost blocks in any order: the rank is always the true rank, and the full rank recovers the image", () => {
+    // what the receiver does: after each change it calls rebuild (the rows decoder catches up
+    // with what arrived, or starts over from flash after a loss); a restart is a new decoder
+    fc.assert(fc.property(
+      fc.integer({ min: 8, max: 90 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 0xffffffff }),
+      fc.array(fc.tuple(fc.constantFrom("plain", "repair", "repair", "repair", "restart", "lose-block", "lose-slot"), fc.integer({ min: 0, max: 1 << 20 })), { minLength: 1, maxLength: 120 }),
+      (k, rows, seed, ops) => {
+        const bs = 12, img = imageOf(k, bs, 1 + (seed % bs), seed);
+        const got = new Uint8Array((k + 7) >> 3);
+        const has = (i: number) => (got[i >> 3] & (0x80 >> (i & 7))) !== 0;
+        // the first broadcast: about 70% of the blocks
+        let x = seed || 1;
+        for (let i = 0; i < k; i++) { x = (x * 1103515245 + 12345) >>> 0; if ((x >>> 8) % 10 < 7) got[i >> 3] |= 0x80 >> (i & 7); }
+        const ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = new Array(rows);
+        const held = (i: number) => { expect(has(i)).toBe(true); return img.blocks[i]; };
+        const repair = (t: number) => { expect(ids[t]).not.toBe(FREE); return stored[t]; };
+        let dec = make(k, bs, rows), serial = 0;
+        const check = () => {
+          const missing: number[] = [];
+          for (let i = 0; i < k; i++) if (!has(i)) missing.push(i);
+          dec.rebuild(got, ids, rows, held, repair);
+          expect(dec.lacking()).toBe(missing.length - referenceRank(k, missing, [...ids].filter((j) => j !== FREE)));
+          return missing;
+        };
+        check();
+        for (const [op, v] of ops) {
+          const missing = check();
+          if (op === "plain" && missing.length) { const b = missing[v % missing.length]; got[b >> 3] |= 0x80 >> (b & 7); }
+          else if (op === "repair") {
+            const free = ids.indexOf(FREE), j = repairIndex(1 + (v % 40), serial++ & 0xff);
+            if (free >= 0 && dec.offer(j)) { ids[free] = j; stored[free] = img.repair(j); dec.keep(free, stored[free], held); }
+          } else if (op === "restart") dec = make(k, bs, rows);
+          else if (op === "lose-block") { const b = v % k; got[b >> 3] &= ~(0x80 >> (b & 7)); }
+          else if (op === "lose-slot") ids[v % rows] = FREE;
+        }
+        const missing = check();
+        if (dec.lacking() || !missing.length) return;
+        const out = new Map<number, Uint8Array>();
+        expect(dec.solve((i) => img.blocks[i].length, held, repair, (i, d) => { out.set(i, new Uint8Array(d)); return 0; })).toBe(0);
+        expect([...out.keys()].sort((a, b) => a - b)).toEqual(missing);
+        for (const i of missing) expect(out.get(i)).toEqual(img.blocks[i]);
+      }), { numRuns: 400 });
   });
 
   it("rebuilt after a plain block arrives (a straggler's), counts its rank over the new missing set, skips free slots, and recovers the rest", () => {
@@ -121,14 +169,15 @@ describe.each(SOLVERS)("the meter's decoder, solving with %s", (_name, solver) =
       while (lost.size < 10) { x = (x * 1103515245 + 12345) >>> 0; lost.add((x >>> 8) % k); }
       const got = new Uint8Array(8).fill(0);
       for (let i = 0; i < k; i++) if (!lost.has(i)) got[i >> 3] |= 0x80 >> (i & 7);
-      const dec = decoder(k, bs, rows, solver), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = new Array(rows);
-      dec.rebuild(got, ids, rows);
+      const dec = make(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = new Array(rows);
+      const held = (i: number) => { expect(got[i >> 3] & (0x80 >> (i & 7))).not.toBe(0); return img.blocks[i]; };
+      dec.rebuild(got, ids, rows, held, (t) => stored[t]);
       // repair blocks into slots 1, 3, 5... (slot 0 stays free), until the room is full
       let slot = 1;
       for (let s = 0; s < 200 && slot < rows; s++) {
         const j = repairIndex(9, s);
         if (!dec.offer(j)) continue;
-        ids[slot] = j; stored[slot] = img.repair(j); dec.keep(slot); slot += 2;
+        ids[slot] = j; stored[slot] = img.repair(j); dec.keep(slot, stored[slot], held); slot += 2;
         if (slot >= rows) break;
       }
       expect(dec.lacking()).toBe(10 - 3);
@@ -137,7 +186,7 @@ describe.each(SOLVERS)("the meter's decoder, solving with %s", (_name, solver) =
       for (const b of plain) got[b >> 3] |= 0x80 >> (b & 7);
       const missing = [...lost].filter((b) => !plain.includes(b)).sort((a, b) => a - b);
       const kept = [...ids].filter((j) => j !== FREE);
-      expect(dec.rebuild(got, ids, rows)).toBe(Math.min(referenceRank(k, missing, kept), 3));
+      expect(dec.rebuild(got, ids, rows, held, (t) => stored[t])).toBe(Math.min(referenceRank(k, missing, kept), 3));
       if (dec.lacking()) return;
       const out = new Map<number, Uint8Array>();
       expect(dec.solve(() => bs, (i) => img.blocks[i], (t) => stored[t], (i, d) => { out.set(i, new Uint8Array(d)); return 0; })).toBe(0);
@@ -162,23 +211,23 @@ describe("the repair sets", () => {
   });
 });
 
-describe("the solvers, side by side", () => {
+describe("the decoders, side by side", () => {
   it("stop at the first write error and report it; the streamed one reads each block it XORs once per missing block", () => {
     const k = 40, bs = 8, rows = 5, img = imageOf(k, bs, bs, 99);
     const lost = [3, 11, 12, 27, 39];
     const got = new Uint8Array(5).fill(0);
     for (let i = 0; i < k; i++) if (!lost.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
-    for (const [, solver] of SOLVERS) {
-      const dec = decoder(k, bs, rows, solver), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
-      dec.rebuild(got, ids, rows);
-      for (let s = 0; dec.lacking() > 0; s++) { const j = repairIndex(7, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1); } }
+    for (const [, make] of DECODERS) {
+      const dec = make(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
+      dec.rebuild(got, ids, rows, (i) => img.blocks[i], (t) => stored[t]);
+      for (let s = 0; dec.lacking() > 0; s++) { const j = repairIndex(7, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1, stored[stored.length - 1], (i) => img.blocks[i]); } }
       const order: number[] = [];
       expect(dec.solve(() => bs, (i) => img.blocks[i], (t) => stored[t], (i, d) => { order.push(i); expect([...d]).toEqual([...img.blocks[i]]); return order.length === 2 ? 77 : 0; })).toBe(77);
       expect(order.length).toBe(2);
     }
     // streamed: the work is one buffer's: per missing block, the repair blocks of its inverse
     // row and the held blocks named an odd number of times, each read once
-    const dec = decoder(k, bs, rows, solveStreamed), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
+    const dec = decoder(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
     dec.rebuild(got, ids, rows);
     for (let s = 0; dec.lacking() > 0; s++) { const j = repairIndex(7, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1); } }
     let reads = 0;
