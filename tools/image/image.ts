@@ -42,15 +42,19 @@ export const TOOL: Tool = {
   notes: ["exit 0; 2 for a bad argument; 1 when the image cannot be made, written or does not check"],
 };
 
+/** A built bundle's program as an image carries it: the file without its source-map comment (a ToolError when it is missing). */
+export function bundleProgram(file: string): Uint8Array {
+  if (!existsSync(file)) throw new ToolError(`${file} is missing: run npm run build`);
+  return new Uint8Array(Buffer.from(readFileSync(file, "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, ""), "latin1"));
+}
+
 /** The bare image of a built meter bundle for `board`: the app header, then the program. */
 export function packImage(board: string, version: number, dist = "dist"): Uint8Array {
   let p;
   try { p = loadProfile(board); } catch (e) { throw new UsageError(e instanceof ProfileError ? e.message : String(e)); }
   if (!p.roles.includes("meter")) throw new UsageError(`board ${board} takes no meter role: ${p.rolesWhy}`);
   if (!Number.isInteger(version) || version < 1 || version > 0xffffffff) throw new UsageError("--version must be a whole number from 1 to 4294967295");
-  const f = join(dist, board, "meter.js");
-  if (!existsSync(f)) throw new ToolError(`${f} is missing: run npm run build`);
-  const program = Buffer.from(readFileSync(f, "utf8").replace(/\n\/\/# sourceMappingURL=.*\s*$/, ""), "latin1");
+  const program = bundleProgram(join(dist, board, "meter.js"));
   const image = Buffer.concat([encodeAppHeader({ length: program.length, crc: hostNative.crc32(program), version }), program]);
   if (image.length > p.maxImageSize) throw new ToolError(`the image is ${image.length} bytes; board ${board} takes at most ${p.maxImageSize}`);
   return new Uint8Array(image);
