@@ -39,6 +39,7 @@ const TOOLS: { name: string; cmd: [string, string[]]; prefix: string }[] = [
   { name: "./flash.sh", cmd: ["bash", ["flash.sh"]], prefix: "flash" },
   { name: "tools/flash/plan.ts", cmd: [process.execPath, ["--import", "tsx", "tools/flash/plan.ts"]], prefix: "flash" },
   { name: "tools/flash/verify.ts", cmd: [process.execPath, ["--import", "tsx", "tools/flash/verify.ts"]], prefix: "flash" },
+  { name: "tools/image/heatshrink-fixtures.ts", cmd: [process.execPath, ["--import", "tsx", "tools/image/heatshrink-fixtures.ts"]], prefix: "heatshrink-fixtures" },
 ];
 
 /** Runs `jobs` two at a time (the machine is shared). */
