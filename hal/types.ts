@@ -98,6 +98,12 @@ export interface Native {
   /** The bytes as a string of char codes 0..255 (E.toString on the device). */
   bytesToString(data: Uint8Array): string;
   sha256: ((data: Uint8Array) => Uint8Array) | null;
+  /**
+   * The interpreter's heatshrink decompress (window 8, lookahead 6, no header): the boot
+   * routine's, for packed images (common/image.ts). It never fails: bad input gives bytes
+   * of the wrong length or content, which the caller's checks find. Absent: no unpacking.
+   */
+  unshrink?: (data: Uint8Array) => Uint8Array;
 }
 
 /** The system. `reset` does not return. `resetCause` is a ResetCause value. */

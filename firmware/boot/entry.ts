@@ -26,6 +26,8 @@ var native: Native = {
   crc32: function (d) { return E.CRC32(d) >>> 0; },
   bytesToString: function (d) { return E.toString(d); },
   sha256: profile.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
+  // native on every build that is not a bootloader: packed images unpack chunk by chunk
+  unshrink: function (d) { return new Uint8Array(require("heatshrink").decompress(d)); },
 };
 var rc = 0, trial = false;
 if (!global.mlThrew) {

@@ -19,7 +19,11 @@
  *     a copy cut short can never overwrite the kept program.
  *  3. copy: each app unit without UNIT (erase, write from the buffer's blocks, UNIT u).
  *  4. check the app region's digest: DONE (flag cleared); on a mismatch start over, up to
- *     MAX_ATTEMPTS, then FAILED.
+ *     MAX_ATTEMPTS, then FAILED (the program then runs from the buffer), or for a packed
+ *     image a revert (it cannot run packed).
+ * A packed image (common/image.ts) is unpacked chunk by chunk as it is copied, and the app
+ * region checked against its plain digest; an interpreter without heatshrink refuses it
+ * before anything is written (FAILED, BOOT_NO_UNPACK).
  *  5. trial: each start after DONE without a CONFIRM record for the image writes TRY; past
  *     MAX_TRIES, or when the new program throws at start, revert: RSTART, copy prev into
  *     the app region (RUNIT u), REVERTED.
@@ -28,7 +32,7 @@
 import type { Flash, Native } from "../../hal/types";
 import { getU16, getU32, putU32 } from "../common/bytes";
 import { APP_HEADER_SIZE, eraseUnitAt, type Region, type Regions } from "../common/layout";
-import { decodeAppHeader } from "../common/image";
+import { decodeAppHeader, decodePackedHeader, packedSession, type PackedHeader } from "../common/image";
 import { RECORD_HEADER, recordPayload, recordSeq, recordType, recordValid } from "../common/records";
 import {
   blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, JR_DONE, JR_FAILED, JR_NOPREV, JR_PREV, JR_PUNIT,
@@ -99,6 +103,28 @@ function imageReader(flash: Flash, lay: BufferLayout, s: Session): (o: number, n
     for (var k = 0; k < n;) {
       var i = Math.floor((o + k) / bs), off = o + k - i * bs, m = Math.min(bs - off, n - k);
       out.set(flash.read(blockAddr(lay, i) + off, m), k);
+      k += m;
+    }
+    return out;
+  };
+}
+
+/**
+ * Reads plain bytes [o, o+n) of a packed image (common/image.ts) from its reader `raw`:
+ * the chunk that holds them decompressed, the last one kept (copyUnits reads in order, 256
+ * bytes a time, so each chunk is decompressed once a pass; RAM: one chunk). A chunk that
+ * does not give its size leaves zeros, which the digest check after the copy finds.
+ */
+function unpacker(native: Native, raw: (o: number, n: number) => Uint8Array, p: PackedHeader): (o: number, n: number) => Uint8Array {
+  var at = -1, cur: Uint8Array = new Uint8Array(0);
+  return function (o, n) {
+    var out = new Uint8Array(n);
+    for (var k = 0; k < n;) {
+      var c = Math.floor((o + k) / p.chunk), off = o + k - c * p.chunk, m = Math.min(n - k, p.chunk - off);
+      // past the program: padding, as a plain image's last slot has
+      if (c >= p.count) { for (; k < n; k++) out[k] = 0xff; break; }
+      if (c !== at) { cur = (native.unshrink as (d: Uint8Array) => Uint8Array)(raw(p.offsets[c], p.offsets[c + 1] - p.offsets[c])); at = c; }
+      out.set(cur.subarray(off, off + m), k);
       k += m;
     }
     return out;
@@ -194,10 +220,17 @@ export function install(flash: Flash, native: Native, r: Regions, crashed?: bool
     return result(false, 0, id, attempt, true);
   }
 
+  // a packed image is unpacked into the app region and checked against its plain digest
+  var fromBuffer = imageReader(flash, lay, s), pk = decodePackedHeader(fromBuffer, s.size);
+  var check: Session = pk ? packedSession(s, pk) : s, length = pk ? pk.plain : s.size;
   if (!started) {
     if (!digestMatches(native, s, function (i) { return flash.read(blockAddr(lay, i), blockLength(sess, i)); })) {
       append(JR_FAILED | id);
       return result(false, Err.BOOT_BUFFER_BAD, id, 0, false);
+    }
+    if (pk && !native.unshrink) {
+      append(JR_FAILED | id);
+      return result(false, Err.BOOT_NO_UNPACK, id, 0, false);
     }
     restart(1);
   }
@@ -210,15 +243,17 @@ export function install(flash: Flash, native: Native, r: Regions, crashed?: bool
     } else append(JR_NOPREV | id);
     prevDone = true;
   }
-  var fromBuffer = imageReader(flash, lay, s);
+  if (pk) fromBuffer = unpacker(native, fromBuffer, pk);
   for (;;) {
-    copyUnits(flash, fromBuffer, app, s.size, units, function (u) { append(JR_UNIT | u); });
-    if (digestMatches(native, s, function (k) { return flash.read(app.addr + k * sess.blockSize, blockLength(sess, k)); })) {
+    copyUnits(flash, fromBuffer, app, length, units, function (u) { append(JR_UNIT | u); });
+    if (digestMatches(native, check, function (k) { return flash.read(app.addr + k * check.blockSize, blockLength(check, k)); })) {
       append(JR_DONE | id);
       append(JR_TRY | (1 << 16) | id);
       return result(true, 0, id, attempt, true);
     }
     if (attempt >= MAX_ATTEMPTS) {
+      // a packed image cannot run from the buffer as a plain one can: the previous program comes back
+      if (pk) return revert();
       append(JR_FAILED | id);
       return result(true, Err.BOOT_COPY_FAILED, id, attempt, false);
     }

@@ -2,6 +2,7 @@
 import { crc32 } from "node:zlib";
 import { createHash } from "node:crypto";
 import type { Native } from "../types";
+import { decompress } from "../../tools/image/heatshrink";
 
 /** Bytes of a string of char codes 0..255 (as the interpreter's strings carry bytes). */
 export function bytesOf(data: Uint8Array | string): Uint8Array {
@@ -18,6 +19,8 @@ export const hostNative: Native = {
   crc32: (d) => crc32(bytesOf(d)) >>> 0,
   bytesToString: latin1,
   sha256: (d) => new Uint8Array(createHash("sha256").update(d).digest()),
+  // as the interpreter's: it never throws (a damaged stream gives no bytes here)
+  unshrink: (d) => { try { return decompress(d); } catch { return new Uint8Array(0); } },
 };
 
 /** A board without native SHA-256 (the Espruino Original). */

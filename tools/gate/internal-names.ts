@@ -23,6 +23,8 @@ export const INTERNAL_NAMES = [
   "session", "outOfSession", "duplicate", "tornUnits", "refused", "repairs", "useless", "decodes", "cleanXors", "rowXors", "reads",
   "control", "block", "repair", "deficit", "report", "activate",
   "rebuild", "lacking", "offer", "keep", "solve", "work", "blockBytes", "miss", "sid", "pslot", "gen", "colOf", "decoder",
+  // packed images (common/image.ts) and the boot routine's natives
+  "plain", "chunk", "offsets", "unshrink",
   // the clock (hal/types.ts Clock; the interpreter's setTimeout is a global, never a property)
   "setTimeout", "setInterval",
   // the concentrator's campaign configuration and totals (the console's options keep their names)

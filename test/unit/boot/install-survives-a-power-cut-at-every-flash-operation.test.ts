@@ -19,6 +19,7 @@ import { updateReceiver } from "../../../firmware/meter/update";
 import { bufferImage, install } from "../../../firmware/boot/install";
 import { appSource, imageSource } from "../../../firmware/boot/loader";
 import { Rng } from "../../../hal/mock/rng";
+import { packPayload } from "../../../tools/image/packed";
 
 interface Case { name: string; g: FlashGeometry; r: Regions }
 
@@ -57,13 +58,20 @@ function imageOf(text: string, size: number, version: number): Uint8Array {
 }
 
 /** A flash with program v1 in the app region and v2 downloaded and activated in the buffer. */
-function prepared(c: Case, o: { corruptDigest?: boolean } = {}): { flash: MockFlash; oldSrc: string; newSrc: string } {
+/**
+ * A flash with program v1 in the app region and v2 downloaded and activated in the buffer;
+ * `packed`: v2 travels packed (compressed in 1 KiB chunks: tools/image/packed.ts), and the
+ * boot routine unpacks it into the app region.
+ */
+function prepared(c: Case, o: { corruptDigest?: boolean; packed?: boolean } = {}): { flash: MockFlash; oldSrc: string; newSrc: string } {
   const flash = new MockFlash(c.g);
   const old = imageOf("var v=1;/*old*/", 5000, 1);
   const oldPadded = new Uint8Array(Math.ceil(old.length / 4) * 4).fill(0xff);
   oldPadded.set(old);
   flash.write(c.r.app!.addr, oldPadded);
-  const img = imageOf("var v=2;/*new*/", 6000, 2);
+  // a program with some repetition, as real ones have, so that it packs
+  const plain = imageOf(Array.from({ length: 400 }, (_, i) => `var v${i % 37}=2+${i};`).join("") + "/*new*/", 6000, 2);
+  const img = o.packed ? packPayload(plain, 1024, { version: 2, board: 1, blockSize: 128 }, hostNative) : plain;
   const s: Session = { imageId: 5, version: 2, board: 1, size: img.length, blockSize: 128, blockCount: Math.ceil(img.length / 128), activateAt: 0, digest: new Uint8Array(32) };
   const chain = digestChain(hostNative, s);
   for (let i = 0; i < s.blockCount; i++) chain.step(img.subarray(i * 128, Math.min(img.length, (i + 1) * 128)));
@@ -74,7 +82,7 @@ function prepared(c: Case, o: { corruptDigest?: boolean } = {}): { flash: MockFl
   expect(rx.control(s, true)).toBe(0);
   for (let i = 0; i < s.blockCount; i++) rx.block(5, i, img.subarray(i * 128, Math.min(img.length, (i + 1) * 128)));
   if (!o.corruptDigest) expect(rx.activate(5)).toBe(0);
-  return { flash, oldSrc: latin1(old.subarray(16)), newSrc: latin1(img.subarray(16)) };
+  return { flash, oldSrc: latin1(old.subarray(16)), newSrc: latin1(plain.subarray(16)) };
 }
 
 /** What the meter program does when the new program proves itself. */
@@ -93,9 +101,10 @@ function bootToEnd(f: Flash, c: Case, attempts?: number[]): string | number {
 }
 
 describe("boot install through power cuts", () => {
-  for (const c of CASES) {
-    it(`ends with the new program after a cut at any operation, in any way, and a second cut in the start that recovers (${c.name})`, () => {
-      const { flash, newSrc, oldSrc } = prepared(c);
+  for (const c of CASES) for (const packed of [false, true]) {
+    const kind = packed ? ", packed image" : "";
+    it(`ends with the new program after a cut at any operation, in any way, and a second cut in the start that recovers (${c.name}${kind})`, () => {
+      const { flash, newSrc, oldSrc } = prepared(c, { packed });
       const s0 = flash.snapshot();
       const base = flash.ops;
       flash.recordLog = true;
@@ -152,12 +161,12 @@ describe("boot install through power cuts", () => {
           seconds++;
         }
       }
-      console.log(`install sweep, ${c.name}: ${total} flash operations, ${points} cut points exercised, ${seconds} second cuts`);
+      console.log(`install sweep, ${c.name}${kind}: ${total} flash operations, ${points} cut points exercised, ${seconds} second cuts`);
       expect(points).toBe(total * 4);
     });
 
-    it(`survives five cuts in a row at random points, over 40 seeds (${c.name})`, () => {
-      const { flash, newSrc } = prepared(c);
+    it(`survives five cuts in a row at random points, over 40 seeds (${c.name}${kind})`, () => {
+      const { flash, newSrc } = prepared(c, { packed });
       const s0 = flash.snapshot();
       const base = flash.ops;
       install(flash, hostNative, c.r);
@@ -192,6 +201,37 @@ describe("boot install through power cuts", () => {
     expect(install(flash, hostNative, c.r).code).toBe(104); // FAILED recorded: no second try
     expect(flash.ops).toBe(ops);
     expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
+  });
+
+  it("a packed image: unpacked into the app region as plain text; refused before anything is written without decompress; a chunk that does not unpack right brings the previous program back", () => {
+    const c = CASES[1];
+    // unpacked: the app region holds the plain program, checked against the plain digest
+    {
+      const { flash, newSrc, oldSrc } = prepared(c, { packed: true });
+      expect(install(flash, hostNative, c.r)).toMatchObject({ copied: true, code: 0, trial: true });
+      expect(appSource(flash, hostNative, c.r.app!)).toBe(newSrc);
+      expect(appSource(flash, hostNative, c.r.prev!)).toBe(oldSrc);
+    }
+    // an interpreter without heatshrink: refused at once, the old program untouched, and it stays refused
+    {
+      const { flash, oldSrc } = prepared(c, { packed: true });
+      const app0 = flash.read(c.r.app!.addr, c.r.app!.size);
+      const { unshrink: _, ...plainOnly } = hostNative;
+      expect(install(flash, plainOnly, c.r)).toMatchObject({ copied: false, code: 108 });
+      expect(flash.read(c.r.app!.addr, c.r.app!.size)).toEqual(app0);
+      expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
+      expect(install(flash, hostNative, c.r).code).toBe(104);
+      expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
+    }
+    // a decompress that gives wrong bytes (the interpreter's never fails: it gives what it reads)
+    {
+      const { flash, oldSrc } = prepared(c, { packed: true });
+      const wrong = { ...hostNative, unshrink: (d: Uint8Array) => { const out = hostNative.unshrink!(d); out[7] ^= 0x20; return out; } };
+      expect(install(flash, wrong, c.r)).toMatchObject({ copied: false, code: 105 });
+      expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
+      expect(install(flash, hostNative, c.r)).toMatchObject({ copied: false, code: 0, trial: false });
+      expect(appSource(flash, hostNative, c.r.app!)).toBe(oldSrc);
+    }
   });
 
   it("copies again when the copy does not verify, a bounded number of times, then runs from the buffer", () => {
