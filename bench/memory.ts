@@ -19,8 +19,10 @@
  *             coded image leaves 140 spare slots (the bundle keeps its 24 rows), the second
  *             exactly 8 (the Original's repairRows, with this bundle). Frames are read from
  *             a file and delivered to the meter's endpoint one at a time; the usage after
- *             each, with and without a garbage collection, and, as a decode's block buffers
- *             live only inside one frame, inside every flash read and write the meter makes
+ *             each, with and without a garbage collection, and, as the streamed decode's
+ *             block buffer lives only inside one frame (the rows decoder's rows live from
+ *             the first kept repair block on, seen after frames too), inside every flash
+ *             read and write the meter makes
  *             (the hook's own cost, measured at start, taken off). A stand-in modem prints
  *             what the meter answers; the host decodes and checks every reply. A run that
  *             runs out of memory is reported as such, and run again without the hooks
@@ -281,7 +283,7 @@ export function originalCost(dump: string): { here: number; original: number } {
  * driver's is). Usage per part, the most seen:
  * [0] before a collection and [1] after one, after each frame (as before); [2] and [3] the
  * same inside every flash read and write the meter makes while a frame is being handled
- * (a coded decode's block buffers exist only there), less the hook's own cost `ov`,
+ * (the streamed decode's block buffer exists only there), less the hook's own cost `ov`,
  * measured once by a read of address `probe` from the top of the script. The flash calls
  * are hooked only when the global bmIn is set before the script is evaluated. After each
  * frame it prints ML-NEXT with the frames delivered and the usage.

@@ -98,7 +98,7 @@ export const enum Err {
   UPDATE_BAD_BLOCK_SIZE = 81,
   /** Update: size zero, or block count not ceil(size / block size). */
   UPDATE_BAD_SIZE = 82,
-  /** Update: the image does not fit the buffer or the app region, or needs more than 65534 blocks. */
+  /** Update: the image does not fit the buffer or the app region, or needs more than 32,767 blocks (P.MAX_BLOCKS). */
   UPDATE_TOO_LARGE = 83,
   /** Update: the version is not newer than the one installed. */
   UPDATE_NOT_NEWER = 84,

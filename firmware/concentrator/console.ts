@@ -163,7 +163,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       imageId: o.imageId, version: ver, board: brd, size: img.length - off, blockSize: bs,
       blockCount: Math.ceil((img.length - off) / bs), activateAt: 0, digest: new Uint8Array(32),
     };
-    return s.blockCount > 65534 ? fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks") : [s, head];
+    return s.blockCount > P.MAX_BLOCKS ? fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks") : [s, head];
   }
 
   /**

@@ -258,6 +258,7 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
   function keep(stored: number, data?: Uint8Array, readBlock?: (i: number) => Uint8Array): void {
     // the block as the row: the held blocks its set covers (the set is still in gen.out
     // from the offer) and the pivot rows the offer used, XORed out
+    if (deg < 0) return;
     var buf = new Uint32Array(bw);
     new Uint8Array(buf.buffer).set(data as Uint8Array);
     for (var i = 0; i < deg; i++) if (col[gen.out[i]] < 0) clean(buf, readBlock as (i: number) => Uint8Array, gen.out[i]);
@@ -299,7 +300,13 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
       return rank;
     },
     lacking: function () { return m - known - rank; },
-    offer: function (j) { lastJ = j; return rank + known < m && rank < rows && reduce(j); },
+    offer: function (j) {
+      lastJ = j;
+      if (rank + known < m && rank < rows && reduce(j)) return true;
+      // keep() after a refused offer keeps nothing (its row and set are not this block's)
+      deg = -1;
+      return false;
+    },
     keep: keep,
     solve: function (blockLength, _readBlock, _readRepair, write) {
       if (m - known - rank) return -1;

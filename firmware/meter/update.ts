@@ -230,6 +230,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     if (!d || d.lacking()) return;
     stats.decodes++;
     d.solve(lengthOf, readBlock, readRepair, storeBlock);
+    // whatever the solve wrote or failed to, the decoder catches up from flash next time
+    dirty = true;
     if (count === (sess as Session).blockCount) verify();
   }
 
@@ -299,7 +301,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (s.imageId === 0) code = Err.UPDATE_BAD_IMAGE_ID;
       else if (s.board !== me.board) code = Err.UPDATE_WRONG_BOARD;
       else if (s.blockSize < 4 || s.blockSize > MAX_BLOCK || s.blockSize % 4) code = Err.UPDATE_BAD_BLOCK_SIZE;
-      else if (s.size < 1 || s.blockCount !== Math.ceil(s.size / s.blockSize) || s.blockCount > 65534) code = Err.UPDATE_BAD_SIZE;
+      else if (s.size < 1 || s.blockCount !== Math.ceil(s.size / s.blockSize) || s.blockCount > P.MAX_BLOCKS) code = Err.UPDATE_BAD_SIZE;
       else if (s.size > me.maxImage || s.blockCount > bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize).capacity) code = Err.UPDATE_TOO_LARGE;
       else if (!rollback && (s.version <= me.version || s.version <= me.floor)) code = Err.UPDATE_NOT_NEWER;
       if (code) { stats.refused++; return code; }

@@ -47,6 +47,8 @@ export const enum P {
   MAX_ANSWER_WAIT_MS = 600000,
   /** Largest data-block payload: MAX_FRAME - HEADER - DATA_BLOCK fixed fields (4) - TRAILER. */
   MAX_BLOCK = 212,
+  /** Most blocks an image may have: the meter's rows decoder indexes its blocks with 16-bit signed columns. */
+  MAX_BLOCKS = 32767,
   /** Largest missing-set map in a status report: MAX_FRAME - HEADER - TRAILER - 12. */
   MAX_MAP = 204,
   /** firstMissing when nothing is missing. */

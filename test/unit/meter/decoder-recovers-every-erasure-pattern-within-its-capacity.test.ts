@@ -211,6 +211,27 @@ describe("the repair sets", () => {
   });
 });
 
+describe("the rows decoder's contract", () => {
+  it("keeps nothing when keep() follows a refused offer: the rank, and the blocks it recovers, stay right", () => {
+    const k = 30, bs = 8, rows = 6, img = imageOf(k, bs, bs, 7), lost = [2, 9, 17, 25];
+    const got = new Uint8Array(4);
+    for (let i = 0; i < k; i++) if (!lost.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
+    const dec = rowsDecoder(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
+    const held = (i: number) => img.blocks[i];
+    dec.rebuild(got, ids, rows, held, (t) => stored[t]);
+    let s = 0;
+    for (; dec.lacking() > 0; s++) { const j = repairIndex(5, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1, stored[stored.length - 1], held); } }
+    // at full rank every offer is refused; a caller that keeps one anyway (garbage in a free slot) changes nothing
+    expect(dec.offer(repairIndex(5, s))).toBe(false);
+    dec.keep(stored.length, new Uint8Array(bs).fill(0x5a), held);
+    expect(dec.lacking()).toBe(0);
+    const out = new Map<number, Uint8Array>();
+    expect(dec.solve(() => bs, held, (t) => stored[t], (i, d) => { out.set(i, new Uint8Array(d)); return 0; })).toBe(0);
+    expect([...out.keys()].sort((a, b) => a - b)).toEqual(lost);
+    for (const i of lost) expect(out.get(i)).toEqual(img.blocks[i]);
+  });
+});
+
 describe("the decoders, side by side", () => {
   it("stop at the first write error and report it; the streamed one reads each block it XORs once per missing block", () => {
     const k = 40, bs = 8, rows = 5, img = imageOf(k, bs, bs, 99);
