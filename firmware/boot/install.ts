@@ -228,7 +228,9 @@ export function install(flash: Flash, native: Native, r: Regions, crashed?: bool
       append(JR_FAILED | id);
       return result(false, Err.BOOT_BUFFER_BAD, id, 0, false);
     }
-    if (pk && !native.unshrink) {
+    // (and a packed image whose plain bytes would not fit the app region: the meter refuses
+    // it at activation, this is the last line)
+    if (pk && (!native.unshrink || pk.plain > app.size)) {
       append(JR_FAILED | id);
       return result(false, Err.BOOT_NO_UNPACK, id, 0, false);
     }

@@ -140,7 +140,7 @@ export const enum Err {
   BOOT_NO_PREVIOUS = 106,
   /** Boot: a new program on trial did not say it had started (global.mlUp) by the start deadline: reverted. */
   BOOT_APP_SILENT = 107,
-  /** Boot: the image is packed (compressed) and this interpreter has no heatshrink decompress: the old program stays. */
+  /** Boot: the image is packed (compressed) and this interpreter has no heatshrink decompress, or it unpacks larger than the app region: the old program stays. */
   BOOT_NO_UNPACK = 108,
 
   /** Config: no device configuration record: provision the board with flash.sh. */

@@ -20,7 +20,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { digestChain, MAX_BLOCK, type Session } from "../../firmware/common/update-image";
 import { decodeImageFile, encodeImageFile, IMAGE_FILE_HEADER, isImageFile, type ImageFileHeader } from "../../firmware/common/image-file";
-import { encodeAppHeader } from "../../firmware/common/image";
+import { decodePackedHeader, encodeAppHeader, PACKED_MAGIC, packedSession } from "../../firmware/common/image";
+import { getU32 } from "../../firmware/common/bytes";
+import { decompress } from "./heatshrink";
+import { packPayload } from "./packed";
 import { hostNative, hostNativeNoSha } from "../../hal/host/native";
 import { loadProfile, ProfileError } from "../profiles/profiles";
 import { cli, int, isMain, ToolError, UsageError, writeOutput, type Tool } from "../cli/cli";
@@ -36,6 +39,7 @@ export const TOOL: Tool = {
     "block-size": { type: "string", value: "S", default: "200", help: `bytes per block on the line, a multiple of 4 from 4 to ${MAX_BLOCK}` },
     "firmware-id": { type: "string", value: "F", default: "1", help: "the firmware id in the header, 0 to 65535" },
     bare: { type: "boolean", default: false, help: "write the bare image (app header and program, no image file header): npm run pack" },
+    compress: { type: "boolean", default: false, help: "pack the payload: the program compressed in chunks of the board's packChunk, unpacked by the boot routine at install (meters provisioned with a boot routine that unpacks)" },
     check: { type: "string", value: "FILE", help: "check an image file (header, length, payload against its digest) instead of writing one" },
   },
   examples: ["npm run image -- --board ESPRUINOBOARD --version 2 --out meter-v2.mlim", "npm run pack -- --board ESPRUINOBOARD --version 2 --out meter-v2.img", "npm run image -- --check meter-v2.mlim"],
@@ -60,10 +64,21 @@ export function packImage(board: string, version: number, dist = "dist"): Uint8A
   return new Uint8Array(image);
 }
 
-/** The image file of a built meter bundle for `board`. */
-export function imageFile(board: string, version: number, blockSize = 200, firmwareId = 1, dist = "dist"): Uint8Array {
+/** The image file of a built meter bundle for `board`; `compress`: its payload packed (packedImage). */
+export function imageFile(board: string, version: number, blockSize = 200, firmwareId = 1, dist = "dist", compress = false): Uint8Array {
   checkLayout(blockSize, firmwareId);
-  return imageFileOf(packImage(board, version, dist), board, version, blockSize, firmwareId);
+  const plain = packImage(board, version, dist);
+  return imageFileOf(compress ? packedImage(plain, board, version, blockSize) : plain, board, version, blockSize, firmwareId);
+}
+
+/**
+ * A bare image packed for `board` (common/image.ts): compressed in chunks of the board's
+ * packChunk, with the plain digest the board checks after unpacking. `maxImageSize` bounds
+ * the plain image (packImage checks it); the packed one travels in fewer blocks.
+ */
+export function packedImage(plain: Uint8Array, board: string, version: number, blockSize: number): Uint8Array {
+  const p = loadProfile(board);
+  return packPayload(plain, p.packChunk, { version, board: p.code, blockSize }, p.crypto.includes("SHA256") ? hostNative : hostNativeNoSha);
 }
 
 function checkLayout(blockSize: number, firmwareId: number): void {
@@ -117,6 +132,27 @@ export function checkImageFile(file: Uint8Array): ImageFileHeader | string {
 }
 
 /**
+ * A packed payload's facts when it unpacks on the host to its plain digest (what the boot
+ * routine checks), null when the payload is plain, or what is wrong as a line.
+ */
+export function checkPacked(payload: Uint8Array, h: ImageFileHeader): { plain: number; chunk: number; count: number } | null | string {
+  const read = (o: number, n: number) => payload.subarray(o, o + n);
+  const pk = decodePackedHeader(read, payload.length);
+  if (!pk) return getU32(payload, 0) === PACKED_MAGIC ? "a packed payload whose header does not add up" : null;
+  const plain = new Uint8Array(pk.plain);
+  for (let c = 0; c < pk.count; c++) {
+    const want = Math.min(pk.chunk, pk.plain - c * pk.chunk);
+    let got: Uint8Array;
+    try { got = decompress(read(pk.offsets[c], pk.offsets[c + 1] - pk.offsets[c]), want); } catch (e) { return `chunk ${c} does not unpack: ${(e as Error).message}`; }
+    plain.set(got, c * pk.chunk);
+  }
+  const s = packedSession(sessionOf(h, 0), pk);
+  const d = payloadDigest(plain, s, isSha(h));
+  if (d.some((b, i) => b !== pk.digest[i])) return "the unpacked program does not match the packed header's digest";
+  return { plain: pk.plain, chunk: pk.chunk, count: pk.count };
+}
+
+/**
  * The digest the meters check in campaign `imageId` for an image file: the file's own is
  * made with no campaign (imageId 0), the session's binds the campaign's id. The kind (SHA-256
  * or CRC-32 chain) follows the file's. Only for a whole file (checkImageFile): a ToolError
@@ -139,9 +175,11 @@ if (isMain(import.meta.url)) {
     if (v.check !== undefined) {
       if (v.board !== undefined || v.out !== undefined || v.bare) throw new UsageError("--check reads a file: give it alone");
       const path = v.check as string;
-      const h = checkImageFile(readImage(path));
+      const file = readImage(path), h = checkImageFile(file);
       if (typeof h === "string") throw new ToolError(`${path}: ${h}`);
-      console.log(`image: ${path}: whole: meter v${h.version} for board ${h.board}, ${h.size} bytes in ${h.blockCount} blocks of ${h.blockSize}, ${isSha(h) ? "SHA-256" : "CRC-32"} digest matches`);
+      const pk = checkPacked(file.subarray(IMAGE_FILE_HEADER), h);
+      if (typeof pk === "string") throw new ToolError(`${path}: ${pk}`);
+      console.log(`image: ${path}: whole: meter v${h.version} for board ${h.board}, ${h.size} bytes in ${h.blockCount} blocks of ${h.blockSize}, ${isSha(h) ? "SHA-256" : "CRC-32"} digest matches${pk ? `; packed: ${pk.plain} plain bytes in ${pk.count} chunks of ${pk.chunk}, unpacked to its plain digest` : ""}`);
       return 0;
     }
     for (const n of ["board", "version", "out"]) if (v[n] === undefined) throw new UsageError(`--${n} is required: ${TOOL.options[n].help}`);
@@ -149,6 +187,7 @@ if (isMain(import.meta.url)) {
     const version = int("--version", v.version as string, 1, 0xffffffff)!;
     if (v.bare) {
       if (v["block-size"] !== "200" || v["firmware-id"] !== "1") throw new UsageError("--bare writes no image file header: --block-size and --firmware-id do not apply");
+      if (v.compress) throw new UsageError("--bare writes the plain payload: --compress makes an image file");
       const img = packImage(board, version);
       writeOutput("--out", out, img);
       if (!Buffer.from(readImage(out)).equals(img)) throw new ToolError(`--out ${out}: what was written reads back different`);
@@ -156,11 +195,11 @@ if (isMain(import.meta.url)) {
       return 0;
     }
     const blockSize = Number(v["block-size"]), firmwareId = Number(v["firmware-id"]);
-    const f = imageFile(board, version, blockSize, firmwareId);
+    const f = imageFile(board, version, blockSize, firmwareId, "dist", v.compress as boolean);
     writeOutput("--out", out, f);
     const back = checkImageFile(readImage(out));
     if (typeof back === "string") throw new ToolError(`--out ${out}: the file written does not check: ${back}`);
-    console.log(`image: ${out}: ${f.length} bytes, meter v${version} for ${board}, ${back.blockCount} blocks`);
+    console.log(`image: ${out}: ${f.length} bytes, meter v${version} for ${board}, ${back.blockCount} blocks${v.compress ? ` (packed: ${back.size} bytes that travel)` : ""}`);
     return 0;
   });
 }

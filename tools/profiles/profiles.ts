@@ -42,6 +42,12 @@ export interface BoardProfile {
    * (more reads): for the boards whose RAM cannot hold the rows (docs/update.md).
    */
   decode: "rows" | "streamed";
+  /**
+   * Plain bytes in each chunk of a packed image for this board (common/image.ts): the boot
+   * routine holds one chunk (and its compressed bytes) in RAM while it installs. 1,024 to
+   * 4,096, a multiple of 256; default 2,048. Measured ratios: docs/update.md, Packed images.
+   */
+  packChunk: number;
   /** E.enableWatchdog resets the chip when not kicked (STM32, nRF52); false where the interpreter does not implement it (ESP32, Linux). */
   watchdog: boolean;
   modem: { kind: ModemKind; uart: string; baud: number; lineBitRate?: number; tx?: string; rx?: string; path?: string; pins: { treq?: string; resetn?: string } };
@@ -94,7 +100,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const board0 = typeof raw === "object" && raw && typeof (raw as { board?: unknown }).board === "string" ? (raw as { board: string }).board : expectBoard ?? "?";
   const at = (field: string) => (m: string): never => { throw new ProfileError(board0, field, m); };
   const r = obj(raw, at("(root)"));
-  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "repairRows", "decode", "watchdog", "modem", "pulsePin", "led", "crypto"];
+  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "repairRows", "decode", "packChunk", "watchdog", "modem", "pulsePin", "led", "crypto"];
   for (const k of Object.keys(r)) if (!known.includes(k)) at(k)("unknown field");
   const board = str(r.board, at("board"), /^[A-Z0-9]+$/);
   if (expectBoard && board !== expectBoard) at("board")(`must equal the file name ${expectBoard}`);
@@ -166,6 +172,8 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   if (repairRows > 255) at("repairRows")(`at most 255, got ${repairRows}`);
   const decode = r.decode === undefined ? "rows" : r.decode;
   if (decode !== "rows" && decode !== "streamed") at("decode")(`expected "rows" or "streamed", got ${JSON.stringify(decode)}`);
+  const packChunk = r.packChunk === undefined ? 2048 : int(r.packChunk, 1024, at("packChunk"));
+  if (packChunk > 4096 || packChunk % 256) at("packChunk")(`a multiple of 256 from 1024 to 4096, got ${packChunk}`);
   if (typeof r.watchdog !== "boolean") at("watchdog")("expected true or false");
   for (const role of roles) {
     for (const need of roleRegions(role)) {
@@ -207,7 +215,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
     if (!CRYPTO.includes(c as string)) at(`crypto[${i}]`)(`unknown (known: ${CRYPTO.join(", ")})`);
     return c as string;
   });
-  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, decode: decode as BoardProfile["decode"], watchdog: r.watchdog as boolean, modem, pulsePin, led, crypto };
+  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, decode: decode as BoardProfile["decode"], packChunk, watchdog: r.watchdog as boolean, modem, pulsePin, led, crypto };
 }
 
 export function profileNames(dir = PROFILE_DIR): string[] {
