@@ -12,7 +12,10 @@
  *      another during the install that follows its activation;
  *   4. the registers read again;
  *   5. on one meter, a new program that never starts and one that throws at start, staged
- *      into its flash file: the boot routine must revert both by itself (bench/real-boot.ts).
+ *      into its flash file: the boot routine must revert both by itself; then the shipped
+ *      program as a packed image, which it must unpack into the app region and run, and the
+ *      same with a corrupted chunk, which must leave the previous program running
+ *      (bench/real-boot.ts).
  * It exits 0 only when every meter's app region is v2 byte for byte, its state log holds
  * its CONFIRM, and every register read equals the pulses given (the check npm start makes:
  * bench/run.ts, registerProblems); 1 with the reasons otherwise (one line on stderr); 2 for
@@ -20,6 +23,7 @@
  *
  *   npm run bench:real -- --espruino PATH [--meters 3] [--loss 5] [--seed 1] [--keep DIR] [--no-build]
  *   npm run bench:real -- --espruino PATH --powercuts 200        (bench/real-powercuts.ts)
+ *   npm run bench:real -- --espruino PATH --boot                 (step 5 alone, on one meter)
  *
  * It needs the interpreter and socat, so npm test does not run it: docs/bench.md quotes a run.
  */
@@ -37,7 +41,7 @@ import { lossModel, registerProblems } from "./run";
 import { imageOf, type Image } from "./image";
 import { appRegion, bridgeLine, confirmedIn, installStage, ptyPair, readFlashFile, RealError, runFlash, savedPulses, type Bridge, type PtyPair } from "./real-parts";
 import { powerCutRun } from "./real-powercuts";
-import { revertChecks } from "./real-boot";
+import { bootRun, packedChecks, revertChecks } from "./real-boot";
 import { encodeAppHeader } from "../firmware/common/image";
 import { hostNative } from "../hal/host/native";
 import { defaultSettings } from "../firmware/meter/metering";
@@ -277,6 +281,7 @@ export async function realRun(o: RealOptions): Promise<string[]> {
     await m0.session!.close();
     await m0.board.stop();
     problems.push(...(await revertChecks(o.espruino, m0.folder, m0.id, v2, log)));
+    problems.push(...(await packedChecks(o.espruino, m0.folder, m0.id, v2, log)).problems);
     finished = true;
     return problems;
   } finally {
@@ -290,7 +295,7 @@ export async function realRun(o: RealOptions): Promise<string[]> {
 
 export const TOOL: Tool = {
   name: "bench:real", run: "npm run bench:real --",
-  about: "The system on the real interpreter: a concentrator and meters as Espruino Linux builds under board\nrunners, provisioned with flash.sh, their modems on the simulated line: readings, a campaign by npm run\ndeploy with power cuts in the download and the install, the registers, and two programs the boot\nroutine must revert. --powercuts N: N cuts inside installs instead (bench/real-powercuts.ts). Needs socat.",
+  about: "The system on the real interpreter: a concentrator and meters as Espruino Linux builds under board\nrunners, provisioned with flash.sh, their modems on the simulated line: readings, a campaign by npm run\ndeploy with power cuts in the download and the install, the registers, and two programs the boot\nroutine must revert, a packed image it must unpack and a corrupted one it must revert. --powercuts N:\nN cuts inside installs instead (bench/real-powercuts.ts); --boot: the boot checks alone. Needs socat.",
   options: {
     espruino: { type: "string", value: "PATH", required: true, help: "an Espruino Linux build (2v29, the resizable build)" },
     meters: { type: "string", value: "N", default: "3", help: "meters, 1 to 20" },
@@ -299,8 +304,9 @@ export const TOOL: Tool = {
     keep: { type: "string", value: "DIR", help: "keep the boards' folders in DIR" },
     "no-build": { type: "boolean", default: false, help: "do not build the bundles first" },
     powercuts: { type: "string", value: "N", help: "the power-cut run instead: N cuts inside installs" },
+    boot: { type: "boolean", default: false, help: "the boot routine's checks alone (reverts, a packed image, a corrupted one) on one meter" },
   },
-  examples: ["npm run bench:real -- --espruino ~/Espruino/espruino", "npm run bench:real -- --espruino ~/Espruino/espruino --powercuts 200"],
+  examples: ["npm run bench:real -- --espruino ~/Espruino/espruino", "npm run bench:real -- --espruino ~/Espruino/espruino --powercuts 200", "npm run bench:real -- --espruino ~/Espruino/espruino --boot"],
   notes: ["exit 0 when every check passes; 1 with the reasons; 2 for a bad argument"],
 };
 
@@ -310,7 +316,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   const cuts = int("--powercuts", v.powercuts as string | undefined, 1, 100000) ?? 0;
   let problems: string[];
   try {
-    problems = cuts ? await powerCutRun({ ...o, cuts }, log) : await realRun(o);
+    problems = cuts ? await powerCutRun({ ...o, cuts }, log) : v.boot ? await bootRun(o, log) : await realRun(o);
   } catch (e) {
     if (!(e instanceof RealError || e instanceof ConsoleError || e instanceof BoardError)) throw e;
     problems = [(e as Error).message];
