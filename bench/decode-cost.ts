@@ -170,7 +170,7 @@ function run(P) {
   mark("control");
   res.mem.bench = used();
   var journal = recordLog(hal.flash, { addr: P.journal, size: 2048 }, STATE_SLOT, true, native);
-  var rx = updateReceiver(hal.flash, native, { addr: P.buffer, size: P.bufferSize }, journal, { version: 1, floor: 0, board: P.board, maxImage: size, rows: P.rows, decoder: tapped(P.streamed ? decoder : rowsDecoder) });
+  var rx = updateReceiver(hal.flash, native, { addr: P.buffer, size: P.bufferSize }, journal, { version: 1, floor: 0, board: P.board, maxImage: size, rows: P.rows, decoder: tapped(P.streamed ? decoder : rowsDecoder), unpacks: true });
   res.mem.idle = used();
   t = getTime();
   e = rx.control(s, true);

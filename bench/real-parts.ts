@@ -125,7 +125,7 @@ export function installStage(flash: MockFlash, p: BoardProfile, imageId: number)
 export function stageUpdate(folder: string, p: BoardProfile, img: Image, running: number): void {
   const flash = readFlashFile(folder, p);
   const journal = recordLog(flash, p.regions.state!, STATE_SLOT, true, hostNative);
-  const rx = updateReceiver(flash, hostNative, p.regions.buffer!, journal, { version: running, floor: 0, board: p.code, maxImage: p.maxImageSize, rows: p.repairRows, decoder: meterDecoder(p) });
+  const rx = updateReceiver(flash, hostNative, p.regions.buffer!, journal, { version: running, floor: 0, board: p.code, maxImage: p.maxImageSize, rows: p.repairRows, decoder: meterDecoder(p), unpacks: true });
   const s = img.session;
   let e = rx.control(s, true);
   for (let i = 0; !e && i < s.blockCount; i++) e = rx.block(s.imageId, i, img.bytes.subarray(i * s.blockSize, Math.min(img.bytes.length, (i + 1) * s.blockSize)));

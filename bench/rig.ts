@@ -137,6 +137,8 @@ export interface MeterOptions {
   key?: string;
   /** On a restart request: power off, run the boot routine, start the program again (rig.meters tracks the new node). */
   autoRestart?: boolean;
+  /** Provisioned with a boot routine from before packed images: it installs plain ones only, and the meter refuses a packed one at activation. */
+  oldBoot?: boolean;
 }
 
 /** A fresh flash for the board with a program of `version` in the app region, as flash.sh leaves it. */
@@ -167,7 +169,7 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
   const make = modemFactory(rig);
   let seed = o.seed ?? id;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
-  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups, key: o.key }, random, keyedAuthoriser, meterDecoder(board));
+  const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups, key: o.key }, random, keyedAuthoriser, meterDecoder(board), !o.oldBoot);
   const node: MeterNode = {
     name, id, board, flash, pulse, system, clock, meter, line,
     powerOff: () => { clock.kill(); rig.line.detach(line); pulse.stop(); },
@@ -177,7 +179,7 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
     system.onReset = () => {
       rig.clock.setTimeout(() => {
         node.powerOff();
-        install(flash, hostNative, o.regions ? { ...board.regions, ...o.regions } : board.regions);
+        install(flash, o.oldBoot ? { ...hostNative, unshrink: undefined } : hostNative, o.regions ? { ...board.regions, ...o.regions } : board.regions);
         bootMeter(rig, name, id, { ...o, flash });
       }, 0);
     };

@@ -29,6 +29,8 @@ var native: Native = {
   // native on every build that is not a bootloader: packed images unpack chunk by chunk
   unshrink: function (d) { return new Uint8Array(require("heatshrink").decompress(d)); },
 };
+// the program learns from this that packed images can be installed (meter/update.ts activate)
+global.mlUnpack = 1;
 var rc = 0, trial = false;
 if (!global.mlThrew) {
   try {

@@ -23,7 +23,9 @@ if (typeof cfg === "number") {
     // (the Original's RAM). Through a call the minifier keeps: passed bare, the decoder's
     // function would be inlined into the program's body, its closures a scope deeper
     // (each a copy of the scope chain on the interpreter: meter-bundles-keep-their-closures-shallow)
-    /*@__NOINLINE__*/ Object(profile.streamedDecode ? decoder : rowsDecoder));
+    /*@__NOINLINE__*/ Object(profile.streamedDecode ? decoder : rowsDecoder),
+    // a boot routine that unpacks packed images says so (boot/entry.ts); older ones do not
+    global.mlUnpack === 1);
   // started: the boot stub's start deadline stops here (a new program on trial that never
   // gets this far is reverted), and flash.sh waits for this line
   global.mlUp = 1;

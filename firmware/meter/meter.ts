@@ -72,7 +72,7 @@ export var TRIAL_DEADLINE_MS = 30 * 60 * 1000;
  */
 export var METER_QUEUE = 2;
 
-export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number, makeGuard?: AuthoriserFactory, decode?: DecoderOf): Meter {
+export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number, makeGuard?: AuthoriserFactory, decode?: DecoderOf, unpacks?: boolean): Meter {
   var rnd = random || Math.random;
   var clock = hal.clock;
   // The parts are built by top-level functions, not inlined here (the NOINLINE marks): a
@@ -89,7 +89,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var version = head ? head.version : 0;
   // keys: link authentication, the head-end's authorisations, the anti-rollback floor
   var guard = (makeGuard || floorKeeper)(config.key, hal.native, journal, config.id);
-  var installed = { version: version, floor: guard.floor(), board: board.code, maxImage: board.maxImageSize, rows: board.repairRows, decoder: decode || null };
+  var installed = { version: version, floor: guard.floor(), board: board.code, maxImage: board.maxImageSize, rows: board.repairRows, decoder: decode || null, unpacks: !!unpacks };
   var receiver = /*@__NOINLINE__*/ updateReceiver(flash, hal.native, regions.buffer!, journal, installed);
   var startedAt = clock.now();
   var lastError = guard.problem;

@@ -30,6 +30,7 @@ import {
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
 import { P } from "../protocol/catalogue";
+import { PACKED_HEAD, PACKED_MAGIC } from "../common/image";
 import { Decoder, FREE, type DecoderOf } from "./decoder";
 
 
@@ -75,9 +76,11 @@ export interface Receiver {
 /**
  * The running program and the board; `floor`: the anti-rollback floor (highest version that
  * confirmed itself); `rows`: repair blocks the board keeps and decodes at once; `decoder`:
- * the board's decoder (decoder.ts; null: the meter keeps no repair blocks, it asks for plain ones).
+ * the board's decoder (decoder.ts; null: the meter keeps no repair blocks, it asks for plain ones);
+ * `unpacks`: the boot routine installs packed images (it said so at start: boot/entry.ts
+ * sets global.mlUnpack), else a packed image is refused at activation.
  */
-export interface Installed { version: number; floor: number; board: number; maxImage: number; rows: number; decoder: DecoderOf | null; }
+export interface Installed { version: number; floor: number; board: number; maxImage: number; rows: number; decoder: DecoderOf | null; unpacks: boolean; }
 
 export function updateReceiver(flash: Flash, native: Native, buffer: Region, journal: RecordLog, me: Installed): Receiver {
   var stats: UpdateStats = { stored: 0, duplicate: 0, corrupt: 0, outOfSession: 0, tornUnits: 0, refused: 0, repairs: 0, useless: 0, decodes: 0 };
@@ -366,6 +369,13 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     activate: function (imageId) {
       if (!sess || sess.imageId !== imageId) return Err.UPDATE_NO_SESSION;
       if (st !== Us.VERIFIED) return Err.UPDATE_NOT_VERIFIED;
+      // a packed image (common/image.ts): only a boot routine that unpacks can install it,
+      // and only when its plain bytes fit (words 0 and 1 of the payload: blocks are whole words)
+      var bs = sess.blockSize;
+      if (sess.size >= PACKED_HEAD && getU32(flash.read(blockAddr(lay as BufferLayout, 0), 4), 0) === PACKED_MAGIC) {
+        if (!me.unpacks) return Err.BOOT_NO_UNPACK;
+        if (getU32(flash.read(blockAddr(lay as BufferLayout, Math.floor(4 / bs)) + 4 % bs, 4), 0) > me.maxImage) return Err.UPDATE_TOO_LARGE;
+      }
       var b = new Uint8Array(6);
       putU16(b, 0, imageId);
       putU32(b, 2, sess.version);

@@ -31,7 +31,7 @@ function downloadV2(dev: EspruinoDevice, program = `global.meterline={version:2}
   s.digest = new Uint8Array(32);
   s.digest.set(chain.result().subarray(0, native.sha256 ? 32 : 4));
   const journal = recordLog(dev.flash, p.regions.state!, STATE_SLOT, true, native);
-  const rx = updateReceiver(dev.flash, native, p.regions.buffer!, journal, { version: 1, floor: 0, board: p.code, maxImage: p.maxImageSize, rows: p.repairRows, decoder: meterDecoder(p) });
+  const rx = updateReceiver(dev.flash, native, p.regions.buffer!, journal, { version: 1, floor: 0, board: p.code, maxImage: p.maxImageSize, rows: p.repairRows, decoder: meterDecoder(p), unpacks: true });
   expect(rx.control(s, true)).toBe(0);
   for (let i = 0; i < s.blockCount; i++) expect(rx.block(12, i, img.subarray(i * bs, Math.min(img.length, (i + 1) * bs)))).toBe(0);
   expect(rx.state()).toBe(3);

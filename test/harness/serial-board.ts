@@ -45,7 +45,7 @@ export function serialBoard(port: Port, id: number, version = 1): SerialBoard {
     const uart: Uart = { setup: () => {}, write: (s) => port.write(Buffer.from(s, "latin1")), onData: (fn) => { listener = fn; } };
     system.onReset = () => setTimeout(() => { clock.stop(); listener = null; install(flash, hostNative, board.regions); boot(); }, 0);
     meter = startMeter({ flash, clock, modemUart: uart, pulse, led: null, modemTreq: null, modemResetn: null, watchdog: new MockWatchdog(() => clock.now()), system, native: hostNative },
-      { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, st7580Factory(57600), board.regions, { id }, Math.random, undefined, meterDecoder(board));
+      { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, st7580Factory(57600), board.regions, { id }, Math.random, undefined, meterDecoder(board), true);
   };
   boot();
   state.meter = () => meter;

@@ -24,7 +24,7 @@ export const INTERNAL_NAMES = [
   "control", "block", "repair", "deficit", "report", "activate",
   "rebuild", "lacking", "offer", "keep", "solve", "work", "blockBytes", "miss", "sid", "pslot", "gen", "colOf", "decoder",
   // packed images (common/image.ts) and the boot routine's natives
-  "plain", "chunk", "offsets", "unshrink",
+  "plain", "chunk", "offsets", "unshrink", "unpacks",
   // the clock (hal/types.ts Clock; the interpreter's setTimeout is a global, never a property)
   "setTimeout", "setInterval",
   // the concentrator's campaign configuration and totals (the console's options keep their names)

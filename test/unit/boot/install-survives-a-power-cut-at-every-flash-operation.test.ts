@@ -78,7 +78,7 @@ function prepared(c: Case, o: { corruptDigest?: boolean; packed?: boolean } = {}
   s.digest = chain.result().slice();
   if (o.corruptDigest) s.digest[3] ^= 0x40;
   const journal = recordLog(flash, c.r.state!, STATE_SLOT, true, hostNative);
-  const rx = updateReceiver(flash, hostNative, c.r.buffer!, journal, { version: 1, floor: 0, board: 1, maxImage: 100000, rows: 0, decoder: null });
+  const rx = updateReceiver(flash, hostNative, c.r.buffer!, journal, { version: 1, floor: 0, board: 1, maxImage: 100000, rows: 0, decoder: null, unpacks: true });
   expect(rx.control(s, true)).toBe(0);
   for (let i = 0; i < s.blockCount; i++) rx.block(5, i, img.subarray(i * 128, Math.min(img.length, (i + 1) * 128)));
   if (!o.corruptDigest) expect(rx.activate(5)).toBe(0);

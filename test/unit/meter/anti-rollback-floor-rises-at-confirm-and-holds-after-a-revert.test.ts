@@ -21,7 +21,7 @@ describe("the anti-rollback floor", () => {
     // restart: the floor is read back; the program running is v4 (the boot routine reverted)
     const b = keyedAuthoriser(undefined, hostNative, journal(), 1);
     expect(b.floor()).toBe(5);
-    const r = updateReceiver(flash, hostNative, { addr: 32768, size: 16384 }, journal(), { version: 4, floor: b.floor(), board: 1, maxImage: 16000, rows: 0, decoder: null });
+    const r = updateReceiver(flash, hostNative, { addr: 32768, size: 16384 }, journal(), { version: 4, floor: b.floor(), board: 1, maxImage: 16000, rows: 0, decoder: null, unpacks: true });
     expect(r.control(makeImage(2000, 200, { version: 5 }).session, false)).toBe(84);
     expect(r.control(makeImage(2000, 200, { version: 6 }).session, false)).toBe(0);
     // an authorised rollback may go below it

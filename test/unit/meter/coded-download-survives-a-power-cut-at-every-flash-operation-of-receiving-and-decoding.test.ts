@@ -50,7 +50,7 @@ function repair(j: number): Uint8Array {
 }
 
 function receiver(b: CutBoard & { rows: number; decoder: DecoderOf }, flash: MockFlash): Receiver {
-  return updateReceiver(flash, hostNative, b.r.buffer!, recordLog(flash, b.r.state!, STATE_SLOT, true, hostNative), { version: 1, floor: 0, board: 1, maxImage: 16000, rows: b.rows, decoder: b.decoder });
+  return updateReceiver(flash, hostNative, b.r.buffer!, recordLog(flash, b.r.state!, STATE_SLOT, true, hostNative), { version: 1, floor: 0, board: 1, maxImage: 16000, rows: b.rows, decoder: b.decoder, unpacks: true });
 }
 
 /** The campaign as the meter sees it: the control, the blocks but the lost ones, then repair blocks. */
