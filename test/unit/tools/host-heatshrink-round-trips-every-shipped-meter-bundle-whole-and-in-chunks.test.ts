@@ -1,7 +1,8 @@
 /*
  * Every shipped meter bundle's program (dist/<BOARD>/meter.js as an image carries it)
  * through the host's heatshrink, whole and in the independent chunks bench:compress
- * measures (1 to 4 KiB): each stream decompresses to its plain bytes, is smaller than them,
+ * measures (1 to 4 KiB): each stream decompresses to its plain bytes, is smaller than them
+ * (but for a last chunk under 256 bytes, whose size depends on the bundle's),
  * and the chunks put back together are the program. npm test builds dist/ first.
  */
 import { describe, expect, it } from "vitest";
@@ -35,7 +36,8 @@ describe("the host's heatshrink round-trips every shipped meter bundle", () => {
         expect(chunks.length, `${size}`).toBe(Math.ceil(program.length / size));
         const back = chunks.map((p) => {
           const c = compress(p);
-          expect(c.length, `${size}`).toBeLessThan(p.length);
+          // (a tail of a few bytes has too little to match: it only round-trips)
+          if (p.length >= 256) expect(c.length, `${size}`).toBeLessThan(p.length);
           return decompress(c, p.length);
         });
         const joined = new Uint8Array(program.length);
