@@ -18,6 +18,9 @@ import { loadProfile } from "../tools/profiles/profiles";
 import { frameSizes, simulateCampaign, type SimResult } from "./campaign-sim";
 import { unicastCampaign } from "./unicast";
 import { imageOf } from "./image";
+import { packedImage, packImage } from "../tools/image/image";
+import { compress } from "../tools/image/heatshrink";
+import { existsSync, readdirSync } from "node:fs";
 import type { ModelRoom } from "./model-meter";
 
 /**
@@ -47,7 +50,15 @@ export interface Row {
   /** Coded: the worst meter's decode, in block XORs (cleaning from flash, elimination in RAM), and its missing blocks. */
   decode?: { cleanXors: number; rowXors: number; missing: number };
   wallS: number;
+  /** The image: bytes that travel; for a real meter bundle its name, whether it is packed, and limit (b) of its plain image. */
+  imageBytes: number;
+  image?: string;
+  compressed?: boolean;
+  limitBPlainS?: number;
 }
+
+/** A real meter bundle's image for benchRow: its board, whether packed, bytes that travel and its plain payload's. */
+export interface BenchImage { board: string; compressed: boolean; bytes: number; plainBytes: number }
 
 /** Airtime of a frame of `len` bytes on the line. */
 function airMs(len: number): number {
@@ -76,26 +87,32 @@ export function limits(meters: number, p: number, k: number, blockFrame: number)
   return { aFrames, aS, bS: aS + (meters * perMeter) / 1000 };
 }
 
-/** The coded method's meters: spare slots after a 64 KiB image in the board's buffer, and its decoder rows. */
-export function roomFor(blockCount: number): ModelRoom {
-  const b = loadProfile(ROOM_BOARD);
+/** The coded method's meters: spare slots after the image in the board's buffer (the ESP32's unless named), and its decoder rows. */
+export function roomFor(blockCount: number, board = ROOM_BOARD): ModelRoom {
+  const b = loadProfile(board);
   const unit = b.flash.eraseUnits[0].size;
   const l = bufferLayout(b.regions.buffer!.addr, b.regions.buffer!.size, unit, BLOCK_SIZE);
   return { spareSlots: l.capacity - blockCount, rows: b.repairRows };
 }
 
 /** One campaign of `method` on the simulated line. */
-export function benchRow(meters: number, lossPct: number, method: Method, seed: number, scenario: "uniform" | "uneven" = "uniform"): Row {
+export function benchRow(meters: number, lossPct: number, method: Method, seed: number, scenario: "uniform" | "uneven" = "uniform", image?: BenchImage): Row {
   const uneven = scenario === "uneven";
   const p = uneven ? UNEVEN.goodLoss * (1 - UNEVEN.share) + UNEVEN.badLoss * UNEVEN.share : lossPct / 100;
-  const base = { meters, loss: uneven ? UNEVEN.goodLoss : p, imageSize: IMAGE_SIZE, blockSize: BLOCK_SIZE, seed, maxNoAnswer: TRIES, ...LINE, rebootMs: REBOOT_WAIT_MS, group: 1 };
-  const k = Math.ceil(IMAGE_SIZE / BLOCK_SIZE);
-  const sizes = frameSizes(imageOf(new Uint8Array(IMAGE_SIZE), { imageId: 1, version: 2, board: 1, blockSize: BLOCK_SIZE }).session);
+  const size = image ? image.bytes : IMAGE_SIZE;
+  const base = { meters, loss: uneven ? UNEVEN.goodLoss : p, imageSize: size, blockSize: BLOCK_SIZE, seed, maxNoAnswer: TRIES, ...LINE, rebootMs: REBOOT_WAIT_MS, group: 1 };
+  const k = Math.ceil(size / BLOCK_SIZE);
+  const sizes = frameSizes(imageOf(new Uint8Array(size), { imageId: 1, version: 2, board: 1, blockSize: BLOCK_SIZE }).session);
   const lim = limits(meters, p, k, sizes.block);
   const row: Row = {
     meters, lossPct: Math.round(p * 10000) / 100, scenario, method, airtimeS: 0, completionS: 0, limitAS: lim.aS, limitBS: lim.bS,
-    blockFrames: 0, polls: 0, done: 0, wallS: 0,
+    blockFrames: 0, polls: 0, done: 0, wallS: 0, imageBytes: size,
   };
+  if (image) {
+    row.image = `${image.board} meter`;
+    row.compressed = image.compressed;
+    row.limitBPlainS = limits(meters, p, Math.ceil(image.plainBytes / BLOCK_SIZE), sizes.block).bS;
+  }
   if (uneven) {
     const w = limits(meters, UNEVEN.badLoss, k, sizes.block);
     row.worstLossPct = UNEVEN.badLoss * 100;
@@ -118,7 +135,7 @@ export function benchRow(meters: number, lossPct: number, method: Method, seed: 
   }
   const coded = method === "coded";
   const r: SimResult = simulateCampaign({
-    ...base, coded, room: coded ? roomFor(k) : undefined,
+    ...base, coded, room: coded ? roomFor(k, image ? image.board : ROOM_BOARD) : undefined,
     bad: uneven ? { share: UNEVEN.share, loss: UNEVEN.badLoss } : undefined,
     // the concentrator plans for the mean loss of its line
     planLoss: p,
@@ -151,6 +168,28 @@ export function tableOf(rows: Row[]): string[] {
   return out;
 }
 
+/** The real bundles' rows: each bundle plain and packed, side by side, against limit (b) of its plain image. */
+export function bundleTableOf(rows: Row[]): string[] {
+  const out = [
+    "| bundle | image | bytes | blocks | method | block frames | packed / plain block frames | airtime | completion | done | limit (b), plain image | airtime / (b) plain |",
+    "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of rows) {
+    const plain = rows.find((q) => q.image === r.image && q.method === r.method && !q.compressed);
+    const ratio = r.compressed && plain ? (r.blockFrames / plain.blockFrames).toFixed(2) : "-";
+    out.push(`| ${r.image} | ${r.compressed ? "packed" : "plain"} | ${r.imageBytes} | ${Math.ceil(r.imageBytes / BLOCK_SIZE)} | ${r.method} | ${r.blockFrames} | ${ratio} | ${fmtTime(r.airtimeS)} | ${fmtTime(r.completionS)} | ${r.done}/${r.meters} | ${fmtTime(r.limitBPlainS!)} | ${(r.airtimeS / r.limitBPlainS!).toFixed(2)} |`);
+  }
+  return out;
+}
+
+/** Every shipped meter bundle's compression: its plain payload, packed in its board's chunks, and compressed whole. */
+export function compressionOf(dist = "dist"): { board: string; plain: number; packed: number; chunk: number; whole: number }[] {
+  return readdirSync(dist).filter((b) => existsSync(`${dist}/${b}/meter.js`)).sort().map((board) => {
+    const plain = packImage(board, 2, dist);
+    return { board, plain: plain.length, packed: packedImage(plain, board, 2, BLOCK_SIZE).length, chunk: loadProfile(board).packChunk, whole: compress(plain).length };
+  });
+}
+
 export const TOOL: Tool = {
   name: "bench", run: "npm run bench --",
   about: "The update campaign's two methods (coded, patent) and a DLMS-style unicast baseline against the\nline's limits, simulated, for a grid of meter counts and frame losses with a 64 KiB image, plus an\nuneven line. Prints the table and writes the Markdown and JSON reports.",
@@ -162,6 +201,7 @@ export const TOOL: Tool = {
     seed: { type: "string", value: "S", default: "1", help: "the simulation's seed" },
     out: { type: "string", value: "FILE", default: "docs/benchmarks.md", help: "the Markdown report" },
     json: { type: "string", value: "FILE", default: "docs/benchmarks.json", help: "the JSON rows" },
+    bundles: { type: "string", value: "LIST", default: "LINUX,ESPRUINOBOARD", help: "real meter bundles (dist/<BOARD>/meter.js, npm run build first) campaigned plain and packed, coded and patent, at 1,000 meters and 10% loss (0: none)" },
   },
   examples: ["npm run bench", "npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json"],
 };
@@ -187,6 +227,21 @@ function main({ values: o }: Parsed): void {
   };
   for (const n of meterList) for (const pct of lossList) run(n, pct, "uniform");
   for (const n of unevenList) run(n, 0, "uneven");
+  // the real meter bundles, plain and packed, at 1,000 meters and 10% loss
+  const bundleRows: Row[] = [];
+  const bundles = (o.bundles as string) === "0" ? [] : (o.bundles as string).split(",");
+  for (const board of bundles) {
+    const plain = packImage(board, 2);
+    const packed = packedImage(plain, board, 2, BLOCK_SIZE);
+    for (const img of [{ board, compressed: false, bytes: plain.length, plainBytes: plain.length }, { board, compressed: true, bytes: packed.length, plainBytes: plain.length }]) {
+      for (const m of ["coded", "patent"] as const) {
+        const r = benchRow(1000, 10, m, seed, "uniform", img);
+        bundleRows.push(r);
+        process.stdout.write(`  ${board} meter ${img.compressed ? "packed" : "plain"} (${img.bytes} bytes), 1000 meters, 10% loss, ${m}: ${r.done}/1000 done, ${r.blockFrames} block frames, ${fmtTime(r.airtimeS)} on air (${(r.airtimeS / r.limitBPlainS!).toFixed(2)} x limit b of the plain image), ${fmtTime(r.completionS)}, ${r.wallS.toFixed(1)} s wall\n`);
+      }
+    }
+  }
+  const ratios = compressionOf();
   const k = Math.ceil(IMAGE_SIZE / BLOCK_SIZE);
   const sizes = frameSizes(imageOf(new Uint8Array(IMAGE_SIZE), { imageId: 1, version: 2, board: 1, blockSize: BLOCK_SIZE }).session);
   const x = smallestExchange();
@@ -221,6 +276,18 @@ function main({ values: o }: Parsed): void {
     "",
     ...table,
     "",
+    "## Real meter bundles, plain and packed",
+    "",
+    `The shipped meter programs (dist/<BOARD>/meter.js as an image carries it: the app header and the program) as plain images and packed (compressed in independent chunks of the board's packChunk with the interpreter's heatshrink; docs/update.md, Packed images), each campaigned to 1,000 meters at 10% loss by both methods, in ${BLOCK_SIZE}-byte blocks. The coded method's meters have the room of their own board (its buffer's spare slots after the image, its repairRows). Limit (b) is the plain image's: what a packed image saves is measured against it.`,
+    "",
+    ...bundleTableOf(bundleRows),
+    "",
+    "Compression of every shipped meter bundle (plain payload bytes; packed in the board's chunks, the header and chunk table included; compressed whole, for comparison):",
+    "",
+    "| bundle | plain | chunk | packed | packed / plain | whole | whole / plain |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...ratios.map((c) => `| ${c.board} | ${c.plain} | ${c.chunk} | ${c.packed} | ${(c.packed / c.plain).toFixed(3)} | ${c.whole} | ${(c.whole / c.plain).toFixed(3)} |`),
+    "",
     "## Host speed",
     "",
     `- Machine: ${machine}.`,
@@ -228,8 +295,8 @@ function main({ values: o }: Parsed): void {
     "",
   ];
   writeOutput("--out", o.out as string, lines.join("\n"));
-  const json = rows.map((r) => ({ ...r, airtimeS: +r.airtimeS.toFixed(2), completionS: +r.completionS.toFixed(2), limitAS: +r.limitAS.toFixed(2), limitBS: +r.limitBS.toFixed(2), limitAWorstS: r.limitAWorstS === undefined ? undefined : +r.limitAWorstS.toFixed(2), limitBWorstS: r.limitBWorstS === undefined ? undefined : +r.limitBWorstS.toFixed(2), wallS: +r.wallS.toFixed(2) }));
-  writeOutput("--json", o.json as string, JSON.stringify(json, null, 1) + "\n");
+  const json = [...rows, ...bundleRows].map((r) => ({ ...r, airtimeS: +r.airtimeS.toFixed(2), completionS: +r.completionS.toFixed(2), limitAS: +r.limitAS.toFixed(2), limitBS: +r.limitBS.toFixed(2), limitAWorstS: r.limitAWorstS === undefined ? undefined : +r.limitAWorstS.toFixed(2), limitBWorstS: r.limitBWorstS === undefined ? undefined : +r.limitBWorstS.toFixed(2), wallS: +r.wallS.toFixed(2) }));
+  writeOutput("--json", o.json as string, JSON.stringify(json.map((r) => ({ ...r, compressed: r.compressed ?? false, limitBPlainS: r.limitBPlainS === undefined ? undefined : +r.limitBPlainS.toFixed(2) })), null, 1) + "\n");
   console.log(`bench: wrote ${o.out} and ${o.json}`);
   const failed = rows.filter((r) => r.done !== r.meters);
   if (failed.length) console.log(`bench: note: in ${failed.length} campaigns some meter was given up (see the done column)`);
