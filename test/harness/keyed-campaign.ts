@@ -21,8 +21,9 @@ import { bodyOf, typed } from "../../tools/protocol/typed";
 
 const BOARD = loadProfile("LINUX");
 
-export function keyedCampaign(ids: number[], seed = 5) {
-  const rig = new LinkRig("st7580", lineFor("st7580", seed, { log: true }));
+/** `o.loss`: every link loses that share of frames; `o.size`: the image's bytes (3,000 by default). */
+export function keyedCampaign(ids: number[], seed = 5, o: { loss?: number; size?: number } = {}) {
+  const rig = new LinkRig("st7580", lineFor("st7580", seed, { log: true, defaults: { loss: o.loss ?? 0 } }));
   const keys: KeyFile = { format: KEY_FORMAT, head: createHash("sha256").update("keyed campaign head").digest("hex").slice(0, 32), meters: Object.fromEntries(ids.map((id) => [String(id), createHash("sha256").update(`keyed campaign ${id}`).digest("hex").slice(0, 32)])) };
   for (const id of ids) bootMeter(rig, `m${id}`, id, { key: keys.meters[String(id)], autoRestart: true });
   const file = concentratorKeyFile(keys);
@@ -32,7 +33,7 @@ export function keyedCampaign(ids: number[], seed = 5) {
     counter: { load: () => hw, save: (x) => { hw = x; } },
   });
   rig.clock.advance(3000);
-  const img = programImage(new TextEncoder().encode("/*meter v2*/".padEnd(3000, " ")), { imageId: 9, version: 2, board: BOARD.code, blockSize: 200 });
+  const img = programImage(new TextEncoder().encode("/*meter v2*/".padEnd(o.size ?? 3000, " ")), { imageId: 9, version: 2, board: BOARD.code, blockSize: 200 });
 
   // meters whose first ACK to an addressed ACTIVATE the concentrator does not hear: for how
   // long it then hears nothing from them (ms), and until when (virtual ms) once it began
