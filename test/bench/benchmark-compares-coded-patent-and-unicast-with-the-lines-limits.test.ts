@@ -50,13 +50,21 @@ describe("the campaign benchmark", () => {
   it("writes the table and the JSON rows to the files given; --help exits 0, a bad argument exits 2 with one line", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-"));
     const out = join(dir, "b.md"), json = join(dir, "b.json");
-    const log = execFileSync(process.execPath, ["--import", "tsx", "bench/benchmark.ts", "--meters", "10", "--loss", "5,20", "--uneven", "20", "--out", out, "--json", json], { encoding: "utf8" });
+    const log = execFileSync(process.execPath, ["--import", "tsx", "bench/benchmark.ts", "--meters", "10", "--loss", "5,20", "--uneven", "20", "--bundles", "LINUX", "--out", out, "--json", json], { encoding: "utf8" });
     expect(log).toContain(`bench: wrote ${out} and ${json}`);
     const md = readFileSync(out, "utf8");
     expect(md.split("\n").filter((l) => l.startsWith("| 10 |")).length).toBe(6);
     expect(md.split("\n").filter((l) => l.startsWith("| 20 |") && l.includes("uneven")).length).toBe(3);
     const rows = JSON.parse(readFileSync(json, "utf8")) as Record<string, unknown>[];
-    expect(rows.length).toBe(9);
+    // 9 rows of the grid, then the LINUX bundle plain and packed by coded and patent
+    expect(rows.length).toBe(13);
+    const bundle = rows.slice(9);
+    expect(bundle.map((r) => [r.image, r.compressed, r.method])).toEqual([["LINUX meter", false, "coded"], ["LINUX meter", false, "patent"], ["LINUX meter", true, "coded"], ["LINUX meter", true, "patent"]]);
+    expect((bundle[2].imageBytes as number) / (bundle[0].imageBytes as number)).toBeLessThan(0.72);
+    expect((bundle[2].blockFrames as number) / (bundle[0].blockFrames as number)).toBeLessThan(0.75);
+    expect(bundle.every((r) => r.limitBPlainS === bundle[0].limitBS)).toBe(true);
+    expect(md).toContain("## Real meter bundles, plain and packed");
+    for (const board of ["ESP32", "ESPRUINOBOARD", "LINUX"]) expect(md).toMatch(new RegExp(`\\| ${board} \\| \\d+ \\| \\d+ \\| \\d+ \\| 0\\.6\\d\\d \\|`));
     for (const r of rows) {
       for (const k of ["meters", "lossPct", "scenario", "method", "airtimeS", "completionS", "limitAS", "limitBS", "blockFrames", "polls", "done"]) expect(r, k).toHaveProperty(k);
       expect(["uniform", "uneven"]).toContain(r.scenario);
