@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { T } from "../../firmware/protocol/catalogue";
+import { bodyOf } from "../../tools/protocol/typed";
 import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, makeProgramImage } from "../harness/scripted-concentrator";
 import { campaign, checkpointInfo, unionRepair, type Campaign, type CampaignConfig } from "../../firmware/concentrator/campaign";
@@ -8,7 +10,6 @@ import { hostNative } from "../../hal/mock/native";
 import { forEachMissing } from "../../firmware/protocol/missing";
 import type { Msg } from "../../firmware/protocol/codec";
 
-const DATA_BLOCK = 0x42;
 
 describe("a concentrator restart in the middle of a campaign", () => {
   it("resumes from its checkpoint and broadcasts only what the meters still miss", () => {
@@ -32,7 +33,8 @@ describe("a concentrator restart in the middle of a campaign", () => {
     const send = conc.ep.send;
     conc.ep.send = (m) => {
       const e = send(m);
-      if (!e && m.type === DATA_BLOCK) { blocksSent++; sentIndices.push(m.body.index); }
+      const b = bodyOf(m, T.DATA_BLOCK);
+      if (!e && b) { blocksSent++; sentIndices.push(b.index); }
       return e;
     };
     let result = -1;

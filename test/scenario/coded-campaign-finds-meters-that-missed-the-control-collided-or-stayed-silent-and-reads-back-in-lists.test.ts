@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../hal/mock/clock";
 import { PowerLine } from "../../hal/mock/powerline";
 import { P, T } from "../../firmware/protocol/catalogue";
+import { bodyOf } from "../../tools/protocol/typed";
 import { LIST_TRIES, Ms, RESULT_PER_FRAME, type CampaignConfig } from "../../firmware/concentrator/campaign";
 import { decodeMsg, newMsg } from "../../firmware/protocol/codec";
 import { campaignNode } from "../../bench/campaign-sim";
@@ -46,7 +47,7 @@ function setup(n: number, loss: number, seed: number) {
     if (f.from !== "conc" || f.bytes[1] !== T.RESULT_LIST) return false;
     const m = newMsg();
     decodeMsg(f.bytes, f.bytes.length, m);
-    return m.body.ids.some((e: { id: number }) => e.id === id);
+    return bodyOf(m, T.RESULT_LIST)!.ids.some((e) => e.id === id);
   }).length;
   return { clock, line, ids, meters, conc, cfg, run, unicastTo, sent, namedInLists };
 }

@@ -10,6 +10,7 @@ import { Ms } from "../../firmware/concentrator/campaign";
 import { encodeMsg, decodeMsg, newMsg } from "../../firmware/protocol/codec";
 import { Err } from "../../firmware/common/errors";
 import { P, T } from "../../firmware/protocol/catalogue";
+import { bodyOf } from "../../tools/protocol/typed";
 import { keyedCampaign } from "../harness/keyed-campaign";
 
 /** Runs a keyed coded campaign where, after every GROUP_QUERY, a stranger answers in each meter's name with `body`. */
@@ -25,8 +26,9 @@ function forged(body: Record<string, number>) {
   let sent = 0;
   conc.transmit = (b) => {
     const air = send(b);
-    if (!decodeMsg(b, b.length, m) && m.type === T.GROUP_QUERY) {
-      const imageId = m.body.imageId, to = m.src; // the concentrator's own address
+    const q = decodeMsg(b, b.length, m) ? null : bodyOf(m, T.GROUP_QUERY);
+    if (q) {
+      const imageId = q.imageId, to = m.src; // the concentrator's own address
       ids.forEach((id, n) => k.rig.clock.setTimeout(() => {
         const f = newMsg();
         Object.assign(f, { type: T.DEFICIT, seq: 1, src: id, mode: P.TO_METER, dst: to, flags: 0, body: { imageId, received: 0, needed: 0, room: 0, code: 0, ...body } });

@@ -11,6 +11,7 @@ import { linkKeys } from "../../tools/keys/keyfile";
 import { hostNative } from "../../hal/mock/native";
 import { decodeMsg, newMsg, type Msg } from "../../firmware/protocol/codec";
 import { T } from "../../firmware/protocol/catalogue";
+import { bodyOf } from "../../tools/protocol/typed";
 
 const E = { UPDATE_WRONG_BOARD: 80, UPDATE_TOO_LARGE: 83, UPDATE_NOT_NEWER: 84, UPDATE_NOT_VERIFIED: 86, AUTH_REQUIRED: 140, AUTH_BAD_MAC: 141, AUTH_REPLAY: 142, AUTH_BAD_TAG: 143, AUTH_NO_TAG: 144 };
 const K1 = "00112233445566778899aabbccddeeff", K2 = "ffeeddccbbaa99887766554433221100";
@@ -45,7 +46,7 @@ function errorsOnLine(rig: LinkRig, from: number): number[] {
   const out: number[] = [];
   for (const f of rig.line.log) {
     const m = newMsg();
-    if (!decodeMsg(f.bytes, f.bytes.length, m) && m.src === from && m.type === T.ERROR) out.push(m.body.code);
+    if (!decodeMsg(f.bytes, f.bytes.length, m) && m.src === from && m.type === T.ERROR) out.push(bodyOf(m, T.ERROR)!.code);
   }
   return out;
 }

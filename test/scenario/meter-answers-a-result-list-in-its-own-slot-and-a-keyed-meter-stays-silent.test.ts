@@ -11,6 +11,7 @@ import { LinkRig, bootMeter, lineFor } from "../../bench/rig";
 import { CONC, controlBody, makeImage, msg, post, drain, request, blockMsg } from "../harness/scripted-concentrator";
 import { decodeMsg, newMsg } from "../../firmware/protocol/codec";
 import { T } from "../../firmware/protocol/catalogue";
+import { typed } from "../../tools/protocol/typed";
 import { Err } from "../../firmware/common/errors";
 
 const BROADCAST = 0xffffffff;
@@ -37,7 +38,8 @@ function list(s: ReturnType<typeof setup>, imageId: number, ids: number[]) {
   const answers = log.filter((f) => f.from !== "conc").map((f) => {
     const r = newMsg();
     decodeMsg(f.bytes, f.bytes.length, r);
-    return { from: f.from, after: f.at - sent.at, type: r.type, body: r.body as any };
+    // the body typed by its message type (tools/protocol/bodies.ts): the tests compare its fields
+    return { from: f.from, after: f.at - sent.at, type: r.type, body: typed(r).body as Record<string, unknown> };
   });
   return { seq: m.seq, answers };
 }
