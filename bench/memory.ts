@@ -237,7 +237,7 @@ export function checkReplies(frames: Uint8Array[], expected: Reply[] = REPLIES):
  * Runs the interpreter on `file` in `dir` (its flash is dir/espruino.flash) until `marker`
  * is printed or it reports running out of memory. Its output is kept in dir/output.txt.
  */
-function runEspruino(bin: string, dir: string, file: string, marker: string, timeoutMs: number): Promise<string> {
+export function runEspruino(bin: string, dir: string, file: string, marker: string, timeoutMs: number): Promise<string> {
   const log = join(dir, "output.txt");
   return new Promise((res, rej) => {
     // stdin stays open and idle: at end of file the interpreter stops taking input
