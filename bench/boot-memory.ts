@@ -146,7 +146,7 @@ export function stringBase(dump: string): number {
  * Variables of a dump at this build's sizes and re-costed for the Original's (as
  * bench/memory.ts originalCost: 4 characters in a name's first block, 8 in a string's, 9 in
  * each extension, 13-byte blocks for flat strings), with the type ranges of the build that
- * printed it (`base`: stringBase): names 15..base-1, strings base..base+12 (one block: its
+ * printed it (`base`: stringBase): names 15..base-1 (from 18 with their text), strings base..base+12 (one block: its
  * length exactly; more: the most they hold), the flat string base+13.
  */
 export function recostDump(dump: string, base: number): { here: number; original: number } {
@@ -157,7 +157,8 @@ export function recostDump(dump: string, base: number): { here: number; original
     const size = Number(m[2]), flags = Number(m[3]);
     const text = m[4].replace(/^String /, "").replace(/^"|"$/g, "").replace(/\\x[0-9A-Fa-f]{2}/g, "X").replace(/\\(.)/g, "$1");
     here += size;
-    if (flags >= 15 && flags < base) original += 1 + (flags >= base - 9 && text.length > 4 ? Math.ceil((text.length - 4) / 9) : 0);
+    // (15..17 index names; from 18 names with their text, an int value in place or a link)
+    if (flags >= 15 && flags < base) original += 1 + (flags >= 18 && text.length > 4 ? Math.ceil((text.length - 4) / 9) : 0);
     else if (flags >= base && flags <= base + 12) { const len = size === 1 ? flags - base : 12 + (size - 1) * 13; original += 1 + Math.max(0, Math.ceil((len - 8) / 9)); }
     else if (flags === base + 13) original += 1 + Math.ceil(((size - 1) * 17) / 13);
     else original += size;

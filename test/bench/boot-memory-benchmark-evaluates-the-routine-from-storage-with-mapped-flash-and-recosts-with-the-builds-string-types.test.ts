@@ -70,6 +70,8 @@ describe("npm run bench:boot-memory, its host side", () => {
       '3,2,36,"prototype",4,', // 9 characters: 2 on the Original
       '4,1,32,"addr",5,', // 4 characters: 1
       "5,1,10,Number 5,",
+      '12,1,26,"interval",', // an 8-character name with its int value in place: 2 on the Original
+      '13,1,15,"12",', // an index: 1
       '6,1,37,String "",',
       '7,1,43,String ".boot0",',
       '8,1,49,String "abcdefghijkl",', // 12 characters in one block here: 2 on the Original (8 + 9)
@@ -79,7 +81,7 @@ describe("npm run bench:boot-memory, its host side", () => {
       "END",
     ].join("\n");
     expect(stringBase(dump)).toBe(37);
-    expect(recostDump(dump, 37)).toEqual({ here: 1 + 1 + 2 + 1 + 1 + 1 + 1 + 1 + 2 + 16 + 1, original: 1 + 2 + 2 + 1 + 1 + 1 + 1 + 2 + 3 + (1 + Math.ceil((15 * 17) / 13)) + 1 });
+    expect(recostDump(dump, 37)).toEqual({ here: 1 + 1 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 16 + 1, original: 1 + 2 + 2 + 1 + 1 + 2 + 1 + 1 + 1 + 2 + 3 + (1 + Math.ceil((15 * 17) / 13)) + 1 });
     // a dump with String "" at 36 (bench:memory's ranges)
     expect(stringBase('6,1,36,String "",\n7,1,42,String ".boot0",\n8,1,53,String "r[4]",')).toBe(36);
   });
