@@ -34,7 +34,7 @@ export function formatTable(rows: string[][]): string {
 function totalsLines(r: RunResult): string[] {
   const c = r.campaign;
   return [
-    `image: ${r.image.source}, ${r.image.size} bytes in ${r.image.blocks} blocks, v${r.image.version}`,
+    `image: ${r.image.source}${r.image.compressed ? ", packed" : ""}, ${r.image.size} bytes in ${r.image.blocks} blocks, v${r.image.version}`,
     `readings: ${r.readings.collected} register readings collected, ${r.readings.missed} missed and retried by later rounds; ${r.readings.lines} lines drained from the readings store`,
     `campaign: ${c.rounds} rounds, ${c.polls} polls, ${c.blocks} blocks broadcast, ${c.frames} frames, ${c.bytes} bytes from the concentrator; ${secs(c.virtualMs)} of virtual time`,
     `line: ${r.line.frames} frames, ${r.line.bytes} bytes, ${secs(r.line.airtimeMs)} of airtime; per phase: ${Object.entries(r.airtimeByPhase).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${secs(v)}`).join(", ")}`,

@@ -11,7 +11,7 @@ import { hostNative, latin1 } from "../hal/host/native";
 import type { LinkModel } from "../hal/mock/powerline";
 import { consoleApi } from "../firmware/concentrator/console";
 import { UNITS } from "../firmware/concentrator/readings";
-import { imageFileOf, packImage } from "../tools/image/image";
+import { imageFileOf, packedImage, packImage } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
 import { LinkRig, bootConcentrator, lineFor, type ConcNode } from "./rig";
 import { imageOf, programImage, type Image } from "./image";
@@ -77,7 +77,7 @@ export interface RunResult {
   /** Why the run failed (empty when ok). */
   reason: string;
   scenario: Scenario;
-  image: { size: number; blocks: number; version: number; source: string };
+  image: { size: number; blocks: number; version: number; source: string; compressed?: boolean };
   meters: MeterSummary[];
   campaign: { code: number; rounds: number; polls: number; blocks: number; frames: number; bytes: number; virtualMs: number };
   /** `lines`: the readings lines the bench drained from the concentrator's store (as its head-end). */
@@ -121,8 +121,9 @@ const BOARD = loadProfile("LINUX");
 
 function imageFor(sc: Scenario): Image {
   const f = { imageId: sc.image.version & 0xffff || 1, version: sc.image.version, board: BOARD.code, blockSize: sc.image.blockSize };
-  if (sc.image.source === "bundle") return imageOf(packImage(BOARD.board, sc.image.version), f);
-  return programImage(new TextEncoder().encode(`/*meter v${sc.image.version}*/`.padEnd(sc.image.size - 16, " ")), f);
+  const plain = sc.image.source === "bundle" ? imageOf(packImage(BOARD.board, sc.image.version), f) : programImage(new TextEncoder().encode(`/*meter v${sc.image.version}*/`.padEnd(sc.image.size - 16, " ")), f);
+  // packed: what travels is the packed payload; the meters' boot routines unpack it
+  return sc.image.compress ? imageOf(packedImage(plain.bytes, BOARD.board, sc.image.version, sc.image.blockSize), f) : plain;
 }
 
 export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<RunResult> {
@@ -269,7 +270,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     drain();
     return {
       ok, reason, scenario: sc,
-      image: { size: img.session.size, blocks: img.session.blockCount, version: img.session.version, source: sc.image.source },
+      image: { size: img.session.size, blocks: img.session.blockCount, version: img.session.version, source: sc.image.source, compressed: sc.image.compress },
       meters: [], campaign: { code: -1, rounds: 0, polls: 0, blocks: 0, frames: 0, bytes: 0, virtualMs: 0 },
       readings: { rounds, collected, missed, lines: lines.length },
       line: { ...rig.line.totals }, airtimeByPhase, timeline: [], events, rounds: [], meterReadings: [], clockSetS: 3,

@@ -39,7 +39,8 @@ export interface Scenario {
   loss: { p: number; meanBurst: number };
   meters: ScenarioMeter[];
   readings: { hours: number; readingMinutes: number };
-  image: { source: "bundle" | "synthetic"; size: number; blockSize: number; version: number };
+  /** `compress`: the image travels packed (npm run image -- --compress), unpacked by the meters' boot routines. */
+  image: { source: "bundle" | "synthetic"; size: number; blockSize: number; version: number; compress: boolean };
   cuts: Cut[];
   /** The campaign must end within this many minutes of virtual time. */
   deadlineMinutes: number;
@@ -115,13 +116,15 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   noExtra(ro, `${path}.readings`, ["hours", "readingMinutes"]);
   const readings = { hours: num(ro, "hours", `${path}.readings`, 0, 24 * 31, 24), readingMinutes: num(ro, "readingMinutes", `${path}.readings`, 1, 1440, 15, true) };
   const io = obj(o.image ?? {}, `${path}.image`);
-  noExtra(io, `${path}.image`, ["source", "size", "blockSize", "version"]);
+  noExtra(io, `${path}.image`, ["source", "size", "blockSize", "version", "compress"]);
+  if (io.compress !== undefined && typeof io.compress !== "boolean") fail(`${path}.image.compress`, `must be true or false, got ${JSON.stringify(io.compress)}`);
   const source = oneOf(io, "source", `${path}.image`, ["bundle", "synthetic"] as const, "bundle");
   const image = {
     source,
     size: source === "synthetic" ? num(io, "size", `${path}.image`, 17, loadProfile("LINUX").maxImageSize, undefined, true) : 0,
     blockSize: num(io, "blockSize", `${path}.image`, 4, 212, 200, true),
     version: num(io, "version", `${path}.image`, 2, 0xffffffff, 2, true),
+    compress: io.compress === true,
   };
   if (image.blockSize % 4) fail(`${path}.image.blockSize`, `must be a multiple of 4, got ${image.blockSize}`);
   if (source === "bundle" && io.size !== undefined) fail(`${path}.image.size`, "only for a synthetic image (a bundle image has the bundle's size)");
