@@ -35,7 +35,7 @@ import { bundleProgram } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
 import { JR_DONE, JR_FAILED, JR_REVERTED } from "../firmware/common/update-image";
 import { getU32 } from "../firmware/common/bytes";
-import { originalCost, runEspruino } from "./memory";
+import { originalCost, runEspruino, stringBase } from "./memory";
 import { packedImage, programImage, type Image } from "./image";
 import { appRegion, FLASH_FILE, readFlashFile, stageUpdate } from "./real-parts";
 
@@ -120,50 +120,6 @@ bmO0=process.memory(false).usage;bmO1=process.memory().usage;bmOn=1;bmN=-1;bmF.r
 bmOv=[bmPk[0]-bmO0,bmPk[1]-bmO1];bmPk=[0,0,0,0];bmN=0;
 bmBase=process.memory().usage;bmOn=1;
 `;
-}
-
-/**
- * The first string type of the interpreter that printed `dump` (E.dumpVariables): the
- * flags of a one-block string less its length, the most common such value over the dump's
- * whole one-block strings (a build's names, strings and flat strings follow from it:
- * names below, STRING_0 .. STRING_0+12, the flat string after). 2v29's Linux build with
- * VARIABLES=2756 prints 37 (String "" 37, ".boot0" 43, an 8-character name 36).
- */
-export function stringBase(dump: string): number {
-  const seen = new Map<number, number>();
-  for (const l of dump.split(/\r?\n/)) {
-    const m = /^\d+,1,(\d+),String "((?:[^"\\]|\\.)*)",/.exec(l);
-    if (!m || m[2].endsWith("...")) continue;
-    const len = m[2].replace(/\\x[0-9A-Fa-f]{2}/g, "X").replace(/\\(.)/g, "$1").length, base = Number(m[1]) - len;
-    seen.set(base, (seen.get(base) ?? 0) + 1);
-  }
-  let best = -1, n = 0;
-  for (const [b, k] of seen) if (k > n) { best = b; n = k; }
-  return best;
-}
-
-/**
- * Variables of a dump at this build's sizes and re-costed for the Original's (as
- * bench/memory.ts originalCost: 4 characters in a name's first block, 8 in a string's, 9 in
- * each extension, 13-byte blocks for flat strings), with the type ranges of the build that
- * printed it (`base`: stringBase): names 15..base-1 (from 18 with their text), strings base..base+12 (one block: its
- * length exactly; more: the most they hold), the flat string base+13.
- */
-export function recostDump(dump: string, base: number): { here: number; original: number } {
-  let here = 0, original = 0;
-  for (const l of dump.split(/\r?\n/)) {
-    const m = /^(\d+),(\d+),(\d+),("(?:[^"\\]|\\.)*"|String "(?:[^"\\]|\\.)*"|[^,]*),/.exec(l);
-    if (!m) continue;
-    const size = Number(m[2]), flags = Number(m[3]);
-    const text = m[4].replace(/^String /, "").replace(/^"|"$/g, "").replace(/\\x[0-9A-Fa-f]{2}/g, "X").replace(/\\(.)/g, "$1");
-    here += size;
-    // (15..17 index names; from 18 names with their text, an int value in place or a link)
-    if (flags >= 15 && flags < base) original += 1 + (flags >= 18 && text.length > 4 ? Math.ceil((text.length - 4) / 9) : 0);
-    else if (flags >= base && flags <= base + 12) { const len = size === 1 ? flags - base : 12 + (size - 1) * 13; original += 1 + Math.max(0, Math.ceil((len - 8) / 9)); }
-    else if (flags === base + 13) original += 1 + Math.ceil(((size - 1) * 17) / 13);
-    else original += size;
-  }
-  return { here, original };
 }
 
 /** What a measured boot printed (ML-BOOT), or null. */
@@ -255,9 +211,9 @@ async function main({ values: v }: Parsed): Promise<number> {
     const dump = dumpOf(second.text);
     if (!dump) failWith(`${name}: no dump at sample ${f.pk[2]}`, second.text);
     // re-costed with this build's type ranges, and as bench:memory re-costs (its ranges)
-    const base = stringBase(dump), cost = recostDump(dump, base), asMemory = originalCost(dump);
+    const base = stringBase(dump), cost = originalCost(dump);
     const flat = [...dump.matchAll(/^\d+,(\d+),(\d+),/gm)].filter((x) => Number(x[2]) === base + 13).map((x) => Number(x[1]));
-    return { f, flat, ok: f.tag === JR_DONE >>> 24 && app.matches === plainBytes, app, cost, base, asMemory, peaks: bootPeaks(f, cost.here, cost.original), peaksAsMemory: bootPeaks(f, asMemory.here, asMemory.original) };
+    return { f, flat, ok: f.tag === JR_DONE >>> 24 && app.matches === plainBytes, app, cost, base, peaks: bootPeaks(f, cost.here, cost.original) };
   };
   const runs = [
     { name: "plain", img: plain, r: await measure("plain", plain, plain) },
@@ -274,7 +230,7 @@ async function main({ values: v }: Parsed): Promise<number> {
     console.log(`  ${name.padEnd(7)} install ${tag}, ${f.n} samples; app region ${r.app.matches ? `v${r.app.version}, the plain program byte for byte` : `NOT the plain program (v${r.app.version}, ${r.app.bytes.length} bytes)`}; image ${img.session.imageId}`);
     console.log(`          peak live ${peaks.live} variables (in ${kinds[f.pk[3]]}, sample ${f.pk[2]}), ${peaks.withGarbage} counting garbage not yet collected; headroom to ${ORIGINAL_VARIABLES}: ${head(peaks.live)} (hooks' ${peaks.hooks} variables and per-call cost ${f.ov.join("/")} taken off; ${f.u0} in use before them)`);
     console.log(`          at the peak ${r.flat.length} flat strings (buffers) of ${r.flat.join(", ")} variables`);
-    console.log(`          re-costed for the Original: live peak about ${peaks.original} of ${ORIGINAL_VARIABLES} (headroom ${head(peaks.original!)}), ${peaks.original! + peaks.withGarbage - peaks.live} counting garbage; the dump there: ${r.cost.here} variables on this build, ${r.cost.original} on the Original (string types from ${r.base}); with bench:memory's originalCost (string types from 36): ${r.peaksAsMemory.original}`);
+    console.log(`          re-costed for the Original: live peak about ${peaks.original} of ${ORIGINAL_VARIABLES} (headroom ${head(peaks.original!)}), ${peaks.original! + peaks.withGarbage - peaks.live} counting garbage; the dump there: ${r.cost.here} variables on this build, ${r.cost.original} on the Original (string types from ${r.base})`);
     if (!r.ok) bad = true;
   }
   const [a, b] = runs.map((x) => x.r.peaks);

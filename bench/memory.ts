@@ -256,24 +256,58 @@ export function runEspruino(bin: string, dir: string, file: string, marker: stri
   });
 }
 
-/** Variables of a dump (E.dumpVariables) at this build's sizes, and re-costed for the Original's. */
-export function originalCost(dump: string): { here: number; original: number } {
+/**
+ * The first string type of the interpreter that printed `dump` (E.dumpVariables): the
+ * flags of a one-block string less its length, the most common such value over the dump's
+ * whole one-block strings (a build's names, strings and flat strings follow from it:
+ * names below, STRING_0 .. STRING_0+12, the flat string after). 2v29's Linux build with
+ * VARIABLES=2756 prints 37 (String "" 37, ".boot0" 43, an 8-character name 36).
+ */
+export function stringBase(dump: string): number {
+  const seen = new Map<number, number>();
+  for (const l of dump.split(/\r?\n/)) {
+    const m = /^\d+,1,(\d+),String "((?:[^"\\]|\\.)*)",/.exec(l);
+    if (!m || m[2].endsWith("...")) continue;
+    const len = m[2].replace(/\\x[0-9A-Fa-f]{2}/g, "X").replace(/\\(.)/g, "$1").length, base = Number(m[1]) - len;
+    seen.set(base, (seen.get(base) ?? 0) + 1);
+  }
+  let best = -1, n = 0;
+  for (const [b, k] of seen) if (k > n) { best = b; n = k; }
+  return best;
+}
+
+/**
+ * Variables of a dump at this build's sizes and re-costed for the Original's (as
+ * bench/memory.ts originalCost: 4 characters in a name's first block, 8 in a string's, 9 in
+ * each extension, 13-byte blocks for flat strings), with the type ranges of the build that
+ * printed it (`base`: stringBase): names 15..base-1 (from 18 with their text), strings base..base+12 (one block: its
+ * length exactly; more: the most they hold), the flat string base+13.
+ */
+export function recostDump(dump: string, base: number): { here: number; original: number } {
   let here = 0, original = 0;
-  const lines = dump.split(/\r?\n/);
-  for (const l of lines) {
+  for (const l of dump.split(/\r?\n/)) {
     const m = /^(\d+),(\d+),(\d+),("(?:[^"\\]|\\.)*"|String "(?:[^"\\]|\\.)*"|[^,]*),/.exec(l);
     if (!m) continue;
     const size = Number(m[2]), flags = Number(m[3]);
     const text = m[4].replace(/^String /, "").replace(/^"|"$/g, "").replace(/\\x[0-9A-Fa-f]{2}/g, "X").replace(/\\(.)/g, "$1");
     here += size;
-    // 2v29 variable types on a 64-bit build with 12-bit references (src/jsvar.h):
-    // 15..35 names, 36..48 strings, 49 flat strings
-    if (flags >= 15 && flags <= 35) original += 1 + (flags >= 18 && text.length > 4 ? Math.ceil((text.length - 4) / 9) : 0);
-    else if (flags >= 36 && flags <= 48) { const len = 12 + (size - 1) * 13; original += 1 + Math.max(0, Math.ceil((len - 8) / 9)); }
-    else if (flags === 49) original += 1 + Math.ceil(((size - 1) * 17) / 13);
+    // (15..17 index names; from 18 names with their text, an int value in place or a link)
+    if (flags >= 15 && flags < base) original += 1 + (flags >= 18 && text.length > 4 ? Math.ceil((text.length - 4) / 9) : 0);
+    else if (flags >= base && flags <= base + 12) { const len = size === 1 ? flags - base : 12 + (size - 1) * 13; original += 1 + Math.max(0, Math.ceil((len - 8) / 9)); }
+    else if (flags === base + 13) original += 1 + Math.ceil(((size - 1) * 17) / 13);
     else original += size;
   }
   return { here, original };
+}
+
+/**
+ * Variables of a dump (E.dumpVariables) at this build's sizes, and re-costed for the
+ * Original's, with the string types of the build that printed it (stringBase; 36, 2v29's
+ * on a 64-bit build with 12-bit references, when the dump has no one-block string to tell).
+ */
+export function originalCost(dump: string): { here: number; original: number } {
+  const base = stringBase(dump);
+  return recostDump(dump, base >= 0 ? base : 36);
 }
 
 /**

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "acorn";
 import {
-  BOOT_FILE, bootFigures, bootHooks, bootPeaks, bootPlan, dumpOf, HOOK_FILE, mappedRoutine, recostDump, storageDataAt, stringBase, WINDOW_FILE,
+  BOOT_FILE, bootFigures, bootHooks, bootPeaks, bootPlan, dumpOf, HOOK_FILE, mappedRoutine, storageDataAt, WINDOW_FILE,
 } from "../../bench/boot-memory";
 import { handoverStub } from "../../tools/flash/plan";
+import { recostDump, stringBase } from "../../bench/memory";
 
 const js = (s: string) => parse(s, { ecmaVersion: 5 });
 

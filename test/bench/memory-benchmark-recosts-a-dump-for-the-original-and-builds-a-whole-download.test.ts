@@ -32,6 +32,20 @@ describe("npm run bench:memory, its host side", () => {
     expect(originalCost(dump)).toEqual({ here: 10, original: 1 + 1 + 1 + 2 + 1 + 3 + 4 });
   });
 
+  it("takes the string types from the dump itself: on the 2,756-variable build strings start at 37, so 36 is a name there, not a string", () => {
+    const dump = [
+      "ref,size,flags,name,links...",
+      '1,1,37,String "",', // one-block strings: their type less their length gives the base, 37
+      '2,1,43,String ".boot0",',
+      '3,1,36,"abcdefgh",4,', // an 8-character name (type 36 on this build): 2 blocks on the Original (4 + 9)
+      '4,1,10,Number 5,',
+      '5,3,50,String "",', // the flat string (base + 13): 34 bytes, 3 blocks of 13
+      "END",
+    ].join("\n");
+    // counted as strings from 36 it would be 2 + 2 + 2 + 1 + 3 (the name a one-block string, the flat string as-is)
+    expect(originalCost(dump)).toEqual({ here: 7, original: 1 + 1 + 2 + 1 + 4 });
+  });
+
   it("builds the requests, a refused control and a whole download, one reply expected per unicast request", () => {
     const types: number[] = [], blocks: number[] = [];
     for (const f of downloadFrames(3002, 1, true)) {
