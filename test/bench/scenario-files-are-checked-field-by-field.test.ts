@@ -13,7 +13,7 @@ describe("scenario files", () => {
     expect(s.modem).toBe("st7580");
     expect(s.bitRate).toBe(9600);
     expect(s.meters[0]).toMatchObject({ id: 1, kind: "electricity", pulsesPerHour: 500 });
-    expect(s.image).toEqual({ source: "bundle", size: 0, blockSize: 200, version: 2 });
+    expect(s.image).toEqual({ source: "bundle", size: 0, blockSize: 200, version: 2, compress: false });
     expect(s.readings).toEqual({ hours: 24, readingMinutes: 15 });
     expect(parseScenario({ ...ok, modem: "transparent" }).bitRate).toBe(2400);
   });
