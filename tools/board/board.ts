@@ -55,6 +55,13 @@ export function describeEnd(l: Life): string {
 
 async function main(p: Parsed): Promise<number> {
   const o = options(p);
+  // the handlers before the first line: a supervisor that stops the runner as soon as it
+  // reads "life 1 started" must find them there (until Node's handler is installed, a
+  // SIGTERM kills the process at once: seen as a runner that died instead of stopping)
+  let stopWith: ((sig: string) => void) | null = null, early = "";
+  const onSignal = (sig: string) => { if (stopWith) stopWith(sig); else early = early || sig; };
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
   let b;
   try {
     b = await startBoard({ espruino: o.espruino, folder: o.folder, role: o.role, consolePort: o.port, cutRandom: o.cutRandom });
@@ -74,9 +81,8 @@ async function main(p: Parsed): Promise<number> {
   board.on("error", (e: Error) => say(`error: ${e.message}`));
   if (!o.quiet) board.on("line", (line: string) => console.log(`  | ${line}`));
   return new Promise((resolve) => {
-    const end = (sig: string) => { say(`${sig}: stopping`); board.stop().then(() => resolve(0)); };
-    process.once("SIGINT", () => end("SIGINT"));
-    process.once("SIGTERM", () => end("SIGTERM"));
+    stopWith = (sig: string) => { say(`${sig}: stopping`); board.stop().then(() => resolve(0)); };
+    if (early) stopWith(early);
   });
 }
 
