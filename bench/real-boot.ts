@@ -27,7 +27,7 @@ import { hostNative } from "../hal/host/native";
 import { Outcome, readOutcome } from "../firmware/meter/trial";
 import { START_DEADLINE_MS } from "../firmware/common/update-image";
 import { corruptPackedChunk, packedImage, programImage, type Image } from "./image";
-import { appRegion, installStage, ptyPair, readFlashFile, RealError, runFlash, stageUpdate } from "./real-parts";
+import { appRegion, installStage, provisionMeter, ptyPair, readFlashFile, RealError, stageUpdate } from "./real-parts";
 
 const BOARD = loadProfile("LINUX");
 
@@ -183,16 +183,10 @@ export async function bootRun(o: { espruino: string; keep?: string; build: boole
   }
   const id = 5001, folder = join(dir, `m${id}`);
   const pty = await ptyPair(dir, `m${id}`);
-  let board: Board | null = await startBoard({ espruino: o.espruino, folder, role: "meter" });
   const problems: string[] = [];
   let finished = false;
   try {
-    log(`meter ${id}: runner on ${board.url}; flash.sh`);
-    await runFlash(["--board", "LINUX", "--role", "meter", "--id", String(id), "--modem-path", pty.board, "--port", board.url, "--no-build", "--check-timeout", "120"]);
-    await board.stop();
-    board = null;
-    const app0 = appRegion(readFlashFile(folder, BOARD), BOARD, []);
-    if (!app0.version) throw new RealError("flash.sh left no program in the app region");
+    const app0 = await provisionMeter(o.espruino, folder, id, pty.board, BOARD, log);
     const current: Image = { bytes: app0.bytes, session: { ...programImage(app0.bytes.subarray(16), { imageId: app0.version, version: app0.version, board: BOARD.code, blockSize: 200 }).session } };
     log(`meter ${id}: flash.sh left v${app0.version} (${app0.bytes.length} bytes) in the app region`);
     problems.push(...(await revertChecks(o.espruino, folder, id, current, log)));
@@ -200,7 +194,6 @@ export async function bootRun(o: { espruino: string; keep?: string; build: boole
     finished = true;
     return problems;
   } finally {
-    if (board) await board.stop();
     pty.close();
     if (!o.keep && finished && problems.length === 0) rmSync(dir, { recursive: true, force: true });
     else log(`the board's folder is kept in ${dir}`);

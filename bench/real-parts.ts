@@ -23,6 +23,7 @@ import { modemOnLine, type LinkRig } from "./rig";
 import { openPort, type Port } from "./hil";
 import type { Image } from "./image";
 import { describeErr } from "../tools/errors/table";
+import { startBoard } from "../tools/board/runner";
 
 /** A step of the bench that did not go as it must: the run stops with this reason. */
 export class RealError extends Error {}
@@ -65,6 +66,24 @@ export function runFlash(args: string[], timeoutMs = 180_000): Promise<string> {
       else reject(new RealError(`flash.sh ${args.join(" ")} exited ${code}: ${out.trim().split("\n").slice(-3).join(" / ")}`));
     });
   });
+}
+
+/**
+ * Meter `id` provisioned in `folder` as a user does it: a board runner on the Linux build,
+ * flash.sh through its console (the modem on `modemPath`), the runner stopped again.
+ * Returns the program flash.sh left in the app region; a RealError when there is none.
+ */
+export async function provisionMeter(espruino: string, folder: string, id: number, modemPath: string, p: BoardProfile, log: (s: string) => void): Promise<{ version: number; bytes: Uint8Array }> {
+  const board = await startBoard({ espruino, folder, role: "meter" });
+  try {
+    log(`meter ${id}: runner on ${board.url}; flash.sh`);
+    await runFlash(["--board", p.board, "--role", "meter", "--id", String(id), "--modem-path", modemPath, "--port", board.url, "--no-build", "--check-timeout", "120"]);
+  } finally {
+    await board.stop();
+  }
+  const app0 = appRegion(readFlashFile(folder, p), p, []);
+  if (!app0.version) throw new RealError("flash.sh left no program in the app region");
+  return app0;
 }
 
 /** The board's flash as the interpreter left it (read-only view; the NOR rules are not checked). */

@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
 import { startBoard, type Board, type Life } from "../tools/board/runner";
 import { loadProfile } from "../tools/profiles/profiles";
-import { appRegion, installStage, ptyPair, readFlashFile, RealError, runFlash, stageUpdate } from "./real-parts";
+import { appRegion, installStage, provisionMeter, ptyPair, readFlashFile, RealError, stageUpdate } from "./real-parts";
 import { programVersion, type RealOptions } from "./real";
 import type { Image } from "./image";
 
@@ -35,18 +35,13 @@ export async function powerCutRun(o: RealOptions & { cuts: number }, log: (s: st
   const folder = join(dir, `m${METER}`);
   const pty = await ptyPair(dir, `m${METER}`);
   const problems: string[] = [];
-  let board: Board | null = await startBoard({ espruino: o.espruino, folder, role: "meter" });
+  let board: Board | null = null;
   const startedLine = `meterline: meter ${METER} started`;
   let finished = false;
   const tally = { trials: 0, cuts: 0, counted: 0, before: 0, after: 0, bricked: 0, mixed: 0, newRuns: 0, oldRuns: 0 };
   try {
-    log(`meter ${METER}: runner on ${board.url}; flash.sh`);
-    await runFlash(["--board", "LINUX", "--role", "meter", "--id", String(METER), "--modem-path", pty.board, "--port", board.url, "--no-build", "--check-timeout", "120"]);
-    await board.stop();
-    board = null;
     // the old image of the first trial: the program flash.sh provisioned
-    const app0 = appRegion(readFlashFile(folder, BOARD), BOARD, []);
-    if (!app0.version) throw new RealError("flash.sh left no program in the app region");
+    const app0 = await provisionMeter(o.espruino, folder, METER, pty.board, BOARD, log);
     let current: Image = { bytes: app0.bytes, session: { ...programVersion(1).session, version: app0.version } };
     let version = Math.max(2, app0.version + 1);
     // the install's window, measured on a trial without cuts: when the journal shows START and the end
