@@ -36,7 +36,7 @@ import { loadProfile } from "../tools/profiles/profiles";
 import { JR_DONE, JR_FAILED, JR_REVERTED } from "../firmware/common/update-image";
 import { getU32 } from "../firmware/common/bytes";
 import { originalCost, runEspruino, stringBase } from "./memory";
-import { packedImage, programImage, type Image } from "./image";
+import { plainAndPacked, programImage, type Image } from "./image";
 import { appRegion, FLASH_FILE, readFlashFile, stageUpdate } from "./real-parts";
 
 /** The Original's variables (ESPRUINOBOARD, 2v29). */
@@ -191,7 +191,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   // the two images, v2 over the provisioned v1: the program plain, and packed
   const fields = (imageId: number) => ({ imageId, version: 2, board: p.code, blockSize: 200 });
   const plain = programImage(program, fields(2));
-  const pk = packedImage(program, fields(3), chunk);
+  const pk = plainAndPacked(program, fields(3), chunk);
   const boot = async (name: string, img: Image, at: number) => {
     const d = mkdtempSync(join(dir, `${name}-`));
     copyFileSync(join(dir, FLASH_FILE), join(d, FLASH_FILE));

@@ -39,7 +39,7 @@ export function blockOf(img: Image, i: number): Uint8Array {
 }
 
 /** A program's plain payload (what the app region will hold, as programImage makes it) and that payload packed in chunks of `chunk` (tools/image/packed.ts): the session's size, block count and digest are the packed bytes'. */
-export function packedImage(program: Uint8Array, f: ImageFields, chunk = 2048): { plain: Image; packed: Image } {
+export function plainAndPacked(program: Uint8Array, f: ImageFields, chunk = 2048): { plain: Image; packed: Image } {
   const plain = programImage(program, f);
   const bytes = packPayload(plain.bytes, chunk, { version: f.version, board: f.board, blockSize: f.blockSize }, hostNative);
   return { plain, packed: imageOf(bytes, f) };

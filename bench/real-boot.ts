@@ -5,7 +5,7 @@
  * into the stopped meter's flash file (bench/real-parts.ts, stageUpdate) as the next
  * version, activated, as a finished download leaves it.
  *
- * packedChecks: the shipped meter program as a packed image (bench/image.ts packedImage:
+ * packedChecks: the shipped meter program as a packed image (bench/image.ts plainAndPacked:
  * chunks of 2,048 bytes compressed on the host) is unpacked into the app region by the boot
  * routine on the interpreter, with its heatshrink, and runs; the same packed with one chunk
  * corrupted (its download digest recomputed, so only the plain digest after unpacking can
@@ -26,7 +26,7 @@ import { Err } from "../firmware/common/errors";
 import { hostNative } from "../hal/host/native";
 import { Outcome, readOutcome } from "../firmware/meter/trial";
 import { START_DEADLINE_MS } from "../firmware/common/update-image";
-import { corruptPackedChunk, packedImage, programImage, type Image } from "./image";
+import { corruptPackedChunk, plainAndPacked, programImage, type Image } from "./image";
 import { appRegion, installStage, provisionMeter, ptyPair, readFlashFile, RealError, stageUpdate } from "./real-parts";
 
 const BOARD = loadProfile("LINUX");
@@ -122,7 +122,7 @@ export async function packedChecks(espruino: string, folder: string, id: number,
   if (problems.length) return { problems, current };
   current = base;
 
-  const { plain, packed } = packedImage(program, { imageId: v & 0xffff, version: v, board: BOARD.code, blockSize: 200 }, 2048);
+  const { plain, packed } = plainAndPacked(program, { imageId: v & 0xffff, version: v, board: BOARD.code, blockSize: 200 }, 2048);
   log(`packed image v${v}: ${BOARD.board} meter program ${program.length} bytes, plain payload ${plain.bytes.length} bytes, packed ${packed.bytes.length} bytes (${(100 * packed.bytes.length / plain.bytes.length).toFixed(1)} %) in ${Math.ceil(plain.bytes.length / 2048)} chunks of 2,048; ${packed.session.blockCount} blocks of 200 to download instead of ${plain.session.blockCount}`);
 
   // 1. a packed image is unpacked into the app region and runs
@@ -151,7 +151,7 @@ export async function packedChecks(espruino: string, folder: string, id: number,
 
   // 2. the same program packed, one chunk corrupted: the previous program comes back
   const w = v + 1;
-  const good = packedImage(program, { imageId: w & 0xffff, version: w, board: BOARD.code, blockSize: 200 }, 2048);
+  const good = plainAndPacked(program, { imageId: w & 0xffff, version: w, board: BOARD.code, blockSize: 200 }, 2048);
   const chunk = Math.floor(Math.ceil(good.plain.bytes.length / 2048) / 2);
   const bad = corruptPackedChunk(good.packed, chunk);
   stageUpdate(folder, BOARD, bad, current.session.version);

@@ -40,6 +40,8 @@ export function encodeAppHeader(h: AppHeader): Uint8Array {
  * region, as it checks a plain copy against the session's.
  */
 export var PACKED_MAGIC = 0x5a414c4d; // "MLAZ" little endian
+/** Where the plain size (u32) sits, after the magic; the header's fixed part's size. */
+export var PACKED_PLAIN = 4;
 export var PACKED_HEAD = 44;
 
 export interface PackedHeader {
@@ -54,7 +56,7 @@ export interface PackedHeader {
 /** The packed header of a payload of `size` bytes read through `read`, or null when it is not packed or does not add up. */
 export function decodePackedHeader(read: (o: number, n: number) => Uint8Array, size: number): PackedHeader | null {
   if (size < PACKED_HEAD) return null;
-  var h = read(0, PACKED_HEAD), plain = getU32(h, 4), chunk = getU16(h, 8), count = getU16(h, 10);
+  var h = read(0, PACKED_HEAD), plain = getU32(h, PACKED_PLAIN), chunk = getU16(h, 8), count = getU16(h, 10);
   if (getU32(h, 0) !== PACKED_MAGIC || !plain || !chunk || chunk & 255 || count !== Math.ceil(plain / chunk) || PACKED_HEAD + 2 * count > size) return null;
   var t = read(PACKED_HEAD, 2 * count), off = [PACKED_HEAD + 2 * count];
   for (var c = 0; c < count; c++) off.push(off[c] + getU16(t, 2 * c));

@@ -30,7 +30,7 @@ import {
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
 import { P } from "../protocol/catalogue";
-import { PACKED_HEAD, PACKED_MAGIC } from "../common/image";
+import { PACKED_HEAD, PACKED_MAGIC, PACKED_PLAIN } from "../common/image";
 import { Decoder, FREE, type DecoderOf } from "./decoder";
 
 
@@ -370,11 +370,11 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (!sess || sess.imageId !== imageId) return Err.UPDATE_NO_SESSION;
       if (st !== Us.VERIFIED) return Err.UPDATE_NOT_VERIFIED;
       // a packed image (common/image.ts): only a boot routine that unpacks can install it,
-      // and only when its plain bytes fit (words 0 and 1 of the payload: blocks are whole words)
+      // and only when its plain bytes fit (two words of the header: blocks are whole words, so neither straddles two)
       var bs = sess.blockSize;
       if (sess.size >= PACKED_HEAD && getU32(flash.read(blockAddr(lay as BufferLayout, 0), 4), 0) === PACKED_MAGIC) {
         if (!me.unpacks) return Err.BOOT_NO_UNPACK;
-        if (getU32(flash.read(blockAddr(lay as BufferLayout, Math.floor(4 / bs)) + 4 % bs, 4), 0) > me.maxImage) return Err.UPDATE_TOO_LARGE;
+        if (getU32(flash.read(blockAddr(lay as BufferLayout, Math.floor(PACKED_PLAIN / bs)) + PACKED_PLAIN % bs, 4), 0) > me.maxImage) return Err.UPDATE_TOO_LARGE;
       }
       var b = new Uint8Array(6);
       putU16(b, 0, imageId);

@@ -1,12 +1,12 @@
 /*
- * The real-interpreter bench's packed images (bench/image.ts packedImage, corruptPackedChunk):
+ * The real-interpreter bench's packed images (bench/image.ts plainAndPacked, corruptPackedChunk):
  * the download's session (size, block count, digest) is the packed bytes', the packed bytes
  * unpack chunk by chunk to exactly the plain payload programImage makes, and a corrupted
  * chunk differs in one byte of that chunk only, unpacks to other bytes, and still downloads
  * (its session digest is recomputed over the changed bytes).
  */
 import { describe, expect, it } from "vitest";
-import { corruptPackedChunk, imageOf, packedImage, programImage } from "../../bench/image";
+import { corruptPackedChunk, imageOf, plainAndPacked, programImage } from "../../bench/image";
 import { decodePackedHeader, packedSession } from "../../firmware/common/image";
 import { digestMatches } from "../../firmware/common/update-image";
 import { hostNative } from "../../hal/host/native";
@@ -28,7 +28,7 @@ function unpack(bytes: Uint8Array): Uint8Array {
 
 describe("a packed bench image", () => {
   it("downloads as its packed bytes and unpacks to the plain payload programImage makes", () => {
-    const { plain, packed } = packedImage(program, F, 2048);
+    const { plain, packed } = plainAndPacked(program, F, 2048);
     expect(plain).toEqual(programImage(program, F));
     expect(packed.bytes.length).toBeLessThan(plain.bytes.length);
     expect(packed.session).toEqual(imageOf(packed.bytes, F).session);
@@ -46,7 +46,7 @@ describe("a packed bench image", () => {
   });
 
   it("with a corrupted chunk: one byte of that chunk differs, it unpacks wrong, and its session is the changed bytes'", () => {
-    const { plain, packed } = packedImage(program, F, 2048);
+    const { plain, packed } = plainAndPacked(program, F, 2048);
     const p = header(packed.bytes)!;
     const bad = corruptPackedChunk(packed, 1);
     const diff = [...bad.bytes.keys()].filter((i) => bad.bytes[i] !== packed.bytes[i]);

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
-import { packedImage } from "../../bench/image";
+import { plainAndPacked } from "../../bench/image";
 import { consoleApi } from "../../firmware/concentrator/console";
 import { decodeAppHeader, decodePackedHeader } from "../../firmware/common/image";
 import { hostNative, latin1 } from "../../hal/host/native";
@@ -34,7 +34,7 @@ describe("packed images", () => {
       return decodeAppHeader(m.flash.read(app.addr, 16), app.size);
     };
     const campaign = (imageId: number, version: number, meters: number[]) => {
-      const img = packedImage(program(version), { imageId, version, board: rig.meters.get(701)!.board.code, blockSize: 200 });
+      const img = plainAndPacked(program(version), { imageId, version, board: rig.meters.get(701)!.board.code, blockSize: 200 });
       const pk = decodePackedHeader((o, n) => img.packed.bytes.subarray(o, o + n), img.packed.bytes.length)!;
       expect(pk.plain).toBe(img.plain.bytes.length);
       expect(img.packed.bytes.length / img.plain.bytes.length).toBeLessThan(0.5);

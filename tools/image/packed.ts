@@ -7,7 +7,7 @@
  */
 import type { Native } from "../../hal/types";
 import { putU16, putU32 } from "../../firmware/common/bytes";
-import { PACKED_HEAD, PACKED_MAGIC, packedSession } from "../../firmware/common/image";
+import { PACKED_HEAD, PACKED_MAGIC, PACKED_PLAIN, packedSession } from "../../firmware/common/image";
 import { digestChain, type Session } from "../../firmware/common/update-image";
 import { compress } from "./heatshrink";
 
@@ -24,7 +24,7 @@ export function packPayload(plain: Uint8Array, chunk: number, image: { version: 
   const head = PACKED_HEAD + 2 * count;
   const out = new Uint8Array(head + parts.reduce((n, p) => n + p.length, 0));
   putU32(out, 0, PACKED_MAGIC);
-  putU32(out, 4, plain.length);
+  putU32(out, PACKED_PLAIN, plain.length);
   putU16(out, 8, chunk);
   putU16(out, 10, count);
   // the plain bytes' digest, as the boot routine computes it over the app region
