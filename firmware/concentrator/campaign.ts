@@ -110,6 +110,8 @@ export interface CampaignConfig {
   planLoss?: number;
   /** Only ask each meter whether it would take the image (control with start = 0); nothing is downloaded. */
   onlyCheck?: boolean;
+  /** A code for a meter known beforehand not to take the image (it fails with it and is sent nothing), or 0. */
+  refuse?: (id: number) => number;
 }
 
 /** Coded method: broadcast queue entries beside block numbers (below 0x10000). */
@@ -289,7 +291,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
   var cur = -1, timer = 0, waitSeq = -1, seq = 0, startedAt = 0;
   var totals: CampaignTotals = { frames: 0, bytes: 0, airtimeMs: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
-  var tx = newMsg();
+  var tx = /*@__NOINLINE__*/ newMsg();
   // coded method: control still to broadcast, stragglers (served plain), the round's
   // largest deficit and answers, the next serial per degree, the repair block being built
   var coded = !!cfg.coded && !cfg.onlyCheck, bcast = coded, first = true;
@@ -301,9 +303,10 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   // coded, unkeyed: the read-back goes out in RESULT_LISTs; the meters of the one out (ANSWERED once answered) and its seq
   var lists = coded && !cfg.authorise, lst = new Uint16Array(lists ? RESULT_PER_FRAME : 0), nLst = 0, lstSeq = -1;
 
-  function send(mode: number, dst: number, type: number, body: any): number {
+  /** Sends a message to `dst` in `mode`; without `dst`, to all. */
+  function send(type: number, body: any, mode?: number, dst?: number): number {
     seq = (seq + 1) & 0xffff;
-    var e = ep.send(setMsg(tx, type, seq, P.BROADCAST_ID, mode, dst, body));
+    var e = ep.send(setMsg(tx, type, seq, P.BROADCAST_ID, dst === undefined ? P.TO_ALL : mode!, dst === undefined ? P.BROADCAST_ID : dst, body));
     if (!e) {
       totals.frames++;
       totals.bytes += ep.lastLength();
@@ -389,7 +392,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
    */
   function ask(i: number, type: number, body: any, onTimeout: () => void, long?: boolean): void {
     cur = i;
-    if (send(P.TO_METER, cfg.meters[i], type, body)) { arm(50, function () { ask(i, type, body, onTimeout, long); }); return; }
+    if (send(type, body, P.TO_METER, cfg.meters[i])) { arm(50, function () { ask(i, type, body, onTimeout, long); }); return; }
     waitSeq = seq;
     arm(answerWait(long ? P.MAX_FRAME : SMALL_REPLY), function () {
       waitSeq = -1;
@@ -491,7 +494,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     maxNeed = 0; unfinished = 0; straggling = 0;
     ph = Ph.POLL;
     totals.polls++;
-    if (send(cfg.group ? P.TO_GROUP : P.TO_ALL, cfg.group || P.BROADCAST_ID, T.GROUP_QUERY, { imageId: s.imageId, who: who, slots: slots, slotMs: slotMs })) {
+    if (send(T.GROUP_QUERY, { imageId: s.imageId, who: who, slots: slots, slotMs: slotMs }, P.TO_GROUP, cfg.group || undefined)) {
       arm(50, function () { groupQuery(who, expect); });
       return;
     }
@@ -558,7 +561,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (paused >= 0 || !pumping) return;
     while (queue.length && ep.pending() < 2) {
       var b = queue[0], kind = b & Q.KIND, e: number;
-      if (kind === Q.REPAIR) e = send(P.TO_ALL, P.BROADCAST_ID, T.REPAIR_BLOCK, { imageId: s.imageId, index: b & 0xffff, data: repairBlock(b & 0xffff) });
+      if (kind === Q.REPAIR) e = send(T.REPAIR_BLOCK, { imageId: s.imageId, index: b & 0xffff, data: repairBlock(b & 0xffff) });
       else if (kind === Q.SELECT || kind === Q.AUTH) {
         // a list frame: the chosen meters of chunk (b & 0xffff)
         var per = kind === Q.SELECT ? SELECT_PER_FRAME : AUTH_PER_FRAME, recs: any[] = [];
@@ -566,11 +569,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
           var id = cfg.meters[chosen[x]], tg = kind === Q.AUTH ? (cfg.authorise as any)(id) as Uint8Array : null;
           recs.push(tg ? { id: id, kind: tg[0], tag: tg.subarray(1, 17), key: tg.subarray(17, 33) } : { id: id });
         }
-        e = kind === Q.SELECT ? send(P.TO_ALL, P.BROADCAST_ID, T.SELECT_LIST, { imageId: s.imageId, ids: recs })
-          : send(P.TO_ALL, P.BROADCAST_ID, T.AUTHORIZE_LIST, { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, auths: recs });
-      } else if (kind === Q.CONTROL) e = send(cfg.group ? P.TO_GROUP : P.TO_ALL, cfg.group || P.BROADCAST_ID, T.UPDATE_CONTROL, controlBody());
-      else if (kind === Q.ACTIVATE) e = send(P.TO_ALL, P.BROADCAST_ID, T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
-      else e = send(P.TO_ALL, P.BROADCAST_ID, T.DATA_BLOCK, { imageId: s.imageId, index: b, data: cfg.block(b) });
+        e = kind === Q.SELECT ? send(T.SELECT_LIST, { imageId: s.imageId, ids: recs })
+          : send(T.AUTHORIZE_LIST, { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, auths: recs });
+      } else if (kind === Q.CONTROL) e = send(T.UPDATE_CONTROL, controlBody(), P.TO_GROUP, cfg.group || undefined);
+      else if (kind === Q.ACTIVATE) e = send(T.ACTIVATE, { imageId: s.imageId, at: cfg.activateAt });
+      else e = send(T.DATA_BLOCK, { imageId: s.imageId, index: b, data: cfg.block(b) });
       if (e) break;
       queue.shift();
       if (kind === 0 || kind === Q.REPAIR) totals.blocks++;
@@ -713,7 +716,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     cur = -1;
     waitSeq = -1;
     totals.polls++;
-    if (send(P.TO_ALL, P.BROADCAST_ID, T.RESULT_LIST, { imageId: s.imageId, lead: PROGRAM_MS, slotMs: sm, ids: ids })) { nLst = 0; arm(50, function () { readback(from); }); return; }
+    if (send(T.RESULT_LIST, { imageId: s.imageId, lead: PROGRAM_MS, slotMs: sm, ids: ids })) { nLst = 0; arm(50, function () { readback(from); }); return; }
     lstSeq = seq;
     arm(answerWait(SMALL_REPLY) + PROGRAM_MS + nLst * sm, function () {
       for (var k = 0; k < nLst; k++) if (lst[k] !== ANSWERED) { totals.noAnswers++; quiet[lst[k]]++; }
@@ -819,8 +822,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       if (ph !== Ph.IDLE) return;
       startedAt = clock.now();
       if (!restore) {
+        for (var k = 0; cfg.refuse && k < n; k++) if ((codes[k] = cfg.refuse(cfg.meters[k]))) st[k] = Ms.FAILED;
         // members of the group take the control at once; each then confirms it by answering
-        if (cfg.group && !coded) send(P.TO_GROUP, cfg.group, T.UPDATE_CONTROL, controlBody());
+        if (cfg.group && !coded) send(T.UPDATE_CONTROL, controlBody(), P.TO_GROUP, cfg.group);
         control(0);
         return;
       }
@@ -853,7 +857,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     },
     abort: function (code) {
       if (ph === Ph.DONE || ph === Ph.ABORTED) return;
-      send(P.TO_ALL, P.BROADCAST_ID, T.ABORT, { imageId: s.imageId, reason: code });
+      send(T.ABORT, { imageId: s.imageId, reason: code });
       finish(code || Err.CAMPAIGN_ABORTED);
     },
     onMessage: onMessage,

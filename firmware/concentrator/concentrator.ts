@@ -111,7 +111,7 @@ export function startConcentrator(
   // one administrative request at a time (GROUP_SET from the console)
   var pendingSeq = -1, pendingId = 0, pendingTimer = 0, adminSeq = 0x8000;
   var pendingDone: ((code: number) => void) | null = null;
-  var atx = newMsg();
+  var atx = /*@__NOINLINE__*/ newMsg();
   /** Administrative requests number from 0x8000 up, apart from the campaign's and the rounds'. */
   function nextAdminSeq(): number {
     adminSeq = adminSeq >= 0xffff ? 0x8000 : adminSeq + 1;

@@ -22,12 +22,15 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
+import { getU32 } from "../common/bytes";
+import { PACKED_MAGIC } from "../common/image";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
 import { P, Rd } from "../protocol/catalogue";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile, type ImageFileHeader } from "../common/image-file";
 import { bytesAt, findById, TAGS_RECORD } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
+import { Rf } from "./registry";
 
 export interface UpdateOptions {
   imageId: number;
@@ -230,6 +233,12 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       cfg.coded = o.method !== "patent";
       cfg.planLoss = o.loss;
       cfg.onlyCheck = !!o.checkOnly;
+      // a packed image: a meter whose IDENTITY said its boot routine cannot install one fails
+      // with 108 and is sent nothing (one not yet identified is sent it, and refuses it at activation)
+      if (getU32(block(0), 0) === PACKED_MAGIC) cfg.refuse = function (id) {
+        var r = c.registry, k = r.find(id);
+        return k >= 0 && r.board(k) && !(r.flags(k) & Rf.UNPACKS) ? Err.BOOT_NO_UNPACK : 0;
+      };
       if (tags && tagsInto(cfg, tags)) return Err.BAD_ARG;
       e = c.update(cfg, ended(s, ids));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");

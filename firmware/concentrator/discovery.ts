@@ -25,7 +25,7 @@ export interface Discovery {
 
 export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: DiscoveryOptions, random: () => number, done: (found: number) => void, keyed?: (id: number) => boolean): Discovery {
   var nonce = 0, round = 0, fresh = 0, found = 0, seq = 0;
-  var tx = newMsg();
+  var tx = /*@__NOINLINE__*/ newMsg();
 
   function next(): void {
     if (round >= o.rounds || (round > 0 && fresh === 0)) { nonce = -1; done(found); return; }

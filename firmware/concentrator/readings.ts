@@ -10,10 +10,10 @@
  * and exports as CSV or JSON lines with the value scaled and the unit named.
  */
 import type { Clock } from "../../hal/types";
-import { P, Rd, T } from "../protocol/catalogue";
+import { Cap, P, Rd, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
-import type { Registry } from "./registry";
+import { Rf, type Registry } from "./registry";
 import type { ReadingStore } from "./store";
 
 /** Append-only text file (a Storage file on the device). */
@@ -64,7 +64,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
   var MAX_PROFILE_ASKS = 8;
   var finish: ((c: number, m: number) => void) | null = null;
   var clockSets = 0, refused = 0;
-  var tx = newMsg();
+  var tx = /*@__NOINLINE__*/ newMsg();
 
   /** Persists a reading: false when Storage refused it (then it is not collected). */
   function keep(line: string): boolean {
@@ -132,6 +132,9 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       if (what === Rd.IDENTIFY) {
         reg.setInfo(cur, b.kind, b.version);
         reg.setBoard(cur, b.board);
+        // kept once said: a boot routine is only replaced by provisioning over USB (a meter
+        // provisioned again with an older one refuses a packed image at activation, 108)
+        if (b.caps & Cap.UNPACKS) reg.add(m.src, Rf.UNPACKS);
         if (!reg.group(cur) && b.groups.length) reg.setGroup(cur, b.groups[0].group);
         got++;
       } else if (what === Rd.REGISTERS) {

@@ -5,7 +5,8 @@
  */
 import { Err } from "../common/errors";
 
-export const enum Rf { CONFIGURED = 1, DISCOVERED = 2 }
+/** Registry flags: how a meter came in, and what its IDENTITY said it can do. */
+export const enum Rf { CONFIGURED = 1, DISCOVERED = 2, /** its boot routine installs packed images (IDENTITY caps) */ UNPACKS = 4 }
 
 export interface Registry {
   readonly capacity: number;

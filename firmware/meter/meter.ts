@@ -14,7 +14,7 @@ import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
 import { guardedFlash } from "../common/flash-guard";
 import { STATE_SLOT } from "../common/update-image";
-import { P, Rd, Sel, T, Who } from "../protocol/catalogue";
+import { Cap, P, Rd, Sel, T, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
@@ -277,7 +277,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // (helpers used once are written in place: each function costs variables for good)
         var hw = new Uint8Array(board.board.length);
         for (var hi = 0; hi < hw.length; hi++) hw[hi] = board.board.charCodeAt(hi) & 0x7f;
-        reply(m, T.IDENTITY, { kind: metering.kind, board: board.code, version: version, imageId: runningImage, proto: P.VERSION, hw: hw, groups: groups });
+        reply(m, T.IDENTITY, { kind: metering.kind, board: board.code, version: version, imageId: runningImage, proto: P.VERSION, caps: unpacks ? Cap.UNPACKS : 0, hw: hw, groups: groups });
         break;
       case T.STATUS_REQ:
         reply(m, T.STATUS, {

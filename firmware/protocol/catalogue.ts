@@ -101,6 +101,12 @@ export const enum Rd { REGISTERS = 1, PROFILE = 2, IDENTIFY = 3 }
 /** GROUP_SET.op. */
 export const enum Gop { JOIN = 1, LEAVE = 2, LEAVE_ALL = 3 }
 
+/** IDENTITY.caps: what the meter can do beside the protocol. */
+export const enum Cap {
+  /** Its boot routine installs packed (compressed) images. */
+  UNPACKS = 1,
+}
+
 /** UPDATE_SELECT.op. */
 export const enum Sel { SELECT = 1, DESELECT = 2 }
 
@@ -135,7 +141,7 @@ export function layoutOf(type: number): string | null {
     case T.READINGS: return "time:I regs:L(obis:O unit:B scaler:b value:I status:B)";
     case T.PROFILE: return "obis:O unit:B scaler:b start:I period:H slots:L(value:I status:B)";
     case T.IDENTIFY: return "";
-    case T.IDENTITY: return "kind:B board:H version:I imageId:H proto:B hw:V groups:L(group:I)";
+    case T.IDENTITY: return "kind:B board:H version:I imageId:H proto:B caps:B hw:V groups:L(group:I)";
     case T.STATUS_REQ: return "";
     case T.STATUS: return "uptime:I boots:I time:I alarms:I lastError:H resetCause:B freeVars:H update:B";
     case T.TIME_SET: return "time:I";

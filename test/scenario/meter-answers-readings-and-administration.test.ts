@@ -54,7 +54,7 @@ describe("a meter answering the concentrator", () => {
   it("tells its identity, status and version", () => {
     const { rig, conc } = setup();
     const id = request(rig, conc, msg(T.IDENTIFY, {}, 4001));
-    expect(id?.body).toMatchObject({ kind: 1, board: 1, version: 3, proto: 1, groups: [] });
+    expect(id?.body).toMatchObject({ kind: 1, board: 1, version: 3, proto: 1, caps: 1, groups: [] }); // caps: its boot routine unpacks
     expect(new TextDecoder().decode(id?.body.hw)).toBe("LINUX");
     const st = request(rig, conc, msg(T.STATUS_REQ, {}, 4001));
     expect(st?.type).toBe(T.STATUS);

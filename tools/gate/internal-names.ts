@@ -30,7 +30,7 @@ export const INTERNAL_NAMES = [
   // the concentrator's campaign configuration and totals (the console's options keep their names)
   "answerMs", "frameOverhead", "lineBitRate", "hostBaud", "onMessage", "noProgressRounds", "checkpoint", "airtimeMs",
   "deadlineMs", "silentMs", "rebootMs", "maxNoAnswer", "nowUnix", "meterCount", "noAnswers", "setProfileAt", "profileAt",
-  "setInfo", "exportReadings", "clock", "rounds", "frames", "blocks", "pending", "coded", "bitRate", "unfinished", "onlyCheck", "planLoss",
+  "setInfo", "exportReadings", "clock", "rounds", "frames", "blocks", "pending", "coded", "bitRate", "unfinished", "onlyCheck", "planLoss", "refuse",
   // link, codec, auth
   "pos", "buf", "counter", "malformed", "inGroup", "lastDecodeError", "decodeErrors", "notForUs",
   "queueFull", "sendFailed", "lastLength", "maxPayload", "badChecksum", "rxGarbage", "garbage", "rxFrames", "rxBad",

@@ -14,8 +14,8 @@ export type ReadingsBody = { time: number; regs: { obis: Uint8Array; unit: numbe
 export type ProfileBody = { obis: Uint8Array; unit: number; scaler: number; start: number; period: number; slots: { value: number; status: number }[] };
 /** IDENTIFY (0x20): "" */
 export type IdentifyBody = Record<string, never>;
-/** IDENTITY (0x21): "kind:B board:H version:I imageId:H proto:B hw:V groups:L(group:I)" */
-export type IdentityBody = { kind: number; board: number; version: number; imageId: number; proto: number; hw: Uint8Array; groups: { group: number }[] };
+/** IDENTITY (0x21): "kind:B board:H version:I imageId:H proto:B caps:B hw:V groups:L(group:I)" */
+export type IdentityBody = { kind: number; board: number; version: number; imageId: number; proto: number; caps: number; hw: Uint8Array; groups: { group: number }[] };
 /** STATUS_REQ (0x22): "" */
 export type StatusReqBody = Record<string, never>;
 /** STATUS (0x23): "uptime:I boots:I time:I alarms:I lastError:H resetCause:B freeVars:H update:B" */

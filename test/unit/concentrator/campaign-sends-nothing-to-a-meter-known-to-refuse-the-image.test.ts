@@ -1,0 +1,53 @@
+/*
+ * A campaign's `refuse` (the console sets it for a packed image, from what each meter's
+ * IDENTITY said of its boot routine): a meter with a code fails with that code before the
+ * control, is sent nothing addressed and is in no selection list, and the others are updated,
+ * in both methods.
+ */
+import { describe, expect, it } from "vitest";
+import { VirtualClock } from "../../../hal/mock/clock";
+import { PowerLine } from "../../../hal/mock/powerline";
+import { Ms } from "../../../firmware/concentrator/campaign";
+import { Err } from "../../../firmware/common/errors";
+import { P, T } from "../../../firmware/protocol/catalogue";
+import { campaignNode } from "../../../bench/campaign-sim";
+import { modelMeter } from "../../../bench/model-meter";
+import { blockOf, imageOf } from "../../../bench/image";
+import { getU32 } from "../../../firmware/common/bytes";
+
+describe("a meter the campaign is told will refuse the image", () => {
+  for (const coded of [false, true]) {
+    it(`fails with the code it was given and is sent nothing, the others are updated (${coded ? "coded" : "patent"} method)`, () => {
+      const clock = new VirtualClock();
+      const line = new PowerLine(clock, { bitRate: 9600, overheadBytes: 16, turnaroundMs: 5, seed: 5, log: true });
+      const ids = [21, 22, 23];
+      const meters = ids.map((id) => modelMeter(line, clock, id));
+      const conc = campaignNode(line, clock);
+      const img = imageOf(new Uint8Array(1000).fill(9), { imageId: 6, version: 2, board: 1, blockSize: 200 });
+      const asked: number[] = [];
+      let code = -1;
+      const camp = conc.start({
+        session: img.session, block: (i) => blockOf(img, i), meters: ids, deadlineMs: 0, maxRounds: 5, noProgressRounds: 3,
+        maxNoAnswer: 3, answerMs: 500, rebootMs: 1000, activateAt: 0, coded,
+        refuse: (id) => { asked.push(id); return id === 22 ? Err.BOOT_NO_UNPACK : 0; },
+      }, (c) => { code = c; });
+      clock.runUntilIdle(600_000);
+      expect(code).toBe(0);
+      expect(asked).toEqual(ids);
+      expect(ids.map((_, i) => camp.state(i))).toEqual([Ms.ACTIVATED, Ms.FAILED, Ms.ACTIVATED]);
+      expect(camp.codeOf(1)).toBe(Err.BOOT_NO_UNPACK);
+      // meter 22 took no control and holds nothing of the image; the others run it
+      expect(meters.map((m) => m.state())).toEqual([6, 0, 6]);
+      // nothing addressed to 22, and no selection list names it
+      const to22 = line.log.filter((f) => f.bytes[9] === P.TO_METER && getU32(f.bytes, 10) === 22);
+      expect(to22).toEqual([]);
+      const lists = line.log.filter((f) => f.bytes[1] === T.SELECT_LIST);
+      if (coded) expect(lists.length).toBeGreaterThan(0);
+      for (const f of lists) {
+        const n = f.bytes[16];
+        const listed = Array.from({ length: n }, (_, k) => getU32(f.bytes, 17 + 4 * k));
+        expect(listed).toEqual([21, 23]);
+      }
+    });
+  }
+});
