@@ -121,25 +121,30 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
    */
   function ended(s: Session, ids: number[]): (code: number) => void {
     return function (code) {
-      if (code) { print("meterline: campaign " + s.imageId + " ended (E" + code + ")"); return; }
+      if (code) { say("campaign " + s.imageId + " ended (E" + code + ")"); return; }
       var camp = c.campaign(), r = c.registry, done = 0, bad = "", k: number;
       for (var i = 0; camp && i < ids.length; i++) {
         if (camp.state(i) !== Ms.ACTIVATED) { bad += " " + ids[i] + " E" + camp.codeOf(i); continue; }
         done++;
         if ((k = r.find(ids[i])) >= 0) r.setInfo(k, r.kind(k), s.version);
       }
-      print("meterline: campaign " + s.imageId + " ended: " + (bad ? done + " of " + ids.length + " meters updated; failed:" + bad : "every meter done"));
+      say("campaign " + s.imageId + " ended: " + (bad ? done + " of " + ids.length + " meters updated; failed:" + bad : "every meter done"));
     };
   }
 
   function collectNow(id: number | undefined, what: number, name: string): number {
     if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, name + "([meter id])");
-    var e = c.collect(function (got, missed) { print("meterline: " + (what === Rd.IDENTIFY ? "identify" : what === Rd.PROFILE ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
+    var e = c.collect(function (got, missed) { say("" + (what === Rd.IDENTIFY ? "identify" : what === Rd.PROFILE ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
     return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
   }
 
+  /** One line for the operator, after the prefix every console line has. */
+  function say(line: string): void {
+    print("meterline: " + line);
+  }
+
   function fail(code: number, why: string): number {
-    print("meterline: " + why + " (E" + code + ")");
+    say(why + " (E" + code + ")");
     return code;
   }
 
@@ -190,6 +195,51 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     return ids.length ? ids : fail(Err.BAD_ARG, "no meters to update");
   }
 
+  /** update()'s options beside the image and the meters: the activation time, the method, the loss; the error code once printed, or 0. */
+  function badCampaignOptions(o: UpdateOptions): number {
+    if (o.activateAt !== undefined && !isInt(o.activateAt, 0, 0xffffffff)) return fail(Err.BAD_ARG, "activateAt must be Unix seconds (0: at once)");
+    if (o.activateAt && !c.now()) return fail(Err.CLOCK_NOT_SET, "set the clock with time(unix) before scheduling an activation");
+    if (o.method !== undefined && o.method !== "coded" && o.method !== "patent") return fail(Err.BAD_ARG, "method must be \"coded\" (the default) or \"patent\"");
+    if (o.loss !== undefined && !(typeof o.loss === "number" && o.loss >= 0 && o.loss <= 0.5)) return fail(Err.BAD_ARG, "loss must be the frame loss expected, 0 to 0.5");
+    return 0;
+  }
+
+  /**
+   * The session's digest into `s.digest`, after checking an image file's own: the file's is
+   * made with no campaign (imageId 0), the session's binds this campaign's id; an image file
+   * for a board without SHA-256 carries the CRC-32 chain (4 bytes). The error code once
+   * printed, or 0.
+   */
+  function sessionDigest(file: string, s: Session, head: ImageFileHeader | null, block: (i: number) => Uint8Array, imageId: number): number {
+    var crcOnly = !native.sha256, z: number;
+    if (head) { crcOnly = true; for (z = 4; z < 32; z++) if (head.digest[z]) crcOnly = false; }
+    var dn = crcOnly ? { crc32: native.crc32, bytesToString: native.bytesToString, sha256: null } : native;
+    if (head) {
+      s.imageId = 0;
+      digestInto(dn, s, block, crcOnly);
+      s.imageId = imageId;
+      for (z = 0; z < 32; z++) if (head.digest[z] !== s.digest[z]) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" does not match its header's digest");
+    }
+    digestInto(dn, s, block, crcOnly);
+    return 0;
+  }
+
+  /** The campaign update() starts: its method, loss, group, and for a packed image the meters known not to take one. */
+  function updateConfig(s: Session, block: (i: number) => Uint8Array, ids: number[], o: UpdateOptions): CampaignConfig {
+    var cfg = campaignConfig(s, block, ids, o);
+    cfg.group = o.group;
+    cfg.coded = o.method !== "patent";
+    cfg.planLoss = o.loss;
+    cfg.onlyCheck = !!o.checkOnly;
+    // a packed image: a meter whose IDENTITY said its boot routine cannot install one fails
+    // with 108 and is sent nothing (one not yet identified is sent it, and refuses it at activation)
+    if (getU32(block(0), 0) === PACKED_MAGIC) cfg.refuse = function (id) {
+      var r = c.registry, k = r.find(id);
+      return k >= 0 && r.board(k) && !(r.flags(k) & Rf.UNPACKS) ? Err.BOOT_NO_UNPACK : 0;
+    };
+    return cfg;
+  }
+
   return {
     meters: function () {
       var r = c.registry;
@@ -209,40 +259,18 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (typeof f === "number") return f;
       var s = f[0], ids = selectMeters(o, s.version, s.board);
       if (typeof ids === "number") return ids;
-      if (o.activateAt !== undefined && !isInt(o.activateAt, 0, 0xffffffff)) return fail(Err.BAD_ARG, "activateAt must be Unix seconds (0: at once)");
-      if (o.activateAt && !c.now()) return fail(Err.CLOCK_NOT_SET, "set the clock with time(unix) before scheduling an activation");
+      var bad = badCampaignOptions(o);
+      if (bad) return bad;
       var tags = o.tags === undefined ? null : typeof o.tags === "string" ? readFile(o.tags) : undefined;
       if (tags === undefined) return fail(Err.BAD_ARG, "tags: no Storage file \"" + o.tags + "\" (the head-end's authorisations, npm run keys -- authorise)");
-      // the session's digest, after checking an image file's own: the file's is made with no
-      // campaign (imageId 0), the session's binds this campaign's id; an image file for a
-      // board without SHA-256 carries the CRC-32 chain (4 bytes)
-      var block = blocksOf(img, img.length - s.size, s.blockSize), head = f[1], crcOnly = !native.sha256, z: number, e: number;
-      if (head) { crcOnly = true; for (z = 4; z < 32; z++) if (head.digest[z]) crcOnly = false; }
-      var dn = crcOnly ? { crc32: native.crc32, bytesToString: native.bytesToString, sha256: null } : native;
-      if (head) {
-        s.imageId = 0;
-        digestInto(dn, s, block, crcOnly);
-        s.imageId = o.imageId;
-        for (z = 0; z < 32; z++) if (head.digest[z] !== s.digest[z]) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" does not match its header's digest");
-      }
-      digestInto(dn, s, block, crcOnly);
-      if (o.method !== undefined && o.method !== "coded" && o.method !== "patent") return fail(Err.BAD_ARG, "method must be \"coded\" (the default) or \"patent\"");
-      if (o.loss !== undefined && !(typeof o.loss === "number" && o.loss >= 0 && o.loss <= 0.5)) return fail(Err.BAD_ARG, "loss must be the frame loss expected, 0 to 0.5");
-      var cfg = campaignConfig(s, block, ids, o);
-      cfg.group = o.group;
-      cfg.coded = o.method !== "patent";
-      cfg.planLoss = o.loss;
-      cfg.onlyCheck = !!o.checkOnly;
-      // a packed image: a meter whose IDENTITY said its boot routine cannot install one fails
-      // with 108 and is sent nothing (one not yet identified is sent it, and refuses it at activation)
-      if (getU32(block(0), 0) === PACKED_MAGIC) cfg.refuse = function (id) {
-        var r = c.registry, k = r.find(id);
-        return k >= 0 && r.board(k) && !(r.flags(k) & Rf.UNPACKS) ? Err.BOOT_NO_UNPACK : 0;
-      };
+      var block = blocksOf(img, img.length - s.size, s.blockSize);
+      bad = sessionDigest(file, s, f[1], block, o.imageId);
+      if (bad) return bad;
+      var cfg = updateConfig(s, block, ids, o), e: number;
       if (tags && tagsInto(cfg, tags)) return Err.BAD_ARG;
       e = c.update(cfg, ended(s, ids));
       if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
-      print("meterline: campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
+      say("campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
       return 0;
     },
     /** Continues a paused campaign; with `file`, the campaign a restart interrupted. */
@@ -251,7 +279,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (file === undefined) {
         if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign");
         camp.resume();
-        print("meterline: resumed");
+        say("resumed");
         return 0;
       }
       var info = c.unfinished();
@@ -271,22 +299,22 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       }
       var e = c.resume(rcfg, ended(s, info.meters));
       if (e) return fail(e, e === Err.AUTH_NO_TAG ? "keyed meters: resume(file, tags)" : "the modem is not ready");
-      print("meterline: campaign " + s.imageId + " resumed for " + info.meters.length + " meters");
+      say("campaign " + s.imageId + " resumed for " + info.meters.length + " meters");
       return 0;
     },
     progress: function () {
       var camp = c.campaign();
-      if (!camp) { print("meterline: no campaign"); return Err.UPDATE_NO_SESSION; }
+      if (!camp) { say("no campaign"); return Err.UPDATE_NO_SESSION; }
       var t = camp.totals, n = camp.meterCount(), done = 0, failed = 0;
       for (var i = 0; i < n; i++) { var st = camp.state(i); if (st === Ms.ACTIVATED) done++; else if (st === Ms.FAILED || st === Ms.REVERTED) failed++; }
-      print("meterline: campaign " + PHASE_NAMES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (t.airtimeMs ? ", about " + Math.round(t.airtimeMs / 1000) + " s on air" : "") + ", " + done + " of " + n + " meters updated, " + failed + " failed" + (camp.code() ? ", E" + camp.code() : ""));
+      say("campaign " + PHASE_NAMES[camp.phase()] + ", round " + t.rounds + ", " + t.blocks + " blocks, " + t.polls + " polls, " + t.frames + " frames, " + t.bytes + " bytes" + (t.airtimeMs ? ", about " + Math.round(t.airtimeMs / 1000) + " s on air" : "") + ", " + done + " of " + n + " meters updated, " + failed + " failed" + (camp.code() ? ", E" + camp.code() : ""));
       return 0;
     },
-    pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); print("meterline: paused"); return 0; },
+    pause: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.pause(); say("paused"); return 0; },
     abort: function () { var camp = c.campaign(); if (!camp) return fail(Err.UPDATE_NO_SESSION, "no campaign"); camp.abort(0); return 0; },
     read: function (id?: number) { return collectNow(id, Rd.REGISTERS, "read"); },
     join: function (id: number, g: number) {
-      var e = c.join(id, g, function (code) { print("meterline: meter " + id + (code ? " not in group " + g + " (E" + code + ")" : " in group " + g)); });
+      var e = c.join(id, g, function (code) { say("meter " + id + (code ? " not in group " + g + " (E" + code + ")" : " in group " + g)); });
       return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.BAD_ARG ? "join(meter id, group 1..4294967294)" : "busy or no modem") : 0;
     },
     profile: function (id?: number) { return collectNow(id, Rd.PROFILE, "profile"); },
@@ -294,7 +322,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     time: function (unix: number) {
       var e = c.setTime(unix);
       if (e) return fail(e, e === Err.BAD_ARG ? "time(Unix seconds)" : "the modem is busy");
-      print("meterline: clock set to " + unix + " here and sent to every meter");
+      say("clock set to " + unix + " here and sent to every meter");
       return 0;
     },
     export: function (format: string, from?: number, max?: number) {
@@ -310,7 +338,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     discover: function (slots: number, slotMs: number) {
       // (a meter waits at most P.MAX_ANSWER_WAIT_MS, 10 min, for its slot)
       if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000) || slots * slotMs > P.MAX_ANSWER_WAIT_MS) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000), slots x slotMs <= 600000");
-      var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n) { print("meterline: discovery found " + n + " new meters, " + c.registry.count() + " known"); });
+      var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n) { say("discovery found " + n + " new meters, " + c.registry.count() + " known"); });
       return e ? fail(e, "the modem is not ready") : 0;
     },
   };
