@@ -228,6 +228,12 @@ export class Attachment {
       const lines = await this.call(`meterline.read(${c.meter ?? ""})`);
       return { meter: c.meter ?? null, lines, note: "a round of readings runs; they come on the reading topics with the next pull" };
     }
+    if (c.name === "resume") {
+      const lines = await this.resume();
+      this.following = true;
+      await this.followCampaign();
+      return { lines, campaign: this.report };
+    }
     if (c.name !== "update") {
       const lines = await this.call(`meterline.${c.name}()`);
       this.following = true;
@@ -260,6 +266,33 @@ export class Attachment {
     this.following = true;
     await this.followCampaign();
     return { imageId: c.imageId, uploaded, lines, campaign: this.report };
+  }
+
+  /**
+   * resume: the paused campaign; else the campaign a restart of the concentrator interrupted
+   * (its checkpoint names it), with the image file the head-end uploaded for it (IMAGE_NAME)
+   * and, when the concentrator says its meters are keyed (AUTH_NO_TAG), the tags file beside
+   * it (TAGS_NAME). The concentrator checks that the file is that campaign's image (its
+   * digest): a refusal is the answer and changes nothing.
+   */
+  private async resume(): Promise<string[]> {
+    const code = (e: unknown) => (e instanceof CommandError ? e.code : undefined);
+    try {
+      return await this.call("meterline.resume()");
+    } catch (e) {
+      if (code(e) !== lookupErr("UPDATE_NO_SESSION")!.code) throw e;
+    }
+    let lines: string[];
+    try {
+      lines = await this.call(`meterline.resume(${JSON.stringify(IMAGE_NAME)})`);
+    } catch (e) {
+      if (code(e) !== lookupErr("AUTH_NO_TAG")!.code) throw e;
+      lines = await this.call(`meterline.resume(${JSON.stringify(IMAGE_NAME)},${JSON.stringify(TAGS_NAME)})`);
+    }
+    // "meterline: campaign 12 resumed for 3 meters": followed and published as the head-end's own
+    const m = /^meterline: campaign (\d+) resumed/.exec(lines[lines.length - 1] ?? "");
+    if (m) { this.imageId = Number(m[1]); this.campaignIds = null; this.endLine = null; }
+    return lines;
   }
 
   /**
