@@ -59,6 +59,17 @@ describe("--db postgres://: the head-end on a real PostgreSQL server (Debian's p
     const who = (ms: { id: number; concentrator: string; kind: number; version: number }[]) => ms.map((m) => [m.id, m.concentrator, m.kind, m.version]);
     expect(who(po.meters)).toEqual(who(lo.meters));
     expect(po.concentrators.map((c) => [c.id, c.status])).toEqual([["3", "online"]]);
+    // one page of meters (the live page's paging): the same meters, counts and newest readings in both
+    for (const page of [{ offset: 2, limit: 3 }, { concentrator: "3", offset: 6, limit: 5 }, { concentrator: "9", offset: 0, limit: 5 }]) {
+      const pp = await pg.overview(page), lp = lite.overview(page);
+      expect(who(pp.meters)).toEqual(who(lp.meters));
+      expect(pp.last).toEqual(lp.last);
+      expect(pp.meterCount).toBe(lp.meterCount);
+    }
+    expect(lite.overview({ offset: 2, limit: 3 }).meters.map((m) => m.id)).toEqual(lo.meters.slice(2, 5).map((m) => m.id));
+    expect(lite.overview({ concentrator: "3", offset: 6, limit: 5 })).toMatchObject({ meterCount: 8 });
+    expect(lite.overview({ concentrator: "3", offset: 6, limit: 5 }).meters.length).toBe(2);
+    expect(lite.overview({ concentrator: "9", offset: 0, limit: 5 })).toMatchObject({ meters: [], last: [], meterCount: 0 });
     expect(await pg.series(1001, 0)).toEqual(lite.series(1001, 0));
     expect(lite.series(1001, 0).length).toBe(lr.filter((r) => r.meter === 1001).length);
     expect(await pg.series(1001, lr[lr.length - 1].time - 120, 2)).toEqual(lite.series(1001, lr[lr.length - 1].time - 120, 2));

@@ -17,7 +17,7 @@ import {
   IMAGE_NAME, METER_STATES_CALL, parseCommand, parseProgress, replyTopic, running, TAGS_NAME, TOPIC_ROOT, updateCall,
   type CampaignReport, type Command, type FailedMeter,
 } from "./commands";
-import type { MeterInfo, Overview, Point, Reading, Register } from "./db";
+import type { MeterInfo, MeterPage, Overview, Point, Reading, Register } from "./db";
 import type { Publisher } from "./mqtt";
 import { discoveryConfig } from "./homeassistant";
 
@@ -46,8 +46,8 @@ export interface ReadingsDb {
   meters(id: string, list: MeterInfo[]): Maybe<void>;
   /** Each register (meter, OBIS, unit) of the concentrator's readings stored. */
   registers(id: string): Maybe<Register[]>;
-  /** Every concentrator and meter, and each register's newest reading (the live page). */
-  overview(): Maybe<Overview>;
+  /** Every concentrator, the meters (all, or one page), and those meters' registers' newest readings (the live page). */
+  overview(page?: MeterPage): Maybe<Overview>;
   /** A meter's readings from `since` (Unix s) on, by time, at most `max` (the newest): the live page's plot. */
   series(meter: number, since: number, max?: number): Maybe<Point[]>;
   close(): Maybe<void>;

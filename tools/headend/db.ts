@@ -47,8 +47,15 @@ export interface MeterRow { id: number; concentrator: string; kind: number; vers
 /** A register's newest reading. */
 export interface LastReading { concentrator: string; meter: number; obis: string; value: number; unit: string; time: number; status: number }
 
-/** What the live page shows of the database (page.ts): every concentrator, every meter, each register's newest reading. */
-export interface Overview { concentrators: ConcentratorRow[]; meters: MeterRow[]; last: LastReading[] }
+/**
+ * What the live page shows of the database (page.ts): every concentrator, the meters (all, or
+ * one page of them), each of those meters' registers' newest reading, and how many meters there
+ * are in all (of the concentrator asked for).
+ */
+export interface Overview { concentrators: ConcentratorRow[]; meters: MeterRow[]; last: LastReading[]; meterCount: number }
+
+/** One page of meters, by id: `limit` from `offset` on, of one concentrator or all. */
+export interface MeterPage { concentrator?: string; offset: number; limit: number }
 
 /** One reading of a meter's series (the page's plot). */
 export interface Point { obis: string; time: number; value: number; unit: string }
@@ -162,13 +169,24 @@ export class HeadendDb {
     return this.db.prepare("SELECT DISTINCT meter, obis, unit FROM readings WHERE concentrator = ? ORDER BY meter, obis").all(id) as Register[];
   }
 
-  overview(): Overview {
-    return {
-      concentrators: this.db.prepare("SELECT id, port, status, first_seen, last_seen FROM concentrators ORDER BY id").all() as ConcentratorRow[],
-      meters: this.db.prepare("SELECT id, concentrator, kind, version, last_seen, quality, updated FROM meters ORDER BY id").all() as MeterRow[],
+  /** The page's view of the database: every meter, or one page of them (its newest readings by the unique key's index). */
+  overview(page?: MeterPage): Overview {
+    const concentrators = this.db.prepare("SELECT id, port, status, first_seen, last_seen FROM concentrators ORDER BY id").all() as ConcentratorRow[];
+    const cols = "SELECT id, concentrator, kind, version, last_seen, quality, updated FROM meters";
+    if (!page) {
+      const meters = this.db.prepare(`${cols} ORDER BY id`).all() as MeterRow[];
       // SQLite takes the other columns of a MAX() group from the row that holds the maximum
-      last: this.db.prepare("SELECT concentrator, meter, obis, value, unit, MAX(time) AS time, status FROM readings GROUP BY meter, obis ORDER BY meter, obis").all() as LastReading[],
-    };
+      const last = this.db.prepare("SELECT concentrator, meter, obis, value, unit, MAX(time) AS time, status FROM readings GROUP BY meter, obis ORDER BY meter, obis").all() as LastReading[];
+      return { concentrators, meters, last, meterCount: meters.length };
+    }
+    const where = page.concentrator === undefined ? "" : " WHERE concentrator = ?";
+    const args = page.concentrator === undefined ? [] : [page.concentrator];
+    const meters = this.db.prepare(`${cols}${where} ORDER BY id LIMIT ? OFFSET ?`).all(...args, page.limit, page.offset) as MeterRow[];
+    const meterCount = (this.db.prepare(`SELECT count(*) AS n FROM meters${where}`).get(...args) as { n: number }).n;
+    const last = meters.length
+      ? this.db.prepare(`SELECT concentrator, meter, obis, value, unit, MAX(time) AS time, status FROM readings WHERE meter IN (${meters.map(() => "?").join(",")}) GROUP BY meter, obis ORDER BY meter, obis`).all(...meters.map((m) => m.id)) as LastReading[]
+      : [];
+    return { concentrators, meters, last, meterCount };
   }
 
   /** Meter `meter`'s readings at `since` (Unix s) and after, by time: at most `max`, the newest. */

@@ -3,8 +3,12 @@
  *
  *   /         the page: concentrators, campaigns (progress bar, phase, failed meters), meters
  *             with their kind, version and each register's newest reading, and a plot of each
- *             meter's register and load profile over its last two days of readings (inline SVG)
- *   /live     the same sections alone: the page fetches them again when something changed
+ *             meter's register and load profile over its last two days of readings (inline SVG);
+ *             meters a page of PAGE_SIZE at a time by id (?page=N, from 1), of one concentrator
+ *             (?concentrator=ID) or all, so a network of thousands costs the database and the
+ *             browser one page
+ *   /live     the same sections alone (the same ?page and ?concentrator): the page fetches them
+ *             again when something changed
  *   /events   Server-Sent Events: "change" when readings were stored, a campaign's progress or a
  *             concentrator's status changed, or a registry was asked (Headend.watch), at most
  *             five a second, so a burst of batches costs the page one fetch
@@ -22,8 +26,8 @@ import type { ConcentratorRow, LastReading, MeterRow, Point } from "./db";
 
 /** The plots look back this far from each meter's newest reading. */
 export const PLOT_WINDOW_S = 2 * 86_400;
-/** Meters plotted on one page (the first by id); the rest are listed without a plot. */
-export const PLOT_MAX = 100;
+/** Meters on one page, each with its plot. */
+export const PAGE_SIZE = 100;
 /** The shortest time between two "change" events. */
 const CHANGE_EVERY_MS = 200;
 
@@ -33,28 +37,39 @@ export interface PageMeter extends MeterRow { readings: LastReading[] }
 export interface PageCampaign extends CampaignReport { concentrator: string }
 export interface PageConcentrator extends ConcentratorRow { attached: boolean; storedSinceAttached: number }
 
+/** Which meters the page shows: page `page` (from 1) of PAGE_SIZE, of one concentrator or all. */
+export interface PageView { concentrator?: string; page: number }
+
+/** A view from the address's query (?page=N&concentrator=ID); anything else is the first page of all. */
+export function viewOf(query: URLSearchParams): PageView {
+  const page = Number(query.get("page") ?? "1"), c = query.get("concentrator");
+  return { page: Number.isInteger(page) && page >= 1 ? page : 1, ...(c ? { concentrator: c } : {}) };
+}
+
 /** What the page shows. */
 export interface PageState {
   concentrators: PageConcentrator[];
+  /** The view's page of meters, by id. */
   meters: PageMeter[];
   campaigns: PageCampaign[];
+  view: PageView;
+  /** Meters in the view (of its concentrator, or all), on every page. */
+  meterCount: number;
 }
 
 /** The database's overview with the head-end's own: which concentrators are attached, their campaigns. */
-export async function pageState(h: Headend): Promise<PageState> {
-  const o = await h.db.overview();
+export async function pageState(h: Headend, view: PageView = { page: 1 }): Promise<PageState> {
+  const o = await h.db.overview({ concentrator: view.concentrator, offset: (view.page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
   const byId = new Map(h.attached.map((a) => [a.id, a]));
   const meters = new Map<number, PageMeter>(o.meters.map((m) => [m.id, { ...m, readings: [] }]));
-  for (const r of o.last) {
-    // a meter with readings the registry has not listed yet (its first pull) is shown all the same
-    let m = meters.get(r.meter);
-    if (!m) meters.set(r.meter, m = { id: r.meter, concentrator: r.concentrator, kind: 0, version: 0, last_seen: 0, quality: 0, updated: 0, readings: [] });
-    m.readings.push(r);
-  }
+  // the newest readings of the page's meters (a meter is listed once its concentrator's registry
+  // is: the first pull asks for it)
+  for (const r of o.last) meters.get(r.meter)?.readings.push(r);
   return {
     concentrators: o.concentrators.map((c) => ({ ...c, attached: byId.has(c.id), storedSinceAttached: byId.get(c.id)?.stored ?? 0 })),
     meters: [...meters.values()].sort((a, b) => a.id - b.id),
     campaigns: h.attached.filter((a) => a.report).map((a) => ({ concentrator: a.id, ...a.report! })),
+    view, meterCount: o.meterCount,
   };
 }
 
@@ -110,7 +125,7 @@ export function plotSvg(meter: number, points: Point[]): string {
 
 function concentratorsHtml(s: PageState): string {
   if (!s.concentrators.length) return `<p>No concentrator yet.</p>`;
-  const rows = s.concentrators.map((c) => `<tr class="concentrator" data-concentrator="${esc(c.id)}" data-status="${esc(c.status)}"><td>${esc(c.id)}</td><td>${esc(c.port ?? "")}</td>`
+  const rows = s.concentrators.map((c) => `<tr class="concentrator" data-concentrator="${esc(c.id)}" data-status="${esc(c.status)}"><td><a class="view-concentrator" href="?concentrator=${encodeURIComponent(c.id)}">${esc(c.id)}</a></td><td>${esc(c.port ?? "")}</td>`
     + `<td class="status status-${esc(c.status)}">${esc(c.status)}${c.attached ? "" : " (not attached)"}</td><td>${esc(timeText(Math.floor(c.last_seen / 1000)))}</td><td class="stored">${c.storedSinceAttached}</td></tr>`).join("");
   return `<table><thead><tr><th>concentrator</th><th>console</th><th>status</th><th>last seen</th><th>new readings since attached</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -128,29 +143,44 @@ function campaignsHtml(s: PageState): string {
   }).join("");
 }
 
+/** A link to page `page` of the view's concentrator (or all). */
+function pageHref(v: PageView, page: number): string {
+  return `?${v.concentrator !== undefined ? `concentrator=${encodeURIComponent(v.concentrator)}&` : ""}page=${page}`;
+}
+
+/** Where the page is among the view's meters, with links to the pages before and after and to all meters. */
+function pagerHtml(s: PageState): string {
+  const v = s.view, pages = Math.max(1, Math.ceil(s.meterCount / PAGE_SIZE)), first = (v.page - 1) * PAGE_SIZE;
+  const of = v.concentrator !== undefined ? ` of concentrator ${esc(v.concentrator)} (<a class="view-all" href="?page=1">all meters</a>)` : "";
+  const where = s.meters.length ? `meters ${first + 1} to ${first + s.meters.length} of ${s.meterCount}${of}` : `no meters on page ${v.page} of ${pages}: ${s.meterCount} meters${of}`;
+  const prev = v.page > 1 ? ` <a class="page-prev" href="${pageHref(v, Math.min(v.page - 1, pages))}">previous</a>` : "";
+  const next = v.page < pages ? ` <a class="page-next" href="${pageHref(v, v.page + 1)}">next</a>` : "";
+  return `<p class="pager" data-page="${v.page}" data-pages="${pages}" data-meters="${s.meterCount}">Page ${v.page} of ${pages}: ${where}.${prev}${next}</p>`;
+}
+
 function metersHtml(s: PageState, plots: Map<number, string>): string {
-  if (!s.meters.length) return `<p>No meter yet: the registry and the readings come with the first pull.</p>`;
+  if (!s.meterCount) return `<p>No meter yet: the registry and the readings come with the first pull.</p>`;
+  if (!s.meters.length) return pagerHtml(s);
   const rows = s.meters.map((m) => {
     const readings = m.readings.map((r) => `<li class="reading" data-obis="${esc(r.obis)}" data-time="${r.time}" data-value="${r.value}">${esc(r.obis)} <b>${esc(r.value)}</b> ${esc(r.unit)} <time>${timeText(r.time)}</time>${r.status ? ` <span class="bad">status ${r.status}</span>` : ""}</li>`).join("");
     return `<tr class="meter" data-meter="${m.id}" data-concentrator="${esc(m.concentrator)}"><td class="id">${m.id}</td><td>${esc(m.concentrator)}</td><td class="kind">${KIND_NAMES[m.kind] ?? "not identified"}</td>`
       + `<td class="version">${m.version ? `v${m.version}` : "unknown"}</td><td>${m.last_seen ? `${m.last_seen} s` : "not yet"}</td><td>${m.quality}</td>`
       + `<td><ul class="readings">${readings || "<li>none yet</li>"}</ul></td><td>${plots.get(m.id) ?? ""}</td></tr>`;
   }).join("");
-  const more = s.meters.length > PLOT_MAX ? `<p>Plots for the first ${PLOT_MAX} of ${s.meters.length} meters.</p>` : "";
-  return `${more}<table><thead><tr><th>meter</th><th>concentrator</th><th>kind</th><th>version</th><th title="the registry: its last answer, in seconds since the concentrator started">last heard (uptime)</th><th>link quality</th><th>newest readings</th><th>register (left) and load profile (right), last two days</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `${pagerHtml(s)}<table><thead><tr><th>meter</th><th>concentrator</th><th>kind</th><th>version</th><th title="the registry: its last answer, in seconds since the concentrator started">last heard (uptime)</th><th>link quality</th><th>newest readings</th><th>register (left) and load profile (right), last two days</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** The live sections (what /live answers and the page swaps in). */
-export async function liveHtml(h: Headend, s?: PageState): Promise<string> {
-  s ??= await pageState(h);
+export async function liveHtml(h: Headend, view: PageView = { page: 1 }, s?: PageState): Promise<string> {
+  s ??= await pageState(h, view);
   const plots = new Map<number, string>();
-  for (const m of s.meters.slice(0, PLOT_MAX)) {
+  for (const m of s.meters) {
     const newest = Math.max(0, ...m.readings.map((r) => r.time));
     plots.set(m.id, plotSvg(m.id, await h.db.series(m.id, newest - PLOT_WINDOW_S)));
   }
   return `<section id="concentrators"><h2>Concentrators</h2>${concentratorsHtml(s)}</section>`
     + `<section id="campaigns"><h2>Campaigns</h2>${campaignsHtml(s)}</section>`
-    + `<section id="meters"><h2>Meters (${s.meters.length})</h2>${metersHtml(s, plots)}</section>`;
+    + `<section id="meters"><h2>Meters (${s.meterCount})</h2>${metersHtml(s, plots)}</section>`;
 }
 
 const STYLE = `body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}h1{font-size:1.4em;margin:0}header{display:flex;gap:1em;align-items:baseline}
@@ -165,7 +195,7 @@ const SCRIPT = `(function () {
   function refresh() {
     if (busy) { again = true; return; }
     busy = true;
-    fetch("live", { cache: "no-store" }).then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+    fetch("live" + location.search, { cache: "no-store" }).then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (t) { live.innerHTML = t; document.body.setAttribute("data-updated", String(Date.now())); })
       .catch(function () {})
       .then(function () { busy = false; if (again) { again = false; refresh(); } });
@@ -177,9 +207,9 @@ const SCRIPT = `(function () {
 })();`;
 
 /** The whole page. */
-export async function pageHtml(h: Headend): Promise<string> {
+export async function pageHtml(h: Headend, view: PageView = { page: 1 }): Promise<string> {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>meterline head-end</title><meta name="viewport" content="width=device-width"><style>${STYLE}</style></head>`
-    + `<body data-live="loading"><header><h1>meterline head-end</h1><span id="link">connecting</span></header><div id="live">${await liveHtml(h)}</div><script>${SCRIPT}</script></body></html>`;
+    + `<body data-live="loading"><header><h1>meterline head-end</h1><span id="link">connecting</span></header><div id="live">${await liveHtml(h, view)}</div><script>${SCRIPT}</script></body></html>`;
 }
 
 export interface PageServer {
@@ -210,11 +240,11 @@ export async function startPage(h: Headend, port: number, host = "0.0.0.0"): Pro
     res.end(body);
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const url = new URL(req.url ?? "/", "http://x"), path = url.pathname, view = viewOf(url.searchParams);
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain; charset=utf-8", `the page is read-only: ${req.method} is not answered (commands go over MQTT)\n`);
-    if (path === "/") return send(res, 200, "text/html; charset=utf-8", await pageHtml(h));
-    if (path === "/live") return send(res, 200, "text/html; charset=utf-8", await liveHtml(h));
-    if (path === "/state") return send(res, 200, "application/json", JSON.stringify(await pageState(h)));
+    if (path === "/") return send(res, 200, "text/html; charset=utf-8", await pageHtml(h, view));
+    if (path === "/live") return send(res, 200, "text/html; charset=utf-8", await liveHtml(h, view));
+    if (path === "/state") return send(res, 200, "application/json", JSON.stringify(await pageState(h, view)));
     if (path === "/events") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
       res.write("retry: 2000\n\n");

@@ -3,7 +3,7 @@
  * the SQLite one (db.ts; docs/headend.md, Schema), a batch and its cursor in one transaction.
  */
 import pg from "pg";
-import type { ConcentratorRow, LastReading, MeterInfo, MeterRow, Overview, Point, Reading, ReadingRow, Register } from "./db";
+import type { ConcentratorRow, LastReading, MeterInfo, MeterPage, MeterRow, Overview, Point, Reading, ReadingRow, Register } from "./db";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS concentrators (
@@ -129,13 +129,26 @@ export class PgDb {
     return r.rows.map((x: { meter: string | number; obis: string; unit: string }) => ({ meter: Number(x.meter), obis: x.obis, unit: x.unit }));
   }
 
-  async overview(): Promise<Overview> {
-    const [c, m, l] = await Promise.all([
-      this.pool.query("SELECT id, port, status, first_seen, last_seen FROM concentrators ORDER BY id"),
-      this.pool.query("SELECT id, concentrator, kind, version, last_seen, quality, updated FROM meters ORDER BY id"),
-      this.pool.query("SELECT DISTINCT ON (meter, obis) concentrator, meter, obis, value, unit, time, status FROM readings ORDER BY meter, obis, time DESC"),
+  async overview(page?: MeterPage): Promise<Overview> {
+    const cols = "SELECT id, concentrator, kind, version, last_seen, quality, updated FROM meters";
+    const c = await this.pool.query("SELECT id, port, status, first_seen, last_seen FROM concentrators ORDER BY id");
+    if (!page) {
+      const [m, l] = await Promise.all([
+        this.pool.query(`${cols} ORDER BY id`),
+        this.pool.query("SELECT DISTINCT ON (meter, obis) concentrator, meter, obis, value, unit, time, status FROM readings ORDER BY meter, obis, time DESC"),
+      ]);
+      return { concentrators: c.rows as ConcentratorRow[], meters: m.rows as MeterRow[], last: l.rows as LastReading[], meterCount: m.rows.length };
+    }
+    const one = page.concentrator !== undefined;
+    const [m, n] = await Promise.all([
+      this.pool.query(`${cols}${one ? " WHERE concentrator = $3" : ""} ORDER BY id LIMIT $1 OFFSET $2`, one ? [page.limit, page.offset, page.concentrator] : [page.limit, page.offset]),
+      this.pool.query(`SELECT count(*)::int AS n FROM meters${one ? " WHERE concentrator = $1" : ""}`, one ? [page.concentrator] : []),
     ]);
-    return { concentrators: c.rows as ConcentratorRow[], meters: m.rows as MeterRow[], last: l.rows as LastReading[] };
+    const ids = (m.rows as MeterRow[]).map((x) => x.id);
+    const l = ids.length
+      ? await this.pool.query("SELECT DISTINCT ON (meter, obis) concentrator, meter, obis, value, unit, time, status FROM readings WHERE meter = ANY($1) ORDER BY meter, obis, time DESC", [ids])
+      : { rows: [] };
+    return { concentrators: c.rows as ConcentratorRow[], meters: m.rows as MeterRow[], last: l.rows as LastReading[], meterCount: (n.rows[0] as { n: number }).n };
   }
 
   async series(meter: number, since: number, max = 5000): Promise<Point[]> {
