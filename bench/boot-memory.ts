@@ -25,11 +25,14 @@
  * variables there (E.dumpVariables), re-costed for the Original's 13-byte variables as
  * bench:memory re-costs its dump (bench/memory.ts originalCost). The app region must then
  * hold the plain program byte for byte and the journal its DONE.
+ *
+ * --json FILE writes the figures it prints (BootMemoryFigures), numbers not text, whatever
+ * the exit code (its `ok` says whether both installs passed); npm run bench reads them.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../tools/cli/cli";
+import { cli, int, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { handoverStub, provisioningPlan } from "../tools/flash/plan";
 import { bundleProgram } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
@@ -149,6 +152,58 @@ export function bootPeaks(f: BootFigures, dumpHere?: number, dumpOriginal?: numb
   return { hooks, live, withGarbage, original };
 }
 
+/** One install's figures in --json (variables; "live" after a collection, "withGarbage" before one). */
+export interface BootInstallFigures {
+  image: "plain" | "packed";
+  imageId: number;
+  bytes: number;
+  blocks: number;
+  /** The journal's last tag: DONE, FAILED or REVERTED. */
+  tag: string;
+  samples: number;
+  /** The app region holds the plain program byte for byte, and its version. */
+  appMatches: boolean;
+  appVersion: number;
+  /** The peaks on this build, the hooks' variables taken off. */
+  live: number;
+  withGarbage: number;
+  /** The call the live peak was sampled in ("a flash read", "a flash write", "a decompress"), and its sample. */
+  peakIn: string;
+  peakSample: number;
+  hooks: number;
+  hookCost: number[];
+  usedBeforeHooks: number;
+  /** ORIGINAL_VARIABLES - live. */
+  headroom: number;
+  /** The flat strings (buffers) alive at the peak, in variables each. */
+  flatStrings: number[];
+  /** The live peak re-costed for the Original, and with garbage; the dump there on this build and re-costed; the string types' first. */
+  original: number;
+  originalWithGarbage: number;
+  originalHeadroom: number;
+  dumpHere: number;
+  dumpOriginal: number;
+  stringBase: number;
+  ok: boolean;
+}
+
+/** What --json writes. */
+export interface BootMemoryFigures {
+  espruino: string;
+  routine: string;
+  routineBytes: number;
+  program: string;
+  programBytes: number;
+  chunk: number;
+  chunks: number;
+  originalVariables: number;
+  plain: BootInstallFigures;
+  packed: BootInstallFigures;
+  /** packed - plain, live on this build and re-costed. */
+  packedMinusPlain: { live: number; original: number };
+  ok: boolean;
+}
+
 export const TOOL: Tool = {
   name: "bench:boot-memory", run: "npm run bench:boot-memory --",
   about: "The boot routine's variables while it installs a plain and a packed image of the Original's\nmeter program, on an Espruino Linux build (build it with VARIABLES=2756), re-costed for the\nOriginal (issue 17). Needs npm run build first.",
@@ -158,6 +213,7 @@ export const TOOL: Tool = {
     chunk: { type: "string", value: "BYTES", help: "the packed image's chunk (default: the Original's packChunk, 2048)" },
     program: { type: "string", value: "BOARD", default: "ESPRUINOBOARD", help: "whose meter bundle (dist/BOARD/meter.js) is installed" },
     id: { type: "string", value: "N", default: "3003", help: "the meter's id" },
+    json: { type: "string", value: "FILE", help: "the figures printed, as JSON (BootMemoryFigures in bench/boot-memory.ts)" },
   },
   examples: ["npm run bench:boot-memory -- --espruino ~/espruino-2756 --provision-with ~/espruino"],
   notes: ["exit 0; 1 when an install did not complete or ran out of memory; 2 for a bad argument"],
@@ -176,6 +232,8 @@ async function main({ values: v }: Parsed): Promise<number> {
   for (const b of [bin, provision]) if (!existsSync(b)) throw new UsageError(`no interpreter at ${b}`);
   const chunk = v.chunk === undefined ? loadProfile("ESPRUINOBOARD").packChunk : int("--chunk", v.chunk as string, 256, 16384)!, id = int("--id", v.id as string, 1, 0xfffffffe)!;
   const board = v.program as string;
+  const json = v.json as string | undefined;
+  if (json) outputFolder("--json", json);
   const p = loadProfile("LINUX"), bootFile = "dist/LINUX/boot.js";
   if (!existsSync(bootFile)) throw new ToolError(`no ${bootFile}: run npm run build first`);
   const routine = mappedRoutine(readFileSync(bootFile, "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, ""));
@@ -224,9 +282,17 @@ async function main({ values: v }: Parsed): Promise<number> {
   console.log(`bench:boot-memory: the LINUX boot routine (${bootFile}, ${routine.length} bytes, its text in Storage) installing the ${board} meter program (${program.length} bytes) on ${bin}`);
   console.log(`  images: plain ${plain.bytes.length} bytes (${plain.session.blockCount} blocks of 200); packed ${pk.packed.bytes.length} bytes (${(100 * pk.packed.bytes.length / plain.bytes.length).toFixed(1)} %, ${pk.packed.session.blockCount} blocks) in ${Math.ceil(plain.bytes.length / chunk)} chunks of ${chunk}`);
   let bad = false;
+  const installs: BootInstallFigures[] = [];
   for (const { name, img, r } of runs) {
     const { f, peaks } = r;
     const tag = f.tag === JR_DONE >>> 24 ? "DONE" : f.tag === JR_FAILED >>> 24 ? "FAILED" : "REVERTED";
+    installs.push({
+      image: name as "plain" | "packed", imageId: img.session.imageId, bytes: img.bytes.length, blocks: img.session.blockCount, tag, samples: f.n,
+      appMatches: !!r.app.matches, appVersion: r.app.version, live: peaks.live, withGarbage: peaks.withGarbage, peakIn: kinds[f.pk[3]], peakSample: f.pk[2],
+      hooks: peaks.hooks, hookCost: f.ov, usedBeforeHooks: f.u0, headroom: head(peaks.live), flatStrings: r.flat,
+      original: peaks.original!, originalWithGarbage: peaks.original! + peaks.withGarbage - peaks.live, originalHeadroom: head(peaks.original!),
+      dumpHere: r.cost.here, dumpOriginal: r.cost.original, stringBase: r.base, ok: r.ok,
+    });
     console.log(`  ${name.padEnd(7)} install ${tag}, ${f.n} samples; app region ${r.app.matches ? `v${r.app.version}, the plain program byte for byte` : `NOT the plain program (v${r.app.version}, ${r.app.bytes.length} bytes)`}; image ${img.session.imageId}`);
     console.log(`          peak live ${peaks.live} variables (in ${kinds[f.pk[3]]}, sample ${f.pk[2]}), ${peaks.withGarbage} counting garbage not yet collected; headroom to ${ORIGINAL_VARIABLES}: ${head(peaks.live)} (hooks' ${peaks.hooks} variables and per-call cost ${f.ov.join("/")} taken off; ${f.u0} in use before them)`);
     console.log(`          at the peak ${r.flat.length} flat strings (buffers) of ${r.flat.join(", ")} variables`);
@@ -235,6 +301,13 @@ async function main({ values: v }: Parsed): Promise<number> {
   }
   const [a, b] = runs.map((x) => x.r.peaks);
   console.log(`  packed - plain: +${b.live - a.live} live on this build, +${b.original! - a.original!} re-costed for the Original`);
+  if (json) {
+    const fig: BootMemoryFigures = {
+      espruino: bin, routine: bootFile, routineBytes: routine.length, program: board, programBytes: program.length, chunk, chunks: Math.ceil(plain.bytes.length / chunk),
+      originalVariables: ORIGINAL_VARIABLES, plain: installs[0], packed: installs[1], packedMinusPlain: { live: b.live - a.live, original: b.original! - a.original! }, ok: !bad,
+    };
+    writeOutput("--json", json, JSON.stringify(fig, null, 1) + "\n");
+  }
   return bad ? 1 : 0;
 }
 

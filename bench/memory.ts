@@ -30,6 +30,9 @@
  *             variables (32-bit: 4 characters in a name's first block, 8 in a string's,
  *             9 in each extension; 13-byte blocks for flat strings)
  *
+ * --json FILE writes the figures it prints (MemoryFigures), numbers not text, whatever the
+ * exit code (its `ok` says whether every run passed); npm run bench reads them.
+ *
  * Build the measured interpreter with VARIABLES=2756 (the Original's count) and it runs
  * out of memory where the Original would. Such a build cannot evaluate the provisioning
  * file in one go (as the espruino CLI would send it line by line): --provision-with names
@@ -40,7 +43,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
-import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../tools/cli/cli";
+import { cli, int, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { errName } from "../tools/errors/table";
 import { loadProfile, withFeaturesOf, type BoardProfile } from "../tools/profiles/profiles";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
@@ -371,6 +374,59 @@ export function driveFile(frames: Uint8Array[], parts: number[]): Buffer {
   return Buffer.concat(out);
 }
 
+/**
+ * What --json writes: the figures main prints, as numbers. Variables; "live" is after a
+ * collection, "withGarbage" before one; the +offsets of a download are from its drive's
+ * baseline (at rest and the drive script); "Original" figures are re-costed for the
+ * Original (null on a build whose variables are not the 17-byte ones the re-costing
+ * assumes: build it with VARIABLES=2756).
+ */
+export interface MemoryFigures {
+  bundle: string;
+  program: string;
+  programBytes: number;
+  espruino: string;
+  /** This build's variables and bytes per variable. */
+  variables: number;
+  variableBytes: number;
+  atRest: number;
+  errorFlags: string;
+  recosted: boolean;
+  /** The dump at rest: its variables on this build, and re-costed for the Original. */
+  atRestDump: number;
+  atRestOriginal: number | null;
+  /** The plain download (the first drive's plain part). */
+  plain: null | {
+    frames: number; base: number; hookCost: number[] | null;
+    liveAfterFrames: number; liveInFlash: number; withGarbageAfterFrames: number; withGarbageInFlash: number;
+    livePeakOriginal: number | null; withGarbagePeakOriginal: number | null;
+  };
+  /** Each coded download. */
+  coded: {
+    rows: number; blocks: number; blockSize: number; missing: number; spare: number; keepsRepairRows: boolean;
+    repairsSent: number; repairsKept: number; frames: number; outOfMemory: boolean;
+    decoded: boolean; replies: number; wrong: string[]; threw: string | null; errorFlags: string;
+    /** Null when it ran out of memory. */
+    liveAfterFrames: number | null; withGarbageAfterFrames: number | null; liveInFlash: number | null; withGarbageInFlash: number | null;
+    /** The live peak (the most of after frames and inside flash calls) and with garbage, on this build (at rest + the offset). */
+    livePeakHere: number | null; withGarbagePeakHere: number | null;
+    /** The decode's block buffers, and the variables more their flat strings take on the Original. */
+    blockBuffers: number; layoutMore: number;
+    livePeakOriginal: number | null; withGarbagePeakOriginal: number | null;
+    /** livePeakOriginal + layoutMore: the figure against the target. */
+    livePeakWithLayoutOriginal: number | null;
+    /** Out of memory: the frame it failed in, of how many, the usage before it; and whether the run without the flash-call hooks decoded. */
+    oom: null | { frame: number; usageBefore: number; base: number; withoutHooksDecoded: boolean | null };
+  }[];
+  /** The Original's variables, and the target for the coded download's live peak (issue 14). */
+  originalVariables: number;
+  target: number;
+  ok: boolean;
+}
+
+/** Issue 14's target: the coded download's live peak, re-costed for the Original, at most this many variables. */
+export const CODED_PEAK_TARGET = 2480;
+
 export const TOOL: Tool = {
   name: "bench:memory", run: "npm run bench:memory --",
   about: "The meter program's variables on an Espruino Linux build: at rest and during plain and coded\ndownloads, re-costed for the Original (docs/meter.md, Memory). Needs npm run build first.",
@@ -379,6 +435,7 @@ export const TOOL: Tool = {
     "provision-with": { type: "string", value: "PATH", help: "a build with more variables to provision the flash with (default: the measured one)" },
     id: { type: "string", value: "N", default: "3002", help: "the meter's id" },
     bundle: { type: "string", value: "KIND", default: "original", help: "original: the LINUX meter built with the Original's feature set (no authentication code,\nits repair rows), as the issue's target counts; linux: the shipped LINUX bundle" },
+    json: { type: "string", value: "FILE", help: "the figures printed, as JSON (MemoryFigures in bench/memory.ts)" },
   },
   examples: ["npm run bench:memory -- --espruino ~/Espruino/espruino"],
   notes: ["exit 0; 1 when a run failed or the meter ran out of memory; 2 for a bad argument"],
@@ -399,6 +456,8 @@ async function main({ values: v }: Parsed): Promise<number> {
   for (const b of [bin, provision]) if (!existsSync(b)) throw new UsageError(`no interpreter at ${b}`);
   const kind = v.bundle as string;
   if (kind !== "original" && kind !== "linux") throw new UsageError(`--bundle must be original or linux, not ${JSON.stringify(kind)}`);
+  const json = v.json as string | undefined;
+  if (json) outputFolder("--json", json);
   const linux = loadProfile("LINUX"), orig = loadProfile("ESPRUINOBOARD"), originalRows = orig.repairRows;
   // the Original's feature set on the Linux HAL: its crypto (none: no authentication code,
   // the CRC-32 digest chain) and its repair rows (rollup.config.js, FEATURES_OF)
@@ -472,8 +531,18 @@ async function main({ values: v }: Parsed): Promise<number> {
   const plain = runs.find((x) => x.d.pk[0].length === 4);
   console.log(`bench:memory: ${kind === "original" ? "the LINUX meter with the Original's feature set" : "the LINUX meter bundle"} (${file}, ${program.length} bytes) on ${bin}, ${total} variables`);
   console.log(`  at rest                      ${usage} variables (${pct(usage, total)})${r[5] ? `, error flags ${r[5]}` : ""}`);
+  const fig: MemoryFigures = {
+    bundle: kind, program: file, programBytes: program.length, espruino: bin, variables: total, variableBytes: Number(r[3]), atRest: usage, errorFlags: r[5] ?? "",
+    recosted: recost, atRestDump: cost.here, atRestOriginal: recost ? cost.original : null, plain: null, coded: [], originalVariables: original, target: CODED_PEAK_TARGET, ok: false,
+  };
   if (plain) {
     const k = plain.d.pk[0], b = plain.d.base;
+    const live = Math.max(k[1], k[3]) - b, peak = Math.max(k[0], k[2]) - b, hook = /ML-HOOK (\d+) (\d+)/.exec(plain.d.text);
+    fig.plain = {
+      frames: plain.d.drv.parts[0], base: b, hookCost: hook ? hook.slice(1).map(Number) : null,
+      liveAfterFrames: k[1] - b, liveInFlash: k[3] - b, withGarbageAfterFrames: k[0] - b, withGarbageInFlash: k[2] - b,
+      livePeakOriginal: recost ? cost.original + live : null, withGarbagePeakOriginal: recost ? cost.original + peak : null,
+    };
     console.log(`  download, after a collection +${k[1] - b} at most; inside a flash call +${k[3] - b}`);
     console.log(`  download, before one         +${k[0] - b} at most; inside a flash call +${k[2] - b}; ${plain.d.drv.parts[0]} frames (hook cost taken off: ${/ML-HOOK (\d+) (\d+)/.exec(plain.d.text)?.slice(1).join("/")})`);
   }
@@ -481,6 +550,15 @@ async function main({ values: v }: Parsed): Promise<number> {
   let bad = false;
   for (const { c, d, bare } of runs) {
     const rp = d.drv.repairs[0];
+    const n = p.decode === "streamed" ? 3 : c.rows + 3;
+    const bytes = ((c.blockSize + 15) >> 4) << 4, more = n * (Math.ceil(bytes / 13) - Math.ceil(bytes / 17));
+    const cf: MemoryFigures["coded"][number] = {
+      rows: c.rows, blocks: c.blocks, blockSize: c.blockSize, missing: c.missing.length, spare: c.spare, keepsRepairRows: c.rows === p.repairRows,
+      repairsSent: rp.sent, repairsKept: rp.kept, frames: d.frames, outOfMemory: !d.out, decoded: d.ended, replies: d.replies, wrong: d.wrong, threw: d.threw ?? null, errorFlags: d.ef,
+      liveAfterFrames: null, withGarbageAfterFrames: null, liveInFlash: null, withGarbageInFlash: null, livePeakHere: null, withGarbagePeakHere: null,
+      blockBuffers: n, layoutMore: more, livePeakOriginal: null, withGarbagePeakOriginal: null, livePeakWithLayoutOriginal: null, oom: null,
+    };
+    fig.coded.push(cf);
     console.log(`  ${`coded, ${c.rows} rows`.padEnd(29)}${c.blocks} blocks of ${c.blockSize}, ${c.missing.length} missing, ${c.spare} spare slots: the bundle keeps ${c.rows} rows (${c.rows === p.repairRows ? "its repairRows" : "every spare slot"}); ${rp.sent} repair blocks, ${rp.kept} kept`);
     if (d.out) {
       const k = d.pk[1], b = d.base, peak = Math.max(k[0], k[2]) - b;
@@ -490,15 +568,19 @@ async function main({ values: v }: Parsed): Promise<number> {
       // strings: 17-byte variables here, 13-byte on the Original, which the re-costing at rest
       // does not see
       // (streamed: one buffer it builds in, a block read, a slot written)
-      const n = p.decode === "streamed" ? 3 : c.rows + 3;
-      const bytes = ((c.blockSize + 15) >> 4) << 4, more = n * (Math.ceil(bytes / 13) - Math.ceil(bytes / 17));
       const live = Math.max(k[1], k[3]) - b;
+      Object.assign(cf, {
+        liveAfterFrames: k[1] - b, withGarbageAfterFrames: k[0] - b, liveInFlash: k[3] - b, withGarbageInFlash: k[2] - b, livePeakHere: usage + live, withGarbagePeakHere: usage + peak,
+        livePeakOriginal: recost ? cost.original + live : null, withGarbagePeakOriginal: recost ? cost.original + peak : null, livePeakWithLayoutOriginal: recost ? cost.original + live + more : null,
+      });
       peaks.push(`live peak about ${cost.original + live} of ${original} (${pct(cost.original + live, original)}) in the coded download, ${c.rows} rows, ${cost.original + peak} counting garbage not yet collected (this build: ${usage + live}, ${usage + peak}); its ${n} block buffers take about ${more} more there`);
       if (!d.ended || d.wrong.length || d.threw || d.ef) bad = true;
     } else {
       bad = true;
       const how = bare ? (bare.out && bare.ended ? `without sampling inside flash calls it decodes (all ${bare.replies} replies ${bare.wrong.length ? "but WRONG: " + bare.wrong.join("; ") : "as expected"}): less room left at its peak than a sample takes` : `the same without sampling inside flash calls${bare.oom ? ` (frame ${bare.delivered + 1})` : ""}`) : "";
-      const at = d.delivered + 1, kind = at === d.frames - 1 ? "the last repair block, which starts the decode" : at > d.frames - 1 - d.drv.repairs[0].sent && at < d.frames ? "a repair block" : "not a repair block";
+      const at = d.delivered + 1;
+      cf.oom = { frame: at, usageBefore: d.lastUsage, base: d.base, withoutHooksDecoded: bare ? !!(bare.out && bare.ended) : null };
+      const kind = at === d.frames - 1 ? "the last repair block, which starts the decode" : at > d.frames - 1 - d.drv.repairs[0].sent && at < d.frames ? "a repair block" : "not a repair block";
       console.log(`    OUT OF MEMORY in frame ${at} of ${d.frames}, ${kind}, with ${d.lastUsage} in use before it (the drive's baseline ${d.base}: at rest and the drive script); its ${d.replies} replies so far ${d.wrong.length ? "WRONG: " + d.wrong.join("; ") : "as expected"}; ${how}`);
       peaks.push(`out of memory in the coded download, ${c.rows} rows`);
     }
@@ -511,6 +593,8 @@ async function main({ values: v }: Parsed): Promise<number> {
       for (const x of peaks) console.log(`${" ".repeat(31)}${x}`);
     } else console.log(`  re-costed for the Original   needs a build with VARIABLES=2756 (this one has ${r[3]}-byte variables)`);
   }
+  fig.ok = !bad;
+  if (json) writeOutput("--json", json, JSON.stringify(fig, null, 1) + "\n");
   return bad ? 1 : 0;
 }
 
