@@ -3,13 +3,17 @@
  * the patent's per-meter polls with union repair) and a DLMS-style unicast baseline, against
  * the line's limits, for 10 to 10,000 meters at 1, 5, 10 and 20% frame loss with a 64 KiB
  * image, plus an uneven line (a few meters on bad links). Prints the table and writes
- * docs/benchmarks.md and docs/benchmarks.json.
+ * docs/benchmarks.md and docs/benchmarks.json ({ campaigns: [rows], interpreter: {...} }).
+ * With --espruino and --espruino-2756 it first measures on the real interpreter
+ * (bench/on-interpreter.ts: the decode's cost, the meter's and the boot routine's memory);
+ * without them it carries the previous --json file's interpreter figures over unchanged.
  *
  *   npm run bench                                         the whole grid (a few minutes)
  *   npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json
+ *   npm run bench -- --espruino PATH --espruino-2756 PATH also the interpreter's figures (about 5 minutes more)
  */
 import { cpus, platform } from "node:os";
-import { cli, int, intList, isMain, oneOf, outputFolder, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
+import { cli, int, intList, isMain, oneOf, outputFolder, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { P, T } from "../firmware/protocol/catalogue";
 import { encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { bufferLayout } from "../firmware/common/update-image";
@@ -22,6 +26,8 @@ import { packedImage, packImage } from "../tools/image/image";
 import { compress } from "../tools/image/heatshrink";
 import { existsSync, readdirSync } from "node:fs";
 import type { ModelRoom } from "./model-meter";
+import { interpreterSection, measureOnInterpreter, previousInterpreter, type InterpreterFigures } from "./on-interpreter";
+import { resolve } from "node:path";
 
 /**
  * ST7580 at 9,600 bit/s with its PHY overhead per frame, as the scenario bench uses; the
@@ -200,10 +206,12 @@ export const TOOL: Tool = {
     methods: { type: "string", value: "LIST", default: "coded,patent,unicast", help: "which of coded, patent and unicast" },
     seed: { type: "string", value: "S", default: "1", help: "the simulation's seed" },
     out: { type: "string", value: "FILE", default: "docs/benchmarks.md", help: "the Markdown report" },
-    json: { type: "string", value: "FILE", default: "docs/benchmarks.json", help: "the JSON rows" },
+    json: { type: "string", value: "FILE", default: "docs/benchmarks.json", help: "the JSON: the campaigns' rows and the interpreter's figures" },
     bundles: { type: "string", value: "LIST", default: "LINUX,ESPRUINOBOARD", help: "real meter bundles (dist/<BOARD>/meter.js, npm run build first) campaigned plain and packed, coded and patent, at 1,000 meters and 10% loss (0: none)" },
+    espruino: { type: "string", value: "PATH", help: "an Espruino 2v29 Linux build (default resizable variables); with --espruino-2756 the bench also measures on the interpreter (about 5 min more); without both it keeps the --json file's interpreter figures" },
+    "espruino-2756": { type: "string", value: "PATH", help: "an Espruino 2v29 Linux build with VARIABLES=2756 (the Original's), with --espruino" },
   },
-  examples: ["npm run bench", "npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json"],
+  examples: ["npm run bench", "npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json", "npm run bench -- --espruino ~/espruino --espruino-2756 ~/espruino-2756"],
 };
 
 /** A list option; "0" or nothing is the empty list. */
@@ -217,6 +225,13 @@ function main({ values: o }: Parsed): void {
   const seed = int("--seed", o.seed as string, 0, 0xffffffff)!;
   outputFolder("--out", o.out as string);
   outputFolder("--json", o.json as string);
+  const esp = o.espruino as string | undefined, esp2756 = o["espruino-2756"] as string | undefined;
+  if (!esp !== !esp2756) throw new UsageError("--espruino and --espruino-2756 go together: the resizable build and the VARIABLES=2756 one");
+  for (const b of [esp, esp2756]) if (b && !existsSync(resolve(b))) throw new UsageError(`no interpreter at ${resolve(b)}`);
+  // the interpreter first: its timings want a quiet host, and a failure costs no simulation
+  const rerun = !!esp;
+  const interpreter: InterpreterFigures | null = esp ? measureOnInterpreter(resolve(esp), resolve(esp2756!)) : previousInterpreter(o.json as string);
+  if (!esp) console.log(interpreter ? `bench: the interpreter's figures of ${interpreter.measuredAt.date} (commit ${interpreter.measuredAt.commit}) kept from ${o.json}, not re-run (--espruino and --espruino-2756 measure them)` : `bench: no interpreter figures in ${o.json}: --espruino and --espruino-2756 measure them`);
   const rows: Row[] = [];
   const run = (n: number, pct: number, scenario: "uniform" | "uneven") => {
     for (const m of methods) {
@@ -258,7 +273,7 @@ function main({ values: o }: Parsed): void {
     "# Campaign benchmark",
     "",
     "Written by `npm run bench` (bench/benchmark.ts) with docs/benchmarks.json beside it; run it again to refresh. Every",
-    `figure is from a simulation with seed ${seed}: the same seed gives the same table.`,
+    `figure is from a simulation with seed ${seed}: the same seed gives the same table, except those of the section On the interpreter, measured on Espruino's Linux builds.`,
     "",
     "## Setup",
     "",
@@ -291,6 +306,7 @@ function main({ values: o }: Parsed): void {
     "|---|---:|---:|---:|---:|---:|---:|",
     ...ratios.map((c) => `| ${c.board} | ${c.plain} | ${c.chunk} | ${c.packed} | ${(c.packed / c.plain).toFixed(3)} | ${c.whole} | ${(c.whole / c.plain).toFixed(3)} |`),
     "",
+    ...interpreterSection(interpreter, rerun, o.json as string),
     "## Host speed",
     "",
     `- Machine: ${machine}.`,
@@ -299,7 +315,8 @@ function main({ values: o }: Parsed): void {
   ];
   writeOutput("--out", o.out as string, lines.join("\n"));
   const json = [...rows, ...bundleRows].map((r) => ({ ...r, airtimeS: +r.airtimeS.toFixed(2), completionS: +r.completionS.toFixed(2), limitAS: +r.limitAS.toFixed(2), limitBS: +r.limitBS.toFixed(2), limitAWorstS: r.limitAWorstS === undefined ? undefined : +r.limitAWorstS.toFixed(2), limitBWorstS: r.limitBWorstS === undefined ? undefined : +r.limitBWorstS.toFixed(2), wallS: +r.wallS.toFixed(2) }));
-  writeOutput("--json", o.json as string, JSON.stringify(json.map((r) => ({ ...r, compressed: r.compressed ?? false, limitBPlainS: r.limitBPlainS === undefined ? undefined : +r.limitBPlainS.toFixed(2) })), null, 1) + "\n");
+  const campaigns = json.map((r) => ({ ...r, compressed: r.compressed ?? false, limitBPlainS: r.limitBPlainS === undefined ? undefined : +r.limitBPlainS.toFixed(2) }));
+  writeOutput("--json", o.json as string, JSON.stringify({ campaigns, interpreter }, null, 1) + "\n");
   console.log(`bench: wrote ${o.out} and ${o.json}`);
   const failed = rows.filter((r) => r.done !== r.meters);
   if (failed.length) console.log(`bench: note: in ${failed.length} campaigns some meter was given up (see the done column)`);

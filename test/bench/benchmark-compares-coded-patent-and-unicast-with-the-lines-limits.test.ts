@@ -1,10 +1,45 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchRow, limits, roomFor, smallestExchange, TRIES, LINE } from "../../bench/benchmark";
 import { unicastCampaign } from "../../bench/unicast";
+import { decodeSummary, interpreterSection, memorySummary, onlyGarbledReplies, type DecodeRun, type InterpreterFigures } from "../../bench/on-interpreter";
+import type { MemoryFigures } from "../../bench/memory";
+
+/** A decode run of the interpreter's figures, as decodeSummary makes it. */
+const decodeRun = (run: number, wholeBlocks: number | null, more: Partial<DecodeRun> = {}): DecodeRun => ({
+  run, receivedBlockMs: 1.1, wholeMs: wholeBlocks === null ? null : wholeBlocks * 1.1, wholeBlocks, completingMs: 28.4, completingBlocks: 25.8, completingVia: "repair",
+  keptN: 85, keptMeanMs: 20.3, keptMaxMs: 33.6, keptMeanBlocks: 18.45, keptMaxBlocks: 30.5, concMs: 271.5, concDegree: 23, concBlocks: 246.8, conc80Ms: 950.2, conc80Degree: 79,
+  missing: 85, offered: 120, kept: 85, plain: 0, cleanXors: 1431, rowXors: 1577, ...more,
+});
+
+/** Interpreter figures as a previous run would have written them (the verdicts are the section's to compute). */
+const PREVIOUS: InterpreterFigures = {
+  measuredAt: { date: "2026-11-30", commit: "abc1234", uncommitted: 0, machine: "2 x Test CPU, linux, Node v20.0.0" },
+  builds: {
+    resizable: { file: "espruino-resizable", version: "2v29", gitCommit: "6106910b8", board: "LINUXSMALL", variables: 4096, variableBytes: 27 },
+    variables2756: { file: "espruino-2756", version: "2v29", gitCommit: "6106910b8", board: "LINUXSMALL", variables: 2756, variableBytes: 17 },
+  },
+  decode: { case: "K=310 20% rows 128", program: "ram", source: "abc1234", runs: [decodeRun(1, 1279.4), decodeRun(2, 1618.2)], worstWholeBlocks: 1618.2, target: 200, met: false },
+  decodeOriginal: { case: "K=154 10% rows 8", program: "ram", source: "abc1234", runs: [decodeRun(1, 336.3, { missing: 24, keptN: 8, concDegree: 39 })], worstWholeBlocks: 336.3, target: null, met: null },
+  memory: {
+    bundle: "original", variables: 2756, atRest: 2064, atRestOriginal: 2181, plainLivePeak: 2330, plainLivePeakOriginal: 2445,
+    coded: [
+      { rows: 8, blocks: 100, blockSize: 200, missing: 8, decoded: true, outOfMemory: false, livePeak: 2341, livePeakOriginal: 2456, livePeakWithLayoutOriginal: 2465, withGarbagePeakOriginal: 2475 },
+      { rows: 8, blocks: 184, blockSize: 204, missing: 8, decoded: true, outOfMemory: false, livePeak: 2346, livePeakOriginal: 2461, livePeakWithLayoutOriginal: 2470, withGarbagePeakOriginal: 2482 },
+    ],
+    worstCodedWithLayoutOriginal: 2470, target: 2480, met: true, ok: true,
+  },
+  bootMemory: {
+    program: "ESPRUINOBOARD", chunk: 2048, chunks: 16,
+    plain: { bytes: 31022, blocks: 156, tag: "DONE", appMatches: true, live: 660, withGarbage: 700, original: 760, originalWithGarbage: 800, peakIn: "a flash write" },
+    packed: { bytes: 21087, blocks: 106, tag: "DONE", appMatches: true, live: 1027, withGarbage: 1090, original: 1175, originalWithGarbage: 1238, peakIn: "a decompress" },
+    target: 2756, met: true, ok: true,
+  },
+  commands: [{ command: "npm run bench:decode -- --espruino espruino-resizable --case big --runs 2 --program ram --json FILE", wallS: 151 }],
+};
 
 describe("the campaign benchmark", () => {
   it("runs both methods of the real campaign engine to completion; the coded one takes less airtime, and neither beats limit (a)", () => {
@@ -55,7 +90,11 @@ describe("the campaign benchmark", () => {
     const md = readFileSync(out, "utf8");
     expect(md.split("\n").filter((l) => l.startsWith("| 10 |")).length).toBe(6);
     expect(md.split("\n").filter((l) => l.startsWith("| 20 |") && l.includes("uneven")).length).toBe(3);
-    const rows = JSON.parse(readFileSync(json, "utf8")) as Record<string, unknown>[];
+    const written = JSON.parse(readFileSync(json, "utf8")) as { campaigns: Record<string, unknown>[]; interpreter: unknown };
+    // a fresh file: no interpreter figures to keep, and the section says how to measure them
+    expect(written.interpreter).toBeNull();
+    expect(md).toContain("## On the interpreter\n\nNot measured yet. `npm run bench -- --espruino PATH --espruino-2756 PATH`");
+    const rows = written.campaigns;
     // 9 rows of the grid, then the LINUX bundle plain and packed by coded and patent
     expect(rows.length).toBe(13);
     const bundle = rows.slice(9);
@@ -79,5 +118,86 @@ describe("the campaign benchmark", () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe('bench: --loss must be a whole number from 0 to 99, got "100"');
     expect(run(["--frobnicate"]).status).toBe(2);
+    // the interpreter's two builds go together
+    const one = run(["--espruino", process.execPath, "--meters", "0", "--uneven", "0", "--bundles", "0", "--out", out, "--json", json]);
+    expect(one.status).toBe(2);
+    expect(one.stderr.trim()).toBe("bench: --espruino and --espruino-2756 go together: the resizable build and the VARIABLES=2756 one");
   }, 120_000);
+
+  it("without --espruino and --espruino-2756 keeps the previous interpreter figures unchanged and shows them, saying they were not re-run", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-"));
+    const out = join(dir, "b.md"), json = join(dir, "b.json");
+    writeFileSync(json, JSON.stringify({ campaigns: [{ meters: 1 }], interpreter: PREVIOUS }));
+    const log = execFileSync(process.execPath, ["--import", "tsx", "bench/benchmark.ts", "--meters", "10", "--loss", "5", "--uneven", "0", "--bundles", "0", "--out", out, "--json", json], { encoding: "utf8" });
+    expect(log).toContain(`bench: the interpreter's figures of 2026-11-30 (commit abc1234) kept from ${json}, not re-run`);
+    const written = JSON.parse(readFileSync(json, "utf8"));
+    expect(written.interpreter).toEqual(PREVIOUS);
+    // the campaigns are this run's: 10 meters at 5% by the three methods
+    expect(written.campaigns.map((r: { meters: number; method: string }) => `${r.meters} ${r.method}`)).toEqual(["10 coded", "10 patent", "10 unicast"]);
+    const md = readFileSync(out, "utf8");
+    const section = md.slice(md.indexOf("## On the interpreter"), md.indexOf("## Host speed"));
+    expect(section).toContain(`Measured on 2026-11-30 at commit abc1234, on 2 x Test CPU, linux, Node v20.0.0; **not re-run** by this run of \`npm run bench\``);
+    expect(section).toContain("espruino-2756 (Espruino 2v29, built from its commit 6106910b8, board LINUXSMALL, 2,756 variables of 17 bytes at start)");
+    const line = (start: string) => section.split("\n").find((l) => l.startsWith(start));
+    expect(line("| **whole decode, received blocks**")).toBe("| **whole decode, received blocks** (kept repair blocks' calls + the completing call) | 1,279 | 1,618 | 336 | <= 200 (the worst run: 1,618) | **not met** |");
+    expect(line("| each kept repair block's call, mean / max received blocks")).toBe("| each kept repair block's call, mean / max received blocks | 18 / 31 | 18 / 31 | 18 / 31 |  |  |");
+    expect(line("| the concentrator's repair block at the campaign's degree")).toBe("| the concentrator's repair block at the campaign's degree, ms (received blocks) | 271.5 at degree 23 (247) | 271.5 at degree 23 (247) | 271.5 at degree 39 (247) |  |  |");
+    expect(line("| at rest")).toBe("| at rest | 2,064 | 2,181 | | |");
+    expect(line("| plain download, live peak")).toBe("| plain download, live peak | 2,330 | 2,445 | | |");
+    expect(line("| coded download, 184 blocks")).toBe("| coded download, 184 blocks of 204, 8 missing, 8 rows: live peak | 2,346 | 2,461; **with layout 2,470** (2,482 counting garbage) | <= 2,480 of 2,756 | **met** |");
+    expect(section).toContain("the worst of them: 2,470 against the target of 2,480: **met**.");
+    expect(line("| packed")).toBe("| packed | 21,087 in 106 blocks | DONE, the plain program byte for byte | 1,027 (1,090 counting garbage) | 1,175 (1,238) | <= 2,756, both | **met** |");
+  }, 120_000);
+
+  it("computes each verdict from the figures against the issues' targets, not from the verdicts stored", () => {
+    const x: InterpreterFigures = structuredClone(PREVIOUS);
+    x.decode.runs = [decodeRun(1, 150), decodeRun(2, 199.6)];
+    x.memory.coded[1].livePeakWithLayoutOriginal = 2481; // the stored met: true is not what the section says
+    x.bootMemory.packed.original = 2757;
+    const md = interpreterSection(x, true, "docs/benchmarks.json").join("\n");
+    expect(md).toContain("Measured by this run on 2026-11-30 at commit abc1234, on 2 x Test CPU");
+    expect(md).toContain("| 150 | 200 | 336 | <= 200 (the worst run: 200) | **met** |");
+    expect(md).toContain("| 2,346 | 2,461; **with layout 2,481** (2,482 counting garbage) | <= 2,480 of 2,756 | **not met** |");
+    expect(md).toContain("the worst of them: 2,481 against the target of 2,480: **not met**.");
+    expect(md).toContain("| packed | 21,087 in 106 blocks | DONE, the plain program byte for byte | 1,027 (1,090 counting garbage) | 2,757 (1,238) | <= 2,756, both | **not met** |");
+    // an out-of-memory coded download does not meet the target
+    x.memory.coded[1] = { ...x.memory.coded[1], outOfMemory: true, decoded: false, livePeak: null, livePeakOriginal: null, livePeakWithLayoutOriginal: null, withGarbagePeakOriginal: null };
+    expect(interpreterSection(x, true, "f").join("\n")).toContain("| coded download, 184 blocks of 204, 8 missing, 8 rows: live peak (OUT OF MEMORY) | - | -; **with layout -** (- counting garbage) | <= 2,480 of 2,756 | **not met** |");
+  });
+
+  it("summarises decode-cost's JSON: the whole decode is the kept repair blocks' calls and the completing call, in the run's received blocks", () => {
+    const result = (blockMs: number, keptSum: number, callMs: number) => ({
+      blockMs: { mean: blockMs, max: 2 * blockMs, n: 225 }, keptMs: { mean: keptSum / 85, max: 40, n: 85, sum: keptSum }, decodeCall: { ms: callMs, via: "repair" },
+      concMs: { ms: 300, degree: 23, n: 120 }, conc80: { ms: 900, degree: 79 }, miss: 85, offered: 120, kept: 85, plain: 0, work: { cleanXors: 1400, rowXors: 1500 },
+    });
+    const j = { program: "ram", source: { commit: "0123456789abcdef", changed: ["firmware/meter/decoder.ts"] }, runs: [
+      { case: "K=310 20% rows 128", run: 1, ok: true, result: result(1.25, 1700, 30) },
+      { case: "K=310 20% rows 128", run: 2, ok: true, result: result(1, 1800, 25) },
+    ] };
+    const s = decodeSummary(j, 200);
+    expect(s.runs.map((r) => [r.wholeMs, r.wholeBlocks, r.completingBlocks, r.concBlocks, r.keptMaxBlocks])).toEqual([[1730, 1384, 24, 240, 32], [1825, 1825, 25, 300, 40]]);
+    expect([s.worstWholeBlocks, s.met, s.source]).toEqual([1825, false, "0123456 + 1 changed firmware/hal files"]);
+    expect(() => decodeSummary({ ...j, runs: [{ case: "c", run: 1, ok: false, failure: "out of memory in step repair" }] }, 200)).toThrow("c run 1 failed: out of memory in step repair");
+  });
+
+  it("summarises memory.ts's JSON (the worst coded peak with layout against 2,480) and runs it again only for garbled replies", () => {
+    const coded = (peak: number | null, more: Partial<MemoryFigures["coded"][number]> = {}): MemoryFigures["coded"][number] => ({
+      rows: 8, blocks: 184, blockSize: 204, missing: 8, spare: 8, keepsRepairRows: true, repairsSent: 8, repairsKept: 8, frames: 302, outOfMemory: false, decoded: true, replies: 16, wrong: [], threw: null, errorFlags: "",
+      liveAfterFrames: 154, withGarbageAfterFrames: 205, liveInFlash: 280, withGarbageInFlash: 294, livePeakHere: 2354, withGarbagePeakHere: 2368, blockBuffers: 3, layoutMore: 9,
+      livePeakOriginal: peak === null ? null : peak - 9, withGarbagePeakOriginal: 2475, livePeakWithLayoutOriginal: peak, oom: null, ...more,
+    });
+    const m: MemoryFigures = {
+      bundle: "original", program: "p.js", programBytes: 1, espruino: "/x/espruino-2756", variables: 2756, variableBytes: 17, atRest: 2074, errorFlags: "", recosted: true, atRestDump: 2064, atRestOriginal: 2181,
+      plain: { frames: 114, base: 2189, hookCost: [17, 18], liveAfterFrames: 185, liveInFlash: 264, withGarbageAfterFrames: 206, withGarbageInFlash: 264, livePeakOriginal: 2445, withGarbagePeakOriginal: 2445 },
+      coded: [coded(2465), coded(2470)], originalVariables: 2756, target: 2480, ok: true,
+    };
+    const s = memorySummary(m);
+    expect([s.atRest, s.atRestOriginal, s.plainLivePeak, s.plainLivePeakOriginal, s.worstCodedWithLayoutOriginal, s.met]).toEqual([2074, 2181, 2074 + 264, 2445, 2470, true]);
+    expect(memorySummary({ ...m, coded: [coded(2465), coded(2481)] }).met).toBe(false);
+    expect(memorySummary({ ...m, coded: [coded(2465), coded(null, { outOfMemory: true, decoded: false })] })).toMatchObject({ worstCodedWithLayoutOriginal: null, met: false });
+    expect(onlyGarbledReplies(m)).toBe(false);
+    expect(onlyGarbledReplies({ ...m, ok: false, coded: [coded(2465, { wrong: ["14 replies, expected 16"] }), coded(2470)] })).toBe(true);
+    expect(onlyGarbledReplies({ ...m, ok: false, coded: [coded(2465, { wrong: ["reply 3: missing"], errorFlags: "MEMORY" }), coded(2470)] })).toBe(false);
+    expect(onlyGarbledReplies({ ...m, ok: false, coded: [coded(null, { wrong: ["reply 3: missing"], outOfMemory: true, decoded: false }), coded(2470)] })).toBe(false);
+  });
 });
