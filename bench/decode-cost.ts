@@ -3,25 +3,32 @@
  *                          [--program flash|ram] [--bundle FILE]
  *
  * What the coded update method costs on the real interpreter (an Espruino Linux build):
- * a small ES5 program, bundled from the project's own modules (the update receiver and its
- * decoder, the state journal, the digest chain, the repair code, the Espruino HAL's flash
- * and natives), runs the worst meter's download in one interpreter run and prints one JSON
- * line; this script prints a table and, with --json, writes every run's figures.
+ * a small ES5 program, bundled from the project's own modules (the meter as its entry starts
+ * it, startMeter with the ST7580 driver, the endpoint, the update receiver and its decoder; the
+ * Espruino HAL's flash and natives; the repair code), runs the worst meter's download in one
+ * interpreter run and prints one JSON line; this script prints a table and, with --json, writes
+ * every run's figures.
  *
  * One run, on the interpreter (nothing big is passed in):
  *   image     K blocks of pseudo-random bytes from a seed, written into a Storage file;
  *             the session's digest by firmware/common/update-image.ts digestChain over
  *             it (SHA-256 chain, or the CRC-32 chain for a board without SHA-256), so the
  *             receiver's own verify decides whether the image is right
- *   control   receiver.control(session, true): the buffer's units erased, SESSION logged
- *   receive   the K - m blocks not lost (m chosen from the seed), each through
- *             receiver.block(); ms per block, mean and max
+ *   meter     startMeter on this flash; its ST7580 driver on a stand-in UART whose modem
+ *             answers each request (ACK and confirm) when pumped. Every message from the
+ *             concentrator reaches it as the modem's DL_DATA indication bytes, so a frame
+ *             costs what it costs a meter: the framer's bytes and checksum, the ACK, the
+ *             endpoint's decode, the meter's dispatch, the receiver
+ *   control   an UPDATE_CONTROL addressed to the meter: the buffer's units erased, SESSION logged
+ *   receive   the K - m blocks not lost (m chosen from the seed), each a DATA_BLOCK frame:
+ *             ms per frame, mean and max (a received block: the unit the decode is counted
+ *             in), and of it the receiver's block() (write, read back, mark)
  *   repair    repair blocks j = repairIndex(degree, serial), serial 0, 1, 2..., each built
  *             as the concentrator builds it (campaign.ts repairBlock: the XOR of the
  *             degree's blocks, each read from the Storage file as console.ts blocksOf
  *             does); degree = round(LAMBDA K / need), need = ceil(lost + 2 sqrt(lost)),
- *             the campaign's first pass. Each goes through receiver.repair() until the
- *             receiver has decoded and holds all K. A meter whose deficit exceeds its room
+ *             the campaign's first pass. Each goes to the meter as a REPAIR_BLOCK frame until
+ *             the receiver has decoded and holds all K. A meter whose deficit exceeds its room
  *             (the Original: 8 rows) is a straggler: once its spare slots are full its
  *             missing blocks go out plain, as the campaign serves it, until the decode
  *             (or the last block) completes the image
@@ -60,9 +67,15 @@ import { cli, int, isMain, oneOf, outputFolder, UsageError, type Parsed, type To
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 
-/** Flash of the Linux build (1 KiB pages); raw regions at the top, Storage grows from the bottom. */
+/**
+ * Flash of the Linux build (1 KiB pages); raw regions at the top, Storage grows from the
+ * bottom. The meter's own regions beside the download's: its boot region and boot journal
+ * (guarded, never written), registers, profile; its app region is the scratch unit, erased
+ * (no program: version 0) once the calibration has used it.
+ */
 const SCRATCH = 0x10021c00;
 const JOURNAL = 0x10022000;
+const BOOT = 0x10022800, BOOT_JOURNAL = 0x10022c00, REGISTERS = 0x10023000, PROFILE = 0x10023800;
 const BUFFER = 0x10024000;
 const BUFFER_SIZE = 0x1c000; // 112 units: 448 slots of 212 bytes, K = 310 plus 128 rows
 
@@ -94,13 +107,16 @@ function entrySource(): string {
   const p = (f: string) => JSON.stringify(join(ROOT, f));
   return `
 import { espruinoHal } from ${p("hal/espruino/index.ts")};
-import { recordLog } from ${p("firmware/common/records.ts")};
-import { STATE_SLOT, bufferLayout, digestChain } from ${p("firmware/common/update-image.ts")};
-import { updateReceiver } from ${p("firmware/meter/update.ts")};
+import { bufferLayout, digestChain } from ${p("firmware/common/update-image.ts")};
 import { decoder, rowsDecoder } from ${p("firmware/meter/decoder.ts")};
 import { repairSets, repairIndex, xorInto } from ${p("firmware/protocol/repair.ts")};
 import { LAMBDA } from ${p("firmware/concentrator/campaign.ts")};
 import { bytesAt } from ${p("firmware/concentrator/keystore.ts")};
+import { startMeter } from ${p("firmware/meter/meter.ts")};
+import { floorKeeper } from ${p("firmware/meter/authorise.ts")};
+import { st7580Factory } from ${p("firmware/link/factory.ts")};
+import { encodeFrame } from ${p("firmware/link/st7580/frame.ts")};
+import { encodeMsg, newMsg, setMsg } from ${p("firmware/protocol/codec.ts")};
 import { tap, tapped } from "dc:tap";
 
 var step = "start";
@@ -169,13 +185,52 @@ function run(P) {
 
   mark("control");
   res.mem.bench = used();
-  var journal = recordLog(hal.flash, { addr: P.journal, size: 2048 }, STATE_SLOT, true, native);
-  var rx = updateReceiver(hal.flash, native, { addr: P.buffer, size: P.bufferSize }, journal, { version: 1, floor: 0, board: P.board, maxImage: size, rows: P.rows, decoder: tapped(P.streamed ? decoder : rowsDecoder), unpacks: true });
+  // the meter as its entry starts it (firmware/meter/meter.ts startMeter), on this flash: the
+  // ST7580 driver on a stand-in UART whose modem answers each request (ACK, then the confirm)
+  // when pumped, and every frame delivered as the modem's DL_DATA indication bytes, so a
+  // received block is what a meter does with one: the framer's bytes and checksum, the ACK,
+  // the endpoint's decode, the meter's dispatch, the receiver's write, read-back and mark
+  hal.flash.erase(P.scratch);
+  var modemIn = null, asked = [], ind = new Uint8Array(262), none = new Uint8Array(0);
+  var fakeSerial = {
+    setup: function () {},
+    write: function (d) { if (d.charCodeAt(0) === 2) asked.push(d.charCodeAt(2)); },
+    on: function (ev, fn) { if (ev === "data") modemIn = fn; },
+  };
+  // the modem's answers to what the driver asked: ACK, then the request's confirm (its code + 1)
+  function pump() {
+    while (asked.length) { var k = encodeFrame(asked.shift() + 1, none, ind); modemIn("\\x06" + E.toString(ind.subarray(0, k))); }
+  }
+  var mhal = espruinoHal({ geometry: geometry, uart: fakeSerial, uartOptions: {}, pulsePin: null, led: null, treq: null, resetn: null, sha256: P.sha, memoryMapped: false });
+  var regions = {
+    boot: { addr: P.boot, size: 1024 }, journal: { addr: P.bootJournal, size: 1024 }, registers: { addr: P.registers, size: 2048 },
+    profile: { addr: P.profile, size: 2048 }, state: { addr: P.journal, size: 2048 }, app: { addr: P.scratch, size: 1024 }, buffer: { addr: P.buffer, size: P.bufferSize },
+  };
+  var METER = 3002, CONC = 0xffff0001;
+  var meter = startMeter(mhal, { board: "BENCH", code: P.board, baud: 57600, maxImageSize: size, repairRows: P.rows }, st7580Factory(57600), regions, { id: METER, kind: 1, groups: [] }, undefined, floorKeeper, tapped(P.streamed ? decoder : rowsDecoder), true);
+  pump();
+  var rx = meter.receiver;
+  // the receiver's own share of a frame, and what it answered
+  var inner = 0, code = 0, rxBlock = rx.block, rxRepair = rx.repair;
+  rx.block = function (a, b, c) { var t0 = getTime(); code = rxBlock(a, b, c); inner += getTime() - t0; return code; };
+  rx.repair = function (a, b, c) { code = rxRepair(a, b, c); return code; };
+  // a message from the concentrator as the modem hands it over: 4 header bytes (byte 1 the SNR), then the frame
+  var msg = newMsg(), mbuf = new Uint8Array(246), seq = 0;
+  function frameOf(type, mode, dst, body) {
+    seq = (seq + 1) & 0xffff;
+    var n = encodeMsg(setMsg(msg, type, seq, CONC, mode, dst, body), mbuf.subarray(4));
+    if (n < 0) throw new Error("cannot encode message 0x" + type.toString(16) + ": E" + -n);
+    mbuf[0] = 0; mbuf[1] = 40; mbuf[2] = 0; mbuf[3] = 0;
+    var k = encodeFrame(0x52, mbuf.subarray(0, 4 + n), ind);
+    return E.toString(ind.subarray(0, k));
+  }
+  function deliver(f) { code = 0; modemIn(f); pump(); return code; }
   res.mem.idle = used();
+  var ctl = frameOf(0x41, 0, METER, { imageId: IMG, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, activateAt: 0, start: 1 });
   t = getTime();
-  e = rx.control(s, true);
+  deliver(ctl);
   res.controlMs = ms(t);
-  if (e) throw new Error("control refused: E" + e);
+  if (!rx.session() || rx.session().imageId !== IMG) throw new Error("the meter took no session from the control (state " + rx.state() + ", last error " + meter.lastError() + ")");
   res.mem.session = used();
 
   // the worst meter's losses: m blocks drawn from the seed
@@ -184,18 +239,22 @@ function run(P) {
   for (i = 0; i < P.miss; i++) { var r = i + rnd() % (K - i), o = order[i]; order[i] = order[r]; order[r] = o; lost[order[i]] = 1; }
 
   mark("receive");
-  var n = 0, sum = 0, max = 0;
+  var n = 0, sum = 0, max = 0, fsum = 0, fmax = 0;
   for (i = 0; i < K; i++) {
     if (lost[i]) continue;
-    var d = blockOf(i);
+    var f = frameOf(0x42, 2, 0xffffffff, { imageId: IMG, index: i, data: blockOf(i) });
+    inner = 0;
     t = getTime();
-    e = rx.block(IMG, i, d);
+    e = deliver(f);
     dt = getTime() - t;
     if (e) throw new Error("block " + i + " refused: E" + e);
-    n++; sum += dt; if (dt > max) max = dt;
+    n++; sum += inner; if (inner > max) max = inner;
+    fsum += dt; if (dt > fmax) fmax = dt;
   }
   if (rx.received() !== K - P.miss) throw new Error("received " + rx.received() + ", expected " + (K - P.miss));
+  // the receiver's block() alone, and the whole frame: the unit the decode is counted in
   res.blockMs = { mean: (sum / n) * 1000, max: max * 1000, n: n };
+  res.frameMs = { mean: (fsum / n) * 1000, max: fmax * 1000, n: n };
   res.mem.received = used();
 
   // the concentrator's repair block (campaign.ts repairBlock)
@@ -244,7 +303,7 @@ function run(P) {
     tap.sampleMs = 0;
     var kept0 = rx.stats.repairs;
     t = getTime();
-    e = viaRepair ? rx.repair(IMG, j, data) : rx.block(IMG, j, data);
+    e = deliver(frameOf(viaRepair ? 0x4d : 0x42, 2, 0xffffffff, { imageId: IMG, index: j, data: data }));
     dt = (getTime() - t) * 1000;
     if (e) throw new Error((viaRepair ? "repair " : "block ") + j + " refused: E" + e);
     if (viaRepair) offered++; else plain++;
@@ -393,7 +452,7 @@ export interface RunResult { case: string; run: number; binary: string; ok: bool
 async function measure(bin: string, flashDir: string, c: Case, run: number, ramCode: string | null): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), "ml-decode-run-"));
   if (existsSync(join(flashDir, "espruino.flash"))) copyFileSync(join(flashDir, "espruino.flash"), join(dir, "espruino.flash"));
-  const params = { size: c.size, bs: c.blockSize, miss: c.miss, loss: c.loss, rows: c.rows, streamed: c.streamed, sha: c.sha, board: c.board, seed: c.seed + run, scratch: SCRATCH, journal: JOURNAL, buffer: BUFFER, bufferSize: BUFFER_SIZE, concSamples: 16 };
+  const params = { size: c.size, bs: c.blockSize, miss: c.miss, loss: c.loss, rows: c.rows, streamed: c.streamed, sha: c.sha, board: c.board, seed: c.seed + run, scratch: SCRATCH, journal: JOURNAL, buffer: BUFFER, bufferSize: BUFFER_SIZE, boot: BOOT, bootJournal: BOOT_JOURNAL, registers: REGISTERS, profile: PROFILE, concSamples: 16 };
   // the DC-END timer fires once the program has finished, or stopped (out of memory)
   writeFileSync(join(dir, "run.js"), `var DC=${JSON.stringify(params)};setTimeout(function(){print("DC-END "+E.getErrorFlags()+" "+process.memory().usage);},10);\n${ramCode ?? 'eval(require("Storage").read("dcb"));'}`);
   const base: RunResult = { case: c.name, run: run + 1, binary: bin, ok: false, outOfMemory: false };
@@ -425,20 +484,29 @@ async function measure(bin: string, flashDir: string, c: Case, run: number, ramC
   return base;
 }
 
+/**
+ * The unit the decode is counted in: a received block as the meter receives it, the whole
+ * frame from the modem's bytes to the block stored (frameMs); results from before the meter
+ * was run whole have only the receiver's block() (blockMs).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const unitOf = (r: any): { mean: number; max: number } => r.frameMs ?? r.blockMs;
+
 const f1 = (n: number | undefined) => (n === undefined || n < 0 ? "-" : n.toFixed(n < 0.1 ? 4 : n < 10 ? 2 : 1));
 
 function table(runs: RunResult[]): string {
-  const head = ["case", "run", "vars", "block ms mean/max", "repair() ms mean/max", "kept repair() ms mean/max (= blocks)", "decode ms", "= blocks", "decoding call ms", "clean/row XORs", "offered/kept/plain", "conc ms @deg", "conc ms @80", "mem start/session/before/in/after", "verified"];
+  const head = ["case", "run", "vars", "received block ms mean/max", "of it block() ms", "repair frame ms mean/max", "kept repair() ms mean/max (= blocks)", "decode ms", "= blocks", "decoding call ms", "clean/row XORs", "offered/kept/plain", "conc ms @deg", "conc ms @80", "mem start/session/before/in/after", "verified"];
   const rows = runs.map((x) => {
     const r = x.result;
     if (!r) return [x.case, String(x.run), "-", x.outOfMemory ? "OUT OF MEMORY" : "FAILED", "(below)", "", "", "", "", "", "", "", "", "", "no"];
     const m = r.mem;
     return [
       x.case, String(x.run), String(m.total),
-      `${f1(r.blockMs.mean)} / ${f1(r.blockMs.max)}`,
+      `${f1(unitOf(r).mean)} / ${f1(unitOf(r).max)}`,
+      f1(r.blockMs.mean),
       `${f1(r.repairMs.mean)} / ${f1(r.repairMs.max)}`,
-      r.keptMs && r.keptMs.n ? `${f1(r.keptMs.mean)} / ${f1(r.keptMs.max)} (${f1(r.keptMs.mean / r.blockMs.mean)} / ${f1(r.keptMs.max / r.blockMs.mean)})` : "-",
-      f1(r.decodeMs), r.blockMs.mean ? f1(r.decodeMs / r.blockMs.mean) : "-",
+      r.keptMs && r.keptMs.n ? `${f1(r.keptMs.mean)} / ${f1(r.keptMs.max)} (${f1(r.keptMs.mean / unitOf(r).mean)} / ${f1(r.keptMs.max / unitOf(r).mean)})` : "-",
+      f1(r.decodeMs), unitOf(r).mean ? f1(r.decodeMs / unitOf(r).mean) : "-",
       r.decodeCall ? `${f1(r.decodeCall.ms)} (${r.decodeCall.via})` : "-",
       r.work ? `${r.work.cleanXors} / ${r.work.rowXors}` : "-",
       `${r.offered} / ${r.kept} / ${r.plain}`,
@@ -507,9 +575,9 @@ async function main({ values: v }: Parsed): Promise<number> {
   // arrival calls store and count bits only
   for (const x of results) {
     const r = x.result;
-    if (!r || !r.decodeCall || !r.blockMs.mean) continue;
+    if (!r || !r.decodeCall || !unitOf(r).mean) continue;
     const kept = r.keptMs?.sum ?? 0, whole = kept + r.decodeCall.ms;
-    console.log(`  ${x.case} run ${x.run}: whole decode ${f1(whole)} ms = ${f1(whole / r.blockMs.mean)} received blocks (${r.keptMs?.n ?? 0} kept repair() calls ${f1(kept)} ms, storing them included, + the decoding call ${f1(r.decodeCall.ms)} ms, its digest check included)`);
+    console.log(`  ${x.case} run ${x.run}: whole decode ${f1(whole)} ms = ${f1(whole / unitOf(r).mean)} received blocks of ${f1(unitOf(r).mean)} ms (${r.keptMs?.n ?? 0} kept repair frames ${f1(kept)} ms, receiving and storing them included, + the decoding frame ${f1(r.decodeCall.ms)} ms, its digest check included; in the receiver's block() alone, ${f1(r.blockMs.mean)} ms, ${f1(whole / r.blockMs.mean)})`);
   }
   for (const x of results) {
     const k = x.result?.calibration;

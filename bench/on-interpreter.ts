@@ -15,6 +15,7 @@ import { cpus, platform, tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { ToolError } from "../tools/cli/cli";
 import type { MemoryFigures } from "./memory";
+import { unitOf } from "./decode-cost";
 import type { BootMemoryFigures, BootInstallFigures } from "./boot-memory";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
@@ -31,10 +32,18 @@ export const DECODE_RUNS = 2;
 /** An interpreter build, as it says of itself (process.env, process.memory()). */
 export interface BuildInfo { file: string; version: string; gitCommit: string; board: string; variables: number; variableBytes: number }
 
-/** One decode-cost run: times in ms, and in received blocks (the same run's mean receiver.block()). */
+/**
+ * One decode-cost run: times in ms, and in received blocks: the same run's mean received
+ * block, a DATA_BLOCK frame through the meter from the modem's bytes to the block stored
+ * (decode-cost.ts unitOf; older results have only the receiver's block()).
+ */
 export interface DecodeRun {
   run: number;
   receivedBlockMs: number;
+  /** Of a received block, the receiver's block() (write, read back, mark). */
+  receiverBlockMs: number;
+  /** The whole decode less the reception of the repair frames it takes (each costs a received block, as a plain one does). */
+  beyondReceivingBlocks: number | null;
   /** The kept repair blocks' calls (storing included) plus the completing call; null when no decode happened (every missing block came plain). */
   wholeMs: number | null;
   wholeBlocks: number | null;
@@ -140,10 +149,11 @@ export function decodeSummary(j: any, target: number | null): DecodeSummary {
   const runs: DecodeRun[] = (j.runs as any[]).map((x) => {
     const r = x.result;
     if (!x.ok || !r) throw new ToolError(`bench/decode-cost.ts: ${x.case} run ${x.run} failed: ${x.failure}`);
-    const b = r.blockMs.mean as number, kept = (r.keptMs?.sum ?? 0) as number, call = r.decodeCall as { ms: number; via: string } | undefined;
+    const b = unitOf(r).mean, kept = (r.keptMs?.sum ?? 0) as number, call = r.decodeCall as { ms: number; via: string } | undefined;
     return {
-      run: x.run, receivedBlockMs: r3(b),
+      run: x.run, receivedBlockMs: r3(b), receiverBlockMs: r3(r.blockMs.mean),
       wholeMs: call ? r3(kept + call.ms) : null, wholeBlocks: call ? r3((kept + call.ms) / b) : null,
+      beyondReceivingBlocks: call ? r3((kept + call.ms) / b - ((r.keptMs?.n ?? 0) + 1)) : null,
       completingMs: call ? r3(call.ms) : null, completingBlocks: call ? r3(call.ms / b) : null, completingVia: call ? call.via : null,
       keptN: r.keptMs?.n ?? 0, keptMeanMs: r3(r.keptMs?.mean ?? 0), keptMaxMs: r3(r.keptMs?.max ?? 0), keptMeanBlocks: r3((r.keptMs?.mean ?? 0) / b), keptMaxBlocks: r3((r.keptMs?.max ?? 0) / b),
       concMs: r3(r.concMs.ms), concDegree: r.concMs.degree, concBlocks: r3(r.concMs.ms / b), conc80Ms: r3(r.conc80.ms), conc80Degree: r.conc80.degree,
@@ -335,13 +345,15 @@ export function interpreterSection(x: InterpreterFigures | null, rerun: boolean,
   out.push(
     "### The coded download's decode (issue 14)",
     "",
-    `\`bench/decode-cost.ts\` (docs/update.md, What it costs): the meter's own update receiver and decoder on the resizable build, the program text in RAM, the worst meter of a 64 KiB image (K = 310 blocks of 212 bytes) at 20% loss${first ? ` (${first.missing} blocks missing)` : ""} with 128 rows (${d.case}), ${runs.length} runs${o ? `; and once the Original's case (${o.case}: its largest image, 10% loss, its 8 rows, streamed decode), for comparison: the target is the big case's` : ""}. Times are this host's interpreter; "received blocks" divides by the same run's mean received block (\`receiver.block()\`), which is what carries over to a board. Source: ${d.source ?? "a saved program"}.`,
+    `\`bench/decode-cost.ts\` (docs/update.md, What it costs): the meter as its entry starts it (the ST7580 driver, the endpoint, the update receiver and its decoder) on the resizable build, the program text in RAM, every message from the concentrator delivered as the modem's indication bytes, the worst meter of a 64 KiB image (K = 310 blocks of 212 bytes) at 20% loss${first ? ` (${first.missing} blocks missing)` : ""} with 128 rows (${d.case}), ${runs.length} runs${o ? `; and once the Original's case (${o.case}: its largest image, 10% loss, its 8 rows, streamed decode), for comparison: the target is the big case's` : ""}. Times are this host's interpreter; "received blocks" divides by the same run's mean received block, a DATA_BLOCK frame from the modem's bytes to the block stored (the framer's bytes and checksum, the ACK to the modem, the endpoint's decode, the meter's dispatch, the receiver's write, read-back and mark), which is what carries over to a board; the receiver's \`block()\` is shown apart. Source: ${d.source ?? "a saved program"}.`,
     "",
     `| | ${cols.join(" | ")} | target | |`,
     `|---|${cols.map(() => "---:").join("|")}|---:|---|`,
-    row("received block, ms", (r) => ms(r.receivedBlockMs)),
+    row("received block (a DATA_BLOCK frame, modem bytes to block stored), ms", (r) => ms(r.receivedBlockMs)),
+    row("of it the receiver's block(), ms", (r) => ms(r.receiverBlockMs)),
     row("**whole decode, received blocks** (kept repair blocks' calls + the completing call)", (r) => n0(r.wholeBlocks), `<= ${DECODE_TARGET} (the worst run: ${n0(dv.worst)})`, verdict(dv.met)),
     row("whole decode, ms", (r) => ms(r.wholeMs)),
+    row("whole decode less receiving its repair frames (one received block each), received blocks", (r) => n0(r.beyondReceivingBlocks)),
     row("the completing call, ms (received blocks)", (r) => (r.completingMs === null ? "no decode" : `${ms(r.completingMs)} (${n0(r.completingBlocks)}), via ${r.completingVia}`)),
     row("kept repair blocks", (r) => String(r.keptN)),
     row("each kept repair block's call, mean / max ms", (r) => `${ms(r.keptMeanMs)} / ${ms(r.keptMaxMs)}`),

@@ -10,7 +10,7 @@ import type { MemoryFigures } from "../../bench/memory";
 
 /** A decode run of the interpreter's figures, as decodeSummary makes it. */
 const decodeRun = (run: number, wholeBlocks: number | null, more: Partial<DecodeRun> = {}): DecodeRun => ({
-  run, receivedBlockMs: 1.1, wholeMs: wholeBlocks === null ? null : wholeBlocks * 1.1, wholeBlocks, completingMs: 28.4, completingBlocks: 25.8, completingVia: "repair",
+  run, receivedBlockMs: 1.1, receiverBlockMs: 1.1, beyondReceivingBlocks: null, wholeMs: wholeBlocks === null ? null : wholeBlocks * 1.1, wholeBlocks, completingMs: 28.4, completingBlocks: 25.8, completingVia: "repair",
   keptN: 85, keptMeanMs: 20.3, keptMaxMs: 33.6, keptMeanBlocks: 18.45, keptMaxBlocks: 30.5, concMs: 271.5, concDegree: 23, concBlocks: 246.8, conc80Ms: 950.2, conc80Degree: 79,
   missing: 85, offered: 120, kept: 85, plain: 0, cleanXors: 1431, rowXors: 1577, ...more,
 });
@@ -178,6 +178,13 @@ describe("the campaign benchmark", () => {
     expect(s.runs.map((r) => [r.wholeMs, r.wholeBlocks, r.completingBlocks, r.concBlocks, r.keptMaxBlocks])).toEqual([[1730, 1384, 24, 240, 32], [1825, 1825, 25, 300, 40]]);
     expect([s.worstWholeBlocks, s.met, s.source]).toEqual([1825, false, "0123456 + 1 changed firmware/hal files"]);
     expect(() => decodeSummary({ ...j, runs: [{ case: "c", run: 1, ok: false, failure: "out of memory in step repair" }] }, 200)).toThrow("c run 1 failed: out of memory in step repair");
+    // a run through the whole meter: the received block is the DATA_BLOCK frame (frameMs), the receiver's block() beside it
+    const framed = { ...j, runs: [{ case: "K=310 20% rows 128", run: 1, ok: true, result: { ...result(2, 3400, 200), frameMs: { mean: 10, max: 25, n: 225 } } }] };
+    const f = decodeSummary(framed, 200);
+    expect(f.runs.map((r) => [r.receivedBlockMs, r.receiverBlockMs, r.wholeMs, r.wholeBlocks, r.beyondReceivingBlocks, r.completingBlocks, r.concBlocks])).toEqual([[10, 2, 3600, 360, 274, 20, 30]]);
+    expect([f.worstWholeBlocks, f.met]).toEqual([360, false]);
+    const g = decodeSummary({ ...framed, runs: [{ ...framed.runs[0], result: { ...framed.runs[0].result, frameMs: { mean: 20, max: 40, n: 225 } } }] }, 200);
+    expect([g.worstWholeBlocks, g.met]).toEqual([180, true]);
   });
 
   it("summarises memory.ts's JSON (the worst coded peak with layout against 2,480) and runs it again only for garbled replies", () => {
