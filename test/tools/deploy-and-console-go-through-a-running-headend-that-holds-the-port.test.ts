@@ -107,10 +107,12 @@ describe("npm run deploy and npm run console given a port a running head-end hol
 
   }, 180_000);
 
-  it("console runs a command through the head-end; --direct fails naming the head-end; a stale announcement is ignored", async () => {
+  it("console runs a command through the head-end; --direct fails naming the head-end; a second head-end on the port is refused naming the first; a stale announcement is ignored", async () => {
     const net = await consoleNetwork([501], { id: 7 });
     nets.push(net);
     const r = await headend(net);
+    // a second head-end given the same port: one head-end owns a concentrator's readings and commands
+    await expect(headend(net)).rejects.toThrow(`${net.fake.url} is held by another head-end (pid ${process.pid}, concentrator 7), which owns its readings and commands: stop it, or attach this one to other concentrators`);
     const through = await tool("tools/console/console.ts", ["--port", net.fake.url, "meterline.config.id"]).done;
     expect([through.status, through.stdout, through.stderr]).toEqual([0, "=7\n", `console: through the head-end (pid ${process.pid}) that holds ${net.fake.url}\n`]);
     const img = join(dir, "m.mlim");

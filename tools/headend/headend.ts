@@ -18,6 +18,7 @@ import { PgDb } from "./pg";
 import { benchNetwork, type BenchNetwork } from "./bench";
 import { DEFAULT_PREFIX } from "./homeassistant";
 import { hold, type Held } from "./relay";
+import { heldBy } from "../console/owner";
 import { startPage, type PageServer } from "./page";
 
 /** The live page's port when --http is not given. */
@@ -135,6 +136,10 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
       consoles.push(bench.console);
     }
     for (const port of a.ports) {
+      // one head-end owns a concentrator (its readings, its commands): another that holds the
+      // port is named, rather than left to its console's refusal
+      const other = heldBy(port);
+      if (other) throw new ToolError(`${port} is held by another head-end (pid ${other.pid}, concentrator ${other.concentrator}), which owns its readings and commands: stop it, or attach this one to other concentrators`);
       const s = await openConsole({ port, timeoutMs: a.timeoutS * 1000 }).catch((e: Error & { code?: string }) => { throw new ToolError(`${e.message}${e.code ? ` (${e.code})` : ""}`); });
       s.on("unsolicited", (l: string) => out(`${port}: ${l}`));
       consoles.push(s);
