@@ -54,6 +54,16 @@ export interface CampaignRun {
 export async function followCampaign(env: CampaignEnv): Promise<CampaignRun | string> {
   const { sc, img, rig, conc, ml, out, ids, isSim, faults } = env;
   const clock = rig.clock;
+  if (sc.image.compress) {
+    // a packed image goes only to meters whose IDENTITY said their boot routine unpacks: ask first
+    env.stage("identify");
+    const at = out.length;
+    if (ml.identify()) return `the identify round did not start: ${out[out.length - 1]}`;
+    for (let t = 0; t < 600_000 && !out.slice(at).some((l) => l.startsWith("meterline: identify round")); t += 1000) await env.step(1000);
+    const round = out.slice(at).find((l) => l.startsWith("meterline: identify round"));
+    if (!round) return "the identify round before the packed campaign did not end";
+    env.note(round);
+  }
   env.stage("control");
   // the coded method plans for the line's loss, as an operator who knows the line would set it
   const e = ml.update("img.bin", { imageId: img.session.imageId, deadlineS: sc.deadlineMinutes * 60, maxRounds: 40, tags: env.keyed ? "img.tags" : undefined, method: sc.method, loss: Math.min(0.5, sc.loss.p) });

@@ -140,7 +140,7 @@ export const enum Err {
   BOOT_NO_PREVIOUS = 106,
   /** Boot: a new program on trial did not say it had started (global.mlUp) by the start deadline: reverted. */
   BOOT_APP_SILENT = 107,
-  /** Boot: the image is packed (compressed) and this interpreter has no heatshrink decompress, or it unpacks larger than the app region: the old program stays. */
+  /** Boot: the image is packed (compressed) and the boot routine cannot install it (no heatshrink decompress, larger than the app region, a routine from before packed images); or the concentrator does not know that it can (the meter's IDENTITY did not say so: identify() first), so it sends it nothing. The old program stays. */
   BOOT_NO_UNPACK = 108,
 
   /** Config: no device configuration record: provision the board with flash.sh. */

@@ -822,7 +822,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       if (ph !== Ph.IDLE) return;
       startedAt = clock.now();
       if (!restore) {
-        for (var k = 0; cfg.refuse && k < n; k++) if ((codes[k] = cfg.refuse(cfg.meters[k]))) st[k] = Ms.FAILED;
+        // a refused meter is sent nothing: no control to a group it is in, so the campaign
+        // selects its meters one by one (patent) or by list (coded) instead
+        for (var k = 0; cfg.refuse && k < n; k++) if ((codes[k] = cfg.refuse(cfg.meters[k]))) { st[k] = Ms.FAILED; cfg.group = 0; }
         // members of the group take the control at once; each then confirms it by answering
         if (cfg.group && !coded) send(T.UPDATE_CONTROL, controlBody(), P.TO_GROUP, cfg.group);
         control(0);

@@ -231,11 +231,11 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     cfg.coded = o.method !== "patent";
     cfg.planLoss = o.loss;
     cfg.onlyCheck = !!o.checkOnly;
-    // a packed image: a meter whose IDENTITY said its boot routine cannot install one fails
-    // with 108 and is sent nothing (one not yet identified is sent it, and refuses it at activation)
+    // a packed image goes only to meters whose IDENTITY said their boot routine installs one:
+    // the others (an older routine, or not identified yet) fail with 108 and are sent nothing
     if (getU32(block(0), 0) === PACKED_MAGIC) cfg.refuse = function (id) {
       var r = c.registry, k = r.find(id);
-      return k >= 0 && r.board(k) && !(r.flags(k) & Rf.UNPACKS) ? Err.BOOT_NO_UNPACK : 0;
+      return k < 0 || !(r.flags(k) & Rf.UNPACKS) ? Err.BOOT_NO_UNPACK : 0;
     };
     return cfg;
   }

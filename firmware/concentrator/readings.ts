@@ -134,7 +134,8 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
         reg.setBoard(cur, b.board);
         // kept once said: a boot routine is only replaced by provisioning over USB (a meter
         // provisioned again with an older one refuses a packed image at activation, 108)
-        if (b.caps & Cap.UNPACKS) reg.add(m.src, Rf.UNPACKS);
+        // (exactly: other bits are 0 today, so anything else is not believed)
+        if (b.caps === Cap.UNPACKS) reg.add(m.src, Rf.UNPACKS);
         if (!reg.group(cur) && b.groups.length) reg.setGroup(cur, b.groups[0].group);
         got++;
       } else if (what === Rd.REGISTERS) {

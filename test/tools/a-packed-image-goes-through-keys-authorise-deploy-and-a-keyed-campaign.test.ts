@@ -2,8 +2,9 @@
  * A packed image (npm run image -- --compress) everywhere a plain one goes: npm run keys --
  * authorise makes its tags, npm run deploy takes it (checked in a dry run: what it would upload
  * and the update it would start), and the console's update runs a keyed coded campaign with it:
- * the meters download the packed payload under their authorisation and their boot routine
- * installs the plain program it unpacks.
+ * the meters, once identified (their IDENTITY says their boot routine unpacks; before, the
+ * campaign sends them nothing and fails them with 108), download the packed payload under
+ * their authorisation and their boot routine installs the plain program it unpacks.
  */
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
@@ -49,6 +50,7 @@ describe("a packed image", () => {
     expect(d.status, d.stderr).toBe(0);
     expect(d.stdout).toContain(`${file.length}`);
     expect(d.stdout).toContain('meterline.update("img.bin"');
+    expect(d.stdout).toContain("identify: meterline.identify() first, until its round ends");
 
     // the keyed campaign on the simulated line, with the files deploy would have uploaded
     const k = loadKeys(kf);
@@ -61,9 +63,20 @@ describe("a packed image", () => {
     const out: string[] = [];
     const files: Record<string, string> = { "img.bin": latin1(file), "img.tags": latin1(new Uint8Array(readFileSync(tagsFile))) };
     const ml = consoleApi(conc.ctx, hostNative, 1, (n) => files[n], (l) => out.push(l));
+    // not identified yet: the concentrator does not know their boot routine unpacks, and sends them nothing
+    expect(ml.update("img.bin", { imageId: 8 })).toBe(0);
+    let end = rig.clock.now() + 600_000;
+    while (!out.some((l) => l.startsWith("meterline: campaign 8 ended")) && rig.clock.now() < end) rig.clock.advance(500);
+    expect(out.find((l) => l.startsWith("meterline: campaign 8 ended"))).toBe("meterline: campaign 8 ended: 0 of 2 meters updated; failed: 1101 E108 1102 E108");
+    // identified (their authenticated IDENTITY says it), they take it
+    out.length = 0;
+    expect(ml.identify()).toBe(0);
+    end = rig.clock.now() + 120_000;
+    while (!out.some((l) => l.startsWith("meterline: identify round")) && rig.clock.now() < end) rig.clock.advance(500);
+    expect(out.pop()).toBe("meterline: identify round: 2 collected, 0 meters did not answer");
     expect(ml.update("img.bin", { imageId: 9, tags: "img.tags" })).toBe(0);
     expect(out.pop()).toBe(`meterline: campaign 9 started: ${payload.length} bytes, ${head.blockCount} blocks, 2 meters`);
-    const end = rig.clock.now() + 3_600_000;
+    end = rig.clock.now() + 3_600_000;
     while (!out.some((l) => l.startsWith("meterline: campaign 9 ended")) && rig.clock.now() < end) rig.clock.advance(500);
     expect(out.find((l) => l.startsWith("meterline: campaign 9 ended"))).toBe("meterline: campaign 9 ended: every meter done");
     rig.clock.advance(60_000);

@@ -2,7 +2,8 @@
  * A campaign's `refuse` (the console sets it for a packed image, from what each meter's
  * IDENTITY said of its boot routine): a meter with a code fails with that code before the
  * control, is sent nothing addressed and is in no selection list, and the others are updated,
- * in both methods.
+ * in both methods; a campaign by group sends it no group-addressed control either (it selects
+ * its meters by address or by list instead).
  */
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../hal/mock/clock";
@@ -16,19 +17,19 @@ import { blockOf, imageOf } from "../../../bench/image";
 import { getU32 } from "../../../firmware/common/bytes";
 
 describe("a meter the campaign is told will refuse the image", () => {
-  for (const coded of [false, true]) {
-    it(`fails with the code it was given and is sent nothing, the others are updated (${coded ? "coded" : "patent"} method)`, () => {
+  for (const coded of [false, true]) for (const group of [0, 77]) {
+    it(`fails with the code it was given and is sent nothing, the others are updated (${coded ? "coded" : "patent"} method${group ? ", a campaign by group" : ""})`, () => {
       const clock = new VirtualClock();
       const line = new PowerLine(clock, { bitRate: 9600, overheadBytes: 16, turnaroundMs: 5, seed: 5, log: true });
       const ids = [21, 22, 23];
-      const meters = ids.map((id) => modelMeter(line, clock, id));
+      const meters = ids.map((id) => modelMeter(line, clock, id, undefined, id, group));
       const conc = campaignNode(line, clock);
       const img = imageOf(new Uint8Array(1000).fill(9), { imageId: 6, version: 2, board: 1, blockSize: 200 });
       const asked: number[] = [];
       let code = -1;
       const camp = conc.start({
         session: img.session, block: (i) => blockOf(img, i), meters: ids, deadlineMs: 0, maxRounds: 5, noProgressRounds: 3,
-        maxNoAnswer: 3, answerMs: 500, rebootMs: 1000, activateAt: 0, coded,
+        maxNoAnswer: 3, answerMs: 500, rebootMs: 1000, activateAt: 0, coded, group: group || undefined,
         refuse: (id) => { asked.push(id); return id === 22 ? Err.BOOT_NO_UNPACK : 0; },
       }, (c) => { code = c; });
       clock.runUntilIdle(600_000);
@@ -41,6 +42,8 @@ describe("a meter the campaign is told will refuse the image", () => {
       // nothing addressed to 22, and no selection list names it
       const to22 = line.log.filter((f) => f.bytes[9] === P.TO_METER && getU32(f.bytes, 10) === 22);
       expect(to22).toEqual([]);
+      // and no control to a group it is in
+      expect(line.log.filter((f) => f.bytes[1] === T.UPDATE_CONTROL && f.bytes[9] === P.TO_GROUP)).toEqual([]);
       const lists = line.log.filter((f) => f.bytes[1] === T.SELECT_LIST);
       if (coded) expect(lists.length).toBeGreaterThan(0);
       for (const f of lists) {
