@@ -22,15 +22,19 @@ import { bufferImage, install } from "./install";
 import { WATCHDOG_S } from "../common/update-image";
 
 var flash = espruinoFlash(profile.geometry, profile.memoryMapped);
+// native on every build that is not a bootloader: packed images unpack chunk by chunk; on an
+// interpreter without it there is no unshrink, install refuses a packed image (108) before it
+// writes anything, and the program is not told that packed images can be installed
+var hs: { decompress(d: Uint8Array): ArrayBuffer } | null = null;
+try { hs = require("heatshrink"); } catch (e) { hs = null; }
 var native: Native = {
   crc32: function (d) { return E.CRC32(d) >>> 0; },
   bytesToString: function (d) { return E.toString(d); },
   sha256: profile.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
-  // native on every build that is not a bootloader: packed images unpack chunk by chunk
-  unshrink: function (d) { return new Uint8Array(require("heatshrink").decompress(d)); },
+  unshrink: hs ? function (d) { return new Uint8Array((hs as { decompress(d: Uint8Array): ArrayBuffer }).decompress(d)); } : undefined,
 };
 // the program learns from this that packed images can be installed (meter/update.ts activate)
-global.mlUnpack = 1;
+if (hs) global.mlUnpack = 1;
 var rc = 0, trial = false;
 if (!global.mlThrew) {
   try {

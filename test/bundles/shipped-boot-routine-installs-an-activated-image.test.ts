@@ -16,14 +16,17 @@ import { recordLog } from "../../firmware/common/records";
 import { digestChain, MAX_TRIES, START_DEADLINE_MS, STATE_SLOT, WATCHDOG_S, type Session } from "../../firmware/common/update-image";
 import { updateReceiver } from "../../firmware/meter/update";
 import { PowerCut } from "../../hal/mock/flash";
+import { packPayload } from "../../tools/image/packed";
 
 const meterBoards = loadAllProfiles().filter((p) => p.roles.includes("meter")).map((p) => p.board);
 
-function downloadV2(dev: EspruinoDevice, program = `global.meterline={version:2};global.mlUp=1;print("v2 running");`): void {
+function downloadV2(dev: EspruinoDevice, program = `global.meterline={version:2};global.mlUp=1;print("v2 running");`, packChunk = 0): Uint8Array {
   const p = dev.profile;
   const native = p.crypto.includes("SHA256") ? hostNative : hostNativeNoSha;
   const body = new TextEncoder().encode(program.padEnd(3000, " "));
-  const img = new Uint8Array([...encodeAppHeader({ length: body.length, crc: hostNative.crc32(body), version: 2 }), ...body]);
+  const plain = new Uint8Array([...encodeAppHeader({ length: body.length, crc: hostNative.crc32(body), version: 2 }), ...body]);
+  // packed: what npm run image -- --compress makes (the payload the campaign sends)
+  const img = packChunk ? packPayload(plain, packChunk, { version: 2, board: p.code, blockSize: 192 }, native) : plain;
   const bs = 192;
   const s: Session = { imageId: 12, version: 2, board: p.code, size: img.length, blockSize: bs, blockCount: Math.ceil(img.length / bs), activateAt: 0, digest: new Uint8Array(32) };
   const chain = digestChain(native, s);
@@ -36,6 +39,7 @@ function downloadV2(dev: EspruinoDevice, program = `global.meterline={version:2}
   for (let i = 0; i < s.blockCount; i++) expect(rx.block(12, i, img.subarray(i * bs, Math.min(img.length, (i + 1) * bs)))).toBe(0);
   expect(rx.state()).toBe(3);
   expect(rx.activate(12)).toBe(0);
+  return plain;
 }
 
 describe("the shipped boot routine installing an update", () => {
@@ -53,6 +57,30 @@ describe("the shipped boot routine installing an update", () => {
       expect(dev.output).toEqual(["v2 running"]);
     });
   }
+
+  it("LINUX: a packed image is unpacked into the app region; on an interpreter without heatshrink it is refused (108) before anything is written, and the old program runs on", () => {
+    const program = `global.meterline={version:2};global.mlUp=1;print("v2 running");` + "/*" + "the same words again and again, ".repeat(60) + "*/";
+    const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
+    dev.run(provisioningPlan({ board: "LINUX", role: "meter", id: 7 }));
+    dev.powerOn();
+    expect(dev.global("mlUnpack")).toBe(1); // the routine says it installs packed images
+    const plain = downloadV2(dev, program, 2048);
+    dev.powerOn();
+    expect(dev.output).toEqual(["v2 running"]);
+    const app = dev.profile.regions.app!;
+    expect(dev.flash.read(app.addr, plain.length)).toEqual(plain);
+
+    const bare = new EspruinoDevice({ profile: loadProfile("LINUX"), heatshrink: false });
+    bare.run(provisioningPlan({ board: "LINUX", role: "meter", id: 8 }));
+    bare.powerOn();
+    expect(bare.global("mlUnpack")).toBeUndefined(); // so the meter program refuses packed activations itself
+    const before = bare.flash.read(app.addr, app.size);
+    downloadV2(bare, program, 2048);
+    bare.powerOn();
+    expect(bare.output[0]).toBe(`meterline boot: update not installed (E${Err.BOOT_NO_UNPACK})`);
+    expect(bare.output).toContain("meterline: meter 8 started");
+    expect(bare.flash.read(app.addr, app.size)).toEqual(before);
+  });
 
   it("LINUX: a power cut in the middle of the copy is finished at the next start", () => {
     const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });

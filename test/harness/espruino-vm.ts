@@ -5,6 +5,7 @@
  * interpreter lacks are deleted from the context, so a bundle that leans on them fails
  * here as it would on a board. Power-on runs Storage boot files in the interpreter's order.
  */
+import { decompress as heatshrinkDecompress } from "../../tools/image/heatshrink";
 import vm from "node:vm";
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
@@ -47,6 +48,8 @@ export interface DeviceOptions {
   flash?: MockFlash;
   storage?: Map<string, string>;
   clock?: VirtualClock;
+  /** require("heatshrink") answers with the interpreter's decompress (tools/image/heatshrink.ts); false: "Module heatshrink not found", as a build without it. Default true. */
+  heatshrink?: boolean;
 }
 
 /** Boot code that never returned, on a board with no watchdog armed: it would hang for good. */
@@ -72,12 +75,16 @@ export class EspruinoDevice {
   /** Timers of the current life: a power cycle clears them, as it clears RAM. */
   private life: ClockScope | null = null;
 
+  /** Whether the interpreter has heatshrink (DeviceOptions). */
+  readonly heatshrink: boolean;
+
   constructor(o: DeviceOptions) {
     this.profile = o.profile;
     this.flash = o.flash ?? new MockFlash(o.profile.flash);
     this.flash.memoryMapped = o.profile.memoryMapped;
     this.storage = o.storage ?? new Map();
     this.clock = o.clock ?? new VirtualClock();
+    this.heatshrink = o.heatshrink ?? true;
     this.fresh();
   }
 
@@ -134,6 +141,7 @@ export class EspruinoDevice {
       Storage: storageModule,
       crypto: { SHA256: (d: Data) => { const h = createHash("sha256").update(toBytes(d)).digest(); return h.buffer.slice(h.byteOffset, h.byteOffset + h.byteLength); } },
     };
+    if (this.heatshrink) modules.heatshrink = { decompress: (d: Data) => { const b = heatshrinkDecompress(toBytes(d)); return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); } };
     const serialPort = (u: MockUart) => ({
       setup: (baud: number) => u.setup(baud),
       write: (d: Data) => u.write(typeof d === "string" ? d : latin1(toBytes(d))),
