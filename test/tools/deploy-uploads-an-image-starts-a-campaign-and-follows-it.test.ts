@@ -7,7 +7,8 @@ import { encodeAppHeader } from "../../firmware/common/image";
 import { deploy, endedOf, parseArgs, progressOf } from "../../tools/deploy/deploy";
 import { openConsole } from "../../tools/console/session";
 import { startFakeConsole, type FakeConsole } from "../fixtures/fake-console";
-import { imageFile } from "../../tools/image/image";
+import { imageFile, imageFileOf } from "../../tools/image/image";
+import { packPayload } from "../../tools/image/packed";
 import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
 import { makeProgramImage } from "../harness/scripted-concentrator";
 import { consoleApi } from "../../firmware/concentrator/console";
@@ -33,6 +34,11 @@ function concentrator(story: "ok" | "partial" | "aborted" | "refuse" | "ended" |
             step = 0;
             c.print(`meterline: campaign 2 started: ${size} bytes, ${Math.ceil(size / 200)} blocks, 3 meters`);
             if (story === "ended") setTimeout(() => c.print("meterline: campaign 2 ended: every meter done"), 1500);
+            return 0;
+          },
+          identify() {
+            calls.push("identify");
+            setTimeout(() => c.print("meterline: identify round: 3 collected, 0 meters did not answer"), 300);
             return 0;
           },
           progress() {
@@ -89,6 +95,27 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     expect(out).toContain("meterline: campaign 2 started: 416 bytes, 3 blocks, 3 meters");
     expect(out.filter((l) => l.startsWith("meterline: campaign broadcast")).length).toBe(1); // repeated lines shown once
     expect(out.some((l) => l.startsWith("meterline: campaign done") && l.includes("3 of 3 meters updated"))).toBe(true);
+  });
+
+  it("a packed image: asks the meters' identity first (the concentrator sends a packed image only to meters whose boot routine unpacks), then starts the campaign", async () => {
+    const { fake, calls } = await concentrator("ended");
+    fakes.push(fake);
+    const { dir } = image();
+    const body = new TextEncoder().encode("var a=1;".repeat(300));
+    const plain = new Uint8Array([...encodeAppHeader({ length: body.length, crc: hostNative.crc32(body), version: 5 }), ...body]);
+    const img = join(dir, "p.mlim");
+    writeFileSync(img, imageFileOf(packPayload(plain, 2048, { version: 5, board: 3, blockSize: 200 }, hostNative), "LINUX", 5, 200));
+    const lines: string[] = [];
+    expect(await deploy(parseArgs(["--port", fake.url, "--image", img, "--image-id", "2", "--every", "1"]), (l) => lines.push(l))).toBe(0);
+    expect(calls.slice(0, 2)).toEqual(["identify", 'update img.bin {"imageId":2}']);
+    const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
+    expect(at("meterline: identify round: 3 collected")).toBeGreaterThan(-1);
+    expect(at("meterline: identify round")).toBeLessThan(at("meterline: campaign 2 started"));
+    // a plain image asks no identity
+    const plainCalls = await concentrator("ended");
+    fakes.push(plainCalls.fake);
+    expect(await deploy(parseArgs(["--port", plainCalls.fake.url, "--image", image().img, "--image-id", "2", "--every", "1"]), () => undefined)).toBe(0);
+    expect(plainCalls.calls).not.toContain("identify");
   });
 
   it("ends on the concentrator's own 'campaign ended' line, even before progress says done", async () => {

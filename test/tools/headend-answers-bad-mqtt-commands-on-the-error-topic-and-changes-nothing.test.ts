@@ -29,7 +29,7 @@ describe("bad commands over MQTT (a concentrator network behind a console on TCP
     const before = state(r);
 
     const cases: [topic: string, payload: string | Record<string, unknown>, error: string, message: RegExp][] = [
-      ["meterline/7/cmd/reboot", {}, "UNKNOWN_COMMAND", /^unknown command "reboot" \(the commands: read, update, pause, resume, abort\)$/],
+      ["meterline/7/cmd/reboot", {}, "UNKNOWN_COMMAND", /^unknown command "reboot" \(the commands: read, identify, update, pause, resume, abort\)$/],
       ["meterline/7/cmd/update/now", {}, "UNKNOWN_COMMAND", /^unknown command "update\/now"/],
       ["meterline/7/cmd/update", "{image: v2.mlim", "BAD_JSON", /^update: the payload is not JSON \(/],
       ["meterline/7/cmd/read", "[1001]", "BAD_JSON", /^read: the payload must be a JSON object, got \[1001\]$/],

@@ -5,6 +5,9 @@ import { makeProgramImage } from "../harness/scripted-concentrator";
 import { imageFileOf } from "../../tools/image/image";
 import { IMAGE_FILE_HEADER } from "../../firmware/common/image-file";
 import { commandRig, until, type CommandRig } from "../fixtures/mqtt-commands";
+import { packPayload } from "../../tools/image/packed";
+import { hostNative } from "../../hal/host/native";
+import { Rf } from "../../firmware/concentrator/registry";
 
 const rigs: CommandRig[] = [];
 afterEach(async () => { for (const r of rigs.splice(0)) await r.close(); });
@@ -94,5 +97,28 @@ describe("campaigns driven over MQTT (a concentrator network behind a console on
     const c = await r.send("meterline/7/cmd/update", { image: "meter-v2.mlim", imageId: 14, meters: [2003] });
     expect(JSON.parse(c.payload)).toMatchObject({ ok: true, imageId: 14 });
     expect(readFileSync(join(r.files, "meter-v2.mlim"))).toEqual(v2);
+  }, 180_000);
+
+  it("identify asks the meters' IDENTITY; an update with a packed image goes only to meters that said their boot routine unpacks", async () => {
+    const r = await commandRig([2201, 2202], { id: 7 });
+    rigs.push(r);
+    const plain = makeProgramImage(2, 6000, 200).bytes;
+    writeFileSync(join(r.files, "packed-v2.mlim"), imageFileOf(packPayload(plain, 2048, { version: 2, board: r.net.rig.meters.get(2201)!.board.code, blockSize: 200 }, hostNative), "LINUX", 2, 200));
+    // not identified yet: the campaign sends them nothing and names the code
+    expect(JSON.parse((await r.send("meterline/7/cmd/update", { image: "packed-v2.mlim", imageId: 21 })).payload)).toMatchObject({ ok: true, imageId: 21 });
+    await runUntil(r, () => reports(r).some((x) => x.imageId === 21 && !x.running && x.failedMeters.length === 2 && x.failedMeters.every((f: { meter: number }) => f.meter > 0)), 1000, 600_000);
+    expect(reports(r).at(-1)!.failedMeters).toEqual([{ meter: 2201, code: 108, error: "BOOT_NO_UNPACK" }, { meter: 2202, code: 108, error: "BOOT_NO_UNPACK" }]);
+    // identify: answered at once, the round runs on the line
+    const a = JSON.parse((await r.send("meterline/7/cmd/identify", {})).payload);
+    expect(a).toMatchObject({ command: "identify", ok: true, meter: null });
+    const reg = r.net.conc.ctx.registry;
+    await runUntil(r, () => [2201, 2202].every((id) => reg.flags(reg.find(id)) & Rf.UNPACKS), 1000, 120_000);
+    expect([2201, 2202].map((id) => reg.flags(reg.find(id)) & Rf.UNPACKS)).toEqual([Rf.UNPACKS, Rf.UNPACKS]);
+    // and now they take it, installed unpacked by their boot routines
+    expect(JSON.parse((await r.send("meterline/7/cmd/update", { image: "packed-v2.mlim", imageId: 22 })).payload)).toMatchObject({ ok: true, imageId: 22 });
+    await runUntil(r, () => reports(r).some((x) => x.imageId === 22 && !x.running), 10_000, 3_600_000);
+    expect(reports(r).at(-1)).toMatchObject({ imageId: 22, phase: "done", complete: 2, failed: 0 });
+    await runUntil(r, () => false, 60_000, 120_000);
+    expect([version(r, 2201), version(r, 2202)]).toEqual([2, 2]);
   }, 180_000);
 });

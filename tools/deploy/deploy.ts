@@ -3,7 +3,9 @@
  * through a console session (tools/console/session.ts):
  *   1. writes the image into the concentrator's Storage as img.bin (and the tags as img.tags),
  *      in base64 chunks, checked by length and CRC-32 read back;
- *   2. starts the campaign with meterline.update("img.bin", {...});
+ *   2. starts the campaign with meterline.update("img.bin", {...}); for a packed image, after a
+ *      meterline.identify() round (the concentrator sends a packed image only to meters whose
+ *      identity says their boot routine unpacks);
  *   3. asks meterline.progress() every few seconds and prints each new line, and watches for
  *      the concentrator's own "meterline: campaign N ended ..." line, until the campaign is
  *      done (exit 0, every meter updated; 1 if some failed) or aborted (exit 1).
@@ -31,8 +33,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { crc32 } from "node:zlib";
-import { decodeAppHeader } from "../../firmware/common/image";
-import { decodeImageFile, isImageFile } from "../../firmware/common/image-file";
+import { decodeAppHeader, PACKED_MAGIC } from "../../firmware/common/image";
+import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile } from "../../firmware/common/image-file";
+import { getU32 } from "../../firmware/common/bytes";
 import { hostNative } from "../../hal/host/native";
 import { ConsoleError, openConsole, parsePort, type ConsoleSession } from "../console/session";
 import { cli, int, intList, isMain, oneOf, parseTool, ToolError, UsageError, type Tool } from "../cli/cli";
@@ -140,6 +143,13 @@ export function uploads(d: DeployArgs): { name: string; file: string; bytes: Uin
   return u;
 }
 
+/** Whether the image file's payload is packed (npm run image -- --compress). */
+export function isPacked(d: DeployArgs): boolean {
+  const f = new Uint8Array(readFileSync(d.image));
+  const off = isImageFile(f.subarray(0, 4)) ? IMAGE_FILE_HEADER : 0;
+  return f.length >= off + 4 && getU32(f, off) === PACKED_MAGIC;
+}
+
 /** What the concentrator's "meterline: campaign N ended ..." line says: every meter updated, or not. */
 export function endedOf(line: string): { ok: boolean } | null {
   if (!/^meterline: campaign \d+ ended/.test(line)) return null;
@@ -156,10 +166,24 @@ export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: s
     print(`deploy: ${u.name} written and read back: ${w.length} bytes, CRC-32 ${w.crc.toString(16).padStart(8, "0")}`);
   }
   // The concentrator's own end-of-campaign line can come at any time, inside an answer or not.
-  const seen: { ended: { line: string; ok: boolean } | null } = { ended: null };
-  const watch = (l: string) => { const e = endedOf(l); if (e && !seen.ended) seen.ended = { line: l, ok: e.ok }; };
+  const seen: { ended: { line: string; ok: boolean } | null; identified: string | null } = { ended: null, identified: null };
+  const watch = (l: string) => {
+    const e = endedOf(l);
+    if (e && !seen.ended) seen.ended = { line: l, ok: e.ok };
+    if (/^meterline: identify round/.test(l)) seen.identified = l;
+  };
   s.on("line", watch);
   try {
+    if (isPacked(d)) {
+      // a packed image goes only to meters whose IDENTITY said their boot routine unpacks (the
+      // others fail with 108): the concentrator asks them first
+      const a = await s.command("meterline.identify()", { timeoutMs: d.timeoutMs });
+      if (a.value !== "0") throw new DeployError(`identify() before a packed image: ${nameCodes(a.error ?? a.lines.filter((l) => l.startsWith("meterline:")).pop() ?? `no code (${a.value})`)}`);
+      for (const t0 = Date.now(); !seen.identified; await sleep(250)) {
+        if (Date.now() - t0 >= d.stallMs) throw new DeployError(`identify() before a packed image: no end of its round within ${Math.round(d.stallMs / 1000)} s (--stall)`);
+      }
+      print(seen.identified);
+    }
     const a = await s.command(updateCall(d), { timeoutMs: d.timeoutMs });
     const started = a.lines.filter((l) => l.startsWith("meterline:"));
     for (const l of started) print(nameCodes(l));
@@ -197,6 +221,7 @@ export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: s
 export async function deploy(d: DeployArgs, print: (l: string) => void): Promise<number> {
   if (d.dryRun) {
     for (const u of uploads(d)) print(`upload: ${u.file} as ${u.name}: ${u.bytes.length} bytes in ${Math.ceil(u.bytes.length / 768)} chunks, CRC-32 ${(crc32(u.bytes) >>> 0).toString(16).padStart(8, "0")}, to ${d.port}`);
+    if (isPacked(d)) print("identify: meterline.identify() first, until its round ends (a packed image goes only to meters whose identity says their boot routine unpacks)");
     print(`start: ${updateCall(d)}`);
     print(`progress: meterline.progress() every ${d.everyS} s until the campaign is done or aborted`);
     return 0;

@@ -5,7 +5,7 @@
  * them; this file only reads and checks, so a bad command is refused here having changed
  * nothing.
  *
- *   meterline/<concentrator>/cmd/<name>   a command: read, update, pause, resume, abort (JSON)
+ *   meterline/<concentrator>/cmd/<name>   a command: read, identify, update, pause, resume, abort (JSON)
  *   meterline/<concentrator>/reply        each command's answer when it was done
  *   meterline/<concentrator>/error        each command's refusal: {"error": NAME, "message": ...}
  *   meterline/<concentrator>/campaign     the campaign's progress (retained)
@@ -21,7 +21,7 @@ import { isTagsFile, TAGS_RECORD } from "../keys/keyfile";
 /** Every topic of the head-end starts with it. */
 export const TOPIC_ROOT = "meterline";
 
-export const COMMANDS = ["read", "update", "pause", "resume", "abort"] as const;
+export const COMMANDS = ["read", "identify", "update", "pause", "resume", "abort"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** What the head-end subscribes to: every concentrator's commands (deeper topics are refused as unknown commands). */
@@ -37,7 +37,7 @@ export const campaignTopic = (concentrator: string) => `${TOPIC_ROOT}/${concentr
  */
 export const COMMAND_ERRORS = {
   BAD_JSON: "the payload is not a JSON object (an empty payload is {})",
-  UNKNOWN_COMMAND: "no such command (read, update, pause, resume, abort)",
+  UNKNOWN_COMMAND: "no such command (read, identify, update, pause, resume, abort)",
   UNKNOWN_CONCENTRATOR: "no concentrator with that id is attached to this head-end",
   BAD_ARGUMENT: "a field is missing, unknown or out of range",
   NO_SUCH_FILE: "the image or tags file is not in the head-end's files folder (--files)",
@@ -66,7 +66,8 @@ export function deviceError(code: number, line: string): CommandError {
   return new CommandError(e ? e.name : `E${code}`, line ? line : errName(code), code);
 }
 
-export interface ReadCommand { name: "read"; meter?: number }
+/** read: a round of readings; identify: a round of IDENTITY (kind, board, version, group, whether the boot routine unpacks packed images). */
+export interface ReadCommand { name: "read" | "identify"; meter?: number }
 export interface UpdateCommand {
   name: "update";
   /** File names in the head-end's files folder. */
@@ -100,6 +101,7 @@ const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 
 
 const FIELDS: Record<CommandName, string[]> = {
   read: ["meter"],
+  identify: ["meter"],
   update: ["image", "tags", "imageId", "method", "loss", "meters", "group", "activateAt"],
   pause: [], resume: [], abort: [],
 };
@@ -126,9 +128,9 @@ export function parseCommand(name: string, payload: string): Command {
   const id = o.id;
   if (id !== undefined && typeof id !== "string" && typeof id !== "number") throw refuse("BAD_ARGUMENT", `${n}: id must be a string or a number`);
   const base = id === undefined ? {} : { id: id as string | number };
-  if (n === "read") {
-    if (o.meter !== undefined && !isInt(o.meter, 1, 0xfffffffe)) throw refuse("BAD_ARGUMENT", `read: meter must be a meter id from 1 to 4294967294, got ${JSON.stringify(o.meter)}`);
-    return { ...base, name: "read", ...(o.meter !== undefined ? { meter: o.meter as number } : {}) };
+  if (n === "read" || n === "identify") {
+    if (o.meter !== undefined && !isInt(o.meter, 1, 0xfffffffe)) throw refuse("BAD_ARGUMENT", `${n}: meter must be a meter id from 1 to 4294967294, got ${JSON.stringify(o.meter)}`);
+    return { ...base, name: n, ...(o.meter !== undefined ? { meter: o.meter as number } : {}) };
   }
   if (n !== "update") return { ...base, name: n };
   if (o.image === undefined) throw refuse("BAD_ARGUMENT", "update: image is required (an image file in the head-end's files folder)");

@@ -97,6 +97,11 @@ export function statusTopic(concentrator: string): string {
   return `${TOPIC_ROOT}/${concentrator}/status`;
 }
 
+/** A reading's message on its topic: the value with the scaler applied, its unit, time and status. */
+export function readingPayload(r: Reading): string {
+  return JSON.stringify({ value: r.value, unit: r.unit, time: r.time, status: r.status });
+}
+
 export function meterStatusTopic(concentrator: string, meter: number): string {
   return `${TOPIC_ROOT}/${concentrator}/${meter}/status`;
 }
@@ -183,7 +188,14 @@ export class Attachment {
   onLine(line: string): void {
     // a campaign started at the console (deploy through the relay): followed and published as the head-end's own
     const st = /^meterline: campaign (\d+) started/.exec(line.trim());
-    if (st) { this.imageId = Number(st[1]); this.campaignIds = null; this.endLine = null; this.following = true; return; }
+    if (st) {
+      this.imageId = Number(st[1]);
+      this.campaignIds = null;
+      // (a campaign that every meter refused at its start ends before its start line is printed)
+      if (this.endLine?.imageId !== this.imageId) this.endLine = null;
+      this.following = true;
+      return;
+    }
     const m = /^meterline: campaign (\d+) ended: .*?(?:failed:((?: \d+ E\d+)+))?$/.exec(line.trim());
     if (!m) return;
     const failed = (m[2] ?? "").trim().split(" ").filter(Boolean).reduce<FailedMeter[]>((out, x, i, all) => {
@@ -191,6 +203,9 @@ export class Attachment {
       return out;
     }, []);
     this.endLine = { imageId: Number(m[1]), failed };
+    // followed once more: a campaign that ended before its meters' ids were read (every meter
+    // refused at its start) is published again with the ids its end line names
+    this.following = true;
   }
 
   /** Runs `f` after every command queued before it. */
@@ -228,6 +243,10 @@ export class Attachment {
       const lines = await this.call(`meterline.read(${c.meter ?? ""})`);
       return { meter: c.meter ?? null, lines, note: "a round of readings runs; they come on the reading topics with the next pull" };
     }
+    if (c.name === "identify") {
+      const lines = await this.call(`meterline.identify(${c.meter ?? ""})`);
+      return { meter: c.meter ?? null, lines, note: "a round of IDENTITY runs: kind, board, version, group and whether each meter's boot routine installs packed images (an update with a packed image goes only to those that say so); the versions come on the meter status topics with the next registry refresh" };
+    }
     if (c.name === "resume") {
       const lines = await this.resume();
       this.following = true;
@@ -262,7 +281,8 @@ export class Attachment {
     const lines = await this.call(updateCall(c, files));
     this.imageId = c.imageId;
     this.campaignIds = null;
-    this.endLine = null;
+    // (kept if the campaign ended already: every meter refused at its start)
+    if (this.endLine?.imageId !== c.imageId) this.endLine = null;
     this.following = true;
     await this.followCampaign();
     return { imageId: c.imageId, uploaded, lines, campaign: this.report };
@@ -366,7 +386,7 @@ export class Attachment {
       // holds up neither the database nor the acknowledgement
       for (const r of added) {
         if (this.h.homeassistant) this.noteRegister(r).catch((e: Error) => this.h.log(`headend: MQTT: ${e.message}`));
-        this.h.publishReading(this.id, r).catch((e: Error) => this.h.log(`headend: MQTT: ${e.message}`));
+        this.h.sendReading(this.id, r);
       }
       cursor = next;
       if (rows.length < batch) break;
@@ -535,8 +555,15 @@ export class Headend {
   }
 
   async publishReading(concentrator: string, r: Reading): Promise<void> {
-    await this.publish(readingTopic(concentrator, r.meter, r.obis), JSON.stringify({ value: r.value, unit: r.unit, time: r.time, status: r.status }));
+    await this.publish(readingTopic(concentrator, r.meter, r.obis), readingPayload(r));
   }
+
+  /** publishReading without waiting (pull publishes each reading so): an MQTT error is logged. */
+  sendReading(concentrator: string, r: Reading): void {
+    if (this.mqtt) this.mqtt.send(readingTopic(concentrator, r.meter, r.obis), readingPayload(r), true, this.mqttFailed);
+  }
+
+  private readonly mqttFailed = (e: Error) => this.log(`headend: MQTT: ${e.message}`);
 
   /** One pull of every concentrator; a concentrator that fails is logged and marked offline. Returns the new readings. */
   async pullAll(): Promise<number> {

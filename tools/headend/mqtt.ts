@@ -11,6 +11,8 @@ export interface Publisher {
   readonly url: string;
   /** Publishes one message (QoS 1 to an external broker); retained unless `retain` is false. */
   publish(topic: string, payload: string, retain?: boolean): Promise<void>;
+  /** publish() without a promise, for the readings (one a reading: no promise to make and settle); `failed` hears of an error. */
+  send(topic: string, payload: string, retain: boolean, failed: (e: Error) => void): void;
   /** Calls `f` with each message on `filter` (MQTT wildcards + and #) from now on; `retain`: it came flagged retained. */
   subscribe(filter: string, f: (topic: string, payload: Buffer, retain: boolean) => void): Promise<void>;
   close(): Promise<void>;
@@ -45,7 +47,7 @@ export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Pu
   // waiting (core.ts) made that quadratic, 1,500 readings/s for 240,000 readings where this
   // queue, read by an index, keeps it linear (docs/headend.md, Scale).
   const IN_FLIGHT = 64;
-  const waiting: { topic: string; payload: string; retain: boolean; resolve(): void; reject(e: Error): void }[] = [];
+  const waiting: { topic: string; payload: string; retain: boolean; done: (e?: Error) => void }[] = [];
   let head = 0, inFlight = 0;
   const pump = () => {
     while (inFlight < IN_FLIGHT && head < waiting.length) {
@@ -55,7 +57,7 @@ export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Pu
       inFlight++;
       broker.publish({ cmd: "publish", topic: m.topic, payload: Buffer.from(m.payload), qos: 0, retain: m.retain, dup: false }, (e) => {
         inFlight--;
-        if (e) m.reject(e); else m.resolve();
+        m.done(e ?? undefined);
         pump();
       });
     }
@@ -63,9 +65,13 @@ export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Pu
   return {
     url: `mqtt://${shown}:${a.port}`,
     publish: (topic, payload, retain = true) => new Promise<void>((resolve, reject) => {
-      waiting.push({ topic, payload, retain, resolve, reject });
+      waiting.push({ topic, payload, retain, done: (e) => (e ? reject(e) : resolve()) });
       pump();
     }),
+    send: (topic, payload, retain, failed) => {
+      waiting.push({ topic, payload, retain, done: (e) => { if (e) failed(e); } });
+      pump();
+    },
     subscribe: (filter, f) => new Promise<void>((resolve) => {
       broker.subscribe(filter, (packet, done) => {
         f(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), !!packet.retain);
@@ -91,6 +97,7 @@ export async function externalBroker(url: string, clientId = `meterline-headend-
   return {
     url,
     publish: async (topic, payload, retain = true) => { await client.publishAsync(topic, payload, { qos: 1, retain }); },
+    send: (topic, payload, retain, failed) => { client.publish(topic, payload, { qos: 1, retain }, (e) => { if (e) failed(e); }); },
     subscribe: async (filter, f) => {
       client.on("message", (topic, payload, packet) => { if (topicMatches(filter, topic)) f(topic, payload, !!packet.retain); });
       await client.subscribeAsync(filter, { qos: 1 });
