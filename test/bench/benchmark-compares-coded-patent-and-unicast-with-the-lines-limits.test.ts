@@ -90,7 +90,14 @@ describe("the campaign benchmark", () => {
     const md = readFileSync(out, "utf8");
     expect(md.split("\n").filter((l) => l.startsWith("| 10 |")).length).toBe(6);
     expect(md.split("\n").filter((l) => l.startsWith("| 20 |") && l.includes("uneven")).length).toBe(3);
-    const written = JSON.parse(readFileSync(json, "utf8")) as { campaigns: Record<string, unknown>[]; interpreter: unknown };
+    const written = JSON.parse(readFileSync(json, "utf8")) as { campaigns: Record<string, unknown>[]; compression: { board: string; plain: number; packed: number; packedOverPlain: number; target: number; met: boolean }[]; interpreter: unknown };
+    // every built meter bundle's compression against the 0.72 target, in the JSON as in the table
+    expect(written.compression.map((c) => c.board)).toEqual(expect.arrayContaining(["ESP32", "ESPRUINOBOARD", "LINUX"]));
+    for (const c of written.compression) {
+      expect(c.packedOverPlain).toBeCloseTo(c.packed / c.plain, 4);
+      expect([c.target, c.met]).toEqual([0.72, c.packed / c.plain <= 0.72]);
+      expect(md).toContain(`| ${c.board} | ${c.plain} |`);
+    }
     // a fresh file: no interpreter figures to keep, and the section says how to measure them
     expect(written.interpreter).toBeNull();
     expect(md).toContain("## On the interpreter\n\nNot measured yet. `npm run bench -- --espruino PATH --espruino-2756 PATH`");
@@ -103,7 +110,7 @@ describe("the campaign benchmark", () => {
     expect((bundle[2].blockFrames as number) / (bundle[0].blockFrames as number)).toBeLessThan(0.75);
     expect(bundle.every((r) => r.limitBPlainS === bundle[0].limitBS)).toBe(true);
     expect(md).toContain("## Real meter bundles, plain and packed");
-    for (const board of ["ESP32", "ESPRUINOBOARD", "LINUX"]) expect(md).toMatch(new RegExp(`\\| ${board} \\| \\d+ \\| \\d+ \\| \\d+ \\| 0\\.6\\d\\d \\|`));
+    for (const board of ["ESP32", "ESPRUINOBOARD", "LINUX"]) expect(md).toMatch(new RegExp(`\\| ${board} \\| \\d+ \\| \\d+ \\| \\d+ \\| 0\\.6\\d\\d met \\|`));
     for (const r of rows) {
       for (const k of ["meters", "lossPct", "scenario", "method", "airtimeS", "completionS", "limitAS", "limitBS", "blockFrames", "polls", "done"]) expect(r, k).toHaveProperty(k);
       expect(["uniform", "uneven"]).toContain(r.scenario);
