@@ -8,7 +8,8 @@
  * (tools/headend/core.ts Headend: attach, pull, parse, store with the cursor in one transaction,
  * publish, acknowledge) into a file-backed SQLite database (db.ts, synchronous = FULL, as the
  * head-end runs) and the embedded broker (mqtt.ts: aedes on TCP, every reading retained), with
- * one subscriber (an mqtt.js client on TCP, as any consumer) counting each reading it receives.
+ * one subscriber (an mqtt.js client on TCP in a process of its own, as any consumer:
+ * bench/headend-subscriber.ts) counting each reading it receives.
  *
  * A simulated concentrator is the console the head-end talks to (the ConcentratorConsole of a
  * board or of the bench): its store's lines are made before the clock starts, in the readings
@@ -22,13 +23,16 @@
  * went: parsing the exports, the database's transactions, the publishes (measured by
  * timing those calls of one run), and the subscriber's lag.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
+import { READING_TOPIC } from "./headend-subscriber";
 import { cli, int, isMain, outputFolder, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { Headend, type ConcentratorConsole } from "../tools/headend/core";
 import { HeadendDb } from "../tools/headend/db";
+import { ThreadedDb } from "../tools/headend/db-thread";
 import { embeddedBroker } from "../tools/headend/mqtt";
 import type { Answer } from "../tools/console/session";
 import { exportReadings } from "../firmware/concentrator/readings";
@@ -62,7 +66,7 @@ export interface ScaleResult {
   endToEndS: number;
   storedPerS: number;
   endToEndPerS: number;
-  /** Time inside the database's store calls, and in the console's answers (the simulated concentrators: exportReadings). */
+  /** Time the database's thread spent in its store calls, and in the console's answers (the simulated concentrators: exportReadings). */
   dbS: number;
   consoleS: number;
   dbBytes: number;
@@ -139,43 +143,53 @@ export class SimulatedConcentrator implements ConcentratorConsole {
   async close(): Promise<void> { /* nothing held */ }
 }
 
-const READING_TOPIC = /^meterline\/\d+\/\d+\/[^/]+$/;
+/**
+ * The subscriber in its own process (bench/headend-subscriber.ts), subscribed when this
+ * resolves; `result` resolves with what it counted once it has `total` readings or is stopped.
+ */
+async function subscriber(url: string, total: number): Promise<{ child: ChildProcess; result: Promise<{ received: number; lastAt: number }> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", new URL("./headend-subscriber.ts", import.meta.url).pathname, "--url", url, "--total", String(total)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  let subscribed: () => void = () => undefined;
+  const ready = new Promise<void>((r, j) => { subscribed = r; child.once("exit", (c) => j(new Error(`the subscriber exited (${c}) before it subscribed`))); });
+  const result = new Promise<{ received: number; lastAt: number }>((r, j) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.startsWith("subscribed\n")) subscribed();
+      const m = /^\{.*\}$/m.exec(out);
+      if (m) r(JSON.parse(m[0]) as { received: number; lastAt: number });
+    });
+    child.once("exit", (c) => j(new Error(`the subscriber exited (${c}) without its count`)));
+  });
+  result.catch(() => undefined);
+  await ready;
+  return { child, result };
+}
+
 
 /** One run: builds the concentrators, the database, the broker and the subscriber; drains every store; counts. */
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const log = o.log ?? (() => undefined);
   const dir = o.db ? null : mkdtempSync(join(tmpdir(), "headend-scale-"));
   const file = o.db ?? join(dir!, "headend.db");
-  const db = new HeadendDb(file);
+  // the head-end's SQLite, as it runs: on a thread of its own (db-thread.ts)
+  const db = await ThreadedDb.open(file);
   const broker = await embeddedBroker(0, "127.0.0.1");
   const sims = Array.from({ length: o.concentrators }, (_, i) => new SimulatedConcentrator(i + 1, o.meters, o.intervals));
   const total = o.concentrators * o.meters * o.intervals;
-  const sub = await mqtt.connectAsync(broker.url, { clientId: "scale-subscriber" });
+  const sub = await subscriber(broker.url, total);
   try {
-    let received = 0, lastAt = 0;
-    let all: () => void = () => undefined;
-    const allIn = new Promise<void>((r) => { all = r; });
-    sub.on("message", (topic) => {
-      if (!READING_TOPIC.test(topic) || topic.endsWith("/status")) return;
-      received++;
-      if (received === total) { lastAt = performance.now(); all(); }
-    });
-    await sub.subscribeAsync("meterline/#", { qos: 0 });
-
-    // the database's share: every store call timed, as the head-end makes them
-    let dbMs = 0;
-    const store = db.store.bind(db);
-    db.store = (id, rows, next, now) => { const t = performance.now(); try { return store(id, rows, next, now); } finally { dbMs += performance.now() - t; } };
-
     const h = new Headend({ db, mqtt: broker, batch: o.batch, timeoutMs: 60_000 });
     for (const s of sims) await h.attach(s);
     log(`bench:headend: ${o.concentrators} concentrators × ${o.meters} meters × ${o.intervals} intervals = ${total.toLocaleString("en")} readings waiting; draining`);
-    const t0 = performance.now();
+    // wall times in ms, comparable with the subscriber's (performance.timeOrigin + performance.now())
+    const now = () => performance.timeOrigin + performance.now();
+    const t0 = now();
     const got = await h.pullAll();
-    const storedAt = performance.now();
+    const storedAt = now();
     if (got !== total) throw new Error(`the head-end stored ${got} new readings of ${total}`);
-    const timeout = setTimeout(() => all(), 120_000 + total / 100);
-    await allIn;
+    const timeout = setTimeout(() => sub.child.kill("SIGTERM"), 120_000 + total / 100);
+    const { received, lastAt } = await sub.result;
     clearTimeout(timeout);
     if (received !== total) throw new Error(`the subscriber received ${received} readings of ${total} within the time allowed`);
     const endAt = lastAt;
@@ -189,7 +203,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     while (Date.now() - quiet < 500) await new Promise((r) => setTimeout(r, 100));
     await late.endAsync();
 
-    const stored = (db.db.prepare("SELECT count(*) AS n FROM readings").get() as { n: number }).n;
+    // the database's share: the time its thread spent in the store calls
+    const dbMs = db.storeMs;
+    await db.close();
+    const check = new HeadendDb(file);
+    const stored = (check.db.prepare("SELECT count(*) AS n FROM readings").get() as { n: number }).n;
+    check.close();
     const storedS = (storedAt - t0) / 1000, endToEndS = (endAt - t0) / 1000;
     return {
       concentrators: o.concentrators, meters: o.meters, intervals: o.intervals, batch: o.batch,
@@ -201,9 +220,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       node: process.version,
     };
   } finally {
-    await sub.endAsync().catch(() => undefined);
+    if (sub.child.exitCode === null) sub.child.kill("SIGTERM");
     await broker.close();
-    db.close();
+    await db.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -243,7 +262,7 @@ async function main({ values: v }: Parsed): Promise<number> {
     ["readings", `${r.readings.toLocaleString("en")} (${r.concentrators} concentrators × ${r.meters} meters × ${r.intervals} intervals), batches of ${r.batch}`],
     ["stored (committed, acknowledged)", `${r.storedS.toFixed(2)} s: ${r.storedPerS.toLocaleString("en")} readings/s`],
     ["end to end (the subscriber's last)", `${r.endToEndS.toFixed(2)} s: ${r.endToEndPerS.toLocaleString("en")} readings/s`],
-    ["in the database's store calls", `${r.dbS.toFixed(2)} s`],
+    ["in the database's store calls (its thread)", `${r.dbS.toFixed(2)} s`],
     ["in the simulated concentrators' answers", `${r.consoleS.toFixed(2)} s`],
     ["rows, received, retained", `${r.stored.toLocaleString("en")}, ${r.received.toLocaleString("en")}, ${r.retained.toLocaleString("en")}`],
     ["database file", `${(r.dbBytes / 1e6).toFixed(1)} MB`],

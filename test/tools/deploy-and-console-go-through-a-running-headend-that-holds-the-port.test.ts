@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { makeProgramImage } from "../harness/scripted-concentrator";
 import { imageFileOf } from "../../tools/image/image";
 import { startHeadend, type Running } from "../../tools/headend/headend";
-import type { HeadendDb } from "../../tools/headend/db";
+import type { ThreadedDb } from "../../tools/headend/db-thread";
 import { heldBy } from "../../tools/console/owner";
 import { consoleNetwork, lineKey, type ConsoleNetwork } from "../fixtures/headend-network";
 
@@ -44,8 +44,8 @@ async function headend(net: ConsoleNetwork, log: string[] = []): Promise<Running
 }
 
 /** The head-end's rows are exactly the readings the concentrator collected: none missing, none twice. */
-function sameAsCollected(r: Running, net: ConsoleNetwork): number {
-  const rows = (r.db as HeadendDb).readings("7");
+async function sameAsCollected(r: Running, net: ConsoleNetwork): Promise<number> {
+  const rows = await (r.db as ThreadedDb).readings("7");
   const keys = rows.map((x) => `${x.meter}|${x.obis}|${x.time}`);
   expect(new Set(keys).size).toBe(keys.length);
   expect(keys.sort()).toEqual(net.collected.map(lineKey).sort());
@@ -70,7 +70,7 @@ describe("npm run deploy and npm run console given a port a running head-end hol
     expect(log).toContain(`headend: ${net.fake.url}: console relay on ${held!.relay} (npm run console and npm run deploy with --port ${net.fake.url} go through it)`);
     net.advance(5 * 60_000);
     await r.headend.pullAll();
-    expect(sameAsCollected(r, net)).toBeGreaterThan(0);
+    expect(await sameAsCollected(r, net)).toBeGreaterThan(0);
 
     const img = join(dir, "meter-v2.mlim");
     writeFileSync(img, imageFileOf(makeProgramImage(2, 24_000, 200).bytes, "LINUX", 2, 200));
@@ -100,8 +100,8 @@ describe("npm run deploy and npm run console given a port a running head-end hol
     // every reading stored once, the acknowledgement at the cursor
     net.advance(3 * 60_000);
     await r.headend.pullAll();
-    sameAsCollected(r, net);
-    expect(net.conc.ctx.store.acked()).toBe((r.db as HeadendDb).cursor("7"));
+    await sameAsCollected(r, net);
+    expect(net.conc.ctx.store.acked()).toBe(await (r.db as ThreadedDb).cursor("7"));
     // and it followed the campaign deploy started, to its end (the campaign topic)
     expect(r.headend.attached[0].report).toMatchObject({ imageId: 12, phase: "done", running: false, complete: 3, meters: 3 });
 

@@ -11,7 +11,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { ConsoleSession, openConsole } from "../console/session";
 import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
-import { HeadendDb } from "./db";
+import { ThreadedDb } from "./db-thread";
 import { embeddedBroker, externalBroker, type Publisher } from "./mqtt";
 import { Headend, type ConcentratorConsole, type ReadingsDb } from "./core";
 import { PgDb } from "./pg";
@@ -114,7 +114,8 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
   if (/^postgres(ql)?:\/\//.test(a.db)) {
     try { db = await PgDb.open(a.db); } catch (e) { throw new ToolError(`--db ${a.db.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}: cannot use it: ${(e as Error).message}`); }
   } else {
-    try { db = new HeadendDb(a.db); } catch (e) { throw new ToolError(`--db ${a.db}: cannot open it as a SQLite database: ${(e as Error).message}`); }
+    // on a thread of its own: its inserts and syncs do not stop the broker and the pulls (db-thread.ts)
+    try { db = await ThreadedDb.open(a.db); } catch (e) { throw new ToolError(`--db ${a.db}: cannot open it as a SQLite database: ${(e as Error).message}`); }
   }
   let mqtt: Publisher;
   try {
