@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeProgramImage } from "../harness/scripted-concentrator";
 import { imageFileOf } from "../../tools/image/image";
-import { commandRig, type CommandRig } from "../fixtures/mqtt-commands";
+import { campaignReports as reports, commandRig, meterVersion as version, runUntil, type CommandRig } from "../fixtures/mqtt-commands";
 import { Headend, type ConcentratorConsole } from "../../tools/headend/core";
 import type { Answer } from "../../tools/console/session";
 import type { ReadingsDb } from "../../tools/headend/core";
@@ -17,20 +17,8 @@ import type { ReadingsDb } from "../../tools/headend/core";
 const rigs: CommandRig[] = [];
 afterEach(async () => { for (const r of rigs.splice(0)) await r.close(); });
 
-const reports = (r: CommandRig) => r.got.filter((m) => m.topic === "meterline/7/campaign").map((m) => JSON.parse(m.payload));
 
-/** The program version meter `id` runs (its app header's version byte). */
-function version(r: CommandRig, id: number): number {
-  const n = r.net.rig.meters.get(id)!;
-  return n.flash.read(n.board.regions.app!.addr + 12, 1)[0];
-}
 
-async function runUntil(r: CommandRig, done: () => boolean, stepMs: number, maxMs: number): Promise<void> {
-  for (let t = 0; t < maxMs && !done(); t += stepMs) {
-    r.net.advance(stepMs);
-    await r.h.pullAll();
-  }
-}
 
 describe("resume over MQTT", () => {
   it("continues a campaign a restart of the concentrator interrupted, with the image the head-end uploaded, to every meter updated; and refuses, named, when there is nothing to resume", async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { makeProgramImage } from "../harness/scripted-concentrator";
 import { imageFileOf } from "../../tools/image/image";
 import { IMAGE_FILE_HEADER } from "../../firmware/common/image-file";
-import { commandRig, until, type CommandRig } from "../fixtures/mqtt-commands";
+import { campaignReports as reports, commandRig, meterVersion as version, runUntil, until, type CommandRig } from "../fixtures/mqtt-commands";
 import { packPayload } from "../../tools/image/packed";
 import { hostNative } from "../../hal/host/native";
 import { Rf } from "../../firmware/concentrator/registry";
@@ -19,21 +19,8 @@ function heldImage(r: CommandRig, name: string, version: number, size = 3000): B
   return bytes;
 }
 
-/** The program version meter `id` runs (its app header's version byte). */
-function version(r: CommandRig, id: number): number {
-  const n = r.net.rig.meters.get(id)!;
-  return n.flash.read(n.board.regions.app!.addr + 12, 1)[0];
-}
 
-const reports = (r: CommandRig) => r.got.filter((m) => m.topic === "meterline/7/campaign").map((m) => JSON.parse(m.payload));
 
-/** Virtual time in steps of `stepMs`, the head-end pulling (and following the campaign) after each, until `done` or `maxMs`. */
-async function runUntil(r: CommandRig, done: () => boolean, stepMs: number, maxMs: number): Promise<void> {
-  for (let t = 0; t < maxMs && !done(); t += stepMs) {
-    r.net.advance(stepMs);
-    await r.h.pullAll();
-  }
-}
 
 describe("campaigns driven over MQTT (a concentrator network behind a console on TCP, the embedded broker)", () => {
   it("update uploads the held image into the concentrator's Storage and starts the campaign; progress is published to the end with each failed meter named; abort stops the next one", async () => {
