@@ -58,7 +58,7 @@ export function frameSizes(s: Session): { block: number; ack: number; control: n
 }
 
 /** The campaign engine with its endpoint straight on the line as node "conc"; start() runs a campaign there. */
-export function campaignNode(line: PowerLine, clock: VirtualClock): { ep: Endpoint; node: LineNode; start(cfg: CampaignConfig, done: (code: number) => void): Campaign } {
+export function campaignNode(line: PowerLine, clock: VirtualClock): { ep: Endpoint; node: LineNode; start(cfg: CampaignConfig, done: (code: number) => void, restore?: Uint8Array): Campaign } {
   let camp: Campaign | null = null;
   const ep = endpoint(P.BROADCAST_ID, 4, {
     inGroup: () => false,
@@ -72,7 +72,8 @@ export function campaignNode(line: PowerLine, clock: VirtualClock): { ep: Endpoi
   clock.advance(10);
   return {
     ep, node: modem.node,
-    start(cfg, done) { camp = campaign(ep, clock, cfg, unionRepair, done); camp.start(); return camp; },
+    // `restore`: a checkpoint body, as a concentrator that restarted resumes its campaign
+    start(cfg, done, restore) { camp = campaign(ep, clock, cfg, unionRepair, done, restore); camp.start(); return camp; },
   };
 }
 

@@ -59,7 +59,9 @@ export async function followCampaign(env: CampaignEnv): Promise<CampaignRun | st
     env.stage("identify");
     const at = out.length;
     if (ml.identify()) return `the identify round did not start: ${out[out.length - 1]}`;
-    for (let t = 0; t < 600_000 && !out.slice(at).some((l) => l.startsWith("meterline: identify round")); t += 1000) await env.step(1000);
+    // the round asks each meter in turn, a lost exchange costing seconds: half a minute a meter at most
+    const most = Math.max(600_000, ids.length * 30_000);
+    for (let t = 0; t < most && !out.slice(at).some((l) => l.startsWith("meterline: identify round")); t += 1000) await env.step(1000);
     const round = out.slice(at).find((l) => l.startsWith("meterline: identify round"));
     if (!round) return "the identify round before the packed campaign did not end";
     env.note(round);

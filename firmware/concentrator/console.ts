@@ -32,6 +32,9 @@ import { bytesAt, findById, TAGS_RECORD } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
 import { Rf } from "./registry";
 
+/** update() and a round of readings or identity refused: one of them runs already. */
+var BUSY = "busy: a campaign or a round is running";
+
 export interface UpdateOptions {
   imageId: number;
   /** Required for a bare image; an image file (npm run image) brings it. */
@@ -135,7 +138,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
   function collectNow(id: number | undefined, what: number, name: string): number {
     if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, name + "([meter id])");
     var e = c.collect(function (got, missed) { say("" + (what === Rd.IDENTIFY ? "identify" : what === Rd.PROFILE ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
-    return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : "busy: a campaign or a round is running") : 0;
+    return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;
   }
 
   /** One line for the operator, after the prefix every console line has. */
@@ -269,7 +272,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var cfg = updateConfig(s, block, ids, o), e: number;
       if (tags && tagsInto(cfg, tags)) return Err.BAD_ARG;
       e = c.update(cfg, ended(s, ids));
-      if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : "a campaign is already running");
+      if (e) return fail(e, e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY);
       say("campaign " + s.imageId + " started: " + s.size + " bytes, " + s.blockCount + " blocks, " + ids.length + " meters");
       return 0;
     },

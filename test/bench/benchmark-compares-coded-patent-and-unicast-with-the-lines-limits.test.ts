@@ -98,6 +98,12 @@ describe("the campaign benchmark", () => {
       expect([c.target, c.met]).toEqual([0.72, c.packed / c.plain <= 0.72]);
       expect(md).toContain(`| ${c.board} | ${c.plain} |`);
     }
+    // the packed image's block frames against the plain one's: the LINUX bundle's coded campaign judged against 0.75
+    const pf = (JSON.parse(readFileSync(json, "utf8")) as { packedFrames: { bundle: string; method: string; plain: number; packed: number; ratio: number; target: number | null; met: boolean | null }[] }).packedFrames;
+    expect(pf.map((f) => `${f.bundle} ${f.method}`)).toEqual(["LINUX meter coded", "LINUX meter patent"]);
+    for (const f of pf) expect(f.ratio).toBeCloseTo(f.packed / f.plain, 4);
+    expect([pf[0].target, pf[0].met, pf[1].target, pf[1].met]).toEqual([0.75, pf[0].packed / pf[0].plain <= 0.75, null, null]);
+    expect(md).toContain(`Target (issue 17): the LINUX meter's coded campaign packed in at most 0.75 of the plain image's block frames: ${pf[0].packed} / ${pf[0].plain} = ${pf[0].ratio.toFixed(2)}, ${pf[0].met ? "met" : "**not met**"}.`);
     // a fresh file: no interpreter figures to keep, and the section says how to measure them
     expect(written.interpreter).toBeNull();
     expect(md).toContain("## On the interpreter\n\nNot measured yet. `npm run bench -- --espruino PATH --espruino-2756 PATH`");

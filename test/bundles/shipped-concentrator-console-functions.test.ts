@@ -58,7 +58,7 @@ describe("concentrator console functions on the shipped bundle", () => {
     expect(said(`meterline.meters()`)).toEqual(["1001 kind 0 v0 ok 0 missed 0 seen 0 q 0", "1002 kind 0 v0 ok 0 missed 0 seen 0 q 0"]);
     // the patent method, whose control goes to each meter in turn
     expect(said(`meterline.update("img.bin", {imageId: 5, version: 2, blockSize: 100, method: "patent"})`)).toEqual(["meterline: campaign 5 started: 1000 bytes, 10 blocks, 2 meters"]);
-    expect(said(`meterline.update("img.bin", {imageId: 6, version: 2})`)).toEqual(["meterline: a campaign is already running (E93)"]);
+    expect(said(`meterline.update("img.bin", {imageId: 6, version: 2})`)).toEqual(["meterline: busy: a campaign or a round is running (E93)"]);
     expect(said(`meterline.update("img.bin", {imageId: 6, version: 2, meters: "all"})`)).toEqual(["meterline: meters must be a list of meter ids or \"outdated\" (E1)"]);
     dev.clock.advance(1000);
     expect(said(`meterline.progress()`)[0]).toMatch(/^meterline: campaign control, round 0, 0 blocks, 0 polls, \d+ frames, \d+ bytes, about \d+ s on air, 0 of 2 meters updated, 0 failed$/);

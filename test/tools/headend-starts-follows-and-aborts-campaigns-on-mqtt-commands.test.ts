@@ -98,8 +98,11 @@ describe("campaigns driven over MQTT (a concentrator network behind a console on
     // identify: answered at once, the round runs on the line
     const a = JSON.parse((await r.send("meterline/7/cmd/identify", {})).payload);
     expect(a).toMatchObject({ command: "identify", ok: true, meter: null });
+    // the round's end comes on meterline/7/identify
+    const ended = () => r.got.filter((m) => m.topic === "meterline/7/identify").map((m) => JSON.parse(m.payload));
+    await runUntil(r, () => ended().length > 0, 1000, 120_000);
+    expect(ended()).toEqual([{ collected: 2, missed: 0, at: expect.any(Number) }]);
     const reg = r.net.conc.ctx.registry;
-    await runUntil(r, () => [2201, 2202].every((id) => reg.flags(reg.find(id)) & Rf.UNPACKS), 1000, 120_000);
     expect([2201, 2202].map((id) => reg.flags(reg.find(id)) & Rf.UNPACKS)).toEqual([Rf.UNPACKS, Rf.UNPACKS]);
     // and now they take it, installed unpacked by their boot routines
     expect(JSON.parse((await r.send("meterline/7/cmd/update", { image: "packed-v2.mlim", imageId: 22 })).payload)).toMatchObject({ ok: true, imageId: 22 });

@@ -9,6 +9,7 @@
  *   meterline/<concentrator>/reply        each command's answer when it was done
  *   meterline/<concentrator>/error        each command's refusal: {"error": NAME, "message": ...}
  *   meterline/<concentrator>/campaign     the campaign's progress (retained)
+ *   meterline/<concentrator>/identify     the end of a round of IDENTITY: {collected, missed, at}
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -30,6 +31,8 @@ export const COMMAND_FILTER = `${TOPIC_ROOT}/+/cmd/#`;
 export const replyTopic = (concentrator: string) => `${TOPIC_ROOT}/${concentrator}/reply`;
 export const errorTopic = (concentrator: string) => `${TOPIC_ROOT}/${concentrator}/error`;
 export const campaignTopic = (concentrator: string) => `${TOPIC_ROOT}/${concentrator}/campaign`;
+/** The end of a round of IDENTITY the identify command started: {collected, missed, at}. */
+export const identifyTopic = (concentrator: string) => `${TOPIC_ROOT}/${concentrator}/identify`;
 
 /**
  * The head-end's own refusals, by name, with what each means. A concentrator's refusal is

@@ -13,7 +13,7 @@
 import type { Answer } from "../console/session";
 import { lookupErr, nameCodes } from "../errors/table";
 import {
-  campaignFiles, campaignTopic, CommandError, COMMAND_FILTER, commandTopic, correlationOf, deviceError, errorTopic, failedMeters,
+  campaignFiles, campaignTopic, CommandError, identifyTopic, COMMAND_FILTER, commandTopic, correlationOf, deviceError, errorTopic, failedMeters,
   IMAGE_NAME, METER_STATES_CALL, parseCommand, parseProgress, replyTopic, running, TAGS_NAME, TOPIC_ROOT, updateCall,
   type CampaignReport, type Command, type FailedMeter,
 } from "./commands";
@@ -186,6 +186,13 @@ export class Attachment {
 
   /** A line the concentrator printed: a campaign's start line, or its end line that names each failed meter with its code. */
   onLine(line: string): void {
+    // the end of a round of IDENTITY (the identify command answers at once): published, so an
+    // operator knows when an update with a packed image may follow
+    const idr = /^meterline: identify round: (\d+) collected, (\d+) meters did not answer$/.exec(line.trim());
+    if (idr) {
+      void this.h.publish(identifyTopic(this.id), JSON.stringify({ collected: Number(idr[1]), missed: Number(idr[2]), at: Date.now() }), false).catch((e: Error) => this.h.log(`headend: MQTT: ${e.message}`));
+      return;
+    }
     // a campaign started at the console (deploy through the relay): followed and published as the head-end's own
     const st = /^meterline: campaign (\d+) started/.exec(line.trim());
     if (st) {

@@ -53,4 +53,35 @@ describe("a meter the campaign is told will refuse the image", () => {
       }
     });
   }
+
+  for (const coded of [false, true]) {
+    it(`stays failed and is sent nothing when the campaign is resumed from its checkpoint (${coded ? "coded" : "patent"} method)`, () => {
+      const clock = new VirtualClock();
+      const line = new PowerLine(clock, { bitRate: 9600, overheadBytes: 16, turnaroundMs: 5, seed: 6, log: true });
+      const ids = [21, 22, 23];
+      const meters = ids.map((id) => modelMeter(line, clock, id));
+      const conc = campaignNode(line, clock);
+      const img = imageOf(new Uint8Array(3000).fill(5), { imageId: 7, version: 2, board: 1, blockSize: 200 });
+      let saved: Uint8Array | null = null;
+      const base = {
+        session: img.session, block: (i: number) => blockOf(img, i), meters: ids, deadlineMs: 0, maxRounds: 5, noProgressRounds: 3,
+        maxNoAnswer: 3, answerMs: 500, rebootMs: 1000, activateAt: 0, coded, checkpoint: { save: (b: Uint8Array) => { saved = b.slice(); return 0; } },
+      };
+      const first = conc.start({ ...base, refuse: (id) => (id === 22 ? Err.BOOT_NO_UNPACK : 0) }, () => undefined);
+      // the concentrator "restarts" once a checkpoint is written after the broadcast began
+      for (let t = 0; t < 120_000 && !(saved !== null && first.phase() >= 2); t += 100) clock.advance(100);
+      expect(saved).not.toBeNull();
+      first.pause();
+      const from = line.log.length;
+      // resumed as the console resumes it: no refuse, no group, the checkpoint's states
+      let code = -1;
+      const again = conc.start({ ...base }, (c) => { code = c; }, saved!);
+      clock.runUntilIdle(600_000);
+      expect(code).toBe(0);
+      expect(ids.map((_, i) => again.state(i))).toEqual([Ms.ACTIVATED, Ms.FAILED, Ms.ACTIVATED]);
+      expect(again.codeOf(1)).toBe(Err.BOOT_NO_UNPACK);
+      expect(meters.map((m) => m.state())).toEqual([6, 0, 6]);
+      expect(line.log.slice(from).filter((f) => f.bytes[9] === P.TO_METER && getU32(f.bytes, 10) === 22)).toEqual([]);
+    });
+  }
 });
