@@ -170,12 +170,23 @@ describe("console session", () => {
     expect(await s.writeFile("img.bin", bytes, { chunkBytes: 300, timeoutMs: 800 })).toMatchObject({ attempts: 1, length: 2000 });
     expect(retries).toEqual([expect.stringMatching(/^writing img\.bin at 600 of 2000: .*no answer/)]);
     expect(Buffer.from(f.storage.get("img.bin")!, "latin1")).toEqual(Buffer.from(bytes));
-    // a board that never answers a chunk: the write fails with NO_ANSWER after three sends
+    // a board that never answers a chunk, though it answers resync()'s empty commands: the write fails with NO_ANSWER after three sends
     const mute = await fake();
     const m = await session(mute.url);
     const mk = mute as unknown as { take: (t: string) => Promise<void> };
     const mtake = mk.take.bind(mute);
     mk.take = (t: string) => (t.includes("Storage") || t.includes("#ml-end-") && t.includes("print") && mute.received.some((r) => r.includes("Storage")) ? Promise.resolve() : mtake(t));
-    await expect(m.writeFile("img.bin", bytes, { chunkBytes: 300, timeoutMs: 300 })).rejects.toMatchObject({ code: "NO_ANSWER" });
+    await expect(m.writeFile("img.bin", bytes, { chunkBytes: 300, timeoutMs: 300 })).rejects.toMatchObject({ code: "NO_ANSWER", message: expect.stringMatching(/no answer to "\(function\(S\)\{print\(S\.write/) });
+    expect(mute.received.filter((l) => l === "").length).toBe(2); // resync() between the sends, answered at once
+    // a board that answers nothing after the chunk: the write fails with NO_ANSWER once resync() has given up
+    const dead = await fake();
+    const d = await session(dead.url);
+    const dk = dead as unknown as { take: (t: string) => Promise<void> };
+    const dtake = dk.take.bind(dead);
+    dk.take = (t: string) => { if (t.includes("Storage")) dead.mute = true; return dtake(t); };
+    const t0 = Date.now();
+    await expect(d.writeFile("img.bin", bytes, { chunkBytes: 300, timeoutMs: 300, resyncMs: 1000 })).rejects.toMatchObject({ code: "NO_ANSWER", message: expect.stringMatching(/within 300 ms \(nothing came back\); then no answer to 4 rounds of NUL and BEL, ESC \[ 2 H and an empty command in 1 s: the board takes no console input/) });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(dead.received.filter((l) => l === "").length).toBe(4);
   });
 });

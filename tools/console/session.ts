@@ -17,11 +17,28 @@
  * says what the interpreter writes). Before each command the session sends ESC [ 2 H, which
  * clears any half-typed input a previous client or a timed-out command left; it never sends
  * Ctrl-C (on the Linux build two Ctrl-C on an empty line within 5 s end the interpreter, and on
- * every build Ctrl-C removes the interval or watch that is running).
+ * every build Ctrl-C removes the interval or watch that is running), nor Ctrl-D (the Linux
+ * build exits on it).
+ *
+ * resync() brings back a console that stopped answering: rounds of RESYNC_FILL (NUL and BEL,
+ * which the console ignores), ESC [ 2 H and an empty command, until one is answered. What it is
+ * for (measured, docs/walkthrough.md Limitations): the Linux build's input thread appends
+ * console characters to the event FIFO (src/jsdevices.c) with no lock against the main loop
+ * (jshInterruptOff() is empty there); when the main loop takes the event being appended to,
+ * the character is left where the next event's length byte should be, and the main loop from
+ * then on reads old FIFO bytes as events: it replays stale console input (lines of millions of
+ * characters, old commands run again), hands bytes to Serial1, and goes round a cycle that
+ * never reaches the new input, so no command is answered. Only bytes the input thread writes
+ * into the FIFO can put the reading end back on an event boundary: RESYNC_FILL gives a
+ * misplaced reader short steps (a NUL read as a length is a 0-byte event, a BEL a 7-byte one)
+ * until it reaches an event the input thread wrote, and from there the chain leads to the new
+ * input. writeFile uses it when a chunk goes unanswered. This was measured on the Linux build
+ * only; on any board the fill is input its console ignores.
  *
  * Errors are ConsoleError with a code: UNREACHABLE (cannot connect, or the link is down past
  * the timeout), TAKEN (another client has the console: the runner says so, or the serial
- * device is locked), NO_ANSWER (no end of answer within the timeout), CLOSED (the session was
+ * device is locked), NO_ANSWER (no end of answer within the timeout; from resync(), none to
+ * any round within its time), CLOSED (the session was
  * closed, or the link dropped during the command), REBOOTED (the board's banner came during
  * the command and no answer followed within the timeout), WRITE_FAILED (writeFile: a chunk refused or the read-back
  * differs), BAD_ARGUMENT.
@@ -38,6 +55,11 @@ export class ConsoleError extends Error {
     super(message);
     this.name = "ConsoleError";
   }
+}
+
+/** resync() found no answer: `why` without the port. */
+class ResyncError extends ConsoleError {
+  constructor(port: string, readonly why: string) { super("NO_ANSWER", `${port}: ${why}`); }
 }
 
 /** What a command produced. */
@@ -151,6 +173,26 @@ async function serialLink(path: string, baudRate: number): Promise<Link> {
 /** How long one chunk of writeFile may go unanswered, and how often it is sent before writeFile gives up. */
 const CHUNK_ANSWER_MS = 15000, CHUNK_TRIES = 3;
 
+/**
+ * resync(): what each round sends before ESC [ 2 H and its empty command, and how long a round
+ * waits for its answer (at most the command timeout). 512 bytes: longer than any jump a stale
+ * length byte makes (255 + 2), so a misplaced reader lands in the fill rather than over it, and
+ * about what the Linux build's input thread takes into its 1,024-byte FIFO at a time (it reads
+ * while the FIFO holds under 511). NUL resets the console's input state and adds nothing to the
+ * line (src/jsinteractive.c: "ignore 0"); BEL (7) is ignored the same way; a BEL read as a
+ * length moves the reader 9 bytes, not 2, so it cannot stay on the odd or the even bytes of
+ * the fill and walk past every event start (in the model of the FIFO, NUL alone brought back
+ * 129 of 200 FIFOs at the first round, this fill 200).
+ */
+export const RESYNC_FILL = "\0\0\0\x07".repeat(128);
+const RESYNC_ROUND_MS = 3000;
+/**
+ * How long writeFile waits for an unanswering console to come back (resync), in command
+ * timeouts: 300 s with deploy's default 60 s. Measured on a 2v29 Linux concentrator whose FIFO
+ * had lost its place: 178 s (it then ran a 41,862,811-character line made of stale input).
+ */
+const RESYNC_TIMEOUTS = 5;
+
 const MARKER = /^#ml-end-[0-9a-z]+-\d+#$/;
 
 interface Window {
@@ -169,7 +211,8 @@ interface Window {
  * Events: "line" (line: string, inCommand: boolean) for every console line as it comes;
  * "unsolicited" (line) for lines outside any answer; "connect" (after a reconnection);
  * "disconnect" (error: ConsoleError); "reboot" (the interpreter's banner came); "retry"
- * (why: string, attempt: number) when writeFile starts a file again.
+ * (why: string, attempt: number) when writeFile sends a chunk again or starts a file again;
+ * "resync" (rounds: number, ms: number) when resync() got an answer after more than one round.
  */
 export class ConsoleSession extends EventEmitter {
   readonly port: string;
@@ -331,7 +374,7 @@ export class ConsoleSession extends EventEmitter {
     return p;
   }
 
-  private async run(js: string, o: CommandOptions): Promise<Answer> {
+  private async run(js: string, o: CommandOptions & { before?: string }): Promise<Answer> {
     const timeoutMs = o.timeoutMs ?? this.o.timeoutMs;
     const echo = o.echo ?? true;
     const link = await this.whenConnected(Date.now() + timeoutMs);
@@ -346,13 +389,41 @@ export class ConsoleSession extends EventEmitter {
       }, timeoutMs);
       this.window = { js, echo, marker, lines: [], resolve, reject, timer };
       // The marker is built from two strings so that no echo of this line can look like it.
-      link.write(`\x1b[2H${echo ? "" : "\x10"}${js}\n\x10print(${JSON.stringify("#ml-end-")}+${JSON.stringify(token + "#")})\n`);
+      link.write(`${o.before ?? ""}\x1b[2H${echo ? "" : "\x10"}${js}\n\x10print(${JSON.stringify("#ml-end-")}+${JSON.stringify(token + "#")})\n`);
     });
   }
 
   /** Resolves when the board answers an empty command; NO_ANSWER otherwise. */
   async ping(timeoutMs?: number): Promise<void> {
     await this.command("", { echo: false, timeoutMs });
+  }
+
+  /**
+   * Brings back a console that stopped answering (see the top): a round is RESYNC_FILL, ESC [ 2 H
+   * and an empty command, answered within `roundMs` (default 3000 ms, or the session's timeout
+   * if shorter); rounds follow each other until one is answered or `timeoutMs` (default: the
+   * session's timeout) has passed. Resolves with the rounds it took (1: the console was answering);
+   * NO_ANSWER when none was answered in time. Other errors (CLOSED, TAKEN...) end it at once.
+   */
+  resync(timeoutMs?: number, roundMs?: number): Promise<number> {
+    const run = () => this.resyncRounds(timeoutMs ?? this.o.timeoutMs, roundMs ?? Math.min(RESYNC_ROUND_MS, this.o.timeoutMs));
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async resyncRounds(timeoutMs: number, round: number): Promise<number> {
+    const t0 = Date.now(), end = t0 + timeoutMs;
+    for (let n = 1; ; n++) {
+      try {
+        await this.run("", { echo: false, timeoutMs: Math.max(1, Math.min(round, end - Date.now())), before: RESYNC_FILL });
+        if (n > 1) this.emit("resync", n, Date.now() - t0);
+        return n;
+      } catch (e) {
+        if (!(e instanceof ConsoleError) || e.code !== "NO_ANSWER") throw e;
+        if (Date.now() >= end) throw new ResyncError(this.port, `no answer to ${n} rounds of NUL and BEL, ESC [ 2 H and an empty command in ${Math.round((Date.now() - t0) / 1000)} s: the board takes no console input (a LINUX board: stop its interpreter, the runner starts it again)`);
+      }
+    }
   }
 
   /** The next line (in an answer or not) that matches; NO_ANSWER after timeoutMs. */
@@ -374,21 +445,30 @@ export class ConsoleSession extends EventEmitter {
    * what Storage then holds at that place; at the end the whole file is read back and its
    * length and CRC-32 (E.CRC32) compared. A chunk refused or stored differently starts the
    * file again from offset 0 (Storage cannot rewrite written bytes; offset 0 makes a new
-   * file), up to `attempts` times (default 3): the Linux build loses a console character now
-   * and then while its program is busy (measured: one in a 34,756-byte image on a running
-   * concentrator, which shifted the rest of that chunk's base64). Returns length and CRC-32;
-   * WRITE_FAILED when every attempt failed.
+   * file), up to `attempts` times (default 3): the Linux build loses or changes a console
+   * character now and then while its program is busy (its FIFO, see the top; measured: one in
+   * a 34,756-byte image on a running concentrator, which shifted the rest of that chunk's
+   * base64). A chunk with no answer within its time (the command timeout, at most 15 s) is
+   * sent again, up to 3 times, each time after resync() brought the console back (for up to
+   * `resyncMs`, default 5 times `timeoutMs`; NO_ANSWER when it did not) and what Storage holds
+   * there was read: a chunk stored already is not sent again, one stored differently starts
+   * the file again. An attempt after the first starts with resync() too (one round when the
+   * console answers). Returns length and CRC-32; WRITE_FAILED when every attempt failed.
    */
-  async writeFile(name: string, bytes: Uint8Array, o: { chunkBytes?: number; timeoutMs?: number; attempts?: number } = {}): Promise<{ length: number; crc: number; attempts: number }> {
+  async writeFile(name: string, bytes: Uint8Array, o: { chunkBytes?: number; timeoutMs?: number; attempts?: number; resyncMs?: number } = {}): Promise<{ length: number; crc: number; attempts: number }> {
     if (!name || name.length > 28) throw new ConsoleError("BAD_ARGUMENT", `Storage file name "${name}" must be 1 to 28 characters`);
     if (bytes.length === 0) throw new ConsoleError("BAD_ARGUMENT", `Storage cannot hold an empty file ("${name}")`);
     const chunk = o.chunkBytes ?? 768;
     if (!Number.isInteger(chunk) || chunk < 3 || chunk % 3) throw new ConsoleError("BAD_ARGUMENT", `chunkBytes must be a positive multiple of 3, got ${chunk}`);
     const attempts = o.attempts ?? 3;
     const n = JSON.stringify(name), total = bytes.length, crc = crc32(bytes) >>> 0;
+    const timeoutMs = o.timeoutMs ?? this.o.timeoutMs, answerMs = Math.min(timeoutMs, CHUNK_ANSWER_MS);
+    const resync = () => this.resync(o.resyncMs ?? RESYNC_TIMEOUTS * timeoutMs, Math.min(RESYNC_ROUND_MS, answerMs));
     let why = "";
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      why = await this.writeOnce(n, bytes, chunk, o.timeoutMs);
+      // a garbled chunk or file can be the Linux build's FIFO losing its place (see the top)
+      if (attempt > 1) await resync();
+      why = await this.writeOnce(n, bytes, chunk, answerMs, resync);
       if (!why) {
         const a = await this.command(`(function(s){print(s===undefined?"none":s.length+" "+E.CRC32(s))})(require("Storage").read(${n}))`, { echo: false, timeoutMs: o.timeoutMs });
         const got = a.lines[a.lines.length - 1];
@@ -401,26 +481,39 @@ export class ConsoleSession extends EventEmitter {
   }
 
   /** One pass over the chunks; "" when every chunk was stored as sent, else why not. */
-  private async writeOnce(n: string, bytes: Uint8Array, chunk: number, timeoutMs?: number): Promise<string> {
+  private async writeOnce(n: string, bytes: Uint8Array, chunk: number, answerMs: number, resync: () => Promise<number>): Promise<string> {
     const total = bytes.length;
     for (let off = 0; off < total; off += chunk) {
       const part = bytes.subarray(off, off + chunk);
       const b64 = Buffer.from(part).toString("base64");
       const js = `(function(S){print(S.write(${n},atob("${b64}"),${off},${total})?E.CRC32(S.read(${n},${off},${part.length})):"refused")})(require("Storage"))`;
-      // a chunk that got no answer is sent again (the next command starts by clearing a
-      // half-typed line): measured on the Linux build, a busy concentrator once left a
-      // chunk unanswered, and the whole 35 KB write failed with it
-      let a: Answer | null = null;
-      for (let tries = 1; !a; tries++) {
+      // a chunk that got no answer is sent again once resync() has had an answer: on the Linux
+      // build a busy concentrator's FIFO lost its place in the middle of a 35 KB write, and
+      // sending the chunk again, even three times, got no answer for minutes. The chunk whose
+      // answer was lost may have been stored, and Storage takes no second write over written
+      // bytes: what it holds there decides (the chunk at 0 starts a new file: always sent)
+      const want = String(crc32(part) >>> 0), where = `writing ${JSON.parse(n)} at ${off} of ${total}`;
+      let got: string | undefined;
+      for (let tries = 1; got === undefined; tries++) {
         try {
-          a = await this.command(js, { echo: false, timeoutMs: Math.min(timeoutMs ?? this.o.timeoutMs, CHUNK_ANSWER_MS) });
+          const a = await this.command(js, { echo: false, timeoutMs: answerMs });
+          got = a.lines[a.lines.length - 1];
+          if (got !== want) return `${where}: ${a.error ?? (got === undefined ? "no answer" : got === "refused" ? "refused" : `stored with CRC-32 ${got}, sent ${want}`)}`;
         } catch (e) {
           if (!(e instanceof ConsoleError) || e.code !== "NO_ANSWER" || tries >= CHUNK_TRIES) throw e;
-          this.emit("retry", `writing ${JSON.parse(n)} at ${off} of ${total}: ${e.message}`, tries);
+          this.emit("retry", `${where}: ${e.message}`, tries);
+          try {
+            await resync();
+          } catch (r) {
+            throw r instanceof ResyncError ? new ConsoleError("NO_ANSWER", `${e.message}; then ${r.why}`) : r;
+          }
+          if (off === 0) continue;
+          const c = await this.command(`(function(d){print(d===undefined?"none":E.CRC32(d))})(require("Storage").read(${n},${off},${part.length}))`, { echo: false, timeoutMs: answerMs });
+          const held = c.lines[c.lines.length - 1];
+          if (held === want) got = held;
+          else if (held !== String(crc32(new Uint8Array(part.length).fill(0xff)) >>> 0)) return `${where}: its answer lost, Storage holds ${held === undefined ? "nothing" : held === "none" ? "no such file" : `CRC-32 ${held}`} there, sent ${want}`;
         }
       }
-      const got = a.lines[a.lines.length - 1];
-      if (got !== String(crc32(part) >>> 0)) return `writing ${JSON.parse(n)} at ${off} of ${total}: ${a.error ?? (got === undefined ? "no answer" : got === "refused" ? "refused" : `stored with CRC-32 ${got}, sent ${crc32(part) >>> 0}`)}`;
     }
     return "";
   }
