@@ -193,7 +193,7 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     fakes.push(mute);
     const silent = await run("--port", mute.url, "--image", img, "--image-id", "2", "--timeout", "1");
     expect(silent.status).toBe(1);
-    expect(silent.stderr.trim()).toMatch(/^deploy: tcp:\/\/127\.0\.0\.1:\d+: no answer to .* within 1000 ms \(nothing came back\) \(NO_ANSWER\)$/);
+    expect(silent.stderr.trim()).toMatch(/^deploy: tcp:\/\/127\.0\.0\.1:\d+: no answer to .* within 1000 ms \(nothing came back\); then no answer to \d rounds of NUL and BEL, ESC \[ 2 H and an empty command in 5 s: the board takes no console input \(a LINUX board: stop its interpreter, the runner starts it again\) \(NO_ANSWER\)$/);
   });
 
   it("--dry-run prints what it would send and sends nothing; bad arguments exit 2 naming the argument", async () => {

@@ -160,10 +160,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the campaign through an open session; returns the exit code (0 every meter updated, 1 otherwise). */
 export async function runCampaign(s: ConsoleSession, d: DeployArgs, print: (l: string) => void): Promise<number> {
-  for (const u of uploads(d)) {
-    print(`deploy: writing ${u.file} to ${d.port} as ${u.name} (${u.bytes.length} bytes)`);
-    const w = await s.writeFile(u.name, u.bytes, { timeoutMs: d.timeoutMs });
-    print(`deploy: ${u.name} written and read back: ${w.length} bytes, CRC-32 ${w.crc.toString(16).padStart(8, "0")}`);
+  // a chunk sent again or a file started again, and a console brought back (tools/console/session.ts resync)
+  const retry = (why: string) => print(`deploy: ${why}; trying again`);
+  const back = (rounds: number, ms: number) => print(`deploy: the console answers again after ${rounds} rounds of NUL and BEL, ESC [ 2 H and an empty command (${Math.round(ms / 1000)} s)`);
+  s.on("retry", retry);
+  s.on("resync", back);
+  try {
+    for (const u of uploads(d)) {
+      print(`deploy: writing ${u.file} to ${d.port} as ${u.name} (${u.bytes.length} bytes)`);
+      const w = await s.writeFile(u.name, u.bytes, { timeoutMs: d.timeoutMs });
+      print(`deploy: ${u.name} written and read back: ${w.length} bytes, CRC-32 ${w.crc.toString(16).padStart(8, "0")}`);
+    }
+  } finally {
+    s.off("retry", retry);
+    s.off("resync", back);
   }
   // The concentrator's own end-of-campaign line can come at any time, inside an answer or not.
   const seen: { ended: { line: string; ok: boolean } | null; identified: string | null } = { ended: null, identified: null };
