@@ -73,6 +73,33 @@ describe("the Linux build's console FIFO (model)", () => {
     expect(answered(m.ran, "a-1")).toBe(false);
   });
 
+  it("over 200 FIFOs the race left misplaced, one round of RESYNC_FILL brings back every one; ESC [ 2 H alone or NULs alone do not", () => {
+    let seed = 3;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+    const chunk = (k: number) => command(`x-${k}`, `(function(S){print(S.write("img.bin",atob("${Buffer.from(Array.from({ length: 300 }, () => Math.floor(rnd() * 256))).toString("base64")}"),${k * 300},34686)?1:0)})(require("Storage"))`);
+    const states: { buf: Uint8Array; head: number; tail: number; lastHead: number }[] = [];
+    while (states.length < 200) {
+      // chunks as writeFile sends them, each once the one before was answered; the input
+      // thread reads what came, the main loop takes 1 to 8 events between its reads
+      const m = model();
+      let hit = false;
+      m.fifo.race = () => (rnd() < 0.002 ? (hit = true) : false);
+      for (let k = 0; k < 200 && !hit; k++) {
+        m.type(chunk(k));
+        for (let t = 0; t < 1000 && !hit && !answered(m.ran, `x-${k}`); t++) { m.fifo.poll(); m.fifo.idle(1 + Math.floor(rnd() * 8)); }
+      }
+      if (hit && !m.fifo.whole()) states.push({ buf: m.fifo.buf.slice(), head: m.fifo.head, tail: m.fifo.tail, lastHead: m.fifo.lastHead });
+    }
+    const back = (fill: string) => states.filter((st) => {
+      const m = model();
+      m.fifo.buf.set(st.buf); m.fifo.head = st.head; m.fifo.tail = st.tail; m.fifo.lastHead = st.lastHead;
+      m.type(command("ok", "", fill));
+      for (let t = 0; t < 300; t++) { m.fifo.poll(); m.fifo.idle(1 + Math.floor(rnd() * 32)); if (answered(m.ran, "ok")) return true; }
+      return false;
+    }).length;
+    expect([back(""), back("\0".repeat(512)), back(RESYNC_FILL)]).toEqual([1, 125, 200]);
+  });
+
   it.each(wedged.map((w, i) => [i + 1, w] as const))("a wedged 2v29 concentrator's FIFO (dump %i) goes round stale bytes; the session's next commands are not answered, resync()'s rounds are", (_, w) => {
     const load = () => {
       const m = model();
