@@ -14,11 +14,11 @@ import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
 import { guardedFlash } from "../common/flash-guard";
 import { STATE_SLOT } from "../common/update-image";
-import { Cap, P, Rd, Sel, T, Who } from "../protocol/catalogue";
+import { Cap, Ev, Lim, P, Rd, Sel, T, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
-import { Metering, startMetering } from "./metering";
+import { eventOf, Metering, Pr, Rec, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
 import { Outcome, readOutcome } from "./trial";
 import { REC_ACTIVATE, REC_CONFIRM, WATCHDOG_S } from "../common/update-image";
@@ -71,6 +71,8 @@ export var TRIAL_DEADLINE_MS = 30 * 60 * 1000;
  * Original's variables cannot spare (measured: 4 -> 2 saves 32 variables on the Linux build).
  */
 export var METER_QUEUE = 2;
+/** Authentication failures make one event with their count at most once in this window (15 minutes): a flood of bad frames cannot wear the flash. */
+export const enum AuthEvents { EVERY_MS = 900000, TICK_MS = 10000 }
 
 export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number, makeGuard?: AuthoriserFactory, decode?: DecoderOf, unpacks?: boolean): Meter {
   var rnd = random || Math.random;
@@ -83,7 +85,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var regs = recordLog(flash, regions.registers!, REG_SLOT, true, hal.native);
   var prof = recordLog(flash, regions.profile!, PROFILE_SLOT, false, hal.native);
   var journal = recordLog(flash, regions.state!, STATE_SLOT, true, hal.native);
-  var metering = /*@__NOINLINE__*/ startMetering(config.kind || 1, clock, hal.pulse, regs, prof, config.groups || []);
+  var metering = /*@__NOINLINE__*/ startMetering(config.kind || 1, clock, hal.pulse, regs, prof, config.groups || [], hal.system.resetCause());
   var app = regions.app!;
   var head = decodeAppHeader(flash.read(app.addr, APP_HEADER_SIZE), app.size);
   var version = head ? head.version : 0;
@@ -101,6 +103,13 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     confirmed = !!c && getU16(c, 0) === last.imageId && journalConfirmNewer();
   }
   var runningImage = last.outcome === Outcome.RUNNING ? last.imageId : 0;
+  // the boot routine's news, into the event log: each start of a program on trial, and a
+  // revert or a failed install once (the journal tells it at every start)
+  // (no names of its own: a name in this scope costs a variable for the meter's life)
+  if (!confirmed) metering.event(Ev.FW_STARTED, version);
+  if ((last.outcome === Outcome.REVERTED || last.outcome === Outcome.FAILED) && getU16(regs.read(Rec.OUTCOME) || new Uint8Array(2), 0) !== last.imageId) {
+    metering.event(last.outcome === Outcome.REVERTED ? Ev.FW_REVERTED : Ev.FW_FAILED, last.imageId);
+  }
   function journalConfirmNewer(): boolean {
     // a CONFIRM counts only when newer than the activation it answers
     var act = -1, conf = -1;
@@ -114,6 +123,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     b[1] = runningImage >> 8;
     journal.append(REC_CONFIRM, b);
     confirmed = true;
+    metering.event(Ev.FW_CONFIRMED, version);
     guard.confirmed(version);
     installed.floor = guard.floor();
   }
@@ -186,22 +196,28 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     var s = receiver.session();
     if (guard.keyed && (!s || !guard.grant(s))) return Err.AUTH_NO_TAG;
     var e = receiver.activate(imageId);
-    if (!e) restart();
+    if (!e) { metering.event(Ev.FW_ACTIVATED, s ? s.version : 0); restart(); }
     return e;
   }
 
   // every 10 s: the watchdog's kick (its timeout is WATCHDOG_S), the register's save when
   // due, and the scheduled activation (UPDATE_CONTROL.activateAt or ACTIVATE.at)
-  var activateAt = 0, activateImage = 0;
+  var activateAt = 0, activateImage = 0, authLogged = 0;
   clock.setInterval(function () {
     hal.watchdog.kick();
     metering.tick();
+    // authentication failures: one event with their count since the last, from the tick in
+    // the first 10 s of each 15-minute window only
+    if (ep.stats.authRejected > authLogged && clock.now() % AuthEvents.EVERY_MS < AuthEvents.TICK_MS) {
+      metering.event(Ev.AUTH_FAILED, ep.stats.authRejected - authLogged);
+      authLogged = ep.stats.authRejected;
+    }
     var s = receiver.session();
     var at = activateAt || (s ? s.activateAt : 0);
     var img = activateAt ? activateImage : s ? s.imageId : 0;
     var now = metering.wallTime();
     if (at && now && now >= at && receiver.state() === Us.VERIFIED) activateNow(img);
-  }, 10000);
+  }, AuthEvents.TICK_MS);
 
   /**
    * The read-back's answer for image `imageId`: to a STATUS_QUERY (`at` < 0), or `at` ms
@@ -265,6 +281,16 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           var all = true;
           for (var i = 0; i < 6; i++) if (b.obis[i] !== 0xff && b.obis[i] !== reg.obis[i]) all = false;
           reply(m, T.READINGS, { time: metering.wallTime(), regs: all ? [reg] : [] });
+        } else if (b.what === Rd.EVENTS) {
+          // from number `from` on, at most `count` (15 at most); `first`: the oldest held
+          var evs: any[] = [], first = 0, most = Math.min(b.count || Lim.EVENTS, Lim.EVENTS);
+          prof.forEach(function (t, _s, p) {
+            if (t !== Pr.EVENT) return;
+            var e = eventOf(p);
+            if (!first) first = e.n;
+            if (e.n >= b.from && evs.length < most) evs.push(e);
+          });
+          reply(m, T.EVENTS, { first: first, last: metering.event(0, 0), events: evs });
         } else if (b.what === Rd.PROFILE) {
           var p = metering.profile(b.from, b.count);
           var r0 = metering.register();
@@ -325,16 +351,27 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         };
         // a keyed meter downloads only what the head-end authorised for it
         var grant = guard.keyed ? guard.grant(ns) : 0;
+        var was = receiver.session();
         var code = guard.keyed && !grant ? Err.AUTH_NO_TAG : receiver.control(ns, b.start === 1, grant === TAG_ROLLBACK);
-        if (code) { refusedImage = b.imageId; refusedCode = code; }
-        else if (refusedImage === b.imageId) refusedImage = 0;
+        // events: a new download, or a refusal (once for the same image and code; on a keyed
+        // meter only an authenticated one: a stranger's broadcasts write no flash)
+        if (code) {
+          if ((unicast || !guard.keyed) && (refusedImage !== b.imageId || refusedCode !== code)) metering.event(Ev.FW_REFUSED, code * 65536 + b.imageId);
+          refusedImage = b.imageId;
+          refusedCode = code;
+        } else {
+          if (refusedImage === b.imageId) refusedImage = 0;
+          if (!was || was.imageId !== b.imageId) metering.event(Ev.FW_DOWNLOAD, b.version);
+        }
         ack(m, code);
         break;
       case T.DATA_BLOCK:
-        receiver.block(b.imageId, b.index, b.data);
-        break;
       case T.REPAIR_BLOCK:
-        receiver.repair(b.imageId, b.index, b.data);
+        var wasVerified = receiver.state() === Us.VERIFIED;
+        if (m.type === T.DATA_BLOCK) receiver.block(b.imageId, b.index, b.data);
+        else receiver.repair(b.imageId, b.index, b.data);
+        // the block that verified the image
+        if (!wasVerified && receiver.state() === Us.VERIFIED) metering.event(Ev.FW_READY, receiver.session()!.version);
         break;
       case T.SELECT_LIST:
         for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === id) selected = b.imageId;

@@ -18,12 +18,25 @@ import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU16, getU32, putU16, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
-import { Gop } from "../protocol/catalogue";
+import { Ev, Gop } from "../protocol/catalogue";
 
 export const enum Kind { ELECTRICITY = 1, WATER = 2, GAS = 3 }
 
-/** Types in the registers log. */
-export const enum Rec { REG = 1, SETTINGS = 2, GROUPS = 3, BOOT = 4 }
+/** Types in the registers log. OUTCOME: the boot routine's last outcome written to the event log (image id u16, outcome u8). */
+export const enum Rec { REG = 1, SETTINGS = 2, GROUPS = 3, BOOT = 4, OUTCOME = 5 }
+
+/** Types in the profile log: load-profile intervals and, in the same ring, the event log (docs/meter.md, Event log). */
+export const enum Pr { INTERVAL = 1, EVENT = 2 }
+
+/** Events noted before the clock is first set after a start, written when it is: code, data and seconds on the clock each, the count last. */
+export const enum Pending { MAX = 6, COUNT = 18 }
+
+export interface MeterEvent { n: number; code: number; time: number; data: number }
+
+/** An event record's fields (a Pr.EVENT record's payload): the one reading of the layout `event` writes, as EVENTS carries them. */
+export function eventOf(p: Uint8Array): MeterEvent {
+  return { n: getU32(p, 0), code: p[4], time: getU32(p, 5), data: getU32(p, 9) };
+}
 
 /** Interval status bits (docs/protocol.md, PROFILE). */
 export const enum Iv { MISSING = 1, CLOCK_ADJUSTED = 2, POWER_FAIL = 4, PARTIAL = 8, OVERFLOW = 16, CLOCK_NOT_SET = 32 }
@@ -79,6 +92,13 @@ export interface Metering {
   setGroup(op: number, group: number): number;
   inGroup(group: number): boolean;
   save(): void;
+  /**
+   * Writes an event to the log (the profile region's ring: records of type Pr.EVENT, read
+   * with `eventOf`), timed now; while the clock is not set since the start, it waits in
+   * RAM (at most 6) and is written, with its own time, when it is. Code 0 writes nothing.
+   * Returns the number of the newest event written (0: none yet).
+   */
+  event(code: number, data: number): number;
   /** Saves the register when it changed and maxSaveS has passed since the last save (the meter calls it every 10 s: one timer for both). */
   tick(): void;
 }
@@ -87,7 +107,8 @@ export function obisFor(kind: number): Uint8Array {
   return new Uint8Array(kind === Kind.WATER ? [8, 0, 1, 0, 0, 255] : kind === Kind.GAS ? [7, 0, 3, 0, 0, 255] : [1, 0, 1, 8, 0, 255]);
 }
 
-export function startMetering(kind: number, clock: Clock, pulse: PulseInput | null, regs: RecordLog, prof: RecordLog, initialGroups: number[]): Metering {
+/** `cause`: this start's reset cause (the POWER_DOWN event's data). */
+export function startMetering(kind: number, clock: Clock, pulse: PulseInput | null, regs: RecordLog, prof: RecordLog, initialGroups: number[], cause?: number): Metering {
   var s = defaultSettings();
   var b = regs.read(Rec.SETTINGS);
   if (b && b.length >= 12) {
@@ -104,11 +125,23 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   var r = regs.read(Rec.REG);
   var pulses = r ? getU32(r, 0) : 0;
   var saved = pulses;
+  // the number of the last event written (kept in the register's record too: the ring may
+  // have let go of every event by now)
+  var evn = r && r.length >= 12 ? getU32(r, 8) : 0;
+  prof.forEach(function (t, _s, p) { if (t === Pr.EVENT && getU32(p, 0) > evn) evn = getU32(p, 0); });
+  // events before the clock is set (null once it was): code, data, clock seconds each, and
+  // their count (a Uint32Array: the records' type, already made; a Float64Array's
+  // constructor would cost the Original variables of its own)
+  var pend: Uint32Array | null = new Uint32Array(Pending.COUNT + 1);
   var bootRec = regs.read(Rec.BOOT);
   var boots = (bootRec ? getU32(bootRec, 0) : 0) + 1;
   var scratch = new Uint8Array(20);
   putU32(scratch, 0, boots);
   regs.append(Rec.BOOT, scratch.subarray(0, 4));
+  // bytes 4 to 7: the last time the meter knew it was running (the register's save, at least
+  // every interval end), kept there from the record (no variable of its own: each costs the
+  // Original one for good)
+  if (r && r.length >= 8) scratch.set(r.subarray(4, 8), 4);
 
   var lastSaveMs = clock.now();
   var timeBase = 0; // unix seconds at clock ms 0; 0 = not set
@@ -132,8 +165,10 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
 
   function save(): void {
     putU32(scratch, 0, pulses);
-    putU32(scratch, 4, wall());
-    regs.append(Rec.REG, scratch.subarray(0, 8));
+    // (a save before the clock is set keeps the last time known: a start that never got its clock does not hide the outage)
+    if (timeBase) putU32(scratch, 4, wall());
+    putU32(scratch, 8, evn);
+    regs.append(Rec.REG, scratch.subarray(0, 12));
     saved = pulses;
     lastSaveMs = clock.now();
   }
@@ -149,6 +184,39 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     return o;
   }
 
+  /**
+   * An event: written as one record (number, code, time and data: 13 bytes), timed `t` or now;
+   * while the clock waits to be set since the start, kept in RAM instead (the RAM this file
+   * keeps for good costs the Original's variables at the download's peak: one function, no
+   * more, docs/meter.md, Event log)
+   */
+  function event(code: number, data: number, t?: number): number {
+    if (!code) return evn;
+    var k = pend ? pend[Pending.COUNT] : 0;
+    if (pend) {
+      if (k < Pending.MAX) {
+        pend[k * 3] = code;
+        pend[k * 3 + 1] = data;
+        pend[k * 3 + 2] = Math.floor(clock.now() / 1000);
+        pend[Pending.COUNT] = k + 1;
+      }
+      return evn;
+    }
+    var o = new Uint8Array(13);
+    putU32(o, 0, ++evn);
+    o[4] = code;
+    putU32(o, 5, t === undefined ? wall() : t);
+    putU32(o, 9, data);
+    prof.append(Pr.EVENT, o);
+    // an install's outcome is written once (the boot journal tells it at every start): kept as written
+    if (code === Ev.FW_REVERTED || code === Ev.FW_FAILED) {
+      o[0] = data & 0xff;
+      o[1] = (data >> 8) & 0xff;
+      regs.append(Rec.OUTCOME, o.subarray(0, 2));
+    }
+    return evn;
+  }
+
   function closeInterval(): void {
     var o = new Uint8Array(16);
     var end = pulses;
@@ -159,7 +227,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     putU32(o, 8, ivPulses);
     putU16(o, 12, st);
     putU16(o, 14, s.intervalS);
-    prof.append(1, o);
+    prof.append(Pr.INTERVAL, o);
     save();
   }
 
@@ -179,6 +247,12 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     schedule();
   }
 
+  // this start's outage: written when the clock is set (the power-up's time is known then)
+  // (a register never saved: its first start, or its record lost; no outage to time then)
+  // (here, after the functions: the interpreter does not hoist them)
+  if (r) event(Ev.POWER_DOWN, cause || 0);
+  event(Ev.POWER_UP, 0);
+  if (!r) event(Ev.REGISTER_RESET, boots);
   ivStart = ivFloor(ivNow());
   schedule();
 
@@ -206,7 +280,9 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     pulses: function () { return pulses; },
     savedPulses: function () { return saved; },
     wallTime: wall,
+    event: event,
     setTime: function (unix) {
+      var old = wall();
       ivStatus |= Iv.CLOCK_ADJUSTED;
       // the clock moved to another interval: the running one ends here, the next starts on the new clock's boundary
       var start = ivFloor(unix);
@@ -217,6 +293,20 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         ivStatus = Iv.CLOCK_ADJUSTED | Iv.PARTIAL;
       }
       timeBase = unix - clock.now() / 1000;
+      if (pend) {
+        // the clock is set for the first time since the start: the waiting events go to flash
+        // with their times (the outage: from the last time known before the start to the start)
+        var p = pend, up = 0, aliveAt = getU32(scratch, 4);
+        pend = null;
+        for (var k = 0; k < p[Pending.COUNT]; k++) {
+          var code = p[k * 3];
+          if (code === Ev.POWER_DOWN) { event(code, p[k * 3 + 1], aliveAt); up = aliveAt; }
+          else if (code === Ev.POWER_UP) event(code, up && timeBase > up ? Math.floor(timeBase - up) : 0, Math.floor(timeBase));
+          else event(code, p[k * 3 + 1], Math.floor(timeBase + p[k * 3 + 2]));
+        }
+      }
+      // moved by a second or more: an adjustment, timed by the new clock (the first set after a start writes the outage instead)
+      else if (old !== unix) event(Ev.CLOCK_ADJUSTED, old);
       schedule();
     },
     register: function () {
@@ -228,7 +318,8 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       if (count > 40) count = 40;
       var start = -1, period = 0;
       var slots: ProfileSlot[] = [];
-      prof.forEach(function (_t, _seq, p) {
+      prof.forEach(function (t, _seq, p) {
+        if (t !== Pr.INTERVAL) return;
         var st = getU32(p, 0), per = getU16(p, 14);
         if (start < 0) {
           if (st < from) return;
@@ -279,6 +370,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       } else if (key === Key.KIND || key === Key.GROUPS) return Err.CONFIG_BAD_VALUE;
       else return Err.CONFIG_UNKNOWN_KEY;
       regs.append(Rec.SETTINGS, settingsBytes());
+      event(Ev.CONFIG_CHANGED, key);
       return 0;
     },
     setGroup: function (op, group) {
@@ -294,6 +386,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       } else if (op === Gop.LEAVE_ALL) groups.length = 0;
       else return Err.BAD_ARG;
       regs.append(Rec.GROUPS, groupBytes());
+      event(Ev.CONFIG_CHANGED, Key.GROUPS);
       return 0;
     },
     inGroup: function (group) { return groups.indexOf(group) >= 0; },

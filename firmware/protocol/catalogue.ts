@@ -60,6 +60,7 @@ export const enum T {
   READ_REQ = 0x10,
   READINGS = 0x11,
   PROFILE = 0x12,
+  EVENTS = 0x13,
   IDENTIFY = 0x20,
   IDENTITY = 0x21,
   STATUS_REQ = 0x22,
@@ -96,7 +97,51 @@ export const enum T {
 }
 
 /** READ_REQ.what, and the concentrator's rounds (IDENTIFY: identities, by IDENTIFY messages). */
-export const enum Rd { REGISTERS = 1, PROFILE = 2, IDENTIFY = 3 }
+export const enum Rd { REGISTERS = 1, PROFILE = 2, IDENTIFY = 3, EVENTS = 4 }
+
+/** Limits of the answers. EVENTS: most events in one (13 bytes each: 15 fill 204 of the body's 216 bytes with the fields before them). */
+export const enum Lim { EVENTS = 15 }
+
+/**
+ * Event codes of the meter's event log (EVENTS, OBIS 0-0:99.98.0): the DLMS/COSEM companion
+ * specification IDIS's standard event codes where it defines one (1 to 47), codes of our own
+ * from 230 on (IDIS leaves 230 to 255 to the manufacturer). What `data` holds: docs/meter.md.
+ */
+export const enum Ev {
+  /** data: the start's reset cause (the interpreter's, 0 a power-on). Time: the last the meter knew it was running. */
+  POWER_DOWN = 1,
+  /** data: seconds since the POWER_DOWN before it. */
+  POWER_UP = 2,
+  /** Clock adjusted (IDIS 5, "new date/time"): time the new, data the old time. */
+  CLOCK_ADJUSTED = 5,
+  /** Firmware ready for activation: the image verified (data: its version). */
+  FW_READY = 17,
+  /** Firmware activated (data: the version). */
+  FW_ACTIVATED = 18,
+  /** Meter cover removed, closed: the tamper switch (data: the changes it made since the last such event). */
+  COVER_OPENED = 44,
+  COVER_CLOSED = 45,
+  /** Authentication failures since the last such event (data: how many). */
+  AUTH_FAILED = 46,
+  /** Configuration changed (data: the CONFIG_SET key; 7 the groups). */
+  CONFIG_CHANGED = 47,
+  /** A download started (data: the version). */
+  FW_DOWNLOAD = 230,
+  /** An update control refused (data: error code x 65536 + image id). */
+  FW_REFUSED = 231,
+  /** A new program started on trial (data: its version). */
+  FW_STARTED = 232,
+  /** The program on trial confirmed itself (data: its version). */
+  FW_CONFIRMED = 233,
+  /** The boot routine put the previous program back (data: the image id it reverted). */
+  FW_REVERTED = 234,
+  /** The boot routine's install failed (data: the image id). */
+  FW_FAILED = 235,
+  /** The register started from zero: no register record in flash (data: the start's number). */
+  REGISTER_RESET = 236,
+  /** The concentrator's own: events the meter no longer held when asked (data: how many). */
+  EVENTS_LOST = 237,
+}
 
 /** GROUP_SET.op. */
 export const enum Gop { JOIN = 1, LEAVE = 2, LEAVE_ALL = 3 }
@@ -130,16 +175,16 @@ export const enum Form {
  * the layouts stay in the program text (flash) and only the one in use is made in RAM, for
  * the message being coded (a table of 30 strings held about 150 variables, measured on
  * 2v29). Kept apart from the names so that device bundles, which never use the names,
- * carry only the layouts.
+ * carry only the layouts. The image's fields (imageId to digest) open UPDATE_CONTROL,
+ * AUTHORIZE and AUTHORIZE_LIST, written out in each: a string in a variable of its own
+ * stays in RAM (6 variables on the Original, measured with E.dumpVariables).
  */
-/** The image as a control names it: UPDATE_CONTROL's fields, and what an authorisation binds. */
-var IMAGE = "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D";
-
 export function layoutOf(type: number): string | null {
   switch (type) {
     case T.READ_REQ: return "what:B obis:O from:I count:B";
     case T.READINGS: return "time:I regs:L(obis:O unit:B scaler:b value:I status:B)";
     case T.PROFILE: return "obis:O unit:B scaler:b start:I period:H slots:L(value:I status:B)";
+    case T.EVENTS: return "first:I last:I events:L(n:I code:B time:I data:I)";
     case T.IDENTIFY: return "";
     case T.IDENTITY: return "kind:B board:H version:I imageId:H proto:B caps:B hw:V groups:L(group:I)";
     case T.STATUS_REQ: return "";
@@ -155,7 +200,7 @@ export function layoutOf(type: number): string | null {
     case T.DISCOVER: return "nonce:H slots:B slotMs:H unregistered:B";
     case T.DISCOVER_REPLY: return "nonce:H slot:B kind:B version:I";
     case T.UPDATE_SELECT: return "imageId:H op:B";
-    case T.UPDATE_CONTROL: return IMAGE + " activateAt:I start:B";
+    case T.UPDATE_CONTROL: return "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D activateAt:I start:B";
     case T.DATA_BLOCK: return "imageId:H index:H data:R";
     case T.STATUS_QUERY: return "imageId:H";
     case T.STATUS_REPORT: return "imageId:H state:B received:H firstMissing:H form:B base:H covers:H map:R";
@@ -166,12 +211,12 @@ export function layoutOf(type: number): string | null {
     case T.UPDATE_RESULT: return "imageId:H version:I outcome:B code:H";
     case T.VERSION_READ: return "";
     case T.VERSION: return "version:I imageId:H appCrc:I state:B";
-    case T.AUTHORIZE: return IMAGE + " kind:B tag:K key:K";
+    case T.AUTHORIZE: return "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D kind:B tag:K key:K";
     case T.REPAIR_BLOCK: return "imageId:H index:H data:R";
     case T.GROUP_QUERY: return "imageId:H who:B slots:B slotMs:H";
     case T.DEFICIT: return "imageId:H state:B received:H needed:H room:H code:H";
     case T.SELECT_LIST: return "imageId:H ids:L(id:I)";
-    case T.AUTHORIZE_LIST: return IMAGE + " auths:L(id:I kind:B tag:K key:K)";
+    case T.AUTHORIZE_LIST: return "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D auths:L(id:I kind:B tag:K key:K)";
     case T.RESULT_LIST: return "imageId:H lead:H slotMs:H ids:L(id:I)";
   }
   return null;
@@ -182,6 +227,7 @@ export var NAMES: { [type: number]: string } = {
   0x10: "READ_REQ",
   0x11: "READINGS",
   0x12: "PROFILE",
+  0x13: "EVENTS",
   0x20: "IDENTIFY",
   0x21: "IDENTITY",
   0x22: "STATUS_REQ",
@@ -215,4 +261,25 @@ export var NAMES: { [type: number]: string } = {
   0x50: "SELECT_LIST",
   0x51: "AUTHORIZE_LIST",
   0x52: "RESULT_LIST",
+};
+
+/** Event code -> name (Ev), for hosts, docs and tests: device bundles never use it. */
+export var EVENT_NAMES: { [code: number]: string } = {
+  1: "POWER_DOWN",
+  2: "POWER_UP",
+  5: "CLOCK_ADJUSTED",
+  17: "FW_READY",
+  18: "FW_ACTIVATED",
+  44: "COVER_OPENED",
+  45: "COVER_CLOSED",
+  46: "AUTH_FAILED",
+  47: "CONFIG_CHANGED",
+  230: "FW_DOWNLOAD",
+  231: "FW_REFUSED",
+  232: "FW_STARTED",
+  233: "FW_CONFIRMED",
+  234: "FW_REVERTED",
+  235: "FW_FAILED",
+  236: "REGISTER_RESET",
+  237: "EVENTS_LOST",
 };

@@ -18,7 +18,7 @@ export const INTERNAL_NAMES = [
   "native", "watchdog", "maxImageSize", "maxImage", "repairRows", "uartOptions", "modemUart", "modemTreq", "modemResetn",
   // records, metering, trial
   "append", "appends", "intervalS", "savedPulses", "minSaveS", "maxSaveS", "constant", "wallTime", "timeouts",
-  "getSetting", "setSetting", "setGroup", "register", "tries", "onTrial", "confirmed",
+  "getSetting", "setSetting", "setGroup", "register", "tries", "onTrial", "confirmed", "event",
   // update receiver and decoder
   "session", "outOfSession", "duplicate", "tornUnits", "refused", "repairs", "useless", "decodes", "cleanXors", "rowXors", "reads",
   "control", "block", "repair", "deficit", "report", "activate",
@@ -29,7 +29,7 @@ export const INTERNAL_NAMES = [
   "setTimeout", "setInterval",
   // the concentrator's campaign configuration and totals (the console's options keep their names)
   "answerMs", "frameOverhead", "lineBitRate", "hostBaud", "onMessage", "noProgressRounds", "checkpoint", "airtimeMs",
-  "deadlineMs", "silentMs", "rebootMs", "maxNoAnswer", "nowUnix", "meterCount", "noAnswers", "setProfileAt", "profileAt",
+  "deadlineMs", "silentMs", "rebootMs", "maxNoAnswer", "nowUnix", "meterCount", "noAnswers", "setProfileAt", "profileAt", "setEventAt", "eventAt",
   "setInfo", "exportReadings", "clock", "rounds", "frames", "blocks", "pending", "coded", "bitRate", "unfinished", "onlyCheck", "planLoss", "refuse",
   // link, codec, auth
   "pos", "buf", "counter", "malformed", "inGroup", "lastDecodeError", "decodeErrors", "notForUs",

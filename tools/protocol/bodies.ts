@@ -12,6 +12,8 @@ export type ReadReqBody = { what: number; obis: Uint8Array; from: number; count:
 export type ReadingsBody = { time: number; regs: { obis: Uint8Array; unit: number; scaler: number; value: number; status: number }[] };
 /** PROFILE (0x12): "obis:O unit:B scaler:b start:I period:H slots:L(value:I status:B)" */
 export type ProfileBody = { obis: Uint8Array; unit: number; scaler: number; start: number; period: number; slots: { value: number; status: number }[] };
+/** EVENTS (0x13): "first:I last:I events:L(n:I code:B time:I data:I)" */
+export type EventsBody = { first: number; last: number; events: { n: number; code: number; time: number; data: number }[] };
 /** IDENTIFY (0x20): "" */
 export type IdentifyBody = Record<string, never>;
 /** IDENTITY (0x21): "kind:B board:H version:I imageId:H proto:B caps:B hw:V groups:L(group:I)" */
@@ -84,6 +86,7 @@ export interface Bodies {
   [T.READ_REQ]: ReadReqBody;
   [T.READINGS]: ReadingsBody;
   [T.PROFILE]: ProfileBody;
+  [T.EVENTS]: EventsBody;
   [T.IDENTIFY]: IdentifyBody;
   [T.IDENTITY]: IdentityBody;
   [T.STATUS_REQ]: StatusReqBody;
