@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { Gop, P, T } from "../protocol/catalogue";
+import { Gop, P, Rd, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
@@ -18,7 +18,7 @@ import { campaign, Campaign, CampaignConfig, readCheckpoint, Ph, unionRepair, ty
 import { checkpoints } from "./checkpoint";
 import { registry, Registry, Rf } from "./registry";
 import { discover, Discovery, DiscoveryOptions } from "./discovery";
-import { collector, exportReadings, profileMarks } from "./readings";
+import { collector, exportReadings, readingMarks } from "./readings";
 import { meterFile, type TextFiles } from "./meter-file";
 import { readingStore, type ReadingStore } from "./store";
 import type { Session } from "../common/update-image";
@@ -140,7 +140,7 @@ export function startConcentrator(
     if (id !== freedId && i >= 0 && kept) kept.changed(i);
     freedId = id;
   });
-  profileMarks(readings, reg);
+  readingMarks(readings, reg);
   var hm = keys ? hmacSha256(hal.native, P.MAX_FRAME) : null;
   if (keys && !hm) lastError = Err.AUTH_UNAVAILABLE;
   var auth = keys && hm ? concentratorAuth(hm, keys.keys, function (id) { return reg.find(id); }, REGISTRY_CAPACITY, keys.counter) : undefined;
@@ -190,7 +190,8 @@ export function startConcentrator(
   var everyMin = config.readingMinutes && config.readingMinutes >= 1 ? config.readingMinutes : READING_MINUTES;
   var everyH = config.profileHours && config.profileHours >= 1 ? config.profileHours : PROFILE_HOURS;
   hal.clock.setInterval(function () { collect(function () {}); }, everyMin * 60000);
-  hal.clock.setInterval(function () { collect(function () {}, undefined, 2); }, everyH * 3600000);
+  // the load profile, then the events, every profileHours
+  hal.clock.setInterval(function () { collect(function () { collect(function () {}, undefined, Rd.EVENTS); }, undefined, Rd.PROFILE); }, everyH * 3600000);
   var modem = makeModem(hal, ep.events, 0);
   ep.attach(modem);
   modem.start();

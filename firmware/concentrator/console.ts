@@ -7,6 +7,7 @@
  *   meterline.discover(slots, slotMs)       look for meters
  *   meterline.read([id])                    a round of readings now (every meter, or one)
  *   meterline.profile([id])                 a round of load-profile intervals since the last collected
+ *   meterline.events([id])                  a round of event-log records since the last collected
  *   meterline.join(id, group)               put a meter in a group (campaigns can select by group)
  *   meterline.identify([id])                learn kind, board, version and group of the meters
  *   meterline.time(unix)                    set the clock here and in every meter
@@ -137,7 +138,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
 
   function collectNow(id: number | undefined, what: number, name: string): number {
     if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, name + "([meter id])");
-    var e = c.collect(function (got, missed) { say("" + (what === Rd.IDENTIFY ? "identify" : what === Rd.PROFILE ? "profile" : "readings") + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
+    var e = c.collect(function (got, missed) { say((what === Rd.REGISTERS ? "readings" : name) + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
     return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;
   }
 
@@ -322,6 +323,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     },
     profile: function (id?: number) { return collectNow(id, Rd.PROFILE, "profile"); },
     identify: function (id?: number) { return collectNow(id, Rd.IDENTIFY, "identify"); },
+    events: function (id?: number) { return collectNow(id, Rd.EVENTS, "events"); },
     time: function (unix: number) {
       var e = c.setTime(unix);
       if (e) return fail(e, e === Err.BAD_ARG ? "time(Unix seconds)" : "the modem is busy");

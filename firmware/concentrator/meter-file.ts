@@ -2,8 +2,9 @@
  * The registry kept across restarts in the concentrator's Storage: the meters it knows
  * (configured or discovered) with what they reported and the group it put them in. One
  * line each time something persistent about a meter changes (and, for the load-profile
- * mark, when the readings store lets go of its intervals):
- *   id,flags,kind,version,board,group,profileAt
+ * and event marks, when the readings store lets go of its intervals and events):
+ *   id,flags,kind,version,board,group,profileAt,eventAt
+ * (lines written before the event log have no eventAt: read as 0)
  * is appended to the newer of two files, FILES[0] and FILES[1]; at start-up the lines are
  * replayed, the last one of a meter winning. Each file starts with "g<generation>" and its
  * snapshot of every meter, closed by "e"; a file without its end line (a power cut
@@ -38,19 +39,20 @@ export interface MeterFile {
   changed(i: number): boolean;
 }
 
-/** The largest value of each field (id, flags, kind, version, board, group, profileAt): the registry's typed arrays. */
-var MAX = [0xfffffffe, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff, 0xffffffff];
+/** The largest value of each field (id, flags, kind, version, board, group, profileAt, eventAt): the registry's typed arrays. */
+var MAX = [0xfffffffe, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff];
 
 /**
- * A meter line's seven numbers, or null (torn, or not a meter line): whole numbers that fit
+ * A meter line's eight numbers (seven in a line from before the event log: eventAt 0), or null (torn, or not a meter line): whole numbers that fit
  * their fields, printing back as the line, before its ";".
  */
 function fields(l: string): number[] | null {
   var n = l.length - 1;
   if (l.charAt(n) !== ";") return null;
   var s = l.substring(0, n), v = s.split(",").map(Number);
-  if (v.length !== 7 || v.join(",") !== s) return null;
-  for (var k = 0; k < 7; k++) if (!(v[k] >= 0 && v[k] <= MAX[k]) || v[k] % 1) return null;
+  if (v.length < 7 || v.length > 8 || v.join(",") !== s) return null;
+  if (v.length === 7) v.push(0);
+  for (var k = 0; k < 8; k++) if (!(v[k] >= 0 && v[k] <= MAX[k]) || v[k] % 1) return null;
   return v;
 }
 
@@ -78,6 +80,7 @@ export function meterFile(files: TextFiles, reg: Registry): MeterFile {
       reg.setBoard(i, v![4]);
       reg.setGroup(i, v![5]);
       if (v![6] > reg.profileAt(i)) reg.setProfileAt(i, v![6]);
+      if (v![7] > reg.eventAt(i)) reg.setEventAt(i, v![7]);
       extra++;
     });
     extra -= reg.count();
@@ -85,7 +88,7 @@ export function meterFile(files: TextFiles, reg: Registry): MeterFile {
   loading = false;
 
   function line(i: number): string {
-    return "\n" + reg.id(i) + "," + reg.flags(i) + "," + reg.kind(i) + "," + reg.version(i) + "," + reg.board(i) + "," + reg.group(i) + "," + reg.profileAt(i) + ";";
+    return "\n" + reg.id(i) + "," + reg.flags(i) + "," + reg.kind(i) + "," + reg.version(i) + "," + reg.board(i) + "," + reg.group(i) + "," + reg.profileAt(i) + "," + reg.eventAt(i) + ";";
   }
 
   /** Every meter into the other file, then the older one erased. */

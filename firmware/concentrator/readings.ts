@@ -7,10 +7,13 @@
  * its start time and status, its OBIS with group D = 29, the delta over the period, as
  * DLMS load profiles name it, e.g. 1-0:1.29.0):
  *   meter id,OBIS A-B:C.D.E,value,unit,scaler,time,status
+ * or an event of the meter's event log (OBIS 0-0:99.98.0, its code as the value, unit 255
+ * "no unit", its data as the status, and its number in the log last):
+ *   meter id,0-0:99.98.0,code,255,0,time,data,number
  * and exports as CSV or JSON lines with the value scaled and the unit named.
  */
 import type { Clock } from "../../hal/types";
-import { Cap, P, Rd, T } from "../protocol/catalogue";
+import { Cap, Ev, Lim, P, Rd, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import { Rf, type Registry } from "./registry";
@@ -30,8 +33,8 @@ export interface ReadingOptions {
 
 export interface Collector {
   /**
-   * Starts a round of registers (what 1), load profile (what 2) or identities (what 3: kind,
-   * board, version, first group into the registry), of every meter or only registry index
+   * Starts a round of registers (what 1), load profile (what 2), identities (what 3: kind,
+   * board, version, first group into the registry) or events (what 4), of every meter or only registry index
    * `only`, unless one runs; `done(collected, missed)` at its end.
    */
   round(done: (collected: number, missed: number) => void, only?: number, what?: number): boolean;
@@ -57,6 +60,10 @@ export function obisText(o: Uint8Array, d?: number): string {
 
 /** Profile intervals are deltas over the capture period: OBIS group D = 29 ("time integral 5"). */
 export var PROFILE_D = 29;
+/** The event log's OBIS code (IDIS standard event log), as the readings file writes it. */
+export var EVENT_OBIS = "0-0:99.98.0";
+/** Event lines' unit: DLMS 255, no unit. */
+var NO_UNIT = 255;
 
 export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineFile, o: ReadingOptions): Collector {
   var cur = -1, end = 0, attempt = 0, waitSeq = -1, timer = 0, seq = 0, got = 0, missed = 0, what = 1, asks = 0;
@@ -86,7 +93,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       return;
     }
     seq = (seq + 1) & 0xffff;
-    var body = what === Rd.IDENTIFY ? {} : { what: what, obis: ALL, from: what === Rd.PROFILE ? reg.profileAt(cur) + 1 : 0, count: what === Rd.PROFILE ? 40 : 0 };
+    var body = what === Rd.IDENTIFY ? {} : { what: what, obis: ALL, from: what === Rd.PROFILE ? reg.profileAt(cur) + 1 : what === Rd.EVENTS ? reg.eventAt(cur) + 1 : 0, count: what === Rd.PROFILE ? 40 : what === Rd.EVENTS ? Lim.EVENTS : 0 };
     if (ep.send(setMsg(tx, what === Rd.IDENTIFY ? T.IDENTIFY : T.READ_REQ, seq, P.BROADCAST_ID, P.TO_METER, reg.id(cur), body))) { timer = clock.setTimeout(ask, 100); return; }
     waitSeq = seq;
     timer = clock.setTimeout(function () {
@@ -112,7 +119,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
     round: function (done, only, w) {
       if (cur >= 0) return false;
       finish = done;
-      what = w === Rd.PROFILE || w === Rd.IDENTIFY ? w : Rd.REGISTERS;
+      what = w === Rd.PROFILE || w === Rd.IDENTIFY || w === Rd.EVENTS ? w : Rd.REGISTERS;
       asks = 0;
       got = 0;
       missed = 0;
@@ -123,7 +130,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       return true;
     },
     onMessage: function (m, nowS) {
-      var want = what === Rd.IDENTIFY ? T.IDENTITY : what === Rd.PROFILE ? T.PROFILE : T.READINGS;
+      var want = what === Rd.IDENTIFY ? T.IDENTITY : what === Rd.PROFILE ? T.PROFILE : what === Rd.EVENTS ? T.EVENTS : T.READINGS;
       if (cur < 0 || waitSeq < 0 || m.type !== want || m.src !== reg.id(cur)) return false;
       if (timer) clock.clear(timer);
       timer = 0;
@@ -150,6 +157,27 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
           // persisted first: only then is it collected
           if (keep(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + (b.time || nowS) + "," + r.status)) got++;
         }
+      } else if (what === Rd.EVENTS) {
+        var from = reg.eventAt(cur) + 1, ev = m.src + "," + EVENT_OBIS + ",";
+        // the meter's numbering went back (its regions erased, provisioned again): from its start
+        if (b.last < from - 1) {
+          reg.setEventAt(cur, 0);
+          if (++asks < MAX_PROFILE_ASKS) { attempt = 0; ask(); return true; }
+        } else {
+          // events the meter let go before they were collected: a line says how many (none
+          // after it is kept unless it is: a gap is never silent)
+          var gap = b.first > from, ok = !gap || keep(ev + Ev.EVENTS_LOST + "," + NO_UNIT + ",0," + nowS + "," + (b.first - from) + "," + (b.first - 1));
+          if (gap && ok) reg.setEventAt(cur, b.first - 1);
+          for (i = 0; ok && i < b.events.length; i++) {
+            var e = b.events[i];
+            if (e.n <= reg.eventAt(cur)) continue;
+            if (!keep(ev + e.code + "," + NO_UNIT + ",0," + e.time + "," + e.data + "," + e.n)) break;
+            reg.setEventAt(cur, e.n);
+            got++;
+          }
+          // a full answer that was all kept: there may be more
+          if (ok && i === Lim.EVENTS && ++asks < MAX_PROFILE_ASKS) { attempt = 0; ask(); return true; }
+        }
       } else {
         var last = 0;
         for (i = 0; i < b.slots.length; i++) {
@@ -173,26 +201,26 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
 }
 
 /**
- * A readings line's seven fields (id, OBIS, value, unit, scaler, time, status), or null for
- * a line that is not one: the one parser of the file's lines (export, the profile marks,
- * and the host's bench and tools).
+ * A readings line's seven fields (id, OBIS, value, unit, scaler, time, status), eight for an
+ * event (its number last), or null for a line that is not one: the one parser of the file's
+ * lines (export, the marks, and the host's bench and tools).
  */
 export function readingFields(line: string): string[] | null {
   var f = line.split(",");
-  return f.length === 7 ? f : null;
+  return f.length === 7 || f.length === 8 && f[1] === EVENT_OBIS ? f : null;
 }
 
 /**
- * Each meter's newest load-profile interval in the readings file, into the registry (a
- * restarted concentrator then asks only for newer ones: nothing is filed twice). A meter
- * not in the registry is skipped.
+ * Each meter's newest load-profile interval and newest event in the readings file, into the
+ * registry (a restarted concentrator then asks only for newer ones: nothing is filed twice).
+ * A meter not in the registry is skipped.
  */
-export function profileMarks(file: LineFile, reg: Registry): void {
+export function readingMarks(file: LineFile, reg: Registry): void {
   file.forEach(function (line) {
-    var f = readingFields(line);
-    if (!f || f[1].split(".")[1] !== "" + PROFILE_D) return;
-    var i = reg.find(+f[0]), t = +f[5];
-    if (i >= 0 && t > reg.profileAt(i)) reg.setProfileAt(i, t);
+    var f = readingFields(line), i = f ? reg.find(+f[0]) : -1;
+    if (i < 0) return;
+    if (f!.length === 8) { if (+f![7] > reg.eventAt(i)) reg.setEventAt(i, +f![7]); }
+    else if (f![1].split(".")[1] === "" + PROFILE_D && +f![5] > reg.profileAt(i)) reg.setProfileAt(i, +f![5]);
   });
 }
 
@@ -206,11 +234,19 @@ export function exportReadings(store: ReadingStore, format: string, out: (line: 
   function one(line: string, pos: number): void {
     var f = readingFields(line);
     if (!f) return;
+    var at = pos < 0 ? "" : "\"pos\":" + pos + ",";
+    // an event: its code, time, data and number in the meter's log (CSV: the code as the value, the data as the status)
+    if (f.length === 8) {
+      if (format === "csv") out(f[0] + "," + f[1] + "," + f[2] + ",event," + f[5] + "," + f[6]);
+      else out("{" + at + "\"meter\":" + f[0] + ",\"obis\":\"" + f[1] + "\",\"event\":" + f[2] + ",\"time\":" + f[5] + ",\"data\":" + f[6] + ",\"n\":" + f[7] + "}");
+      n++;
+      return;
+    }
     var scaler = +f[4], v = +f[2];
     var value = scaler < 0 ? (v / Math.pow(10, -scaler)).toFixed(-scaler) : String(v * Math.pow(10, scaler));
     var unit = UNITS[+f[3]] || "unit" + f[3];
     if (format === "csv") out(f[0] + "," + f[1] + "," + value + "," + unit + "," + f[5] + "," + f[6]);
-    else out("{" + (pos < 0 ? "" : "\"pos\":" + pos + ",") + "\"meter\":" + f[0] + ",\"obis\":\"" + f[1] + "\",\"value\":" + value + ",\"unit\":\"" + unit + "\",\"time\":" + f[5] + ",\"status\":" + f[6] + "}");
+    else out("{" + at + "\"meter\":" + f[0] + ",\"obis\":\"" + f[1] + "\",\"value\":" + value + ",\"unit\":\"" + unit + "\",\"time\":" + f[5] + ",\"status\":" + f[6] + "}");
     n++;
   }
   if (format === "csv") out("meter,obis,value,unit,time,status");

@@ -1,7 +1,7 @@
 /*
  * The concentrator's meters: configured ones and those discovery found, with per-meter
- * link statistics, in typed arrays sorted by id (binary search). 29 bytes a meter: 1,000
- * meters take about 29 KB of typed-array storage (measured in docs/concentrator.md).
+ * link statistics, in typed arrays sorted by id (binary search). 33 bytes a meter: 1,000
+ * meters take about 33 KB of typed-array storage (measured in docs/concentrator.md).
  */
 import { Err } from "../common/errors";
 
@@ -26,6 +26,9 @@ export interface Registry {
   /** Start time (meter clock, s) of the newest load-profile interval collected from meter i. */
   profileAt(i: number): number;
   setProfileAt(i: number, t: number): void;
+  /** Number of the newest event collected from meter i (its event log's numbering), 0 none. */
+  eventAt(i: number): number;
+  setEventAt(i: number, n: number): void;
   /** Board code meter i reported (IDENTITY), or 0 while unknown. */
   board(i: number): number;
   setBoard(i: number, b: number): void;
@@ -39,7 +42,7 @@ export function registry(capacity: number, changed?: (i: number) => void): Regis
   var ids = new Uint32Array(capacity), kinds = new Uint8Array(capacity), versions = new Uint32Array(capacity);
   var seen = new Uint32Array(capacity), oks = new Uint16Array(capacity), fails = new Uint16Array(capacity);
   var quality = new Uint8Array(capacity), flags = new Uint8Array(capacity);
-  var profileAt = new Uint32Array(capacity), groups = new Uint32Array(capacity), boards = new Uint16Array(capacity);
+  var profileAt = new Uint32Array(capacity), eventAt = new Uint32Array(capacity), groups = new Uint32Array(capacity), boards = new Uint16Array(capacity);
   var n = 0;
 
   /** First index whose id is >= id. */
@@ -73,10 +76,10 @@ export function registry(capacity: number, changed?: (i: number) => void): Regis
       for (var k = n; k > i; k--) {
         ids[k] = ids[k - 1]; kinds[k] = kinds[k - 1]; versions[k] = versions[k - 1]; seen[k] = seen[k - 1];
         oks[k] = oks[k - 1]; fails[k] = fails[k - 1]; quality[k] = quality[k - 1]; flags[k] = flags[k - 1];
-        profileAt[k] = profileAt[k - 1]; groups[k] = groups[k - 1]; boards[k] = boards[k - 1];
+        profileAt[k] = profileAt[k - 1]; eventAt[k] = eventAt[k - 1]; groups[k] = groups[k - 1]; boards[k] = boards[k - 1];
       }
       ids[i] = id; kinds[i] = 0; versions[i] = 0; seen[i] = 0; oks[i] = 0; fails[i] = 0; quality[i] = 0; flags[i] = f;
-      profileAt[i] = 0; groups[i] = 0; boards[i] = 0;
+      profileAt[i] = 0; eventAt[i] = 0; groups[i] = 0; boards[i] = 0;
       n++;
       if (changed) changed(i);
       return i;
@@ -101,6 +104,8 @@ export function registry(capacity: number, changed?: (i: number) => void): Regis
     stats: function (i) { return { ok: oks[i], fail: fails[i], lastSeen: seen[i], quality: quality[i] }; },
     profileAt: function (i) { return profileAt[i]; },
     setProfileAt: function (i, t) { profileAt[i] = t; },
+    eventAt: function (i) { return eventAt[i]; },
+    setEventAt: function (i, n) { eventAt[i] = n; },
     board: function (i) { return boards[i]; },
     setBoard: function (i, b) { if (boards[i] !== b) { boards[i] = b; if (changed) changed(i); } },
     group: function (i) { return groups[i]; },

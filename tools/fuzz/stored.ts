@@ -674,7 +674,7 @@ export const keystoreTarget: Target<KeysInput> = {
 
 interface MeterFileInput {
   pool: number[]; capacity: number;
-  /** Registry changes: [op, meter, a, b]: 0 add configured, 1 info, 2 board, 3 group, 4 add discovered, 5 its load-profile mark (written when the readings store lets go of intervals). */
+  /** Registry changes: [op, meter, a, b]: 0 add configured, 1 info, 2 board, 3 group, 4 add discovered, 5 its load-profile mark, 6 its event mark (both written when the readings store lets go of lines). */
   ops: [number, number, number, number][];
   /** Then this many changes of one meter's group (enough to make the file take a snapshot into the other). */
   churn: number;
@@ -692,13 +692,14 @@ interface MeterFileInput {
 const TRICKY = ["e", "g", "g0", "g-1", "g1e3", "gx", "g 7", "g2", "", ",,,,,,;", "1,1,1,1,1,1,1;", "1,1,1,1,1,1,1", "1,1,1,1,1,1;", "0,1,1,1,1,1,1;", "4294967295,1,1,1,1,1,1;",
   "4294967294,255,255,4294967295,65535,4294967295,4294967295;", "5,1,300,1,1,1,1;", "5,-1,1,1,1,1,1;", "5,1.5,1,1,1,1,1;", "5,1,1,1,70000,1,1;", "5,1,1,1,1,4294967296,1;",
   "5,1,1,1,1,1,4294967296;", "5,1,1,-2,1,1,1;", " 5,1,1,1,1,1,1;", "5,1,1,1,1,1,1,;", "5,,1,1,1,1,1;", "1e3,1,1,1,1,1,1;", "0x10,1,1,1,1,1,1;", "5,1,1,1,1,1,1 ;", "5,1,1,1,1,1,1;;",
-  "7,2,3,4,5,6,7;", "7,2,3,4,5,6,7", "7,2,3,4,5,60,7;", "7,1,0,0,0,0,0;", "7,1,0,0,0,0,99;", "7,1,0,0,0,0,9;"];
+  "7,2,3,4,5,6,7;", "7,2,3,4,5,6,7", "7,2,3,4,5,60,7;", "7,1,0,0,0,0,0;", "7,1,0,0,0,0,99;", "7,1,0,0,0,0,9;",
+  "7,1,0,0,0,0,9,5;", "7,1,0,0,0,0,9,4294967296;", "7,1,0,0,0,0,9,5,1;", "7,1,0,0,0,0,9,;", "7,1,0,0,0,0,9,-5;"];
 const CHARS = "0123456789,-.eg\nx ;";
 
 const meterFileInput: fc.Arbitrary<MeterFileInput> = fc.record({
   pool: fc.array(fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 0xfffffffe })), { minLength: 1, maxLength: 10 }),
   capacity: fc.integer({ min: 2, max: 12 }),
-  ops: fc.array(fc.tuple(fc.nat(5), fc.nat(), fc.nat(), u32), { maxLength: 40, size: "max" }),
+  ops: fc.array(fc.tuple(fc.nat(6), fc.nat(), fc.nat(), u32), { maxLength: 40, size: "max" }),
   churn: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 60, max: 100 }) }),
   cut: fc.option(fc.oneof(fc.nat(120), fc.nat(250)), { nil: null, freq: 3 }),
   room: fc.option(fc.integer({ min: 20, max: 600 }), { nil: null, freq: 6 }),
@@ -710,7 +711,7 @@ const meterFileInput: fc.Arbitrary<MeterFileInput> = fc.record({
 /** The persisted fields of every meter, in id order. */
 function view(reg: Registry): string {
   const out: string[] = [];
-  for (let i = 0; i < reg.count(); i++) out.push([reg.id(i), reg.flags(i), reg.kind(i), reg.version(i), reg.board(i), reg.group(i), reg.profileAt(i)].join(","));
+  for (let i = 0; i < reg.count(); i++) out.push([reg.id(i), reg.flags(i), reg.kind(i), reg.version(i), reg.board(i), reg.group(i), reg.profileAt(i), reg.eventAt(i)].join(","));
   return out.join(" ");
 }
 
@@ -722,18 +723,19 @@ function applyOp(reg: Registry, kept: MeterFile, pool: number[], [op, k, a, b]: 
   if (op === 1) reg.setInfo(i, a & 0xff, b);
   else if (op === 2) reg.setBoard(i, a & 0xffff);
   else if (op === 3) reg.setGroup(i, b);
+  else if (op === 6) { if (b > reg.eventAt(i)) { reg.setEventAt(i, b); kept.changed(i); } }
   else if (b > reg.profileAt(i)) { reg.setProfileAt(i, b); kept.changed(i); }
 }
 
-/** The largest value of each field of a meter line: id, flags, kind, version, board, group, load-profile mark. */
-const LINE_MAX = [0xfffffffe, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff, 0xffffffff];
+/** The largest value of each field of a meter line: id, flags, kind, version, board, group, load-profile mark, event mark. */
+const LINE_MAX = [0xfffffffe, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff];
 
 /**
  * What a restart must load, by the file format (meter-file.ts header): the file with the
  * highest generation (its first "g" line that is not negative) among those whose snapshot
- * ended ("e"), its lines replayed. A meter line is seven whole numbers that fit their
- * fields and print back as the line, then ";"; flags add up, the load-profile mark is the
- * highest, the rest is the last line's.
+ * ended ("e"), its lines replayed. A meter line is seven or eight whole numbers (no event
+ * mark: 0) that fit their fields and print back as the line, then ";"; flags add up, the
+ * load-profile and event marks are the highest, the rest is the last line's.
  */
 function expectedMeters(files: Map<string, string>, capacity: number): { view: string; lines: number; skipped: number } {
   const lines = METER_FILES.map((n) => { const s = files.get(n); if (s === undefined) return []; const l = s.split("\n"); if (l[l.length - 1] === "") l.pop(); return l; });
@@ -748,13 +750,13 @@ function expectedMeters(files: Map<string, string>, capacity: number): { view: s
   let applied = 0, skipped = 0;
   for (const l of cur < 0 ? [] : lines[cur]) {
     const body = l.slice(0, -1), v = body.split(",").map(Number);
-    if (!l.endsWith(";") || v.length !== 7 || v.join(",") !== body || v.some((x, k) => !Number.isInteger(x) || x < 0 || x > LINE_MAX[k]) || v[0] < 1) {
+    if (!l.endsWith(";") || v.length < 7 || v.length > 8 || v.join(",") !== body || v.some((x, k) => !Number.isInteger(x) || x < 0 || x > LINE_MAX[k]) || v[0] < 1) {
       if (l !== "" && l !== "e" && l[0] !== "g") skipped++;
       continue;
     }
     const had = m.get(v[0]);
     if (!had && m.size >= capacity) continue;
-    m.set(v[0], [v[0], (had ? had[1] : 0) | v[1], v[2], v[3], v[4], v[5], Math.max(had ? had[6] : 0, v[6])]);
+    m.set(v[0], [v[0], (had ? had[1] : 0) | v[1], v[2], v[3], v[4], v[5], Math.max(had ? had[6] : 0, v[6]), Math.max(had ? had[7] : 0, v[7] ?? 0)]);
     applied++;
   }
   return { view: [...m.keys()].sort((a, b) => a - b).map((id) => m.get(id)!.join(",")).join(" "), lines: applied, skipped };
@@ -783,7 +785,7 @@ export const meterFileTarget: Target<MeterFileInput> = {
   name: "meter-file",
   about: "meterFile's load of the registry files: written by it (power cuts and a full Storage included), edited or made of odd lines, then a change and a restart (firmware/concentrator/meter-file.ts over hal/mock/storage.ts)",
   unit: "lines",
-  failure: "a throw; a registry other than the format says (the ended file of the highest generation, lines of seven numbers that fit their fields printing back before a \";\", values as written); unedited files cut at any Storage operation loading other than the registry before or after the change cut; a change after the load not there after another restart",
+  failure: "a throw; a registry other than the format says (the ended file of the highest generation, lines of seven or eight numbers that fit their fields printing back before a \";\", values as written); unedited files cut at any Storage operation loading other than the registry before or after the change cut; a change after the load not there after another restart",
   decoders: [{ file: "firmware/concentrator/meter-file.ts", functions: ["meterFile", "fields"] }],
   arb: meterFileInput,
   show: (x) => JSON.stringify(x),
