@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HeadendDb, type ReadingRow } from "../../tools/headend/db";
+import { HeadendDb, type EventRow, type ReadingRow } from "../../tools/headend/db";
 import { PgDb } from "../../tools/headend/pg";
 import { Headend } from "../../tools/headend/core";
 import { benchNetwork } from "../../tools/headend/bench";
@@ -30,6 +30,11 @@ describe("--db postgres://: the head-end on a real PostgreSQL server (Debian's p
     await hp.attach(b.console);
     const both = (ms: number) => { for (let t = 0; t < ms; t += 1000) { a.rig.clock.advance(1000); b.rig.clock.advance(1000); } };
     both(5 * 60_000);
+    // a round of the meters' event logs on both (asked again while a register round holds the line)
+    for (const net of [a, b]) {
+      for (let k = 0; k < 30 && (await net.console.command("meterline.events()")).value !== "0"; k++) both(1000);
+    }
+    both(2 * 60_000);
     const n = await hl.pullAll();
     expect(n).toBeGreaterThan(20);
     expect(await hp.pullAll()).toBe(n);
@@ -49,6 +54,12 @@ describe("--db postgres://: the head-end on a real PostgreSQL server (Debian's p
     expect(pr.length).toBeGreaterThan(n);
     expect(pr).toEqual(lr);
     expect(await pg.cursor("3")).toBe(lite.cursor("3"));
+    // the events too: the same rows, names included
+    const ev = (rows: EventRow[]) => rows.map(({ received, ...r }) => { void received; return r; }).sort((x, y) => x.pos - y.pos || x.meter - y.meter || x.n - y.n);
+    const pe = ev(await pg.eventRows("3")), le = ev(lite.eventRows("3"));
+    expect(le.length).toBeGreaterThanOrEqual(8);
+    expect(le.filter((e) => e.name === "POWER_UP").length).toBeGreaterThanOrEqual(1);
+    expect(pe).toEqual(le);
     expect(await pg.cursor("3")).toBe(b.conc.ctx.store.acked());
     expect((await pg.query("SELECT count(*)::int AS n FROM meters WHERE concentrator = '3'")).rows[0].n).toBe(8);
     // what the live page reads: each register's newest reading and a meter's series, the same in both

@@ -17,7 +17,7 @@ import {
   IMAGE_NAME, METER_STATES_CALL, parseCommand, parseProgress, replyTopic, running, TAGS_NAME, TOPIC_ROOT, updateCall,
   type CampaignReport, type Command, type FailedMeter,
 } from "./commands";
-import type { MeterInfo, MeterPage, Overview, Point, Reading, Register } from "./db";
+import { eventName, type EventRow, type MeterEvent, type MeterInfo, type MeterPage, type Overview, type Point, type Reading, type Register } from "./db";
 import type { Publisher } from "./mqtt";
 import { discoveryConfig } from "./homeassistant";
 
@@ -43,6 +43,10 @@ export interface ReadingsDb {
   cursor(id: string): Maybe<number>;
   /** A batch and the cursor after it, in one transaction: the readings that were new. */
   store(id: string, rows: Reading[], next: number): Maybe<Reading[]>;
+  /** A batch's events, stored before its readings and cursor: the ones that were new (one already stored is left as it is). */
+  events(id: string, list: MeterEvent[]): Maybe<MeterEvent[]>;
+  /** Events stored, oldest first (of one concentrator, or all). */
+  eventRows(concentrator?: string): Maybe<EventRow[]>;
   meters(id: string, list: MeterInfo[]): Maybe<void>;
   /** Each register (meter, OBIS, unit) of the concentrator's readings stored. */
   registers(id: string): Maybe<Register[]>;
@@ -102,6 +106,19 @@ export function readingPayload(r: Reading): string {
   return JSON.stringify({ value: r.value, unit: r.unit, time: r.time, status: r.status });
 }
 
+/** Where a meter's events go: each event as it is stored, the last retained. */
+export function eventTopic(concentrator: string, meter: number): string {
+  return `${TOPIC_ROOT}/${concentrator}/${meter}/events`;
+}
+
+/** An event's message: its number in the meter's log, code and name, time and data. */
+export function eventPayload(e: MeterEvent): string {
+  return JSON.stringify({ n: e.n, code: e.code, name: eventName(e.code), time: e.time, data: e.data });
+}
+
+/** The event log's OBIS code, as the export names its lines. */
+export const EVENT_OBIS = "0-0:99.98.0";
+
 export function meterStatusTopic(concentrator: string, meter: number): string {
   return `${TOPIC_ROOT}/${concentrator}/${meter}/status`;
 }
@@ -109,8 +126,11 @@ export function meterStatusTopic(concentrator: string, meter: number): string {
 /** A device error line: "meterline: ... (E93)". */
 const DEVICE_ERROR = /^meterline: (.*) \(E(\d+)\)$/;
 
-/** Parses the lines of meterline.export("json", from, max); throws on anything it cannot take whole. */
-export function parseExport(lines: string[], from: number): Reading[] {
+/**
+ * Parses the lines of meterline.export("json", from, max); throws on anything it cannot take
+ * whole. Event lines (OBIS 0-0:99.98.0) go into `events` when given, else they are refused.
+ */
+export function parseExport(lines: string[], from: number, events?: MeterEvent[]): Reading[] {
   const out: Reading[] = [];
   let last = from - 1;
   for (const l of lines) {
@@ -121,6 +141,14 @@ export function parseExport(lines: string[], from: number): Reading[] {
     if (!t.startsWith("{")) continue; // a line the concentrator printed on its own
     let r: Reading;
     try { r = JSON.parse(t) as Reading; } catch { throw new HeadendError(`a garbled export line: ${t.slice(0, 80)}`); }
+    if (r.obis === EVENT_OBIS && events) {
+      const e = r as unknown as MeterEvent & { event: number };
+      if (![e.pos, e.meter, e.event, e.time, e.data, e.n].every((x) => Number.isInteger(x))) throw new HeadendError(`an event line without pos, meter, event, time, data and n: ${t.slice(0, 80)}`);
+      if (e.pos <= last) throw new HeadendError(`export positions out of order: ${e.pos} after ${last}`);
+      last = e.pos;
+      events.push({ pos: e.pos, meter: e.meter, code: e.event, time: e.time, data: e.data, n: e.n });
+      continue;
+    }
     if (!Number.isInteger(r.pos) || !Number.isInteger(r.meter) || typeof r.obis !== "string" || typeof r.value !== "number" || typeof r.unit !== "string" || !Number.isInteger(r.time) || !Number.isInteger(r.status)) {
       throw new HeadendError(`an export line without pos, meter, obis, value, unit, time and status: ${t.slice(0, 80)}`);
     }
@@ -378,14 +406,19 @@ export class Attachment {
     let got = 0, any = false;
     for (;;) {
       const a = await this.con.command(`meterline.export("json",${cursor},${batch})`, { timeoutMs });
-      const rows = parseExport(a.lines, cursor);
+      const evs: MeterEvent[] = [];
+      const rows = parseExport(a.lines, cursor, evs);
       const next = intValue(a, `export from ${cursor}`);
-      if (next < cursor || (rows.length && next <= rows[rows.length - 1].pos)) throw new HeadendError(`export from ${cursor} answered ${next}: not a position after what it printed`);
+      const lastPos = Math.max(rows.length ? rows[rows.length - 1].pos : -1, evs.length ? evs[evs.length - 1].pos : -1);
+      if (next < cursor || (lastPos >= 0 && next <= lastPos)) throw new HeadendError(`export from ${cursor} answered ${next}: not a position after what it printed`);
       if (next === cursor) break;
+      // events first: a failure before the cursor is stored asks for them again, and they are not filed twice
+      const newEvents = await db.events(this.id, evs);
+      for (const e of newEvents) this.h.sendEvent(this.id, e);
       const added = await db.store(this.id, rows, next);
       // only readings are acknowledged: each acknowledgement takes a line of the store, so
       // acknowledging a cursor moved only over acknowledgement lines would write one a pull
-      if (rows.length) any = true;
+      if (rows.length || evs.length) any = true;
       got += added.length;
       this.stored += added.length;
       if (added.length) this.h.emit({ kind: "readings", concentrator: this.id, meters: [...new Set(added.map((r) => r.meter))], count: added.length });
@@ -396,7 +429,7 @@ export class Attachment {
         this.h.sendReading(this.id, r);
       }
       cursor = next;
-      if (rows.length < batch) break;
+      if (rows.length + evs.length < batch) break;
     }
     if (any || !this.online) await this.ack(cursor);
     if (!this.online) await this.setOnline(true);
@@ -568,6 +601,11 @@ export class Headend {
   /** publishReading without waiting (pull publishes each reading so): an MQTT error is logged. */
   sendReading(concentrator: string, r: Reading): void {
     if (this.mqtt) this.mqtt.send(readingTopic(concentrator, r.meter, r.obis), readingPayload(r), true, this.mqttFailed);
+  }
+
+  /** An event on its meter's event topic, without waiting (retained: the last one). */
+  sendEvent(concentrator: string, e: MeterEvent): void {
+    if (this.mqtt) this.mqtt.send(eventTopic(concentrator, e.meter), eventPayload(e), true, this.mqttFailed);
   }
 
   private readonly mqttFailed = (e: Error) => this.log(`headend: MQTT: ${e.message}`);

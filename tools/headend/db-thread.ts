@@ -13,7 +13,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { ReadingsDb } from "./core";
-import { HeadendDb, type MeterInfo, type MeterPage, type Overview, type Point, type Reading, type ReadingRow, type Register } from "./db";
+import { HeadendDb, type EventRow, type MeterEvent, type MeterInfo, type MeterPage, type Overview, type Point, type Reading, type ReadingRow, type Register } from "./db";
 
 /** A batch of readings as columns. */
 interface Columns { pos: Float64Array; meter: Float64Array; obis: string[]; value: Float64Array; unit: string[]; time: Float64Array; status: Float64Array }
@@ -23,6 +23,8 @@ type Request =
   | { op: "setStatus"; id: string; status: "online" | "offline" }
   | { op: "cursor"; id: string }
   | { op: "store"; id: string; rows: Columns; next: number }
+  | { op: "events"; id: string; list: MeterEvent[] }
+  | { op: "eventRows"; concentrator?: string }
   | { op: "meters"; id: string; list: MeterInfo[] }
   | { op: "registers"; id: string }
   | { op: "overview"; page?: MeterPage }
@@ -76,6 +78,14 @@ function serve(file: string): void {
           value = idx;
           break;
         }
+        case "events": {
+          // the new ones by index, as store's
+          const added = db.events(req.id, req.list), idx = new Uint32Array(added.length);
+          for (let i = 0, k = 0; i < req.list.length && k < added.length; i++) if (req.list[i] === added[k]) idx[k++] = i;
+          value = idx;
+          break;
+        }
+        case "eventRows": value = db.eventRows(req.concentrator); break;
         case "meters": value = db.meters(req.id, req.list); break;
         case "registers": value = db.registers(req.id); break;
         case "overview": value = db.overview(req.page); break;
@@ -152,6 +162,14 @@ export class ThreadedDb implements ReadingsDb {
     return added;
   }
 
+  /** A batch's events (on the worker): the new ones. */
+  async events(id: string, list: MeterEvent[]): Promise<MeterEvent[]> {
+    if (!list.length) return [];
+    const idx = await this.call<Uint32Array>({ op: "events", id, list });
+    return Array.from(idx, (i) => list[i]);
+  }
+
+  eventRows(concentrator?: string): Promise<EventRow[]> { return this.call({ op: "eventRows", concentrator }); }
   meters(id: string, list: MeterInfo[]): Promise<void> { return this.call({ op: "meters", id, list }); }
   registers(id: string): Promise<Register[]> { return this.call({ op: "registers", id }); }
   overview(page?: MeterPage): Promise<Overview> { return this.call({ op: "overview", page }); }

@@ -12,6 +12,12 @@
  * never runs ahead of the rows, and the concentrator is acknowledged only after it commits.
  */
 import Database from "better-sqlite3";
+import { EVENT_NAMES } from "../../firmware/protocol/catalogue";
+
+/** An event code's name, or "EVENT_<code>" for one this head-end does not know. */
+export function eventName(code: number): string {
+  return EVENT_NAMES[code] ?? `EVENT_${code}`;
+}
 
 /** One reading as the concentrator's export("json", from, max) prints it. */
 export interface Reading {
@@ -23,6 +29,19 @@ export interface Reading {
   time: number;
   status: number;
 }
+
+/** One event of a meter's event log as the export prints it (OBIS 0-0:99.98.0): its code, time, data and number in the meter's log. */
+export interface MeterEvent {
+  pos: number;
+  meter: number;
+  code: number;
+  time: number;
+  data: number;
+  n: number;
+}
+
+/** An event as stored: with its code's name and where it came from. */
+export interface EventRow extends MeterEvent { concentrator: string; name: string; received: number }
 
 /** A meter as meterline.meters() lists it. */
 /** A meter's register as its readings name it. */
@@ -96,6 +115,19 @@ CREATE TABLE IF NOT EXISTS readings (
   UNIQUE (meter, obis, time)
 );
 CREATE INDEX IF NOT EXISTS readings_by_concentrator ON readings (concentrator, time);
+CREATE TABLE IF NOT EXISTS events (
+  concentrator TEXT NOT NULL REFERENCES concentrators(id),
+  meter INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  code INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  data INTEGER NOT NULL,
+  pos INTEGER,
+  received INTEGER NOT NULL,
+  UNIQUE (meter, n, code, time)
+);
+CREATE INDEX IF NOT EXISTS events_by_meter ON events (meter, time);
 CREATE TABLE IF NOT EXISTS cursors (
   concentrator TEXT PRIMARY KEY REFERENCES concentrators(id),
   next INTEGER NOT NULL,
@@ -106,6 +138,8 @@ CREATE TABLE IF NOT EXISTS cursors (
 export class HeadendDb {
   readonly db: Database.Database;
   private readonly insertReading: Database.Statement;
+  private readonly insertEvent: Database.Statement;
+  private readonly eventsTx: (c: string, list: MeterEvent[], now: number) => MeterEvent[];
   private readonly setCursor: Database.Statement;
   private readonly commitTx: (c: string, rows: Reading[], next: number, now: number) => Reading[];
 
@@ -118,6 +152,14 @@ export class HeadendDb {
     this.insertReading = this.db.prepare(
       "INSERT OR IGNORE INTO readings (concentrator, meter, obis, time, value, unit, status, pos, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
+    this.insertEvent = this.db.prepare(
+      "INSERT OR IGNORE INTO events (concentrator, meter, n, code, name, time, data, pos, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.eventsTx = this.db.transaction((c: string, list: MeterEvent[], now: number) => {
+      const added: MeterEvent[] = [];
+      for (const e of list) if (this.insertEvent.run(c, e.meter, e.n, e.code, eventName(e.code), e.time, e.data, e.pos, now).changes) added.push(e);
+      return added;
+    });
     this.setCursor = this.db.prepare(
       "INSERT INTO cursors (concentrator, next, updated) VALUES (?, ?, ?) ON CONFLICT(concentrator) DO UPDATE SET next = excluded.next, updated = excluded.updated",
     );
@@ -154,6 +196,22 @@ export class HeadendDb {
    */
   store(id: string, rows: Reading[], next: number, now = Date.now()): Reading[] {
     return this.commitTx(id, rows, next, now);
+  }
+
+  /**
+   * A batch's events, before its readings and cursor (store): the ones that were new (an
+   * event already stored, by meter, number, code and time, is left as it is, so a batch
+   * asked for again after a failure files nothing twice).
+   */
+  events(id: string, list: MeterEvent[], now = Date.now()): MeterEvent[] {
+    return list.length ? this.eventsTx(id, list, now) : [];
+  }
+
+  /** Events stored, oldest first (of one concentrator, or all). */
+  eventRows(concentrator?: string): EventRow[] {
+    const sql = "SELECT concentrator, meter, n, code, name, time, data, pos, received FROM events" + (concentrator ? " WHERE concentrator = ?" : "") + " ORDER BY rowid";
+    const st = this.db.prepare(sql);
+    return (concentrator ? st.all(concentrator) : st.all()) as EventRow[];
   }
 
   /** The registry as the concentrator listed it. */

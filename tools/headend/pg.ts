@@ -3,7 +3,7 @@
  * the SQLite one (db.ts; docs/headend.md, Schema), a batch and its cursor in one transaction.
  */
 import pg from "pg";
-import type { ConcentratorRow, LastReading, MeterInfo, MeterPage, MeterRow, Overview, Point, Reading, ReadingRow, Register } from "./db";
+import { eventName, type ConcentratorRow, type EventRow, type LastReading, type MeterEvent, type MeterInfo, type MeterPage, type MeterRow, type Overview, type Point, type Reading, type ReadingRow, type Register } from "./db";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS concentrators (
@@ -35,6 +35,19 @@ CREATE TABLE IF NOT EXISTS readings (
   UNIQUE (meter, obis, time)
 );
 CREATE INDEX IF NOT EXISTS readings_by_concentrator ON readings (concentrator, time);
+CREATE TABLE IF NOT EXISTS events (
+  concentrator TEXT NOT NULL REFERENCES concentrators(id),
+  meter BIGINT NOT NULL,
+  n BIGINT NOT NULL,
+  code INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  time BIGINT NOT NULL,
+  data BIGINT NOT NULL,
+  pos BIGINT,
+  received BIGINT NOT NULL,
+  UNIQUE (meter, n, code, time)
+);
+CREATE INDEX IF NOT EXISTS events_by_meter ON events (meter, time);
 CREATE TABLE IF NOT EXISTS cursors (
   concentrator TEXT PRIMARY KEY REFERENCES concentrators(id),
   next BIGINT NOT NULL,
@@ -103,6 +116,36 @@ export class PgDb {
     } finally {
       c.release();
     }
+  }
+
+  /** A batch's events, before its readings and cursor (store): the new ones, as HeadendDb.events. */
+  async events(id: string, list: MeterEvent[], now = Date.now()): Promise<MeterEvent[]> {
+    if (!list.length) return [];
+    const c = await this.pool.connect();
+    try {
+      await c.query("BEGIN");
+      const added: MeterEvent[] = [];
+      for (const e of list) {
+        const q = await c.query(
+          "INSERT INTO events (concentrator, meter, n, code, name, time, data, pos, received) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+          [id, e.meter, e.n, e.code, eventName(e.code), e.time, e.data, e.pos, now],
+        );
+        if (q.rowCount) added.push(e);
+      }
+      await c.query("COMMIT");
+      return added;
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async eventRows(concentrator?: string): Promise<EventRow[]> {
+    const sql = "SELECT concentrator, meter, n, code, name, time, data, pos, received FROM events" + (concentrator ? " WHERE concentrator = $1" : "") + " ORDER BY pos, meter, n";
+    const r = await this.pool.query(sql, concentrator ? [concentrator] : []);
+    return r.rows as EventRow[];
   }
 
   async meters(id: string, list: MeterInfo[], now = Date.now()): Promise<void> {
