@@ -17,13 +17,14 @@ import { endpoint, type Endpoint, type LinkAuth } from "../firmware/link/endpoin
 import type { Modem } from "../firmware/link/modem";
 import type { Msg } from "../firmware/protocol/codec";
 import { MockFlash } from "../hal/mock/flash";
-import { MockPulseInput, MockSystem, MockWatchdog } from "../hal/mock/pins";
+import { MockPulseInput, MockSwitch, MockSystem, MockWatchdog } from "../hal/mock/pins";
 import type { ClockScope } from "../hal/mock/clock";
 import type { Hal } from "../hal/types";
 import type { LineNode } from "../hal/mock/powerline";
 import { loadProfile, meterDecoder, type BoardProfile } from "../tools/profiles/profiles";
 import { encodeAppHeader } from "../firmware/common/image";
 import { startMeter, type Meter } from "../firmware/meter/meter";
+import { watchTamper } from "../firmware/meter/tamper";
 import { st7580Factory, transparentFactory } from "../firmware/link/factory";
 import { install } from "../firmware/boot/install";
 import { startConcentrator, type ConcentratorContext, type ConcentratorKeys } from "../firmware/concentrator/concentrator";
@@ -123,6 +124,8 @@ export interface MeterNode {
   board: BoardProfile;
   flash: MockFlash;
   pulse: MockPulseInput;
+  /** The cover's tamper switch, when the board's profile declares one (tamperPin), else null. */
+  tamper: MockSwitch | null;
   system: MockSystem;
   clock: ClockScope;
   meter: Meter;
@@ -169,9 +172,12 @@ export function bootMeter(rig: LinkRig, name: string, id: number, o: MeterOption
   const make = modemFactory(rig);
   let seed = o.seed ?? id;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  const tamper = board.tamperPin ? new MockSwitch() : null;
   const meter = startMeter(hal, { board: board.board, code: board.code, baud: 57600, maxImageSize: board.maxImageSize, repairRows: board.repairRows }, make, { ...board.regions, ...o.regions }, { id, kind: o.kind, groups: o.groups, key: o.key }, random, keyedAuthoriser, meterDecoder(board), !o.oldBoot);
+  // as the board's entry does: the switch into the event log where the profile declares one
+  if (tamper) watchTamper(tamper, meter.metering, clock);
   const node: MeterNode = {
-    name, id, board, flash, pulse, system, clock, meter, line,
+    name, id, board, flash, pulse, tamper, system, clock, meter, line,
     powerOff: () => { clock.kill(); rig.line.detach(line); pulse.stop(); },
   };
   rig.meters.set(id, node);

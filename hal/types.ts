@@ -77,6 +77,16 @@ export interface PulseInput {
   stop(): void;
 }
 
+/**
+ * A two-state input: the meter cover's tamper switch. Guarantees: `watch`'s listener runs
+ * once per debounced change, after which `open()` reads the new state (true: open). Rules:
+ * one listener.
+ */
+export interface SwitchInput {
+  watch(listener: () => void): void;
+  open(): boolean;
+}
+
 /** A digital output (LED, modem T_REQ or RESETN). `set(true)` drives it high. */
 export interface OutputPin {
   set(high: boolean): void;
@@ -126,6 +136,8 @@ export interface Hal {
   clock: Clock;
   modemUart: Uart;
   pulse: PulseInput | null;
+  /** The meter cover's tamper switch, where the board profile declares one (`tamperPin`). */
+  tamper?: SwitchInput | null;
   led: OutputPin | null;
   modemTreq: OutputPin | null;
   modemResetn: OutputPin | null;

@@ -26,6 +26,8 @@ declare const profile: {
   treq: Pin | null;
   resetn: Pin | null;
   pulsePin: Pin | null;
+  /** The meter cover's tamper switch (profile tamperPin), "console" on the Linux build, or null. */
+  tamperPin: Pin | "console" | null;
   led: Pin | null;
   sha256: boolean;
   /** The coded method's decode streams each recovered block from flash (profile "decode": "streamed"). */

@@ -95,6 +95,7 @@ declare function clearInterval(id: number): void;
 declare function setWatch(fn: (e: EspruinoWatchEvent) => void, pin: Pin, options: EspruinoWatchOptions): number;
 declare function clearWatch(id: number): void;
 declare function digitalWrite(pin: Pin, value: boolean | number): void;
+declare function digitalRead(pin: Pin): number;
 declare function pinMode(pin: Pin, mode: "input" | "input_pullup" | "output" | "opendrain"): void;
 declare function print(...text: unknown[]): void;
 declare function btoa(binary: string): string;

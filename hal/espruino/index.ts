@@ -2,7 +2,7 @@
  * The HAL on a real Espruino interpreter. Only this folder and the bundle entry points
  * touch Espruino globals. Kept small: every byte of source costs RAM on the device.
  */
-import { Clock, Flash, Hal, OutputPin, PulseInput, ResetCause, Uart } from "../types";
+import { Clock, Flash, Hal, OutputPin, PulseInput, ResetCause, SwitchInput, Uart } from "../types";
 import { FlashGeometry } from "../../firmware/common/layout";
 
 export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): Flash {
@@ -53,6 +53,26 @@ export function espruinoPulse(pin: Pin | null): PulseInput | null {
       id = setWatch(function (e) { listener(e.time * 1000); }, pin, { edge: "falling", repeat: true, debounce: debounceMs });
     },
     stop: function () { if (id >= 0) clearWatch(id); id = -1; },
+  };
+}
+
+/**
+ * The meter cover's tamper switch (`tamperPin`): a contact to ground that the closed cover
+ * holds closed, read with the pull-up (open cover: high), debounced 50 ms. The Linux build
+ * has no pins: there `mlTamper(1)` or `mlTamper(0)` typed at its console opens or closes it.
+ */
+export function espruinoSwitch(pin: Pin | "console"): SwitchInput {
+  // (no function here is made inside another's function: each would carry a copy of the
+  // scope chain, test/bundles/meter-bundles-keep-their-closures-shallow.test.ts)
+  var state = false, listen: (() => void) | null = null;
+  if (pin === "console") {
+    global.mlTamper = function (o: number) { state = !!o; if (listen) listen(); };
+    return { watch: function (listener) { listen = listener; }, open: function () { return state; } };
+  }
+  pinMode(pin, "input_pullup");
+  return {
+    watch: function (listener) { setWatch(listener, pin, { edge: "both", repeat: true, debounce: 50 }); },
+    open: function () { return !!digitalRead(pin); },
   };
 }
 

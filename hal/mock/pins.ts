@@ -1,5 +1,5 @@
 /* Output pins and a pulse input for host tests. */
-import type { OutputPin, PulseInput, System, Watchdog } from "../types";
+import type { OutputPin, PulseInput, SwitchInput, System, Watchdog } from "../types";
 
 /** Records every level it is driven to. */
 export class MockPin implements OutputPin {
@@ -43,6 +43,22 @@ export class MockPulseInput implements PulseInput {
     this.last = timeMs;
     this.accepted++;
     this.listener(timeMs);
+  }
+}
+
+/** A tamper switch: tests call `set(open)`; the listener sees each change. */
+export class MockSwitch implements SwitchInput {
+  private listener: (() => void) | null = null;
+  state = false;
+  watch(listener: () => void): void {
+    if (this.listener) throw new Error("SwitchInput.watch twice: one listener");
+    this.listener = listener;
+  }
+  open(): boolean { return this.state; }
+  set(open: boolean): void {
+    if (open === this.state) return;
+    this.state = open;
+    if (this.listener) this.listener();
   }
 }
 

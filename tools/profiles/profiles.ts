@@ -52,6 +52,8 @@ export interface BoardProfile {
   watchdog: boolean;
   modem: { kind: ModemKind; uart: string; baud: number; lineBitRate?: number; tx?: string; rx?: string; path?: string; pins: { treq?: string; resetn?: string } };
   pulsePin: string | null;
+  /** The meter cover's tamper switch: a pin, "console" on the Linux build (no pins: mlTamper() at its console), or null. */
+  tamperPin: string | null;
   led: string | null;
   crypto: string[];
 }
@@ -100,7 +102,7 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   const board0 = typeof raw === "object" && raw && typeof (raw as { board?: unknown }).board === "string" ? (raw as { board: string }).board : expectBoard ?? "?";
   const at = (field: string) => (m: string): never => { throw new ProfileError(board0, field, m); };
   const r = obj(raw, at("(root)"));
-  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "repairRows", "decode", "packChunk", "watchdog", "modem", "pulsePin", "led", "crypto"];
+  const known = ["board", "code", "name", "chip", "variables", "memoryMapped", "flash", "freeAreas", "regions", "roles", "rolesWhy", "maxImageSize", "repairRows", "decode", "packChunk", "watchdog", "modem", "pulsePin", "tamperPin", "led", "crypto"];
   for (const k of Object.keys(r)) if (!known.includes(k)) at(k)("unknown field");
   const board = str(r.board, at("board"), /^[A-Z0-9]+$/);
   if (expectBoard && board !== expectBoard) at("board")(`must equal the file name ${expectBoard}`);
@@ -210,12 +212,14 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
   }
   const optPin = (v: Json, field: string): string | null => (v === null ? null : str(v, at(field), PIN));
   const pulsePin = optPin(r.pulsePin, "pulsePin");
+  // optional: absent is none
+  const tamperPin = r.tamperPin === undefined || r.tamperPin === null ? null : board === "LINUX" ? str(r.tamperPin, at("tamperPin"), /^console$/) : optPin(r.tamperPin, "tamperPin");
   const led = optPin(r.led, "led");
   const crypto = arr(r.crypto, at("crypto")).map((c, i) => {
     if (!CRYPTO.includes(c as string)) at(`crypto[${i}]`)(`unknown (known: ${CRYPTO.join(", ")})`);
     return c as string;
   });
-  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, decode: decode as BoardProfile["decode"], packChunk, watchdog: r.watchdog as boolean, modem, pulsePin, led, crypto };
+  return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, decode: decode as BoardProfile["decode"], packChunk, watchdog: r.watchdog as boolean, modem, pulsePin, tamperPin, led, crypto };
 }
 
 export function profileNames(dir = PROFILE_DIR): string[] {
@@ -264,19 +268,19 @@ export function deviceProfileModule(p: BoardProfile, role: Role | "boot"): strin
     `geometry:{base:${hex(p.flash.base)},size:${p.flash.size},writeAlign:${p.flash.writeAlign},eraseUnits:[${runs}]},`,
     `regions:{${regs}},maxImageSize:${p.maxImageSize},repairRows:${p.repairRows},watchdog:${p.watchdog},`,
     `modemKind:${JSON.stringify(p.modem.kind)},lineBitRate:${p.modem.lineBitRate ?? 0},uart:${p.modem.uart},uartOptions:${uartOptions},baud:${p.modem.baud},`,
-    `treq:${id(p.modem.pins.treq)},resetn:${id(p.modem.pins.resetn)},pulsePin:${id(p.pulsePin)},led:${id(p.led)},`,
+    `treq:${id(p.modem.pins.treq)},resetn:${id(p.modem.pins.resetn)},pulsePin:${id(p.pulsePin)},tamperPin:${p.tamperPin === "console" ? JSON.stringify("console") : id(p.tamperPin)},led:${id(p.led)},`,
     `sha256:${p.crypto.includes("SHA256")},streamedDecode:${p.decode === "streamed"}`,
     `};`,
   ].join("\n");
 }
 
 /**
- * Profile `base` with the meter feature set of `source` (its crypto, repair rows and
- * decode): the LINUX meter built as another board's program, for bench:memory
+ * Profile `base` with the meter feature set of `source` (its crypto, repair rows, decode,
+ * and no tamper switch where it has none): the LINUX meter built as another board's program, for bench:memory
  * (rollup.config.js FEATURES_OF).
  */
 export function withFeaturesOf(base: BoardProfile, source: BoardProfile): BoardProfile {
-  return { ...base, crypto: source.crypto, repairRows: source.repairRows, decode: source.decode };
+  return { ...base, crypto: source.crypto, repairRows: source.repairRows, decode: source.decode, tamperPin: source.tamperPin === null ? null : base.tamperPin };
 }
 
 /** The decoder a meter of this board runs (its entry picks the same, from `decode`). */
