@@ -10,7 +10,10 @@
  * such a line with its error codes named (tools/errors/table.ts).
  *
  * Steps: (1) an empty command, answered once the interpreter has taken the whole upload (the
- * CLI returns as soon as it has written it; the Linux build reads its console at about 9 kB/s);
+ * CLI returns as soon as it has written it; the Linux build reads its console at about 9 kB/s),
+ * asked again every 3 s until answered (the session's resync()): the plan ends with load(),
+ * which clears the input line typed so far, so a command that arrives half typed at that
+ * moment is never answered (seen on LINUX meters: "Uncaught SyntaxError" over its tail);
  * (2) the started line, from the plan's own load(), within a few seconds; if it does not come,
  * load() once more and wait again; (3) when it still does not come, ask the board
  * [global.mlUp, E.getErrorFlags(), variables in use and total] and say why. Exit 0 with one
@@ -37,7 +40,7 @@ export async function verifyStarted(s: ConsoleSession, o: VerifyOptions): Promis
   const until = async (ms: number) => { const end = Date.now() + ms; while (!started && !other && Date.now() < end) await sleep(50); };
   try {
     try {
-      await s.ping(o.timeoutMs);
+      await s.resync(o.timeoutMs);
     } catch (e) {
       if (!(e instanceof ConsoleError)) throw e;
       return { ok: false, reason: e.code === "NO_ANSWER" ? `the board at ${s.port} did not answer within ${o.timeoutMs / 1000} s` : `${e.message} (${e.code})` };
