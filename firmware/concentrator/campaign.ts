@@ -34,7 +34,7 @@ import type { Clock } from "../../hal/types";
 import { Err } from "../common/errors";
 import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
 import { getU16, getU32, putU16, putU32 } from "../common/bytes";
-import { P, T, Who } from "../protocol/catalogue";
+import { P, T, Uo, Ust, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
 import { Rc, repairIndex, repairSets, xorInto } from "../protocol/repair";
@@ -59,8 +59,16 @@ export const enum Ph { IDLE = 0, CONTROL = 1, BROADCAST = 2, POLL = 3, REPAIR = 
 /** Ph's names, by value: the console's progress line and the host's reports. */
 export var PHASE_NAMES = ["idle", "control", "broadcast", "poll", "repair", "activate", "read-back", "done", "aborted", "paused"];
 
-/** Ms's names, by value (host reports; the device does not carry it). */
-export var STATE_NAMES: { [s: number]: string } = { 0: "selected", 1: "downloading", 2: "checked", 3: "complete", 5: "activating", 6: "activated", 8: "failed", 9: "reverted" };
+/**
+ * Ms's names, by value (host reports; the device does not carry it: ES5's computed keys
+ * become assignments, which the bundler keeps unless the pure call around them is unused).
+ */
+export var STATE_NAMES: { [s: number]: string } = /*#__PURE__*/ (function () {
+  return {
+    [Ms.SELECTED]: "selected", [Ms.DOWNLOADING]: "downloading", [Ms.CHECKED]: "checked", [Ms.COMPLETE]: "complete",
+    [Ms.ACTIVATING]: "activating", [Ms.ACTIVATED]: "activated", [Ms.FAILED]: "failed", [Ms.REVERTED]: "reverted",
+  };
+})();
 
 export interface CampaignConfig {
   session: Session;
@@ -506,7 +514,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   /** A DEFICIT heard in a group query. */
   function onDeficit(i: number, b: any): void {
     heardFrom(i);
-    if (b.state === 0) {
+    if (b.state === Ust.IDLE) {
       // no session: it missed the control, or its authorisation (it gets them addressed to it),
       // or refused it. A keyed meter's DEFICIT comes unauthenticated (anyone may send one in its
       // name): it is asked by address, once (authd 2: it took a control addressed to it), and
@@ -729,7 +737,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   function readAnswer(i: number, m: Msg): void {
     var b = m.body;
     if (m.type === T.UPDATE_RESULT) {
-      st[i] = b.outcome === 1 ? Ms.ACTIVATED : b.outcome === 2 ? Ms.REVERTED : Ms.FAILED;
+      st[i] = b.outcome === Uo.RUNNING ? Ms.ACTIVATED : b.outcome === Uo.REVERTED ? Ms.REVERTED : Ms.FAILED;
       codes[i] = b.code;
     } else if (m.type === T.DOWNLOAD_COMPLETE) st[i] = Ms.COMPLETE; // it missed the ACTIVATE
     // coded: activated on trust, it is still downloading, or it never had the control

@@ -7,8 +7,10 @@ import type { Flash } from "../../hal/types";
 import type { Region } from "../common/layout";
 import { getU32 } from "../common/bytes";
 import { JR_DONE, JR_FAILED, JR_REVERTED, JR_TRY } from "../common/update-image";
+import { Uo } from "../protocol/catalogue";
 
-export const enum Outcome { NONE = 0, RUNNING = 1, REVERTED = 2, FAILED = 3 }
+/** The last install's outcome, sent as UPDATE_RESULT.outcome: the wire's values (the catalogue's Uo). */
+export const enum Outcome { NONE = Uo.NONE, RUNNING = Uo.RUNNING, REVERTED = Uo.REVERTED, FAILED = Uo.FAILED }
 
 export interface InstallOutcome {
   /** Outcome of the last install the journal records, for `imageId`. */

@@ -29,13 +29,13 @@ import {
   MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, repairMarkOf, sameImage, Session,
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
-import { P } from "../protocol/catalogue";
+import { P, Ust } from "../protocol/catalogue";
 import { PACKED_HEAD, PACKED_MAGIC, PACKED_PLAIN } from "../common/image";
 import { Decoder, FREE, type DecoderOf } from "./decoder";
 
 
-/** Update states, as STATUS_REPORT.state (DLMS image transfer numbering). */
-export const enum Us { IDLE = 0, DOWNLOADING = 1, VERIFYING = 2, VERIFIED = 3, VERIFY_FAILED = 4, ACTIVATING = 5 }
+/** Update states, as STATUS_REPORT.state, DEFICIT.state and VERSION.state: the wire's values (the catalogue's Ust). */
+export const enum Us { IDLE = Ust.IDLE, DOWNLOADING = Ust.DOWNLOADING, VERIFYING = Ust.VERIFYING, VERIFIED = Ust.VERIFIED, VERIFY_FAILED = Ust.VERIFY_FAILED, ACTIVATING = Ust.ACTIVATING }
 
 export interface UpdateStats {
   stored: number;

@@ -171,6 +171,18 @@ export const enum Form {
 }
 
 /**
+ * A meter's update state as STATUS_REPORT.state, DEFICIT.state and VERSION.state (DLMS
+ * image-transfer numbering). The meter's receiver keeps it (firmware/meter/update.ts Us).
+ */
+export const enum Ust { IDLE = 0, DOWNLOADING = 1, VERIFYING = 2, VERIFIED = 3, VERIFY_FAILED = 4, ACTIVATING = 5 }
+
+/**
+ * UPDATE_RESULT.outcome: the last install the meter's boot journal records
+ * (firmware/meter/trial.ts Outcome). NONE is never sent: a meter with no outcome answers otherwise.
+ */
+export const enum Uo { NONE = 0, RUNNING = 1, REVERTED = 2, FAILED = 3 }
+
+/**
  * Type code -> body layout, or null for an unknown type. A switch, not a table: on a board
  * the layouts stay in the program text (flash) and only the one in use is made in RAM, for
  * the message being coded (a table of 30 strings held about 150 variables, measured on

@@ -14,6 +14,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { decodeAppHeader } from "../../firmware/common/image";
+import { Ms } from "../../firmware/concentrator/campaign";
 import { decodeImageFile, isImageFile } from "../../firmware/common/image-file";
 import { hostNative } from "../../hal/host/native";
 import { errName, lookupErr } from "../errors/table";
@@ -253,8 +254,7 @@ export function failedMeters(answer: string, known: number[] | null): { ids: num
   const failed: FailedMeter[] = [];
   stText.trim().split(" ").filter(Boolean).forEach((x, i) => {
     const [st, code] = x.split(":").map(Number);
-    // Ms.FAILED 8, Ms.REVERTED 9 (firmware/concentrator/campaign.ts)
-    if (st === 8 || st === 9) failed.push({ meter: ids?.[i] ?? 0, code, error: lookupErr(code)?.name ?? `E${code}` });
+    if (st === Ms.FAILED || st === Ms.REVERTED) failed.push({ meter: ids?.[i] ?? 0, code, error: lookupErr(code)?.name ?? `E${code}` });
   });
   return { ids, failed };
 }
