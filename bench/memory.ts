@@ -53,7 +53,9 @@ import { decoder, FREE } from "../firmware/meter/decoder";
 import { LAMBDA } from "../firmware/concentrator/campaign";
 import { hostNative, hostNativeNoSha } from "../hal/host/native";
 import { blockOf, imageOf, type Image } from "./image";
-import { Gop } from "../firmware/protocol/catalogue";
+import { Gop, P, Rd, T, Ust, Who } from "../firmware/protocol/catalogue";
+import { Err } from "../firmware/common/errors";
+import { Key } from "../firmware/meter/metering";
 
 const CONC = 0xffffffff;
 
@@ -62,8 +64,9 @@ export type Reply = [number, number?, Record<string, number>?];
 
 /** Replies the meter must give to downloadFrames(), in order. */
 export const REPLIES: Reply[] = [
-  [0x23], [0x21], [0x11], [0x12], [0x2a], [0x26], [0x2a], [0x2a], [0x4b], [0x2b, 80], // STATUS ... an image for another board
-  [0x2a], [0x44], [0x45, undefined, { imageId: 77, version: 2 }], [0x4b],
+  [T.STATUS], [T.IDENTITY], [T.READINGS], [T.PROFILE], [T.ACK], [T.CONFIG_VALUE], [T.ACK], [T.ACK], [T.VERSION],
+  [T.ERROR, Err.UPDATE_WRONG_BOARD], // an image for another board
+  [T.ACK], [T.STATUS_REPORT], [T.DOWNLOAD_COMPLETE, undefined, { imageId: 77, version: 2 }], [T.VERSION],
 ];
 
 /** Frames for meter `id`, numbered on across parts. */
@@ -73,7 +76,7 @@ function framer(id: number) {
   return {
     add(type: number, mode: number, body: object): void {
       const b = new Uint8Array(242);
-      const n = encodeMsg(setMsg(newMsg(), type, seq++, CONC, mode, mode === 0 ? id : CONC, body), b);
+      const n = encodeMsg(setMsg(newMsg(), type, seq++, CONC, mode, mode === P.TO_METER ? id : CONC, body), b);
       if (n <= 0) throw new Error(`cannot encode message 0x${type.toString(16)} (${errName(-n)})`);
       out.push(b.slice(0, n));
     },
@@ -88,24 +91,25 @@ function plainPart(f: Framer, id: number, board: number, sha: boolean): void {
   const img = imageOf(bytes, { imageId: 77, version: 2, board, blockSize: 200 }, sha ? hostNative : hostNativeNoSha);
   const s = img.session, add = f.add;
   const any = new Uint8Array([255, 255, 255, 255, 255, 255]);
-  add(0x22, 0, {}); // STATUS_REQ
-  add(0x20, 0, {}); // IDENTIFY
-  add(0x10, 0, { what: 1, obis: any, from: 0, count: 0 }); // registers
-  add(0x10, 0, { what: 2, obis: any, from: 0, count: 4 }); // profile
-  add(0x24, 0, { time: 1795000000 }); // TIME_SET
-  add(0x25, 0, { key: 1 }); // CONFIG_GET constant
-  add(0x27, 0, { key: 3, value: new Uint8Array([40, 0]) }); // CONFIG_SET save every 40 pulses
-  add(0x28, 0, { op: Gop.JOIN, group: 12 }); // GROUP_SET join 12
-  add(0x4a, 0, {}); // VERSION_READ
+  const ONE = P.TO_METER, ALL = P.TO_ALL;
+  add(T.STATUS_REQ, ONE, {});
+  add(T.IDENTIFY, ONE, {});
+  add(T.READ_REQ, ONE, { what: Rd.REGISTERS, obis: any, from: 0, count: 0 });
+  add(T.READ_REQ, ONE, { what: Rd.PROFILE, obis: any, from: 0, count: 4 });
+  add(T.TIME_SET, ONE, { time: 1795000000 });
+  add(T.CONFIG_GET, ONE, { key: Key.CONSTANT });
+  add(T.CONFIG_SET, ONE, { key: Key.SAVE_PULSES, value: new Uint8Array([40, 0]) }); // save every 40 pulses
+  add(T.GROUP_SET, ONE, { op: Gop.JOIN, group: 12 });
+  add(T.VERSION_READ, ONE, {});
   const control = { ...s, start: 1 };
-  add(0x41, 0, { ...control, board: board + 1 }); // another board: refused with 80
-  const block = (i: number) => add(0x42, 2, { imageId: 77, index: i, data: blockOf(img, i) });
-  add(0x41, 0, control);
+  add(T.UPDATE_CONTROL, ONE, { ...control, board: board + 1 }); // another board: refused with UPDATE_WRONG_BOARD
+  const block = (i: number) => add(T.DATA_BLOCK, ALL, { imageId: 77, index: i, data: blockOf(img, i) });
+  add(T.UPDATE_CONTROL, ONE, control);
   for (let i = 0; i < 100; i++) if (i % 7 !== 3) block(i);
-  add(0x43, 0, { imageId: 77 });
+  add(T.STATUS_QUERY, ONE, { imageId: 77 });
   for (let i = 0; i < 100; i++) if (i % 7 === 3) block(i);
-  add(0x43, 0, { imageId: 77 });
-  add(0x4a, 0, {});
+  add(T.STATUS_QUERY, ONE, { imageId: 77 });
+  add(T.VERSION_READ, ONE, {});
 }
 
 /**
@@ -191,17 +195,17 @@ export function repairsToDecode(c: CodedShape): { indices: number[]; kept: numbe
  */
 function codedPart(f: Framer, id: number, c: CodedShape, img: Image): { replies: Reply[]; repairs: number; kept: number } {
   const s = img.session, imageId = c.imageId;
-  f.add(0x50, 2, { imageId, ids: [{ id: id - 1 }, { id }, { id: id + 1 }] }); // SELECT_LIST
-  f.add(0x41, 2, { ...s, start: 1 }); // UPDATE_CONTROL to all: no answer
-  for (let i = 0; i < c.blocks; i++) if (!c.missing.includes(i)) f.add(0x42, 2, { imageId, index: i, data: blockOf(img, i) });
-  f.add(0x4e, 2, { imageId, who: 1, slots: 1, slotMs: 50 }); // GROUP_QUERY, one slot: the DEFICIT at once
+  f.add(T.SELECT_LIST, P.TO_ALL, { imageId, ids: [{ id: id - 1 }, { id }, { id: id + 1 }] });
+  f.add(T.UPDATE_CONTROL, P.TO_ALL, { ...s, start: 1 }); // to all: no answer
+  for (let i = 0; i < c.blocks; i++) if (!c.missing.includes(i)) f.add(T.DATA_BLOCK, P.TO_ALL, { imageId, index: i, data: blockOf(img, i) });
+  f.add(T.GROUP_QUERY, P.TO_ALL, { imageId, who: Who.UNFINISHED, slots: 1, slotMs: 50 }); // one slot: the DEFICIT at once
   const r = repairsToDecode(c);
-  for (const j of r.indices) f.add(0x4d, 2, { imageId, index: j, data: repairData(img, j) });
-  f.add(0x43, 0, { imageId }); // STATUS_QUERY
+  for (const j of r.indices) f.add(T.REPAIR_BLOCK, P.TO_ALL, { imageId, index: j, data: repairData(img, j) });
+  f.add(T.STATUS_QUERY, P.TO_METER, { imageId });
   return {
     replies: [
-      [0x4f, undefined, { imageId, state: 1, received: c.blocks - c.missing.length, needed: c.missing.length, room: c.rows, code: 0 }],
-      [0x45, undefined, { imageId, version: c.version }],
+      [T.DEFICIT, undefined, { imageId, state: Ust.DOWNLOADING, received: c.blocks - c.missing.length, needed: c.missing.length, room: c.rows, code: 0 }],
+      [T.DOWNLOAD_COMPLETE, undefined, { imageId, version: c.version }],
     ],
     repairs: r.indices.length,
     kept: r.kept,
@@ -516,7 +520,7 @@ async function main({ values: v }: Parsed): Promise<number> {
       threw: /ML-THREW .*/.exec(text)?.[0],
       // out of memory: the replies given so far
       wrong: checkReplies(replies, oom ? drv.replies.slice(0, replies.length) : drv.replies),
-      ended: !!out && out.n === frames && out.st === 3 && out.got === c.blocks,
+      ended: !!out && out.n === frames && out.st === Ust.VERIFIED && out.got === c.blocks,
       ef: (out?.ef ?? []).join(","),
     };
   };

@@ -17,7 +17,8 @@
 import { Err } from "../firmware/common/errors";
 import { endpoint, type Endpoint } from "../firmware/link/endpoint";
 import { getU32 } from "../firmware/common/bytes";
-import { P, T } from "../firmware/protocol/catalogue";
+import { P, T, Uo, Ust, Who } from "../firmware/protocol/catalogue";
+import { Ms } from "../firmware/concentrator/campaign";
 import { newMsg, setMsg, type Msg } from "../firmware/protocol/codec";
 import { buildReport, isSet, setBit, type MissingReport } from "../firmware/protocol/missing";
 import { FREE, rowsDecoder, type Decoder } from "../firmware/meter/decoder";
@@ -32,7 +33,7 @@ export interface ModelMeter {
   ep: Endpoint;
   /** Blocks stored so far. */
   received(): number;
-  /** 0 idle, 1 downloading, 3 complete, 6 activated. */
+  /** Its state as the campaign names it (Ms): SELECTED before any control (idle), DOWNLOADING, COMPLETE, ACTIVATED. */
   state(): number;
   /** Coded method: block XORs of its decode (cleaning, elimination), 0 when it decoded nothing. */
   work(): { cleanXors: number; rowXors: number; missing: number };
@@ -45,7 +46,7 @@ export interface ModelRoom { spareSlots: number; rows: number }
 export function nodeName(id: number): string { return id === P.BROADCAST_ID ? "conc" : `m${id}`; }
 
 export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, room: ModelRoom = { spareSlots: 0, rows: 0 }, seed = id, group = 0): ModelMeter {
-  let imageId = -1, count = 0, got = new Uint8Array(0), stored = 0, st = 0, version = 0, seq = 0, selected = -1;
+  let imageId = -1, count = 0, got = new Uint8Array(0), stored = 0, st: Ms = Ms.SELECTED, version = 0, seq = 0, selected = -1;
   // coded method: the decoder, the repair indices kept, how many, and the decode's work
   let dec: Decoder | null = null, ids = new Uint16Array(0), kept = 0, dirty = false, missingAtDecode = 0;
   const rng = new Rng(seed);
@@ -53,7 +54,7 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
   // blocks of 4 bytes, all zero: only the decoder's ranks and its work counts matter here
   const four = new Uint8Array(4), read = () => four;
   const ready = () => { if (dec && dirty) { dec.rebuild(got, ids, kept, read, read); dirty = false; } return dec; };
-  const complete = () => { st = 3; };
+  const complete = () => { st = Ms.COMPLETE; };
   /** The decoder's data step at full rank, on 4-byte blocks: its work, counted. */
   const decode = (d: Decoder) => {
     missingAtDecode = count - stored;
@@ -61,7 +62,7 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
     complete();
   };
   const tx = newMsg();
-  const rep: MissingReport & { imageId: number; state: number } = { imageId: 0, state: 1, received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: new Uint8Array(0) };
+  const rep: MissingReport & { imageId: number; state: number } = { imageId: 0, state: Ust.DOWNLOADING, received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: new Uint8Array(0) };
   const reply = <K extends keyof Bodies>(req: Msg, type: K, body: Bodies[K]) => {
     seq = (seq + 1) & 0xffff;
     ep.send(setMsg(tx, type, seq, id, P.TO_METER, req.src, body));
@@ -80,21 +81,21 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
             ids = new Uint16Array(rows).fill(FREE); kept = 0; dirty = true;
             dec = rows ? rowsDecoder(count, 4, rows) : null;
           }
-          st = st === 6 ? 6 : st === 3 ? 3 : 1;
+          st = st === Ms.ACTIVATED || st === Ms.COMPLETE ? st : Ms.DOWNLOADING;
           if (m.mode === P.TO_METER) reply(m, T.ACK, { refType: m.type, refSeq: m.seq });
           break;
         case T.SELECT_LIST:
           for (const e of b.ids) if (e.id === id) selected = b.imageId;
           break;
         case T.DATA_BLOCK:
-          if (b.imageId !== imageId || st !== 1 || b.index >= count || isSet(got, b.index)) break;
+          if (b.imageId !== imageId || st !== Ms.DOWNLOADING || b.index >= count || isSet(got, b.index)) break;
           setBit(got, b.index);
           dirty = true;
           if (++stored === count) complete();
           else if (count - stored <= kept) { const d = ready(); if (d && !d.lacking()) decode(d); }
           break;
         case T.REPAIR_BLOCK: {
-          if (b.imageId !== imageId || st !== 1 || kept >= rows) break;
+          if (b.imageId !== imageId || st !== Ms.DOWNLOADING || kept >= rows) break;
           const d = ready();
           if (!d || !d.offer(b.index)) break;
           ids[kept] = b.index;
@@ -105,19 +106,19 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
         case T.GROUP_QUERY: {
           if (b.imageId !== imageId) {
             if (selected !== b.imageId && m.mode !== P.TO_GROUP) break;
-          } else if (st !== 1 || b.who !== 1) break;
+          } else if (st !== Ms.DOWNLOADING || b.who !== Who.UNFINISHED) break;
           const d = ready();
           const body = b.imageId !== imageId
-            ? { imageId: b.imageId, state: 0, received: 0, needed: 0, room: 0, code: Err.UPDATE_NO_SESSION }
-            : { imageId, state: 1, received: stored, needed: d ? d.lacking() : count - stored, room: rows - kept, code: 0 };
+            ? { imageId: b.imageId, state: Ust.IDLE, received: 0, needed: 0, room: 0, code: Err.UPDATE_NO_SESSION }
+            : { imageId, state: Ust.DOWNLOADING, received: stored, needed: d ? d.lacking() : count - stored, room: rows - kept, code: 0 };
           const to = m.src, delay = Math.floor(rng.next() * (b.slots || 1)) * b.slotMs;
           clock.setTimeout(() => { seq = (seq + 1) & 0xffff; ep.send(setMsg(tx, T.DEFICIT, seq, id, P.TO_METER, to, body)); }, delay);
           break;
         }
         case T.STATUS_QUERY:
           if (b.imageId !== imageId) { reply(m, T.ERROR, { refType: m.type, refSeq: m.seq, code: Err.UPDATE_NO_SESSION }); break; }
-          if (st === 6) reply(m, T.UPDATE_RESULT, { imageId, version, outcome: 1, code: 0 });
-          else if (st === 3) reply(m, T.DOWNLOAD_COMPLETE, { imageId, version });
+          if (st === Ms.ACTIVATED) reply(m, T.UPDATE_RESULT, { imageId, version, outcome: Uo.RUNNING, code: 0 });
+          else if (st === Ms.COMPLETE) reply(m, T.DOWNLOAD_COMPLETE, { imageId, version });
           else { rep.imageId = imageId; buildReport(got, count, P.MAX_MAP, rep); reply(m, T.STATUS_REPORT, rep); }
           break;
         case T.RESULT_LIST: {
@@ -125,16 +126,16 @@ export function modelMeter(line: PowerLine, clock: VirtualClock, id: number, roo
           if (at < 0) break;
           const d = ready(), to = m.src, ref = { refType: m.type, refSeq: m.seq };
           const [type, body] = b.imageId !== imageId ? [T.ERROR, { ...ref, code: Err.UPDATE_NO_SESSION }]
-            : st === 6 ? [T.UPDATE_RESULT, { imageId, version, outcome: 1, code: 0 }]
-            : st === 3 ? [T.DOWNLOAD_COMPLETE, { imageId, version }]
-            : [T.DEFICIT, { imageId, state: 1, received: stored, needed: d ? d.lacking() : count - stored, room: rows - kept, code: 0 }];
+            : st === Ms.ACTIVATED ? [T.UPDATE_RESULT, { imageId, version, outcome: Uo.RUNNING, code: 0 }]
+            : st === Ms.COMPLETE ? [T.DOWNLOAD_COMPLETE, { imageId, version }]
+            : [T.DEFICIT, { imageId, state: Ust.DOWNLOADING, received: stored, needed: d ? d.lacking() : count - stored, room: rows - kept, code: 0 }];
           clock.setTimeout(() => { seq = (seq + 1) & 0xffff; ep.send(setMsg(tx, type, seq, id, P.TO_METER, to, body)); }, b.lead + at * b.slotMs);
           break;
         }
         case T.ACTIVATE:
-          if (b.imageId === imageId && st === 3) st = 6;
+          if (b.imageId === imageId && st === Ms.COMPLETE) st = Ms.ACTIVATED;
           if (m.mode !== P.TO_METER) break;
-          if (st === 6) reply(m, T.ACK, { refType: m.type, refSeq: m.seq });
+          if (st === Ms.ACTIVATED) reply(m, T.ACK, { refType: m.type, refSeq: m.seq });
           else reply(m, T.ERROR, { refType: m.type, refSeq: m.seq, code: b.imageId === imageId ? Err.UPDATE_NOT_VERIFIED : Err.UPDATE_NO_SESSION });
           break;
       }

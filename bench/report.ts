@@ -9,7 +9,7 @@
  */
 import { DAY0, type RunResult, type Sample } from "./run";
 import { errName } from "../tools/errors/table";
-import { REBOOT_WAIT_MS } from "../firmware/concentrator/campaign";
+import { Ph, PHASE_NAMES, REBOOT_WAIT_MS } from "../firmware/concentrator/campaign";
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const secs = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
@@ -50,8 +50,12 @@ export function summaryText(r: RunResult): string {
 /** An event's time on the progress chart's axis: seconds from the campaign's start (negative before it). */
 const onAxis = (r: RunResult, t: number) => t - r.campaignStartS;
 
-/** Every phase that can take airtime, in the order they come, and their colours (the legend lists them all). */
-export const PHASES = ["readings", "control", "broadcast", "poll", "repair", "activate", "read-back"] as const;
+/**
+ * Every phase that can take airtime, in the order they come: the readings before the campaign,
+ * then the campaign's own phases from Ph.CONTROL to Ph.READBACK, by their PHASE_NAMES; and
+ * their colours (the legend lists them all).
+ */
+export const PHASES: readonly string[] = ["readings", ...PHASE_NAMES.slice(Ph.CONTROL, Ph.READBACK + 1)];
 const PHASE_COLOURS: Record<string, string> = {
   readings: "#d9d9d9", control: "#e0d4f7", broadcast: "#cfe8ff", poll: "#fff1c2", repair: "#ffd9c7", activate: "#d6f5d6", "read-back": "#c9c9c9",
   paused: "#f5f5f5", done: "#ffffff", aborted: "#ffc9c9",
@@ -59,7 +63,7 @@ const PHASE_COLOURS: Record<string, string> = {
 
 /** The legend's entries: every phase with its airtime (0 when it took none), then any other phase the run spent airtime in. */
 export function phaseLegend(r: RunResult): { phase: string; airtimeMs: number; colour: string }[] {
-  const extra = Object.keys(r.airtimeByPhase).filter((p) => !(PHASES as readonly string[]).includes(p) && r.airtimeByPhase[p] > 0);
+  const extra = Object.keys(r.airtimeByPhase).filter((p) => !PHASES.includes(p) && r.airtimeByPhase[p] > 0);
   return [...PHASES, ...extra].map((p) => ({ phase: p, airtimeMs: r.airtimeByPhase[p] ?? 0, colour: PHASE_COLOURS[p] ?? "#ccc" }));
 }
 

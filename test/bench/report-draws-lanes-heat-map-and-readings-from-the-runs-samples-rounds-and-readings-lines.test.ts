@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { heatGrid, niceTicks, offSpans, phaseLegend, reportHtml, stripeNotes, stripes, PHASES } from "../../bench/report";
 import { DAY0, meterReadings, type RunResult, type Sample } from "../../bench/run";
 import { parseScenario } from "../../bench/scenario";
+import { Ph, PHASE_NAMES } from "../../firmware/concentrator/campaign";
 
 const sample = (t: number, phase: string, held: number[], waiting?: Sample["waiting"]): Sample => ({
   t, phase, held, blocksHeld: held.filter((h) => h > 0).reduce((a, h) => a + h, 0), complete: held.filter((h) => h === 5).length, airtimeMs: 0, ...(waiting ? { waiting } : {}),
@@ -106,6 +107,13 @@ describe("the report's pieces", () => {
     const l = phaseLegend(r);
     expect(l.map((e) => e.phase)).toEqual([...PHASES, "paused"]);
     expect(l.map((e) => e.airtimeMs)).toEqual([4000, 0, 2500, 0, 0, 0, 0, 10]);
+  });
+
+  it("the legend's phases are the readings and the campaign's phases control to read-back, by their PHASE_NAMES, each in a colour of its own", () => {
+    const l = phaseLegend(run("coded"));
+    expect(l.map((e) => e.phase)).toEqual(["readings", ...[Ph.CONTROL, Ph.BROADCAST, Ph.POLL, Ph.REPAIR, Ph.ACTIVATE, Ph.READBACK].map((p) => PHASE_NAMES[p])]);
+    expect(new Set(l.map((e) => e.colour)).size).toBe(l.length);
+    expect(l.map((e) => e.colour)).not.toContain("#ccc"); // the colour of a phase the report does not know
   });
 
   it("readings: registers and wall-clock intervals per meter, oldest first, unit and scaler from the line; clock-not-set intervals and other meters left out", () => {
