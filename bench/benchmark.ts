@@ -13,7 +13,7 @@
  *   npm run bench -- --espruino PATH --espruino-2756 PATH also the interpreter's figures (about 5 minutes more)
  */
 import { cpus, platform } from "node:os";
-import { cli, int, intList, isMain, oneOf, outputFolder, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
+import { cli, int, intList, interpreter as checkInterpreter, isMain, oneOf, outputFolder, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { P, T } from "../firmware/protocol/catalogue";
 import { encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { bufferLayout } from "../firmware/common/update-image";
@@ -241,7 +241,8 @@ function main({ values: o }: Parsed): void {
   outputFolder("--json", o.json as string);
   const esp = o.espruino as string | undefined, esp2756 = o["espruino-2756"] as string | undefined;
   if (!esp !== !esp2756) throw new UsageError("--espruino and --espruino-2756 go together: the resizable build and the VARIABLES=2756 one");
-  for (const b of [esp, esp2756]) if (b && !existsSync(resolve(b))) throw new UsageError(`no interpreter at ${resolve(b)}`);
+  if (esp) checkInterpreter("--espruino", esp);
+  if (esp2756) checkInterpreter("--espruino-2756", esp2756);
   // the interpreter first: its timings want a quiet host, and a failure costs no simulation
   const rerun = !!esp;
   const interpreter: InterpreterFigures | null = esp ? measureOnInterpreter(resolve(esp), resolve(esp2756!)) : previousInterpreter(o.json as string);

@@ -31,8 +31,8 @@
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { cli, int, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
+import { join } from "node:path";
+import { cli, int, interpreter, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { handoverStub, provisioningPlan } from "../tools/flash/plan";
 import { bundleProgram } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
@@ -227,9 +227,8 @@ function failWith(why: string, tail: string): never {
 async function main({ values: v }: Parsed): Promise<number> {
   let bin = (v.espruino as string | undefined) ?? process.env.ESPRUINO ?? "", provision = (v["provision-with"] as string | undefined) ?? "";
   if (!bin) throw new UsageError("--espruino PATH is required: an Espruino Linux build (VARIABLES=2756 for the Original's count)");
-  bin = resolve(bin);
-  provision = resolve(provision || bin);
-  for (const b of [bin, provision]) if (!existsSync(b)) throw new UsageError(`no interpreter at ${b}`);
+  bin = interpreter("--espruino", bin);
+  provision = provision ? interpreter("--provision-with", provision) : bin;
   const chunk = v.chunk === undefined ? loadProfile("ESPRUINOBOARD").packChunk : int("--chunk", v.chunk as string, 256, 16384)!, id = int("--id", v.id as string, 1, 0xfffffffe)!;
   const board = v.program as string;
   const json = v.json as string | undefined;

@@ -30,8 +30,8 @@
  * the interpreter cannot run; 2 for a bad argument.
  */
 import { existsSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { cli, int, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
+import { join } from "node:path";
+import { cli, int, interpreter, isMain, outputFolder, ToolError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { compress, decompress } from "../tools/image/heatshrink";
 import { bundleProgram } from "../tools/image/image";
 import { INTERPRETER_INFO, printedBytes, printedInfo, runOnInterpreter, uint8Expr, type InterpreterInfo } from "../tools/image/on-interpreter";
@@ -126,8 +126,7 @@ export const TOOL: Tool = {
 const pct = (r: number) => r.toFixed(3);
 
 async function main({ values: v }: Parsed): Promise<number> {
-  const bin = v.espruino === undefined ? undefined : resolve(v.espruino as string);
-  if (bin && !existsSync(bin)) throw new UsageError(`no interpreter at ${bin}`);
+  const bin = v.espruino === undefined ? undefined : interpreter("--espruino", v.espruino as string);
   const repeat = int("--repeat", v.repeat as string, 1, 1000)!;
   if (v.json) outputFolder("--json", v.json as string);
   const dist = v.dist as string;

@@ -63,7 +63,7 @@ import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
 import { checkBundle } from "../tools/gate/gate";
 import { loadProfile } from "../tools/profiles/profiles";
-import { cli, int, isMain, oneOf, outputFolder, UsageError, type Parsed, type Tool } from "../tools/cli/cli";
+import { cli, int, interpreter, isMain, oneOf, outputFolder, type Parsed, type Tool } from "../tools/cli/cli";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 
@@ -547,8 +547,7 @@ export const TOOL: Tool = {
 
 async function main({ values: v }: Parsed): Promise<number> {
   const values = v as { espruino: string; json?: string; case: string; runs: string; program: string; bundle?: string };
-  const bin = resolve(values.espruino);
-  if (!existsSync(bin)) throw new UsageError(`no interpreter at ${bin}`);
+  const bin = interpreter("--espruino", values.espruino);
   const which = oneOf("--case", values.case, ["big", "original", "both"] as const);
   const cases = which === "both" ? [CASES.big, CASES.original] : [CASES[which]];
   const runs = int("--runs", values.runs, 1, 100)!;

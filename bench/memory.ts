@@ -41,9 +41,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
-import { cli, int, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
+import { cli, int, interpreter, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { errName } from "../tools/errors/table";
 import { loadProfile, withFeaturesOf, type BoardProfile } from "../tools/profiles/profiles";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
@@ -455,9 +455,8 @@ async function main({ values: v }: Parsed): Promise<number> {
   let bin = (v.espruino as string | undefined) ?? process.env.ESPRUINO ?? "", provision = (v["provision-with"] as string | undefined) ?? "";
   const id = int("--id", v.id as string, 1, 0xfffffffe)!;
   if (!bin) throw new UsageError("--espruino PATH is required: an Espruino Linux build (see docs/meter.md, Memory)");
-  bin = resolve(bin);
-  provision = resolve(provision || bin);
-  for (const b of [bin, provision]) if (!existsSync(b)) throw new UsageError(`no interpreter at ${b}`);
+  bin = interpreter("--espruino", bin);
+  provision = provision ? interpreter("--provision-with", provision) : bin;
   const kind = v.bundle as string;
   if (kind !== "original" && kind !== "linux") throw new UsageError(`--bundle must be original or linux, not ${JSON.stringify(kind)}`);
   const json = v.json as string | undefined;

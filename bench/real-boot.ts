@@ -22,6 +22,7 @@ import { spawnSync } from "node:child_process";
 import { startBoard, type Board, type Life } from "../tools/board/runner";
 import { bundleProgram } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
+import { interpreter } from "../tools/cli/cli";
 import { Err } from "../firmware/common/errors";
 import { hostNative } from "../hal/host/native";
 import { Outcome, readOutcome } from "../firmware/meter/trial";
@@ -174,6 +175,7 @@ export async function packedChecks(espruino: string, folder: string, id: number,
 
 /** npm run bench:real -- --espruino PATH --boot: one meter provisioned with flash.sh, then revertChecks and packedChecks on it. */
 export async function bootRun(o: { espruino: string; keep?: string; build: boolean }, log: (s: string) => void): Promise<string[]> {
+  interpreter("--espruino", o.espruino); // before the build and the folders (a usage error)
   const dir = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), "meterline-boot-"));
   mkdirSync(dir, { recursive: true });
   if (o.build) {

@@ -18,6 +18,7 @@ import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
 import { startBoard, type Board, type Life } from "../tools/board/runner";
 import { loadProfile } from "../tools/profiles/profiles";
+import { interpreter } from "../tools/cli/cli";
 import { appRegion, installStage, provisionMeter, ptyPair, readFlashFile, RealError, stageUpdate } from "./real-parts";
 import { programVersion, type RealOptions } from "./real";
 import type { Image } from "./image";
@@ -26,6 +27,7 @@ const BOARD = loadProfile("LINUX");
 const METER = 4001;
 
 export async function powerCutRun(o: RealOptions & { cuts: number }, log: (s: string) => void): Promise<string[]> {
+  interpreter("--espruino", o.espruino); // before the build and the folders (a usage error)
   const dir = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), "meterline-cuts-"));
   mkdirSync(dir, { recursive: true });
   if (o.build) {

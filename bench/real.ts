@@ -45,7 +45,7 @@ import { bootRun, packedChecks, revertChecks } from "./real-boot";
 import { encodeAppHeader } from "../firmware/common/image";
 import { hostNative } from "../hal/host/native";
 import { defaultSettings } from "../firmware/meter/metering";
-import { cli, int, isMain, ToolError, type Parsed, type Tool } from "../tools/cli/cli";
+import { cli, int, interpreter, isMain, ToolError, type Parsed, type Tool } from "../tools/cli/cli";
 
 const BOARD = loadProfile("LINUX");
 const CONC_ID = 1;
@@ -89,6 +89,7 @@ function registers(csv: string[]): Map<number, number> {
 }
 
 export async function realRun(o: RealOptions): Promise<string[]> {
+  interpreter("--espruino", o.espruino); // before the build and the folders (a usage error)
   const dir = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), "meterline-real-"));
   mkdirSync(dir, { recursive: true });
   log(`boards in ${dir}; interpreter ${o.espruino}`);
@@ -312,7 +313,7 @@ export const TOOL: Tool = {
 
 async function main({ values: v }: Parsed): Promise<number> {
   const s = (n: string) => v[n] as string;
-  const o: RealOptions = { espruino: resolve(s("espruino")), meters: int("--meters", s("meters"), 1, 20)!, lossPct: int("--loss", s("loss"), 0, 50)!, seed: int("--seed", s("seed"), 0, 1e9)!, keep: v.keep as string | undefined, build: !v["no-build"] };
+  const o: RealOptions = { espruino: interpreter("--espruino", s("espruino")), meters: int("--meters", s("meters"), 1, 20)!, lossPct: int("--loss", s("loss"), 0, 50)!, seed: int("--seed", s("seed"), 0, 1e9)!, keep: v.keep as string | undefined, build: !v["no-build"] };
   const cuts = int("--powercuts", v.powercuts as string | undefined, 1, 100000) ?? 0;
   let problems: string[];
   try {

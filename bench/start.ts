@@ -13,7 +13,7 @@ import { loadScenario, ScenarioError } from "./scenario";
 import { runScenario } from "./run";
 import { reportHtml, summaryText } from "./report";
 import { HilError } from "./hil";
-import { cli, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
+import { cli, inputFile, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 
 export const TOOL: Tool = {
   name: "bench", run: "npm start --",
@@ -24,13 +24,14 @@ export const TOOL: Tool = {
   },
   positionals: { usage: "[scenario.json]", help: "the scenario file (default bench/scenarios/default.json)" },
   examples: ["npm start", "npm run scenario -- bench/scenarios/unreachable.json --report /tmp/out"],
-  notes: ["exit 0 when every check passes; 1 with the reason when one does not; 2 for a bad argument or scenario file"],
+  notes: ["exit 0 when every check passes; 1 with the reason when one does not, or when the scenario file cannot be read; 2 for a bad\nargument or a scenario file that reads wrong"],
 };
 
 async function main({ values: v, positionals }: Parsed): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`one scenario file at most, got ${positionals.length}`);
   const dir = v.report as string;
   const file = positionals[0] ?? "bench/scenarios/default.json";
+  inputFile("", file); // one that cannot be read is a failure (1); one that reads wrong, a bad argument (2)
   let sc;
   try { sc = loadScenario(file); } catch (e) {
     if (e instanceof ScenarioError) throw new UsageError(`bad scenario: ${e.message}`);

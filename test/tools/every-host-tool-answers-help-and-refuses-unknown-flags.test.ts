@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /**
  * Every host tool under the one convention (tools/cli/cli.ts; flash.sh by hand): --help
@@ -14,10 +16,10 @@ const NOT_TOOLS = ["build", "typecheck", "test"];
 
 interface Run { status: number | null; stdout: string; stderr: string; ms: number }
 
-function run(cmd: string, args: string[]): Promise<Run> {
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: "utf8", timeout: 60_000 }, (e, stdout, stderr) => {
+    execFile(cmd, args, { encoding: "utf8", timeout: 60_000, ...(env ? { env } : {}) }, (e, stdout, stderr) => {
       resolve({ status: e ? (typeof e.code === "number" ? e.code : null) : 0, stdout, stderr, ms: Date.now() - t0 });
     });
   });
@@ -106,6 +108,51 @@ describe("every host tool answers --help and refuses an unknown option", () => {
     expect(k.status).toBe(2);
     expect(k.stderr).toBe("keys: a command is required: new, concentrator, authorise (--help says more)\n");
   }, 60_000);
+
+  it("a file it reads that cannot be read is a failure (exit 1); an interpreter that is not an executable file is a usage error (exit 2); one line each, before any build", async () => {
+    // npm on the PATH is a stand-in that leaves a mark: a tool that builds first calls it
+    const dir = mkdtempSync(join(tmpdir(), "meterline-cli-")), mark = join(dir, "npm-ran");
+    writeFileSync(join(dir, "npm"), `#!/bin/sh\necho "$@" >> ${mark}\nexit 1\n`);
+    chmodSync(join(dir, "npm"), 0o755);
+    const env = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
+    const cases: [string, string[], number, string][] = [
+      // files the tool reads: 1
+      ["deploy", ["--port", "/dev/x", "--image", "/nonexistent", "--image-id", "1"], 1, "deploy: --image /nonexistent: cannot read it: no such file"],
+      ["deploy", ["--port", "/dev/x", "--image", "package.json", "--image-id", "1", "--tags", "/nonexistent"], 1, "deploy: --tags /nonexistent: cannot read it: no such file"],
+      ["scenario", ["/nonexistent.json"], 1, "bench: /nonexistent.json: cannot read it: no such file"],
+      ["start", ["/nonexistent.json"], 1, "bench: /nonexistent.json: cannot read it: no such file"],
+      ["image", ["--check", "/nonexistent"], 1, "image: /nonexistent: cannot read it: no such file"],
+      ["keys", ["authorise", "--keys", "/nonexistent", "--image", "/nonexistent", "--image-id", "3", "--out", join(dir, "x.tags")], 1, "keys: /nonexistent: no such key file"],
+      ["line", ["--node", "a=/nonexistent"], 1, "line: /nonexistent: cannot open it (ENOENT)"],
+      ["headend", ["--bench", "--files", "/nonexistent"], 1, "headend: --files /nonexistent: cannot read it: no such folder"],
+      // an interpreter: 2
+      ["board", ["--espruino", "/nonexistent", "--role", "meter", "--folder", join(dir, "b"), "--console", "0"], 2, "board: --espruino /nonexistent: not an executable file"],
+      ["bench:real", ["--espruino", "/nonexistent"], 2, "bench:real: --espruino /nonexistent: not an executable file"],
+      ["bench:real", ["--espruino", "/nonexistent", "--boot"], 2, "bench:real: --espruino /nonexistent: not an executable file"],
+      ["bench:real", ["--espruino", "package.json", "--powercuts", "3"], 2, "bench:real: --espruino package.json: not an executable file"],
+      ["bench:memory", ["--espruino", "/nonexistent"], 2, "bench:memory: --espruino /nonexistent: not an executable file"],
+      ["bench:memory", ["--espruino", process.execPath, "--provision-with", "/nonexistent"], 2, "bench:memory: --provision-with /nonexistent: not an executable file"],
+      ["bench:boot-memory", ["--espruino", "/nonexistent"], 2, "bench:boot-memory: --espruino /nonexistent: not an executable file"],
+      ["bench:decode", ["--espruino", "/nonexistent"], 2, "bench:decode: --espruino /nonexistent: not an executable file"],
+      ["bench:compress", ["--espruino", "/nonexistent"], 2, "bench:compress: --espruino /nonexistent: not an executable file"],
+      ["bench", ["--espruino", "/nonexistent", "--espruino-2756", "/nonexistent"], 2, "bench: --espruino /nonexistent: not an executable file"],
+    ];
+    try {
+      const results = await pool(cases.map(([script, args, status, line]) => () => {
+        const [n, a] = commandOf(script);
+        return run(n, [...a, ...args], env).then((r) => ({ script, args, status, line, r }));
+      }));
+      for (const { script, args, status, line, r } of results) {
+        const what = `npm run ${script} -- ${args.join(" ")}`;
+        expect(r.status, `${what}: ${r.stderr}`).toBe(status);
+        expect(r.stderr, what).toBe(`${line}\n`);
+      }
+      expect(existsSync(mark) ? readFileSync(mark, "utf8") : "", "npm ran (a build)").toBe("");
+      expect(existsSync(join(dir, "b")), "the board's folder").toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it("npm start -- --help answers before the build", async () => {
     const r = await run("npm", ["start", "--silent", "--", "--help"]);

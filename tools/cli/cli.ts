@@ -3,6 +3,13 @@
  *   --help / -h   prints what the tool does, its options with their defaults and an example; exit 0
  *   a usage error (an unknown option, a missing required one, a bad value): one line on stderr, exit 2
  *   a failure (a file that cannot be read or written, a board that does not answer): one line, exit 1
+ * Files and folders the tool reads (an image, a tags or key file, a scenario, a device, a
+ * folder of images): one that is missing or cannot be read is a failure, exit 1 (inputFile):
+ * the command line was well formed, the file system did not hold what it names. The one
+ * exception is an interpreter given as an argument (--espruino, --provision-with): it is the
+ * program the tool runs, not data it reads, and is checked as a value is, before any work (no
+ * build, no folder made), so one that is not an executable file is a usage error, exit 2
+ * (interpreter).
  * Every line on stderr starts with the tool's name ("image: ..."). A tool describes itself
  * (a Tool, or a ToolGroup of subcommands such as keys new | concentrator | authorise) and
  * hands its main to runTool, which parses, prints help, and turns what main throws into the
@@ -12,7 +19,7 @@
  *   const TOOL: Tool = { name: "image", run: "npm run image --", about: "...", options: {...}, examples: [...] };
  *   if (isMain(import.meta.url)) runTool(TOOL, process.argv.slice(2), (a) => { ...; return 0; });
  */
-import { realpathSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -234,6 +241,32 @@ export function oneOf<T extends string>(flag: string, text: string, choices: rea
     throw new UsageError(`${flag} must be ${list}, got "${text}"`);
   }
   return text as T;
+}
+
+/** An interpreter given as `flag` (made absolute): a usage error naming it when it is not an executable file, before any work. */
+export function interpreter(flag: string, path: string): string {
+  const abs = resolve(path);
+  let ok = false;
+  try { accessSync(abs, constants.X_OK); ok = statSync(abs).isFile(); } catch { ok = false; }
+  if (!ok) throw new UsageError(`${flag} ${path}: not an executable file`);
+  return abs;
+}
+
+/**
+ * An input file (or, with `folder`, a folder) the tool reads, given as `flag` ("" for a
+ * positional): a failure naming it and why when it is missing or cannot be read.
+ */
+export function inputFile(flag: string, path: string, folder = false): void {
+  let why = "";
+  try {
+    const st = statSync(path);
+    if (folder ? !st.isDirectory() : st.isDirectory()) why = folder ? "not a folder" : "it is a folder";
+    else accessSync(path, constants.R_OK);
+  } catch (e) {
+    const x = e as NodeJS.ErrnoException;
+    why = x.code === "ENOENT" || x.code === "ENOTDIR" ? (folder ? "no such folder" : "no such file") : x.code === "EACCES" || x.code === "EPERM" ? "permission denied" : x.code ?? x.message;
+  }
+  if (why) throw new ToolError(`${flag ? `${flag} ` : ""}${path}: cannot read it: ${why}`);
 }
 
 /** Checks before a long run that an output file's folder is there: a failure naming it if not. */

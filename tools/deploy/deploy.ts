@@ -28,17 +28,18 @@
  *
  * --dry-run prints what would be sent and sends nothing. The concentrator's lines are printed
  * with their error codes named ("(E92)" becomes "(E92 CAMPAIGN_NO_PROGRESS: ...)",
- * tools/errors/table.ts). Every bad argument exits 2 with one line naming it; a console that
- * cannot be reached, is taken or does not answer exits 1 with the reason (tools/cli/cli.ts).
+ * tools/errors/table.ts). Every bad argument exits 2 with one line naming it; an --image or
+ * --tags file that cannot be read, and a console that cannot be reached, is taken or does not
+ * answer, exit 1 with the reason (tools/cli/cli.ts).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import { decodeAppHeader, PACKED_MAGIC } from "../../firmware/common/image";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile } from "../../firmware/common/image-file";
 import { getU32 } from "../../firmware/common/bytes";
 import { hostNative } from "../../hal/host/native";
 import { ConsoleError, openConsole, parsePort, type ConsoleSession } from "../console/session";
-import { cli, int, intList, isMain, oneOf, parseTool, ToolError, UsageError, type Tool } from "../cli/cli";
+import { cli, inputFile, int, intList, isMain, oneOf, parseTool, ToolError, UsageError, type Tool } from "../cli/cli";
 import { nameCodes } from "../errors/table";
 import { isTagsFile, TAGS_RECORD } from "../keys/keyfile";
 import { route, throughLine } from "../console/owner";
@@ -84,7 +85,7 @@ export const TOOL: Tool = {
     direct: { type: "boolean", default: false, help: "never through a head-end that holds the port: fail naming it instead" },
   },
   examples: ["npm run deploy -- --port /dev/ttyACM1 --image meter-v2.mlim --image-id 2 --outdated", "npm run deploy -- --port tcp://127.0.0.1:4733 --image meter-v2.mlim --image-id 3 --group 7 --method patent --dry-run"],
-  notes: ["exit 0 when every meter was updated; 1 when some failed, the campaign aborted, the console failed, or the port is held\nby a head-end and --direct was given; 2 for a bad argument",
+  notes: ["exit 0 when every meter was updated; 1 when some failed, the campaign aborted, the console failed, the port is held\nby a head-end and --direct was given, or the image or tags file cannot be read; 2 for a bad argument",
     "a port a running head-end holds is used through the head-end's console relay (one line says so)"],
 };
 
@@ -111,8 +112,8 @@ function deployArgs(v: Record<string, string | undefined> & { outdated: boolean;
   if ([metersArg !== undefined, outdated, group !== undefined].filter(Boolean).length > 1) throw new UsageError("choose one of --meters, --outdated and --group");
   if (blockSize !== undefined && blockSize % 4) throw new UsageError(`--block-size must be a multiple of 4, got ${blockSize}`);
   const meters: number[] | "outdated" | undefined = metersArg !== undefined ? intList("--meters", metersArg, 1, 0xfffffffe) : outdated ? "outdated" : undefined;
-  if (!existsSync(image)) throw new UsageError(`--image ${image}: no such file`);
-  if (tags !== undefined && !existsSync(tags)) throw new UsageError(`--tags ${tags}: no such file`);
+  inputFile("--image", image);
+  if (tags !== undefined) inputFile("--tags", tags);
   if (tags !== undefined && !isTagsFile(new Uint8Array(readFileSync(tags)))) throw new UsageError(`--tags ${tags}: not a tags file of npm run keys -- authorise (${TAGS_RECORD}-byte records, the block key's first)`);
   const bytes = new Uint8Array(readFileSync(image));
   const file = isImageFile(bytes) ? decodeImageFile(bytes, hostNative) : null;

@@ -7,10 +7,9 @@
  *   npm run headend -- --concentrator tcp://127.0.0.1:4733 --concentrator /dev/ttyACM0
  *   npm run headend -- --bench
  */
-import { existsSync, statSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { ConsoleSession, openConsole } from "../console/session";
-import { cli, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
+import { cli, inputFile, int, isMain, ToolError, UsageError, type Parsed, type Tool } from "../cli/cli";
 import { ThreadedDb } from "./db-thread";
 import { embeddedBroker, externalBroker, type Publisher } from "./mqtt";
 import { Headend, type ConcentratorConsole, type ReadingsDb } from "./core";
@@ -48,7 +47,7 @@ export const TOOL: Tool = {
     "npm run headend -- --concentrator tcp://127.0.0.1:4733 --concentrator /dev/ttyACM0 --db /var/lib/meterline/headend.db",
     "npm run headend -- --concentrator /dev/ttyUSB0 --mqtt mqtt://broker.local:1883 --homeassistant",
   ],
-  notes: ["exit 0 when stopped (SIGINT, SIGTERM); 1 when a concentrator, the database or the broker cannot be reached at the start; 2 for a bad argument"],
+  notes: ["exit 0 when stopped (SIGINT, SIGTERM); 1 when a concentrator, the database or the broker cannot be reached at the start, or the --files folder cannot be read; 2 for a bad argument"],
 };
 
 export interface HeadendArgs {
@@ -84,7 +83,7 @@ export function headendArgs(v: Parsed["values"]): HeadendArgs {
   if (haPrefix !== undefined && !v.homeassistant) throw new UsageError("--homeassistant-prefix is for --homeassistant");
   if (haPrefix !== undefined && !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(haPrefix)) throw new UsageError(`--homeassistant-prefix must be topic levels of letters, digits, _ and -, got "${haPrefix}"`);
   const files = (v.files as string | undefined) ?? process.cwd();
-  if (!existsSync(files) || !statSync(files).isDirectory()) throw new UsageError(`--files ${files}: no such folder`);
+  inputFile("--files", files, true);
   return {
     ports, bench, db: v.db as string, mqtt,
     mqttPort: int("--mqtt-port", v["mqtt-port"] as string | undefined, 0, 65535) ?? 1883,

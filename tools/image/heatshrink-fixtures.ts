@@ -15,9 +15,9 @@
  * chunks. Exit 1 when the interpreter cannot run them or decompresses the host's output
  * to anything but the input.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { cli, int, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../cli/cli";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { cli, int, interpreter, isMain, ToolError, writeOutput, type Parsed, type Tool } from "../cli/cli";
 import { compress, interpreterCompress } from "./heatshrink";
 import { bundleProgram } from "./image";
 import { INTERPRETER_INFO, printedBytes, printedInfo, runOnInterpreter, uint8Expr, type InterpreterInfo } from "./on-interpreter";
@@ -115,8 +115,7 @@ async function onInterpreter(bin: string, input: FixtureInput): Promise<{ hs: Ui
 }
 
 async function main({ values: v }: Parsed): Promise<number> {
-  const bin = resolve(v.espruino as string);
-  if (!existsSync(bin)) throw new UsageError(`no interpreter at ${bin}`);
+  const bin = interpreter("--espruino", v.espruino as string);
   const chunk = int("--chunk", v.chunk as string, 64, 8192)!;
   const dir = v.out as string;
   const bundle = v.bundle as string;
