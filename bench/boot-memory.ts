@@ -41,6 +41,7 @@ import { getU32 } from "../firmware/common/bytes";
 import { originalCost, runEspruino, stringBase } from "./memory";
 import { plainAndPacked, programImage, type Image } from "./image";
 import { appRegion, FLASH_FILE, readFlashFile, stageUpdate } from "./real-parts";
+import { Id } from "../firmware/protocol/catalogue";
 
 /** The Original's variables (ESPRUINOBOARD, 2v29). */
 export const ORIGINAL_VARIABLES = 2756;
@@ -229,7 +230,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   if (!bin) throw new UsageError("--espruino PATH is required: an Espruino Linux build (VARIABLES=2756 for the Original's count)");
   bin = interpreter("--espruino", bin);
   provision = provision ? interpreter("--provision-with", provision) : bin;
-  const chunk = v.chunk === undefined ? loadProfile("ESPRUINOBOARD").packChunk : int("--chunk", v.chunk as string, 256, 16384)!, id = int("--id", v.id as string, 1, 0xfffffffe)!;
+  const chunk = v.chunk === undefined ? loadProfile("ESPRUINOBOARD").packChunk : int("--chunk", v.chunk as string, 256, 16384)!, id = int("--id", v.id as string, 1, Id.MAX_METER)!;
   const board = v.program as string;
   const json = v.json as string | undefined;
   if (json) outputFolder("--json", json);

@@ -53,7 +53,7 @@ import { decoder, FREE } from "../firmware/meter/decoder";
 import { LAMBDA } from "../firmware/concentrator/campaign";
 import { hostNative, hostNativeNoSha } from "../hal/host/native";
 import { blockOf, imageOf, type Image } from "./image";
-import { Gop, P, Rd, T, Ust, Who } from "../firmware/protocol/catalogue";
+import { Gop, Id, P, Rd, T, Ust, Who } from "../firmware/protocol/catalogue";
 import { Err } from "../firmware/common/errors";
 import { Key } from "../firmware/meter/metering";
 
@@ -453,7 +453,7 @@ function failWith(why: string, tail: string): never {
 
 async function main({ values: v }: Parsed): Promise<number> {
   let bin = (v.espruino as string | undefined) ?? process.env.ESPRUINO ?? "", provision = (v["provision-with"] as string | undefined) ?? "";
-  const id = int("--id", v.id as string, 1, 0xfffffffe)!;
+  const id = int("--id", v.id as string, 1, Id.MAX_METER)!;
   if (!bin) throw new UsageError("--espruino PATH is required: an Espruino Linux build (see docs/meter.md, Memory)");
   bin = interpreter("--espruino", bin);
   provision = provision ? interpreter("--provision-with", provision) : bin;

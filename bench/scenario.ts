@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadProfile } from "../tools/profiles/profiles";
+import { Id } from "../firmware/protocol/catalogue";
 
 export type MeterKind = "electricity" | "water" | "gas";
 export const KIND_CODE: Record<MeterKind, number> = { electricity: 1, water: 2, gas: 3 };
@@ -98,7 +99,7 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
     const p = `${path}.meters[${i}]`;
     const mo = obj(m, p);
     noExtra(mo, p, ["id", "kind", "pulsesPerHour", "loss", "attach"]);
-    const id = num(mo, "id", p, 1, 0xfffffffe, undefined, true);
+    const id = num(mo, "id", p, 1, Id.MAX_METER, undefined, true);
     if (ids.has(id)) fail(`${p}.id`, `meter ${id} is listed twice`);
     ids.add(id);
     const attach = mo.attach;
@@ -133,7 +134,7 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
     const p = `${path}.cuts[${i}]`;
     const co = obj(c, p);
     noExtra(co, p, ["meter", "during", "atFraction", "atOperation", "offSeconds"]);
-    const meter = num(co, "meter", p, 1, 0xfffffffe, undefined, true);
+    const meter = num(co, "meter", p, 1, Id.MAX_METER, undefined, true);
     if (!ids.has(meter)) fail(`${p}.meter`, `meter ${meter} is not in scenario.meters`);
     if (meters.find((m) => m.id === meter)!.attach) fail(`${p}.meter`, `meter ${meter} is a real board: the bench cannot cut its power`);
     const during = oneOf(co, "during", p, ["download", "swap"] as const);

@@ -182,6 +182,9 @@ export const enum Ust { IDLE = 0, DOWNLOADING = 1, VERIFYING = 2, VERIFIED = 3, 
  */
 export const enum Uo { NONE = 0, RUNNING = 1, REVERTED = 2, FAILED = 3 }
 
+/** Meter ids: 1 to MAX_METER (4,294,901,759); the addresses from P.CONC_BASE up are concentrators'. */
+export const enum Id { MAX_METER = P.CONC_BASE - 1 }
+
 /**
  * Type code -> body layout, or null for an unknown type. A switch, not a table: on a board
  * the layouts stay in the program text (flash) and only the one in use is made in RAM, for

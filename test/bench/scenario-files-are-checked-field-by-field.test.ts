@@ -21,7 +21,7 @@ describe("scenario files", () => {
   it("name the first bad field", () => {
     expect(bad({ meters: [] })).toBe("scenario.meters: must be a list of 1 to 1000 meters");
     expect(bad({ meters: [{ id: 1 }, { id: 1 }] })).toBe("scenario.meters[1].id: meter 1 is listed twice");
-    expect(bad({ meters: [{ id: 1.5 }] })).toBe("scenario.meters[0].id: must be a whole number from 1 to 4294967294, got 1.5");
+    expect(bad({ meters: [{ id: 1.5 }] })).toBe("scenario.meters[0].id: must be a whole number from 1 to 4294901759, got 1.5");
     expect(bad({ meters: [{ id: 1, kind: "steam" }] })).toBe('scenario.meters[0].kind: must be "electricity" or "water" or "gas", got "steam"');
     expect(bad({ meters: [{ id: 1, attach: "COM3" }] })).toBe('scenario.meters[0].attach: must be a serial device path (/dev/...) or tcp://host:port, got "COM3"');
     expect(bad({ modem: "wifi" })).toBe('scenario.modem: must be "st7580" or "transparent", got "wifi"');

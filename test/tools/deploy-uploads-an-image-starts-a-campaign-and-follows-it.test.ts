@@ -203,7 +203,7 @@ describe("npm run deploy (against a stand-in concentrator console over TCP)", ()
     expect(r.stdout).toContain(`upload: ${img} as img.bin: 416 bytes in 1 chunks, CRC-32 `);
     expect(r.stdout).toContain('start: meterline.update("img.bin",{"imageId":2,"version":5,"group":7,"activateAt":1795478400})');
     const bad = async (...a: string[]) => { const x = await run("--image", img, "--image-id", "2", ...a, ...(a.includes("--port") ? [] : ["--port", "/dev/x"])); expect(x.status).toBe(2); return x.stderr.trim(); };
-    expect(await bad("--meters", "1,x")).toBe('deploy: --meters must be a whole number from 1 to 4294967294, got "x"');
+    expect(await bad("--meters", "1,x")).toBe('deploy: --meters must be a whole number from 1 to 4294901759, got "x"');
     expect(await bad("--outdated", "--group", "3")).toBe("deploy: choose one of --meters, --outdated and --group");
     expect(await bad("--block-size", "202")).toBe("deploy: --block-size must be a multiple of 4, got 202");
     expect(await bad("--colour", "red")).toBe('deploy: unknown option "--colour" (--help lists the options)');

@@ -44,7 +44,7 @@ describe("bad commands over MQTT (a concentrator network behind a console on TCP
       ["meterline/7/cmd/update", { image: "v2.mlim", imageId: 3, tags: "none.tags" }, "NO_SUCH_FILE", /^tags "none\.tags": no such file/],
       ["meterline/7/cmd/update", { image: "v2.mlim", imageId: 3, tags: "short.tags" }, "NOT_A_TAGS_FILE", /^tags "short\.tags": not a tags file/],
       ["meterline/7/cmd/update", { image: "v2.mlim", imageId: 3, meters: [3001, 3009] }, "UNKNOWN_METER", /^update: meters 3009 are not in concentrator 7's registry$/],
-      ["meterline/7/cmd/read", { meter: 0 }, "BAD_ARGUMENT", /^read: meter must be a meter id from 1 to 4294967294, got 0$/],
+      ["meterline/7/cmd/read", { meter: 0 }, "BAD_ARGUMENT", /^read: meter must be a meter id from 1 to 4294901759, got 0$/],
       // refused by the concentrator itself: its code's name (tools/errors) and its line
       ["meterline/7/cmd/read", { meter: 3009 }, "UNKNOWN_METER", /^meterline: meter 3009 is not in the registry \(E128 UNKNOWN_METER: /],
       ["meterline/7/cmd/pause", {}, "UPDATE_NO_SESSION", /^meterline: no campaign \(E85 UPDATE_NO_SESSION: /],

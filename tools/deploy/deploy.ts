@@ -43,6 +43,7 @@ import { cli, inputFile, int, intList, isMain, oneOf, parseTool, ToolError, Usag
 import { nameCodes } from "../errors/table";
 import { isTagsFile, TAGS_RECORD } from "../keys/keyfile";
 import { route, throughLine } from "../console/owner";
+import { Id } from "../../firmware/protocol/catalogue";
 
 export class DeployError extends ToolError {}
 
@@ -111,7 +112,7 @@ function deployArgs(v: Record<string, string | undefined> & { outdated: boolean;
   try { parsePort(port); } catch (e) { throw new UsageError(`--port: ${(e as Error).message}`); }
   if ([metersArg !== undefined, outdated, group !== undefined].filter(Boolean).length > 1) throw new UsageError("choose one of --meters, --outdated and --group");
   if (blockSize !== undefined && blockSize % 4) throw new UsageError(`--block-size must be a multiple of 4, got ${blockSize}`);
-  const meters: number[] | "outdated" | undefined = metersArg !== undefined ? intList("--meters", metersArg, 1, 0xfffffffe) : outdated ? "outdated" : undefined;
+  const meters: number[] | "outdated" | undefined = metersArg !== undefined ? intList("--meters", metersArg, 1, Id.MAX_METER) : outdated ? "outdated" : undefined;
   inputFile("--image", image);
   if (tags !== undefined) inputFile("--tags", tags);
   if (tags !== undefined && !isTagsFile(new Uint8Array(readFileSync(tags)))) throw new UsageError(`--tags ${tags}: not a tags file of npm run keys -- authorise (${TAGS_RECORD}-byte records, the block key's first)`);

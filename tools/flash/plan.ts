@@ -16,7 +16,7 @@ import { concentratorKeyFile, loadKeys, rootKey } from "../keys/keyfile";
 import { KEY_FILE } from "../../firmware/concentrator/keystore";
 import { encodeAppHeader } from "../../firmware/common/image";
 import { hostNative } from "../../hal/host/native";
-import { P } from "../../firmware/protocol/catalogue";
+import { Id } from "../../firmware/protocol/catalogue";
 import { cli, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../cli/cli";
 
 export class PlanError extends Error {}
@@ -91,9 +91,9 @@ export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role; id:
   }
   // Each node is named: a meter by its id, a concentrator by its own (its address on the line
   // is 0xFFFF0000 + it, above every meter id, and its name in the head-end)
-  const range = role === "concentrator" ? "1 to 65534" : "1 to 4294901759";
+  const range = role === "concentrator" ? "1 to 65534" : `1 to ${Id.MAX_METER}`;
   if (o.id === undefined) throw new PlanError(`--id is required for a ${role}: a whole number from ${range}`);
-  if (!Number.isInteger(o.id) || o.id < 1 || o.id > (role === "concentrator" ? 0xfffe : P.CONC_BASE - 1)) throw new PlanError(`--id must be a whole number from ${range} for a ${role}`);
+  if (!Number.isInteger(o.id) || o.id < 1 || o.id > (role === "concentrator" ? 0xfffe : Id.MAX_METER)) throw new PlanError(`--id must be a whole number from ${range} for a ${role}`);
   if (o.modemPath !== undefined && p.board !== "LINUX") throw new PlanError("--modem-path applies to the LINUX board only (boards wire the modem to pins)");
   if (o.modemPath !== undefined && !o.modemPath.startsWith("/")) throw new PlanError(`--modem-path must be an absolute device path, not "${o.modemPath}"`);
   if (o.keys !== undefined) {
@@ -156,7 +156,7 @@ export const TOOL: Tool = {
   options: {
     board: { type: "string", value: "B", required: true, help: "the board profile" },
     role: { type: "string", value: "R", required: true, help: "meter or concentrator" },
-    id: { type: "string", value: "N", help: "the node's id: a meter's 1 to 4294901759, a concentrator's 1 to 65534" },
+    id: { type: "string", value: "N", help: `the node's id: a meter's 1 to ${Id.MAX_METER}, a concentrator's 1 to 65534` },
     "modem-path": { type: "string", value: "DEV", help: "the LINUX board's modem device" },
     keys: { type: "string", value: "FILE", help: "the head-end's key file" },
     dist: { type: "string", value: "DIR", help: "the build's folder (default dist)" },

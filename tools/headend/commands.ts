@@ -19,6 +19,7 @@ import { decodeImageFile, isImageFile } from "../../firmware/common/image-file";
 import { hostNative } from "../../hal/host/native";
 import { errName, lookupErr } from "../errors/table";
 import { isTagsFile, TAGS_RECORD } from "../keys/keyfile";
+import { Id } from "../../firmware/protocol/catalogue";
 
 /** Every topic of the head-end starts with it. */
 export const TOPIC_ROOT = "meterline";
@@ -133,7 +134,7 @@ export function parseCommand(name: string, payload: string): Command {
   if (id !== undefined && typeof id !== "string" && typeof id !== "number") throw refuse("BAD_ARGUMENT", `${n}: id must be a string or a number`);
   const base = id === undefined ? {} : { id: id as string | number };
   if (n === "read" || n === "identify") {
-    if (o.meter !== undefined && !isInt(o.meter, 1, 0xfffffffe)) throw refuse("BAD_ARGUMENT", `${n}: meter must be a meter id from 1 to 4294967294, got ${JSON.stringify(o.meter)}`);
+    if (o.meter !== undefined && !isInt(o.meter, 1, Id.MAX_METER)) throw refuse("BAD_ARGUMENT", `${n}: meter must be a meter id from 1 to ${Id.MAX_METER}, got ${JSON.stringify(o.meter)}`);
     return { ...base, name: n, ...(o.meter !== undefined ? { meter: o.meter as number } : {}) };
   }
   if (n !== "update") return { ...base, name: n };
@@ -153,7 +154,7 @@ export function parseCommand(name: string, payload: string): Command {
   if (o.meters !== undefined && o.group !== undefined) throw refuse("BAD_ARGUMENT", "update: give meters or group, not both");
   if (o.meters !== undefined) {
     if (o.meters === "outdated") c.meters = "outdated";
-    else if (Array.isArray(o.meters) && o.meters.length && o.meters.every((m) => isInt(m, 1, 0xfffffffe)) && new Set(o.meters).size === o.meters.length) c.meters = o.meters as number[];
+    else if (Array.isArray(o.meters) && o.meters.length && o.meters.every((m) => isInt(m, 1, Id.MAX_METER)) && new Set(o.meters).size === o.meters.length) c.meters = o.meters as number[];
     else throw refuse("BAD_ARGUMENT", `update: meters must be "outdated" or a list of different meter ids, got ${JSON.stringify(o.meters)}`);
   }
   if (o.group !== undefined) {

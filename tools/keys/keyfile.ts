@@ -13,6 +13,7 @@ import { hostNative } from "../../hal/host/native";
 import { KEY_RECORD, TAGS_RECORD } from "../../firmware/concentrator/keystore";
 export { TAGS_RECORD };
 import type { LinkKeys } from "../../firmware/link/auth";
+import { Id } from "../../firmware/protocol/catalogue";
 
 export const KEY_FORMAT = "meterline-keys/1";
 
@@ -35,7 +36,7 @@ export function loadKeys(file: string): KeyFile {
   if (!k || k.format !== KEY_FORMAT || typeof k.meters !== "object") throw new KeyError(`${file}: not a meterline key file (format "${KEY_FORMAT}")`);
   if (k.head !== undefined && !hexKey(k.head, KEY_SIZE)) throw new KeyError(`${file}: head: the head-end's secret must be ${KEY_SIZE * 2} hex digits`);
   for (const [id, hex] of Object.entries(k.meters)) {
-    if (!/^\d+$/.test(id) || +id < 1 || +id > 0xfffffffe) throw new KeyError(`${file}: meters["${id}"]: not a meter id`);
+    if (!/^\d+$/.test(id) || +id < 1 || +id > Id.MAX_METER) throw new KeyError(`${file}: meters["${id}"]: not a meter id`);
     if (!hexKey(hex, KEY_SIZE)) throw new KeyError(`${file}: meters["${id}"]: the key must be ${KEY_SIZE * 2} hex digits`);
   }
   return k;

@@ -17,6 +17,7 @@ import { authorisationFor, blockKeyFor, concentratorKeyFile, loadKeys, newKeys, 
 import { campaignDigest, checkImageFile } from "../image/image";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../../firmware/common/hmac";
 import { cli, int, isMain, ToolError, UsageError, writeOutput, type Parsed, type ToolGroup } from "../cli/cli";
+import { Id } from "../../firmware/protocol/catalogue";
 
 export const TOOL: ToolGroup = {
   name: "keys", run: "npm run keys --",
@@ -65,7 +66,7 @@ export function parseIds(spec: string): number[] {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
     if (!m) throw new UsageError(`--meters: "${part}" is not an id or a range a-b`);
     const a = +m[1], b = m[2] === undefined ? a : +m[2];
-    if (a < 1 || b > 0xfffffffe || b < a || b - a > 100000) throw new UsageError(`--meters: "${part}" is out of range`);
+    if (a < 1 || b > Id.MAX_METER || b < a || b - a > 100000) throw new UsageError(`--meters: "${part}" is out of range`);
     for (let i = a; i <= b; i++) ids.push(i);
   }
   return ids;
