@@ -33,7 +33,7 @@ function commandOf(script: string): [string, string[]] {
 }
 
 /** What an error line of each tool starts with. */
-const PREFIX: Record<string, string> = { start: "bench", scenario: "bench", pack: "image", size: "gate" };
+const PREFIX: Record<string, string> = { start: "bench", scenario: "bench", pack: "image" };
 
 const TOOLS: { name: string; cmd: [string, string[]]; prefix: string }[] = [
   ...Object.keys(scripts).filter((s) => !NOT_TOOLS.includes(s)).map((s) => ({ name: `npm run ${s}`, cmd: commandOf(s), prefix: PREFIX[s] ?? s })),
@@ -81,6 +81,16 @@ describe("every host tool answers --help and refuses an unknown option", () => {
         expect(err[0], t.name).toMatch(new RegExp(`^${t.prefix}: unknown (option|command) "--frobnicate"`));
       }
     }
+  }, 300_000);
+
+  it("each script's --help names the script it was run as in its usage line", async () => {
+    const skip = ["start", "scenario", "pack"]; // start and scenario: one tool (npm start is checked below); pack: image --bare
+    const results = await pool(Object.keys(scripts).filter((s) => !NOT_TOOLS.includes(s) && !skip.includes(s)).map((s) => () => {
+      const [n, a] = commandOf(s);
+      return run(n, [...a, "--help"]).then((r) => ({ s, first: r.stdout.split("\n")[0] }));
+    }));
+    for (const { s, first } of results) expect(first, s).toMatch(new RegExp(`^usage: npm run ${s} -- `));
+    expect(results.find((x) => x.s === "size")?.first).toBe("usage: npm run size -- [options]");
   }, 300_000);
 
   it("shows the defaults in the help: image's block size, deploy's method, fuzz's runs", async () => {

@@ -1,7 +1,8 @@
 /*
  * npm run gate (and npm run size, the build's last step): runs the gate over every bundle in
  * dist/ and prints each one's size beside its budget. Exit 1 when any bundle fails (or none
- * is there). `--sizes` prints the table only (exit 0 unless a bundle is missing).
+ * is there). `--sizes` prints the table only (exit 0 unless a bundle is missing); with it the
+ * tool is npm run size, and its help and errors say so.
  */
 import { readdirSync, readFileSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +19,20 @@ export const TOOL: Tool = {
   examples: ["npm run gate", "npm run size"],
   notes: ["exit 0; 1 when a bundle fails the gate (not with --sizes) or no bundle is there"],
 };
+
+/** The same tool as npm run size runs it (gate --sizes): its help and its errors name that script. */
+export const SIZE_TOOL: Tool = {
+  ...TOOL, name: "size", run: "npm run size --",
+  about: "Each bundle's size in the build's folder beside its budget (tools/gate/budgets.json), and whether it\npasses the Espruino compatibility gate: npm run gate -- --sizes, which exits 0 even when one fails.",
+  examples: ["npm run size", "npm run size -- --dist /tmp/dist"],
+  notes: ["exit 0; 1 when no bundle is there"],
+};
+
+/** The tool as it was run: npm run size gives --sizes (before any "--"). */
+export function toolFor(argv: string[]): Tool {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--sizes") ? SIZE_TOOL : TOOL;
+}
 
 function gate({ values: v }: Parsed): number {
   const dist = v.dist as string;
@@ -48,4 +63,4 @@ function gate({ values: v }: Parsed): number {
   return failed && !v.sizes ? 1 : 0;
 }
 
-if (isMain(import.meta.url)) cli(TOOL, gate);
+if (isMain(import.meta.url)) cli(toolFor(process.argv.slice(2)), gate);
