@@ -9,6 +9,8 @@
  *   meterline.profile([id])                 a round of load-profile intervals since the last collected
  *   meterline.events([id])                  a round of event-log records since the last collected
  *   meterline.join(id, group)               put a meter in a group (campaigns can select by group)
+ *   meterline.remove(id)                    take a meter out: never read, updated or found again; its readings stay
+ *   meterline.replace(oldId, newId)         a new meter takes an old one's place (its group); their readings stay apart
  *   meterline.identify([id])                learn kind, board, version and group of the meters
  *   meterline.time(unix)                    set the clock here and in every meter
  *   meterline.resume(["img.bin"[, "img.tags"]])  continue a paused campaign, or with the image (and tags), one a restart interrupted
@@ -27,7 +29,7 @@ import { getU32 } from "../common/bytes";
 import { PACKED_MAGIC } from "../common/image";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
-import { P, Rd } from "../protocol/catalogue";
+import { Id, P, Rd } from "../protocol/catalogue";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile, type ImageFileHeader } from "../common/image-file";
 import { bytesAt, findById, TAGS_RECORD } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
@@ -189,11 +191,12 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     if (o.group !== undefined || m === undefined || m === "outdated") {
       for (i = 0; i < r.count(); i++) {
         var b = r.board(i);
+        if (r.flags(i) & Rf.REMOVED) continue;
         if (o.group !== undefined ? r.group(i) === o.group : m === undefined || r.version(i) < ver && (!b || b === brd)) ids.push(r.id(i));
       }
     } else if (!Array.isArray(m)) return fail(Err.BAD_ARG, "meters must be a list of meter ids or \"outdated\"");
     else for (i = 0; i < m.length; i++) {
-      if (r.find(m[i]) < 0) return fail(Err.UNKNOWN_METER, "meter " + m[i] + " is not in the registry");
+      if (r.find(m[i]) < 0 || r.flags(r.find(m[i])) & Rf.REMOVED) return fail(Err.UNKNOWN_METER, "meter " + m[i] + " is not in the registry (or was removed)");
       ids.push(m[i]);
     }
     return ids.length ? ids : fail(Err.BAD_ARG, "no meters to update");
@@ -249,7 +252,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var r = c.registry;
       for (var i = 0; i < r.count(); i++) {
         var st = r.stats(i);
-        print(r.id(i) + " kind " + r.kind(i) + " v" + r.version(i) + " ok " + st.ok + " missed " + st.fail + " seen " + st.lastSeen + " q " + st.quality);
+        print(r.id(i) + " kind " + r.kind(i) + " v" + r.version(i) + " ok " + st.ok + " missed " + st.fail + " seen " + st.lastSeen + " q " + st.quality + (r.flags(i) & Rf.REMOVED ? " removed" : ""));
       }
       return r.count();
     },
@@ -322,6 +325,25 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.BAD_ARG ? "join(meter id, group 1..4294967294)" : "busy or no modem") : 0;
     },
     profile: function (id?: number) { return collectNow(id, Rd.PROFILE, "profile"); },
+    remove: function (id: number) {
+      var r = c.registry, i = r.find(id);
+      if (i < 0 || r.flags(i) & Rf.REMOVED) return fail(Err.UNKNOWN_METER, "remove(meter id in the registry)");
+      r.setFlags(i, r.flags(i) | Rf.REMOVED);
+      say("meter " + id + " removed (its readings stay)");
+      return 0;
+    },
+    replace: function (oldId: number, newId: number) {
+      var r = c.registry, i = r.find(oldId);
+      if (i < 0 || r.flags(i) & Rf.REMOVED || !isInt(newId, 1, Id.MAX_METER) || r.find(newId) >= 0) return fail(Err.BAD_ARG, "replace(meter id in the registry, new meter id not in it)");
+      // the new id takes the old one's place (how it came in, its group: joined on the line
+      // below); what the new meter is comes from its identity, its readings are its own
+      var k = r.add(newId, r.flags(i) & (Rf.CONFIGURED | Rf.DISCOVERED));
+      if (k < 0) return fail(-k, "registry full");
+      i = r.find(oldId);
+      r.setFlags(i, r.flags(i) | Rf.REMOVED);
+      say("meter " + newId + " replaces " + oldId);
+      return r.group(i) ? this.join(newId, r.group(i)) : 0;
+    },
     identify: function (id?: number) { return collectNow(id, Rd.IDENTIFY, "identify"); },
     events: function (id?: number) { return collectNow(id, Rd.EVENTS, "events"); },
     time: function (unix: number) {

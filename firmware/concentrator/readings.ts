@@ -85,6 +85,8 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
   }
 
   function ask(): void {
+    // a removed meter is not asked
+    while (cur >= 0 && cur < end && reg.flags(cur) & Rf.REMOVED) cur++;
     if (cur >= end) {
       cur = -1;
       var f = finish;

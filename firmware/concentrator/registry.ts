@@ -6,7 +6,11 @@
 import { Err } from "../common/errors";
 
 /** Registry flags: how a meter came in, and what its IDENTITY said it can do. */
-export const enum Rf { CONFIGURED = 1, DISCOVERED = 2, /** its boot routine installs packed images (IDENTITY caps) */ UNPACKS = 4 }
+export const enum Rf {
+  CONFIGURED = 1, DISCOVERED = 2, /** its boot routine installs packed images (IDENTITY caps) */ UNPACKS = 4,
+  /** taken out by the operator (remove, or replaced by another id): never read, updated or found again; its readings stay */
+  REMOVED = 8,
+}
 
 export interface Registry {
   readonly capacity: number;
@@ -17,6 +21,8 @@ export interface Registry {
   add(id: number, flags: number): number;
   id(i: number): number;
   flags(i: number): number;
+  /** Meter i's flags, as they are from now on (remove: Rf.REMOVED added); kept across restarts. */
+  setFlags(i: number, f: number): void;
   kind(i: number): number;
   version(i: number): number;
   setInfo(i: number, kind: number, version: number): void;
@@ -86,6 +92,7 @@ export function registry(capacity: number, changed?: (i: number) => void): Regis
     },
     id: function (i) { return ids[i]; },
     flags: function (i) { return flags[i]; },
+    setFlags: function (i, f) { if (flags[i] !== f) { flags[i] = f; if (changed) changed(i); } },
     kind: function (i) { return kinds[i]; },
     version: function (i) { return versions[i]; },
     setInfo: function (i, k, v) {
