@@ -203,12 +203,14 @@ function progressChart(r: RunResult): string {
   let marks = "";
   r.events.forEach((e, k) => {
     const t = onAxis(r, e.t);
-    if (t < 0 || t > tMax || e.kind === "restart") return;
-    marks += `<line class="event-mark" x1="${fx(x(t))}" y1="${T}" x2="${fx(x(t))}" y2="${H - B}" stroke="#b00020" stroke-dasharray="3,3"/><text x="${fx(x(t) + 3)}" y="${T + 40 + 12 * (k % 4)}" font-size="11" fill="#b00020">${k + 1}</text>`;
+    // (the end is noted at the last sample's time, which its subtraction can put a hair past tMax)
+    if (t < -0.001 || t > tMax + 0.001 || e.kind === "restart") return;
+    const who = e.meter !== undefined ? ` data-meter="${e.meter}" data-kind="${e.kind}"` : "";
+    marks += `<line class="event-mark" data-event="${k + 1}"${who} x1="${fx(x(t))}" y1="${T}" x2="${fx(x(t))}" y2="${H - B}" stroke="#b00020" stroke-dasharray="3,3"/><text x="${fx(x(t) + 3)}" y="${T + 40 + 12 * (k % 4)}" font-size="11" fill="#b00020">${k + 1}</text>`;
   });
   const rows = Math.ceil(phaseLegend(r).length / 4);
   return `<svg class="chart" id="progress" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 8 + rows * 18}" role="img" aria-label="campaign progress">
-${bands(r, T, H - B - T)}<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#333"/>
+${bands(r, T, H - B - T)}<line class="time-axis" x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#333"/>
 <polyline class="held-line" points="${held}" fill="none" stroke="#1f6fd1" stroke-width="2"/><polyline points="${done}" fill="none" stroke="#2a9d3a" stroke-width="2" stroke-dasharray="5,3"/>
 ${axes}${marks}
 <text x="${W - R + 4}" y="${T + 12}" font-size="11" fill="#1f6fd1">blocks held</text>
@@ -247,14 +249,14 @@ function laneChart(r: RunResult): string {
     for (const e of r.events) {
       if (e.meter !== m.id || !e.kind) continue;
       const t = onAxis(r, e.t);
-      if (t < 0 || t > tMax) continue;
+      if (t < -0.001 || t > tMax + 0.001) continue;
       const cx = fx(x(t));
       if (e.kind === "cut") marks += `<g class="lane-cut"><line x1="${cx}" y1="${top}" x2="${cx}" y2="${base}" stroke="#b00020" stroke-width="2"/><text x="${cx}" y="${top + 10}" font-size="11" fill="#b00020" text-anchor="middle">✕</text><title>${esc(e.text)}</title></g>`;
       else if (e.kind === "power-back") marks += `<g class="lane-back"><line x1="${cx}" y1="${top}" x2="${cx}" y2="${base}" stroke="#e08a00" stroke-width="2"/><title>${esc(e.text)}</title></g>`;
       else marks += `<g class="lane-restart"><path d="M${cx},${top + 2} l5,9 l-10,0 z" fill="#2a9d3a"/><title>${esc(e.text)}</title></g>`;
     }
     const ok = m.campaignState === "activated";
-    out += `<g class="lane" data-meter="${m.id}"><rect x="${L}" y="${top}" width="${W - L - R}" height="${LH}" fill="#fafafa" stroke="#ddd"/>${pieces}${off}${marks}`
+    out += `<g class="lane" data-meter="${m.id}"><rect class="lane-track" x="${L}" y="${top}" width="${W - L - R}" height="${LH}" fill="#fafafa" stroke="#ddd"/>${pieces}${off}${marks}`
       + `<text x="${L - 6}" y="${top + 17}" font-size="12" text-anchor="end">${m.id}</text><text x="${W - R + 4}" y="${top + 17}" font-size="11" fill="${ok ? "#2a7a2a" : "#b00020"}">${esc(m.campaignState)}</text></g>`;
   });
   const H = T + shown.length * (LH + gap);

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { parseScenario } from "../../bench/scenario";
 import { runScenario, type RunResult } from "../../bench/run";
 import { reportHtml, PHASES } from "../../bench/report";
-import { chromiumPath, look, pixelsOf, type Box, type Measured } from "../fixtures/chromium";
+import { chromiumPath, look, pixelsOf, type Box, type Measured, type Png } from "../fixtures/chromium";
 
 /** The default scenario (8 meters, 10% loss in bursts, a cut in one download and one in a swap) with a synthetic image, so no build is needed. */
 const scenario = (over: Record<string, unknown> = {}) => {
@@ -19,12 +19,22 @@ const scenario = (over: Record<string, unknown> = {}) => {
 const SELECTORS = [
   "svg.chart", ".lane", ".lane-cut", ".lane-back", ".lane-restart", ".lane-off", ".heat-cell", "#heatmap", ".legend-item", ".airtime-bar",
   ".reading-row", ".register-line", ".profile-bar", "table", ".stripe-notes li", "p.caption", "h2",
+  ".event-mark", "#progress .time-axis", ".lane-track",
 ];
 const inLane = (id: number) => [".lane-cut", ".lane-back", ".lane-restart", ".lane-off"].map((s) => `.lane[data-meter="${id}"] ${s}`);
 
 const seenAs = (bin: string, r: RunResult, extra: string[] = []) => look(bin, reportHtml(r), [...SELECTORS, ...extra]);
 const inside = (b: Box, o: Box) => b.x >= o.x - 1 && b.y >= o.y - 1 && b.x + b.w <= o.x + o.w + 1 && b.y + b.h <= o.y + o.h + 1;
 const overlap = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+/** Pixels in a box far redder than green and blue: a thin red line, even where antialiasing blends it with what is under it. */
+const reddish = (p: Png, b: { x: number; y: number; w: number; h: number }) => {
+  let n = 0;
+  for (let y = Math.max(0, Math.floor(b.y)); y < Math.min(p.height, b.y + b.h); y++) for (let x = Math.max(0, Math.floor(b.x)); x < Math.min(p.width, b.x + b.w); x++) {
+    const k = (y * p.width + x) * 4;
+    if (p.rgba[k] > p.rgba[k + 1] + 50 && p.rgba[k] > p.rgba[k + 2] + 40) n++;
+  }
+  return n;
+};
 const chart = (m: Measured, id: string) => m["svg.chart"].find((b) => b.attrs.id === id)!;
 
 describe("the bench's report page in headless Chromium", () => {
@@ -68,6 +78,32 @@ describe("the bench's report page in headless Chromium", () => {
     expect(m[".lane-restart"].length).toBe(r.events.filter((e) => e.kind === "restart").length);
     expect(m[".lane-restart"].length).toBe(7);
     for (const s of [".lane-cut", ".lane-back", ".lane-restart"]) for (const b of m[s]) expect(inside(b, chart(m, "lanes")), s).toBe(true);
+
+    // the campaign's events on the progress chart, on its own time axis (seconds from the campaign's start, as the
+    // lanes): a mark for each one inside the campaign but the restarts (those are on the lanes), each at its time's
+    // fraction of the axis, seen as red dashes
+    const progress = chart(m, "progress"), axis = m["#progress .time-axis"][0];
+    const tMax = r.timeline[r.timeline.length - 1].t;
+    const shownEvents = r.events.filter((e) => e.kind !== "restart" && Math.abs(e.t - r.campaignStartS - tMax / 2) <= tMax / 2 + 0.01);
+    const marks = m[".event-mark"];
+    expect(marks.length).toBe(shownEvents.length);
+    expect(marks.length).toBe(6); // the start, 1003's cut and power back, 1006's cut and power back, the end
+    expect(axis.w).toBeGreaterThan(500);
+    marks.forEach((b, i) => {
+      expect(inside(b, progress), b.attrs["data-event"]).toBe(true);
+      expect(b.h).toBeGreaterThan(150);
+      const f = (shownEvents[i].t - r.campaignStartS) / tMax;
+      expect(Math.abs(b.x + b.w / 2 - (axis.x + f * axis.w)), shownEvents[i].text).toBeLessThan(2);
+      expect(reddish(shot, { x: b.x - 1.5, y: b.y, w: b.w + 3, h: b.h }), shownEvents[i].text).toBeGreaterThan(40);
+    });
+    // 1003's power cut: the same fraction of the time axis on the progress chart as on its lane
+    const cutMark = marks.filter((b) => b.attrs["data-meter"] === "1003" && b.attrs["data-kind"] === "cut");
+    expect(cutMark.length).toBe(1);
+    const track = m[".lane-track"][ids.indexOf(1003)];
+    const onProgress = (cutMark[0].x + cutMark[0].w / 2 - axis.x) / axis.w, onLane = (cut[0].x + cut[0].w / 2 - track.x) / track.w;
+    expect(onProgress).toBeGreaterThan(0.05);
+    expect(onProgress).toBeLessThan(0.5);
+    expect(Math.abs(onProgress - onLane) * track.w).toBeLessThan(2);
 
     // the heat map: a cell per meter and round, each with a size, inside the map
     expect(m["#heatmap"][0].attrs["aria-label"]).toBe("deficits by round");
