@@ -76,17 +76,21 @@ export async function followCampaign(env: CampaignEnv): Promise<CampaignRun | st
   const timeline: Sample[] = [];
   let ended = "";
   const K = img.session.blockCount;
+  // each meter's blocks when last seen on (a meter that is off keeps what its flash holds)
+  const lastHeld = ids.map(() => 0);
   const sample = (waiting?: Sample["waiting"]) => {
     let held = 0, complete = 0;
     const each: number[] = [];
     ids.forEach((id, i) => {
       const n = isSim(id) ? rig.meters.get(id) : undefined;
       const st = camp.state(i);
-      const done = st >= Ms.COMPLETE && st !== Ms.FAILED;
-      if (done) complete++;
       let h = -1;
-      if (n && !n.clock.dead) h = n.meter.receiver.session()?.imageId === img.session.imageId ? Math.min(n.meter.receiver.received(), K) : faults.installed.has(id) ? K : 0;
-      else if (!n && done) h = K;
+      if (n && !n.clock.dead) h = lastHeld[i] = n.meter.receiver.session()?.imageId === img.session.imageId ? Math.min(n.meter.receiver.received(), K) : faults.installed.has(id) ? K : 0;
+      // a real board: the bench cannot see into it, so the campaign's state it is
+      else if (!n) lastHeld[i] = h = st >= Ms.COMPLETE && st !== Ms.FAILED ? K : -1;
+      // complete: it holds the whole image, as its lane shows; not the campaign's state, which
+      // (coded) moves a meter not heard unfinished to activating on trust, before its read-back
+      if (lastHeld[i] === K) complete++;
       if (h > 0) held += h;
       each.push(h);
     });

@@ -37,8 +37,10 @@ export { DAY0, notUpdated, registerProblems } from "./run-verdict";
  * whenever the phase changes. `held`: the blocks each meter holds, in the scenario's meter
  * order: a simulated meter's own count (all of them once its boot routine installed the
  * image), -1 while it is off; a real board holds all once the campaign counts it complete,
- * else -1 (the bench cannot see into it). `blocksHeld`: their sum; `complete`: the meters the
- * campaign counts complete. `waiting`: on leaving the read-back, the meters it did not find
+ * else -1 (the bench cannot see into it). `blocksHeld`: their sum; `complete`: the meters that
+ * hold the whole image (as their lanes show; one that is off, by what it held when it went
+ * off), not the campaign's states: coded, it takes a meter not heard unfinished as activating
+ * until its read-back says otherwise. `waiting`: on leaving the read-back, the meters it did not find
  * activated and their states (why the campaign goes on).
  */
 export interface Sample {
