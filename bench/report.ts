@@ -7,7 +7,7 @@
  * The pure pieces (ticks, off spans, heat grid, stripe notes, phase legend) are exported for
  * their tests; test/bench/report-page-in-headless-chromium... looks at the page in Chromium.
  */
-import { DAY0, type RunResult, type Sample } from "./run";
+import { DAY0, type RoundHeard, type RunResult, type Sample } from "./run";
 import { errName } from "../tools/errors/table";
 import { Ph, PHASE_NAMES, REBOOT_WAIT_MS } from "../firmware/concentrator/campaign";
 
@@ -102,16 +102,34 @@ export interface HeatGrid {
 }
 
 /**
+ * Every round of the campaign, from its first heard (round 0, the control's query, only when
+ * heard) to the last it counted (r.campaign.rounds): one the concentrator heard nobody in
+ * (coded: no unfinished meter answered the group query, so it went on to activate) is there
+ * too, marked unheard, so the heat map skips no round.
+ */
+export function everyRound(r: RunResult): (RoundHeard & { unheard?: boolean })[] {
+  const by = new Map(r.rounds.map((rd) => [rd.round, rd]));
+  const first = r.rounds.length ? Math.min(1, r.rounds[0].round) : 1;
+  const last = Math.max(r.campaign.rounds, ...r.rounds.map((rd) => rd.round));
+  const out: (RoundHeard & { unheard?: boolean })[] = [];
+  for (let k = first; k <= last; k++) {
+    const rd = by.get(k);
+    out.push(rd && Object.keys(rd.need).length + rd.missing.reduce((a, v) => a + v, 0) > 0 ? rd : { round: k, t: rd?.t ?? NaN, missing: [], need: {}, unheard: true });
+  }
+  return out;
+}
+
+/**
  * The heat map's grid. Patent: how many meters reported each block missing, by round (blocks
  * binned into at most `maxCols` columns, a column showing its worst block). Coded: each
  * meter's deficit by round (-1: not heard that round: finished, or silent).
  */
 export function heatGrid(r: RunResult, maxCols = 200, maxRows = 100): HeatGrid {
-  const rounds = r.rounds;
+  const rounds = everyRound(r);
   if (r.scenario.method === "patent") {
     const K = r.image.blocks, binned = Math.max(1, Math.ceil(K / maxCols));
     const nCols = Math.ceil(K / binned);
-    const cells = rounds.map((rd) => Array.from({ length: nCols }, (_, c) => Math.max(0, ...rd.missing.slice(c * binned, (c + 1) * binned))));
+    const cells = rounds.map((rd) => Array.from({ length: nCols }, (_, c) => (rd.unheard ? -1 : Math.max(0, ...rd.missing.slice(c * binned, (c + 1) * binned)))));
     const cols = Array.from({ length: nCols }, (_, c) => (binned === 1 ? String(c) : `${c * binned}-${Math.min(K, (c + 1) * binned) - 1}`));
     return { kind: "blocks", rows: rounds.map((rd) => String(rd.round)), cols, cells, max: Math.max(0, ...cells.flat()), binned };
   }
@@ -282,6 +300,13 @@ function heat(v: number, max: number): string {
   return `rgb(${c.join(",")})`;
 }
 
+/** " Rounds 3 and 5 heard nobody." (the rounds the grid shows grey throughout), or "". */
+function unheard(g: HeatGrid): string {
+  const ks = g.kind === "blocks" ? g.rows.filter((_, i) => g.cells[i].every((v) => v < 0)) : g.cols.filter((_, j) => g.cells.every((row) => row[j] < 0));
+  if (!ks.length) return "";
+  return ks.length === 1 ? ` Round ${ks[0]} heard nobody.` : ` Rounds ${ks.slice(0, -1).join(", ")} and ${ks[ks.length - 1]} heard nobody.`;
+}
+
 function heatMap(r: RunResult): string {
   if (!r.rounds.length) return "<p>The concentrator heard no round's answers.</p>";
   const g = heatGrid(r);
@@ -292,7 +317,7 @@ function heatMap(r: RunResult): string {
   let cells = "";
   g.cells.forEach((row, i) => row.forEach((v, j) => {
     const cx = LB + j * cw, cy = TP + i * ch;
-    const label = blocks ? `round ${g.rows[i]}, block ${g.cols[j]}: ${v} ${v === 1 ? "meter" : "meters"} missing it` : `meter ${g.rows[i]}, round ${g.cols[j]}: ${v < 0 ? "not heard" : `needs ${v}`}`;
+    const label = blocks ? `round ${g.rows[i]}, block ${g.cols[j]}: ${v < 0 ? "no meter heard that round" : `${v} ${v === 1 ? "meter" : "meters"} missing it`}` : `meter ${g.rows[i]}, round ${g.cols[j]}: ${v < 0 ? "not heard" : `needs ${v}`}`;
     cells += `<rect class="heat-cell" x="${cx}" y="${cy}" width="${cw - (cw > 6 ? 1 : 0)}" height="${ch - 1}" fill="${v < 0 ? "#f2f2f2" : heat(v, g.max)}"><title>${esc(label)}</title></rect>`;
     if (!blocks && cw >= 24 && v >= 0) cells += `<text x="${cx + cw / 2}" y="${cy + ch / 2 + 4}" font-size="10" text-anchor="middle" fill="${v > g.max / 2 ? "#fff" : "#333"}">${v}</text>`;
   }));
@@ -302,11 +327,11 @@ function heatMap(r: RunResult): string {
   const H = TP + g.rows.length * ch;
   const steps = g.max <= 4 ? Array.from({ length: g.max + 1 }, (_, k) => k) : [0, 0.25, 0.5, 0.75, 1].map((f) => Math.round(f * g.max));
   const scale = steps.map((v, k) => `<rect class="heat-key" x="${LB + k * 50}" y="${H + 10}" width="50" height="10" fill="${heat(v, g.max)}" stroke="#ccc"/><text x="${LB + k * 50 + 25}" y="${H + 32}" font-size="10" text-anchor="middle">${v}</text>`).join("")
-    + (blocks ? "" : `<rect x="${LB + 270}" y="${H + 10}" width="20" height="10" fill="#f2f2f2" stroke="#ccc"/><text x="${LB + 294}" y="${H + 19}" font-size="10">not heard that round</text>`);
+    + `<rect x="${LB + 270}" y="${H + 10}" width="20" height="10" fill="#f2f2f2" stroke="#ccc"/><text x="${LB + 294}" y="${H + 19}" font-size="10">${blocks ? "no meter heard that round" : "not heard that round"}</text>`;
   const axisName = blocks ? `<text x="${LB - 6}" y="${TP - 5}" font-size="10" text-anchor="end">round \\ block</text>` : `<text x="${LB - 6}" y="${TP - 5}" font-size="10" text-anchor="end">meter \\ round</text>`;
   const what = blocks
-    ? `How many meters reported each block missing, round by round (the patent method polls every unfinished meter; the rows are rounds, the columns the image's ${r.image.blocks} blocks${g.binned > 1 ? `, ${g.binned} to a column, each showing its worst block` : ""}). A block still dark in a later round was lost again, or its meter was off.`
-    : "Each meter's deficit, round by round, as it answered the concentrator: the useful repair blocks it still needed (DEFICIT), or the blocks missing in its status report when it was served plain; 0 when it answered complete. Grey: not heard that round (finished, off, or silent). Round 0: the answers to the control's query, before the first round.";
+    ? `How many meters reported each block missing, round by round (the patent method polls every unfinished meter; the rows are rounds, the columns the image's ${r.image.blocks} blocks${g.binned > 1 ? `, ${g.binned} to a column, each showing its worst block` : ""}). A block still dark in a later round was lost again, or its meter was off. A grey row: a round in which no meter's status report was heard.${unheard(g)}`
+    : `Each meter's deficit, round by round, as it answered the concentrator: the useful repair blocks it still needed (DEFICIT), or the blocks missing in its status report when it was served plain; 0 when it answered complete. Grey: not heard that round (finished, off, or silent); a column all grey is a round in which no unfinished meter answered the group query, so the campaign went on to activate and left the read-back to find who was still short. Round 0: the answers to the control's query, before the first round.${unheard(g)}`;
   return `<svg class="chart" id="heatmap" xmlns="http://www.w3.org/2000/svg" width="${Math.max(LB + g.cols.length * cw + 20, 420)}" height="${H + 40}" role="img" aria-label="${blocks ? "missing blocks by round" : "deficits by round"}">${axisName}${labels}${cells}${scale}</svg><p class="caption">${what}</p>`;
 }
 

@@ -84,6 +84,29 @@ describe("the report's pieces", () => {
     expect(g.cells).toEqual([[-1, -1], [3, 1], [1, -1]]);
   });
 
+  it("the heat map skips no round: one the concentrator heard nobody in has its column (coded) or row (patent), grey throughout, and the caption names it", () => {
+    for (const method of ["coded", "patent"] as const) {
+      const r = run(method);
+      // heard in rounds 1 and 3 of 4: round 2's group query and round 4's heard nobody
+      r.rounds = [r.rounds[0], { ...r.rounds[1], round: 3 }];
+      r.campaign.rounds = 4;
+      const g = heatGrid(r), html = reportHtml(r);
+      if (method === "coded") {
+        expect(g.cols).toEqual(["1", "2", "3", "4"]);
+        expect(g.cells).toEqual([[-1, -1, -1, -1], [3, -1, 1, -1], [1, -1, -1, -1]]);
+        expect(html.match(/class="heat-cell"/g)!.length).toBe(3 * 4);
+      } else {
+        expect(g.rows).toEqual(["1", "2", "3", "4"]);
+        expect(g.cells[1].every((v) => v === -1) && g.cells[3].every((v) => v === -1)).toBe(true);
+        expect(g.cells[2]).toEqual([0, 0, 1, 0, 0]);
+        expect(html).toContain("no meter heard that round");
+      }
+      expect(html).toContain("Rounds 2 and 4 heard nobody.");
+    }
+    // every round heard: none named
+    expect(reportHtml(run("coded"))).not.toContain("heard nobody.");
+  });
+
   it("each read-back that left meters waiting says who and why; the stripes are counted", () => {
     const r = run("coded");
     expect(stripeNotes(r)).toEqual([
