@@ -169,6 +169,53 @@ export function stripeNotes(r: RunResult): string[] {
   return notes;
 }
 
+/**
+ * Why an activate or read-back stripe lasted longer than its pass over the meters (and, for
+ * activate, the reboot wait): one note per such stripe, from what the concentrator asked and
+ * heard in it (r.talk): each meter it asked, how often, and what it answered (or that it did
+ * not), with the blocks a meter's lane held when the stripe began if it was short of the image.
+ * `t`: the stripe's start (s on the chart's axis).
+ */
+export function longStripeNotes(r: RunResult): { t: number; text: string }[] {
+  const tl = r.timeline, talk = r.talk ?? [], K = r.image.blocks, out: { t: number; text: string }[] = [];
+  const at = (t: number) => `+${t.toFixed(1)} s`;
+  for (let i = 0; i < tl.length - 1; i++) {
+    const phase = tl[i].phase;
+    if ((phase !== "activate" && phase !== "read-back") || (i && tl[i - 1].phase === phase)) continue;
+    let j = i + 1;
+    while (j < tl.length - 1 && tl[j].phase === phase) j++;
+    const t0 = tl[i].t, t1 = tl[j].t, said = talk.filter((x) => x.t >= t0 - 0.05 && x.t <= t1 + 0.05 && x.phase === phase);
+    // one pass: what was asked before any meter was asked a second time (broadcasts all count)
+    const seen = new Set<number>();
+    let passEnd = t0;
+    for (const x of said) {
+      if (!x.asked) continue;
+      if (x.meter && seen.has(x.meter)) break;
+      if (x.meter) seen.add(x.meter);
+      passEnd = x.t;
+    }
+    const wait = phase === "activate" ? REBOOT_WAIT_MS / 1000 : 0, usual = passEnd - t0 + wait + 3;
+    if (t1 - t0 <= usual || !said.length) continue;
+    const parts: string[] = [];
+    const casts = new Map<string, number>();
+    for (const x of said) if (x.asked && !x.meter) casts.set(x.what, (casts.get(x.what) ?? 0) + 1);
+    for (const [w, n] of casts) parts.push(`${w} broadcast ${n === 1 ? "once" : `${n} times`}`);
+    const ids = [...new Set(said.filter((x) => x.meter).map((x) => x.meter))];
+    const per = ids.map((id) => {
+      const asked = said.filter((x) => x.asked && x.meter === id), answers = said.filter((x) => !x.asked && x.meter === id);
+      const k = r.meters.findIndex((m) => m.id === id), h = k >= 0 ? tl[i].held[k] : undefined;
+      const short = h !== undefined && h < K ? ` (its lane: ${h < 0 ? "off" : `${h} of ${K} blocks`} at the start)` : "";
+      const what = asked.length ? `${asked[0].what} ${asked.length === 1 ? "once" : `${asked.length} times`}` : "not asked by address";
+      const ans = answers.length ? answers.map((a) => `${a.what} at ${at(a.t)}`).join(", ") : "no answer";
+      const unanswered = asked.length - answers.length;
+      return `${id}${short}: ${what}, ${unanswered > 0 && answers.length ? `${unanswered} unanswered, then ` : ""}${ans}`;
+    });
+    const why = phase === "activate" ? `one pass and the ${wait} s wait for the restarts take about ${(usual - 3).toFixed(0)} s` : `one pass takes about ${Math.max(1, passEnd - t0).toFixed(0)} s`;
+    out.push({ t: t0, text: `The ${phase} stripe ${at(t0)} to ${at(t1)} took ${(t1 - t0).toFixed(0)} s (${why}; a meter that does not answer is asked again, the pause doubling while nobody answers, up to a minute): ${[...parts, ...per].join("; ")}.` });
+  }
+  return out;
+}
+
 /** The runs of one phase in the timeline (how many stripes of it the chart shows). */
 export function stripes(tl: Sample[], phase: string): number {
   let n = 0;
@@ -240,8 +287,8 @@ ${legendRow(r, H + 4)}
 function stripeCaption(r: RunResult): string {
   const a = stripes(r.timeline, "activate"), b = stripes(r.timeline, "read-back");
   if (!a && !b) return "";
-  const notes = stripeNotes(r);
-  return `<p class="caption">The bands are the campaign's phases; the airtime each took is in the legend. Each <b>activate</b> stripe is the activation (${r.scenario.method === "coded" ? "the ACTIVATE broadcast repeated, so that hardly a meter misses it" : "one ACTIVATE broadcast"}, then ACTIVATE addressed to each meter that keeps missing it) and the ${REBOOT_WAIT_MS / 1000} s wait for the meters to restart; each <b>read-back</b> stripe asks the meters what they now run. A read-back that does not find every meter activated sends the campaign back: here it activated ${a} ${a === 1 ? "time" : "times"} and read back ${b} ${b === 1 ? "time" : "times"}.</p>${notes.length ? `<ul class="caption stripe-notes">${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}`;
+  const notes = [...longStripeNotes(r).map((n) => ({ ...n, cls: "long-stripe" })), ...stripeNotes(r).map((text) => ({ t: +(/ending at \+(\d+)/.exec(text)?.[1] ?? 0), text, cls: "waiting" }))].sort((a, b) => a.t - b.t);
+  return `<p class="caption">The bands are the campaign's phases; the airtime each took is in the legend. Each <b>activate</b> stripe is the activation (${r.scenario.keys ? "ACTIVATE addressed to each meter, as keyed meters take it only so, again to each that does not answer" : `${r.scenario.method === "coded" ? "the ACTIVATE broadcast repeated, so that hardly a meter misses it" : "one ACTIVATE broadcast"}, then ACTIVATE addressed to each meter that keeps missing it`}) and the ${REBOOT_WAIT_MS / 1000} s wait for the meters to restart (a stripe that took longer has a note below saying who was asked and what they answered); each <b>read-back</b> stripe asks the meters what they now run. A read-back that does not find every meter activated sends the campaign back: here it activated ${a} ${a === 1 ? "time" : "times"} and read back ${b} ${b === 1 ? "time" : "times"}.</p>${notes.length ? `<ul class="caption stripe-notes">${notes.map((n) => `<li class="${n.cls}">${esc(n.text)}</li>`).join("")}</ul>` : ""}`;
 }
 
 const LANES_MAX = 100;

@@ -7,14 +7,14 @@
 import type { consoleApi } from "../firmware/concentrator/console";
 import { Ms, Ph, PHASE_NAMES, STATE_NAMES, type Campaign } from "../firmware/concentrator/campaign";
 import type { Msg } from "../firmware/protocol/codec";
-import { T } from "../firmware/protocol/catalogue";
+import { NAMES, P, T, Uo } from "../firmware/protocol/catalogue";
 import { forEachMissing } from "../firmware/protocol/missing";
-import { nameCodes } from "../tools/errors/table";
+import { errName, nameCodes } from "../tools/errors/table";
 import { typed } from "../tools/protocol/typed";
 import type { Image } from "./image";
 import type { ConcNode, LinkRig } from "./rig";
 import type { Faults } from "./run-faults";
-import type { RoundHeard, RunHooks, Sample } from "./run";
+import type { RoundHeard, RunHooks, Sample, Talk } from "./run";
 import type { Scenario } from "./scenario";
 
 export interface CampaignEnv {
@@ -48,7 +48,11 @@ export interface CampaignRun {
   ended: string;
   timeline: Sample[];
   rounds: RoundHeard[];
+  talk: Talk[];
 }
+
+/** The read-back's outcomes (Uo), as the notes name them. */
+const Uo_NAMES: Record<number, string> = { [Uo.RUNNING]: "running", [Uo.REVERTED]: "reverted", [Uo.FAILED]: "failed" };
 
 /** Starts the campaign and follows it to its end (or its deadline and 10 minutes); a string: why it did not start. */
 export async function followCampaign(env: CampaignEnv): Promise<CampaignRun | string> {
@@ -113,6 +117,29 @@ export async function followCampaign(env: CampaignEnv): Promise<CampaignRun | st
     }
     return took;
   };
+  // what the concentrator asked and heard in the activate and read-back phases (the report's notes on long stripes)
+  const talk: Talk[] = [];
+  const inTalk = () => camp.phase() === Ph.ACTIVATE || camp.phase() === Ph.READBACK;
+  const ep = conc.ctx.endpoint, send = ep.send;
+  ep.send = (m: Msg) => {
+    const ph = PHASE_NAMES[camp.phase()], e = send.call(ep, m);
+    if (!e && (ph === "activate" || ph === "read-back") && (m.type === T.ACTIVATE || m.type === T.STATUS_QUERY || m.type === T.RESULT_LIST)) {
+      const tm = typed(m), to = m.mode === P.TO_METER ? m.dst : 0;
+      talk.push({ t: (clock.now() - c0) / 1000, phase: ph, asked: true, meter: to, what: NAMES[m.type] ?? String(m.type), ...(tm.type === T.RESULT_LIST ? { ids: tm.body.ids.map((x) => x.id) } : {}) });
+    }
+    return e;
+  };
+  const tapped = camp.onMessage;
+  camp.onMessage = (m: Msg) => {
+    const ph = PHASE_NAMES[camp.phase()], was = inTalk(), took = tapped(m);
+    if (took && was) {
+      const tm = typed(m);
+      const what = tm.type === T.ERROR ? `ERROR ${errName(tm.body.code)}` : tm.type === T.UPDATE_RESULT ? `UPDATE_RESULT ${Uo_NAMES[tm.body.outcome] ?? tm.body.outcome} v${tm.body.version}`
+        : tm.type === T.STATUS_REPORT ? `STATUS_REPORT ${tm.body.received} of ${K} blocks` : tm.type === T.DEFICIT ? `DEFICIT ${tm.body.needed}` : NAMES[m.type] ?? String(m.type);
+      talk.push({ t: (clock.now() - c0) / 1000, phase: ph, asked: false, meter: m.src, what });
+    }
+    return took;
+  };
   sample();
   let lastSample = clock.now(), lastPhase = camp.phase();
   const until = c0 + sc.deadlineMinutes * 60_000 + 600_000;
@@ -143,5 +170,5 @@ export async function followCampaign(env: CampaignEnv): Promise<CampaignRun | st
   env.stage(PHASE_NAMES[camp.phase()]);
   sample();
   env.note(ended ? nameCodes(ended) : "the campaign did not end");
-  return { camp, c0, campaignMs: clock.now() - c0, ended, timeline, rounds };
+  return { camp, c0, campaignMs: clock.now() - c0, ended, timeline, rounds, talk };
 }

@@ -92,6 +92,8 @@ export interface RunResult {
    * campaign's start and end... `meter` and `kind` for what happened to one meter.
    */
   events: RunEvent[];
+  /** What the concentrator asked and heard in the activate and read-back phases. */
+  talk: Talk[];
   /** The campaign's rounds, as the concentrator heard them (the report's heat map). */
   rounds: RoundHeard[];
   /** Every meter's readings (the report's readings and load-profile plots). */
@@ -102,6 +104,16 @@ export interface RunResult {
   campaignStartS: number;
   wallMs: number;
 }
+
+/**
+ * One thing the concentrator asked, or an answer it took, in the activate and read-back
+ * phases (the report's notes on a stripe that lasted longer than its pass and wait): `t` s
+ * from the campaign's start; `meter` the meter asked or answering, 0 for a broadcast (`ids`:
+ * the meters a RESULT_LIST named); `what` the message (ACTIVATE, STATUS_QUERY, RESULT_LIST),
+ * or the answer (ACK, E86 UPDATE_NOT_VERIFIED: ..., UPDATE_RESULT running v2, STATUS_REPORT
+ * 89 of 170 blocks, DOWNLOAD_COMPLETE, DEFICIT 12).
+ */
+export interface Talk { t: number; phase: string; asked: boolean; meter: number; what: string; ids?: number[] }
 
 export interface RunEvent { t: number; text: string; meter?: number; kind?: "cut" | "power-back" | "restart" }
 
@@ -235,7 +247,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     stage: (s) => { account(); stage = s; }, note: (s) => note(s), progress: hooks.progress,
   });
   if (typeof run === "string") return fail(run);
-  const { camp, ended, timeline, rounds: heardRounds, campaignMs } = run;
+  const { camp, ended, timeline, rounds: heardRounds, campaignMs, talk } = run;
   c0 = run.c0;
   account();
   // the new programs confirm on their first good exchange; then the registers again
@@ -275,7 +287,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       image: { size: img.session.size, blocks: img.session.blockCount, version: img.session.version, source: sc.image.source, compressed: sc.image.compress },
       meters: [], campaign: { code: -1, rounds: 0, polls: 0, blocks: 0, frames: 0, bytes: 0, virtualMs: 0 },
       readings: { rounds, collected, missed, lines: lines.length },
-      line: { ...rig.line.totals }, airtimeByPhase, timeline: [], events, rounds: [], meterReadings: [], clockSetS: 3,
+      line: { ...rig.line.totals }, airtimeByPhase, timeline: [], talk: [], events, rounds: [], meterReadings: [], clockSetS: 3,
       campaignStartS: c0 / 1000, wallMs: performance.now() - wall0, ...extra,
     };
   }
@@ -286,7 +298,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   return finishRun(problems.length === 0, problems.join("; "), {
     meters,
     campaign: { code: camp.code(), rounds: t.rounds, polls: t.polls, blocks: t.blocks, frames: t.frames, bytes: t.bytes, virtualMs: campaignMs },
-    timeline, rounds: heardRounds, meterReadings: meterReadings(lines, ids), clockSetS,
+    timeline, talk, rounds: heardRounds, meterReadings: meterReadings(lines, ids), clockSetS,
   });
 }
 

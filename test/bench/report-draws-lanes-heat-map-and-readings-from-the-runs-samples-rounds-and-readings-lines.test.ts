@@ -5,9 +5,11 @@
  * a lane's marks.
  */
 import { describe, expect, it } from "vitest";
-import { heatGrid, niceTicks, offSpans, phaseLegend, reportHtml, stripeNotes, stripes, PHASES } from "../../bench/report";
+import { heatGrid, longStripeNotes, niceTicks, offSpans, phaseLegend, reportHtml, stripeNotes, stripes, PHASES } from "../../bench/report";
 import { DAY0, meterReadings, type RunResult, type Sample } from "../../bench/run";
 import { parseScenario } from "../../bench/scenario";
+import { readFileSync } from "node:fs";
+import { runScenario } from "../../bench/run";
 import { Ph, PHASE_NAMES } from "../../firmware/concentrator/campaign";
 
 const sample = (t: number, phase: string, held: number[], waiting?: Sample["waiting"]): Sample => ({
@@ -48,7 +50,7 @@ function run(method: "coded" | "patent"): RunResult {
       `2,8-0:1.8.0,10,13,-3,${DAY0 + 1800},0`, `2,8-0:1.29.0,4,13,-3,${DAY0},0`, `2,8-0:1.29.0,6,13,-3,${DAY0 + 900},0`,
       `3,1-0:1.8.0,10,30,0,${DAY0 + 1800},0`, `3,1-0:1.29.0,10,30,0,${DAY0 + 900},0`,
     ], [1, 2, 3]),
-    clockSetS: 3, campaignStartS: 1000, wallMs: 12,
+    talk: [], clockSetS: 3, campaignStartS: 1000, wallMs: 12,
   };
 }
 
@@ -106,6 +108,29 @@ describe("the report's pieces", () => {
     // every round heard: none named
     expect(reportHtml(run("coded"))).not.toContain("heard nobody.");
   });
+
+  it("an activate or read-back stripe longer than its pass and the reboot wait has a note: who was asked, how often, what they answered, a short meter's blocks", async () => {
+    // the default scenario, seed 10: 1003, short of the image, keeps the second activation waiting 158 s
+    const raw = JSON.parse(readFileSync("bench/scenarios/default.json", "utf8"));
+    const r = await runScenario(parseScenario({ ...raw, seed: 10, image: { source: "synthetic", size: 34000, blockSize: 200, version: 2 } }));
+    const notes = longStripeNotes(r), tl = r.timeline;
+    // every activate stripe longer than 20 s and a few for its pass has its note, starting where the stripe does
+    for (let i = 0; i < tl.length - 1; i++) {
+      if (tl[i].phase !== "activate" || (i && tl[i - 1].phase === "activate")) continue;
+      let j = i + 1;
+      while (tl[j].phase === "activate") j++;
+      if (tl[j].t - tl[i].t > 30) expect(notes.map((n) => n.t), `activate at +${tl[i].t}`).toContain(tl[i].t);
+    }
+    const long = notes.find((n) => /^The activate stripe \+165\.3 s to \+323\.3 s took 158 s/.test(n.text));
+    expect(long, notes.map((n) => n.text).join("\n")).toBeDefined();
+    expect(long!.text).toMatch(/1003 \(its lane: 82 of 170 blocks at the start\): ACTIVATE 8 times, 7 unanswered, then ERROR E86 UPDATE_NOT_VERIFIED at \+303\.2 s\.$/);
+    // the page lists it under the caption, with the read-backs' notes, in time order
+    const html = reportHtml(r);
+    expect(html).toContain(`<li class="long-stripe">${long!.text}</li>`);
+    expect(html.indexOf("took 104 s")).toBeLessThan(html.indexOf("took 158 s"));
+    // a run without the talk (an older report.json) has no such notes
+    expect(longStripeNotes({ ...r, talk: undefined as never })).toEqual([]);
+  }, 60_000);
 
   it("each read-back that left meters waiting says who and why; the stripes are counted", () => {
     const r = run("coded");
