@@ -139,7 +139,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
   }
 
   function collectNow(id: number | undefined, what: number, name: string): number {
-    if (id !== undefined && !isInt(id, 1, 0xfffffffe)) return fail(Err.BAD_ARG, name + "([meter id])");
+    if (id !== undefined && !isInt(id, 1, Id.MAX_METER)) return fail(Err.BAD_ARG, name + "([meter id])");
     var e = c.collect(function (got, missed) { say((what === Rd.REGISTERS ? "readings" : name) + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
     return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;
   }
@@ -196,7 +196,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       }
     } else if (!Array.isArray(m)) return fail(Err.BAD_ARG, "meters must be a list of meter ids or \"outdated\"");
     else for (i = 0; i < m.length; i++) {
-      if (r.find(m[i]) < 0 || r.flags(r.find(m[i])) & Rf.REMOVED) return fail(Err.UNKNOWN_METER, "meter " + m[i] + " is not in the registry (or was removed)");
+      if (r.find(m[i]) < 0 || r.flags(r.find(m[i])) & Rf.REMOVED) return fail(Err.UNKNOWN_METER, "meter " + m[i] + " is not in the registry");
       ids.push(m[i]);
     }
     return ids.length ? ids : fail(Err.BAD_ARG, "no meters to update");

@@ -4,6 +4,7 @@
  * meters take about 33 KB of typed-array storage (measured in docs/concentrator.md).
  */
 import { Err } from "../common/errors";
+import { Id } from "../protocol/catalogue";
 
 /** Registry flags: how a meter came in, and what its IDENTITY said it can do. */
 export const enum Rf {
@@ -72,7 +73,7 @@ export function registry(capacity: number, changed?: (i: number) => void): Regis
     count: function () { return n; },
     find: find,
     add: function (id, f) {
-      if (!(id >= 1 && id <= 0xfffffffe) || id % 1) return -Err.BAD_ARG;
+      if (!(id >= 1 && id <= Id.MAX_METER) || id % 1) return -Err.BAD_ARG;
       var i = lower(id);
       if (i < n && ids[i] === id) {
         if ((flags[i] | f) !== flags[i]) { flags[i] |= f; if (changed) changed(i); }

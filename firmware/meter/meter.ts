@@ -38,7 +38,7 @@ export interface MeterBoard {
 
 /**
  * Builds the board's modem driver around the endpoint's events. The entry picks the one
- * driver its board has (modem/factory.ts), so a bundle carries only that driver.
+ * driver its board has (firmware/link/factory.ts), so a bundle carries only that driver.
  */
 export type ModemFactory = (hal: Hal, events: ModemEvents, seed: number) => Modem;
 
@@ -75,7 +75,8 @@ export var METER_QUEUE = 2;
 export const enum AuthEvents { EVERY_MS = 900000, TICK_MS = 10000 }
 
 export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory, regions: Regions, config: DeviceConfig, random?: () => number, makeGuard?: AuthoriserFactory, decode?: DecoderOf, unpacks?: boolean): Meter {
-  var rnd = random || Math.random;
+  // (random and the id are read through the parameters: an alias would be a name in this scope, a variable for good)
+  if (!random) random = Math.random;
   var clock = hal.clock;
   // The parts are built by top-level functions, not inlined here (the NOINLINE marks): a
   // closure made two scopes deep costs the interpreter a copy of the scope chain each, and
@@ -86,8 +87,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var prof = recordLog(flash, regions.profile!, PROFILE_SLOT, false, hal.native);
   var journal = recordLog(flash, regions.state!, STATE_SLOT, true, hal.native);
   var metering = /*@__NOINLINE__*/ startMetering(config.kind || 1, clock, hal.pulse, regs, prof, config.groups || [], hal.system.resetCause());
-  var app = regions.app!;
-  var head = decodeAppHeader(flash.read(app.addr, APP_HEADER_SIZE), app.size);
+  var head = decodeAppHeader(flash.read(regions.app!.addr, APP_HEADER_SIZE), regions.app!.size);
   var version = head ? head.version : 0;
   // keys: link authentication, the head-end's authorisations, the anti-rollback floor
   var guard = (makeGuard || floorKeeper)(config.key, hal.native, journal, config.id);
@@ -138,9 +138,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   // broadcasts plants no timers
   var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, answerDue = 0;
   var tx = newMsg();
-  var id = config.id;
 
-  var ep = /*@__NOINLINE__*/ endpoint(id, METER_QUEUE, {
+  var ep = /*@__NOINLINE__*/ endpoint(config.id, METER_QUEUE, {
     message: onMessage,
     // the first reply that reaches the line after a request from the concentrator proves
     // the new program: receive, decode, answer, send
@@ -156,14 +155,14 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     inGroup: metering.inGroup,
     auth: guard.link,
   });
-  var modem = makeModem(hal, ep.events, id);
+  var modem = makeModem(hal, ep.events, config.id);
   ep.attach(modem);
   modem.start();
   if (hal.led) hal.led.set(false);
 
   function send(to: number, type: number, body: any): void {
     seq = (seq + 1) & 0xffff;
-    var e = ep.send(setMsg(tx, type, seq, id, P.TO_METER, to, body));
+    var e = ep.send(setMsg(tx, type, seq, config.id, P.TO_METER, to, body));
     // (not on a keyed meter: anyone can provoke its unsigned answers, and fill the queue with them)
     if (e && !guard.keyed) lastError = e;
   }
@@ -333,7 +332,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.DISCOVER:
         if (b.unregistered && registered) break;
-        var slot = Math.floor(rnd() * (b.slots || 1));
+        var slot = Math.floor(random!() * (b.slots || 1));
         answerLater(m.src, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version }, slot * b.slotMs);
         break;
       case T.UPDATE_SELECT:
@@ -374,7 +373,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         if (!wasVerified && receiver.state() === Us.VERIFIED) metering.event(Ev.FW_READY, receiver.session()!.version);
         break;
       case T.SELECT_LIST:
-        for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === id) selected = b.imageId;
+        for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === config.id) selected = b.imageId;
         break;
       case T.AUTHORIZE_LIST:
         // the head-end's tags for several meters in one broadcast: only this meter's key makes
@@ -384,7 +383,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // replay writes nothing
         for (var q = 0; q < b.auths.length; q++) {
           var au = b.auths[q];
-          if (guard.keyed && au.id === id && au.kind === TAG_INSTALL && b.version > version && b.version > guard.floor() && b.version > guard.highest!()) guard.authorise(b, au.kind, au.tag, au.key);
+          if (guard.keyed && au.id === config.id && au.kind === TAG_INSTALL && b.version > version && b.version > guard.floor() && b.version > guard.highest!()) guard.authorise(b, au.kind, au.tag, au.key);
         }
         break;
       case T.GROUP_QUERY: {
@@ -403,7 +402,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           d.state = Us.IDLE;
           d.code = refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION;
         }
-        answerLater(m.src, T.DEFICIT, d, Math.floor(rnd() * (b.slots || 1)) * b.slotMs);
+        answerLater(m.src, T.DEFICIT, d, Math.floor(random!() * (b.slots || 1)) * b.slotMs);
         break;
       }
       case T.STATUS_QUERY:
@@ -411,7 +410,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.RESULT_LIST:
         // named in it, the meter is known to the concentrator, and its answer proves a new program as a reply does
-        for (var n2 = 0; n2 < b.ids.length; n2++) if (b.ids[n2].id === id) { registered = true; status(m, b.imageId, b.lead + n2 * b.slotMs); }
+        for (var n2 = 0; n2 < b.ids.length; n2++) if (b.ids[n2].id === config.id) { registered = true; status(m, b.imageId, b.lead + n2 * b.slotMs); }
         break;
       case T.ABORT:
         if (selected === b.imageId) selected = 0;

@@ -157,7 +157,7 @@ export async function startHeadend(a: HeadendArgs, out: (l: string) => void): Pr
   } catch (e) {
     return fail(e);
   }
-  out(`headend: database ${db.file} (${db instanceof PgDb ? "PostgreSQL" : "SQLite"}: tables concentrators, meters, readings, cursors)`);
+  out(`headend: database ${db.file} (${db instanceof PgDb ? "PostgreSQL" : "SQLite"}: tables concentrators, meters, readings, events, cursors)`);
   out(`headend: MQTT broker ${mqtt.url}${a.mqtt ? "" : " (embedded)"}`);
   out(`headend: live page ${page!.url} (concentrators, meters, readings, plots, campaigns)`);
   const ids = headend.attached.map((x) => x.id);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { registry } from "../../../firmware/concentrator/registry";
+import { Id, P } from "../../../firmware/protocol/catalogue";
 
 describe("the meter registry", () => {
   it("finds every meter it took, in any insertion order, and refuses past its capacity", () => {
-    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 0xfffffffe }), { maxLength: 60 }), (ids) => {
+    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 1, max: Id.MAX_METER }), { maxLength: 60 }), (ids) => {
       const r = registry(50);
       for (const id of ids) {
         const i = r.add(id, 1);
@@ -15,6 +16,15 @@ describe("the meter registry", () => {
       for (const id of kept) expect(r.id(r.find(id))).toBe(id);
       for (let i = 1; i < r.count(); i++) expect(r.id(i)).toBeGreaterThan(r.id(i - 1));
     }));
+  });
+
+  it("takes meter ids from 1 to Id.MAX_METER and refuses a concentrator's address", () => {
+    const r = registry(4);
+    expect(r.add(Id.MAX_METER, 1)).toBe(0);
+    expect(r.add(P.CONC_BASE, 1)).toBe(-1);
+    expect(r.add(P.CONC_BASE + 7, 2)).toBe(-1);
+    expect(r.add(0, 1)).toBe(-1);
+    expect(r.count()).toBe(1);
   });
 
   it("keeps statistics and information with the meter when others are inserted before it", () => {
