@@ -20,6 +20,8 @@ import { Id } from "../../firmware/protocol/catalogue";
 import { cli, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../cli/cli";
 
 export class PlanError extends Error {}
+/** A key file that cannot be read: a failure (exit 1), not a bad option (tools/cli/cli.ts). */
+export class UnreadableKeys extends PlanError {}
 
 export interface PlanOptions { board: string; role: string; id?: number; modemPath?: string; dist?: string; version?: number; keys?: string; }
 
@@ -98,7 +100,7 @@ export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role; id:
   if (o.modemPath !== undefined && !o.modemPath.startsWith("/")) throw new PlanError(`--modem-path must be an absolute device path, not "${o.modemPath}"`);
   if (o.keys !== undefined) {
     let k;
-    try { k = loadKeys(o.keys); } catch (e) { throw new PlanError(`--keys: ${(e as Error).message}`); }
+    try { k = loadKeys(o.keys); } catch (e) { throw new UnreadableKeys(`--keys: ${(e as Error).message}`); }
     if (!p.crypto.includes("SHA256")) throw new PlanError(`--keys: board ${p.board} has no native SHA-256, so it cannot authenticate (docs/security.md)`);
     if (role === "meter" && !rootKey(k, o.id)) throw new PlanError(`--keys: meter ${o.id} has no key in ${o.keys} (npm run keys -- new)`);
   }
@@ -171,7 +173,7 @@ function main({ values: v }: Parsed): void {
   const id = v.id as string | undefined;
   const o: PlanOptions = { board: v.board as string, role: v.role as string, id: id === undefined ? undefined : /^\d+$/.test(id) ? Number(id) : NaN, modemPath: v["modem-path"] as string | undefined, keys: v.keys as string | undefined, dist: v.dist as string | undefined };
   // the options are the command line's: a bad one is a usage error; a plan that cannot be made is a failure
-  try { checkOptions(o); } catch (e) { throw e instanceof PlanError ? new UsageError(e.message) : e; }
+  try { checkOptions(o); } catch (e) { throw e instanceof UnreadableKeys ? new ToolError(e.message) : e instanceof PlanError ? new UsageError(e.message) : e; }
   if (v.check) return;
   if (!v.out) throw new UsageError("--out FILE is required");
   let plan;
