@@ -45,7 +45,7 @@ import { join } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
 import { cli, int, interpreter, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { errName } from "../tools/errors/table";
-import { loadProfile, withFeaturesOf, type BoardProfile } from "../tools/profiles/profiles";
+import { loadAllProfiles, loadProfile, withFeaturesOf, type BoardProfile } from "../tools/profiles/profiles";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { repairIndex, repairSets, xorInto } from "../firmware/protocol/repair";
 import { bufferLayout } from "../firmware/common/update-image";
@@ -126,7 +126,8 @@ export function downloadFrames(id: number, board: number, sha: boolean): Uint8Ar
 /**
  * A coded download on a board: `blocks` blocks of `blockSize` (the last one half full),
  * the spare slots the buffer region leaves after them, the repair rows the meter keeps
- * (the fewer of those and the profile's repairRows) and as many missing blocks, spread
+ * (the fewer of those and the profile's repairRows) and as many missing blocks (at most half
+ * the blocks), spread
  * over the image: its decode fills every slot it may use.
  */
 export interface CodedShape { imageId: number; version: number; blockSize: number; size: number; blocks: number; spare: number; rows: number; missing: number[] }
@@ -144,7 +145,10 @@ export function codedShape(p: BoardProfile, imageId: number, version: number, bl
   const size = blocks * blockSize - blockSize / 2, spare = bufferCapacity(p, blockSize) - blocks;
   if (spare < 1 || size > p.maxImageSize || p.repairRows < 1) throw new Error(`${blocks} blocks of ${blockSize} leave ${spare} spare slots (${size} bytes, at most ${p.maxImageSize}; repairRows ${p.repairRows})`);
   const rows = Math.min(spare, p.repairRows);
-  const missing = Array.from({ length: rows }, (_, t) => Math.floor(((t + 0.5) * blocks) / rows));
+  // as many missing as rows, but at most half the blocks: a board with many rows (the ESP32's
+  // 128) on the Linux build's buffer would otherwise name the same block twice
+  const m = Math.min(rows, Math.floor(blocks / 2));
+  const missing = Array.from({ length: m }, (_, t) => Math.floor(((t + 0.5) * blocks) / m));
   return { imageId, version, blockSize, size, blocks, spare, rows, missing };
 }
 
@@ -438,7 +442,7 @@ export const TOOL: Tool = {
     espruino: { type: "string", value: "PATH", help: "the Espruino Linux build to measure (default: $ESPRUINO)" },
     "provision-with": { type: "string", value: "PATH", help: "a build with more variables to provision the flash with (default: the measured one)" },
     id: { type: "string", value: "N", default: "3002", help: "the meter's id" },
-    bundle: { type: "string", value: "KIND", default: "original", help: "original: the LINUX meter built with the Original's feature set (no authentication code,\nits repair rows), as the issue's target counts; linux: the shipped LINUX bundle" },
+    bundle: { type: "string", value: "KIND", default: "original", help: "original: the LINUX meter built with the Original's feature set (no authentication code,\nits repair rows), as the issue's target counts; a meter board's name (ESP32...): that board's\nfeature set; linux: the shipped LINUX bundle" },
     json: { type: "string", value: "FILE", help: "the figures printed, as JSON (MemoryFigures in bench/memory.ts)" },
   },
   examples: ["npm run bench:memory -- --espruino ~/Espruino/espruino"],
@@ -458,21 +462,25 @@ async function main({ values: v }: Parsed): Promise<number> {
   bin = interpreter("--espruino", bin);
   provision = provision ? interpreter("--provision-with", provision) : bin;
   const kind = v.bundle as string;
-  if (kind !== "original" && kind !== "linux") throw new UsageError(`--bundle must be original or linux, not ${JSON.stringify(kind)}`);
+  // "original" is the Original's feature set; a board name another meter board's (issue 20: each board's feature set)
+  const meterBoards = loadAllProfiles().filter((b) => b.roles.includes("meter") && b.board !== "LINUX").map((b) => b.board);
+  const featuresOf = kind === "original" ? "ESPRUINOBOARD" : meterBoards.includes(kind) ? kind : null;
+  if (!featuresOf && kind !== "linux") throw new UsageError(`--bundle must be original, linux or a meter board (${meterBoards.join(", ")}), not ${JSON.stringify(kind)}`);
   const json = v.json as string | undefined;
   if (json) outputFolder("--json", json);
-  const linux = loadProfile("LINUX"), orig = loadProfile("ESPRUINOBOARD"), originalRows = orig.repairRows;
-  // the Original's feature set on the Linux HAL: its crypto (none: no authentication code,
-  // the CRC-32 digest chain) and its repair rows (rollup.config.js, FEATURES_OF)
-  const p: BoardProfile = kind === "original" ? withFeaturesOf(linux, orig) : linux;
-  const file = kind === "original" ? "bench/out/LINUX-ESPRUINOBOARD/meter.js" : "dist/LINUX/meter.js";
-  if (kind === "original") {
-    const b = spawnSync(process.execPath, ["--import", "tsx", "node_modules/rollup/dist/bin/rollup", "-c", "rollup.config.js", "--silent"], { env: { ...process.env, FEATURES_OF: "ESPRUINOBOARD" }, encoding: "utf8" });
+  const linux = loadProfile("LINUX"), source = featuresOf ? loadProfile(featuresOf) : linux, originalRows = source.repairRows;
+  // a board's feature set on the Linux HAL: its crypto (the Original: none, no authentication
+  // code, the CRC-32 digest chain), its repair rows, its decode, its tamper switch or none
+  // (rollup.config.js, FEATURES_OF)
+  const p: BoardProfile = featuresOf ? withFeaturesOf(linux, source) : linux;
+  const file = featuresOf ? `bench/out/LINUX-${featuresOf}/meter.js` : "dist/LINUX/meter.js";
+  if (featuresOf) {
+    const b = spawnSync(process.execPath, ["--import", "tsx", "node_modules/rollup/dist/bin/rollup", "-c", "rollup.config.js", "--silent"], { env: { ...process.env, FEATURES_OF: featuresOf }, encoding: "utf8" });
     if (b.status !== 0) throw new ToolError(`building ${file} failed: ${(b.stderr || b.stdout).trim().split("\n")[0]}`);
   } else if (!existsSync(file)) throw new ToolError(`no ${file}: run npm run build first`);
   const program = readFileSync(file, "latin1").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
   // coded downloads: one of 100 blocks of 200 bytes (the bundle keeps min(spare slots,
-  // repairRows) rows), one whose blocks of 204 bytes leave exactly the Original's rows spare
+  // repairRows) rows), one whose blocks of 204 bytes leave exactly the board's rows spare
   const coded = [codedShape(p, 78, 3, 200, 100), codedShape(p, 79, 4, 204, bufferCapacity(p, 204) - originalRows)];
   const dir = mkdtempSync(join(tmpdir(), "ml-memory-"));
   let plan = provisioningPlan({ board: "LINUX", role: "meter", id });
@@ -532,7 +540,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(0)}%`;
   const original = 2756;
   const plain = runs.find((x) => x.d.pk[0].length === 4);
-  console.log(`bench:memory: ${kind === "original" ? "the LINUX meter with the Original's feature set" : "the LINUX meter bundle"} (${file}, ${program.length} bytes) on ${bin}, ${total} variables`);
+  console.log(`bench:memory: ${featuresOf ? `the LINUX meter with ${source.name}'s feature set` : "the LINUX meter bundle"} (${file}, ${program.length} bytes) on ${bin}, ${total} variables`);
   console.log(`  at rest                      ${usage} variables (${pct(usage, total)})${r[5] ? `, error flags ${r[5]}` : ""}`);
   const fig: MemoryFigures = {
     bundle: kind, program: file, programBytes: program.length, espruino: bin, variables: total, variableBytes: Number(r[3]), atRest: usage, errorFlags: r[5] ?? "",
