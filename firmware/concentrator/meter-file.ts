@@ -19,6 +19,7 @@
  * numbers do not fit the registry's fields, is skipped.
  */
 import type { Registry } from "./registry";
+import { Id } from "../protocol/catalogue";
 
 /** Append-only text files by name: Storage on the device. `append` throws when Storage is full. */
 export interface TextFiles {
@@ -40,7 +41,7 @@ export interface MeterFile {
 }
 
 /** The largest value of each field (id, flags, kind, version, board, group, profileAt, eventAt): the registry's typed arrays. */
-var MAX = [0xfffffffe, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff];
+var MAX = [Id.MAX_METER, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff];
 
 /**
  * A meter line's eight numbers (seven in a line from before the event log: eventAt 0), or null (torn, or not a meter line): whole numbers that fit

@@ -27,6 +27,7 @@ import { MockStorage } from "../../hal/mock/storage";
 import { hostNative, latin1 } from "../../hal/host/native";
 import { errName } from "../errors/table";
 import { u32 } from "./catalogue";
+import { Id } from "../../firmware/protocol/catalogue";
 import { hex, mutate, mutations, seeded, type Mutation } from "./mutate";
 import { refuse, type Target } from "./runner";
 
@@ -727,8 +728,8 @@ function applyOp(reg: Registry, kept: MeterFile, pool: number[], [op, k, a, b]: 
   else if (b > reg.profileAt(i)) { reg.setProfileAt(i, b); kept.changed(i); }
 }
 
-/** The largest value of each field of a meter line: id, flags, kind, version, board, group, load-profile mark, event mark. */
-const LINE_MAX = [0xfffffffe, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff];
+/** The largest value of each field of a meter line (the registry takes meter ids up to Id.MAX_METER): id, flags, kind, version, board, group, load-profile mark, event mark. */
+const LINE_MAX = [Id.MAX_METER, 0xff, 0xff, 0xffffffff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff];
 
 /**
  * What a restart must load, by the file format (meter-file.ts header): the file with the
