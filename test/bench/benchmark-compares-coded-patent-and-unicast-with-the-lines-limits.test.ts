@@ -116,7 +116,12 @@ describe("the campaign benchmark", () => {
     expect((bundle[2].blockFrames as number) / (bundle[0].blockFrames as number)).toBeLessThan(0.75);
     expect(bundle.every((r) => r.limitBPlainS === bundle[0].limitBS)).toBe(true);
     expect(md).toContain("## Real meter bundles, plain and packed");
-    for (const board of ["ESP32", "ESPRUINOBOARD", "LINUX"]) expect(md).toMatch(new RegExp(`\\| ${board} \\| \\d+ \\| \\d+ \\| \\d+ \\| 0\\.6\\d\\d met \\|`));
+    // each board's packed program at most 0.72 of the plain (issue 17's target), marked met
+    for (const board of ["ESP32", "ESPRUINOBOARD", "LINUX"]) {
+      const m = new RegExp(`\\| ${board} \\| \\d+ \\| \\d+ \\| \\d+ \\| (0\\.\\d{3}) met \\|`).exec(md);
+      expect(m, board).not.toBeNull();
+      expect(Number(m![1])).toBeLessThanOrEqual(0.72);
+    }
     for (const r of rows) {
       for (const k of ["meters", "lossPct", "scenario", "method", "airtimeS", "completionS", "limitAS", "limitBS", "blockFrames", "polls", "done"]) expect(r, k).toHaveProperty(k);
       expect(["uniform", "uneven"]).toContain(r.scenario);
