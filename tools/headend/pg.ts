@@ -92,10 +92,24 @@ export class PgDb {
     return r.rows.length ? Number(r.rows[0].next) : 0;
   }
 
-  async store(id: string, rows: Reading[], next: number, now = Date.now()): Promise<Reading[]> {
+  /** Runs `work` on one client in a transaction: committed when it returns, rolled back when it throws. */
+  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
     try {
       await c.query("BEGIN");
+      const v = await work(c);
+      await c.query("COMMIT");
+      return v;
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async store(id: string, rows: Reading[], next: number, now = Date.now()): Promise<Reading[]> {
+    return this.transaction(async (c) => {
       const added: Reading[] = [];
       for (const r of rows) {
         const q = await c.query(
@@ -108,22 +122,14 @@ export class PgDb {
         "INSERT INTO cursors (concentrator, next, updated) VALUES ($1, $2, $3) ON CONFLICT (concentrator) DO UPDATE SET next = excluded.next, updated = excluded.updated",
         [id, next, now],
       );
-      await c.query("COMMIT");
       return added;
-    } catch (e) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /** A batch's events, before its readings and cursor (store): the new ones, as HeadendDb.events. */
   async events(id: string, list: MeterEvent[], now = Date.now()): Promise<MeterEvent[]> {
     if (!list.length) return [];
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
+    return this.transaction(async (c) => {
       const added: MeterEvent[] = [];
       for (const e of list) {
         const q = await c.query(
@@ -132,14 +138,8 @@ export class PgDb {
         );
         if (q.rowCount) added.push(e);
       }
-      await c.query("COMMIT");
       return added;
-    } catch (e) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async eventRows(concentrator?: string): Promise<EventRow[]> {
@@ -149,22 +149,14 @@ export class PgDb {
   }
 
   async meters(id: string, list: MeterInfo[], now = Date.now()): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
+    await this.transaction(async (c) => {
       for (const m of list) {
         await c.query(
           "INSERT INTO meters (id, concentrator, kind, version, last_seen, quality, updated) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET concentrator = excluded.concentrator, kind = excluded.kind, version = excluded.version, last_seen = excluded.last_seen, quality = excluded.quality, updated = excluded.updated",
           [m.id, id, m.kind, m.version, m.lastSeen, m.quality, now],
         );
       }
-      await c.query("COMMIT");
-    } catch (e) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async registers(id: string): Promise<Register[]> {
