@@ -45,17 +45,18 @@ import { join } from "node:path";
 import { provisioningPlan } from "../tools/flash/plan";
 import { cli, int, interpreter, isMain, outputFolder, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../tools/cli/cli";
 import { errName } from "../tools/errors/table";
-import { loadAllProfiles, loadProfile, withFeaturesOf, type BoardProfile } from "../tools/profiles/profiles";
+import { bufferCapacity, loadAllProfiles, loadProfile, withFeaturesOf, type BoardProfile } from "../tools/profiles/profiles";
+
+export { bufferCapacity };
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../firmware/protocol/codec";
 import { repairIndex, repairSets, xorInto } from "../firmware/protocol/repair";
-import { bufferLayout } from "../firmware/common/update-image";
 import { decoder, FREE } from "../firmware/meter/decoder";
 import { LAMBDA } from "../firmware/concentrator/campaign";
 import { hostNative, hostNativeNoSha } from "../hal/host/native";
 import { blockOf, imageOf, type Image } from "./image";
 import { Gop, Id, P, Rd, T, Ust, Who } from "../firmware/protocol/catalogue";
 import { Err } from "../firmware/common/errors";
-import { Key } from "../firmware/meter/metering";
+import { Key } from "../firmware/protocol/catalogue";
 
 const CONC = 0xffffffff;
 
@@ -132,14 +133,6 @@ export function downloadFrames(id: number, board: number, sha: boolean): Uint8Ar
  */
 export interface CodedShape { imageId: number; version: number; blockSize: number; size: number; blocks: number; spare: number; rows: number; missing: number[] }
 
-/** Blocks of `blockSize` the board's buffer region holds, laid out as the meter lays them. */
-export function bufferCapacity(p: BoardProfile, blockSize: number): number {
-  const b = p.regions.buffer;
-  if (!b) throw new Error(`${p.board} has no buffer region`);
-  let unit = p.flash.eraseUnits[0].size;
-  for (const r of p.flash.eraseUnits) if (b.addr >= r.addr && b.addr < r.addr + r.size * r.count) unit = r.size;
-  return bufferLayout(b.addr, b.size, unit, blockSize).capacity;
-}
 
 export function codedShape(p: BoardProfile, imageId: number, version: number, blockSize: number, blocks: number): CodedShape {
   const size = blocks * blockSize - blockSize / 2, spare = bufferCapacity(p, blockSize) - blocks;

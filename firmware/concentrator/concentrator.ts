@@ -55,6 +55,12 @@ export interface ConcentratorContext {
    * registry; done(0) or the meter's error code or CAMPAIGN_NO_ANSWER.
    */
   join(id: number, g: number, done: (code: number) => void): number;
+  /**
+   * Sets meter `id`'s configuration key `key` to `value` (CONFIG_SET, up to 3 attempts; the
+   * meter's keys: firmware/meter/metering.ts Key); done(0) or the meter's error code or
+   * CAMPAIGN_NO_ANSWER. 0, or UNKNOWN_METER / LINK_NOT_READY / CAMPAIGN_ABORTED (busy).
+   */
+  configure(id: number, key: number, value: Uint8Array, done: (code: number) => void): number;
   /** Sets the concentrator's clock (Unix s) and sends it to every meter (TIME_SET broadcast). */
   setTime(unix: number): number;
   /** Unix seconds, or 0 while the clock is not set. */
@@ -190,8 +196,8 @@ export function startConcentrator(
   var everyMin = config.readingMinutes && config.readingMinutes >= 1 ? config.readingMinutes : READING_MINUTES;
   var everyH = config.profileHours && config.profileHours >= 1 ? config.profileHours : PROFILE_HOURS;
   hal.clock.setInterval(function () { collect(function () {}); }, everyMin * 60000);
-  // the load profile, then the events, every profileHours
-  hal.clock.setInterval(function () { collect(function () { collect(function () {}, undefined, Rd.EVENTS); }, undefined, Rd.PROFILE); }, everyH * 3600000);
+  // the load profile, then the events, then the billing registers, every profileHours
+  hal.clock.setInterval(function () { collect(function () { collect(function () { collect(function () {}, undefined, Rd.BILLING); }, undefined, Rd.EVENTS); }, undefined, Rd.PROFILE); }, everyH * 3600000);
   var modem = makeModem(hal, ep.events, 0);
   ep.attach(modem);
   modem.start();
@@ -261,6 +267,13 @@ export function startConcentrator(
         if (!code) reg.setGroup(reg.find(id), g);
         done(code);
       });
+      return 0;
+    },
+    configure: function (id, key, value, done) {
+      if (reg.find(id) < 0) return Err.UNKNOWN_METER;
+      if (!ready) return Err.LINK_NOT_READY;
+      if (pendingDone) return Err.CAMPAIGN_ABORTED;
+      request(id, T.CONFIG_SET, { key: key, value: value }, 3, done);
       return 0;
     },
     exportReadings: function (format, out, from, max) { return exportReadings(readings, format, out, from, max); },

@@ -8,6 +8,11 @@
  *   meterline.read([id])                    a round of readings now (every meter, or one)
  *   meterline.profile([id])                 a round of load-profile intervals since the last collected
  *   meterline.events([id])                  a round of event-log records since the last collected
+ *   meterline.billing([id])                 a round of billing registers (rates, maximum demand) of electricity meters
+ *   meterline.tariff(id, weekdays[, weekend])  a meter's tariff schedule: "00:00=1 07:00=2 22:00=1" (local time)
+ *   meterline.zone(id, offsetMin, "EU"|"none")  a meter's time zone and daylight-saving rule
+ *   meterline.billingDay(id, day)           the day of the month its billing period ends (0 none)
+ *   meterline.endBilling(id)                end its billing period now
  *   meterline.join(id, group)               put a meter in a group (campaigns can select by group)
  *   meterline.remove(id)                    take a meter out: never read, updated or found again; its readings stay
  *   meterline.replace(oldId, newId)         a new meter takes an old one's place (its group); their readings stay apart
@@ -29,7 +34,8 @@ import { getU32 } from "../common/bytes";
 import { PACKED_MAGIC } from "../common/image";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
-import { Id, P, Rd } from "../protocol/catalogue";
+import { Id, Key, P, Rd, Tf } from "../protocol/catalogue";
+import { Dst } from "../common/calendar";
 import { decodeImageFile, IMAGE_FILE_HEADER, isImageFile, type ImageFileHeader } from "../common/image-file";
 import { bytesAt, findById, TAGS_RECORD } from "./keystore";
 import type { ConcentratorContext } from "./concentrator";
@@ -141,6 +147,13 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
   function collectNow(id: number | undefined, what: number, name: string): number {
     if (id !== undefined && !isInt(id, 1, Id.MAX_METER)) return fail(Err.BAD_ARG, name + "([meter id])");
     var e = c.collect(function (got, missed) { say((what === Rd.REGISTERS ? "readings" : name) + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
+    return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;
+  }
+
+  /** Sets a meter's configuration key and says how it went (`what`: the command's words). */
+  function configure(id: number, key: number, value: Uint8Array, what: string, usage: string): number {
+    if (!isInt(id, 1, Id.MAX_METER)) return fail(Err.BAD_ARG, usage);
+    var e = c.configure(id, key, value, function (code) { say("meter " + id + (code ? ": " + what + " refused (E" + code + ")" : ": " + what)); });
     return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;
   }
 
@@ -344,6 +357,32 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       say("meter " + newId + " replaces " + oldId);
       return r.group(i) ? this.join(newId, r.group(i)) : 0;
     },
+    billing: function (id?: number) { return collectNow(id, Rd.BILLING, "billing"); },
+    tariff: function (id: number, weekdays: string, weekend?: string) {
+      // "HH:MM=rate ..." a day type: up to 4 switches from 00:00 on, on quarter hours, in order, rates 1 to 4 ("" none: rate 1)
+      var v = new Uint8Array(Tf.SCHEDULE), ok = true;
+      for (var d = 0; d < 2; d++) {
+        var sw = ("" + (d && weekend !== undefined ? weekend : weekdays)).split(" ").filter(function (x) { return x !== ""; });
+        if (sw.length > Tf.SWITCHES) ok = false;
+        for (var k = 0; k < Tf.SWITCHES; k++) {
+          var m = k < sw.length ? /^(\d\d):(\d\d)=([1-4])$/.exec(sw[k]) : null, q = m ? +m[1] * 4 + +m[2] / 15 : Tf.NO_SWITCH;
+          if (k < sw.length && (!m || q % 1 || q >= Tf.QUARTERS || +m[2] > 59)) ok = false;
+          v[d * Tf.WEEKEND + 2 * k] = q;
+          v[d * Tf.WEEKEND + 2 * k + 1] = m ? +m[3] : Tf.NO_SWITCH;
+        }
+      }
+      return ok ? configure(id, Key.TARIFF, v, "tariff set", "tariff(meter id, weekdays, weekend)") : fail(Err.BAD_ARG, "tariff(meter id, \"00:00=1 07:00=2 22:00=1\" weekdays, weekend like it: up to 4 switches from 00:00 on quarter hours, rates 1 to 4)");
+    },
+    zone: function (id: number, offsetMin: number, rule: string) {
+      var r = rule === "EU" ? Dst.EU : rule === "none" ? Dst.NONE : -1;
+      if (!isInt(offsetMin, Tf.MIN_OFFSET, Tf.MAX_OFFSET) || offsetMin % 15 || r < 0) return fail(Err.BAD_ARG, "zone(meter id, offset minutes -720..840 in quarter hours, \"EU\" or \"none\")");
+      return configure(id, Key.ZONE, new Uint8Array([offsetMin & 255, (offsetMin >> 8) & 255, r]), "zone set", "zone(meter id, offset minutes, rule)");
+    },
+    billingDay: function (id: number, day: number) {
+      if (!isInt(day, 0, Tf.MAX_DAY)) return fail(Err.BAD_ARG, "billingDay(meter id, day of the month 1..28, 0 none)");
+      return configure(id, Key.BILLING_DAY, new Uint8Array([day]), day ? "billing period ends on day " + day : "no billing day", "billingDay(meter id, day)");
+    },
+    endBilling: function (id: number) { return configure(id, Key.BILLING, new Uint8Array(0), "billing period ended", "endBilling(meter id)"); },
     identify: function (id?: number) { return collectNow(id, Rd.IDENTIFY, "identify"); },
     events: function (id?: number) { return collectNow(id, Rd.EVENTS, "events"); },
     time: function (unix: number) {

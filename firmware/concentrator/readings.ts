@@ -13,7 +13,7 @@
  * and exports as CSV or JSON lines with the value scaled and the unit named.
  */
 import type { Clock } from "../../hal/types";
-import { Cap, Ev, Lim, P, Rd, T } from "../protocol/catalogue";
+import { Cap, Ev, Kind, Lim, P, Rd, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import { Rf, type Registry } from "./registry";
@@ -55,7 +55,8 @@ export var UNITS: { [u: number]: string } = { 30: "Wh", 32: "varh", 13: "m3", 27
 
 /** OBIS as A-B:C.D.E; `d` replaces group D when given. */
 export function obisText(o: Uint8Array, d?: number): string {
-  return o[0] + "-" + o[1] + ":" + o[2] + "." + (d === undefined ? o[3] : d) + "." + o[4];
+  // F: 255 the current value, else a billing period's (101 the last: 1-0:1.6.0*101)
+  return o[0] + "-" + o[1] + ":" + o[2] + "." + (d === undefined ? o[3] : d) + "." + o[4] + (o[5] === 255 ? "" : "*" + o[5]);
 }
 
 /** Profile intervals are deltas over the capture period: OBIS group D = 29 ("time integral 5"). */
@@ -86,7 +87,8 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
 
   function ask(): void {
     // a removed meter is not asked
-    while (cur >= 0 && cur < end && reg.flags(cur) & Rf.REMOVED) cur++;
+    // (nor, for billing registers, a water or gas meter: only electricity meters have rates and demand)
+    while (cur >= 0 && cur < end && (reg.flags(cur) & Rf.REMOVED || what === Rd.BILLING && (reg.kind(cur) === Kind.WATER || reg.kind(cur) === Kind.GAS))) cur++;
     if (cur >= end) {
       cur = -1;
       var f = finish;
@@ -121,7 +123,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
     round: function (done, only, w) {
       if (cur >= 0) return false;
       finish = done;
-      what = w === Rd.PROFILE || w === Rd.IDENTIFY || w === Rd.EVENTS ? w : Rd.REGISTERS;
+      what = w === Rd.PROFILE || w === Rd.IDENTIFY || w === Rd.EVENTS || w === Rd.BILLING ? w : Rd.REGISTERS;
       asks = 0;
       got = 0;
       missed = 0;
@@ -132,7 +134,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
       return true;
     },
     onMessage: function (m, nowS) {
-      var want = what === Rd.IDENTIFY ? T.IDENTITY : what === Rd.PROFILE ? T.PROFILE : what === Rd.EVENTS ? T.EVENTS : T.READINGS;
+      var want = what === Rd.IDENTIFY ? T.IDENTITY : what === Rd.PROFILE ? T.PROFILE : what === Rd.EVENTS ? T.EVENTS : what === Rd.BILLING ? T.BILLING : T.READINGS;
       if (cur < 0 || waitSeq < 0 || m.type !== want || m.src !== reg.id(cur)) return false;
       if (timer) clock.clear(timer);
       timer = 0;
@@ -147,7 +149,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
         if (b.caps === Cap.UNPACKS) reg.add(m.src, Rf.UNPACKS);
         if (!reg.group(cur) && b.groups.length) reg.setGroup(cur, b.groups[0].group);
         got++;
-      } else if (what === Rd.REGISTERS) {
+      } else if (what === Rd.REGISTERS || what === Rd.BILLING) {
         // a meter whose clock is not set (it missed the TIME_SET broadcast, or restarted) or drifted gets the time of its own
         if (nowS && (!b.time || b.time > nowS + MAX_DRIFT_S || b.time < nowS - MAX_DRIFT_S)) {
           seq = (seq + 1) & 0xffff;
@@ -155,9 +157,10 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
           clockSets++;
         }
         for (i = 0; i < b.regs.length; i++) {
-          var r = b.regs[i];
+          // a billing register at its own time (a demand's: its block's end; 0, none yet: not filed)
+          var r = b.regs[i], at = what === Rd.BILLING ? r.at : b.time || nowS;
           // persisted first: only then is it collected
-          if (keep(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + (b.time || nowS) + "," + r.status)) got++;
+          if (at && keep(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + at + "," + r.status)) got++;
         }
       } else if (what === Rd.EVENTS) {
         var from = reg.eventAt(cur) + 1, ev = m.src + "," + EVENT_OBIS + ",";

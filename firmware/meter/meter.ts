@@ -271,7 +271,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   }
 
   function onMessage(m: Msg, _quality: number): void {
-    var b = m.body, unicast = m.mode === P.TO_METER;
+    var b = m.body, unicast = m.mode === P.TO_METER, bl;
     if (unicast) registered = true;
     switch (m.type) {
       case T.READ_REQ:
@@ -290,6 +290,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
             if (e.n >= b.from && evs.length < most) evs.push(e);
           });
           reply(m, T.EVENTS, { first: first, last: metering.event(0, 0), events: evs });
+        } else if (b.what === Rd.BILLING && (bl = metering.billing())) {
+          // (an electricity meter's: water and gas have no rates nor demand)
+          reply(m, T.BILLING, bl);
         } else if (b.what === Rd.PROFILE) {
           var p = metering.profile(b.from, b.count);
           var r0 = metering.register();

@@ -18,12 +18,27 @@ import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU16, getU32, putU16, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
-import { Ev, Gop } from "../protocol/catalogue";
+import { Ev, Gop, Key, Kind, Tf } from "../protocol/catalogue";
 
-export const enum Kind { ELECTRICITY = 1, WATER = 2, GAS = 3 }
+import { dayOfMonth, Dst, localSeconds } from "../common/calendar";
 
-/** Types in the registers log. OUTCOME: the boot routine's last outcome written to the event log (image id u16, outcome u8). */
-export const enum Rec { REG = 1, SETTINGS = 2, GROUPS = 3, BOOT = 4, OUTCOME = 5 }
+/**
+ * Types in the registers log. OUTCOME: the boot routine's last outcome written to the event
+ * log (image id u16, outcome u8). RATES and DEMAND: the billing state's two halves (Bl), u32
+ * each; TARIFF: the tariff, zone and billing-day settings' bytes (Tf). Every type the log
+ * allows (0 to 7) is taken.
+ */
+export const enum Rec { DEMAND = 0, REG = 1, SETTINGS = 2, GROUPS = 3, BOOT = 4, OUTCOME = 5, RATES = 6, TARIFF = 7 }
+
+/**
+ * The billing state (one Uint32Array, docs/meter.md, Time of use): RATES is its first five,
+ * DEMAND its last five. RATE the rate in force, SETTLED the pulse count when it came into
+ * force; indexes 2 to 4 the pulses of rates 2 to 4 before it (rate 1 is the rest of the
+ * total, so the rates always add up to it); MAX the period's highest block demand (W) and
+ * MAX_AT the end of its block, PREV and PREV_AT the previous period's, START the period's start.
+ */
+export const enum Bl { RATE = 0, SETTLED = 1, MAX = 5, MAX_AT = 6, PREV = 7, PREV_AT = 8, START = 9, N = 10, HALF = 5 }
+
 
 /** Types in the profile log: load-profile intervals and, in the same ring, the event log (docs/meter.md, Event log). */
 export const enum Pr { INTERVAL = 1, EVENT = 2 }
@@ -44,8 +59,9 @@ export const enum Iv { MISSING = 1, CLOCK_ADJUSTED = 2, POWER_FAIL = 4, PARTIAL 
 /** Register status bits (READINGS). */
 export const enum RegStatus { INVALID = 1, CLOCK_NOT_SET = 2 }
 
-/** CONFIG_GET / CONFIG_SET keys. */
-export const enum Key { CONSTANT = 1, INTERVAL = 2, SAVE_PULSES = 3, MIN_SAVE = 4, MAX_SAVE = 5, KIND = 6, GROUPS = 7 }
+
+/** Units of the billing registers (DLMS unit codes). */
+export const enum Unit { W = 27, WH = 30, M3 = 13 }
 
 export var MAX_GROUPS = 4;
 var INTERVALS = [60, 300, 600, 900, 1800, 3600];
@@ -71,6 +87,12 @@ export interface Register {
 }
 
 export interface ProfileSlot { value: number; status: number; }
+
+/** A billing register: a Register with its capture time (the reading's, or the demand's block end). */
+export interface BillingRegister extends Register { at: number }
+
+/** BILLING's body: the rate in force, the billing period's start, the rate registers and the demand. */
+export interface Billing { time: number; rate: number; start: number; regs: BillingRegister[] }
 
 export interface Metering {
   kind: number;
@@ -99,6 +121,12 @@ export interface Metering {
    * Returns the number of the newest event written (0: none yet).
    */
   event(code: number, data: number): number;
+  /**
+   * The billing registers of an electricity meter (null for water and gas): rates 1 to 4
+   * (1-0:1.8.1 to 1.8.4, adding up to the total), the billing period's maximum demand
+   * (1-0:1.6.0) and the previous period's (1-0:1.6.0*101), each with its time.
+   */
+  billing(): Billing | null;
   /** Saves the register when it changed and maxSaveS has passed since the last save (the meter calls it every 10 s: one timer for both). */
   tick(): void;
 }
@@ -118,9 +146,9 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     s.minSaveS = getU16(b, 8);
     s.maxSaveS = getU16(b, 10);
   }
-  var groups: number[] = [];
+  var groups: number[] = [], i: number;
   var g = regs.read(Rec.GROUPS);
-  if (g) for (var i = 0; i + 4 <= g.length; i += 4) groups.push(getU32(g, i));
+  if (g) for (i = 0; i + 4 <= g.length; i += 4) groups.push(getU32(g, i));
   else for (var j = 0; j < initialGroups.length && j < MAX_GROUPS; j++) groups.push(initialGroups[j]);
   var r = regs.read(Rec.REG);
   var pulses = r ? getU32(r, 0) : 0;
@@ -128,7 +156,9 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   // the number of the last event written (kept in the register's record too: the ring may
   // have let go of every event by now)
   var evn = r && r.length >= 12 ? getU32(r, 8) : 0;
-  prof.forEach(function (t, _s, p) { if (t === Pr.EVENT && getU32(p, 0) > evn) evn = getU32(p, 0); });
+  // (the newest event record in the ring has the highest number: events are written in order)
+  b = prof.read(Pr.EVENT);
+  if (b && getU32(b, 0) > evn) evn = getU32(b, 0);
   // events before the clock is set (null once it was): code, data, clock seconds each, and
   // their count (a Uint32Array: the records' type, already made; a Float64Array's
   // constructor would cost the Original variables of its own)
@@ -143,6 +173,25 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   // Original one for good)
   if (r && r.length >= 8) scratch.set(r.subarray(4, 8), 4);
 
+  // the billing state (Bl) and the tariff settings (Tf), read back from their records (the
+  // setup's variables are taken again: each kept in this closure costs the Original one for good)
+  var electric = kind !== Kind.WATER && kind !== Kind.GAS;
+  var bill = new Uint32Array(Bl.N);
+  var tar = regs.read(Rec.TARIFF) || new Uint8Array(0);
+  if (tar.length < Tf.LEN) {
+    // no schedule yet: no switch on either day type (rate 1 all day), UTC, no billing day
+    tar = new Uint8Array(Tf.LEN);
+    for (i = 0; i < Tf.SCHEDULE; i++) tar[i] = Tf.NO_SWITCH;
+  }
+  b = regs.read(Rec.RATES);
+  g = regs.read(Rec.DEMAND);
+  for (i = 0; i < Bl.HALF; i++) {
+    bill[i] = b && r ? getU32(b, i * 4) : 0;
+    bill[Bl.HALF + i] = g ? getU32(g, i * 4) : 0;
+  }
+  // no rates kept (or a register that started again): everything so far is rate 1's
+  if (!b || !r || bill[Bl.SETTLED] > pulses) { bill[Bl.RATE] = 1; bill[Bl.SETTLED] = pulses; bill[2] = bill[3] = bill[4] = 0; }
+  b = g = null;
   var lastSaveMs = clock.now();
   var timeBase = 0; // unix seconds at clock ms 0; 0 = not set
   var ivStart = 0, ivPulses = 0, ivStatus = Iv.POWER_FAIL | Iv.PARTIAL, ivTimer = 0;
@@ -229,21 +278,76 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     putU16(o, 14, s.intervalS);
     prof.append(Pr.INTERVAL, o);
     save();
+    // block demand (the load profile's interval is the demand period): average power over a
+    // whole interval on a set clock, in W; a new maximum of the billing period is kept
+    if (electric && !(st & (Iv.PARTIAL | Iv.POWER_FAIL | Iv.CLOCK_ADJUSTED | Iv.CLOCK_NOT_SET))) {
+      var w = Math.floor(((conv(end) - conv(end - ivPulses)) * 3600) / s.intervalS);
+      if (w > bill[Bl.MAX]) {
+        bill[Bl.MAX] = w;
+        bill[Bl.MAX_AT] = ivStart + s.intervalS;
+        keepBill(Rec.DEMAND);
+      }
+    }
   }
 
+  /** Writes RATES (the billing state's first half) or DEMAND (its second). */
+  function keepBill(type: number): void {
+    var o = new Uint8Array(Bl.HALF * 4), at = type === Rec.RATES ? 0 : Bl.HALF;
+    for (var k = 0; k < Bl.HALF; k++) putU32(o, k * 4, bill[at + k]);
+    regs.append(type, o);
+  }
+
+  /**
+   * Tariff and billing period, on the local clock (calendar.ts): the rate the schedule gives
+   * now comes into force (the register saved first, then RATES: a cut between them leaves
+   * every pulse to the rate that was in force when it came); the billing period ends now
+   * (`endNow`) or at the billing day's local midnight once it has passed. Only an
+   * electricity meter with its clock set.
+   */
+  function billTick(endNow?: boolean): void {
+    if (!electric || !timeBase) return;
+    var now = wall(), loc = localSeconds(now, (tar[Tf.OFFSET] | (tar[Tf.OFFSET + 1] << 8)) << 16 >> 16, tar[Tf.RULE]);
+    var ld = Math.floor(loc / 86400), q = Math.floor((loc - ld * 86400) / 900), wd = (ld + 4) % 7;
+    // weekend: Saturday and Sunday (1970-01-01 was a Thursday)
+    var at = wd === 0 || wd === 6 ? Tf.WEEKEND : 0, rate = 1;
+    for (var k = 0; k < Tf.SWITCHES && tar[at + 2 * k] <= q; k++) rate = tar[at + 2 * k + 1];
+    if (rate !== bill[Bl.RATE]) {
+      save();
+      if (bill[Bl.RATE] > 1) bill[bill[Bl.RATE]] += pulses - bill[Bl.SETTLED];
+      bill[Bl.SETTLED] = pulses;
+      bill[Bl.RATE] = rate;
+      keepBill(Rec.RATES);
+    }
+    var day = tar[Tf.DAY], dom = day ? dayOfMonth(ld) : 0;
+    // this month's billing day's local midnight, in UTC (at today's offset)
+    var end = endNow ? now : (ld - dom + day) * 86400 - (loc - now);
+    if (endNow || day && dom >= day && bill[Bl.START] && bill[Bl.START] < end) {
+      bill[Bl.PREV] = bill[Bl.MAX];
+      bill[Bl.PREV_AT] = bill[Bl.MAX_AT];
+      bill[Bl.MAX] = bill[Bl.MAX_AT] = 0;
+      bill[Bl.START] = end;
+      event(Ev.BILLING_END, bill[Bl.PREV], end);
+    } else if (!bill[Bl.START]) bill[Bl.START] = now; // the first period starts with the first clock
+    else return;
+    keepBill(Rec.DEMAND);
+  }
+
+  /** The next interval end or quarter hour (the tariff's step), whichever comes first. */
   function schedule(): void {
     if (ivTimer) clock.clear(ivTimer);
-    var now = ivNow();
-    var next = ivFloor(now) + s.intervalS;
-    ivTimer = clock.setTimeout(boundary, Math.ceil((next - now) * 1000));
+    var now = ivNow(), step = s.intervalS < 900 ? s.intervalS : 900;
+    ivTimer = clock.setTimeout(boundary, Math.ceil((Math.floor(now / step) * step + step - now) * 1000));
   }
 
   function boundary(): void {
     ivTimer = 0;
-    closeInterval();
-    ivStart = ivFloor(ivNow());
-    ivPulses = 0;
-    ivStatus = 0;
+    if (ivFloor(ivNow()) !== ivStart) {
+      closeInterval();
+      ivStart = ivFloor(ivNow());
+      ivPulses = 0;
+      ivStatus = 0;
+    }
+    billTick();
     schedule();
   }
 
@@ -253,6 +357,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   if (r) event(Ev.POWER_DOWN, cause || 0);
   event(Ev.POWER_UP, 0);
   if (!r) event(Ev.REGISTER_RESET, boots);
+  r = null;
   ivStart = ivFloor(ivNow());
   schedule();
 
@@ -307,6 +412,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       }
       // moved by a second or more: an adjustment, timed by the new clock (the first set after a start writes the outage instead)
       else if (old !== unix) event(Ev.CLOCK_ADJUSTED, old);
+      billTick();
       schedule();
     },
     register: function () {
@@ -337,6 +443,11 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     },
     getSetting: function (key) {
       if (key === Key.KIND) return new Uint8Array([kind]);
+      // TARIFF, ZONE and BILLING_DAY: views of their bytes in the TARIFF record (the reply copies them at once); BILLING: the period's start
+      if (key === Key.TARIFF) return tar.subarray(0, Tf.SCHEDULE);
+      if (key === Key.ZONE) return tar.subarray(Tf.OFFSET, Tf.DAY);
+      if (key === Key.BILLING_DAY) return tar.subarray(Tf.DAY);
+      if (key === Key.BILLING) { var o = new Uint8Array(4); putU32(o, 0, bill[Bl.START]); return o; }
       if (key === Key.GROUPS) return groupBytes();
       if (key < Key.CONSTANT || key > Key.MAX_SAVE) return null;
       // the others' bytes are their fields of the SETTINGS record
@@ -367,9 +478,34 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       } else if (key === Key.MAX_SAVE) {
         if (v < 60 || v < s.minSaveS) return Err.CONFIG_BAD_VALUE;
         s.maxSaveS = v;
+      } else if (key === Key.TARIFF) {
+        // each day type's switches from quarter 0 on, in order, rates 1 to 4; 255 ends them (all 255: no schedule)
+        if (value.length !== Tf.SCHEDULE) return Err.CONFIG_BAD_VALUE;
+        for (var k = 0; k < Tf.SCHEDULE; k += 2) {
+          var q = value[k], rt = value[k + 1];
+          if (q === Tf.NO_SWITCH ? rt !== Tf.NO_SWITCH : q >= Tf.QUARTERS || rt < 1 || rt > Tf.RATES || (k % Tf.WEEKEND ? q <= value[k - 2] || value[k - 2] === Tf.NO_SWITCH : q)) return Err.CONFIG_BAD_VALUE;
+        }
+        tar.set(value, 0);
+      } else if (key === Key.ZONE) {
+        // offset minutes (i16, whole quarter hours: the tariff's quarters stay on UTC's), rule (Dst)
+        v = value.length === 3 ? (getU16(value, 0) << 16) >> 16 : 1;
+        if (v % 15 || v < Tf.MIN_OFFSET || v > Tf.MAX_OFFSET || value[2] > Dst.EU) return Err.CONFIG_BAD_VALUE;
+        tar.set(value, Tf.OFFSET);
+      } else if (key === Key.BILLING_DAY) {
+        if (value.length !== 1 || value[0] > Tf.MAX_DAY) return Err.CONFIG_BAD_VALUE;
+        tar[Tf.DAY] = value[0];
+      } else if (key === Key.BILLING) {
+        // ends the billing period now (any value): it needs the clock, and an electricity meter
+        if (!electric) return Err.CONFIG_BAD_VALUE;
+        if (!timeBase) return Err.CLOCK_NOT_SET;
+        billTick(true);
+        return 0;
       } else if (key === Key.KIND || key === Key.GROUPS) return Err.CONFIG_BAD_VALUE;
       else return Err.CONFIG_UNKNOWN_KEY;
-      regs.append(Rec.SETTINGS, settingsBytes());
+      if (key >= Key.TARIFF) {
+        regs.append(Rec.TARIFF, tar);
+        billTick();
+      } else regs.append(Rec.SETTINGS, settingsBytes());
       event(Ev.CONFIG_CHANGED, key);
       return 0;
     },
@@ -390,6 +526,21 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       return 0;
     },
     inGroup: function (group) { return groups.indexOf(group) >= 0; },
+    billing: function () {
+      if (!electric) return null;
+      // rates 2 to 4 from their pulses, rate 1 the rest of the total (their sum is the total, to the Wh)
+      var v = [0, conv(pulses) % 4294967296, 0, 0, 0], out: BillingRegister[] = [], now = wall(), st = timeBase ? 0 : RegStatus.CLOCK_NOT_SET;
+      for (var k = 2; k <= Tf.RATES; k++) v[1] -= v[k] = conv(bill[k] + (bill[Bl.RATE] === k ? pulses - bill[Bl.SETTLED] : 0));
+      for (k = 1; k <= Tf.RATES + 2; k++) {
+        out.push({
+          obis: new Uint8Array([1, 0, 1, k > Tf.RATES ? 6 : 8, k > Tf.RATES ? 0 : k, k > Tf.RATES + 1 ? 101 : 255]),
+          unit: k > Tf.RATES ? Unit.W : Unit.WH, scaler: 0, status: st,
+          value: k <= Tf.RATES ? v[k] : k > Tf.RATES + 1 ? bill[Bl.PREV] : bill[Bl.MAX],
+          at: k <= Tf.RATES ? now : k > Tf.RATES + 1 ? bill[Bl.PREV_AT] : bill[Bl.MAX_AT],
+        });
+      }
+      return { time: now, rate: bill[Bl.RATE], start: bill[Bl.START], regs: out };
+    },
     save: save,
   };
 }

@@ -61,6 +61,7 @@ export const enum T {
   READINGS = 0x11,
   PROFILE = 0x12,
   EVENTS = 0x13,
+  BILLING = 0x14,
   IDENTIFY = 0x20,
   IDENTITY = 0x21,
   STATUS_REQ = 0x22,
@@ -97,7 +98,7 @@ export const enum T {
 }
 
 /** READ_REQ.what, and the concentrator's rounds (IDENTIFY: identities, by IDENTIFY messages). */
-export const enum Rd { REGISTERS = 1, PROFILE = 2, IDENTIFY = 3, EVENTS = 4 }
+export const enum Rd { REGISTERS = 1, PROFILE = 2, IDENTIFY = 3, EVENTS = 4, BILLING = 5 }
 
 /** Limits of the answers. EVENTS: most events in one (13 bytes each: 15 fill 204 of the body's 216 bytes with the fields before them). */
 export const enum Lim { EVENTS = 15 }
@@ -141,7 +142,23 @@ export const enum Ev {
   REGISTER_RESET = 236,
   /** The concentrator's own: events the meter no longer held when asked (data: how many). */
   EVENTS_LOST = 237,
+  /** A billing period ended (by command or on its day; time: its end, data: its maximum demand in W). */
+  BILLING_END = 238,
 }
+
+/** What a meter measures (IDENTITY.kind, DISCOVER_REPLY.kind; 0 in the registry: not known yet). */
+export const enum Kind { ELECTRICITY = 1, WATER = 2, GAS = 3 }
+
+/** CONFIG_GET / CONFIG_SET keys (the values: docs/protocol.md, Configuration keys). */
+export const enum Key { CONSTANT = 1, INTERVAL = 2, SAVE_PULSES = 3, MIN_SAVE = 4, MAX_SAVE = 5, KIND = 6, GROUPS = 7, TARIFF = 8, ZONE = 9, BILLING_DAY = 10, BILLING = 11 }
+
+/**
+ * CONFIG_SET / CONFIG_VALUE values of TARIFF, ZONE and BILLING_DAY, and the meter's TARIFF record that keeps them: the schedule (weekday switches, then weekend ones from WEEKEND:
+ * SWITCHES pairs of quarter of the local day 0 to 95 and rate 1 to 4, in order from quarter
+ * 0, 255 ends), the zone's offset (i16 minutes) at OFFSET, its daylight-saving rule at RULE
+ * (calendar.ts Dst), the billing day (1 to 28, 0 none) at DAY.
+ */
+export const enum Tf { WEEKEND = 8, SWITCHES = 4, SCHEDULE = 16, OFFSET = 16, RULE = 18, DAY = 19, LEN = 20, MAX_DAY = 28, MAX_OFFSET = 840, MIN_OFFSET = -720, QUARTERS = 96, NO_SWITCH = 255, RATES = 4 }
 
 /** GROUP_SET.op. */
 export const enum Gop { JOIN = 1, LEAVE = 2, LEAVE_ALL = 3 }
@@ -200,6 +217,7 @@ export function layoutOf(type: number): string | null {
     case T.READINGS: return "time:I regs:L(obis:O unit:B scaler:b value:I status:B)";
     case T.PROFILE: return "obis:O unit:B scaler:b start:I period:H slots:L(value:I status:B)";
     case T.EVENTS: return "first:I last:I events:L(n:I code:B time:I data:I)";
+    case T.BILLING: return "time:I rate:B start:I regs:L(obis:O unit:B scaler:b value:I status:B at:I)";
     case T.IDENTIFY: return "";
     case T.IDENTITY: return "kind:B board:H version:I imageId:H proto:B caps:B hw:V groups:L(group:I)";
     case T.STATUS_REQ: return "";
@@ -243,6 +261,7 @@ export var NAMES: { [type: number]: string } = {
   0x11: "READINGS",
   0x12: "PROFILE",
   0x13: "EVENTS",
+  0x14: "BILLING",
   0x20: "IDENTIFY",
   0x21: "IDENTITY",
   0x22: "STATUS_REQ",
@@ -297,4 +316,5 @@ export var EVENT_NAMES: { [code: number]: string } = {
   235: "FW_FAILED",
   236: "REGISTER_RESET",
   237: "EVENTS_LOST",
+  238: "BILLING_END",
 };

@@ -25,7 +25,7 @@ import { getU32 } from "../../firmware/common/bytes";
 import { decompress } from "./heatshrink";
 import { packPayload } from "./packed";
 import { hostNative, hostNativeNoSha } from "../../hal/host/native";
-import { loadProfile, ProfileError } from "../profiles/profiles";
+import { bufferCapacity, loadProfile, ProfileError } from "../profiles/profiles";
 import { cli, int, isMain, ToolError, UsageError, writeOutput, type Tool } from "../cli/cli";
 
 export const TOOL: Tool = {
@@ -105,6 +105,9 @@ export function imageFileOf(payload: Uint8Array, board: string, version: number,
   checkLayout(blockSize, firmwareId);
   const p = loadProfile(board);
   const h: ImageFileHeader = { board: p.code, firmwareId, blockSize, version, size: payload.length, blockCount: Math.ceil(payload.length / blockSize), digest: new Uint8Array(32) };
+  // the meter refuses what its buffer cannot hold (83): said here, before a campaign
+  const cap = bufferCapacity(p, blockSize);
+  if (h.blockCount > cap) throw new ToolError(`the image travels as ${h.blockCount} blocks of ${blockSize} bytes; board ${board}'s buffer holds ${cap}${payload.length >= 4 && getU32(payload, 0) === PACKED_MAGIC ? "" : ": pack it (npm run image -- --compress)"}`);
   h.digest = payloadDigest(payload, sessionOf(h, 0), p.crypto.includes("SHA256"));
   const out = new Uint8Array(IMAGE_FILE_HEADER + payload.length);
   out.set(encodeImageFile(h, hostNative));

@@ -10,6 +10,7 @@ import {
   APP_HEADER_SIZE, CONFIG_SIZE, regionNames, roleRegions, unitsSpanned,
   type FlashGeometry, type Region, type Regions,
 } from "../../firmware/common/layout";
+import { bufferLayout } from "../../firmware/common/update-image";
 
 export const PROFILE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "board-profiles");
 
@@ -19,6 +20,9 @@ export const MODEM_KINDS = ["st7580", "transparent"] as const;
 export type ModemKind = (typeof MODEM_KINDS)[number];
 export const SERIAL_PORTS = ["Serial1", "Serial2", "Serial3", "Serial4", "Serial5", "Serial6"];
 export const CRYPTO = ["SHA256", "SHA512"];
+
+/** The share of maxImageSize a buffer must hold on a board that unpacks (declares packChunk). */
+export const PACKED_SHARE = 0.75;
 
 export interface BoardProfile {
   board: string;
@@ -182,9 +186,13 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
       if (!(regions as Record<string, Region>)[need]) at(`regions.${need}`)(`missing: the ${role} role needs it`);
     }
     if (role === "meter") {
+      // the app holds the largest program; the buffer holds what travels: the plain image, or
+      // on a board whose profile declares packChunk (its boot routine unpacks) at least
+      // PACKED_SHARE of it, since a packed program is under 0.72 of its plain size (issue 17;
+      // the image tool refuses an image whose blocks its buffer cannot hold)
       for (const k of ["app", "buffer"] as const) {
-        const room = regions[k]!.size - APP_HEADER_SIZE;
-        if (room < maxImageSize) at(`regions.${k}`)(`${room} bytes of room after the ${APP_HEADER_SIZE}-byte header, too small for maxImageSize ${maxImageSize}`);
+        const room = regions[k]!.size - APP_HEADER_SIZE, need = k === "buffer" && r.packChunk !== undefined ? Math.ceil(maxImageSize * PACKED_SHARE) : maxImageSize;
+        if (room < need) at(`regions.${k}`)(`${room} bytes of room after the ${APP_HEADER_SIZE}-byte header, too small for ${need === maxImageSize ? "" : "three quarters of "}maxImageSize ${maxImageSize}`);
       }
       if (regions.boot!.size <= CONFIG_SIZE) at("regions.boot")(`must be larger than the ${CONFIG_SIZE}-byte configuration record`);
     }
@@ -220,6 +228,15 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
     return c as string;
   });
   return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, decode: decode as BoardProfile["decode"], packChunk, watchdog: r.watchdog as boolean, modem, pulsePin, tamperPin, led, crypto };
+}
+
+/** Blocks of `blockSize` the board's buffer region holds, laid out as the meter lays them (firmware/common/update-image.ts). */
+export function bufferCapacity(p: BoardProfile, blockSize: number): number {
+  const b = p.regions.buffer;
+  if (!b) throw new Error(`${p.board} has no buffer region`);
+  let unit = p.flash.eraseUnits[0].size;
+  for (const r of p.flash.eraseUnits) if (b.addr >= r.addr && b.addr < r.addr + r.size * r.count) unit = r.size;
+  return bufferLayout(b.addr, b.size, unit, blockSize).capacity;
 }
 
 export function profileNames(dir = PROFILE_DIR): string[] {

@@ -14,6 +14,8 @@ export type ReadingsBody = { time: number; regs: { obis: Uint8Array; unit: numbe
 export type ProfileBody = { obis: Uint8Array; unit: number; scaler: number; start: number; period: number; slots: { value: number; status: number }[] };
 /** EVENTS (0x13): "first:I last:I events:L(n:I code:B time:I data:I)" */
 export type EventsBody = { first: number; last: number; events: { n: number; code: number; time: number; data: number }[] };
+/** BILLING (0x14): "time:I rate:B start:I regs:L(obis:O unit:B scaler:b value:I status:B at:I)" */
+export type BillingBody = { time: number; rate: number; start: number; regs: { obis: Uint8Array; unit: number; scaler: number; value: number; status: number; at: number }[] };
 /** IDENTIFY (0x20): "" */
 export type IdentifyBody = Record<string, never>;
 /** IDENTITY (0x21): "kind:B board:H version:I imageId:H proto:B caps:B hw:V groups:L(group:I)" */
@@ -87,6 +89,7 @@ export interface Bodies {
   [T.READINGS]: ReadingsBody;
   [T.PROFILE]: ProfileBody;
   [T.EVENTS]: EventsBody;
+  [T.BILLING]: BillingBody;
   [T.IDENTIFY]: IdentifyBody;
   [T.IDENTITY]: IdentityBody;
   [T.STATUS_REQ]: StatusReqBody;

@@ -18,7 +18,7 @@ describe("start-up region check", () => {
     expect(regionNames()[code % 256]).toBe("boot");
     expect(startupMessage(code)).toBe(`meterline: not started, region boot (E${Err.REGION_NOT_FREE})`);
     // free area that stops one page short of the buffer's end
-    const short = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08040000, length: 0x17000 }]);
+    const short = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08040000, length: p.regions.buffer!.addr + p.regions.buffer!.size - 0x08040000 - 0x800 }]);
     expect(regionNames()[short % 256]).toBe("buffer");
   });
 

@@ -5,7 +5,7 @@ import { MockPin, MockPulseInput, MockSystem, MockWatchdog } from "../../../hal/
 import { MockSt7580 } from "../../../hal/mock/st7580-modem";
 import { hostNative } from "../../../hal/mock/native";
 import { startMeter } from "../../../firmware/meter/meter";
-import { Key } from "../../../firmware/meter/metering";
+import { Key } from "../../../firmware/protocol/catalogue";
 import { st7580Factory } from "../../../firmware/link/factory";
 import { WATCHDOG_S } from "../../../firmware/common/update-image";
 import { loadProfile } from "../../../tools/profiles/profiles";

@@ -76,7 +76,7 @@ describe("catalogue names and layouts", () => {
     const withLayout: number[] = [];
     for (let t = 0; t < 256; t++) if (layoutOf(t) !== null) withLayout.push(t);
     expect(withLayout).toEqual(Object.keys(NAMES).map(Number).sort((a, b) => a - b));
-    expect(withLayout.length).toBe(37);
+    expect(withLayout.length).toBe(38);
     expect(layoutOf(0x42)).toBe("imageId:H index:H data:R");
     expect(layoutOf(0x20)).toBe(""); // IDENTIFY: an empty body, not an unknown type
     expect(layoutOf(0x99)).toBeNull();
