@@ -366,7 +366,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
         if (sw.length > Tf.SWITCHES) ok = false;
         for (var k = 0; k < Tf.SWITCHES; k++) {
           var m = k < sw.length ? /^(\d\d):(\d\d)=([1-4])$/.exec(sw[k]) : null, q = m ? +m[1] * 4 + +m[2] / 15 : Tf.NO_SWITCH;
-          if (k < sw.length && (!m || q % 1 || q >= Tf.QUARTERS || +m[2] > 59)) ok = false;
+          // (the first at 00:00, the others later in order: as the meter checks)
+          if (k < sw.length && (!m || q % 1 || q >= Tf.QUARTERS || (k ? q <= v[d * Tf.WEEKEND + 2 * k - 2] : q))) ok = false;
           v[d * Tf.WEEKEND + 2 * k] = q;
           v[d * Tf.WEEKEND + 2 * k + 1] = m ? +m[3] : Tf.NO_SWITCH;
         }
