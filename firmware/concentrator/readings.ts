@@ -160,7 +160,7 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
           // a billing register at its own time (a demand's: its block's end; 0, none yet: not filed)
           var r = b.regs[i], at = what === Rd.BILLING ? r.at : b.time || nowS;
           // persisted first: only then is it collected
-          if (at && keep(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + at + "," + r.status)) got++;
+          if ((at || what === Rd.REGISTERS) && keep(m.src + "," + obisText(r.obis) + "," + r.value + "," + r.unit + "," + r.scaler + "," + at + "," + r.status)) got++;
         }
       } else if (what === Rd.EVENTS) {
         var from = reg.eventAt(cur) + 1, ev = m.src + "," + EVENT_OBIS + ",";
