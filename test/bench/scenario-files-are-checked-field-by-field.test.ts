@@ -28,7 +28,7 @@ describe("scenario files", () => {
     expect(bad({ loss: { p: -0.1 } })).toBe("scenario.loss.p: must be a number from 0 to 1, got -0.1");
     expect(bad({ loss: { p: 0.1, burst: 3 } })).toBe("scenario.loss.burst: unknown field (known: p, meanBurst)");
     expect(bad({ image: { blockSize: 202 } })).toBe("scenario.image.blockSize: must be a multiple of 4, got 202");
-    expect(bad({ image: { source: "synthetic" } })).toBe("scenario.image.size: must be a whole number from 17 to 38912 (missing)");
+    expect(bad({ image: { source: "synthetic" } })).toBe("scenario.image.size: must be a whole number from 17 to 40944 (missing)");
     expect(bad({ image: { source: "bundle", size: 100 } })).toBe("scenario.image.size: only for a synthetic image (a bundle image has the bundle's size)");
     expect(bad({ cuts: [{ meter: 9, during: "swap" }] })).toBe("scenario.cuts[0].meter: meter 9 is not in scenario.meters");
     expect(bad({ cuts: [{ meter: 1, during: "lunch" }] })).toBe('scenario.cuts[0].during: must be "download" or "swap", got "lunch"');
