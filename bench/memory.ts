@@ -500,6 +500,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   const recost = r[3] === "17";
   const dump = await run("layout", `setTimeout(function(){print("ML-DUMP");E.dumpVariables();print("ML-END");},3000);`, "ML-END", 30000);
   const cost = originalCost(dump.slice(dump.indexOf("ML-DUMP")));
+  if (process.env.ML_DUMP_TMP) writeFileSync(process.env.ML_DUMP_TMP, dump);
   // each coded download follows a plain one (the drive today) on its own run: one that runs
   // out of memory does not hide the other
   const drive = async (c: CodedShape, inside: boolean) => {

@@ -18,8 +18,8 @@ export const enum Dst {
   EU = 1,
 }
 
-/** Days from 1968-01-01 to 1970-01-01. */
-var EPOCH_DAYS = 731;
+/** Days from 1968-01-01 to 1970-01-01 (a const enum: a var would hold a variable on the Original for good). */
+const enum Cal { EPOCH_DAYS = 731 }
 
 /**
  * Local time in seconds on the local clock's own "Unix" scale (its day starts at a multiple
@@ -29,19 +29,19 @@ export function localSeconds(t: number, offMin: number, rule: number): number {
   var s = t + offMin * 60;
   if (rule === Dst.EU) {
     // the UTC year of t (years since 1968) and its 1 January (days since 1968)
-    var d = Math.floor(t / 86400) + EPOCH_DAYS, y = Math.floor((d * 4) / 1461), jan = 365 * y + Math.ceil(y / 4), leap = y % 4 ? 0 : 1;
+    var d = Math.floor(t / 86400) + Cal.EPOCH_DAYS, y = Math.floor((d * 4) / 1461), jan = 365 * y + Math.ceil(y / 4), leap = y % 4 ? 0 : 1;
     // 31 March and 31 October (day of the year 89 and 303 past a leap day), back to their Sunday (1968-01-01 was a Monday)
     var mar = jan + 89 + leap, oct = jan + 303 + leap;
     mar -= (mar + 1) % 7;
     oct -= (oct + 1) % 7;
-    if (t >= (mar - EPOCH_DAYS) * 86400 + 3600 && t < (oct - EPOCH_DAYS) * 86400 + 3600) s += 3600;
+    if (t >= (mar - Cal.EPOCH_DAYS) * 86400 + 3600 && t < (oct - Cal.EPOCH_DAYS) * 86400 + 3600) s += 3600;
   }
   return s;
 }
 
 /** The day of the month (1 to 31) of day `ld` (days since 1970-01-01 on the local clock). */
 export function dayOfMonth(ld: number): number {
-  var d = ld + EPOCH_DAYS, y = Math.floor((d * 4) / 1461), doy = d - 365 * y - Math.ceil(y / 4);
+  var d = ld + Cal.EPOCH_DAYS, y = Math.floor((d * 4) / 1461), doy = d - 365 * y - Math.ceil(y / 4);
   // months of 31 days but April, June, September, November (30) and February
   for (var m = 0; m < 11; m++) {
     var n = m === 1 ? (y % 4 ? 28 : 29) : 31 - ((m % 7) & 1);

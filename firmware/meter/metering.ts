@@ -37,6 +37,9 @@ export const enum Rec { DEMAND = 0, REG = 1, SETTINGS = 2, GROUPS = 3, BOOT = 4,
  * total, so the rates always add up to it); MAX the period's highest block demand (W) and
  * MAX_AT the end of its block, PREV and PREV_AT the previous period's, START the period's start.
  */
+/** billTick's modes (and the records it writes: RATES 1, DEMAND 2). */
+export const enum Bt { TICK = 0, RATES = 1, DEMAND = 2, END = 3 }
+
 export const enum Bl { RATE = 0, SETTLED = 1, MAX = 5, MAX_AT = 6, PREV = 7, PREV_AT = 8, START = 9, N = 10, HALF = 5 }
 
 
@@ -63,8 +66,8 @@ export const enum RegStatus { INVALID = 1, CLOCK_NOT_SET = 2 }
 /** Units of the billing registers (DLMS unit codes). */
 export const enum Unit { W = 27, WH = 30, M3 = 13 }
 
-export var MAX_GROUPS = 4;
-var INTERVALS = [60, 300, 600, 900, 1800, 3600];
+/** Groups a meter may be in (a const enum, and the intervals written where they are checked: a module var holds the Original's variables for good, an array of six 11). */
+export const enum Lm { MAX_GROUPS = 4 }
 
 export interface Settings {
   constant: number;
@@ -149,7 +152,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   var groups: number[] = [], i: number;
   var g = regs.read(Rec.GROUPS);
   if (g) for (i = 0; i + 4 <= g.length; i += 4) groups.push(getU32(g, i));
-  else for (var j = 0; j < initialGroups.length && j < MAX_GROUPS; j++) groups.push(initialGroups[j]);
+  else for (var j = 0; j < initialGroups.length && j < Lm.MAX_GROUPS; j++) groups.push(initialGroups[j]);
   var r = regs.read(Rec.REG);
   var pulses = r ? getU32(r, 0) : 0;
   var saved = pulses;
@@ -165,7 +168,11 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   var pend: Uint32Array | null = new Uint32Array(Pending.COUNT + 1);
   var bootRec = regs.read(Rec.BOOT);
   var boots = (bootRec ? getU32(bootRec, 0) : 0) + 1;
-  var scratch = new Uint8Array(20);
+  // one buffer for the billing state (Bl: u32 words), the tariff settings (Tf: bytes from
+  // Bl.N x 4) and the record scratch (20 bytes after them): each typed array of its own holds
+  // a buffer and its bytes, variables the Original keeps for good
+  var bill = new Uint32Array(Bl.N + Tf.LEN / 4 + 5);
+  var tar = new Uint8Array(bill.buffer, Bl.N * 4, Tf.LEN), scratch = new Uint8Array(bill.buffer, Bl.N * 4 + Tf.LEN, 20);
   putU32(scratch, 0, boots);
   regs.append(Rec.BOOT, scratch.subarray(0, 4));
   // bytes 4 to 7: the last time the meter knew it was running (the register's save, at least
@@ -175,14 +182,10 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
 
   // the billing state (Bl) and the tariff settings (Tf), read back from their records (the
   // setup's variables are taken again: each kept in this closure costs the Original one for good)
-  var electric = kind !== Kind.WATER && kind !== Kind.GAS;
-  var bill = new Uint32Array(Bl.N);
-  var tar = regs.read(Rec.TARIFF) || new Uint8Array(0);
-  if (tar.length < Tf.LEN) {
-    // no schedule yet: no switch on either day type (rate 1 all day), UTC, no billing day
-    tar = new Uint8Array(Tf.LEN);
-    for (i = 0; i < Tf.SCHEDULE; i++) tar[i] = Tf.NO_SWITCH;
-  }
+  b = regs.read(Rec.TARIFF);
+  if (b && b.length >= Tf.LEN) tar.set(b.subarray(0, Tf.LEN));
+  // no schedule yet: no switch on either day type (rate 1 all day), UTC, no billing day
+  else for (i = 0; i < Tf.SCHEDULE; i++) tar[i] = Tf.NO_SWITCH;
   b = regs.read(Rec.RATES);
   g = regs.read(Rec.DEMAND);
   for (i = 0; i < Bl.HALF; i++) {
@@ -195,7 +198,6 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   var lastSaveMs = clock.now();
   var timeBase = 0; // unix seconds at clock ms 0; 0 = not set
   var ivStart = 0, ivPulses = 0, ivStatus = Iv.POWER_FAIL | Iv.PARTIAL, ivTimer = 0;
-  var obis = obisFor(kind);
 
   /** The interval clock: wall time when set, else seconds since start (timeBase is 0 then). */
   function ivNow(): number {
@@ -280,56 +282,65 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     save();
     // block demand (the load profile's interval is the demand period): average power over a
     // whole interval on a set clock, in W; a new maximum of the billing period is kept
-    if (electric && !(st & (Iv.PARTIAL | Iv.POWER_FAIL | Iv.CLOCK_ADJUSTED | Iv.CLOCK_NOT_SET))) {
+    if (kind !== Kind.WATER && kind !== Kind.GAS && !(st & (Iv.PARTIAL | Iv.POWER_FAIL | Iv.CLOCK_ADJUSTED | Iv.CLOCK_NOT_SET))) {
       var w = Math.floor(((conv(end) - conv(end - ivPulses)) * 3600) / s.intervalS);
       if (w > bill[Bl.MAX]) {
         bill[Bl.MAX] = w;
         bill[Bl.MAX_AT] = ivStart + s.intervalS;
-        keepBill(Rec.DEMAND);
+        billTick(Bt.DEMAND);
       }
     }
-  }
-
-  /** Writes RATES (the billing state's first half) or DEMAND (its second). */
-  function keepBill(type: number): void {
-    var o = new Uint8Array(Bl.HALF * 4), at = type === Rec.RATES ? 0 : Bl.HALF;
-    for (var k = 0; k < Bl.HALF; k++) putU32(o, k * 4, bill[at + k]);
-    regs.append(type, o);
   }
 
   /**
    * Tariff and billing period, on the local clock (calendar.ts): the rate the schedule gives
    * now comes into force (the register saved first, then RATES: a cut between them leaves
    * every pulse to the rate that was in force when it came); the billing period ends now
-   * (`endNow`) or at the billing day's local midnight once it has passed. Only an
-   * electricity meter with its clock set.
+   * (Bt.END) or at the billing day's local midnight once it has passed (DEMAND written before
+   * the event: a cut between them ends the period once). Only an electricity meter with its
+   * clock set. Bt.DEMAND: only writes DEMAND (a new maximum). One function for all three:
+   * each function kept costs the Original variables for good.
    */
-  function billTick(endNow?: boolean): void {
-    if (!electric || !timeBase) return;
-    var now = wall(), loc = localSeconds(now, (tar[Tf.OFFSET] | (tar[Tf.OFFSET + 1] << 8)) << 16 >> 16, tar[Tf.RULE]);
-    var ld = Math.floor(loc / 86400), q = Math.floor((loc - ld * 86400) / 900), wd = (ld + 4) % 7;
-    // weekend: Saturday and Sunday (1970-01-01 was a Thursday)
-    var at = wd === 0 || wd === 6 ? Tf.WEEKEND : 0, rate = 1;
-    for (var k = 0; k < Tf.SWITCHES && tar[at + 2 * k] <= q; k++) rate = tar[at + 2 * k + 1];
-    if (rate !== bill[Bl.RATE]) {
-      save();
-      if (bill[Bl.RATE] > 1) bill[bill[Bl.RATE]] += pulses - bill[Bl.SETTLED];
-      bill[Bl.SETTLED] = pulses;
-      bill[Bl.RATE] = rate;
-      keepBill(Rec.RATES);
+  function billTick(mode?: number): void {
+    var todo = mode === Bt.DEMAND ? Bt.DEMAND : 0, ended = false, end = 0, k: number;
+    if (!todo) {
+      if (kind === Kind.WATER || kind === Kind.GAS || !timeBase) return;
+      var now = wall(), loc = localSeconds(now, (tar[Tf.OFFSET] | (tar[Tf.OFFSET + 1] << 8)) << 16 >> 16, tar[Tf.RULE]);
+      var ld = Math.floor(loc / 86400), q = Math.floor((loc - ld * 86400) / 900), wd = (ld + 4) % 7;
+      // weekend: Saturday and Sunday (1970-01-01 was a Thursday)
+      var at = wd === 0 || wd === 6 ? Tf.WEEKEND : 0, rate = 1;
+      for (k = 0; k < Tf.SWITCHES && tar[at + 2 * k] <= q; k++) rate = tar[at + 2 * k + 1];
+      if (rate !== bill[Bl.RATE]) {
+        save();
+        if (bill[Bl.RATE] > 1) bill[bill[Bl.RATE]] += pulses - bill[Bl.SETTLED];
+        bill[Bl.SETTLED] = pulses;
+        bill[Bl.RATE] = rate;
+        todo = Bt.RATES;
+      }
+      var day = tar[Tf.DAY], dom = day ? dayOfMonth(ld) : 0;
+      // this month's billing day's local midnight, in UTC (at today's offset)
+      end = mode === Bt.END ? now : (ld - dom + day) * 86400 - (loc - now);
+      if (mode === Bt.END || day && dom >= day && bill[Bl.START] && bill[Bl.START] < end) {
+        bill[Bl.PREV] = bill[Bl.MAX];
+        bill[Bl.PREV_AT] = bill[Bl.MAX_AT];
+        bill[Bl.MAX] = bill[Bl.MAX_AT] = 0;
+        bill[Bl.START] = end;
+        ended = true;
+        todo |= Bt.DEMAND;
+      } else if (!bill[Bl.START]) {
+        // the first period starts with the first clock
+        bill[Bl.START] = now;
+        todo |= Bt.DEMAND;
+      }
     }
-    var day = tar[Tf.DAY], dom = day ? dayOfMonth(ld) : 0;
-    // this month's billing day's local midnight, in UTC (at today's offset)
-    var end = endNow ? now : (ld - dom + day) * 86400 - (loc - now);
-    if (endNow || day && dom >= day && bill[Bl.START] && bill[Bl.START] < end) {
-      bill[Bl.PREV] = bill[Bl.MAX];
-      bill[Bl.PREV_AT] = bill[Bl.MAX_AT];
-      bill[Bl.MAX] = bill[Bl.MAX_AT] = 0;
-      bill[Bl.START] = end;
-      event(Ev.BILLING_END, bill[Bl.PREV], end);
-    } else if (!bill[Bl.START]) bill[Bl.START] = now; // the first period starts with the first clock
-    else return;
-    keepBill(Rec.DEMAND);
+    // RATES is the billing state's first half, DEMAND its second
+    for (var t = Bt.RATES; t <= Bt.DEMAND; t++) {
+      if (!(todo & t)) continue;
+      var o = new Uint8Array(Bl.HALF * 4), from = t === Bt.RATES ? 0 : Bl.HALF;
+      for (k = 0; k < Bl.HALF; k++) putU32(o, k * 4, bill[from + k]);
+      regs.append(t === Bt.RATES ? Rec.RATES : Rec.DEMAND, o);
+    }
+    if (ended) event(Ev.BILLING_END, bill[Bl.PREV], end);
   }
 
   /** The next interval end or quarter hour (the tariff's step), whichever comes first. */
@@ -418,7 +429,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     register: function () {
       // any other kind counts as electricity, as obisFor does
       var electric = kind !== Kind.WATER && kind !== Kind.GAS;
-      return { obis: obis, unit: electric ? 30 : 13, scaler: electric ? 0 : -3, value: conv(pulses) % 4294967296, status: timeBase ? 0 : RegStatus.CLOCK_NOT_SET };
+      return { obis: obisFor(kind), unit: electric ? 30 : 13, scaler: electric ? 0 : -3, value: conv(pulses) % 4294967296, status: timeBase ? 0 : RegStatus.CLOCK_NOT_SET };
     },
     profile: function (from, count) {
       if (count > 40) count = 40;
@@ -462,7 +473,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         save();
         s.constant = v;
       } else if (key === Key.INTERVAL) {
-        if (INTERVALS.indexOf(v) < 0) return Err.CONFIG_BAD_VALUE;
+        if ([60, 300, 600, 900, 1800, 3600].indexOf(v) < 0) return Err.CONFIG_BAD_VALUE;
         closeInterval();
         ivStatus = Iv.PARTIAL;
         s.intervalS = v;
@@ -496,9 +507,9 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         tar[Tf.DAY] = value[0];
       } else if (key === Key.BILLING) {
         // ends the billing period now (any value): it needs the clock, and an electricity meter
-        if (!electric) return Err.CONFIG_BAD_VALUE;
+        if (kind === Kind.WATER || kind === Kind.GAS) return Err.CONFIG_BAD_VALUE;
         if (!timeBase) return Err.CLOCK_NOT_SET;
-        billTick(true);
+        billTick(Bt.END);
         return 0;
       } else if (key === Key.KIND || key === Key.GROUPS) return Err.CONFIG_BAD_VALUE;
       else return Err.CONFIG_UNKNOWN_KEY;
@@ -513,7 +524,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       var at = groups.indexOf(group);
       if (op === Gop.JOIN) {
         if (at >= 0) return 0;
-        if (groups.length >= MAX_GROUPS) return Err.GROUP_FULL;
+        if (groups.length >= Lm.MAX_GROUPS) return Err.GROUP_FULL;
         if (group === 0 || group === 0xffffffff) return Err.BAD_ARG;
         groups.push(group);
       } else if (op === Gop.LEAVE) {
@@ -527,7 +538,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     },
     inGroup: function (group) { return groups.indexOf(group) >= 0; },
     billing: function () {
-      if (!electric) return null;
+      if (kind === Kind.WATER || kind === Kind.GAS) return null;
       // rates 2 to 4 from their pulses, rate 1 the rest of the total (their sum is the total, to the Wh)
       var v = [0, conv(pulses) % 4294967296, 0, 0, 0], out: BillingRegister[] = [], now = wall(), st = timeBase ? 0 : RegStatus.CLOCK_NOT_SET;
       for (var k = 2; k <= Tf.RATES; k++) v[1] -= v[k] = conv(bill[k] + (bill[Bl.RATE] === k ? pulses - bill[Bl.SETTLED] : 0));

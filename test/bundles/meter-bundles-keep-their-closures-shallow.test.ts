@@ -5,6 +5,10 @@
  * functions the minifier does not inline (NOINLINE marks). This counts the functions
  * written two or more functions deep in the shipped bundles: an IIFE around a program, or
  * inlined parts, roughly double it (76 before these changes on the Original's bundle).
+ * 57 since issue 20's time of use: the local-time and day-of-month helpers (calendar.ts)
+ * are inlined into the quarter-hour check as two IIFEs, whose scope copies live only
+ * during that call; kept as top-level functions they held about 12 variables for good
+ * (measured with bench:memory), which the Original cannot spare.
  */
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
@@ -29,11 +33,11 @@ function depths(file: string): number[] {
 
 describe("meter bundles keep their closures shallow", () => {
   for (const board of ["ESPRUINOBOARD", "LINUX"]) {
-    it(`${board}: the program is top-level code, and at most 55 functions sit two or more functions deep`, () => {
+    it(`${board}: the program is top-level code, and at most 57 functions sit two or more functions deep`, () => {
       const h = depths(`dist/${board}/meter.js`);
       expect(h[0]).toBeGreaterThan(40); // the parts' builders are top-level functions
       const deep = h.slice(2).reduce((a, b) => a + (b ?? 0), 0);
-      expect(deep).toBeLessThanOrEqual(55);
+      expect(deep).toBeLessThanOrEqual(57);
     });
   }
 

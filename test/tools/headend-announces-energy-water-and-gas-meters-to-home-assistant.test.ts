@@ -100,5 +100,9 @@ describe("--homeassistant: Home Assistant's MQTT discovery (the bench network, t
     expect(sensorClass("1-0:1.29.0", "Wh")).toBeNull(); // a load profile's interval deltas
     expect(sensorClass("1-0:3.8.0", "varh")).toBeNull();
     expect(sensorClass("1-0:1.7.0", "W")).toBeNull();
+    // time of use (issue 20): the rates are energy sensors, the period's maximum demand a power one; the previous period's is not a sensor
+    expect(sensorClass("1-0:1.8.2", "Wh")).toEqual({ deviceClass: "energy", unit: "Wh", name: "Energy, rate 2" });
+    expect(sensorClass("1-0:1.6.0", "W")).toEqual({ deviceClass: "power", unit: "W", name: "Maximum demand" });
+    expect(sensorClass("1-0:1.6.0*101", "W")).toBeNull();
   });
 });

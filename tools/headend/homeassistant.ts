@@ -19,10 +19,12 @@ export const DEFAULT_PREFIX = "homeassistant";
 const KIND_NAMES: Record<number, string> = { 1: "electricity", 2: "water", 3: "gas" };
 
 /** The device class and Home Assistant's unit of a register, or null when it is not announced. */
-export function sensorClass(obis: string, unit: string): { deviceClass: "energy" | "water" | "gas"; unit: string; name: string } | null {
+export function sensorClass(obis: string, unit: string): { deviceClass: "energy" | "water" | "gas" | "power"; unit: string; name: string } | null {
   const m = /^(\d+)-(\d+):(\d+)\.(\d+)\.(\d+)$/.exec(obis);
   if (!m || m[4] === "29") return null;
-  if (m[1] === "1" && unit === "Wh") return { deviceClass: "energy", unit: "Wh", name: "Energy" };
+  // the total and the time-of-use rates (1-0:1.8.1 to 1.8.4); the billing period's maximum demand (1-0:1.6.0; the previous period's, *101, is not a sensor)
+  if (m[1] === "1" && unit === "Wh") return { deviceClass: "energy", unit: "Wh", name: m[5] === "0" ? "Energy" : `Energy, rate ${m[5]}` };
+  if (m[1] === "1" && m[3] === "1" && m[4] === "6" && unit === "W") return { deviceClass: "power", unit: "W", name: "Maximum demand" };
   if (m[1] === "8" && unit === "m3") return { deviceClass: "water", unit: "m³", name: "Water" };
   if (m[1] === "7" && unit === "m3") return { deviceClass: "gas", unit: "m³", name: "Gas" };
   return null;
@@ -48,7 +50,7 @@ export function discoveryConfig(prefix: string, concentrator: string, info: Mete
       value_template: "{{ value_json.value }}",
       unit_of_measurement: c.unit,
       device_class: c.deviceClass,
-      state_class: "total_increasing",
+      state_class: c.deviceClass === "power" ? "measurement" : "total_increasing",
       availability_topic: statusTopic(concentrator),
       payload_available: "online",
       payload_not_available: "offline",

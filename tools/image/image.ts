@@ -7,7 +7,8 @@
  * `--check FILE` reads an image file back: its header, its length and its payload against
  * the header's digest.
  *
- *   npm run image -- --board ESPRUINOBOARD --version 2 [--firmware-id 1] [--block-size 200] --out meter-v2.mlim
+ *   npm run image -- --board ESPRUINOBOARD --version 2 --compress [--firmware-id 1] [--block-size 200] --out meter-v2.mlim
+ *     (the Original's buffer holds its program only packed: without --compress it is refused, naming the way)
  *   npm run pack -- --board ESPRUINOBOARD --version 2 --out meter-v2.img
  *   npm run image -- --check meter-v2.mlim
  *
@@ -42,7 +43,7 @@ export const TOOL: Tool = {
     compress: { type: "boolean", default: false, help: "pack the payload: the program compressed in chunks of the board's packChunk, unpacked by the boot routine at install (meters provisioned with a boot routine that unpacks)" },
     check: { type: "string", value: "FILE", help: "check an image file (header, length, payload against its digest) instead of writing one" },
   },
-  examples: ["npm run image -- --board ESPRUINOBOARD --version 2 --out meter-v2.mlim", "npm run pack -- --board ESPRUINOBOARD --version 2 --out meter-v2.img", "npm run image -- --check meter-v2.mlim"],
+  examples: ["npm run image -- --board ESPRUINOBOARD --version 2 --compress --out meter-v2.mlim", "npm run image -- --board LINUX --version 2 --out meter-v2.mlim", "npm run pack -- --board ESPRUINOBOARD --version 2 --out meter-v2.img", "npm run image -- --check meter-v2.mlim"],
   notes: ["exit 0; 2 for a bad argument; 1 when the image cannot be made, written or does not check"],
 };
 
