@@ -73,7 +73,7 @@ export function startPulses(rig: LinkRig, sc: Scenario, isSim: (id: number) => b
  * meters still lacking, a few times. `step(ms)` advances the run's time; `lines` are the
  * readings lines drained from the concentrator so far (the run's head-end part).
  */
-export function readingRounds(conc: ConcNode, rig: LinkRig, lines: string[], ids: number[], intervalsPerMeter: number, step: (ms: number) => Promise<void>, note: Note) {
+export function readingRounds(conc: ConcNode, rig: LinkRig, lines: string[], ids: number[], intervalsPerMeter: number, step: (ms: number) => Promise<void>, note: Note, lastStart?: number) {
   const clock = () => rig.clock.now();
   const roundNow = async (what: number, only?: number): Promise<[number, number] | null> => {
     let res: [number, number] | null = null;
@@ -84,7 +84,12 @@ export function readingRounds(conc: ConcNode, rig: LinkRig, lines: string[], ids
   };
   return async (what: number): Promise<void> => {
     const from = lines.length;
-    const lacking = (id: number) => (what === Rd.REGISTERS ? lastRegister(lines, id, from) < 0 : wallIntervals(lines, id).length < intervalsPerMeter);
+    // a meter lacks intervals when it has fewer than the day's, or not the day's last (`lastStart`: a round whose last answer was lost leaves the day's end uncollected)
+    const lacking = (id: number) => {
+      if (what === Rd.REGISTERS) return lastRegister(lines, id, from) < 0;
+      const w = wallIntervals(lines, id);
+      return w.length < intervalsPerMeter || lastStart !== undefined && (!w.length || w[w.length - 1].t < lastStart);
+    };
     if (!(await roundNow(what))) note(`a ${what === Rd.REGISTERS ? "register" : "profile"} round did not end`);
     for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) await roundNow(what, id);
   };

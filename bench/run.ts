@@ -236,7 +236,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const reg = conc.ctx.registry;
   for (const id of ids) { const s = reg.stats(reg.find(id)); rounds += s.ok + s.fail; collected += s.ok; missed += s.fail; }
   const intervals = (id: number) => wallIntervals(lines, id);
-  const readAll = readingRounds(conc, rig, lines, ids, Math.floor(dayMs / 900_000) - 1, step, note);
+  const readAll = readingRounds(conc, rig, lines, ids, Math.floor(dayMs / 900_000) - 1, step, note, dayMs ? DAY0 + sc.readings.hours * 3600 - 900 : undefined);
   await readAll(1);
   if (dayMs) await readAll(2);
   const registerBefore = new Map(ids.map((id) => [id, lastRegister(lines, id)]));

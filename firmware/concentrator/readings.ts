@@ -14,6 +14,7 @@
  */
 import type { Clock } from "../../hal/types";
 import { Cap, Ev, Kind, Lim, P, Rd, T } from "../protocol/catalogue";
+import { Err } from "../common/errors";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import { Rf, type Registry } from "./registry";
@@ -135,12 +136,19 @@ export function collector(ep: Endpoint, clock: Clock, reg: Registry, file: LineF
     },
     onMessage: function (m, nowS) {
       var want = what === Rd.IDENTIFY ? T.IDENTITY : what === Rd.PROFILE ? T.PROFILE : what === Rd.EVENTS ? T.EVENTS : what === Rd.BILLING ? T.BILLING : T.READINGS;
-      if (cur < 0 || waitSeq < 0 || m.type !== want || m.src !== reg.id(cur)) return false;
+      if (cur < 0 || waitSeq < 0 || m.src !== reg.id(cur)) return false;
+      // the meter refused the request (a water or gas meter asked for billing registers before
+      // its kind was known, or a meter older than the request): answered, nothing to file, the
+      // next meter (asking again would only hold the line, also from a campaign that starts)
+      var refused = m.type === T.ERROR && m.body.refSeq === waitSeq && m.body.code === Err.BAD_ARG;
+      if (m.type !== want && !refused) return false;
       if (timer) clock.clear(timer);
       timer = 0;
       waitSeq = -1;
       var b = m.body, i: number;
-      if (what === Rd.IDENTIFY) {
+      if (refused) {
+        // answered with a refusal: nothing to file
+      } else if (what === Rd.IDENTIFY) {
         reg.setInfo(cur, b.kind, b.version);
         reg.setBoard(cur, b.board);
         // kept once said: a boot routine is only replaced by provisioning over USB (a meter

@@ -81,4 +81,22 @@ describe("time of use through the concentrator", () => {
     settle(rig, out, /events round/);
     expect(conc.lines.some((l) => l.startsWith("801,0-0:99.98.0," + Ev.BILLING_END + ",255,0,") && l.includes(",120,"))).toBe(true);
   }, 120_000);
+
+  it("takes a water meter's refusal of the billing round, before its kind is known, as its answer: the round goes on at once instead of asking it again", () => {
+    const rig = new LinkRig("st7580", lineFor("st7580", 43));
+    bootMeter(rig, "m803", 803, { kind: Kind.WATER });
+    const conc = bootConcentrator(rig, "conc", [803]);
+    const out: string[] = [];
+    const ml = consoleApi(conc.ctx, hostNative, 1, () => undefined, (l) => out.push(l));
+    rig.clock.advance(3000);
+    expect(conc.ctx.setTime(T0)).toBe(0);
+    rig.clock.advance(5000);
+    const t0 = rig.clock.now();
+    expect(ml.billing()).toBe(0);
+    // no identify round: the concentrator does not know 803 is a water meter and asks; it answers ERROR 1
+    expect(settle(rig, out, /billing round/)).toBe("meterline: billing round: 0 collected, 0 meters did not answer");
+    // one exchange, not three attempts of 3 s each
+    expect(rig.clock.now() - t0).toBeLessThan(3000);
+    expect(conc.lines.some((l) => l.startsWith("803,1-0:1."))).toBe(false);
+  }, 60_000);
 });
