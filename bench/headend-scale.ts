@@ -33,7 +33,7 @@ import { cli, int, isMain, outputFolder, UsageError, writeOutput, type Parsed, t
 import { Headend, type ConcentratorConsole } from "../tools/headend/core";
 import { HeadendDb } from "../tools/headend/db";
 import { ThreadedDb } from "../tools/headend/db-thread";
-import { embeddedBroker } from "../tools/headend/mqtt";
+import { embeddedBroker, externalBroker } from "../tools/headend/mqtt";
 import type { Answer } from "../tools/console/session";
 import { exportReadings } from "../firmware/concentrator/readings";
 import type { ReadingStore } from "../firmware/concentrator/store";
@@ -47,6 +47,8 @@ export interface ScaleOptions {
   batch: number;
   /** The SQLite file; none: one in a fresh temporary folder, removed after. */
   db?: string;
+  /** An external broker (mqtt://host:port) instead of the embedded one. */
+  mqtt?: string;
   log?: (line: string) => void;
 }
 
@@ -174,7 +176,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const file = o.db ?? join(dir!, "headend.db");
   // the head-end's SQLite, as it runs: on a thread of its own (db-thread.ts)
   const db = await ThreadedDb.open(file);
-  const broker = await embeddedBroker(0, "127.0.0.1");
+  const broker = o.mqtt ? await externalBroker(o.mqtt, `scale-headend-${process.pid}`) : await embeddedBroker(0, "127.0.0.1");
   const sims = Array.from({ length: o.concentrators }, (_, i) => new SimulatedConcentrator(i + 1, o.meters, o.intervals));
   const total = o.concentrators * o.meters * o.intervals;
   const sub = await subscriber(broker.url, total);
@@ -236,6 +238,7 @@ export const TOOL: Tool = {
     intervals: { type: "string", value: "N", default: "24", help: "15-minute intervals a meter (96: a day)" },
     batch: { type: "string", value: "N", default: "1000", help: "readings an export asks for (the head-end's --batch), 1 to 1000" },
     db: { type: "string", value: "FILE", help: "the SQLite file (made; it must not exist) (default a temporary one, removed after)" },
+    mqtt: { type: "string", value: "URL", help: "an external broker (mqtt://host:port: Mosquitto, EMQX) instead of the embedded one; a fresh\none: the late subscriber counts every retained reading it holds" },
     json: { type: "string", value: "FILE", help: "the figures as JSON" },
   },
   examples: ["npm run bench:headend", "npm run bench:headend -- --intervals 96 --json /tmp/headend-bench.json"],
@@ -248,6 +251,7 @@ async function main({ values: v }: Parsed): Promise<number> {
     intervals: int("--intervals", v.intervals as string, 1, 96 * 31)!,
     batch: int("--batch", v.batch as string, 1, 1000)!,
     db: v.db as string | undefined,
+    mqtt: v.mqtt as string | undefined,
     log: (l) => console.log(l),
   };
   if (o.db) {
