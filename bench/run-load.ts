@@ -21,10 +21,16 @@ export function readingLine(l: string): ReadingLine | null {
   return { id: +f[0], obis: f[1], value: +f[2], unit: +f[3], scaler: +f[4], time: +f[5], status: +f[6], profile: f[1].split(".")[1] === String(PROFILE_D) };
 }
 
-/** The newest register value of meter `id` in `lines` from index `from`, or -1. */
+/** Lines that are not a meter's total register: its events and its billing registers (rates 1-0:1.8.1 to 1.8.4, maximum demand 1-0:1.6.0). */
+const NOT_TOTAL = /^0-0:99\.98\.0$|^1-0:1\.(8\.[1-9]|6\.)/;
+
+/** Whether a readings line's OBIS is a meter's total register (not an event, a rate or a demand). */
+export function isTotalRegister(obis: string): boolean { return !NOT_TOTAL.test(obis); }
+
+/** The newest total register value of meter `id` in `lines` from index `from`, or -1. */
 export function lastRegister(lines: string[], id: number, from = 0): number {
   let v = -1;
-  for (let i = from; i < lines.length; i++) { const r = readingLine(lines[i]); if (r && r.id === id && !r.profile) v = r.value; }
+  for (let i = from; i < lines.length; i++) { const r = readingLine(lines[i]); if (r && r.id === id && !r.profile && isTotalRegister(r.obis)) v = r.value; }
   return v;
 }
 

@@ -14,6 +14,8 @@ export const DAY0 = 1_795_478_400;
 export interface MeterOutcome {
   id: number; version: number; confirmed: boolean; campaignState: string; code: number;
   pulses: number; preClock: number; register: number; registerAfter: number; intervals: number; intervalSum: number; board?: string;
+  /** With the scenario's tariff: the rate registers 1 to 4 read at the end (an empty list: never read). */
+  rates?: number[];
 }
 
 /**
@@ -57,6 +59,10 @@ export function verdict(sc: Scenario, version: number, ended: string, code: numb
       continue;
     }
     problems.push(...registerProblems(m.id, m.pulses, m.register, m.registerAfter));
+    // the tariff: the rates add up to the register, and the day switched between at least two
+    if (m.rates && !m.rates.length) problems.push(`meter ${m.id}: its billing registers were never read`);
+    else if (m.rates && m.rates.reduce((a, b) => a + b, 0) !== m.registerAfter) problems.push(`meter ${m.id}: rates ${m.rates.join(" + ")} do not add up to its register ${m.registerAfter}`);
+    else if (m.rates && m.rates.filter((v) => v > 0).length < 2) problems.push(`meter ${m.id}: the day's pulses are all in one rate (${m.rates.join(", ")}): no tariff switch`);
     const ts = intervalTimes(m.id).sort((a, b) => a - b);
     const gap = ts.findIndex((t, k) => k > 0 && t - ts[k - 1] !== 900);
     if (gap > 0) problems.push(`meter ${m.id}: no profile interval between ${ts[gap - 1]} and ${ts[gap]}`);

@@ -18,7 +18,7 @@ import { imageOf, programImage, type Image } from "./image";
 import type { Scenario } from "./scenario";
 import { Faults } from "./run-faults";
 import { followCampaign } from "./run-campaign";
-import { lastRegister, readingLine, readingRounds, startPulses, wallIntervals } from "./run-load";
+import { isTotalRegister, lastRegister, readingLine, readingRounds, startPulses, wallIntervals } from "./run-load";
 import { DAY0, verdict } from "./run-verdict";
 import { bridgeBoard, openPort, type Port } from "./hil";
 import { createHash } from "node:crypto";
@@ -29,6 +29,7 @@ import { STATE_NAMES } from "../firmware/concentrator/campaign";
 import { decodeAppHeader } from "../firmware/common/image";
 import { APP_HEADER_SIZE } from "../firmware/common/layout";
 import { Iv } from "../firmware/meter/metering";
+import { Rd } from "../firmware/protocol/catalogue";
 
 export { DAY0, notUpdated, registerProblems } from "./run-verdict";
 
@@ -68,6 +69,8 @@ export interface MeterReadings { id: number; unit: string; scaler: number; regis
 
 export interface MeterSummary {
   id: number; kind: string; version: number; confirmed: boolean; campaignState: string; code: number;
+  /** With the scenario's tariff, an electricity meter's rate registers 1 to 4 (Wh) read at the end (BILLING). */
+  rates?: number[];
   /** Pulses the bench gave the meter (-1 for a real board). */
   pulses: number; preClock: number; register: number;
   /** Where a real board is attached. */
@@ -208,6 +211,18 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   if (ml.time(DAY0)) return fail(`the concentrator could not set the clock: ${out[out.length - 1]}`);
   // the broadcast, and for keyed meters the round that follows it, before the day starts
   clock.advance(60_000);
+  // the scenario's tariff on every simulated electricity meter, from the console as an operator sets it
+  if (sc.tariff) {
+    for (const m of sc.meters.filter((x) => x.kind === "electricity" && isSim(x.id))) {
+      for (const [what, call] of [["zone", () => ml.zone(m.id, sc.tariff!.zoneMinutes, sc.tariff!.dst)], ["tariff", () => ml.tariff(m.id, sc.tariff!.weekdays, sc.tariff!.weekend)]] as const) {
+        const from = out.length, until = clock.now() + 30_000;
+        if (call()) return fail(`meter ${m.id}: the console refused ${what}(): ${out[out.length - 1]}`);
+        const said = () => out.slice(from).find((l) => l.startsWith(`meterline: meter ${m.id}: `));
+        while (!said() && clock.now() < until) clock.advance(100);
+        if (!said() || said()!.includes("refused")) return fail(`meter ${m.id}: ${what}() ${said() ?? "not answered within 30 s"}`);
+      }
+    }
+  }
   const dayStart = clock.now();
   const dayMs = sc.readings.hours * 3_600_000;
   const { pulses, preClock } = startPulses(rig, sc, isSim, dayStart, dayMs);
@@ -255,6 +270,21 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   await step(10_000);
   const fromAfter = lines.length;
   await readAll(1);
+  // with a tariff: the billing registers of every electricity meter, each asked until it answers
+  const rates = new Map<number, number[]>();
+  if (sc.tariff) {
+    const fromBilling = lines.length;
+    for (const m of sc.meters.filter((x) => x.kind === "electricity" && isSim(x.id))) {
+      for (let attempt = 0; attempt < 4 && !rates.has(m.id); attempt++) {
+        let done = false;
+        const until = clock.now() + 600_000;
+        while (conc.ctx.collect(() => { done = true; }, m.id, Rd.BILLING) && clock.now() < until) await step(1000);
+        while (!done && clock.now() < until) await step(200);
+        const got = [1, 2, 3, 4].map((k) => { let v = -1; for (const l of lines.slice(fromBilling)) { const r = readingLine(l); if (r && r.id === m.id && r.obis === `1-0:1.8.${k}`) v = r.value; } return v; });
+        if (got.every((v) => v >= 0)) rates.set(m.id, got);
+      }
+    }
+  }
   account();
 
   const meters: MeterSummary[] = ids.map((id, i) => {
@@ -276,6 +306,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       confirmed: !n.clock.dead && !n.meter.onTrial(), campaignState: STATE_NAMES[camp.state(i)] ?? String(camp.state(i)), code: camp.codeOf(i),
       pulses: pulses.get(id)!, preClock: preClock.get(id)!, register: registerBefore.get(id)!, registerAfter: after,
       intervals: ints.length, intervalSum: ints.reduce((a, x) => a + x.v, 0), cuts: faults.cutLog.get(id)!,
+      ...(sc.tariff && sc.meters[i].kind === "electricity" ? { rates: rates.get(id) ?? [] } : {}),
     };
   });
 
@@ -310,6 +341,8 @@ export function meterReadings(lines: string[], ids: number[]): MeterReadings[] {
     const m = r && by.get(r.id);
     if (!r || !m) continue;
     if (r.profile && r.status & Iv.CLOCK_NOT_SET) continue;
+    // the register's series: its total only (events and billing registers are lines of their own)
+    if (!r.profile && !isTotalRegister(r.obis)) continue;
     m.unit = UNITS[r.unit] ?? `unit${r.unit}`;
     m.scaler = r.scaler;
     (r.profile ? m.intervals : m.registers).push([r.time, r.value]);

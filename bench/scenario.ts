@@ -51,6 +51,12 @@ export interface Scenario {
   forgedTags: boolean;
   /** The update method: "coded" (the default) or "patent". */
   method: "coded" | "patent";
+  /**
+   * A tariff schedule set on every simulated electricity meter after the clock (the console's
+   * tariff and zone): the day's pulses then fall in its rates, and the verdict checks that the
+   * rates add up to each register. Null: none.
+   */
+  tariff: { weekdays: string; weekend: string; zoneMinutes: number; dst: "EU" | "none" } | null;
 }
 
 export class ScenarioError extends Error {}
@@ -87,7 +93,7 @@ function noExtra(o: Obj, path: string, known: string[]): void {
 /** Checks a parsed scenario; throws ScenarioError naming the first bad field. */
 export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   const o = obj(raw, path);
-  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "keys", "forgedTags", "method", "//"]);
+  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "keys", "forgedTags", "method", "tariff", "//"]);
   const name = o.name === undefined ? "unnamed" : typeof o.name === "string" && o.name ? o.name : fail(`${path}.name`, "must be a non-empty string");
   const modem = oneOf(o, "modem", path, ["st7580", "transparent"] as const, "st7580");
   const lo = obj(o.loss ?? {}, `${path}.loss`);
@@ -158,8 +164,29 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   if (forgedTags && !keys) fail(`${path}.forgedTags`, "needs keys: true");
   const method = o.method === undefined ? "coded" : o.method;
   if (method !== "coded" && method !== "patent") fail(`${path}.method`, `must be "coded" or "patent", got ${JSON.stringify(method)}`);
+  let tariff: Scenario["tariff"] = null;
+  if (o.tariff !== undefined) {
+    const to = obj(o.tariff, `${path}.tariff`), tp = `${path}.tariff`;
+    noExtra(to, tp, ["weekdays", "weekend", "zoneMinutes", "dst"]);
+    // the console's form, checked as the concentrator's console checks it
+    const day = (k: string): string => {
+      const v = to[k] === undefined && k === "weekend" ? to.weekdays : to[k];
+      const sw = typeof v === "string" ? v.split(" ").filter((x) => x) : null;
+      const ok = sw && sw.length <= 4 && sw.every((x, i) => {
+        const m = /^(\d\d):(\d\d)=([1-4])$/.exec(x);
+        const q = m ? +m[1] * 4 + +m[2] / 15 : -1;
+        const prev = i ? /^(\d\d):(\d\d)/.exec(sw[i - 1])! : null;
+        return m && Number.isInteger(q) && q < 96 && (i ? q > +prev![1] * 4 + +prev![2] / 15 : q === 0);
+      });
+      if (!ok) fail(`${tp}.${k}`, `must be up to four "HH:MM=rate" switches from "00:00" on quarter hours, in order, rates 1 to 4, got ${JSON.stringify(v)}`);
+      return v as string;
+    };
+    const zoneMinutes = num(to, "zoneMinutes", tp, -720, 840, 0, true);
+    if (zoneMinutes % 15) fail(`${tp}.zoneMinutes`, `must be whole quarter hours, got ${zoneMinutes}`);
+    tariff = { weekdays: day("weekdays"), weekend: day("weekend"), zoneMinutes, dst: oneOf(to, "dst", tp, ["EU", "none"] as const, "none") };
+  }
   return {
-    keys, forgedTags, method: method as "coded" | "patent",
+    keys, forgedTags, method: method as "coded" | "patent", tariff,
     name, seed: num(o, "seed", path, 0, 0xffffffff, 1, true), modem,
     bitRate: num(o, "bitRate", path, 50, 1_000_000, modem === "st7580" ? 9600 : 2400), loss, meters, readings, image, cuts,
     deadlineMinutes: num(o, "deadlineMinutes", path, 1, 100000, 240),

@@ -27,6 +27,14 @@ describe("npm start (the bench's default scenario)", () => {
       expect(m.intervalSum).toBe(m.pulses - m.preClock);
       expect(m.preClock).toBe(0); // keyed meters drop the time broadcast: the round time() starts gave each its own
       expect(m.pulses).toBeGreaterThan(0);
+      // the tariff (Central European Time, rate 2 from 07:00 to 22:00 on weekdays; the day is a
+      // Tuesday from 01:00 local): an electricity meter's rates add up to its register, the day in two of them
+      if (m.kind === "electricity") {
+        expect(m.rates!.reduce((a, b) => a + b, 0), `meter ${m.id}`).toBe(m.registerAfter);
+        expect(m.rates![0]).toBeGreaterThan(0);
+        expect(m.rates![1]).toBeGreaterThan(m.rates![0]);
+        expect(m.rates!.slice(2)).toEqual([0, 0]);
+      } else expect(m.rates).toBeUndefined();
     }
     expect(rep.meters.find((m) => m.id === 1003)!.cuts[0]).toMatch(new RegExp(`^download, \\d+ of ${rep.image.blocks} blocks$`));
     expect(rep.image.blocks).toBe(Math.ceil(rep.image.size / 200));

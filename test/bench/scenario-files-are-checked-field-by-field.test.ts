@@ -29,6 +29,10 @@ describe("scenario files", () => {
     expect(bad({ loss: { p: 0.1, burst: 3 } })).toBe("scenario.loss.burst: unknown field (known: p, meanBurst)");
     expect(bad({ image: { blockSize: 202 } })).toBe("scenario.image.blockSize: must be a multiple of 4, got 202");
     expect(bad({ image: { source: "synthetic" } })).toBe("scenario.image.size: must be a whole number from 17 to 40944 (missing)");
+    expect(bad({ tariff: { weekdays: "07:00=2" } })).toBe('scenario.tariff.weekdays: must be up to four "HH:MM=rate" switches from "00:00" on quarter hours, in order, rates 1 to 4, got "07:00=2"');
+    expect(bad({ tariff: { weekdays: "00:00=1 07:10=2" } })).toMatch(/^scenario\.tariff\.weekdays: must be up to four/);
+    expect(bad({ tariff: { weekdays: "00:00=1", zoneMinutes: 61 } })).toBe("scenario.tariff.zoneMinutes: must be whole quarter hours, got 61");
+    expect(bad({ tariff: { weekdays: "00:00=1", dst: "US" } })).toBe('scenario.tariff.dst: must be "EU" or "none", got "US"');
     expect(bad({ image: { source: "bundle", size: 100 } })).toBe("scenario.image.size: only for a synthetic image (a bundle image has the bundle's size)");
     expect(bad({ cuts: [{ meter: 9, during: "swap" }] })).toBe("scenario.cuts[0].meter: meter 9 is not in scenario.meters");
     expect(bad({ cuts: [{ meter: 1, during: "lunch" }] })).toBe('scenario.cuts[0].during: must be "download" or "swap", got "lunch"');
