@@ -275,7 +275,10 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   if (sc.tariff) {
     const fromBilling = lines.length;
     for (const m of sc.meters.filter((x) => x.kind === "electricity" && isSim(x.id))) {
-      for (let attempt = 0; attempt < 4 && !rates.has(m.id); attempt++) {
+      // (asked again after a pause: the line loses frames in bursts, and a burst can swallow a
+      // whole round's three tries in both directions: seen in the patent run, 12 frames in a row)
+      for (let attempt = 0; attempt < 8 && !rates.has(m.id); attempt++) {
+        if (attempt) await step(60_000);
         let done = false;
         const until = clock.now() + 600_000;
         while (conc.ctx.collect(() => { done = true; }, m.id, Rd.BILLING) && clock.now() < until) await step(1000);
