@@ -437,6 +437,7 @@ export const TOOL: Tool = {
     id: { type: "string", value: "N", default: "3002", help: "the meter's id" },
     bundle: { type: "string", value: "KIND", default: "original", help: "original: the LINUX meter built with the Original's feature set (no authentication code,\nits repair rows), as the issue's target counts; a meter board's name (ESP32...): that board's\nfeature set; linux: the shipped LINUX bundle" },
     json: { type: "string", value: "FILE", help: "the figures printed, as JSON (MemoryFigures in bench/memory.ts)" },
+    dump: { type: "string", value: "FILE", help: "the at-rest E.dumpVariables() text the layout is re-costed from (to see what holds the variables)" },
   },
   examples: ["npm run bench:memory -- --espruino ~/Espruino/espruino"],
   notes: ["exit 0; 1 when a run failed or the meter ran out of memory; 2 for a bad argument"],
@@ -459,8 +460,9 @@ async function main({ values: v }: Parsed): Promise<number> {
   const meterBoards = loadAllProfiles().filter((b) => b.roles.includes("meter") && b.board !== "LINUX").map((b) => b.board);
   const featuresOf = kind === "original" ? "ESPRUINOBOARD" : meterBoards.includes(kind) ? kind : null;
   if (!featuresOf && kind !== "linux") throw new UsageError(`--bundle must be original, linux or a meter board (${meterBoards.join(", ")}), not ${JSON.stringify(kind)}`);
-  const json = v.json as string | undefined;
+  const json = v.json as string | undefined, dumpFile = v.dump as string | undefined;
   if (json) outputFolder("--json", json);
+  if (dumpFile) outputFolder("--dump", dumpFile);
   const linux = loadProfile("LINUX"), source = featuresOf ? loadProfile(featuresOf) : linux, originalRows = source.repairRows;
   // a board's feature set on the Linux HAL: its crypto (the Original: none, no authentication
   // code, the CRC-32 digest chain), its repair rows, its decode, its tamper switch or none
@@ -500,7 +502,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   const recost = r[3] === "17";
   const dump = await run("layout", `setTimeout(function(){print("ML-DUMP");E.dumpVariables();print("ML-END");},3000);`, "ML-END", 30000);
   const cost = originalCost(dump.slice(dump.indexOf("ML-DUMP")));
-  if (process.env.ML_DUMP_TMP) writeFileSync(process.env.ML_DUMP_TMP, dump);
+  if (dumpFile) writeOutput("--dump", dumpFile, dump.slice(dump.indexOf("ML-DUMP")));
   // each coded download follows a plain one (the drive today) on its own run: one that runs
   // out of memory does not hide the other
   const drive = async (c: CodedShape, inside: boolean) => {

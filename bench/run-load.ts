@@ -79,15 +79,19 @@ export function startPulses(rig: LinkRig, sc: Scenario, isSim: (id: number) => b
  * meters still lacking, a few times. `step(ms)` advances the run's time; `lines` are the
  * readings lines drained from the concentrator so far (the run's head-end part).
  */
+/**
+ * One round of `what` (Rd) now, of every meter or only `only`, waiting while the concentrator
+ * is busy (at most `withinMs` in all): [collected, missed], or null when it did not end.
+ */
+export async function roundNow(conc: ConcNode, rig: LinkRig, step: (ms: number) => Promise<void>, what: number, only?: number, withinMs = 3_600_000): Promise<[number, number] | null> {
+  let res: [number, number] | null = null;
+  const until = rig.clock.now() + withinMs;
+  while (conc.ctx.collect((c, x) => { res = [c, x]; }, only === undefined ? undefined : conc.ctx.registry.find(only) >= 0 ? only : undefined, what) && rig.clock.now() < until) await step(1000);
+  while (!res && rig.clock.now() < until) await step(200);
+  return res;
+}
+
 export function readingRounds(conc: ConcNode, rig: LinkRig, lines: string[], ids: number[], intervalsPerMeter: number, step: (ms: number) => Promise<void>, note: Note, lastStart?: number) {
-  const clock = () => rig.clock.now();
-  const roundNow = async (what: number, only?: number): Promise<[number, number] | null> => {
-    let res: [number, number] | null = null;
-    const until = clock() + 3_600_000;
-    while (conc.ctx.collect((c, x) => { res = [c, x]; }, only === undefined ? undefined : conc.ctx.registry.find(only) >= 0 ? only : undefined, what) && clock() < until) await step(1000);
-    while (!res && clock() < until) await step(200);
-    return res;
-  };
   return async (what: number): Promise<void> => {
     const from = lines.length;
     // a meter lacks intervals when it has fewer than the day's, or not the day's last (`lastStart`: a round whose last answer was lost leaves the day's end uncollected)
@@ -96,7 +100,7 @@ export function readingRounds(conc: ConcNode, rig: LinkRig, lines: string[], ids
       const w = wallIntervals(lines, id);
       return w.length < intervalsPerMeter || lastStart !== undefined && (!w.length || w[w.length - 1].t < lastStart);
     };
-    if (!(await roundNow(what))) note(`a ${what === Rd.REGISTERS ? "register" : "profile"} round did not end`);
-    for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) await roundNow(what, id);
+    if (!(await roundNow(conc, rig, step, what))) note(`a ${what === Rd.REGISTERS ? "register" : "profile"} round did not end`);
+    for (let attempt = 0; attempt < 4; attempt++) for (const id of ids.filter(lacking)) await roundNow(conc, rig, step, what, id);
   };
 }

@@ -18,7 +18,7 @@ import { imageOf, programImage, type Image } from "./image";
 import type { Scenario } from "./scenario";
 import { Faults } from "./run-faults";
 import { followCampaign } from "./run-campaign";
-import { isTotalRegister, lastRegister, readingLine, readingRounds, startPulses, wallIntervals } from "./run-load";
+import { isTotalRegister, lastRegister, readingLine, readingRounds, roundNow, startPulses, wallIntervals } from "./run-load";
 import { DAY0, verdict } from "./run-verdict";
 import { bridgeBoard, openPort, type Port } from "./hil";
 import { createHash } from "node:crypto";
@@ -279,10 +279,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       // whole round's three tries in both directions: seen in the patent run, 12 frames in a row)
       for (let attempt = 0; attempt < 8 && !rates.has(m.id); attempt++) {
         if (attempt) await step(60_000);
-        let done = false;
-        const until = clock.now() + 600_000;
-        while (conc.ctx.collect(() => { done = true; }, m.id, Rd.BILLING) && clock.now() < until) await step(1000);
-        while (!done && clock.now() < until) await step(200);
+        await roundNow(conc, rig, step, Rd.BILLING, m.id, 600_000);
         const got = [1, 2, 3, 4].map((k) => { let v = -1; for (const l of lines.slice(fromBilling)) { const r = readingLine(l); if (r && r.id === m.id && r.obis === `1-0:1.8.${k}`) v = r.value; } return v; });
         if (got.every((v) => v >= 0)) rates.set(m.id, got);
       }

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { loadProfile } from "../tools/profiles/profiles";
 import { Id } from "../firmware/protocol/catalogue";
+import { scheduleBytes } from "../firmware/concentrator/console";
 
 export type MeterKind = "electricity" | "water" | "gas";
 export const KIND_CODE: Record<MeterKind, number> = { electricity: 1, water: 2, gas: 3 };
@@ -168,17 +169,10 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   if (o.tariff !== undefined) {
     const to = obj(o.tariff, `${path}.tariff`), tp = `${path}.tariff`;
     noExtra(to, tp, ["weekdays", "weekend", "zoneMinutes", "dst"]);
-    // the console's form, checked as the concentrator's console checks it
+    // the console's form, checked by the console's own parser
     const day = (k: string): string => {
       const v = to[k] === undefined && k === "weekend" ? to.weekdays : to[k];
-      const sw = typeof v === "string" ? v.split(" ").filter((x) => x) : null;
-      const ok = sw && sw.length <= 4 && sw.every((x, i) => {
-        const m = /^(\d\d):(\d\d)=([1-4])$/.exec(x);
-        const q = m ? +m[1] * 4 + +m[2] / 15 : -1;
-        const prev = i ? /^(\d\d):(\d\d)/.exec(sw[i - 1])! : null;
-        return m && Number.isInteger(q) && q < 96 && (i ? q > +prev![1] * 4 + +prev![2] / 15 : q === 0);
-      });
-      if (!ok) fail(`${tp}.${k}`, `must be up to four "HH:MM=rate" switches from "00:00" on quarter hours, in order, rates 1 to 4, got ${JSON.stringify(v)}`);
+      if (typeof v !== "string" || !scheduleBytes(v)) fail(`${tp}.${k}`, `must be up to four "HH:MM=rate" switches from "00:00" on quarter hours, in order, rates 1 to 4, got ${JSON.stringify(v)}`);
       return v as string;
     };
     const zoneMinutes = num(to, "zoneMinutes", tp, -720, 840, 0, true);

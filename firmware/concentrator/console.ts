@@ -73,6 +73,28 @@ export interface UpdateOptions {
 }
 
 
+/**
+ * The TARIFF value (Tf) of a schedule in the console's words: each day type "HH:MM=rate ..."
+ * (`weekend` defaults to `weekdays`; "" none: rate 1), up to 4 switches from 00:00 on, on
+ * quarter hours, in order, rates 1 to 4, as the meter checks them; null for anything else.
+ * The one parser of that form (the console, and the bench's scenario files).
+ */
+export function scheduleBytes(weekdays: string, weekend?: string): Uint8Array | null {
+  var v = new Uint8Array(Tf.SCHEDULE);
+  for (var d = 0; d < 2; d++) {
+    var sw = ("" + (d && weekend !== undefined ? weekend : weekdays)).split(" ").filter(function (x) { return x !== ""; });
+    if (sw.length > Tf.SWITCHES) return null;
+    for (var k = 0; k < Tf.SWITCHES; k++) {
+      var m = k < sw.length ? /^(\d\d):(\d\d)=([1-4])$/.exec(sw[k]) : null, q = m ? +m[1] * 4 + +m[2] / 15 : Tf.NO_SWITCH;
+      // (the first at 00:00, the others later in order: as the meter checks)
+      if (k < sw.length && (!m || q % 1 || q >= Tf.QUARTERS || (k ? q <= v[d * Tf.WEEKEND + 2 * k - 2] : q))) return null;
+      v[d * Tf.WEEKEND + 2 * k] = q;
+      v[d * Tf.WEEKEND + 2 * k + 1] = m ? +m[3] : Tf.NO_SWITCH;
+    }
+  }
+  return v;
+}
+
 function isInt(v: any, lo: number, hi: number): boolean {
   return typeof v === "number" && v % 1 === 0 && v >= lo && v <= hi;
 }
@@ -147,14 +169,19 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
   function collectNow(id: number | undefined, what: number, name: string): number {
     if (id !== undefined && !isInt(id, 1, Id.MAX_METER)) return fail(Err.BAD_ARG, name + "([meter id])");
     var e = c.collect(function (got, missed) { say((what === Rd.REGISTERS ? "readings" : name) + " round: " + got + " collected, " + missed + " meters did not answer"); }, id, what);
-    return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;
+    return e ? refused(e, id) : 0;
+  }
+
+  /** A request to meter `id` the concentrator would not start (collect's and configure's codes), said. */
+  function refused(e: number, id?: number): number {
+    return fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY);
   }
 
   /** Sets a meter's configuration key and says how it went (`what`: the command's words). */
   function configure(id: number, key: number, value: Uint8Array, what: string, usage: string): number {
     if (!isInt(id, 1, Id.MAX_METER)) return fail(Err.BAD_ARG, usage);
     var e = c.configure(id, key, value, function (code) { say("meter " + id + (code ? ": " + what + " refused (E" + code + ")" : ": " + what)); });
-    return e ? fail(e, e === Err.UNKNOWN_METER ? "meter " + id + " is not in the registry" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;
+    return e ? refused(e, id) : 0;
   }
 
   /** One line for the operator, after the prefix every console line has. */
@@ -359,20 +386,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     },
     billing: function (id?: number) { return collectNow(id, Rd.BILLING, "billing"); },
     tariff: function (id: number, weekdays: string, weekend?: string) {
-      // "HH:MM=rate ..." a day type: up to 4 switches from 00:00 on, on quarter hours, in order, rates 1 to 4 ("" none: rate 1)
-      var v = new Uint8Array(Tf.SCHEDULE), ok = true;
-      for (var d = 0; d < 2; d++) {
-        var sw = ("" + (d && weekend !== undefined ? weekend : weekdays)).split(" ").filter(function (x) { return x !== ""; });
-        if (sw.length > Tf.SWITCHES) ok = false;
-        for (var k = 0; k < Tf.SWITCHES; k++) {
-          var m = k < sw.length ? /^(\d\d):(\d\d)=([1-4])$/.exec(sw[k]) : null, q = m ? +m[1] * 4 + +m[2] / 15 : Tf.NO_SWITCH;
-          // (the first at 00:00, the others later in order: as the meter checks)
-          if (k < sw.length && (!m || q % 1 || q >= Tf.QUARTERS || (k ? q <= v[d * Tf.WEEKEND + 2 * k - 2] : q))) ok = false;
-          v[d * Tf.WEEKEND + 2 * k] = q;
-          v[d * Tf.WEEKEND + 2 * k + 1] = m ? +m[3] : Tf.NO_SWITCH;
-        }
-      }
-      return ok ? configure(id, Key.TARIFF, v, "tariff set", "tariff(meter id, weekdays, weekend)") : fail(Err.BAD_ARG, "tariff(meter id, \"00:00=1 07:00=2 22:00=1\" weekdays, weekend like it: up to 4 switches from 00:00 on quarter hours, rates 1 to 4)");
+      var v = scheduleBytes(weekdays, weekend);
+      return v ? configure(id, Key.TARIFF, v, "tariff set", "tariff(meter id, weekdays, weekend)") : fail(Err.BAD_ARG, "tariff(meter id, \"00:00=1 07:00=2 22:00=1\" weekdays, weekend like it: up to 4 switches from 00:00 on quarter hours, rates 1 to 4)");
     },
     zone: function (id: number, offsetMin: number, rule: string) {
       var r = rule === "EU" ? Dst.EU : rule === "none" ? Dst.NONE : -1;
