@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { Gop, P, Rd, T } from "../protocol/catalogue";
+import { Gop, Key, P, Rd, T } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
@@ -42,8 +42,12 @@ export interface ConcentratorContext {
   campaign(): Campaign | null;
   /** The meters: configured at provisioning and found by discovery. */
   registry: Registry;
-  /** Runs discovery rounds; `done` gets the number of new meters. 0, or LINK_NOT_READY. */
-  discover(o: DiscoveryOptions, done: (found: number) => void): number;
+  /**
+   * Runs discovery rounds, then claims the meters that have no concentrator (discovery.ts);
+   * `done` gets the number of meters registered new and of meters that answered naming
+   * another concentrator. 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy).
+   */
+  discover(o: DiscoveryOptions, done: (found: number, neighbours: number) => void): number;
   /**
    * A round of readings now, of every meter or only `id`: registers (what 1, also every
    * READING_MINUTES) or the load profile since the last interval collected (what 2, also
@@ -281,7 +285,10 @@ export function startConcentrator(
     registry: reg,
     discover: function (o, done) {
       if (!ready) return Err.LINK_NOT_READY;
-      finding = discover(ep, hal.clock, reg, o, Math.random, function (n) { finding = null; done(n); }, keys ? function (id) { return !!keys.keys(id); } : undefined);
+      if (pendingDone) return Err.CAMPAIGN_ABORTED;
+      finding = discover(ep, hal.clock, reg, o, Math.random, function (n, theirs) { finding = null; done(n, theirs); }, config.id & 0xffff, function (id, value, claimed) {
+        request(id, T.CONFIG_SET, { key: Key.HOME, value: value }, 3, claimed);
+      }, keys ? function (id) { return !!keys.keys(id); } : undefined);
       return 0;
     },
     lastError: function () { return lastError; },

@@ -16,6 +16,8 @@
  *   meterline.join(id, group)               put a meter in a group (campaigns can select by group)
  *   meterline.remove(id)                    take a meter out: never read, updated or found again; its readings stay
  *   meterline.replace(oldId, newId)         a new meter takes an old one's place (its group); their readings stay apart
+ *   meterline.home(id[, concentrator])      the concentrator a meter hears (this one by default; another: handed over
+ *                                           and removed here; 0 none): it ignores every other but for discovery
  *   meterline.identify([id])                learn kind, board, version and group of the meters
  *   meterline.time(unix)                    set the clock here and in every meter
  *   meterline.resume(["img.bin"[, "img.tags"]])  continue a paused campaign, or with the image (and tags), one a restart interrupted
@@ -384,6 +386,17 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       say("meter " + newId + " replaces " + oldId);
       return r.group(i) ? this.join(newId, r.group(i)) : 0;
     },
+    home: function (id: number, conc?: number) {
+      var own = c.config.id & 0xffff, to = conc === undefined ? own : conc, r = c.registry;
+      if (!isInt(id, 1, Id.MAX_METER) || !isInt(to, 0, P.MAX_CONC)) return fail(Err.BAD_ARG, "home(meter id[, concentrator id 1..65534, 0 none]): this concentrator by default");
+      var e = c.configure(id, Key.HOME, new Uint8Array([to & 255, to >> 8]), function (code) {
+        // handed over: this concentrator leaves it be from now on
+        var i = r.find(id);
+        if (!code && to && to !== own && i >= 0) r.setFlags(i, r.flags(i) | Rf.REMOVED);
+        say("meter " + id + (code ? ": home refused (E" + code + ")" : to === own ? " belongs to this concentrator" : to ? " handed over to concentrator " + to + " (removed here, its readings stay)" : " belongs to no concentrator"));
+      });
+      return e ? refused(e, id) : 0;
+    },
     billing: function (id?: number) { return collectNow(id, Rd.BILLING, "billing"); },
     tariff: function (id: number, weekdays: string, weekend?: string) {
       var v = scheduleBytes(weekdays, weekend);
@@ -420,7 +433,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     discover: function (slots: number, slotMs: number) {
       // (a meter waits at most P.MAX_ANSWER_WAIT_MS, 10 min, for its slot)
       if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000) || slots * slotMs > P.MAX_ANSWER_WAIT_MS) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000), slots x slotMs <= 600000");
-      var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n) { say("discovery found " + n + " new meters, " + c.registry.count() + " known"); });
+      var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n, theirs) { say("discovery found " + n + " new meters, " + c.registry.count() + " known" + (theirs ? ", " + theirs + " of other concentrators left alone" : "")); });
       return e ? fail(e, "the modem is not ready") : 0;
     },
   };

@@ -9,6 +9,12 @@
  * IDENTITY (0, unknown, until then: an "outdated" selection takes it): a stranger can
  * neither fill the registry with made-up ids nor write what it keeps of a keyed meter
  * (docs/security.md).
+ *
+ * Discovery is also how a meter joins: a reply names the meter's concentrator (DISCOVER_REPLY
+ * home, 0 none). A neighbour's meter is left alone (counted, never registered); one of ours
+ * is registered; a meter with none is claimed once the rounds are over (CONFIG_SET HOME, our
+ * id, through `claim`) and registered only when it acknowledged: two concentrators that
+ * discover at once cannot both take a meter, as a meter with a concentrator hears no other.
  */
 import type { Clock } from "../../hal/types";
 import { P, T } from "../protocol/catalogue";
@@ -21,14 +27,42 @@ export interface DiscoveryOptions { slots: number; slotMs: number; rounds: numbe
 export interface Discovery {
   onMessage(m: Msg): boolean;
   found(): number;
+  /** Meters that answered naming another concentrator (each once). */
+  neighbours(): number;
 }
 
-export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: DiscoveryOptions, random: () => number, done: (found: number) => void, keyed?: (id: number) => boolean): Discovery {
+/**
+ * `home`: this concentrator's id; `claim(id, value, done)` sends meter `id` CONFIG_SET `Key.HOME`
+ * with `value` and calls done(0) when it acknowledged, else its code.
+ */
+export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: DiscoveryOptions, random: () => number, done: (found: number, neighbours: number) => void, home: number, claim: (id: number, value: Uint8Array, done: (code: number) => void) => void, keyed?: (id: number) => boolean): Discovery {
   var nonce = 0, round = 0, fresh = 0, found = 0, seq = 0;
   var tx = /*@__NOINLINE__*/ newMsg();
+  // meters to claim (their kind and version), and the neighbours' meters seen
+  var unclaimed: { id: number; kind: number; version: number }[] = [], theirs: number[] = [];
+  var value = new Uint8Array([home & 0xff, (home >> 8) & 0xff]);
+
+  /** The rounds are over: each meter without a concentrator is asked to take this one, in turn. */
+  function claimNext(): void {
+    var u = unclaimed.shift();
+    if (!u) { done(found, theirs.length); return; }
+    claim(u.id, value, function (code) {
+      if (!code) keep(u!.id, u!.kind, u!.version);
+      claimNext();
+    });
+  }
+
+  function keep(id: number, kind: number, version: number): void {
+    var known = reg.find(id) >= 0;
+    var i = reg.add(id, Rf.DISCOVERED);
+    if (i < 0) return;
+    if (!keyed) reg.setInfo(i, kind, version);
+    reg.note(i, true, 0, Math.floor(clock.now() / 1000));
+    if (!known) found++;
+  }
 
   function next(): void {
-    if (round >= o.rounds || (round > 0 && fresh === 0)) { nonce = -1; done(found); return; }
+    if (round >= o.rounds || (round > 0 && fresh === 0)) { nonce = -1; claimNext(); return; }
     round++;
     fresh = 0;
     nonce = Math.floor(random() * 0xffff);
@@ -43,14 +77,23 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
     onMessage: function (m) {
       if (m.type !== T.DISCOVER_REPLY || m.body.nonce !== nonce) return false;
       if (keyed && !keyed(m.src)) return true;
-      var known = reg.find(m.src) >= 0;
-      var i = reg.add(m.src, Rf.DISCOVERED);
-      if (i < 0) return true;
-      if (!keyed) reg.setInfo(i, m.body.kind, m.body.version);
-      reg.note(i, true, 0, Math.floor(clock.now() / 1000));
-      if (!known) { fresh++; found++; }
+      var h = m.body.home, id = m.src;
+      if (h && h !== home) {
+        if (theirs.indexOf(id) < 0) theirs.push(id);
+        return true;
+      }
+      if (h) {
+        // ours already: registered now (a new one brings another round)
+        if (reg.find(id) < 0) fresh++;
+        keep(id, m.body.kind, m.body.version);
+        return true;
+      }
+      for (var k = 0; k < unclaimed.length; k++) if (unclaimed[k].id === id) return true;
+      unclaimed.push({ id: id, kind: m.body.kind, version: m.body.version });
+      if (reg.find(id) < 0) fresh++;
       return true;
     },
     found: function () { return found; },
+    neighbours: function () { return theirs.length; },
   };
 }

@@ -2,10 +2,11 @@
  * A protocol endpoint on top of any modem driver: it encodes messages into a small
  * transmit queue (buffers allocated once), feeds the modem one frame at a time, decodes
  * what arrives into one reusable message, and passes on only what is addressed to this
- * node: its id, a group it belongs to, or broadcast. Meter and concentrator both use it.
+ * node: its id, a group it belongs to, or broadcast (and, on a meter that has a concentrator,
+ * only from that concentrator). Meter and concentrator both use it.
  */
 import { Err } from "../common/errors";
-import { P } from "../protocol/catalogue";
+import { P, T } from "../protocol/catalogue";
 import { decodeMsg, encodeMsg, Msg, newMsg } from "../protocol/codec";
 import { Modem, ModemEvents } from "./modem";
 
@@ -63,6 +64,11 @@ export interface EndpointHandlers {
   malformed?(m: Msg, err: number): void;
   /** Group membership test for TO_GROUP destinations. */
   inGroup(group: number): boolean;
+  /**
+   * A meter's concentrator (its id, 1 to 0xFFFE; 0 or absent: none): set, the node hears only
+   * frames from that concentrator's address, and anyone's DISCOVER. Read at every frame.
+   */
+  home?: number;
   auth?: LinkAuth;
 }
 
@@ -105,6 +111,8 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
   }
 
   function forUs(m: Msg): boolean {
+    // a neighbouring concentrator's frames, broadcasts included, are not for a meter that has its own
+    if (h.home && m.src !== P.CONC_BASE + h.home && m.type !== T.DISCOVER) return false;
     if (m.mode === P.TO_ALL) return true;
     if (m.mode === P.TO_METER) return m.dst === myId;
     return h.inGroup(m.dst);

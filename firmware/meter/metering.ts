@@ -18,7 +18,7 @@ import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU16, getU32, putU16, putU32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
-import { Ev, Gop, Key, Kind, Tf } from "../protocol/catalogue";
+import { Ev, Gop, Key, Kind, P, Tf } from "../protocol/catalogue";
 
 import { dayOfMonth, Dst, localSeconds } from "../common/calendar";
 
@@ -75,10 +75,12 @@ export interface Settings {
   savePulses: number;
   minSaveS: number;
   maxSaveS: number;
+  /** The meter's concentrator: its id (1 to P.MAX_CONC), 0 none (CONFIG key HOME). */
+  home: number;
 }
 
 export function defaultSettings(): Settings {
-  return { constant: 1000, intervalS: 900, savePulses: 100, minSaveS: 300, maxSaveS: 3600 };
+  return { constant: 1000, intervalS: 900, savePulses: 100, minSaveS: 300, maxSaveS: 3600, home: 0 };
 }
 
 export interface Register {
@@ -148,6 +150,8 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     s.savePulses = getU16(b, 6);
     s.minSaveS = getU16(b, 8);
     s.maxSaveS = getU16(b, 10);
+    // (12 bytes long: a record from before HOME, no concentrator)
+    if (b.length >= 14) s.home = getU16(b, 12);
   }
   var groups: number[] = [], i: number;
   var g = regs.read(Rec.GROUPS);
@@ -189,7 +193,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   b = regs.read(Rec.RATES);
   g = regs.read(Rec.DEMAND);
   for (i = 0; i < Bl.HALF; i++) {
-    bill[i] = b && r ? getU32(b, i * 4) : 0;
+    bill[i] = b ? getU32(b, i * 4) : 0;
     bill[Bl.HALF + i] = g ? getU32(g, i * 4) : 0;
   }
   // no rates kept (or a register that started again): everything so far is rate 1's
@@ -224,14 +228,15 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     lastSaveMs = clock.now();
   }
 
-  /** The SETTINGS record: constant u32, then intervalS, savePulses, minSaveS and maxSaveS u16 (key k's at 2k). */
+  /** The SETTINGS record: constant u32, then intervalS, savePulses, minSaveS and maxSaveS u16 (key k's at 2k), home u16. */
   function settingsBytes(): Uint8Array {
-    var o = new Uint8Array(12);
+    var o = new Uint8Array(14);
     putU32(o, 0, s.constant);
     putU16(o, 4, s.intervalS);
     putU16(o, 6, s.savePulses);
     putU16(o, 8, s.minSaveS);
     putU16(o, 10, s.maxSaveS);
+    putU16(o, 12, s.home);
     return o;
   }
 
@@ -305,7 +310,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     var todo = mode === Bt.DEMAND ? Bt.DEMAND : 0, ended = false, end = 0, k: number;
     if (!todo) {
       if (kind === Kind.WATER || kind === Kind.GAS || !timeBase) return;
-      var now = wall(), loc = localSeconds(now, (tar[Tf.OFFSET] | (tar[Tf.OFFSET + 1] << 8)) << 16 >> 16, tar[Tf.RULE]);
+      var now = wall(), loc = localSeconds(now, (getU16(tar, Tf.OFFSET) << 16) >> 16, tar[Tf.RULE]);
       var ld = Math.floor(loc / 86400), q = Math.floor((loc - ld * 86400) / 900), wd = (ld + 4) % 7;
       // weekend: Saturday and Sunday (1970-01-01 was a Thursday)
       var at = wd === 0 || wd === 6 ? Tf.WEEKEND : 0, rate = 1;
@@ -460,6 +465,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       if (key === Key.BILLING_DAY) return tar.subarray(Tf.DAY);
       if (key === Key.BILLING) { var o = new Uint8Array(4); putU32(o, 0, bill[Bl.START]); return o; }
       if (key === Key.GROUPS) return groupBytes();
+      if (key === Key.HOME) return settingsBytes().subarray(12);
       if (key < Key.CONSTANT || key > Key.MAX_SAVE) return null;
       // the others' bytes are their fields of the SETTINGS record
       return key === Key.CONSTANT ? settingsBytes().subarray(0, 4) : settingsBytes().subarray(2 * key, 2 * key + 2);
@@ -505,6 +511,10 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       } else if (key === Key.BILLING_DAY) {
         if (value.length !== 1 || value[0] > Tf.MAX_DAY) return Err.CONFIG_BAD_VALUE;
         tar[Tf.DAY] = value[0];
+      } else if (key === Key.HOME) {
+        // the meter's concentrator (0 none: it hears every concentrator again)
+        if (v < 0 || v > P.MAX_CONC) return Err.CONFIG_BAD_VALUE;
+        s.home = v;
       } else if (key === Key.BILLING) {
         // ends the billing period now (any value): it needs the clock, and an electricity meter
         if (kind === Kind.WATER || kind === Kind.GAS) return Err.CONFIG_BAD_VALUE;
@@ -513,7 +523,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         return 0;
       } else if (key === Key.KIND || key === Key.GROUPS) return Err.CONFIG_BAD_VALUE;
       else return Err.CONFIG_UNKNOWN_KEY;
-      if (key >= Key.TARIFF) {
+      if (key >= Key.TARIFF && key !== Key.HOME) {
         regs.append(Rec.TARIFF, tar);
         billTick();
       } else regs.append(Rec.SETTINGS, settingsBytes());

@@ -38,6 +38,8 @@ export const enum P {
    * configuration): meter ids stay below CONC_BASE, so neither is ever taken for the other.
    */
   CONC_BASE = 0xffff0000,
+  /** The highest concentrator id. */
+  MAX_CONC = 0xfffe,
   /**
    * The longest a meter's answer to a broadcast (DISCOVER, GROUP_QUERY) waits for its slot,
    * 10 minutes: slots x slotMs beyond it are refused by the concentrator's discover, and a
@@ -150,7 +152,7 @@ export const enum Ev {
 export const enum Kind { ELECTRICITY = 1, WATER = 2, GAS = 3 }
 
 /** CONFIG_GET / CONFIG_SET keys (the values: docs/protocol.md, Configuration keys). */
-export const enum Key { CONSTANT = 1, INTERVAL = 2, SAVE_PULSES = 3, MIN_SAVE = 4, MAX_SAVE = 5, KIND = 6, GROUPS = 7, TARIFF = 8, ZONE = 9, BILLING_DAY = 10, BILLING = 11 }
+export const enum Key { CONSTANT = 1, INTERVAL = 2, SAVE_PULSES = 3, MIN_SAVE = 4, MAX_SAVE = 5, KIND = 6, GROUPS = 7, TARIFF = 8, ZONE = 9, BILLING_DAY = 10, BILLING = 11, HOME = 12 }
 
 /**
  * CONFIG_SET / CONFIG_VALUE values of TARIFF, ZONE and BILLING_DAY, and the meter's TARIFF record that keeps them: the schedule (weekday switches, then weekend ones from WEEKEND:
@@ -231,7 +233,7 @@ export function layoutOf(type: number): string | null {
     case T.ACK: return "refType:B refSeq:H";
     case T.ERROR: return "refType:B refSeq:H code:H";
     case T.DISCOVER: return "nonce:H slots:B slotMs:H unregistered:B";
-    case T.DISCOVER_REPLY: return "nonce:H slot:B kind:B version:I";
+    case T.DISCOVER_REPLY: return "nonce:H slot:B kind:B version:I home:H";
     case T.UPDATE_SELECT: return "imageId:H op:B";
     case T.UPDATE_CONTROL: return "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D activateAt:I start:B";
     case T.DATA_BLOCK: return "imageId:H index:H data:R";

@@ -42,8 +42,8 @@ export type AckBody = { refType: number; refSeq: number };
 export type ErrorBody = { refType: number; refSeq: number; code: number };
 /** DISCOVER (0x30): "nonce:H slots:B slotMs:H unregistered:B" */
 export type DiscoverBody = { nonce: number; slots: number; slotMs: number; unregistered: number };
-/** DISCOVER_REPLY (0x31): "nonce:H slot:B kind:B version:I" */
-export type DiscoverReplyBody = { nonce: number; slot: number; kind: number; version: number };
+/** DISCOVER_REPLY (0x31): "nonce:H slot:B kind:B version:I home:H" */
+export type DiscoverReplyBody = { nonce: number; slot: number; kind: number; version: number; home: number };
 /** UPDATE_SELECT (0x40): "imageId:H op:B" */
 export type UpdateSelectBody = { imageId: number; op: number };
 /** UPDATE_CONTROL (0x41): "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D activateAt:I start:B" */

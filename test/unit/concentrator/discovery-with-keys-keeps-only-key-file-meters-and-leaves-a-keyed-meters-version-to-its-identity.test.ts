@@ -15,16 +15,20 @@ import type { Endpoint } from "../../../firmware/link/endpoint";
 import { keyedCampaign } from "../../harness/keyed-campaign";
 import { encodeMsg } from "../../../firmware/protocol/codec";
 
-/** A discovery over an endpoint that records what it sends; `reply(id, kind, version)` answers the last DISCOVER. */
+/**
+ * A discovery (by concentrator 1) over an endpoint that records what it sends; `reply(id, kind,
+ * version)` answers the last DISCOVER as a meter of concentrator 1's (registered at once: meters
+ * without one are claimed first, discovery-claims-...test.ts).
+ */
 function setup(keyed?: (id: number) => boolean) {
   const clock = new VirtualClock();
   const changes: number[] = [];
   const reg = registry(16, (i) => changes.push(i));
   let last: Msg | null = null;
   const ep = { send: (m: Msg) => { last = { ...m, body: { ...m.body } }; return 0; } } as unknown as Endpoint;
-  const d = discover(ep, clock, reg, { slots: 4, slotMs: 100, rounds: 2 }, () => 0.5, () => {}, keyed);
+  const d = discover(ep, clock, reg, { slots: 4, slotMs: 100, rounds: 2 }, () => 0.5, () => {}, 1, () => { throw new Error("no claim expected"); }, keyed);
   const reply = (id: number, kind: number, version: number) =>
-    d.onMessage(setMsg(newMsg(), T.DISCOVER_REPLY, 1, id, P.TO_METER, P.BROADCAST_ID, { nonce: last!.body.nonce, slot: 0, kind, version }));
+    d.onMessage(setMsg(newMsg(), T.DISCOVER_REPLY, 1, id, P.TO_METER, P.BROADCAST_ID, { nonce: last!.body.nonce, slot: 0, kind, version, home: 1 }));
   return { reg, changes, reply };
 }
 
@@ -72,7 +76,7 @@ describe("discovery", () => {
       const m = newMsg();
       if (!decodeMsg(b, b.length, m) && m.type === T.DISCOVER) {
         for (let id = 6000; id < 6005; id++) {
-          const f = setMsg(newMsg(), T.DISCOVER_REPLY, 1, id, P.TO_METER, m.src, { nonce: m.body.nonce, slot: 0, kind: 1, version: 9 });
+          const f = setMsg(newMsg(), T.DISCOVER_REPLY, 1, id, P.TO_METER, m.src, { nonce: m.body.nonce, slot: 0, kind: 1, version: 9, home: 0 });
           const buf = new Uint8Array(242), len = encodeMsg(f, buf);
           k.rig.clock.setTimeout(() => k.rig.line.node("stranger").transmit(buf.slice(0, len)), 300 + 250 * (id - 6000));
         }
