@@ -38,6 +38,8 @@ function totalsLines(r: RunResult): string[] {
     `readings: ${r.readings.collected} register readings collected, ${r.readings.missed} missed and retried by later rounds; ${r.readings.lines} lines drained from the readings store`,
     `campaign: ${c.rounds} rounds, ${c.polls} polls, ${c.blocks} blocks broadcast, ${c.frames} frames, ${c.bytes} bytes from the concentrator; ${secs(c.virtualMs)} of virtual time`,
     `line: ${r.line.frames} frames, ${r.line.bytes} bytes, ${secs(r.line.airtimeMs)} of airtime; per phase: ${Object.entries(r.airtimeByPhase).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${secs(v)}`).join(", ")}`,
+    ...(r.neighbour ? [`neighbour: concentrator ${r.neighbour.id} on the same line, ${r.neighbour.lines} lines in its own store; its meters ${r.neighbour.meters.map((m) => `${m.id} (its own, v${m.version}, register ${m.register} of ${m.pulses} pulses${m.inOurRegistry || m.inOurStore ? ", reached by ours" : ""})`).join(", ")}`] : []),
+    ...r.meters.filter((m) => m.outage).map((m) => `outage: meter ${m.id} off ${m.outage!.offSeconds} s, its POWER_UP events say ${m.outage!.powerUps.join(", ")} s; ${m.outage!.register} pulses not yet saved lost from its register, ${m.outage!.profile} from the interval it struck`),
     `wall time: ${secs(r.wallMs)}`,
   ];
 }

@@ -32,6 +32,13 @@ export class Faults {
   readonly cutLog: Map<number, string[]>;
   /** Simulated meters whose boot routine installed the campaign's image. */
   readonly installed = new Set<number>();
+  /**
+   * Per meter struck by a readings-day outage, what it cost: `register` the pulses it had
+   * counted but not saved (its register comes back without them), `profile` the pulses of the
+   * load-profile interval the outage struck, counted before it (in no interval it closes:
+   * the interval is lost, its slots MISSING), and when (virtual ms) and for how long it was off.
+   */
+  readonly outages = new Map<number, { register: number; profile: number; at: number; offSeconds: number }>();
   private readonly swapCuts: Map<number, Cut>;
   private readonly downloadCuts: Map<number, Cut>;
 
@@ -89,6 +96,22 @@ export class Faults {
     if (r.copied && r.imageId === img.session.imageId) this.installed.add(id);
     note(`meter ${id}: power back; boot routine ${r.copied ? `finished the copy of image ${r.imageId} (attempt ${r.attempt})` : "had nothing to copy"}`, id, "power-back");
     this.start(id, flash);
+  }
+
+  /**
+   * A readings-day outage now: the meter goes off (what it had not saved is lost, as on a
+   * board) and comes back after the cut's offSeconds. `inInterval`: the pulses it counted in
+   * its running interval (run-load.ts startPulses).
+   */
+  outage(cut: Cut, inInterval: number): void {
+    const { rig, note } = this.d;
+    const node = rig.meters.get(cut.meter)!, m = node.meter.metering;
+    this.outages.set(cut.meter, { register: m.pulses() - m.savedPulses(), profile: inInterval, at: rig.clock.now(), offSeconds: cut.offSeconds });
+    node.powerOff();
+    this.cutsDone.add(cut.meter);
+    this.cutLog.get(cut.meter)!.push(`outage, ${cut.offSeconds} s`);
+    note(`meter ${cut.meter}: power outage during the day of readings (${m.pulses() - m.savedPulses()} pulses not saved yet); off for ${cut.offSeconds} s`, cut.meter, "cut");
+    rig.clock.setTimeout(() => this.powerOn(cut.meter, node.flash), cut.offSeconds * 1000);
   }
 
   /** After each step of the campaign: a meter that reached its download cut's fraction gets the cut planned at its next flash write. */

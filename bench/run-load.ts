@@ -41,16 +41,27 @@ export function wallIntervals(lines: string[], id: number): { v: number; t: numb
   return out;
 }
 
+/** The pulses the day gave each meter (startPulses). */
+export interface Pulses {
+  /** Pulses each meter accepted. */
+  pulses: Map<number, number>;
+  /** Those it counted before it had a clock (in its register, in no interval). */
+  preClock: Map<number, number>;
+  /** The pulses meter `id` accepted in its load-profile interval running now (0 before its clock). */
+  inInterval(id: number): number;
+}
+
 /**
- * Schedules the day's pulses of every simulated meter that has pulsesPerHour (exponential
+ * Schedules the day's pulses of every simulated meter (ours and the neighbour's) that has pulsesPerHour (exponential
  * gaps of at least 200 ms, from the seed) from `dayStart` for `dayMs`: the pulses each meter
  * accepted, and those it counted before it had a clock (in its register, in no interval).
  */
-export function startPulses(rig: LinkRig, sc: Scenario, isSim: (id: number) => boolean, dayStart: number, dayMs: number): { pulses: Map<number, number>; preClock: Map<number, number> } {
-  const clock = rig.clock, ids = sc.meters.map((m) => m.id);
+export function startPulses(rig: LinkRig, sc: Scenario, isSim: (id: number) => boolean, dayStart: number, dayMs: number): Pulses {
+  const clock = rig.clock, all = [...sc.meters, ...(sc.neighbour?.meters ?? [])], ids = all.map((m) => m.id);
   const pulses = new Map<number, number>(ids.map((id) => [id, 0]));
   const preClock = new Map<number, number>(ids.map((id) => [id, 0]));
-  for (const m of sc.meters) {
+  const interval = new Map<number, { start: number; n: number }>();
+  for (const m of all) {
     if (!m.pulsesPerHour || !isSim(m.id)) continue;
     const rng = new Rng(sc.seed * 7919 + m.id);
     const mean = 3_600_000 / m.pulsesPerHour;
@@ -63,14 +74,25 @@ export function startPulses(rig: LinkRig, sc: Scenario, isSim: (id: number) => b
         node.pulse.edge(clock.now());
         if (node.pulse.accepted > before) {
           pulses.set(m.id, pulses.get(m.id)! + 1);
-          if (!node.meter.metering.wallTime()) preClock.set(m.id, preClock.get(m.id)! + 1);
+          const w = node.meter.metering.wallTime();
+          if (!w) preClock.set(m.id, preClock.get(m.id)! + 1);
+          // (the meter's interval: it starts a new one at each whole interval of its clock)
+          const iv = node.meter.metering.settings.intervalS, start = w - (w % iv), cur = interval.get(m.id);
+          if (cur && cur.start === start) cur.n++;
+          else interval.set(m.id, { start, n: 1 });
         }
         next();
       }, gap);
     };
     next();
   }
-  return { pulses, preClock };
+  return {
+    pulses, preClock,
+    inInterval: (id) => {
+      const m = rig.meters.get(id)!.meter.metering, w = m.wallTime(), iv = m.settings.intervalS, cur = interval.get(id);
+      return w && cur && cur.start === w - (w % iv) ? cur.n : 0;
+    },
+  };
 }
 
 /**

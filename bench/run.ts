@@ -13,13 +13,13 @@ import { consoleApi } from "../firmware/concentrator/console";
 import { UNITS } from "../firmware/concentrator/readings";
 import { imageFileOf, packedImage, packImage } from "../tools/image/image";
 import { loadProfile } from "../tools/profiles/profiles";
-import { LinkRig, bootConcentrator, lineFor, type ConcNode } from "./rig";
+import { LinkRig, bootConcentrator, bootMeter, lineFor, type ConcNode } from "./rig";
 import { imageOf, programImage, type Image } from "./image";
-import type { Scenario } from "./scenario";
+import { KIND_CODE, OUR_ID, type Scenario } from "./scenario";
 import { Faults } from "./run-faults";
 import { followCampaign } from "./run-campaign";
 import { isTotalRegister, lastRegister, readingLine, readingRounds, roundNow, startPulses, wallIntervals } from "./run-load";
-import { DAY0, verdict } from "./run-verdict";
+import { DAY0, neighbourProblems, verdict, type NeighbourOutcome } from "./run-verdict";
 import { bridgeBoard, openPort, type Port } from "./hil";
 import { createHash } from "node:crypto";
 import { authorisationFor, blockKeyFor, concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagsFile, type KeyFile } from "../tools/keys/keyfile";
@@ -29,7 +29,8 @@ import { STATE_NAMES } from "../firmware/concentrator/campaign";
 import { decodeAppHeader } from "../firmware/common/image";
 import { APP_HEADER_SIZE } from "../firmware/common/layout";
 import { Iv } from "../firmware/meter/metering";
-import { Rd } from "../firmware/protocol/catalogue";
+import { Ev, Rd } from "../firmware/protocol/catalogue";
+import { EVENT_OBIS } from "../firmware/concentrator/readings";
 
 export { DAY0, notUpdated, registerProblems } from "./run-verdict";
 
@@ -71,6 +72,8 @@ export interface MeterSummary {
   id: number; kind: string; version: number; confirmed: boolean; campaignState: string; code: number;
   /** With the scenario's tariff, an electricity meter's rate registers 1 to 4 (Wh) read at the end (BILLING). */
   rates?: number[];
+  /** A readings-day outage: what it cost (pulses) and the POWER_UP events' outage durations (s). */
+  outage?: { register: number; profile: number; offSeconds: number; powerUps: number[] };
   /** Pulses the bench gave the meter (-1 for a real board). */
   pulses: number; preClock: number; register: number;
   /** Where a real board is attached. */
@@ -105,6 +108,8 @@ export interface RunResult {
   clockSetS: number;
   /** When the campaign began (s since the run began): the progress chart's time 0. */
   campaignStartS: number;
+  /** The neighbouring concentrator's meters as the run left them, and the readings lines its store gave. */
+  neighbour?: { id: number; meters: NeighbourOutcome[]; lines: number };
   wallMs: number;
 }
 
@@ -173,7 +178,15 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     const f = concentratorKeyFile(keyFile);
     return { keys: keyFileLookup((o, n) => latin1(f.subarray(o, o + n)), f.length), counter: { load: () => savedCounter, save: (hw: number) => { savedCounter = hw; } } };
   })() : undefined;
-  const conc: ConcNode = bootConcentrator(rig, "conc", ids, undefined, { readingMinutes: sc.readings.readingMinutes, profileHours: 6 }, concKeys);
+  const conc: ConcNode = bootConcentrator(rig, "conc", ids, undefined, { id: OUR_ID, readingMinutes: sc.readings.readingMinutes, profileHours: 6 }, concKeys);
+  // the neighbouring concentrator and its meters (unkeyed): its meters hear both concentrators, it does not reach ours
+  const nb = sc.neighbour;
+  const nIds = nb ? nb.meters.map((m) => m.id) : [];
+  const conc2: ConcNode | null = nb ? bootConcentrator(rig, "conc2", [], undefined, { id: nb.id, readingMinutes: sc.readings.readingMinutes, profileHours: 6 }) : null;
+  for (const m of nb?.meters ?? []) bootMeter(rig, `m${m.id}`, m.id, { board: BOARD.board, version: 1, kind: KIND_CODE[m.kind] });
+  if (conc2) for (const id of ids) rig.line.link("conc2", `m${id}`, { loss: 1 });
+  const out2: string[] = [];
+  const ml2 = conc2 ? consoleApi(conc2.ctx, hostNative, BOARD.code, () => undefined, (l) => out2.push(l)) : null;
   const out: string[] = [];
   // the operator's files in the concentrator's Storage: the image file (npm run image) and, keyed, the head-end's tags
   const storage: Record<string, string> = { "img.bin": latin1(imageFileOf(img.bytes, BOARD.board, img.session.version, img.session.blockSize)) };
@@ -189,44 +202,98 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // the head-end's part, as npm run headend plays it: the readings from its position on, then
   // an acknowledgement, so the concentrator's bounded store (which refuses new readings while
   // full of unacknowledged ones) never fills; the checks read what was drained
-  const lines: string[] = [];
-  let drainedTo = conc.ctx.store.start();
-  const drain = () => {
-    const st = conc.ctx.store;
-    if (st.end() <= drainedTo) return;
-    const had = lines.length;
-    drainedTo = st.since(drainedTo, 100_000, (l) => { lines.push(l); });
-    if (lines.length > had) st.ack(drainedTo);
+  const drainer = (c: ConcNode) => {
+    const got: string[] = [];
+    let to = c.ctx.store.start();
+    const drain = () => {
+      const st = c.ctx.store;
+      if (st.end() <= to) return;
+      const had = got.length;
+      to = st.since(to, 100_000, (l) => { got.push(l); });
+      if (got.length > had) st.ack(to);
+    };
+    return { lines: got, drain };
   };
+  const ours = drainer(conc), theirs = conc2 ? drainer(conc2) : null;
+  const lines = ours.lines, lines2 = theirs ? theirs.lines : [];
+  const drain = () => { ours.drain(); theirs?.drain(); };
   clock.advance(3000);
   // the campaign's start (virtual ms), set when it begins: a run that fails before it reports 0
   let c0 = 0;
+  // the day's reading rounds (counted from the registry after it; a run that fails before reports 0)
+  let rounds = 0, collected = 0, missed = 0;
   const fail = (reason: string): RunResult => finishRun(false, reason);
 
   // ---- the clock, then a day of pulses and readings
   const airtimeByPhase: Record<string, number> = {};
   let lastAir = 0, stage = "readings";
   const account = () => { const a = rig.line.totals.airtimeMs; airtimeByPhase[stage] = (airtimeByPhase[stage] ?? 0) + a - lastAir; lastAir = a; };
+  // each concentrator takes its meters (discovery claims the meters that have none): the
+  // neighbour first, so ours then hears its meters answer as the neighbour's
+  // (again while one of its meters has not joined, as an operator would: a loss burst can take a reply or a claim's three tries)
+  // (joined: the meter took the concentrator, and the concentrator registered it: a claim whose
+  // acknowledgements were all lost leaves a meter that took it unregistered until the next
+  // discovery, which registers it as its own)
+  const homeless = (list: number[], home: number) => list.filter((id) => rig.meters.get(id)!.meter.metering.settings.home !== home || (home === OUR_ID ? conc : conc2!).ctx.registry.find(id) < 0);
+  for (const [c, o, who, list, home] of [[ml2, out2, "the neighbouring concentrator", nIds, nb?.id ?? 0], [ml, out, "the concentrator", simIds, OUR_ID]] as const) {
+    if (!c) continue;
+    for (let attempt = 0; attempt < 4 && homeless(list, home).length; attempt++) {
+      const from = o.length, until = clock.now() + 600_000;
+      if (c.discover(8, 300)) return fail(`${who} could not discover: ${o[o.length - 1]}`);
+      while (!o.slice(from).some((l) => l.startsWith("meterline: discovery found")) && clock.now() < until) clock.advance(1000);
+      note(o.slice(from).find((l) => l.startsWith("meterline: discovery found"))?.replace("meterline: ", `${who}'s `) ?? `${who}'s discovery did not end`);
+    }
+    // (with a neighbour a meter that did not join would take its frames too: the run cannot
+    // prove it keeps them apart; alone, such a meter simply hears every concentrator, and the
+    // campaign and the checks say what became of it)
+    if (homeless(list, home).length) {
+      if (nb) return fail(`meters that did not join ${who} after 4 discoveries: ${homeless(list, home).join(", ")}`);
+      note(`meters that did not join ${who}: ${homeless(list, home).join(", ")}`);
+    }
+  }
   const clockSetS = clock.now() / 1000;
   if (ml.time(DAY0)) return fail(`the concentrator could not set the clock: ${out[out.length - 1]}`);
+  if (ml2 && ml2.time(DAY0)) return fail(`the neighbouring concentrator could not set the clock: ${out2[out2.length - 1]}`);
   // the broadcast, and for keyed meters the round that follows it, before the day starts
   clock.advance(60_000);
+  // a meter the line kept from its clock (the broadcast, or the round's three tries) is read on its
+  // own, which gives it the time, as an operator would (read(id)) before counting on its profile
+  for (const [c, list] of [[conc, simIds], [conc2, nIds]] as const) {
+    for (let attempt = 0; c && attempt < 4; attempt++) {
+      const noClock = list.filter((id) => !rig.meters.get(id)!.meter.metering.wallTime());
+      for (const id of noClock) {
+        let done = false;
+        const until = clock.now() + 60_000;
+        while (c.ctx.collect(() => { done = true; }, id, Rd.REGISTERS) && clock.now() < until) clock.advance(1000);
+        while (!done && clock.now() < until) clock.advance(200);
+        clock.advance(2000);
+      }
+    }
+  }
   // the scenario's tariff on every simulated electricity meter, from the console as an operator sets it
   if (sc.tariff) {
     for (const m of sc.meters.filter((x) => x.kind === "electricity" && isSim(x.id))) {
       for (const [what, call] of [["zone", () => ml.zone(m.id, sc.tariff!.zoneMinutes, sc.tariff!.dst)], ["tariff", () => ml.tariff(m.id, sc.tariff!.weekdays, sc.tariff!.weekend)]] as const) {
-        const from = out.length, until = clock.now() + 30_000;
-        if (call()) return fail(`meter ${m.id}: the console refused ${what}(): ${out[out.length - 1]}`);
-        const said = () => out.slice(from).find((l) => l.startsWith(`meterline: meter ${m.id}: `));
-        while (!said() && clock.now() < until) clock.advance(100);
-        if (!said() || said()!.includes("refused")) return fail(`meter ${m.id}: ${what}() ${said() ?? "not answered within 30 s"}`);
+        // (given again a minute later when it went unanswered, as an operator would: a loss
+        // burst, or the neighbour's traffic, can take a request's three tries; a refusal is final)
+        let said: string | undefined;
+        for (let attempt = 0; attempt < 4 && (!said || said.endsWith("(E94)")); attempt++) {
+          if (attempt) clock.advance(60_000);
+          const from = out.length, until = clock.now() + 30_000;
+          if (call()) return fail(`meter ${m.id}: the console refused ${what}(): ${out[out.length - 1]}`);
+          const answer = () => out.slice(from).find((l) => l.startsWith(`meterline: meter ${m.id}: `));
+          while (!answer() && clock.now() < until) clock.advance(100);
+          said = answer();
+        }
+        if (!said || said.includes("refused")) return fail(`meter ${m.id}: ${what}() ${said ?? "not answered within 30 s"}`);
       }
     }
   }
   const dayStart = clock.now();
   const dayMs = sc.readings.hours * 3_600_000;
-  const { pulses, preClock } = startPulses(rig, sc, isSim, dayStart, dayMs);
-  let rounds = 0, collected = 0, missed = 0;
+  const { pulses, preClock, inInterval } = startPulses(rig, sc, isSim, dayStart, dayMs);
+  // the day's outages
+  for (const cut of sc.cuts.filter((c) => c.during === "readings")) clock.setTimeout(() => faults.outage(cut, inInterval(cut.meter)), dayStart + cut.atHour * 3_600_000 - clock.now());
   // virtual time, or with real boards attached, virtual time held to the wall clock in 10 ms slices
   const wall0rt = performance.now() - clock.now();
   const step = async (ms: number) => {
@@ -285,8 +352,11 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       }
     }
   }
+  // the neighbour's last register of each of its meters
+  if (conc2) await readingRounds(conc2, rig, lines2, nIds, 0, step, note)(Rd.REGISTERS);
   account();
 
+  const powerUps = (id: number) => lines.map(readingLine).filter((r) => r && r.id === id && r.obis === EVENT_OBIS && r.value === Ev.POWER_UP).map((r) => r!.status);
   const meters: MeterSummary[] = ids.map((id, i) => {
     const ints = intervals(id);
     const after = lastRegister(lines, id, fromAfter);
@@ -307,6 +377,15 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
       pulses: pulses.get(id)!, preClock: preClock.get(id)!, register: registerBefore.get(id)!, registerAfter: after,
       intervals: ints.length, intervalSum: ints.reduce((a, x) => a + x.v, 0), cuts: faults.cutLog.get(id)!,
       ...(sc.tariff && sc.meters[i].kind === "electricity" ? { rates: rates.get(id) ?? [] } : {}),
+      ...(faults.outages.has(id) ? { outage: { ...faults.outages.get(id)!, powerUps: powerUps(id) } } : {}),
+    };
+  });
+  const neighbourMeters: NeighbourOutcome[] = nIds.map((id) => {
+    const n = rig.meters.get(id)!, s = n.meter.receiver.session();
+    return {
+      id, home: n.meter.metering.settings.home, session: s ? s.imageId : 0, pulses: pulses.get(id)!, register: lastRegister(lines2, id),
+      version: decodeAppHeader(n.flash.read(n.board.regions.app!.addr, APP_HEADER_SIZE), n.board.regions.app!.size)?.version ?? 0,
+      inOurRegistry: conc.ctx.registry.find(id) >= 0, inOurStore: lines.filter((l) => readingLine(l)?.id === id).length,
     };
   });
 
@@ -326,10 +405,12 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // ---- the verdict
   const t = camp.totals;
   const problems = verdict(sc, img.session.version, ended, camp.code(), meters, (id) => intervals(id).map((x) => x.t), faults.missed());
+  if (nb) problems.push(...neighbourProblems(nb.id, neighbourMeters, lines2.filter((l) => ids.includes(readingLine(l)?.id ?? -1)).length));
   return finishRun(problems.length === 0, problems.join("; "), {
     meters,
     campaign: { code: camp.code(), rounds: t.rounds, polls: t.polls, blocks: t.blocks, frames: t.frames, bytes: t.bytes, virtualMs: campaignMs },
     timeline, talk, rounds: heardRounds, meterReadings: meterReadings(lines, ids), clockSetS,
+    ...(nb ? { neighbour: { id: nb.id, meters: neighbourMeters, lines: lines2.length } } : {}),
   });
 }
 

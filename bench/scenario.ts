@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadProfile } from "../tools/profiles/profiles";
-import { Id } from "../firmware/protocol/catalogue";
+import { Id, P } from "../firmware/protocol/catalogue";
 import { scheduleBytes } from "../firmware/concentrator/console";
 
 export type MeterKind = "electricity" | "water" | "gas";
@@ -24,12 +24,26 @@ export interface ScenarioMeter {
 
 export interface Cut {
   meter: number;
-  /** "download": when the meter holds `atFraction` of the blocks; "swap": at flash operation `atOperation` of the boot routine's install. */
-  during: "download" | "swap";
+  /**
+   * "download": when the meter holds `atFraction` of the blocks; "swap": at flash operation
+   * `atOperation` of the boot routine's install; "readings": an outage `atHour` hours into the
+   * day of readings (the meter keeps what it last saved; its event log times the outage).
+   */
+  during: "download" | "swap" | "readings";
   atFraction: number;
   atOperation: number;
+  atHour: number;
   offSeconds: number;
 }
+
+/**
+ * A neighbouring concentrator on the same line with meters of its own (docs/concentrator.md,
+ * Neighbouring concentrators): its meters hear both concentrators, it does not reach ours. It
+ * takes its meters by discovery before ours does, sets their clock, collects their readings
+ * through the day and the campaign; the verdict checks that our campaign and rounds never
+ * touched them and its store holds its meters' readings only.
+ */
+export interface Neighbour { id: number; meters: ScenarioMeter[] }
 
 export interface Scenario {
   name: string;
@@ -58,7 +72,12 @@ export interface Scenario {
    * rates add up to each register. Null: none.
    */
   tariff: { weekdays: string; weekend: string; zoneMinutes: number; dst: "EU" | "none" } | null;
+  /** A second concentrator with its own meters (null: none). Ours is concentrator OUR_ID. */
+  neighbour: Neighbour | null;
 }
+
+/** The scenario's own concentrator's id (its address on the line: 0xFFFF0000 + it). */
+export const OUR_ID = 1;
 
 export class ScenarioError extends Error {}
 
@@ -94,7 +113,7 @@ function noExtra(o: Obj, path: string, known: string[]): void {
 /** Checks a parsed scenario; throws ScenarioError naming the first bad field. */
 export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   const o = obj(raw, path);
-  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "keys", "forgedTags", "method", "tariff", "//"]);
+  noExtra(o, path, ["name", "seed", "modem", "bitRate", "loss", "meters", "readings", "image", "cuts", "deadlineMinutes", "keys", "forgedTags", "method", "tariff", "neighbour", "//"]);
   const name = o.name === undefined ? "unnamed" : typeof o.name === "string" && o.name ? o.name : fail(`${path}.name`, "must be a non-empty string");
   const modem = oneOf(o, "modem", path, ["st7580", "transparent"] as const, "st7580");
   const lo = obj(o.loss ?? {}, `${path}.loss`);
@@ -102,10 +121,10 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   const loss = { p: num(lo, "p", `${path}.loss`, 0, 1, 0), meanBurst: num(lo, "meanBurst", `${path}.loss`, 1, 1000, 1) };
   if (!Array.isArray(o.meters) || o.meters.length < 1 || o.meters.length > 1000) fail(`${path}.meters`, "must be a list of 1 to 1000 meters");
   const ids = new Set<number>();
-  const meters = (o.meters as unknown[]).map((m, i): ScenarioMeter => {
-    const p = `${path}.meters[${i}]`;
+  const meterList = (list: unknown[], lp: string, real: boolean) => list.map((m, i): ScenarioMeter => {
+    const p = `${lp}[${i}]`;
     const mo = obj(m, p);
-    noExtra(mo, p, ["id", "kind", "pulsesPerHour", "loss", "attach"]);
+    noExtra(mo, p, real ? ["id", "kind", "pulsesPerHour", "loss", "attach"] : ["id", "kind", "pulsesPerHour"]);
     const id = num(mo, "id", p, 1, Id.MAX_METER, undefined, true);
     if (ids.has(id)) fail(`${p}.id`, `meter ${id} is listed twice`);
     ids.add(id);
@@ -120,6 +139,7 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
       attach: attach as string | undefined,
     };
   });
+  const meters = meterList(o.meters as unknown[], `${path}.meters`, true);
   const ro = obj(o.readings ?? {}, `${path}.readings`);
   noExtra(ro, `${path}.readings`, ["hours", "readingMinutes"]);
   const readings = { hours: num(ro, "hours", `${path}.readings`, 0, 24 * 31, 24), readingMinutes: num(ro, "readingMinutes", `${path}.readings`, 1, 1440, 15, true) };
@@ -140,15 +160,16 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
   const cuts = ((o.cuts ?? []) as unknown[]).map((c, i): Cut => {
     const p = `${path}.cuts[${i}]`;
     const co = obj(c, p);
-    noExtra(co, p, ["meter", "during", "atFraction", "atOperation", "offSeconds"]);
+    noExtra(co, p, ["meter", "during", "atFraction", "atOperation", "atHour", "offSeconds"]);
     const meter = num(co, "meter", p, 1, Id.MAX_METER, undefined, true);
     if (!ids.has(meter)) fail(`${p}.meter`, `meter ${meter} is not in scenario.meters`);
     if (meters.find((m) => m.id === meter)!.attach) fail(`${p}.meter`, `meter ${meter} is a real board: the bench cannot cut its power`);
-    const during = oneOf(co, "during", p, ["download", "swap"] as const);
+    const during = oneOf(co, "during", p, ["download", "swap", "readings"] as const);
     return {
       meter, during,
       atFraction: during === "download" ? num(co, "atFraction", p, 0.01, 0.99, 0.5) : 0,
       atOperation: during === "swap" ? num(co, "atOperation", p, 1, 10000, 20, true) : 0,
+      atHour: during === "readings" ? num(co, "atHour", p, 0.5, Math.max(0.5, readings.hours - 1), undefined) : 0,
       offSeconds: num(co, "offSeconds", p, 0, 86400, 30),
     };
   });
@@ -179,8 +200,17 @@ export function parseScenario(raw: unknown, path = "scenario"): Scenario {
     if (zoneMinutes % 15) fail(`${tp}.zoneMinutes`, `must be whole quarter hours, got ${zoneMinutes}`);
     tariff = { weekdays: day("weekdays"), weekend: day("weekend"), zoneMinutes, dst: oneOf(to, "dst", tp, ["EU", "none"] as const, "none") };
   }
+  let neighbour: Neighbour | null = null;
+  if (o.neighbour !== undefined) {
+    const np = `${path}.neighbour`, no = obj(o.neighbour, np);
+    noExtra(no, np, ["id", "meters"]);
+    const id = num(no, "id", np, 1, P.MAX_CONC, undefined, true);
+    if (id === OUR_ID) fail(`${np}.id`, `must not be ${OUR_ID}, our concentrator's id`);
+    if (!Array.isArray(no.meters) || no.meters.length < 1 || no.meters.length > 100) fail(`${np}.meters`, "must be a list of 1 to 100 meters");
+    neighbour = { id, meters: meterList(no.meters as unknown[], `${np}.meters`, false) };
+  }
   return {
-    keys, forgedTags, method: method as "coded" | "patent", tariff,
+    keys, forgedTags, method: method as "coded" | "patent", tariff, neighbour,
     name, seed: num(o, "seed", path, 0, 0xffffffff, 1, true), modem,
     bitRate: num(o, "bitRate", path, 50, 1_000_000, modem === "st7580" ? 9600 : 2400), loss, meters, readings, image, cuts,
     deadlineMinutes: num(o, "deadlineMinutes", path, 1, 100000, 240),

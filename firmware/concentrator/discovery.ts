@@ -88,9 +88,11 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
         keep(id, m.body.kind, m.body.version);
         return true;
       }
+      // (one to claim brings another round, registered or not: a meter whose reply was lost
+      // gets its chance in the next one)
       for (var k = 0; k < unclaimed.length; k++) if (unclaimed[k].id === id) return true;
       unclaimed.push({ id: id, kind: m.body.kind, version: m.body.version });
-      if (reg.find(id) < 0) fresh++;
+      fresh++;
       return true;
     },
     found: function () { return found; },

@@ -65,10 +65,11 @@ export interface EndpointHandlers {
   /** Group membership test for TO_GROUP destinations. */
   inGroup(group: number): boolean;
   /**
-   * A meter's concentrator (its id, 1 to 0xFFFE; 0 or absent: none): set, the node hears only
-   * frames from that concentrator's address, and anyone's DISCOVER. Read at every frame.
+   * A meter's settings, whose `home` is its concentrator (its id, 1 to 0xFFFE; 0: none): set,
+   * the node hears only frames from that concentrator's address, and anyone's DISCOVER. Read
+   * at every frame (the meter's own object: no copy to keep in step, no variable of its own).
    */
-  home?: number;
+  peer?: { home: number };
   auth?: LinkAuth;
 }
 
@@ -112,7 +113,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
 
   function forUs(m: Msg): boolean {
     // a neighbouring concentrator's frames, broadcasts included, are not for a meter that has its own
-    if (h.home && m.src !== P.CONC_BASE + h.home && m.type !== T.DISCOVER) return false;
+    if (h.peer && h.peer.home && m.src !== P.CONC_BASE + h.peer.home && m.type !== T.DISCOVER) return false;
     if (m.mode === P.TO_ALL) return true;
     if (m.mode === P.TO_METER) return m.dst === myId;
     return h.inGroup(m.dst);

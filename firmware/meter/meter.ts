@@ -16,7 +16,7 @@ import { guardedFlash } from "../common/flash-guard";
 import { STATE_SLOT } from "../common/update-image";
 import { Cap, Ev, Lim, P, Rd, Sel, T, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
-import { endpoint, Endpoint, EndpointHandlers } from "../link/endpoint";
+import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { eventOf, Metering, Pr, Rec, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
@@ -139,8 +139,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var seq = 0, registered = false, selected = 0, refusedImage = 0, refusedCode = 0, restarting = false, answerDue = 0;
   var tx = newMsg();
 
-  // the endpoint's handlers: `home`, the meter's concentrator (its id, 0 none), follows the setting
-  var eh: EndpointHandlers = {
+  var ep = /*@__NOINLINE__*/ endpoint(config.id, METER_QUEUE, {
     message: onMessage,
     // the first reply that reaches the line after a request from the concentrator proves
     // the new program: receive, decode, answer, send
@@ -155,9 +154,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     },
     inGroup: metering.inGroup,
     auth: guard.link,
-    home: metering.settings.home,
-  };
-  var ep = /*@__NOINLINE__*/ endpoint(config.id, METER_QUEUE, eh);
+    // its concentrator (settings.home, CONFIG key HOME): the endpoint reads it at every frame
+    peer: metering.settings,
+  });
   var modem = makeModem(hal, ep.events, config.id);
   ep.attach(modem);
   modem.start();
@@ -329,7 +328,6 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.CONFIG_SET:
         // (HOME: the ack goes to the concentrator that asked, the frames after it come from the new one only)
         ack(m, metering.setSetting(b.key, b.value));
-        eh.home = metering.settings.home;
         break;
       case T.GROUP_SET:
         ack(m, metering.setGroup(b.op, b.group));
@@ -341,9 +339,10 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.DISCOVER:
         // (any concentrator's: the answer names the meter's own, so a neighbour leaves it be; a
         // neighbour's does not put off an answer that waits, which may be its own's)
-        if (b.unregistered && (registered || eh.home) || answerDue && eh.home && m.src !== P.CONC_BASE + eh.home) break;
+        var home = metering.settings.home;
+        if (b.unregistered && (registered || home) || answerDue && home && m.src !== P.CONC_BASE + home) break;
         var slot = Math.floor(random!() * (b.slots || 1));
-        answerLater(m.src, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version, home: eh.home }, slot * b.slotMs);
+        answerLater(m.src, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version, home: home }, slot * b.slotMs);
         break;
       case T.UPDATE_SELECT:
         if (b.op === Sel.SELECT) selected = b.imageId;

@@ -422,7 +422,8 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         for (var k = 0; k < p[Pending.COUNT]; k++) {
           var code = p[k * 3];
           if (code === Ev.POWER_DOWN) { event(code, p[k * 3 + 1], aliveAt); up = aliveAt; }
-          else if (code === Ev.POWER_UP) event(code, up && timeBase > up ? Math.floor(timeBase - up) : 0, Math.floor(timeBase));
+          // (the start: its clock's seconds then, which need not be 0: the Linux build's clock is the system's)
+          else if (code === Ev.POWER_UP) event(code, up && timeBase + p[k * 3 + 2] > up ? Math.floor(timeBase + p[k * 3 + 2] - up) : 0, Math.floor(timeBase + p[k * 3 + 2]));
           else event(code, p[k * 3 + 1], Math.floor(timeBase + p[k * 3 + 2]));
         }
       }
@@ -438,20 +439,29 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     },
     profile: function (from, count) {
       if (count > 40) count = 40;
-      var start = -1, period = 0;
+      // `before`: the newest wall-clock interval before `from`. The intervals between it and the
+      // first one from `from` on that the meter has none of (it was off) are answered MISSING,
+      // from the first at or after `from` (at most `count`: the concentrator asks again)
+      var start = -1, period = 0, before = -1, up = 0;
       var slots: ProfileSlot[] = [];
       prof.forEach(function (t, _seq, p) {
         if (t !== Pr.INTERVAL) return;
         var st = getU32(p, 0), per = getU16(p, 14);
         if (start < 0) {
-          if (st < from) return;
-          start = st;
+          if (st < from) {
+            if (!(getU16(p, 12) & Iv.CLOCK_NOT_SET)) before = st;
+            return;
+          }
+          start = before >= 0 && (st - before) % per === 0 ? before + Math.ceil((from - before) / per) * per : st;
           period = per;
+          // (from an interval timed before the clock was set, the wall-clock ones are far beyond the answer, not missing)
+          up = getU16(p, 12) & Iv.CLOCK_NOT_SET;
         }
         if (per !== period) return;
         var k = (st - start) / period;
-        if (k < slots.length || k >= count || k % 1) return;
-        while (slots.length < k) slots.push({ value: 0, status: Iv.MISSING });
+        if (k < slots.length || k % 1) return;
+        while (slots.length < k && slots.length < count && (k < count || !up)) slots.push({ value: 0, status: Iv.MISSING });
+        if (k >= count) return;
         var end = getU32(p, 4), n = getU32(p, 8);
         slots.push({ value: conv(end) - conv(end - n), status: getU16(p, 12) });
       });

@@ -22,10 +22,15 @@ describe("npm start (the bench's default scenario)", () => {
       expect(m.version, `meter ${m.id}`).toBe(2);
       expect(m.confirmed).toBe(true);
       expect(m.campaignState).toBe("activated");
-      expect(m.register).toBe(m.pulses);
-      expect(m.registerAfter).toBe(m.pulses);
-      expect(m.intervalSum).toBe(m.pulses - m.preClock);
-      expect(m.preClock).toBe(0); // keyed meters drop the time broadcast: the round time() starts gave each its own
+      // 1002's outage: what it had not saved is lost from its register, its interval's pulses from the profile
+      const lost = m.outage ?? { register: 0, profile: 0 };
+      expect(m.register).toBe(m.pulses - lost.register);
+      expect(m.registerAfter).toBe(m.register);
+      expect(m.intervalSum).toBe(m.pulses - m.preClock - lost.profile);
+      // keyed meters drop the time broadcast: the round time() starts gave each its own (and the
+      // bench read on its own one the line kept from it); after its outage 1002 counts without a
+      // clock until a reading round gives it the time again
+      if (!m.outage) expect(m.preClock).toBe(0);
       expect(m.pulses).toBeGreaterThan(0);
       // the tariff (Central European Time, rate 2 from 07:00 to 22:00 on weekdays; the day is a
       // Tuesday from 01:00 local): an electricity meter's rates add up to its register, the day in two of them
@@ -39,6 +44,18 @@ describe("npm start (the bench's default scenario)", () => {
     expect(rep.meters.find((m) => m.id === 1003)!.cuts[0]).toMatch(new RegExp(`^download, \\d+ of ${rep.image.blocks} blocks$`));
     expect(rep.image.blocks).toBe(Math.ceil(rep.image.size / 200));
     expect(rep.meters.find((m) => m.id === 1006)!.cuts).toEqual(["swap, op 25"]);
+    // the outage: 45 minutes off at 10:30 into the day, timed by the meter's own POWER_UP event
+    const o = rep.meters.find((m) => m.id === 1002)!;
+    expect(o.cuts).toEqual(["outage, 2700 s"]);
+    expect(o.outage!.register).toBeLessThanOrEqual(o.outage!.profile);
+    expect(o.outage!.powerUps.filter((d) => d >= 2700 && d <= 2700 + 960)).toHaveLength(1);
+    expect(rep.meters.filter((m) => m.id !== 1002).every((m) => !m.outage)).toBe(true);
+    // the neighbouring concentrator's two meters: its own, v1, every reading in its own store, none in ours
+    expect(rep.neighbour!.id).toBe(2);
+    expect(rep.neighbour!.meters.map((m) => [m.id, m.home, m.version, m.session, m.inOurRegistry, m.inOurStore, m.register === m.pulses && m.pulses > 0])).toEqual([[2001, 2, 1, 0, false, 0, true], [2002, 2, 1, 0, false, 0, true]]);
+    expect(rep.neighbour!.lines).toBeGreaterThan(100);
+    expect(r.stdout).toMatch(/^neighbour: concentrator 2 on the same line, \d+ lines in its own store; its meters 2001 \(its own, v1, register \d+ of \d+ pulses\), 2002 /m);
+    expect(r.stdout).toMatch(/^outage: meter 1002 off 2700 s, its POWER_UP events say /m);
     expect(rep.events.some((e) => e.text.includes("meter 1006: power back; boot routine finished the copy of image 2"))).toBe(true);
     // the image is the real meter bundle for the LINUX board
     expect(rep.image.source).toBe("bundle");
@@ -49,8 +66,8 @@ describe("npm start (the bench's default scenario)", () => {
     for (const s of rep.timeline) expect(s.held.length).toBe(8);
     expect(rep.timeline.some((s) => s.held[2] === -1)).toBe(true);
     expect(rep.timeline[rep.timeline.length - 1].held).toEqual(new Array(8).fill(rep.image.blocks));
-    expect(rep.events.filter((e) => e.kind === "cut").map((e) => e.meter).sort()).toEqual([1003, 1006]);
-    expect(rep.events.filter((e) => e.kind === "power-back").map((e) => e.meter).sort()).toEqual([1003, 1006]);
+    expect(rep.events.filter((e) => e.kind === "cut").map((e) => e.meter).sort()).toEqual([1002, 1003, 1006]);
+    expect(rep.events.filter((e) => e.kind === "power-back").map((e) => e.meter).sort()).toEqual([1002, 1003, 1006]);
     expect(rep.events.filter((e) => e.kind === "restart").map((e) => e.meter).sort()).toEqual([1001, 1002, 1003, 1004, 1005, 1007, 1008]);
     expect(rep.rounds.length).toBeGreaterThan(0);
     rep.rounds.forEach((rd, k) => { expect(rd.round).toBeLessThanOrEqual(rep.campaign.rounds); if (k) expect(rd.round).toBeGreaterThan(rep.rounds[k - 1].round); });

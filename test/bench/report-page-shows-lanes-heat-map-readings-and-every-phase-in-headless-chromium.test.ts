@@ -122,7 +122,7 @@ describe("the bench's report page in headless Chromium", () => {
     // every phase in the legend, readings included, with its airtime; no entry on top of another
     const legend = m[".legend-item"];
     expect(legend.map((b) => b.attrs["data-phase"])).toEqual([...PHASES]);
-    expect(legend[0].text).toMatch(/^readings \d+\.\d s \(\d+%\)$/);
+    expect(legend[0].text).toMatch(/^readings \d+\.\d (s|min) \(\d+%\)$/);
     for (const b of legend) expect(b.w * b.h).toBeGreaterThan(0);
     for (let i = 0; i < legend.length; i++) for (let j = i + 1; j < legend.length; j++) expect(overlap(legend[i], legend[j]), `${legend[i].text} / ${legend[j].text}`).toBe(false);
     expect(m[".airtime-bar"].map((b) => b.attrs["data-phase"])).toEqual([...PHASES]);

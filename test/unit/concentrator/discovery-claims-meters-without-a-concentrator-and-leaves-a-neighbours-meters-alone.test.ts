@@ -58,10 +58,13 @@ describe("discovery", () => {
     expect([s.reg.kind(i), s.reg.version(i)]).toEqual([1, 3]);
   });
 
-  it("a meter of the registry that has no concentrator yet is claimed too, and not counted new", () => {
+  it("a meter of the registry that has no concentrator yet is claimed too (its reply brings another round), and not counted new", () => {
     const s = setup(() => 0);
     s.reg.add(1001, 1);
     s.reply(1001, 0);
+    s.clock.advance(2401);
+    expect(s.sent.filter((m) => m.type === T.DISCOVER).length).toBe(2);
+    expect(s.claims).toEqual([]);
     s.clock.advance(2401);
     expect(s.claims.map((c) => c.id)).toEqual([1001]);
     s.clock.advance(500);

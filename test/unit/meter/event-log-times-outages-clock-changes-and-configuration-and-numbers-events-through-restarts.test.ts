@@ -14,8 +14,10 @@ const REGS = { addr: 0, size: 2048 }, PROF = { addr: 2048, size: 2048 };
 /** A 15-minute boundary (1,699,999,200 = 900 x 1,888,888). */
 const T0 = 1699999200;
 
-function start(flash: MockFlash, cause = 0) {
+/** `clockAt`: where the meter's clock stands at its start (ms): 0 on a board, the system's time on the Linux build. */
+function start(flash: MockFlash, cause = 0, clockAt = 0) {
   const clock = new VirtualClock();
+  clock.advance(clockAt);
   const pulse = new MockPulseInput();
   const prof = recordLog(flash, PROF, 28, false, hostNative);
   const m = startMetering(1, clock.scope(), pulse, recordLog(flash, REGS, 32, true, hostNative), prof, [], cause);
@@ -57,6 +59,20 @@ describe("the meter's event log", () => {
       { n: 4, code: Ev.POWER_UP, time: T0 + 4970, data: 4070 },
     ]);
     expect(lastEvent(b.m)).toBe(4);
+  });
+
+  it("times an outage also when the meter's clock does not start at 0 (the Linux build's is the system's: before, every outage there lasted 0 s)", () => {
+    const flash = new MockFlash(g);
+    const a = start(flash, 0, 1_790_000_000_000);
+    a.m.setTime(T0 + 100);
+    a.clock.advance(1200 * 1000); // the interval's end saves the register at T0 + 900; the power goes at T0 + 1,300
+    const b = start(flash, 0, 1_790_000_000_000 + 3_700_000); // back 3,700 s later by the system's clock
+    b.clock.advance(30 * 1000);
+    b.m.setTime(T0 + 5030);
+    expect(events(b.m).list.slice(2)).toEqual([
+      { n: 3, code: Ev.POWER_DOWN, time: T0 + 900, data: 0 },
+      { n: 4, code: Ev.POWER_UP, time: T0 + 5000, data: 4100 },
+    ]);
   });
 
   it("a start that never got its clock loses its own events but not the outage: the next one spans both, numbers go on", () => {
