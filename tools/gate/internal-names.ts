@@ -18,7 +18,7 @@ export const INTERNAL_NAMES = [
   "native", "watchdog", "maxImageSize", "maxImage", "repairRows", "uartOptions", "modemUart", "modemTreq", "modemResetn",
   // records, metering, trial
   "append", "appends", "intervalS", "savedPulses", "minSaveS", "maxSaveS", "constant", "wallTime", "timeouts",
-  "getSetting", "setSetting", "setGroup", "register", "tries", "confirmed", "event",
+  "getSetting", "setSetting", "setGroup", "register", "tries", "onTrial", "confirmed", "event",
   // update receiver and decoder
   "session", "outOfSession", "duplicate", "tornUnits", "refused", "repairs", "useless", "decodes", "cleanXors", "rowXors", "reads",
   "control", "block", "repair", "deficit", "report", "activate",
