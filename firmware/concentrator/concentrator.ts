@@ -45,7 +45,8 @@ export interface ConcentratorContext {
   /**
    * Runs discovery rounds, then claims the meters that have no concentrator (discovery.ts);
    * `done` gets the number of meters registered new and of meters that answered naming
-   * another concentrator. 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy).
+   * another concentrator. 0, or LINK_NOT_READY / CAMPAIGN_ABORTED (busy: a discovery or an
+   * administrative request running).
    */
   discover(o: DiscoveryOptions, done: (found: number, neighbours: number) => void): number;
   /**
@@ -154,8 +155,8 @@ export function startConcentrator(
   var hm = keys ? hmacSha256(hal.native, P.MAX_FRAME) : null;
   if (keys && !hm) lastError = Err.AUTH_UNAVAILABLE;
   var auth = keys && hm ? concentratorAuth(hm, keys.keys, function (id) { return reg.find(id); }, REGISTRY_CAPACITY, keys.counter) : undefined;
-  // its address on the line: CONC_BASE + its id (flash.sh takes 1 to 0xFFFE)
-  var ep = endpoint((P.CONC_BASE | (config.id & 0xffff)) >>> 0, 4, {
+  // its address on the line: CONC_BASE + its id (1 to P.MAX_CONC: the entry refuses any other)
+  var ep = endpoint(P.CONC_BASE + config.id, 4, {
     auth: auth,
     message: function (m: Msg, quality: number) {
       var i = reg.find(m.src);
@@ -285,9 +286,14 @@ export function startConcentrator(
     registry: reg,
     discover: function (o, done) {
       if (!ready) return Err.LINK_NOT_READY;
-      if (pendingDone) return Err.CAMPAIGN_ABORTED;
-      finding = discover(ep, hal.clock, reg, o, Math.random, function (n, theirs) { finding = null; done(n, theirs); }, config.id & 0xffff, function (id, value, claimed) {
-        request(id, T.CONFIG_SET, { key: Key.HOME, value: value }, 3, claimed);
+      if (finding || pendingDone) return Err.CAMPAIGN_ABORTED;
+      finding = discover(ep, hal.clock, reg, o, Math.random, function (n, theirs) { finding = null; done(n, theirs); }, config.id, function (id, value, claimed) {
+        // (one administrative request at a time: a claim waits for the console's to end)
+        function ask(): void {
+          if (pendingDone) hal.clock.setTimeout(ask, 1000);
+          else request(id, T.CONFIG_SET, { key: Key.HOME, value: value }, 3, claimed);
+        }
+        ask();
       }, keys ? function (id) { return !!keys.keys(id); } : undefined);
       return 0;
     },

@@ -32,7 +32,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32 } from "../common/bytes";
+import { getU32, putU16 } from "../common/bytes";
 import { PACKED_MAGIC } from "../common/image";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
@@ -387,13 +387,20 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       return r.group(i) ? this.join(newId, r.group(i)) : 0;
     },
     home: function (id: number, conc?: number) {
-      var own = c.config.id & 0xffff, to = conc === undefined ? own : conc, r = c.registry;
+      var own = c.config.id, to = conc === undefined ? own : conc, r = c.registry, v = new Uint8Array(2);
       if (!isInt(id, 1, Id.MAX_METER) || !isInt(to, 0, P.MAX_CONC)) return fail(Err.BAD_ARG, "home(meter id[, concentrator id 1..65534, 0 none]): this concentrator by default");
-      var e = c.configure(id, Key.HOME, new Uint8Array([to & 255, to >> 8]), function (code) {
-        // handed over: this concentrator leaves it be from now on
+      putU16(v, 0, to);
+      var e = c.configure(id, Key.HOME, v, function (code) {
         var i = r.find(id);
-        if (!code && to && to !== own && i >= 0) r.setFlags(i, r.flags(i) | Rf.REMOVED);
-        say("meter " + id + (code ? ": home refused (E" + code + ")" : to === own ? " belongs to this concentrator" : to ? " handed over to concentrator " + to + " (removed here, its readings stay)" : " belongs to no concentrator"));
+        if (!code && i >= 0) {
+          // handed over: this concentrator leaves it be from now on; taken (back): in service again
+          if (to && to !== own) r.setFlags(i, r.flags(i) | Rf.REMOVED);
+          else if (to === own) r.setFlags(i, r.flags(i) & ~Rf.REMOVED);
+        }
+        // (no answer to a hand-over: the meter may have taken it and its acknowledgements been
+        // lost, after which it hears this concentrator no more; the other one's discovery tells)
+        say("meter " + id + (code === Err.CAMPAIGN_NO_ANSWER && to !== own ? ": no answer (E" + code + "): it may have taken concentrator " + to + " (its discover() tells)"
+          : code ? ": home refused (E" + code + ")" : to === own ? " belongs to this concentrator" : to ? " handed over to concentrator " + to + " (removed here, its readings stay)" : " belongs to no concentrator (still read here)"));
       });
       return e ? refused(e, id) : 0;
     },

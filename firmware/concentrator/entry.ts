@@ -7,12 +7,16 @@ import { startConcentrator } from "./concentrator";
 import { st7580Factory, transparentFactory } from "../link/factory";
 import { consoleApi } from "./console";
 import { COUNTER_FILE, KEY_FILE, keyFile, u32At } from "./keystore";
+import { Err } from "../common/errors";
+import { P } from "../protocol/catalogue";
 
 
 var rc = checkRoleRegions("concentrator", profile.geometry, profile.regions, require("Flash").getFree());
 var hal = espruinoHal(profile);
 var text = rc ? undefined : require("Storage").read(CONFIG_FILE);
 var cfg = rc ? rc : decodeConfig(E.toUint8Array(text || ""), hal.native);
+// a concentrator's id is its address on the line less P.CONC_BASE: 1 to P.MAX_CONC
+if (typeof cfg !== "number" && cfg.id > P.MAX_CONC) cfg = Err.CONFIG_CORRUPT;
 if (typeof cfg === "number") {
   print(startupMessage(cfg));
 } else {

@@ -439,29 +439,29 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     },
     profile: function (from, count) {
       if (count > 40) count = 40;
-      // `before`: the newest wall-clock interval before `from`. The intervals between it and the
-      // first one from `from` on that the meter has none of (it was off) are answered MISSING,
-      // from the first at or after `from` (at most `count`: the concentrator asks again)
-      var start = -1, period = 0, before = -1, up = 0;
+      // `before`: the end of the newest wall-clock interval before `from`. The intervals between
+      // it and the first one from `from` on that the meter has none of (it was off) are answered
+      // MISSING, from the first at or after `from` and `before`, when they fit the answer; a
+      // longer gap (an outage of days, a clock set far ahead) is not filled: the answer starts
+      // after it, as the events say what happened
+      var start = -1, period = 0, before = -1;
       var slots: ProfileSlot[] = [];
       prof.forEach(function (t, _seq, p) {
         if (t !== Pr.INTERVAL) return;
         var st = getU32(p, 0), per = getU16(p, 14);
         if (start < 0) {
           if (st < from) {
-            if (!(getU16(p, 12) & Iv.CLOCK_NOT_SET)) before = st;
+            if (!(getU16(p, 12) & Iv.CLOCK_NOT_SET)) before = st + per;
             return;
           }
-          start = before >= 0 && (st - before) % per === 0 ? before + Math.ceil((from - before) / per) * per : st;
+          start = before >= 0 && (st - before) % per === 0 ? before + Math.max(0, Math.ceil((from - before) / per)) * per : st;
+          if ((st - start) / per >= count) start = st;
           period = per;
-          // (from an interval timed before the clock was set, the wall-clock ones are far beyond the answer, not missing)
-          up = getU16(p, 12) & Iv.CLOCK_NOT_SET;
         }
         if (per !== period) return;
         var k = (st - start) / period;
-        if (k < slots.length || k % 1) return;
-        while (slots.length < k && slots.length < count && (k < count || !up)) slots.push({ value: 0, status: Iv.MISSING });
-        if (k >= count) return;
+        if (k < slots.length || k >= count || k % 1) return;
+        while (slots.length < k) slots.push({ value: 0, status: Iv.MISSING });
         var end = getU32(p, 4), n = getU32(p, 8);
         slots.push({ value: conv(end) - conv(end - n), status: getU16(p, 12) });
       });
@@ -524,6 +524,8 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       } else if (key === Key.HOME) {
         // the meter's concentrator (0 none: it hears every concentrator again)
         if (v < 0 || v > P.MAX_CONC) return Err.CONFIG_BAD_VALUE;
+        // (the same again, a claim or hand-over retried: nothing to write)
+        if (v === s.home) return 0;
         s.home = v;
       } else if (key === Key.BILLING) {
         // ends the billing period now (any value): it needs the clock, and an electricity meter

@@ -8,6 +8,9 @@ import { provisioningPlan } from "../../tools/flash/plan";
 import { loadProfile } from "../../tools/profiles/profiles";
 import { MockSt7580 } from "../../hal/mock/st7580-modem";
 import { decodeMsg, encodeMsg, newMsg, setMsg } from "../../firmware/protocol/codec";
+import { CONFIG_FILE, encodeConfig, type DeviceConfig } from "../../firmware/common/config";
+import { Err } from "../../firmware/common/errors";
+import { hostNative, latin1 } from "../../hal/mock/native";
 
 function started(withModem = false, files: Record<string, string> = {}) {
   const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
@@ -22,6 +25,22 @@ function started(withModem = false, files: Record<string, string> = {}) {
 }
 
 describe("concentrator console functions on the shipped bundle", () => {
+  it("do not start with an id beyond 65534: its address would not be a concentrator's (0x10000 sent as meters' id 0, 0xFFFF as broadcast)", () => {
+    for (const id of [0x10000, 0xffff, 0xfffe]) {
+      const dev = new EspruinoDevice({ profile: loadProfile("LINUX") });
+      dev.run(provisioningPlan({ board: "LINUX", role: "concentrator", id: 1 }));
+      dev.storage.set(CONFIG_FILE, latin1(encodeConfig({ id, role: "concentrator" } as DeviceConfig, hostNative)));
+      dev.powerOn();
+      dev.clock.advance(2000);
+      const out = dev.output.join("\n");
+      if (id === 0xfffe) expect(out).toContain("meterline: concentrator 65534 started");
+      else {
+        expect(out, `id ${id}`).toContain(`meterline: not started (E${Err.CONFIG_CORRUPT})`);
+        expect(dev.global("meterline")).toBeUndefined();
+      }
+    }
+  });
+
   it("refuse bad arguments with a readable line and change nothing", () => {
     const dev = started();
     const calls: [string, RegExp][] = [

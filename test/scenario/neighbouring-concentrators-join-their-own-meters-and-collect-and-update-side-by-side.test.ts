@@ -112,7 +112,7 @@ describe("neighbouring concentrators on one line", () => {
     out[2].length = 0;
     expect(ml[2].home(1004, 0)).toBe(0);
     wait(() => !!said(2, "meter 1004"));
-    expect(out[2]).toEqual(["meterline: meter 1004 belongs to no concentrator"]);
+    expect(out[2]).toEqual(["meterline: meter 1004 belongs to no concentrator (still read here)"]);
     expect(home(1004)).toBe(0);
     out[1].length = 0;
     expect(ml[1].discover(8, 300)).toBe(0);

@@ -51,11 +51,40 @@ describe("the load profile after an outage", () => {
       { value: 0, status: Iv.MISSING }, { value: 0, status: Iv.MISSING }, { value: 0, status: Iv.MISSING }, { value: 0, status: Iv.MISSING },
       { value: 9, status: Iv.CLOCK_ADJUSTED | Iv.PARTIAL },
     ]);
-    // asked for fewer: from the one asked on, and the rest when asked again
-    expect(b.m.profile(T0 + 900 + 1, 2)).toEqual({ start: T0 + 1800, period: 900, slots: [{ value: 0, status: Iv.MISSING }, { value: 0, status: Iv.MISSING }] });
+    // asked from inside the gap: from there; asked for fewer than the gap: not filled, from the
+    // interval after it (a gap longer than an answer, an outage of days or a clock set far
+    // ahead, would be filed as thousands of MISSING lines, 40 an answer: found by review)
     expect(b.m.profile(T0 + 2700 + 1, 40)!.start).toBe(T0 + 3600);
+    expect(b.m.profile(T0 + 900 + 1, 4)).toEqual({ start: T0 + 5400, period: 900, slots: [{ value: 9, status: Iv.CLOCK_ADJUSTED | Iv.PARTIAL }] });
     // asked from its first interval on: as before
     expect(b.m.profile(1, 40)!.start).toBe(T0); // (from its first wall-clock interval on: as before)
+  });
+
+  it("leaves a gap longer than the answer unfilled, and never marks MISSING time an interval of another length covered", () => {
+    const flash = new MockFlash(g);
+    const a = start(flash);
+    a.m.setTime(T0);
+    a.pulses(4, 900);
+    a.clock.advance(500);
+    // back 20 hours later: 79 intervals missing, more than an answer's 40
+    const b = start(flash);
+    b.m.setTime(T0 + 72_000 + 60);
+    b.pulses(3, 300);
+    b.clock.advance(600_000); // past the interval it came back in
+    const p = b.m.profile(T0 + 1, 40)!;
+    expect([p.start, p.slots.length, p.slots[0].value]).toEqual([T0 + 72_000, 1, 3]);
+    // an hour-long interval (key 2 = 3,600) then quarter hours: the hour is not MISSING
+    const c = start(new MockFlash(g));
+    c.m.setTime(T0);
+    expect(c.m.setSetting(2, new Uint8Array([0x10, 0x0e]))).toBe(0); // 3,600 s
+    c.pulses(6, 3600);
+    c.clock.advance(500);
+    expect(c.m.setSetting(2, new Uint8Array([0x84, 0x03]))).toBe(0); // 900 s
+    c.pulses(2, 900);
+    c.clock.advance(500);
+    const q = c.m.profile(T0 + 1, 40)!;
+    expect(q.start).toBeGreaterThanOrEqual(T0 + 3600);
+    expect(q.slots.every((x) => !(x.status & Iv.MISSING))).toBe(true);
   });
 
   it("does not fill from intervals timed before the clock was set", () => {

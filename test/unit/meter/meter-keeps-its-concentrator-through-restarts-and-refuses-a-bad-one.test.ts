@@ -36,6 +36,10 @@ describe("the meter's concentrator", () => {
     expect(a.m.getSetting(Key.HOME)).toEqual(u16(0));
     expect(a.m.setSetting(Key.INTERVAL, u16(300))).toBe(0);
     expect(a.m.setSetting(Key.HOME, u16(0xfffe))).toBe(0);
+    // the same again (a claim or a hand-over retried after a lost acknowledgement): accepted, nothing written
+    const writes = a.regs.stats.appends;
+    expect(a.m.setSetting(Key.HOME, u16(0xfffe))).toBe(0);
+    expect(a.regs.stats.appends).toBe(writes);
     a = start(flash);
     expect([a.m.settings.home, a.m.settings.intervalS]).toEqual([0xfffe, 300]);
     expect(a.m.getSetting(Key.HOME)).toEqual(u16(0xfffe));
