@@ -10,6 +10,9 @@ import type { Scenario } from "./scenario";
 /** Unix time the bench's day starts at (2026-11-24 00:00 UTC). */
 export const DAY0 = 1_795_478_400;
 
+/** How far ahead the neighbouring concentrator's clock is set: our meters must not take it. */
+export const NEIGHBOUR_AHEAD_S = 3600;
+
 /** What the verdict needs to know of a meter (the run's MeterSummary has it). */
 export interface MeterOutcome {
   id: number; version: number; confirmed: boolean; campaignState: string; code: number;

@@ -19,7 +19,7 @@ import { KIND_CODE, OUR_ID, type Scenario } from "./scenario";
 import { Faults } from "./run-faults";
 import { followCampaign } from "./run-campaign";
 import { isTotalRegister, lastRegister, readingLine, readingRounds, roundNow, startPulses, wallIntervals } from "./run-load";
-import { DAY0, neighbourProblems, verdict, type NeighbourOutcome } from "./run-verdict";
+import { DAY0, NEIGHBOUR_AHEAD_S, neighbourProblems, verdict, type NeighbourOutcome } from "./run-verdict";
 import { bridgeBoard, openPort, type Port } from "./hil";
 import { createHash } from "node:crypto";
 import { authorisationFor, blockKeyFor, concentratorKeyFile, KEY_FORMAT, linkKeys, rootKey, tagsFile, type KeyFile } from "../tools/keys/keyfile";
@@ -179,12 +179,13 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     return { keys: keyFileLookup((o, n) => latin1(f.subarray(o, o + n)), f.length), counter: { load: () => savedCounter, save: (hw: number) => { savedCounter = hw; } } };
   })() : undefined;
   const conc: ConcNode = bootConcentrator(rig, "conc", ids, undefined, { id: OUR_ID, readingMinutes: sc.readings.readingMinutes, profileHours: 6 }, concKeys);
-  // the neighbouring concentrator and its meters (unkeyed): its meters hear both concentrators, it does not reach ours
+  // the neighbouring concentrator and its meters (unkeyed): it reaches its meters and ours, ours
+  // reaches only our meters (the lines overlap where our meters are)
   const nb = sc.neighbour;
   const nIds = nb ? nb.meters.map((m) => m.id) : [];
   const conc2: ConcNode | null = nb ? bootConcentrator(rig, "conc2", [], undefined, { id: nb.id, readingMinutes: sc.readings.readingMinutes, profileHours: 6 }) : null;
   for (const m of nb?.meters ?? []) bootMeter(rig, `m${m.id}`, m.id, { board: BOARD.board, version: 1, kind: KIND_CODE[m.kind] });
-  if (conc2) for (const id of ids) rig.line.link("conc2", `m${id}`, { loss: 1 });
+  if (conc2) for (const id of nIds) rig.line.link("conc", `m${id}`, { loss: 1 });
   const out2: string[] = [];
   const ml2 = conc2 ? consoleApi(conc2.ctx, hostNative, BOARD.code, () => undefined, (l) => out2.push(l)) : null;
   const out: string[] = [];
@@ -228,16 +229,17 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   const airtimeByPhase: Record<string, number> = {};
   let lastAir = 0, stage = "readings";
   const account = () => { const a = rig.line.totals.airtimeMs; airtimeByPhase[stage] = (airtimeByPhase[stage] ?? 0) + a - lastAir; lastAir = a; };
-  // each concentrator takes its meters (discovery claims the meters that have none): the
-  // neighbour first, so ours then hears its meters answer as the neighbour's
-  // (again while one of its meters has not joined, as an operator would: a loss burst can take a reply or a claim's three tries)
+  // each concentrator takes its meters (discovery claims the meters that have none): ours first,
+  // so the neighbour then hears our meters answer as ours, and leaves them alone
+  // (again while one of its meters has not joined, up to 8 times, as an operator would: a loss
+  // burst can take a reply or a claim's three tries; seen: six frames in a row lost to one meter)
   // (joined: the meter took the concentrator, and the concentrator registered it: a claim whose
   // acknowledgements were all lost leaves a meter that took it unregistered until the next
   // discovery, which registers it as its own)
   const homeless = (list: number[], home: number) => list.filter((id) => rig.meters.get(id)!.meter.metering.settings.home !== home || (home === OUR_ID ? conc : conc2!).ctx.registry.find(id) < 0);
-  for (const [c, o, who, list, home] of [[ml2, out2, "the neighbouring concentrator", nIds, nb?.id ?? 0], [ml, out, "the concentrator", simIds, OUR_ID]] as const) {
+  for (const [c, o, who, list, home] of [[ml, out, "the concentrator", simIds, OUR_ID], [ml2, out2, "the neighbouring concentrator", nIds, nb?.id ?? 0]] as const) {
     if (!c) continue;
-    for (let attempt = 0; attempt < 4 && homeless(list, home).length; attempt++) {
+    for (let attempt = 0; attempt < 8 && homeless(list, home).length; attempt++) {
       const from = o.length, until = clock.now() + 600_000;
       if (c.discover(8, 300)) return fail(`${who} could not discover: ${o[o.length - 1]}`);
       while (!o.slice(from).some((l) => l.startsWith("meterline: discovery found")) && clock.now() < until) clock.advance(1000);
@@ -247,13 +249,14 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     // prove it keeps them apart; alone, such a meter simply hears every concentrator, and the
     // campaign and the checks say what became of it)
     if (homeless(list, home).length) {
-      if (nb) return fail(`meters that did not join ${who} after 4 discoveries: ${homeless(list, home).join(", ")}`);
+      if (nb) return fail(`meters that did not join ${who} after 8 discoveries: ${homeless(list, home).join(", ")}`);
       note(`meters that did not join ${who}: ${homeless(list, home).join(", ")}`);
     }
   }
   const clockSetS = clock.now() / 1000;
   if (ml.time(DAY0)) return fail(`the concentrator could not set the clock: ${out[out.length - 1]}`);
-  if (ml2 && ml2.time(DAY0)) return fail(`the neighbouring concentrator could not set the clock: ${out2[out2.length - 1]}`);
+  // (the neighbour's clock an hour ahead: a meter of ours that took its TIME_SET broadcast would be found out)
+  if (ml2 && ml2.time(DAY0 + NEIGHBOUR_AHEAD_S)) return fail(`the neighbouring concentrator could not set the clock: ${out2[out2.length - 1]}`);
   // the broadcast, and for keyed meters the round that follows it, before the day starts
   clock.advance(60_000);
   // a meter the line kept from its clock (the broadcast, or the round's three tries) is read on its
@@ -405,7 +408,15 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
   // ---- the verdict
   const t = camp.totals;
   const problems = verdict(sc, img.session.version, ended, camp.code(), meters, (id) => intervals(id).map((x) => x.t), faults.missed());
-  if (nb) problems.push(...neighbourProblems(nb.id, neighbourMeters, lines2.filter((l) => ids.includes(readingLine(l)?.id ?? -1)).length));
+  if (nb) {
+    problems.push(...neighbourProblems(nb.id, neighbourMeters, lines2.filter((l) => ids.includes(readingLine(l)?.id ?? -1)).length));
+    // our meters heard the neighbour's broadcasts (its clock an hour ahead) and kept ours
+    for (const id of simIds) {
+      // (a meter that restarted last, and whose clock no round has given it again, has none: nothing to compare)
+      const w = rig.meters.get(id)!.meter.metering.wallTime(), off = w - conc.ctx.now();
+      if (w && Math.abs(off) > 60) problems.push(`meter ${id}: its clock is ${off} s off ours${Math.abs(off - NEIGHBOUR_AHEAD_S) <= 60 ? ": it took the neighbour's time" : ""}`);
+    }
+  }
   return finishRun(problems.length === 0, problems.join("; "), {
     meters,
     campaign: { code: camp.code(), rounds: t.rounds, polls: t.polls, blocks: t.blocks, frames: t.frames, bytes: t.bytes, virtualMs: campaignMs },
