@@ -441,7 +441,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       // (a meter waits at most P.MAX_ANSWER_WAIT_MS, 10 min, for its slot)
       if (!isInt(slots, 1, 255) || !isInt(slotMs, 20, 60000) || slots * slotMs > P.MAX_ANSWER_WAIT_MS) return fail(Err.BAD_ARG, "discover(slots 1..255, slotMs 20..60000), slots x slotMs <= 600000");
       var e = c.discover({ slots: slots, slotMs: slotMs, rounds: 8 }, function (n, theirs) { say("discovery found " + n + " new meters, " + c.registry.count() + " known" + (theirs ? ", " + theirs + " of other concentrators left alone" : "")); });
-      return e ? fail(e, "the modem is not ready") : 0;
+      return e ? refused(e) : 0;
     },
   };
 }
