@@ -36,9 +36,9 @@ export class Faults {
    * Per meter struck by a readings-day outage, what it cost: `register` the pulses it had
    * counted but not saved (its register comes back without them), `profile` the pulses of the
    * load-profile interval the outage struck, counted before it (in no interval it closes:
-   * the interval is lost, its slots MISSING), and when (virtual ms) and for how long it was off.
+   * the interval is lost, its slots MISSING), and for how long it was off.
    */
-  readonly outages = new Map<number, { register: number; profile: number; at: number; offSeconds: number }>();
+  readonly outages = new Map<number, { register: number; profile: number; offSeconds: number }>();
   private readonly swapCuts: Map<number, Cut>;
   private readonly downloadCuts: Map<number, Cut>;
 
@@ -105,12 +105,12 @@ export class Faults {
    */
   outage(cut: Cut, inInterval: number): void {
     const { rig, note } = this.d;
-    const node = rig.meters.get(cut.meter)!, m = node.meter.metering;
-    this.outages.set(cut.meter, { register: m.pulses() - m.savedPulses(), profile: inInterval, at: rig.clock.now(), offSeconds: cut.offSeconds });
+    const node = rig.meters.get(cut.meter)!, m = node.meter.metering, unsaved = m.pulses() - m.savedPulses();
+    this.outages.set(cut.meter, { register: unsaved, profile: inInterval, offSeconds: cut.offSeconds });
     node.powerOff();
     this.cutsDone.add(cut.meter);
     this.cutLog.get(cut.meter)!.push(`outage, ${cut.offSeconds} s`);
-    note(`meter ${cut.meter}: power outage during the day of readings (${m.pulses() - m.savedPulses()} pulses not saved yet); off for ${cut.offSeconds} s`, cut.meter, "cut");
+    note(`meter ${cut.meter}: power outage during the day of readings (${unsaved} pulses not saved yet); off for ${cut.offSeconds} s`, cut.meter, "cut");
     rig.clock.setTimeout(() => this.powerOn(cut.meter, node.flash), cut.offSeconds * 1000);
   }
 

@@ -265,10 +265,7 @@ export async function runScenario(sc: Scenario, hooks: RunHooks = {}): Promise<R
     for (let attempt = 0; c && attempt < 4; attempt++) {
       const noClock = list.filter((id) => !rig.meters.get(id)!.meter.metering.wallTime());
       for (const id of noClock) {
-        let done = false;
-        const until = clock.now() + 60_000;
-        while (c.ctx.collect(() => { done = true; }, id, Rd.REGISTERS) && clock.now() < until) clock.advance(1000);
-        while (!done && clock.now() < until) clock.advance(200);
+        await roundNow(c, rig, async (ms) => { clock.advance(ms); }, Rd.REGISTERS, id, 60_000);
         clock.advance(2000);
       }
     }

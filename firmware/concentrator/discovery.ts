@@ -29,8 +29,6 @@ export interface DiscoveryOptions { slots: number; slotMs: number; rounds: numbe
 export interface Discovery {
   onMessage(m: Msg): boolean;
   found(): number;
-  /** Meters that answered naming another concentrator (each once). */
-  neighbours(): number;
 }
 
 /**
@@ -106,6 +104,5 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
       return true;
     },
     found: function () { return found; },
-    neighbours: function () { return theirs.length; },
   };
 }
