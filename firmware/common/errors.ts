@@ -178,4 +178,6 @@ export const enum Err {
   AUTH_UNAVAILABLE = 145,
   /** Auth: the frame counter reached 2^32 - 1: the link stays closed until the meter is re-keyed (USB provisioning). */
   AUTH_EXHAUSTED = 146,
+  /** Auth: a key rotation to a generation older than the meter's key (a newer one was taken since). */
+  AUTH_KEY_STALE = 147,
 }

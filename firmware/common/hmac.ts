@@ -59,6 +59,11 @@ export function hmacSha256(native: Native, maxData: number): Hmac | null {
   };
 }
 
+/** The down and up link keys of root key `root` (the table above). */
+export function linkKeysOf(h: Hmac, root: Uint8Array): { down: Uint8Array; up: Uint8Array } {
+  return { down: h.derive(root, "meterline down"), up: h.derive(root, "meterline up") };
+}
+
 /** Bytes of a hex string of `n` bytes, or null. */
 export function hexKey(s: any, n: number): Uint8Array | null {
   if (typeof s !== "string" || s.length !== n * 2 || !/^[0-9a-fA-F]+$/.test(s)) return null;
@@ -77,6 +82,8 @@ export function sameBytes(a: Uint8Array, ai: number, b: Uint8Array, bi: number, 
 /** Authorisation kinds: install an image newer than the floor, or roll back to an older one. */
 export var TAG_INSTALL = 1;
 export var TAG_ROLLBACK = 2;
+/** A key rotation's tag (rotationInput). */
+export var TAG_ROTATE = 3;
 export var TAG_SIZE = 16;
 export var TAG_INPUT = 76;
 
@@ -99,6 +106,17 @@ export function tagInput(out: Uint8Array, kind: number, s: TagImage, meterId: nu
   // (offset, bytes, value) of each number after the digest
   var f = [36, 4, s.version, 40, 4, meterId, 44, 2, s.imageId, 46, 2, s.board, 48, 4, s.size, 52, 2, s.blockSize, 54, 2, s.blockCount, 56, 4, floor];
   for (var k = 0; k < f.length; k += 3) for (var i = 0; i < f[k + 1]; i++) out[f[k] + i] = (f[k + 2] >>> (8 * i)) & 0xff;
+}
+
+/**
+ * What a key rotation's tag is computed over: tagInput's 76 bytes with kind TAG_ROTATE, no
+ * image (zeros), the new key's generation in the floor's place and the new root key in the
+ * block key's. The tag is HMAC(current auth key, this)[0..16] and the new key travels
+ * wrapped as a block key does (wrapKey): the tag is its synthetic IV.
+ */
+export function rotationInput(out: Uint8Array, meterId: number, gen: number, root: Uint8Array): void {
+  // no image: its digest zeros, and its numbers, absent, write as zeros (undefined >>> n is 0)
+  tagInput(out, TAG_ROTATE, { digest: new Uint8Array(32) } as TagImage, meterId, gen, root);
 }
 
 /**

@@ -25,6 +25,8 @@ export interface Regions {
   journal?: Region;
   /** The previous program, kept by the boot routine for a revert. */
   prev?: Region;
+  /** Keyed meters: the meter's root key and the one on its way (a record log only key rotation writes: firmware/meter/authorise.ts). */
+  keys?: Region;
 }
 
 /*
@@ -34,12 +36,15 @@ export interface Regions {
 
 /** Region names in a fixed order: a region's index in this list is its numeric id in error reports. */
 export function regionNames(): string[] {
-  return "boot state registers profile store app buffer journal prev".split(" ");
+  return "boot state registers profile store app buffer journal prev keys".split(" ");
 }
 
-/** The regions a role needs: a meter all but the concentrator's store; the concentrator keeps its program in Storage. */
-export function roleRegions(role: string): string[] {
-  return role === "meter" ? regionNames().filter(function (n) { return n !== "store"; }) : role === "concentrator" ? ["state", "store"] : [];
+/**
+ * The regions a role needs: a meter all but the concentrator's store, and its keys region
+ * when its board has one (`regions`: keyed boards); the concentrator keeps its program in Storage.
+ */
+export function roleRegions(role: string, regions?: Regions): string[] {
+  return role === "meter" ? regionNames().filter(function (n) { return n !== "store" && (n !== "keys" || !!(regions && regions.keys)); }) : role === "concentrator" ? ["state", "store"] : [];
 }
 
 /** Bytes at the end of the boot region that hold the per-device configuration record. */

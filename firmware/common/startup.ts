@@ -17,5 +17,5 @@ export function startupMessage(code: number): string {
 
 /** 0 when the role's regions fit the free flash, else checkRegions' code. */
 export function checkRoleRegions(role: string, g: FlashGeometry, regions: Regions, free: Area[]): number {
-  return checkRegions(g, regions, roleRegions(role), free);
+  return checkRegions(g, regions, roleRegions(role, regions), free);
 }

@@ -77,9 +77,12 @@ function broadcastOk(type: number): boolean {
  * receive high-water mark and the transmit counter's. `save(rx, tx)` persists new ones and
  * returns 0, or a code (then the command is refused, or the reply goes without a MAC).
  * `blockKey()`: the block key of the newest authorisation (null: none), which a broadcast
- * DATA_BLOCK or REPAIR_BLOCK must be signed with.
+ * DATA_BLOCK or REPAIR_BLOCK must be signed with. `next()`: the link keys of a key rotation
+ * on its way (null: none): a command under them is heard too, and `commit()` (0, or a code
+ * that refuses the command) makes them `k`'s before it is taken (firmware/meter/authorise.ts).
  */
-export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: (rx: number, tx: number) => number, blockKey: () => Uint8Array | null): LinkAuth & { lastAccepted(): number } {
+export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: (rx: number, tx: number) => number, blockKey: () => Uint8Array | null,
+  next?: () => LinkKeys | null, commit?: () => number): LinkAuth & { lastAccepted(): number } {
   // `answering`: the last frame for us was a command it accepted (its reply may be signed);
   // `stale`: the counter of a command whose MAC checked but whose counter was used (-1: none)
   var last = rx0, rxHw = rx0, tx = tx0, txHw = tx0, req = 0, answering = false, stale = -1;
@@ -121,7 +124,14 @@ export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: 
         return !bk || !(m.flags & P.FLAG_AUTH) ? Err.AUTH_REQUIRED : macOk(h, bk, frame, len) ? 0 : Err.AUTH_BAD_MAC;
       }
       if (!(m.flags & P.FLAG_AUTH)) return Err.AUTH_REQUIRED;
-      if (!macOk(h, k.down, frame, len)) return Err.AUTH_BAD_MAC;
+      if (!macOk(h, k.down, frame, len)) {
+        // the first command under a rotation's new key makes it the one in use (only the
+        // head-end's new key gives such a MAC: a replay under it cannot exist yet)
+        var nk = next && next();
+        if (!nk || !macOk(h, nk.down, frame, len)) return Err.AUTH_BAD_MAC;
+        var ce = commit!();
+        if (ce) return ce;
+      }
       if (last >= COUNTER_MAX) return Err.AUTH_EXHAUSTED;
       var c = m.counter >>> 0;
       if (c <= last) { stale = c; return Err.AUTH_REPLAY; }

@@ -9,17 +9,24 @@
  *   is stored (firmware/link/auth.ts);
  * - the anti-rollback floor: the highest version that ever confirmed itself. An image at
  *   or below it, or below the running version, needs a rollback authorisation.
+ * - key rotation: the root key lives in the keys region, a record log of its own that only
+ *   this path writes (an empty one: the configuration's key, from an older provisioning).
+ *   CONFIG_SET KEY brings the next generation's key wrapped under the current authorisation
+ *   key with its tag; it is kept beside the current one (NEXT) and both are heard until a
+ *   command authenticates under the new one: that commits it (CUR), before the command is
+ *   taken. A cut at any point leaves the old key, or both, or the new one: never neither.
  * A meter with no key (or a board without native SHA-256) has no link authentication and
  * no authorisation; the floor holds for it too.
  */
-import type { Native } from "../../hal/types";
+import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU32, putU32 } from "../common/bytes";
-import type { RecordLog } from "../common/records";
-import { hexKey, hmacSha256, KEY_SIZE, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type Hmac, type TagImage } from "../common/hmac";
+import { recordLog, type RecordLog } from "../common/records";
+import type { Region } from "../common/layout";
+import { hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type Hmac, type TagImage } from "../common/hmac";
 import { REC_AUTHORISED, REC_COUNTER, REC_FLOOR, type Session } from "../common/update-image";
-import { P } from "../protocol/catalogue";
-import { meterAuth } from "../link/auth";
+import { Ev, Key, Kv, P } from "../protocol/catalogue";
+import { meterAuth, type LinkKeys } from "../link/auth";
 import type { LinkAuth } from "../link/endpoint";
 
 export interface Authoriser {
@@ -42,13 +49,20 @@ export interface Authoriser {
   confirmed(version: number): void;
   /** 0, or AUTH_UNAVAILABLE when a key was provisioned but this board cannot use it. */
   problem: number;
+  /** Keyed: CONFIG_GET of a key it keeps (KEY: the generations), else null. */
+  get?(key: number): Uint8Array | null;
+  /** Keyed: CONFIG_SET KEY (a rotation's value, Kv); 0 or a code. */
+  set?(value: Uint8Array): number;
 }
+
+/** The keys region's records: the key in use (CUR) and the one on its way (NEXT), each generation u32 | root key (16). */
+export const enum Kr { CUR = 0, NEXT = 1, ROOT = 4, LEN = 20, SLOT = 32 }
 
 /** The state log's authorisation record: kind | tag (TAG_SIZE) | block key (KEY_SIZE) | the highest version ever authorised u32. */
 const enum Ar { KEY = 17, VERSION = 33, LEN = 37 }
 
 /** The entry picks one by the board's profile: keys need native SHA-256, so the Original's bundle carries only the floor. */
-export type AuthoriserFactory = (key: string | undefined, native: Native, journal: RecordLog, meterId: number) => Authoriser;
+export type AuthoriserFactory = (key: string | undefined, native: Native, journal: RecordLog, meterId: number, flash?: Flash, keys?: Region, event?: (code: number, data: number) => void) => Authoriser;
 
 /** No keys: the anti-rollback floor alone; a provisioned key is reported unusable. */
 export function floorKeeper(key: string | undefined, _native: Native, journal: RecordLog, _meterId: number): Authoriser {
@@ -70,12 +84,24 @@ export function floorKeeper(key: string | undefined, _native: Native, journal: R
   };
 }
 
-/** Keys from the configuration (when the board has native SHA-256), and the floor. */
-export function keyedAuthoriser(key: string | undefined, native: Native, journal: RecordLog, meterId: number): Authoriser {
+/**
+ * Keys from the keys region (`flash`, `keys`), or the configuration's when the region holds
+ * none, when the board has native SHA-256; and the floor. `event`: the event log's (a
+ * rotation committed: CONFIG_CHANGED KEY).
+ */
+export function keyedAuthoriser(key: string | undefined, native: Native, journal: RecordLog, meterId: number, flash?: Flash, keys?: Region, event?: (code: number, data: number) => void): Authoriser {
   var base = floorKeeper(key, native, journal, meterId);
-  var root = key ? hexKey(key, KEY_SIZE) : null;
-  var h: Hmac | null = root ? hmacSha256(native, P.MAX_FRAME) : null;
-  var authKey: Uint8Array | null = null, link: LinkAuth | undefined;
+  var h: Hmac | null = hmacSha256(native, P.MAX_FRAME);
+  var kl = h && flash && keys ? recordLog(flash, keys, Kr.SLOT, true, native) : null;
+  // the key in use: generation | root; the one on its way (null: none) and its link keys
+  var cur = kl && kl.read(Kr.CUR), next = kl && kl.read(Kr.NEXT), nextKeys: LinkKeys | null = null;
+  if (!cur && key && hexKey(key, KEY_SIZE)) {
+    cur = new Uint8Array(Kr.LEN);
+    cur.set(hexKey(key, KEY_SIZE)!, Kr.ROOT);
+  }
+  var root = cur ? cur.subarray(Kr.ROOT, Kr.LEN) : null;
+  if (!root) h = null;
+  var authKey: Uint8Array | null = null, link: LinkAuth | undefined, lk: LinkKeys | null = null;
   // the newest authorisation kept: kind | tag (16) | block key (16) | highest version u32
   var ar = journal.read(REC_AUTHORISED);
   if (ar && ar.length !== Ar.LEN) ar = null;
@@ -85,11 +111,25 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     authKey = hm.derive(root, "meterline authorise");
     var ctr = journal.read(REC_COUNTER);
     var marks = new Uint8Array(8);
-    link = meterAuth(hm, { down: hm.derive(root, "meterline down"), up: hm.derive(root, "meterline up") }, ctr ? getU32(ctr, 0) : 0, ctr && ctr.length >= 8 ? getU32(ctr, 4) : 0, function (rx, tx) {
+    lk = linkKeysOf(hm, root);
+    if (next && getU32(next, 0) > getU32(cur!, 0)) nextKeys = linkKeysOf(hm, next.subarray(Kr.ROOT));
+    link = meterAuth(hm, lk, ctr ? getU32(ctr, 0) : 0, ctr && ctr.length >= 8 ? getU32(ctr, 4) : 0, function (rx, tx) {
       putU32(marks, 0, rx);
       putU32(marks, 4, tx);
       return journal.append(REC_COUNTER, marks);
-    }, function () { return blockKey; });
+    }, function () { return blockKey; }, function () { return nextKeys; }, commit);
+  }
+  /** A command authenticated under the key on its way: it becomes the key in use, before the command is taken. */
+  function commit(): number {
+    var e = kl!.append(Kr.CUR, next!);
+    if (e) return e;
+    cur = next!;
+    lk!.down.set(nextKeys!.down);
+    lk!.up.set(nextKeys!.up);
+    authKey!.set(h!.derive(cur.subarray(Kr.ROOT), "meterline authorise"));
+    nextKeys = null;
+    if (event) event(Ev.CONFIG_CHANGED, Key.KEY);
+    return 0;
   }
   if (!link) return base;
   var input = new Uint8Array(TAG_INPUT), expect = new Uint8Array(TAG_SIZE), hm2: Hmac = h as Hmac, ak = authKey as Uint8Array;
@@ -120,6 +160,33 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       return e;
     },
     highest: function () { return highest; },
+    get: function (k) {
+      if (k !== Key.KEY) return null;
+      var v = new Uint8Array(Kv.VALUE);
+      putU32(v, 0, getU32(cur!, 0));
+      putU32(v, 4, nextKeys ? getU32(next!, 0) : 0);
+      return v;
+    },
+    set: function (v) {
+      if (!kl) return Err.UNSUPPORTED;
+      if (v.length !== Kv.LEN) return Err.CONFIG_BAD_VALUE;
+      var g = getU32(v, Kv.GEN), now = getU32(cur!, 0);
+      // the key in use already (a retry under it, after its acknowledgement was lost): nothing to do
+      if (g <= now) return g === now ? 0 : Err.AUTH_KEY_STALE;
+      var rec = new Uint8Array(Kr.LEN), nk = rec.subarray(Kr.ROOT), tag = v.subarray(Kv.TAG, Kv.LEN);
+      putU32(rec, 0, g);
+      wrapKey(hm2, ak, tag, v.subarray(Kv.WRAPPED, Kv.TAG), nk);
+      rotationInput(input, meterId, g, nk);
+      hm2.mac(ak, input, TAG_INPUT, expect, 0, TAG_SIZE);
+      if (!sameBytes(expect, 0, tag, 0, TAG_SIZE)) return Err.AUTH_BAD_TAG;
+      // the same one again: kept already
+      if (nextKeys && sameBytes(next!, 0, rec, 0, Kr.LEN)) return 0;
+      var e = kl.append(Kr.NEXT, rec);
+      if (e) return e;
+      next = rec;
+      nextKeys = linkKeysOf(hm2, nk);
+      return 0;
+    },
     grant: function (s) {
       var r = journal.read(REC_AUTHORISED);
       return r && r.length === Ar.LEN && tagOk(s, r[0], r, 1, r.subarray(Ar.KEY, Ar.VERSION)) ? r[0] : 0;

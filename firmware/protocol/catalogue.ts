@@ -152,7 +152,14 @@ export const enum Ev {
 export const enum Kind { ELECTRICITY = 1, WATER = 2, GAS = 3 }
 
 /** CONFIG_GET / CONFIG_SET keys (the values: docs/protocol.md, Configuration keys). */
-export const enum Key { CONSTANT = 1, INTERVAL = 2, SAVE_PULSES = 3, MIN_SAVE = 4, MAX_SAVE = 5, KIND = 6, GROUPS = 7, TARIFF = 8, ZONE = 9, BILLING_DAY = 10, BILLING = 11, HOME = 12 }
+export const enum Key { CONSTANT = 1, INTERVAL = 2, SAVE_PULSES = 3, MIN_SAVE = 4, MAX_SAVE = 5, KIND = 6, GROUPS = 7, TARIFF = 8, ZONE = 9, BILLING_DAY = 10, BILLING = 11, HOME = 12, KEY = 13 }
+
+/**
+ * CONFIG_SET value of KEY (a keyed meter's key rotation, docs/security.md): the new key's
+ * generation u32 | the new root key wrapped under the current authorisation key (16) | its
+ * tag (16). CONFIG_VALUE of KEY: the generation in use u32 | the one on its way u32 (0: none).
+ */
+export const enum Kv { GEN = 0, WRAPPED = 4, TAG = 20, LEN = 36, VALUE = 8 }
 
 /**
  * CONFIG_SET / CONFIG_VALUE values of TARIFF, ZONE and BILLING_DAY, and the meter's TARIFF record that keeps them: the schedule (weekday switches, then weekend ones from WEEKEND:

@@ -5,6 +5,12 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { EspruinoDevice } from "../harness/espruino-vm";
 import { loadProfile } from "../../tools/profiles/profiles";
+import { writeFileSync } from "node:fs";
+import { newKeys, rootKey } from "../../tools/keys/keyfile";
+import { readConfig } from "../../firmware/common/config";
+import { recordLog } from "../../firmware/common/records";
+import { Kr } from "../../firmware/meter/authorise";
+import { hostNative } from "../../hal/mock/native";
 
 const flash = (...args: string[]) => spawnSync("bash", ["flash.sh", "--no-build", ...args], { encoding: "utf8" });
 
@@ -19,7 +25,7 @@ describe("flash.sh", () => {
     const p = loadProfile("ESP32");
     // every erase unit of every meter region is erased, boot first
     const erases = [...plan.matchAll(/F\.erasePage\((0x[0-9a-f]+)\)/g)].map((m) => parseInt(m[1], 16));
-    const units = ["boot", "state", "registers", "profile", "app", "buffer", "journal", "prev"].reduce((n, k) => n + (p.regions as any)[k].size / 4096, 0);
+    const units = ["boot", "state", "registers", "profile", "app", "buffer", "journal", "prev", "keys"].reduce((n, k) => n + (p.regions as any)[k].size / 4096, 0);
     expect(erases.length).toBe(units);
     expect(erases[0]).toBe(p.regions.boot!.addr);
     // ESP32 flash is not memory-mapped: the stub reads the routine
@@ -28,6 +34,26 @@ describe("flash.sh", () => {
     dev.run(plan);
     dev.powerOn();
     expect(dev.global<{ config: { id: number } }>("meterline").config.id).toBe(77);
+  });
+
+  it("--keys puts a keyed meter's root key in its keys region, not in its configuration, and the meter starts keyed with it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ml-")), keys = join(dir, "keys.json"), out = join(dir, "plan.js");
+    const k = newKeys([1001]);
+    writeFileSync(keys, JSON.stringify(k));
+    const r = flash("--board", "ESP32", "--role", "meter", "--id", "1001", "--keys", keys, "--port", "/dev/ttyUSB0", "--dry-run", out);
+    expect(r.stderr).toBe("");
+    const p = loadProfile("ESP32");
+    const dev = new EspruinoDevice({ profile: p });
+    dev.run(readFileSync(out, "utf8"));
+    const cfg = readConfig(dev.flash, hostNative, p.regions.boot!);
+    expect(typeof cfg === "object" && cfg.id).toBe(1001);
+    expect(typeof cfg === "object" && cfg.key).toBe(undefined);
+    const rec = recordLog(dev.flash, p.regions.keys!, Kr.SLOT, true, hostNative).read(Kr.CUR)!;
+    expect(Array.from(rec.subarray(0, 4))).toEqual([0, 0, 0, 0]);
+    expect(Buffer.from(rec.subarray(Kr.ROOT)).toString("hex")).toBe(Buffer.from(rootKey(k, 1001)!).toString("hex"));
+    dev.powerOn();
+    const m = dev.global<{ config: { id: number }; status(): { lastError: number } }>("meterline");
+    expect(m.config.id).toBe(1001);
   });
 
   it("a memory-mapped board gets a stub that evaluates the boot region in place", () => {

@@ -17,6 +17,9 @@ import { KEY_FILE } from "../../firmware/concentrator/keystore";
 import { encodeAppHeader } from "../../firmware/common/image";
 import { hostNative } from "../../hal/host/native";
 import { Id } from "../../firmware/protocol/catalogue";
+import { recordLog } from "../../firmware/common/records";
+import { Kr } from "../../firmware/meter/authorise";
+import type { Flash } from "../../hal/types";
 import { cli, isMain, ToolError, UsageError, writeOutput, type Parsed, type Tool } from "../cli/cli";
 
 export class PlanError extends Error {}
@@ -107,6 +110,25 @@ export function checkOptions(o: PlanOptions): { p: BoardProfile; role: Role; id:
   return { p, role, id: o.id };
 }
 
+/**
+ * The keys region of a keyed meter as provisioning leaves it: its first erase unit with one
+ * record, the root key in use at generation 0 (firmware/meter/authorise.ts Kr), the rest erased.
+ */
+export function keyRegionImage(p: BoardProfile, root: Uint8Array): Uint8Array {
+  const r = p.regions.keys!, bytes = new Uint8Array(r.size).fill(0xff);
+  const flash: Flash = {
+    geometry: p.flash,
+    read: (a, n) => bytes.slice(a - r.addr, a - r.addr + n),
+    write: (a, d) => { bytes.set(d, a - r.addr); },
+    erase: (u) => { bytes.fill(0xff, u - r.addr, u - r.addr + eraseUnitAt(p.flash, u)!.length); },
+    mapped: () => null,
+  };
+  const rec = new Uint8Array(Kr.LEN);
+  rec.set(root, Kr.ROOT);
+  if (recordLog(flash, r, Kr.SLOT, true, hostNative).append(Kr.CUR, rec)) throw new PlanError("the keys region cannot take its first record");
+  return bytes.subarray(0, eraseUnitAt(p.flash, r.addr)!.length);
+}
+
 export function provisioningPlan(o: PlanOptions): string {
   const { p, role, id } = checkOptions(o);
   const dist = o.dist ?? "dist";
@@ -118,7 +140,9 @@ export function provisioningPlan(o: PlanOptions): string {
   const cfg: DeviceConfig = { id };
   if (o.modemPath) cfg.modemPath = o.modemPath;
   const keys = o.keys !== undefined ? loadKeys(o.keys) : null;
-  if (keys && role === "meter") cfg.key = Buffer.from(rootKey(keys, id)!).toString("hex");
+  // a keyed meter's root key goes into its keys region (the board has one: profiles.ts), which
+  // only key rotation writes after this; the configuration record keeps it only where none is
+  if (keys && role === "meter" && !p.regions.keys) cfg.key = Buffer.from(rootKey(keys, id)!).toString("hex");
   const cfgBytes = encodeConfig(cfg, hostNative);
   if (cfgBytes.length > CONFIG_SIZE) throw new PlanError(`configuration record is ${cfgBytes.length} bytes, over ${CONFIG_SIZE}`);
 
@@ -126,7 +150,7 @@ export function provisioningPlan(o: PlanOptions): string {
     `// meterline provisioning: ${role} ${id} on ${p.board}`,
     `var F=require("Flash");`,
   ];
-  for (const name of roleRegions(role)) {
+  for (const name of roleRegions(role, p.regions)) {
     const r = (p.regions as Record<string, Region>)[name];
     if (unitsSpanned(p.flash, r) < 1) throw new PlanError(`region ${name} is not whole erase units`);
     lines.push(`// erase ${name}`, ...eraseLines(p, r));
@@ -141,6 +165,11 @@ export function provisioningPlan(o: PlanOptions): string {
     const header = encodeAppHeader({ length: program.length, crc: hostNative.crc32(program), version: o.version ?? 1 });
     lines.push(`// boot routine (${routine.length} bytes)`, ...writeLines(boot.addr, routine));
     lines.push(`// device configuration`, ...writeLines(boot.addr + boot.size - CONFIG_SIZE, cfgBytes));
+    if (keys && p.regions.keys) {
+      // only the written slot: the rest of the region stays erased
+      const k = keyRegionImage(p, rootKey(keys, id)!), at = k.findIndex((b) => b !== 0xff) & ~3;
+      lines.push(`// the meter's root key, generation 0, in its keys region`, ...writeLines(p.regions.keys.addr + at, k.subarray(at, at + Kr.SLOT)));
+    }
     lines.push(`// meter program (${program.length} bytes) with its header`, ...writeLines(app.addr, Buffer.concat([header, program])));
     lines.push(`// boot stub`, `require("Storage").write(".boot0",${JSON.stringify(bootStub(p, routine.length))});`);
   } else {

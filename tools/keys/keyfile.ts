@@ -8,12 +8,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { hexKey, hmacSha256, KEY_SIZE, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type TagImage } from "../../firmware/common/hmac";
+import { hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type TagImage } from "../../firmware/common/hmac";
 import { hostNative } from "../../hal/host/native";
 import { KEY_RECORD, TAGS_RECORD } from "../../firmware/concentrator/keystore";
 export { TAGS_RECORD };
 import type { LinkKeys } from "../../firmware/link/auth";
-import { Id } from "../../firmware/protocol/catalogue";
+import { Id, Kv } from "../../firmware/protocol/catalogue";
 
 export const KEY_FORMAT = "meterline-keys/1";
 
@@ -48,7 +48,7 @@ export function rootKey(k: KeyFile, id: number): Uint8Array | null {
 }
 
 export function linkKeys(root: Uint8Array): LinkKeys {
-  return { down: hmac.derive(root, "meterline down"), up: hmac.derive(root, "meterline up") };
+  return linkKeysOf(hmac, root);
 }
 
 /** The concentrator's key file (Storage "ml.keys"): id | down | up per meter, sorted by id. */
@@ -97,6 +97,21 @@ export function authorisationFor(root: Uint8Array, kind: number, image: TagImage
   const tag = tagFor(root, kind, image, id, blockKey, floor), key = new Uint8Array(KEY_SIZE);
   wrapKey(hmac, hmac.derive(root, "meterline authorise"), tag, blockKey, key);
   return { id, kind, tag, key };
+}
+
+/**
+ * Meter `id`'s key rotation to root key `next` at generation `gen`, as CONFIG_SET KEY carries
+ * it (Kv): gen u32 | `next` wrapped under the authorisation key of `root` (the key the meter
+ * holds now) | its tag (rotationInput under that key). Only the head-end can make one.
+ */
+export function rotationFor(root: Uint8Array, id: number, gen: number, next: Uint8Array): Uint8Array {
+  const auth = hmac.derive(root, "meterline authorise"), input = new Uint8Array(TAG_INPUT), v = new Uint8Array(Kv.LEN);
+  new DataView(v.buffer).setUint32(Kv.GEN, gen, true);
+  const tag = v.subarray(Kv.TAG, Kv.LEN);
+  rotationInput(input, id, gen, next);
+  hmac.mac(auth, input, TAG_INPUT, tag, 0, TAG_SIZE);
+  wrapKey(hmac, auth, tag, next, v.subarray(Kv.WRAPPED, Kv.TAG));
+  return v;
 }
 
 export interface Authorisation { id: number; kind: number; tag: Uint8Array; key: Uint8Array }

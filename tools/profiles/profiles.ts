@@ -227,6 +227,9 @@ export function validateProfile(raw: Json, expectBoard?: string): BoardProfile {
     if (!CRYPTO.includes(c as string)) at(`crypto[${i}]`)(`unknown (known: ${CRYPTO.join(", ")})`);
     return c as string;
   });
+  // a keyed meter keeps its root key in a record log of its own, which key rotation writes
+  if (roles.includes("meter") && crypto.includes("SHA256") && !regions.keys) at("regions.keys")("missing: a meter board with SHA-256 keeps its keys there (key rotation)");
+  if (regions.keys && unitsSpanned(flash, regions.keys) < 2) at("regions.keys")("needs at least two erase units (a record log: one is erased while the other holds the key)");
   return { board, code, name, chip, variables, memoryMapped: r.memoryMapped as boolean, flash, freeAreas, regions, roles, rolesWhy, maxImageSize, repairRows, decode: decode as BoardProfile["decode"], packChunk, watchdog: r.watchdog as boolean, modem, pulsePin, tamperPin, led, crypto };
 }
 
