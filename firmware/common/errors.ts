@@ -163,6 +163,8 @@ export const enum Err {
   UNKNOWN_METER = 128,
   /** Store: Storage refused a reading (full): it is not counted as collected and is asked for again; the rest goes on. */
   STORE_FULL = 129,
+  /** Keys: a key rotation has meters that did not finish (rotate() retries them; rotate(file, {drop: true}) leaves them their old keys). */
+  ROTATION_UNFINISHED = 130,
 
   /** Auth: a keyed meter takes commands only with a MAC (this one came without, or is a broadcast it needs authenticated). */
   AUTH_REQUIRED = 140,

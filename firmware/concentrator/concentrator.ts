@@ -21,6 +21,7 @@ import { discover, Discovery, DiscoveryOptions } from "./discovery";
 import { collector, exportReadings, readingMarks } from "./readings";
 import { meterFile, type TextFiles } from "./meter-file";
 import { readingStore, type ReadingStore } from "./store";
+import type { KeyStore } from "./keystore";
 import type { Session } from "../common/update-image";
 
 export interface ConcentratorContext {
@@ -79,6 +80,16 @@ export interface ConcentratorContext {
   /** The readings store (store.ts): positions, acknowledgements. */
   store: ReadingStore;
   lastError(): number;
+  /**
+   * Key rotation (docs/security.md): adopts the head-end's rotation file `file` (null: goes
+   * on with the active one; `drop`: a previous one's unfinished meters keep their old keys),
+   * then for each of its registered meters not finished yet sends CONFIG_SET KEY under its
+   * keys now and again under its new ones: the acknowledgement of the second finishes it
+   * (journaled; two tries). At the end the finished meters' new keys go into the key file.
+   * done(rotated, ids that did not finish, ids not registered here). 0, or UNSUPPORTED (no
+   * key store) / LINK_NOT_READY / CAMPAIGN_ABORTED (busy) / the store's codes (adopt).
+   */
+  rotate(file: string | null, drop: boolean, done: (rotated: number, failed: number[], skipped: number[]) => void): number;
 }
 
 /** Meters a concentrator keeps (typed arrays: docs/concentrator.md). */
@@ -99,6 +110,8 @@ export var STORE_FILES = 16;
 export interface ConcentratorKeys {
   keys(id: number): LinkKeys | null;
   counter: { load(): number; save(hw: number): void };
+  /** The key store, where keys can rotate (keystore.ts keyStore; absent: fixed keys). */
+  rotation?: KeyStore;
 }
 
 export function startConcentrator(
@@ -122,6 +135,8 @@ export function startConcentrator(
   // one administrative request at a time (GROUP_SET from the console)
   var pendingSeq = -1, pendingId = 0, pendingTimer = 0, adminSeq = 0x8000;
   var pendingDone: ((code: number) => void) | null = null;
+  // a key rotation running (rotate): one meter after the other, nothing else administrative meanwhile
+  var rotating = false;
   var atx = /*@__NOINLINE__*/ newMsg();
   /** Administrative requests number from 0x8000 up, apart from the campaign's and the rounds'. */
   function nextAdminSeq(): number {
@@ -235,7 +250,7 @@ export function startConcentrator(
     modem: modem,
     update: function (cfg, done) {
       if (!ready) return Err.LINK_NOT_READY;
-      if (campaignRunning() || reader.busy()) return Err.CAMPAIGN_ABORTED;
+      if (campaignRunning() || reader.busy() || rotating) return Err.CAMPAIGN_ABORTED;
       run(cfg, done);
       return 0;
     },
@@ -252,6 +267,43 @@ export function startConcentrator(
       return 0;
     },
     campaign: function () { return current; },
+    rotate: function (file, drop, done) {
+      var ks = keys && keys.rotation;
+      if (!ks) return Err.UNSUPPORTED;
+      if (!ready) return Err.LINK_NOT_READY;
+      if (rotating || finding || pendingDone || campaignRunning()) return Err.CAMPAIGN_ABORTED;
+      var e = file ? ks.adopt(file, drop) : 0;
+      if (e) return e;
+      var store: KeyStore = ks, ok = 0, failed: number[] = [], skipped: number[] = [];
+      rotating = true;
+      // record i: under its keys now, then under its new ones (`tries` rounds of both)
+      function step(i: number, tries: number): void {
+        while (i < store.count() && (store.isDone(i) || reg.find(store.id(i)) < 0)) {
+          if (!store.isDone(i)) skipped.push(store.id(i));
+          i++;
+        }
+        if (i >= store.count()) {
+          rotating = false;
+          var c = store.compact();
+          if (c) lastError = c;
+          done(ok, failed, skipped);
+          return;
+        }
+        var id = store.id(i), v = store.value(i);
+        request(id, T.CONFIG_SET, { key: Key.KEY, value: v }, 3, function () {
+          // (whatever it said: a meter that took the key before answers under the new one only)
+          store.trying(i);
+          request(id, T.CONFIG_SET, { key: Key.KEY, value: v }, 3, function (code) {
+            store.trying(-1);
+            if (!code) { code = store.done(i); if (code) lastError = code; else ok++; }
+            if (code && tries > 1) step(i, tries - 1);
+            else { if (code) failed.push(id); step(i + 1, 2); }
+          });
+        });
+      }
+      step(0, 2);
+      return 0;
+    },
     collect: collect,
     now: nowUnix,
     setTime: function (unix) {
@@ -267,7 +319,7 @@ export function startConcentrator(
       if (i < 0) return Err.UNKNOWN_METER;
       if (!(g >= 1 && g <= 0xfffffffe) || g % 1) return Err.BAD_ARG;
       if (!ready) return Err.LINK_NOT_READY;
-      if (pendingDone) return Err.CAMPAIGN_ABORTED;
+      if (pendingDone || rotating) return Err.CAMPAIGN_ABORTED;
       request(id, T.GROUP_SET, { op: Gop.JOIN, group: g }, 3, function (code) {
         if (!code) reg.setGroup(reg.find(id), g);
         done(code);
@@ -277,7 +329,7 @@ export function startConcentrator(
     configure: function (id, key, value, done) {
       if (reg.find(id) < 0) return Err.UNKNOWN_METER;
       if (!ready) return Err.LINK_NOT_READY;
-      if (pendingDone) return Err.CAMPAIGN_ABORTED;
+      if (pendingDone || rotating) return Err.CAMPAIGN_ABORTED;
       request(id, T.CONFIG_SET, { key: key, value: value }, 3, done);
       return 0;
     },
@@ -286,7 +338,7 @@ export function startConcentrator(
     registry: reg,
     discover: function (o, done) {
       if (!ready) return Err.LINK_NOT_READY;
-      if (finding || pendingDone) return Err.CAMPAIGN_ABORTED;
+      if (finding || pendingDone || rotating) return Err.CAMPAIGN_ABORTED;
       finding = discover(ep, hal.clock, reg, o, Math.random, function (n, theirs) { finding = null; done(n, theirs); }, config.id, function (id, value, claimed) {
         // (one administrative request at a time: a claim waits for the console's to end)
         function ask(): void {

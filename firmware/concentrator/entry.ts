@@ -6,7 +6,7 @@ import { CONFIG_FILE, decodeConfig } from "../common/config";
 import { startConcentrator } from "./concentrator";
 import { st7580Factory, transparentFactory } from "../link/factory";
 import { consoleApi } from "./console";
-import { COUNTER_FILE, KEY_FILE, keyFile, u32At } from "./keystore";
+import { COUNTER_FILE, KEY_FILE, KEY_NEW, keyStore, u32At, u32Text } from "./keystore";
 import { Err } from "../common/errors";
 import { P } from "../protocol/catalogue";
 
@@ -33,6 +33,10 @@ if (typeof cfg === "number") {
       for (var l = f.readLine(); l !== undefined; l = f.readLine()) fn(l.replace("\n", ""));
     },
     erase: function (name: string) { st.open(name, "r").erase(); },
+    // whole files (the key store's): read in place, written whole or in parts
+    read: function (name: string, o?: number, n?: number) { return st.read(name, o, n); },
+    write: function (name: string, data: string, o?: number, size?: number) { return st.write(name, data, o, size); },
+    remove: function (name: string) { st.erase(name); },
     // a file written with open() is kept in chunks named with a trailing byte 1, 2...
     list: function (prefix: string) {
       var out: string[] = [], all = st.list();
@@ -45,11 +49,14 @@ if (typeof cfg === "number") {
   };
   // link keys of keyed meters, and the transmit counter's high-water mark (docs/security.md)
   var keyText = st.read(KEY_FILE, 0, 4);
-  var keys = keyText === undefined ? undefined : {
-    keys: keyFile(function (o, n) { return st.read(KEY_FILE, o, n); }, (st.read(KEY_FILE) || "").length),
+  // (key rotation changes them: keystore.ts keeps them through power cuts)
+  var ks = keyText === undefined && st.read(KEY_NEW, 0, 4) === undefined ? undefined : keyStore(files);
+  var keys = ks === undefined ? undefined : {
+    keys: ks.keys,
+    rotation: ks,
     counter: {
       load: function () { var c = st.read(COUNTER_FILE) || ""; return c.length === 4 ? u32At(c, 0) : 0; },
-      save: function (hw: number) { st.write(COUNTER_FILE, String.fromCharCode(hw & 0xff, (hw >> 8) & 0xff, (hw >> 16) & 0xff, (hw >>> 24) & 0xff)); },
+      save: function (hw: number) { st.write(COUNTER_FILE, u32Text(hw)); },
     },
   };
   var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, files, keys);

@@ -52,6 +52,40 @@ export class MockStorage {
     this.files.set(name, old + text);
   }
 
+  /** Storage.read: the file, or `length` bytes of it from `offset` (undefined when it does not exist). */
+  read(name: string, offset = 0, length?: number): string | undefined {
+    if (this.dead) throw new PowerCut(this.ops);
+    const t = this.files.get(name);
+    return t === undefined ? undefined : t.substr(offset, length ?? t.length - offset);
+  }
+
+  /**
+   * Storage.write: without `size`, or at offset 0 with it, a new file (the old one deleted
+   * first; with `size` it is that long, erased, "\xff"), `data` at `offset`; with `size` at
+   * another offset, `data` into the existing file. A cut deletes the old file and leaves the
+   * new one absent or with a prefix of `data` written. False when it does not fit.
+   */
+  write(name: string, data: string, offset = 0, size?: number): boolean {
+    const creating = size === undefined || offset === 0;
+    const total = size ?? data.length;
+    const old = this.files.get(name);
+    if (creating && this.used() - (old === undefined ? 0 : name.length + old.length) + name.length + total > this.capacity) return false;
+    if (!creating && (old === undefined || offset + data.length > old.length)) return false;
+    const last = this.step();
+    let text = creating ? "\xff".repeat(total) : old!;
+    const put = last ? data.slice(0, this.rng.int(data.length)) : data;
+    text = text.slice(0, offset) + put + text.slice(offset + put.length);
+    if (last) {
+      if (creating && this.rng.int(2)) this.files.delete(name); else this.files.set(name, text);
+      throw new PowerCut(this.ops - 1);
+    }
+    this.files.set(name, text);
+    return true;
+  }
+
+  /** Storage.erase: deletes a file written with write(). */
+  remove(name: string): void { this.erase(name); }
+
   forEach(name: string, fn: (line: string) => void): void {
     if (this.dead) throw new PowerCut(this.ops);
     const text = this.files.get(name);

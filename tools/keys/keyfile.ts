@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type TagImage } from "../../firmware/common/hmac";
 import { hostNative } from "../../hal/host/native";
-import { KEY_RECORD, TAGS_RECORD } from "../../firmware/concentrator/keystore";
+import { KEY_RECORD, ROT_RECORD, TAGS_RECORD } from "../../firmware/concentrator/keystore";
 export { TAGS_RECORD };
 import type { LinkKeys } from "../../firmware/link/auth";
 import { Id, Kv } from "../../firmware/protocol/catalogue";
@@ -19,7 +19,15 @@ export const KEY_FORMAT = "meterline-keys/1";
 
 export class KeyError extends Error {}
 
-export interface KeyFile { format: string; head?: string; meters: Record<string, string> }
+/**
+ * `meters`: each meter's root key in use; `generations`: its generation (absent: 0, as
+ * provisioned); `next`: a rotation made (keys rotate) and not committed yet; `previous`:
+ * the key a commit replaced, kept in case a meter did not take its new one after all.
+ */
+export interface KeyFile {
+  format: string; head?: string; meters: Record<string, string>;
+  generations?: Record<string, number>; next?: Record<string, { gen: number; key: string }>; previous?: Record<string, string>;
+}
 
 const hmac = hmacSha256(hostNative, 300)!;
 
@@ -38,6 +46,13 @@ export function loadKeys(file: string): KeyFile {
   for (const [id, hex] of Object.entries(k.meters)) {
     if (!/^\d+$/.test(id) || +id < 1 || +id > Id.MAX_METER) throw new KeyError(`${file}: meters["${id}"]: not a meter id`);
     if (!hexKey(hex, KEY_SIZE)) throw new KeyError(`${file}: meters["${id}"]: the key must be ${KEY_SIZE * 2} hex digits`);
+  }
+  for (const [id, n] of Object.entries(k.next ?? {})) {
+    if (!k.meters[id]) throw new KeyError(`${file}: next["${id}"]: a rotation of a meter the file has no key for`);
+    if (!n || !Number.isInteger(n.gen) || n.gen < 1 || n.gen > 0xffffffff || !hexKey(n.key, KEY_SIZE)) throw new KeyError(`${file}: next["${id}"]: needs gen (1 to 4294967295) and key (${KEY_SIZE * 2} hex digits)`);
+  }
+  for (const [id, g] of Object.entries(k.generations ?? {})) {
+    if (!k.meters[id] || !Number.isInteger(g) || g < 0 || g > 0xffffffff) throw new KeyError(`${file}: generations["${id}"]: a whole number from 0 for a meter of the file`);
   }
   return k;
 }
@@ -112,6 +127,44 @@ export function rotationFor(root: Uint8Array, id: number, gen: number, next: Uin
   hmac.mac(auth, input, TAG_INPUT, tag, 0, TAG_SIZE);
   wrapKey(hmac, auth, tag, next, v.subarray(Kv.WRAPPED, Kv.TAG));
   return v;
+}
+
+/**
+ * A rotation of meters `ids` (keys rotate): each gets its next generation's key (the one a
+ * rotation made already and nobody committed, or a fresh random one), recorded in the key
+ * file's `next`, and a record of the concentrator's rotation file (keystore.ts ROT_RECORD):
+ * id u32 | its CONFIG_SET KEY value (rotationFor) | the new down key | the new up key,
+ * sorted by id. Returns the key file to keep and the rotation file.
+ */
+export function rotationFile(k: KeyFile, ids: number[], random: (n: number) => Uint8Array = (n) => randomBytes(n)): { keys: KeyFile; file: Uint8Array } {
+  const next = { ...(k.next ?? {}) }, sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const file = new Uint8Array(sorted.length * ROT_RECORD);
+  sorted.forEach((id, i) => {
+    const root = rootKey(k, id);
+    if (!root) throw new KeyError(`meter ${id} has no key in the key file`);
+    const n = next[String(id)] ?? { gen: (k.generations?.[String(id)] ?? 0) + 1, key: Buffer.from(random(KEY_SIZE)).toString("hex") };
+    next[String(id)] = n;
+    const key = hexKey(n.key, KEY_SIZE)!, l = linkKeys(key), o = i * ROT_RECORD;
+    new DataView(file.buffer).setUint32(o, id, true);
+    file.set(rotationFor(root, id, n.gen, key), o + 4);
+    file.set(l.down, o + 4 + Kv.LEN);
+    file.set(l.up, o + 4 + Kv.LEN + KEY_SIZE);
+  });
+  return { keys: { ...k, next }, file };
+}
+
+/** The rotation of meters `ids` finished (the concentrator said so): their new keys become the ones in use; the old ones are kept in `previous`. */
+export function commitRotation(k: KeyFile, ids: number[]): KeyFile {
+  const out: KeyFile = { ...k, meters: { ...k.meters }, generations: { ...(k.generations ?? {}) }, next: { ...(k.next ?? {}) }, previous: { ...(k.previous ?? {}) } };
+  for (const id of ids) {
+    const n = out.next![String(id)];
+    if (!n) throw new KeyError(`meter ${id} has no rotation to commit (keys rotate makes one)`);
+    out.previous![String(id)] = out.meters[String(id)];
+    out.meters[String(id)] = n.key;
+    out.generations![String(id)] = n.gen;
+    delete out.next![String(id)];
+  }
+  return out;
 }
 
 export interface Authorisation { id: number; kind: number; tag: Uint8Array; key: Uint8Array }

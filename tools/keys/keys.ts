@@ -7,13 +7,19 @@
  *   npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 [--meters 1001,1002] [--rollback --floor N] --out img.tags
  *       authorisation tags for one campaign (image, version, campaign id, each meter);
  *       upload with espruino --storage img.tags:img.tags, then update("img.bin", {imageId: 7, tags: "img.tags"})
+ *   npm run keys -- rotate --keys keys.json --meters 1001-1003 --out ml.rot
+ *       each meter's next key (kept in keys.json under "next"), and the concentrator's rotation
+ *       file: upload it and run meterline.rotate("ml.rot") there
+ *   npm run keys -- rotate --commit --keys keys.json --meters 1001-1003
+ *       the meters the concentrator said are on their new keys: their next keys become the keys
  * authorise signs only a whole image file: its payload as long as its header says and
  * matching the header's digest. Each command has its own --help; a bad argument exits 2, a
  * failure (a key file or an image that is not right, a file that cannot be written) 1, with
  * one line (tools/cli/cli.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { authorisationFor, blockKeyFor, concentratorKeyFile, loadKeys, newKeys, rootKey, tagsFile } from "./keyfile";
+import { authorisationFor, blockKeyFor, commitRotation, concentratorKeyFile, KeyError, loadKeys, newKeys, rootKey, rotationFile, tagsFile, type KeyFile } from "./keyfile";
+import { renameSync } from "node:fs";
 import { campaignDigest, checkImageFile } from "../image/image";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../../firmware/common/hmac";
 import { cli, int, isMain, ToolError, UsageError, writeOutput, type Parsed, type ToolGroup } from "../cli/cli";
@@ -56,8 +62,19 @@ export const TOOL: ToolGroup = {
       },
       examples: ["npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 --out img.tags"],
     },
+    rotate: {
+      name: "keys", run: "npm run keys -- rotate",
+      about: "Key rotation of keyed meters (docs/security.md, Key rotation).\nWithout --commit: gives each meter its next key (a rotation made before and not committed is\nmade again, the same), keeps it in the key file under \"next\", and writes the concentrator's\nrotation file: each new key wrapped under the meter's current one, and the new link keys.\nUpload it and run meterline.rotate(\"ml.rot\") on the concentrator. With --commit: the meters\nthe concentrator reported on their new keys; their next keys become their keys (the old\nones are kept under \"previous\"), and authorise makes their tags with them from then on.",
+      options: {
+        keys: { type: "string", value: "FILE", required: true, help: "the head-end's key file (rewritten)" },
+        meters: { type: "string", value: "IDS", help: "meter ids and ranges (default: every meter of the key file; with --commit, required)" },
+        out: { type: "string", value: "FILE", help: "the concentrator's rotation file to write (required without --commit)" },
+        commit: { type: "boolean", default: false, help: "the rotation of --meters finished: make their next keys their keys" },
+      },
+      examples: ["npm run keys -- rotate --keys keys.json --meters 1001-1003 --out ml.rot", "npm run keys -- rotate --commit --keys keys.json --meters 1001-1003"],
+    },
   },
-  examples: ["npm run keys -- new --meters 1001-1008 --out keys.json", "npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 --out img.tags"],
+  examples: ["npm run keys -- new --meters 1001-1008 --out keys.json", "npm run keys -- rotate --keys keys.json --meters 1001-1008 --out ml.rot", "npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 --out img.tags"],
 };
 
 export function parseIds(spec: string): number[] {
@@ -85,6 +102,27 @@ function command({ tool, values: v }: Parsed, print: (l: string) => void): void 
     const f = concentratorKeyFile(k);
     writeOutput("--out", out, f);
     print(`keys: ${out}: link keys of ${f.length / 36} meters for the concentrator's Storage (ml.keys)`);
+  } else if (tool === TOOL.commands.rotate) {
+    const file = s("keys"), k = loadKeys(file);
+    if (v.commit && v.meters === undefined) throw new UsageError("--commit needs --meters: the meters the concentrator reported on their new keys");
+    if (v.commit && v.out !== undefined) throw new UsageError("--out goes without --commit: a commit writes only the key file");
+    if (!v.commit && v.out === undefined) throw new UsageError("--out FILE is required: the concentrator's rotation file");
+    const ids = v.meters !== undefined ? parseIds(s("meters")) : Object.keys(k.meters).map(Number);
+    for (const id of ids) if (!rootKey(k, id)) throw new ToolError(`--meters: meter ${id} has no key in ${file}`);
+    let next: KeyFile, out: Uint8Array | null = null;
+    try {
+      if (v.commit) next = commitRotation(k, ids);
+      else ({ keys: next, file: out } = rotationFile(k, ids));
+    } catch (e) {
+      throw e instanceof KeyError ? new ToolError(e.message) : e;
+    }
+    // the key file first (the next keys kept before any rotation file carries them), replaced
+    // whole: written beside it, then renamed over it
+    writeOutput("--keys", file + ".tmp", JSON.stringify(next, null, 1) + "\n", 0o600);
+    renameSync(file + ".tmp", file);
+    if (out) writeOutput("--out", s("out"), out);
+    if (v.commit) print(`keys: ${file}: ${ids.length} meters on their new keys (the old ones kept under "previous")`);
+    else print(`keys: ${s("out")}: rotation of ${ids.length} meters (generations ${[...new Set(ids.map((id) => next.next![String(id)].gen))].join(", ")}); ${file} keeps their next keys until rotate --commit`);
   } else {
     const imageId = int("--image-id", s("image-id"), 1, 0xffff, "a whole number from 1 to 65535 (the campaign's)")!;
     const ids = v.meters !== undefined ? parseIds(s("meters")) : null;
