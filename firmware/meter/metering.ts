@@ -420,11 +420,11 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         var p = pend, up = 0, aliveAt = getU32(scratch, 4);
         pend = null;
         for (var k = 0; k < p[Pending.COUNT]; k++) {
-          var code = p[k * 3];
+          // (`at`: when it happened by the new clock; the start's clock seconds then need not be 0: the Linux build's clock is the system's)
+          var code = p[k * 3], at = Math.floor(timeBase + p[k * 3 + 2]);
           if (code === Ev.POWER_DOWN) { event(code, p[k * 3 + 1], aliveAt); up = aliveAt; }
-          // (the start: its clock's seconds then, which need not be 0: the Linux build's clock is the system's)
-          else if (code === Ev.POWER_UP) event(code, up && timeBase + p[k * 3 + 2] > up ? Math.floor(timeBase + p[k * 3 + 2] - up) : 0, Math.floor(timeBase + p[k * 3 + 2]));
-          else event(code, p[k * 3 + 1], Math.floor(timeBase + p[k * 3 + 2]));
+          // POWER_UP's data: the outage's seconds, from the last time known before it
+          else event(code, code === Ev.POWER_UP ? (up && at > up ? at - up : 0) : p[k * 3 + 1], at);
         }
       }
       // moved by a second or more: an adjustment, timed by the new clock (the first set after a start writes the outage instead)
