@@ -65,6 +65,12 @@ export interface Row {
 
 /** A real meter bundle's image for benchRow: its board, whether packed, bytes that travel and its plain payload's. */
 export interface BenchImage { board: string; compressed: boolean; bytes: number; plainBytes: number }
+/**
+ * The real bundles' block size: `npm run image`'s default, the one their images ship with.
+ * (At 212 a LINUX buffer's 1 KiB units hold 4 slots each, 192 in all, and the plain LINUX
+ * bundle of 40,746 bytes needs 193: its meters would refuse it.)
+ */
+export const IMAGE_BLOCK = 200;
 
 /** Airtime of a frame of `len` bytes on the line. */
 function airMs(len: number): number {
@@ -94,10 +100,10 @@ export function limits(meters: number, p: number, k: number, blockFrame: number)
 }
 
 /** The coded method's meters: spare slots after the image in the board's buffer (the ESP32's unless named), and its decoder rows. */
-export function roomFor(blockCount: number, board = ROOM_BOARD): ModelRoom {
+export function roomFor(blockCount: number, board = ROOM_BOARD, blockSize = BLOCK_SIZE): ModelRoom {
   const b = loadProfile(board);
   const unit = b.flash.eraseUnits[0].size;
-  const l = bufferLayout(b.regions.buffer!.addr, b.regions.buffer!.size, unit, BLOCK_SIZE);
+  const l = bufferLayout(b.regions.buffer!.addr, b.regions.buffer!.size, unit, blockSize);
   return { spareSlots: l.capacity - blockCount, rows: b.repairRows };
 }
 
@@ -105,10 +111,10 @@ export function roomFor(blockCount: number, board = ROOM_BOARD): ModelRoom {
 export function benchRow(meters: number, lossPct: number, method: Method, seed: number, scenario: "uniform" | "uneven" = "uniform", image?: BenchImage): Row {
   const uneven = scenario === "uneven";
   const p = uneven ? UNEVEN.goodLoss * (1 - UNEVEN.share) + UNEVEN.badLoss * UNEVEN.share : lossPct / 100;
-  const size = image ? image.bytes : IMAGE_SIZE;
-  const base = { meters, loss: uneven ? UNEVEN.goodLoss : p, imageSize: size, blockSize: BLOCK_SIZE, seed, maxNoAnswer: TRIES, ...LINE, rebootMs: REBOOT_WAIT_MS, group: 1 };
-  const k = Math.ceil(size / BLOCK_SIZE);
-  const sizes = frameSizes(imageOf(new Uint8Array(size), { imageId: 1, version: 2, board: 1, blockSize: BLOCK_SIZE }).session);
+  const size = image ? image.bytes : IMAGE_SIZE, bs = image ? IMAGE_BLOCK : BLOCK_SIZE;
+  const base = { meters, loss: uneven ? UNEVEN.goodLoss : p, imageSize: size, blockSize: bs, seed, maxNoAnswer: TRIES, ...LINE, rebootMs: REBOOT_WAIT_MS, group: 1 };
+  const k = Math.ceil(size / bs);
+  const sizes = frameSizes(imageOf(new Uint8Array(size), { imageId: 1, version: 2, board: 1, blockSize: bs }).session);
   const lim = limits(meters, p, k, sizes.block);
   const row: Row = {
     meters, lossPct: Math.round(p * 10000) / 100, scenario, method, airtimeS: 0, completionS: 0, limitAS: lim.aS, limitBS: lim.bS,
@@ -117,7 +123,7 @@ export function benchRow(meters: number, lossPct: number, method: Method, seed: 
   if (image) {
     row.image = `${image.board} meter`;
     row.compressed = image.compressed;
-    row.limitBPlainS = limits(meters, p, Math.ceil(image.plainBytes / BLOCK_SIZE), sizes.block).bS;
+    row.limitBPlainS = limits(meters, p, Math.ceil(image.plainBytes / bs), sizes.block).bS;
   }
   if (uneven) {
     const w = limits(meters, UNEVEN.badLoss, k, sizes.block);
@@ -141,7 +147,7 @@ export function benchRow(meters: number, lossPct: number, method: Method, seed: 
   }
   const coded = method === "coded";
   const r: SimResult = simulateCampaign({
-    ...base, coded, room: coded ? roomFor(k, image ? image.board : ROOM_BOARD) : undefined,
+    ...base, coded, room: coded ? roomFor(k, image ? image.board : ROOM_BOARD, bs) : undefined,
     bad: uneven ? { share: UNEVEN.share, loss: UNEVEN.badLoss } : undefined,
     // the concentrator plans for the mean loss of its line
     planLoss: p,
@@ -183,7 +189,7 @@ export function bundleTableOf(rows: Row[]): string[] {
   for (const r of rows) {
     const plain = rows.find((q) => q.image === r.image && q.method === r.method && !q.compressed);
     const ratio = r.compressed && plain ? (r.blockFrames / plain.blockFrames).toFixed(2) : "-";
-    out.push(`| ${r.image} | ${r.compressed ? "packed" : "plain"} | ${r.imageBytes} | ${Math.ceil(r.imageBytes / BLOCK_SIZE)} | ${r.method} | ${r.blockFrames} | ${ratio} | ${fmtTime(r.airtimeS)} | ${fmtTime(r.completionS)} | ${r.done}/${r.meters} | ${fmtTime(r.limitBPlainS!)} | ${(r.airtimeS / r.limitBPlainS!).toFixed(2)} |`);
+    out.push(`| ${r.image} | ${r.compressed ? "packed" : "plain"} | ${r.imageBytes} | ${Math.ceil(r.imageBytes / IMAGE_BLOCK)} | ${r.method} | ${r.blockFrames} | ${ratio} | ${fmtTime(r.airtimeS)} | ${fmtTime(r.completionS)} | ${r.done}/${r.meters} | ${fmtTime(r.limitBPlainS!)} | ${(r.airtimeS / r.limitBPlainS!).toFixed(2)} |`);
   }
   return out;
 }
@@ -206,7 +212,7 @@ export function packedFramesOf(rows: Row[]): { bundle: string; method: string; p
 export function compressionOf(dist = "dist"): { board: string; plain: number; packed: number; chunk: number; whole: number }[] {
   return readdirSync(dist).filter((b) => existsSync(`${dist}/${b}/meter.js`)).sort().map((board) => {
     const plain = packImage(board, 2, dist);
-    return { board, plain: plain.length, packed: packedImage(plain, board, 2, BLOCK_SIZE).length, chunk: loadProfile(board).packChunk, whole: compress(plain).length };
+    return { board, plain: plain.length, packed: packedImage(plain, board, 2, IMAGE_BLOCK).length, chunk: loadProfile(board).packChunk, whole: compress(plain).length };
   });
 }
 
@@ -311,7 +317,7 @@ function main({ values: o }: Parsed): void {
     "",
     "## Real meter bundles, plain and packed",
     "",
-    `The shipped meter programs (dist/<BOARD>/meter.js as an image carries it: the app header and the program) as plain images and packed (compressed in independent chunks of the board's packChunk with the interpreter's heatshrink; docs/update.md, Packed images), each campaigned to 1,000 meters at 10% loss by both methods, in ${BLOCK_SIZE}-byte blocks. The coded method's meters have the room of their own board (its buffer's spare slots after the image, its repairRows). Limit (b) is the plain image's: what a packed image saves is measured against it.`,
+    `The shipped meter programs (dist/<BOARD>/meter.js as an image carries it: the app header and the program) as plain images and packed (compressed in independent chunks of the board's packChunk with the interpreter's heatshrink; docs/update.md, Packed images), each campaigned to 1,000 meters at 10% loss by both methods, in ${IMAGE_BLOCK}-byte blocks (npm run image's default). The coded method's meters have the room of their own board (its buffer's spare slots after the image, its repairRows). Limit (b) is the plain image's: what a packed image saves is measured against it.`,
     "",
     ...bundleTableOf(bundleRows),
     "",

@@ -8,7 +8,10 @@
  * 57 since issue 20's time of use: the local-time and day-of-month helpers (calendar.ts)
  * are inlined into the quarter-hour check as two IIFEs, whose scope copies live only
  * during that call; kept as top-level functions they held about 12 variables for good
- * (measured with bench:memory), which the Original cannot spare.
+ * (measured with bench:memory), which the Original cannot spare. The keyed boards' bundle
+ * (LINUX) 60 since issue 20's key rotation: the key on its way and its commit, two closures
+ * of the authoriser handed to the link, and the rotation tag's input inlined into the rotation
+ * (a scope copy only during that call); the Original carries no authentication.
  */
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
@@ -32,12 +35,12 @@ function depths(file: string): number[] {
 }
 
 describe("meter bundles keep their closures shallow", () => {
-  for (const board of ["ESPRUINOBOARD", "LINUX"]) {
-    it(`${board}: the program is top-level code, and at most 57 functions sit two or more functions deep`, () => {
+  for (const [board, most] of [["ESPRUINOBOARD", 57], ["LINUX", 60]] as const) {
+    it(`${board}: the program is top-level code, and at most ${most} functions sit two or more functions deep`, () => {
       const h = depths(`dist/${board}/meter.js`);
       expect(h[0]).toBeGreaterThan(40); // the parts' builders are top-level functions
       const deep = h.slice(2).reduce((a, b) => a + (b ?? 0), 0);
-      expect(deep).toBeLessThanOrEqual(57);
+      expect(deep).toBeLessThanOrEqual(most);
     });
   }
 

@@ -116,7 +116,7 @@ describe("every host tool answers --help and refuses an unknown option", () => {
     const [kn, ka] = commandOf("keys");
     const k = await run(kn, ka);
     expect(k.status).toBe(2);
-    expect(k.stderr).toBe("keys: a command is required: new, concentrator, authorise (--help says more)\n");
+    expect(k.stderr).toBe("keys: a command is required: new, concentrator, authorise, rotate (--help says more)\n");
   }, 60_000);
 
   it("a file it reads that cannot be read is a failure (exit 1); an interpreter that is not an executable file is a usage error (exit 2); one line each, before any build", async () => {

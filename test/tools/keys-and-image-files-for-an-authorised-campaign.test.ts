@@ -1,4 +1,6 @@
 import { decodeMsg, newMsg } from "../../firmware/protocol/codec";
+import { recordLog } from "../../firmware/common/records";
+import { Kr } from "../../firmware/meter/authorise";
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -54,7 +56,7 @@ describe("npm run image", () => {
 });
 
 describe("npm run keys and flash.sh --keys", () => {
-  it("makes a private key file, the concentrator's link keys and per-campaign tags; flash.sh puts each meter's key in its configuration", () => {
+  it("makes a private key file, the concentrator's link keys and per-campaign tags; flash.sh puts each meter's key in its keys region", () => {
     const dir = mkdtempSync(join(tmpdir(), "keys-"));
     const kf = join(dir, "keys.json");
     expect(node("tools/keys/keys.ts", "new", "--meters", "1001-1003,2001", "--out", kf).status).toBe(0);
@@ -142,7 +144,7 @@ describe("npm run keys and flash.sh --keys", () => {
     const blocks = rig.line.log.filter((f) => f.from === "conc").map((f) => { const m = newMsg(); decodeMsg(f.bytes, f.bytes.length, m); return m; }).filter((m) => (m.type === 0x42 || m.type === 0x4d) && m.mode === 2);
     expect(blocks.length).toBeGreaterThan(0);
     expect(blocks.every((m) => (m.flags & 1) === 1 && m.counter === 0)).toBe(true);
-    // flash.sh: the meter's own key into its configuration record; refused on a board without SHA-256
+    // flash.sh: the meter's own key into its keys region (not its configuration record); refused on a board without SHA-256
     const plan = join(dir, "plan.js");
     const f = spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "1002", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });
     expect(f.status, f.stderr).toBe(0);
@@ -150,7 +152,9 @@ describe("npm run keys and flash.sh --keys", () => {
     dev.run(readFileSync(plan, "utf8").replace(/\nload\(\);\s*$/, "\n"));
     const boot = loadProfile("LINUX").regions.boot!;
     const cfg = decodeConfig(dev.flash.read(boot.addr + boot.size - CONFIG_SIZE, CONFIG_SIZE), hostNative);
-    expect(cfg).toMatchObject({ id: 1002, key: k.meters["1002"] });
+    expect(cfg).toEqual({ id: 1002 });
+    const kr = recordLog(dev.flash, loadProfile("LINUX").regions.keys!, Kr.SLOT, true, hostNative).read(Kr.CUR)!;
+    expect(Buffer.from(kr.subarray(Kr.ROOT)).toString("hex")).toBe(k.meters["1002"]);
     const orig = spawnSync("./flash.sh", ["--board", "ESPRUINOBOARD", "--role", "meter", "--id", "1002", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });
     expect(orig.stderr.trim()).toBe("flash: --keys: board ESPRUINOBOARD has no native SHA-256, so it cannot authenticate (docs/security.md)");
     const none = spawnSync("./flash.sh", ["--board", "LINUX", "--role", "meter", "--id", "5", "--keys", kf, "--no-build", "--dry-run", plan], { encoding: "utf8" });
