@@ -49,10 +49,13 @@ export interface Authoriser {
   confirmed(version: number): void;
   /** 0, or AUTH_UNAVAILABLE when a key was provisioned but this board cannot use it. */
   problem: number;
-  /** Keyed: CONFIG_GET of a key it keeps (KEY: the generations), else null. */
-  get?(key: number): Uint8Array | null;
-  /** Keyed: CONFIG_SET KEY (a rotation's value, Kv); 0 or a code. */
-  set?(value: Uint8Array): number;
+}
+
+/** What a keyed authoriser takes from the metering: its event log, and configuration key 13 of its settings (wrapped). */
+export interface SettingsOwner {
+  event(code: number, data: number): number;
+  getSetting(key: number): Uint8Array | null;
+  setSetting(key: number, value: Uint8Array): number;
 }
 
 /** The keys region's records: the key in use (CUR) and the one on its way (NEXT), each generation u32 | root key (16). */
@@ -62,7 +65,7 @@ export const enum Kr { CUR = 0, NEXT = 1, ROOT = 4, LEN = 20, SLOT = 32 }
 const enum Ar { KEY = 17, VERSION = 33, LEN = 37 }
 
 /** The entry picks one by the board's profile: keys need native SHA-256, so the Original's bundle carries only the floor. */
-export type AuthoriserFactory = (key: string | undefined, native: Native, journal: RecordLog, meterId: number, flash?: Flash, keys?: Region, event?: (code: number, data: number) => void) => Authoriser;
+export type AuthoriserFactory = (key: string | undefined, native: Native, journal: RecordLog, meterId: number, flash?: Flash, keys?: Region, owner?: SettingsOwner) => Authoriser;
 
 /** No keys: the anti-rollback floor alone; a provisioned key is reported unusable. */
 export function floorKeeper(key: string | undefined, _native: Native, journal: RecordLog, _meterId: number): Authoriser {
@@ -86,10 +89,12 @@ export function floorKeeper(key: string | undefined, _native: Native, journal: R
 
 /**
  * Keys from the keys region (`flash`, `keys`), or the configuration's when the region holds
- * none, when the board has native SHA-256; and the floor. `event`: the event log's (a
- * rotation committed: CONFIG_CHANGED KEY).
+ * none, when the board has native SHA-256; and the floor. `owner`: the metering, whose
+ * configuration key 13 (KEY) the rotation takes over (its getSetting and setSetting are
+ * wrapped, so the meter's program carries nothing of it where no keys are: the Original) and
+ * whose event log hears a committed rotation (CONFIG_CHANGED KEY).
  */
-export function keyedAuthoriser(key: string | undefined, native: Native, journal: RecordLog, meterId: number, flash?: Flash, keys?: Region, event?: (code: number, data: number) => void): Authoriser {
+export function keyedAuthoriser(key: string | undefined, native: Native, journal: RecordLog, meterId: number, flash?: Flash, keys?: Region, owner?: SettingsOwner): Authoriser {
   var base = floorKeeper(key, native, journal, meterId);
   var h: Hmac | null = hmacSha256(native, P.MAX_FRAME);
   var kl = h && flash && keys ? recordLog(flash, keys, Kr.SLOT, true, native) : null;
@@ -128,7 +133,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     lk!.up.set(nextKeys!.up);
     authKey!.set(h!.derive(cur.subarray(Kr.ROOT), "meterline authorise"));
     nextKeys = null;
-    if (event) event(Ev.CONFIG_CHANGED, Key.KEY);
+    if (owner) owner.event(Ev.CONFIG_CHANGED, Key.KEY);
     return 0;
   }
   if (!link) return base;
@@ -139,7 +144,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     hm2.mac(ak, input, TAG_INPUT, expect, 0, TAG_SIZE);
     return sameBytes(expect, 0, tag, at, TAG_SIZE);
   }
-  return {
+  var a: Authoriser = {
     keyed: true,
     link: link,
     problem: 0,
@@ -160,14 +165,24 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       return e;
     },
     highest: function () { return highest; },
-    get: function (k) {
-      if (k !== Key.KEY) return null;
+    grant: function (s) {
+      var r = journal.read(REC_AUTHORISED);
+      return r && r.length === Ar.LEN && tagOk(s, r[0], r, 1, r.subarray(Ar.KEY, Ar.VERSION)) ? r[0] : 0;
+    },
+  };
+  if (owner) {
+    // configuration key 13 is the keys': read (the generations) and set (a rotation) here,
+    // every other key the metering's
+    var getS = owner.getSetting, setS = owner.setSetting;
+    owner.getSetting = function (k) {
+      if (k !== Key.KEY) return getS(k);
       var v = new Uint8Array(Kv.VALUE);
       putU32(v, 0, getU32(cur!, 0));
       putU32(v, 4, nextKeys ? getU32(next!, 0) : 0);
       return v;
-    },
-    set: function (v) {
+    };
+    owner.setSetting = function (k, v) {
+      if (k !== Key.KEY) return setS(k, v);
       if (!kl) return Err.UNSUPPORTED;
       if (v.length !== Kv.LEN) return Err.CONFIG_BAD_VALUE;
       var g = getU32(v, Kv.GEN), now = getU32(cur!, 0);
@@ -186,10 +201,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       next = rec;
       nextKeys = linkKeysOf(hm2, nk);
       return 0;
-    },
-    grant: function (s) {
-      var r = journal.read(REC_AUTHORISED);
-      return r && r.length === Ar.LEN && tagOk(s, r[0], r, 1, r.subarray(Ar.KEY, Ar.VERSION)) ? r[0] : 0;
-    },
-  };
+    };
+  }
+  return a;
 }

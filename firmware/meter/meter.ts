@@ -14,7 +14,7 @@ import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
 import { guardedFlash } from "../common/flash-guard";
 import { STATE_SLOT } from "../common/update-image";
-import { Cap, Ev, Key, Lim, P, Rd, Sel, T, Who } from "../protocol/catalogue";
+import { Cap, Ev, Lim, P, Rd, Sel, T, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
@@ -90,7 +90,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var head = decodeAppHeader(flash.read(regions.app!.addr, APP_HEADER_SIZE), regions.app!.size);
   var version = head ? head.version : 0;
   // keys: link authentication, the head-end's authorisations, the anti-rollback floor
-  var guard = (makeGuard || floorKeeper)(config.key, hal.native, journal, config.id, flash, regions.keys, metering.event);
+  // (a keyed board's keys take configuration key 13, the key rotation, from the metering's settings)
+  var guard = (makeGuard || floorKeeper)(config.key, hal.native, journal, config.id, flash, regions.keys, metering);
   var installed = { version: version, floor: guard.floor(), board: board.code, maxImage: board.maxImageSize, rows: board.repairRows, decoder: decode || null, unpacks: !!unpacks };
   var receiver = /*@__NOINLINE__*/ updateReceiver(flash, hal.native, regions.buffer!, journal, installed);
   var startedAt = clock.now();
@@ -321,15 +322,13 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         ack(m, 0);
         break;
       case T.CONFIG_GET:
-        // (the key's generations from the keys, the rest from the metering)
-        var v = guard.get && guard.get(b.key) || metering.getSetting(b.key);
+        var v = metering.getSetting(b.key);
         if (v) reply(m, T.CONFIG_VALUE, { key: b.key, value: v });
         else error(m, Err.CONFIG_UNKNOWN_KEY);
         break;
       case T.CONFIG_SET:
         // (HOME: the ack goes to the concentrator that asked, the frames after it come from the new one only)
-        // (KEY: a key rotation, which only the keys take)
-        ack(m, guard.set && b.key === Key.KEY ? guard.set(b.value) : metering.setSetting(b.key, b.value));
+        ack(m, metering.setSetting(b.key, b.value));
         break;
       case T.GROUP_SET:
         ack(m, metering.setGroup(b.op, b.group));

@@ -296,11 +296,13 @@ export function deviceProfileModule(p: BoardProfile, role: Role | "boot"): strin
 
 /**
  * Profile `base` with the meter feature set of `source` (its crypto, repair rows, decode,
- * and no tamper switch where it has none): the LINUX meter built as another board's program, for bench:memory
- * (rollup.config.js FEATURES_OF).
+ * no tamper switch and no keys region where it has none): the LINUX meter built as another
+ * board's program, for bench:memory (rollup.config.js FEATURES_OF).
  */
 export function withFeaturesOf(base: BoardProfile, source: BoardProfile): BoardProfile {
-  return { ...base, crypto: source.crypto, repairRows: source.repairRows, decode: source.decode, tamperPin: source.tamperPin === null ? null : base.tamperPin };
+  const regions = { ...base.regions };
+  if (!source.regions.keys) delete regions.keys;
+  return { ...base, regions, crypto: source.crypto, repairRows: source.repairRows, decode: source.decode, tamperPin: source.tamperPin === null ? null : base.tamperPin };
 }
 
 /** The decoder a meter of this board runs (its entry picks the same, from `decode`). */

@@ -41,15 +41,17 @@ function command(keys: LinkKeys) {
 }
 
 function boot(flash: MockFlash, key: string | undefined = K0, events: number[][] = []) {
-  const a = keyedAuthoriser(key, hostNative, recordLog(flash, STATE, STATE_SLOT, true, hostNative), ID, flash, KEYS, (code, data) => events.push([code, data]));
+  // the metering's side, as the meter hands it over: its event log and its configuration keys (13 is the keys')
+  const owner = { event: (code: number, data: number) => { events.push([code, data]); return 0; }, getSetting: (k: number) => (k === Key.HOME ? Uint8Array.of(7, 0) : null), setSetting: (k: number) => (k === Key.HOME ? 0 : Err.CONFIG_UNKNOWN_KEY) };
+  const a = keyedAuthoriser(key, hostNative, recordLog(flash, STATE, STATE_SLOT, true, hostNative), ID, flash, KEYS, owner);
   /** What the meter's link says of a command under `keys`: 0 taken. */
   const hear = (keys: LinkKeys) => {
     const f = command(keys), rx = newMsg();
     expect(decodeMsg(f.buf, f.n, rx)).toBe(0);
     return a.link!.open(rx, f.buf, f.n);
   };
-  const gens = () => { const v = a.get!(Key.KEY)!; const d = new DataView(v.buffer, v.byteOffset); return [d.getUint32(0, true), d.getUint32(4, true)]; };
-  return { a, hear, gens, events };
+  const gens = () => { const v = owner.getSetting(Key.KEY)!; const d = new DataView(v.buffer, v.byteOffset); return [d.getUint32(0, true), d.getUint32(4, true)]; };
+  return { a, hear, gens, events, owner };
 }
 
 const L0 = linkKeys(R0), L1 = linkKeys(R1), L2 = linkKeys(R2);
@@ -63,15 +65,19 @@ describe("a keyed meter's key rotation", () => {
     // refused: altered tag, made for another meter, made under another key, a value of the wrong length
     const v1 = rotationFor(R0, ID, 1, R1);
     const bad = v1.slice(); bad[30] ^= 1;
-    expect(m.a.set!(bad)).toBe(Err.AUTH_BAD_TAG);
-    expect(m.a.set!(rotationFor(R0, ID + 1, 1, R1))).toBe(Err.AUTH_BAD_TAG);
-    expect(m.a.set!(rotationFor(R2, ID, 1, R1))).toBe(Err.AUTH_BAD_TAG);
-    expect(m.a.set!(v1.subarray(0, 35))).toBe(Err.CONFIG_BAD_VALUE);
+    expect(m.owner.setSetting(Key.KEY, bad)).toBe(Err.AUTH_BAD_TAG);
+    expect(m.owner.setSetting(Key.KEY, rotationFor(R0, ID + 1, 1, R1))).toBe(Err.AUTH_BAD_TAG);
+    expect(m.owner.setSetting(Key.KEY, rotationFor(R2, ID, 1, R1))).toBe(Err.AUTH_BAD_TAG);
+    expect(m.owner.setSetting(Key.KEY, v1.subarray(0, 35))).toBe(Err.CONFIG_BAD_VALUE);
     expect(m.gens()).toEqual([0, 0]);
-    // taken: kept beside the current key; the same again writes nothing
-    expect(m.a.set!(v1)).toBe(0);
+    // the metering's other keys go on as before
+    expect(Array.from(m.owner.getSetting(Key.HOME)!)).toEqual([7, 0]);
+    expect(m.owner.setSetting(Key.HOME, Uint8Array.of(1, 0))).toBe(0);
+    expect(m.owner.setSetting(Key.ZONE, Uint8Array.of(1, 0))).toBe(Err.CONFIG_UNKNOWN_KEY);
+    // taken (CONFIG_SET KEY, as the meter hands it on): kept beside the current key; the same again writes nothing
+    expect(m.owner.setSetting(Key.KEY, v1)).toBe(0);
     const ops = flash.ops;
-    expect(m.a.set!(v1)).toBe(0);
+    expect(m.owner.setSetting(Key.KEY, v1)).toBe(0);
     expect(flash.ops).toBe(ops);
     expect(m.gens()).toEqual([0, 1]);
     expect(m.hear(L0)).toBe(0);
@@ -87,7 +93,7 @@ describe("a keyed meter's key rotation", () => {
     expect(m.hear(L0)).toBe(Err.AUTH_BAD_MAC);
     expect(m.hear(L1)).toBe(0);
     // the same rotation again (its acknowledgement lost): nothing to do
-    expect(m.a.set!(v1)).toBe(0);
+    expect(m.owner.setSetting(Key.KEY, v1)).toBe(0);
     expect(m.gens()).toEqual([1, 0]);
     // through a restart, with the configuration's key no longer the one in use
     m = boot(flash);
@@ -100,11 +106,11 @@ describe("a keyed meter's key rotation", () => {
     expect(m.a.authorise(s, TAG_INSTALL, old.tag, old.key)).toBe(Err.AUTH_BAD_TAG);
     expect(m.a.authorise(s, TAG_INSTALL, now.tag, now.key)).toBe(0);
     // the next generation comes under the new key; an older one is stale
-    expect(m.a.set!(rotationFor(R0, ID, 2, R2))).toBe(Err.AUTH_BAD_TAG);
-    expect(m.a.set!(rotationFor(R1, ID, 2, R2))).toBe(0);
+    expect(m.owner.setSetting(Key.KEY, rotationFor(R0, ID, 2, R2))).toBe(Err.AUTH_BAD_TAG);
+    expect(m.owner.setSetting(Key.KEY, rotationFor(R1, ID, 2, R2))).toBe(0);
     expect(m.hear(L2)).toBe(0);
     expect(m.gens()).toEqual([2, 0]);
-    expect(m.a.set!(rotationFor(R1, ID, 1, R1))).toBe(Err.AUTH_KEY_STALE);
+    expect(m.owner.setSetting(Key.KEY, rotationFor(R1, ID, 1, R1))).toBe(Err.AUTH_KEY_STALE);
     expect(m.hear(L1)).toBe(Err.AUTH_BAD_MAC);
   });
 
@@ -117,8 +123,9 @@ describe("a keyed meter's key rotation", () => {
     expect(m.a.keyed).toBe(true);
     expect(m.hear(L2)).toBe(0);
     expect(m.hear(L0)).toBe(Err.AUTH_BAD_MAC);
-    const noRegion = keyedAuthoriser(K0, hostNative, recordLog(new MockFlash(g), STATE, STATE_SLOT, true, hostNative), ID);
-    expect(noRegion.set!(rotationFor(R0, ID, 1, R1))).toBe(Err.UNSUPPORTED);
+    const owner = { event: () => 0, getSetting: () => null, setSetting: () => Err.CONFIG_UNKNOWN_KEY };
+    keyedAuthoriser(K0, hostNative, recordLog(new MockFlash(g), STATE, STATE_SLOT, true, hostNative), ID, undefined, undefined, owner);
+    expect(owner.setSetting(Key.KEY, rotationFor(R0, ID, 1, R1))).toBe(Err.UNSUPPORTED);
     expect(keyedAuthoriser(undefined, hostNative, recordLog(new MockFlash(g), STATE, STATE_SLOT, true, hostNative), ID, new MockFlash(g), KEYS).keyed).toBe(false);
   });
 
@@ -127,7 +134,7 @@ describe("a keyed meter's key rotation", () => {
     const run = (flash: MockFlash) => {
       const m = boot(flash);
       expect(m.hear(L0)).toBe(0);
-      expect(m.a.set!(v1)).toBe(0);
+      expect(m.owner.setSetting(Key.KEY, v1)).toBe(0);
       expect(m.hear(L1)).toBe(0);
       for (let i = 0; i < 40; i++) expect(m.hear(L1)).toBe(0); // counter marks: the state log turns over
     };
@@ -152,7 +159,7 @@ describe("a keyed meter's key rotation", () => {
         if (old && now) both++; else if (old) onlyOld++; else onlyNew++;
         // the concentrator finishes it: the rotation again under the old key where it is heard, then a command under the new
         const m = boot(flash);
-        if (old) expect(m.a.set!(v1)).toBe(0);
+        if (old) expect(m.owner.setSetting(Key.KEY, v1)).toBe(0);
         expect(m.hear(L1)).toBe(0);
         expect(m.hear(L0)).toBe(Err.AUTH_BAD_MAC);
         const after = boot(flash);
