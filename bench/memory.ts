@@ -344,7 +344,9 @@ var bmIv=setInterval(function(){
     ev.ready(0);
     // the hook's own cost: a read from here, sampled inside, less the usage just before
     bmO0=process.memory(false).usage;bmO1=process.memory().usage;bmOn=1;bmFlash.read(4,${probe});bmOn=0;
-    bmOv=[bmPk[4*bmS+2]-bmO0,bmPk[4*bmS+3]-bmO1];
+    // (never below 0: a collection that frees garbage during the probe would take it under, and
+    // its own figure then means nothing, so nothing is taken off)
+    bmOv=[Math.max(0,bmPk[4*bmS+2]-bmO0),Math.max(0,bmPk[4*bmS+3]-bmO1)];
     bmBase=process.memory().usage;
     print("ML-BASE "+bmBase);
     print("ML-HOOK "+bmOv[0]+" "+bmOv[1]);
