@@ -42,7 +42,7 @@ function command(keys: LinkKeys) {
 
 function boot(flash: MockFlash, key: string | undefined = K0, events: number[][] = []) {
   // the metering's side, as the meter hands it over: its event log and its configuration keys (13 is the keys')
-  const owner = { event: (code: number, data: number) => { events.push([code, data]); return 0; }, getSetting: (k: number) => (k === Key.HOME ? Uint8Array.of(7, 0) : null), setSetting: (k: number) => (k === Key.HOME ? 0 : Err.CONFIG_UNKNOWN_KEY) };
+  const owner = { event: (code: number, data: number) => { events.push([code, data]); return 0; }, getSetting: (k: number) => (k === Key.HOME ? Uint8Array.of(7, 0) : null), setSetting: (k: number, _v: Uint8Array) => (k === Key.HOME ? 0 : Err.CONFIG_UNKNOWN_KEY) };
   const a = keyedAuthoriser(key, hostNative, recordLog(flash, STATE, STATE_SLOT, true, hostNative), ID, flash, KEYS, owner);
   /** What the meter's link says of a command under `keys`: 0 taken. */
   const hear = (keys: LinkKeys) => {
@@ -123,7 +123,7 @@ describe("a keyed meter's key rotation", () => {
     expect(m.a.keyed).toBe(true);
     expect(m.hear(L2)).toBe(0);
     expect(m.hear(L0)).toBe(Err.AUTH_BAD_MAC);
-    const owner = { event: () => 0, getSetting: () => null, setSetting: () => Err.CONFIG_UNKNOWN_KEY };
+    const owner = { event: () => 0, getSetting: (_k: number): Uint8Array | null => null, setSetting: (_k: number, _v: Uint8Array) => Err.CONFIG_UNKNOWN_KEY };
     keyedAuthoriser(K0, hostNative, recordLog(new MockFlash(g), STATE, STATE_SLOT, true, hostNative), ID, undefined, undefined, owner);
     expect(owner.setSetting(Key.KEY, rotationFor(R0, ID, 1, R1))).toBe(Err.UNSUPPORTED);
     expect(keyedAuthoriser(undefined, hostNative, recordLog(new MockFlash(g), STATE, STATE_SLOT, true, hostNative), ID, new MockFlash(g), KEYS).keyed).toBe(false);
