@@ -59,6 +59,11 @@ export function hmacSha256(native: Native, maxData: number): Hmac | null {
   };
 }
 
+/** The authorisation key of root key `root` (the table above). */
+export function authKeyOf(h: Hmac, root: Uint8Array): Uint8Array {
+  return h.derive(root, "meterline authorise");
+}
+
 /** The down and up link keys of root key `root` (the table above). */
 export function linkKeysOf(h: Hmac, root: Uint8Array): { down: Uint8Array; up: Uint8Array } {
   return { down: h.derive(root, "meterline down"), up: h.derive(root, "meterline up") };

@@ -85,11 +85,13 @@ export interface ConcentratorContext {
    * on with the active one; `drop`: a previous one's unfinished meters keep their old keys),
    * then for each of its registered meters not finished yet sends CONFIG_SET KEY under its
    * keys now and again under its new ones: the acknowledgement of the second finishes it
-   * (journaled; two tries). At the end the finished meters' new keys go into the key file.
-   * done(rotated, ids that did not finish, ids not registered here). 0, or UNSUPPORTED (no
-   * key store) / LINK_NOT_READY / CAMPAIGN_ABORTED (busy) / the store's codes (adopt).
+   * (journaled; two tries). When every registered meter of it finished, the new keys go into
+   * the key file and the rotation ends (meters not registered here keep their old keys).
+   * done(ids that finished now, ids that did not with the last code each got, ids not
+   * registered here). 0, or UNSUPPORTED (no key store) / LINK_NOT_READY / CAMPAIGN_ABORTED
+   * (busy) / the store's codes (adopt).
    */
-  rotate(file: string | null, drop: boolean, done: (rotated: number, failed: number[], skipped: number[]) => void): number;
+  rotate(file: string | null, drop: boolean, done: (rotated: number[], failed: number[], codes: number[], skipped: number[]) => void): number;
 }
 
 /** Meters a concentrator keeps (typed arrays: docs/concentrator.md). */
@@ -259,6 +261,7 @@ export function startConcentrator(
       var u = unfinishedCheckpoint();
       if (!u) return Err.UPDATE_NO_SESSION;
       if (!ready) return Err.LINK_NOT_READY;
+      if (rotating) return Err.CAMPAIGN_ABORTED;
       // a campaign to keyed meters goes on only with its tags: its blocks go signed under their block key
       if (keys && !cfg.authorise) for (var k = 0; k < u.c.meters.length; k++) if (keys.keys(u.c.meters[k])) return Err.AUTH_NO_TAG;
       cfg.session = u.c.session;
@@ -271,10 +274,10 @@ export function startConcentrator(
       var ks = keys && keys.rotation;
       if (!ks) return Err.UNSUPPORTED;
       if (!ready) return Err.LINK_NOT_READY;
-      if (rotating || finding || pendingDone || campaignRunning()) return Err.CAMPAIGN_ABORTED;
+      if (rotating || finding || pendingDone || campaignRunning() || reader.busy()) return Err.CAMPAIGN_ABORTED;
       var e = file ? ks.adopt(file, drop) : 0;
       if (e) return e;
-      var store: KeyStore = ks, ok = 0, failed: number[] = [], skipped: number[] = [];
+      var store: KeyStore = ks, ok: number[] = [], failed: number[] = [], codes: number[] = [], skipped: number[] = [];
       rotating = true;
       // record i: under its keys now, then under its new ones (`tries` rounds of both)
       function step(i: number, tries: number): void {
@@ -284,20 +287,25 @@ export function startConcentrator(
         }
         if (i >= store.count()) {
           rotating = false;
-          var c = store.compact();
+          // every registered meter on its new keys: the rotation ends (the others keep their old ones)
+          var c = failed.length ? 0 : store.compact(true);
           if (c) lastError = c;
-          done(ok, failed, skipped);
+          done(ok, failed, codes, skipped);
           return;
         }
         var id = store.id(i), v = store.value(i);
-        request(id, T.CONFIG_SET, { key: Key.KEY, value: v }, 3, function () {
+        request(id, T.CONFIG_SET, { key: Key.KEY, value: v }, 3, function (first) {
           // (whatever it said: a meter that took the key before answers under the new one only)
           store.trying(i);
           request(id, T.CONFIG_SET, { key: Key.KEY, value: v }, 3, function (code) {
             store.trying(-1);
-            if (!code) { code = store.done(i); if (code) lastError = code; else ok++; }
+            if (!code) { code = store.done(i); if (code) lastError = code; else ok.push(id); }
             if (code && tries > 1) step(i, tries - 1);
-            else { if (code) failed.push(id); step(i + 1, 2); }
+            else {
+              // the meter's own refusal under its keys now says more than the silence under the new ones
+              if (code) { failed.push(id); codes.push(first && first !== Err.CAMPAIGN_NO_ANSWER ? first : code); }
+              step(i + 1, 2);
+            }
           });
         });
       }

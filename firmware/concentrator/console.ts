@@ -18,7 +18,7 @@
  *   meterline.replace(oldId, newId)         a new meter takes an old one's place (its group); their readings stay apart
  *   meterline.home(id[, concentrator])      the concentrator a meter hears (this one by default; another: handed over
  *                                           and removed here; 0 none): it ignores every other but for discovery
- *   meterline.rotate(["ml.rot"[, {drop: true}]])  rotate keyed meters' keys with the head-end's rotation file
+ *   meterline.rotate(["rot.up"[, {drop: true}]])  rotate keyed meters' keys with the head-end's rotation file
  *                                           (npm run keys -- rotate), or go on with the active one
  *   meterline.identify([id])                learn kind, board, version and group of the meters
  *   meterline.time(unix)                    set the clock here and in every meter
@@ -408,8 +408,11 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     },
     rotate: function (file?: string, o?: { drop?: boolean }) {
       if (file !== undefined && typeof file !== "string") return fail(Err.BAD_ARG, "rotate([\"rotation file in Storage\"[, {drop: true}]]): without a file, the active rotation goes on");
-      var e = c.rotate(file || null, !!(o && o.drop), function (ok, failed, skipped) {
-        say("key rotation: " + ok + " meters on their new keys" + (failed.length ? "; unfinished (rotate() again): " + failed.join(" ") : "") + (skipped.length ? "; not registered here: " + skipped.join(" ") : ""));
+      var e = c.rotate(file || null, !!(o && o.drop), function (ok, failed, codes, skipped) {
+        var f = "";
+        for (var k = 0; k < failed.length; k++) f += " " + failed[k] + " E" + codes[k];
+        // the ids that finished: what npm run keys -- rotate --commit takes
+        say("key rotation: " + ok.length + " meters on their new keys" + (ok.length ? ": " + ok.join(",") : "") + (failed.length ? "; unfinished (rotate() again):" + f : "") + (skipped.length ? "; not registered here (left on their old keys): " + skipped.join(",") : ""));
       });
       return e ? fail(e, e === Err.BAD_ARG ? "rotate: " + file + " is not a rotation file of meters keyed here (npm run keys -- rotate)" : e === Err.ROTATION_UNFINISHED ? "rotate: the active rotation has unfinished meters: rotate() retries them, {drop: true} leaves them their old keys"
         : e === Err.UNSUPPORTED ? "rotate: this concentrator has no key file" : e === Err.STORE_FULL ? "rotate: Storage is full" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;

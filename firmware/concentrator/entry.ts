@@ -33,9 +33,11 @@ if (typeof cfg === "number") {
       for (var l = f.readLine(); l !== undefined; l = f.readLine()) fn(l.replace("\n", ""));
     },
     erase: function (name: string) { st.open(name, "r").erase(); },
-    // whole files (the key store's): read in place, written whole or in parts
-    read: function (name: string, o?: number, n?: number) { return st.read(name, o, n); },
-    write: function (name: string, data: string, o?: number, size?: number) { return st.write(name, data, o, size); },
+    // whole files (the key store's): read in place, written whole or in parts. A part read is
+    // copied into RAM: a write may compact Storage and move the file a string still points into.
+    // Storage.write throws when it finds no room: false here, as the store expects
+    read: function (name: string, o?: number, n?: number) { var t = st.read(name, o, n); return n === undefined || t === undefined ? t : E.toString(E.toUint8Array(t)); },
+    write: function (name: string, data: string, o?: number, size?: number) { try { return st.write(name, data, o, size) !== false; } catch (e) { return false; } },
     remove: function (name: string) { st.erase(name); },
     // a file written with open() is kept in chunks named with a trailing byte 1, 2...
     list: function (prefix: string) {

@@ -78,13 +78,20 @@ export interface KeyFiles extends TextFiles {
 
 /** The active key rotation: the head-end's file, adopted (rotate(file) copies it here). */
 export var ROT_FILE = "ml.rot";
-/** Meters whose rotation finished: lines "id generation;" appended (a line torn by a cut has no ";"). */
+/**
+ * Meters whose rotation finished: records "\nid generation;" appended, each starting a line
+ * of its own (a record torn by a cut has no ";", and the next one starts after it, never in it).
+ */
 export var ROT_JOURNAL = "ml.kj";
 /** A compaction's new key file: records, then count u32 | "MLKN" written last. */
 export var KEY_NEW = "ml.kn";
-/** A rotation file's record (npm run keys -- rotate): id u32 | CONFIG_SET KEY value (Kv, 36) | new down key 16 | new up key 16, sorted by id. */
+/**
+ * A rotation file's record (npm run keys -- rotate): id u32 | CONFIG_SET KEY value (Kv, 36) |
+ * new down key 16 | new up key 16, sorted by id (offsets: Rr). Adopted as ROT_FILE, the
+ * records are followed by a trailer, count u32 | "MLKR", written last.
+ */
 export var ROT_RECORD = 72;
-const enum Rr { VALUE = 4, DOWN = 40, UP = 56, MAGIC = 0x4e4b4c4d, PART = 16 }
+export const enum Rr { VALUE = 4, DOWN = 40, UP = 56, MAGIC = 0x4e4b4c4d, ROT_MAGIC = 0x524b4c4d, PART = 16 }
 
 export interface KeyStore {
   /** The link keys of meter `id` as the link uses them now (null: not keyed here). */
@@ -168,13 +175,10 @@ export function keyStore(f: KeyFiles): KeyStore {
   function open(): void {
     last = -1;
     base = keyFile(function (o, len) { return f.read(KEY_FILE, o, len); }, size(KEY_FILE));
-    n = Math.floor(size(ROT_FILE) / ROT_RECORD);
-    // an adoption a cut interrupted leaves records unwritten (ids out of order): it goes, rotate(file) again
-    for (var k = 0, prev = 0; k < n; k++) {
-      var id = u32At(f.read(ROT_FILE, k * ROT_RECORD, 4) || "\0\0\0\0", 0);
-      if (id <= prev || id === 0xffffffff) { f.remove(ROT_FILE); n = 0; }
-      prev = id;
-    }
+    // the adopted rotation: whole when its trailer is (an adoption a cut interrupted goes: rotate(file) again)
+    var len = size(ROT_FILE) - 8, t = len >= 0 ? f.read(ROT_FILE, len, 8) || "" : "";
+    n = len >= 0 && len % ROT_RECORD === 0 && u32At(t, 4) === Rr.ROT_MAGIC && u32At(t, 0) === len / ROT_RECORD ? len / ROT_RECORD : 0;
+    if (!n && f.read(ROT_FILE) !== undefined) f.remove(ROT_FILE);
     doneFlags = n ? new Uint8Array(n) : null;
     tryingAt = -1;
     f.forEach(ROT_JOURNAL, function (l) {
@@ -205,7 +209,7 @@ export function keyStore(f: KeyFiles): KeyStore {
     isDone: function (i) { return !!doneFlags && !!doneFlags[i]; },
     done: function (i) {
       try {
-        f.append(ROT_JOURNAL, this.id(i) + " " + u32At(f.read(ROT_FILE, i * ROT_RECORD + Rr.VALUE, 4) || "", 0) + ";\n");
+        f.append(ROT_JOURNAL, "\n" + this.id(i) + " " + u32At(f.read(ROT_FILE, i * ROT_RECORD + Rr.VALUE, 4) || "", 0) + ";");
       } catch (e) {
         return Err.STORE_FULL;
       }
@@ -215,12 +219,13 @@ export function keyStore(f: KeyFiles): KeyStore {
     },
     trying: function (i) { tryingAt = i; last = -1; },
     adopt: function (name, drop) {
-      var t = f.read(name), len = t ? t.length : 0, last = 0;
+      // (the store's own files are never a rotation to adopt: ROT_FILE would be rewritten from itself)
+      var t = name === ROT_FILE || name === KEY_FILE || name === KEY_NEW || name === ROT_JOURNAL ? undefined : f.read(name), len = t ? t.length : 0, prev = 0;
       if (!len || len % ROT_RECORD) return Err.BAD_ARG;
       for (var o = 0; o < len; o += ROT_RECORD) {
         var id = u32At(t!, o);
-        if (id <= last || !base(id) || !u32At(t!, o + Rr.VALUE)) return Err.BAD_ARG;
-        last = id;
+        if (id <= prev || !base(id) || !u32At(t!, o + Rr.VALUE)) return Err.BAD_ARG;
+        prev = id;
       }
       if (n && !allDone() && !drop) return Err.ROTATION_UNFINISHED;
       // (dropped: its unfinished meters keep their old keys here)
@@ -228,9 +233,10 @@ export function keyStore(f: KeyFiles): KeyStore {
       if (e) return e;
       // (a journal a cut left behind its rotation file names nothing of the new one)
       f.erase(ROT_JOURNAL);
-      for (o = 0; o < len; o += Rr.PART * ROT_RECORD) {
-        if (!f.write(ROT_FILE, f.read(name, o, Math.min(Rr.PART * ROT_RECORD, len - o)) || "", o, len)) { f.remove(ROT_FILE); open(); return Err.STORE_FULL; }
-      }
+      // the records in parts, then the trailer, last: it says the copy is whole
+      var ok = true;
+      for (o = 0; o < len && ok; o += Rr.PART * ROT_RECORD) ok = f.write(ROT_FILE, f.read(name, o, Math.min(Rr.PART * ROT_RECORD, len - o)) || "", o, len + 8);
+      if (!ok || !f.write(ROT_FILE, u32Text(len / ROT_RECORD) + u32Text(Rr.ROT_MAGIC), len, len + 8)) { f.remove(ROT_FILE); open(); return Err.STORE_FULL; }
       open();
       return 0;
     },

@@ -124,17 +124,21 @@ export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: 
         return !bk || !(m.flags & P.FLAG_AUTH) ? Err.AUTH_REQUIRED : macOk(h, bk, frame, len) ? 0 : Err.AUTH_BAD_MAC;
       }
       if (!(m.flags & P.FLAG_AUTH)) return Err.AUTH_REQUIRED;
+      // under a rotation's new key (nk): heard too, and the first fresh command under it
+      // makes it the one in use, below
+      var nk: LinkKeys | null = null;
       if (!macOk(h, k.down, frame, len)) {
-        // the first command under a rotation's new key makes it the one in use (only the
-        // head-end's new key gives such a MAC: a replay under it cannot exist yet)
-        var nk = next && next();
+        nk = next ? next() : null;
         if (!nk || !macOk(h, nk.down, frame, len)) return Err.AUTH_BAD_MAC;
-        var ce = commit!();
-        if (ce) return ce;
       }
       if (last >= COUNTER_MAX) return Err.AUTH_EXHAUSTED;
       var c = m.counter >>> 0;
-      if (c <= last) { stale = c; return Err.AUTH_REPLAY; }
+      // a recorded frame under the new key, replayed, commits nothing (its answer goes in the clear)
+      if (c <= last) { if (!nk) stale = c; return Err.AUTH_REPLAY; }
+      if (nk) {
+        var ce = commit!();
+        if (ce) return ce;
+      }
       if (c > rxHw) {
         var mark = ahead(c);
         var e = save(mark, txHw);

@@ -23,7 +23,7 @@ import { Err } from "../common/errors";
 import { getU32, putU32 } from "../common/bytes";
 import { recordLog, type RecordLog } from "../common/records";
 import type { Region } from "../common/layout";
-import { hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type Hmac, type TagImage } from "../common/hmac";
+import { authKeyOf, hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type Hmac, type TagImage } from "../common/hmac";
 import { REC_AUTHORISED, REC_COUNTER, REC_FLOOR, type Session } from "../common/update-image";
 import { Ev, Key, Kv, P } from "../protocol/catalogue";
 import { meterAuth, type LinkKeys } from "../link/auth";
@@ -113,7 +113,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
   var blockKey = ar ? ar.subarray(Ar.KEY, Ar.VERSION) : null, highest = ar ? getU32(ar, Ar.VERSION) : 0;
   if (h && root) {
     var hm: Hmac = h;
-    authKey = hm.derive(root, "meterline authorise");
+    authKey = authKeyOf(hm, root);
     var ctr = journal.read(REC_COUNTER);
     var marks = new Uint8Array(8);
     lk = linkKeysOf(hm, root);
@@ -131,7 +131,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     cur = next!;
     lk!.down.set(nextKeys!.down);
     lk!.up.set(nextKeys!.up);
-    authKey!.set(h!.derive(cur.subarray(Kr.ROOT), "meterline authorise"));
+    authKey!.set(authKeyOf(h!, cur.subarray(Kr.ROOT)));
     nextKeys = null;
     if (owner) owner.event(Ev.CONFIG_CHANGED, Key.KEY);
     return 0;
@@ -186,8 +186,10 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       if (!kl) return Err.UNSUPPORTED;
       if (v.length !== Kv.LEN) return Err.CONFIG_BAD_VALUE;
       var g = getU32(v, Kv.GEN), now = getU32(cur!, 0);
-      // the key in use already (a retry under it, after its acknowledgement was lost): nothing to do
+      // the key in use already (a retry under it, after its acknowledgement was lost): nothing to
+      // do; older than it, or than the one on its way: stale
       if (g <= now) return g === now ? 0 : Err.AUTH_KEY_STALE;
+      if (nextKeys && g < getU32(next!, 0)) return Err.AUTH_KEY_STALE;
       var rec = new Uint8Array(Kr.LEN), nk = rec.subarray(Kr.ROOT), tag = v.subarray(Kv.TAG, Kv.LEN);
       putU32(rec, 0, g);
       wrapKey(hm2, ak, tag, v.subarray(Kv.WRAPPED, Kv.TAG), nk);

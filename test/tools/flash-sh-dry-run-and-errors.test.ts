@@ -11,6 +11,11 @@ import { readConfig } from "../../firmware/common/config";
 import { recordLog } from "../../firmware/common/records";
 import { Kr } from "../../firmware/meter/authorise";
 import { hostNative } from "../../hal/mock/native";
+import { concentratorAuth } from "../../firmware/link/auth";
+import { hmacSha256 } from "../../firmware/common/hmac";
+import { linkKeys } from "../../tools/keys/keyfile";
+import { encodeMsg, newMsg, setMsg } from "../../firmware/protocol/codec";
+import { P, T } from "../../firmware/protocol/catalogue";
 
 const flash = (...args: string[]) => spawnSync("bash", ["flash.sh", "--no-build", ...args], { encoding: "utf8" });
 
@@ -52,8 +57,22 @@ describe("flash.sh", () => {
     expect(Array.from(rec.subarray(0, 4))).toEqual([0, 0, 0, 0]);
     expect(Buffer.from(rec.subarray(Kr.ROOT)).toString("hex")).toBe(Buffer.from(rootKey(k, 1001)!).toString("hex"));
     dev.powerOn();
-    const m = dev.global<{ config: { id: number }; status(): { lastError: number } }>("meterline");
+    const m = dev.global<{ config: { id: number }; endpoint: { events: { received(b: Uint8Array, n: number, q: number): void }; stats: { received: number; authRejected: number } } }>("meterline");
     expect(m.config.id).toBe(1001);
+    // keyed with the region's key: a command sealed under its link keys is taken, one under another key refused
+    const frame = (root: Uint8Array) => {
+      const c = concentratorAuth(hmacSha256(hostNative, 242)!, () => linkKeys(root), () => 0, 1, { load: () => 5000, save: () => {} });
+      const msg = setMsg(newMsg(), T.STATUS_REQ, 1, P.BROADCAST_ID, P.TO_METER, 1001, {});
+      expect(c.seal(msg)).toBe(0);
+      const buf = new Uint8Array(242), n = encodeMsg(msg, buf);
+      c.sign(buf, n);
+      return { buf, n };
+    };
+    const good = frame(rootKey(k, 1001)!), bad = frame(new Uint8Array(16).fill(9));
+    m.endpoint.events.received(bad.buf, bad.n, 0);
+    expect([m.endpoint.stats.received, m.endpoint.stats.authRejected]).toEqual([0, 1]);
+    m.endpoint.events.received(good.buf, good.n, 0);
+    expect([m.endpoint.stats.received, m.endpoint.stats.authRejected]).toEqual([1, 1]);
   });
 
   it("a memory-mapped board gets a stub that evaluates the boot region in place", () => {

@@ -34,7 +34,7 @@ export const TOOL: Tool = {
     upload: { type: "string", value: "FILE:NAME", help: "first write FILE into the board's Storage as NAME (1 to 28 characters), checked by read-back" },
   },
   positionals: { usage: "'command' ...", help: "the JavaScript to run, one command per argument", min: 1, missing: "no command given: put the JavaScript to run after the options, e.g. 'meterline.progress()'" },
-  examples: ["npm run console -- --port /dev/ttyACM1 'meterline.progress()'", "npm run console -- --port tcp://127.0.0.1:4733 --upload ml.rot:rot.up --follow 60 'meterline.rotate(\"rot.up\")'", "npm run console -- --port tcp://127.0.0.1:4733 --follow 60 'meterline.meters()'"],
+  examples: ["npm run console -- --port /dev/ttyACM1 'meterline.progress()'", "npm run console -- --port tcp://127.0.0.1:4733 --upload rot.bin:rot.up --follow 60 'meterline.rotate(\"rot.up\")'", "npm run console -- --port tcp://127.0.0.1:4733 --follow 60 'meterline.meters()'"],
   notes: ["exit 0 when every command ran; 1 when one threw or the console failed (UNREACHABLE, TAKEN, NO_ANSWER,\nCLOSED, REBOOTED) or the port is held by a head-end and --direct was given; 2 for a bad argument",
     "a port a running head-end holds is used through the head-end's console relay (one line on stderr says so)"],
 };

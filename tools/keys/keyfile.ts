@@ -8,9 +8,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type TagImage } from "../../firmware/common/hmac";
+import { authKeyOf, hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, TAG_INPUT, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type TagImage } from "../../firmware/common/hmac";
 import { hostNative } from "../../hal/host/native";
-import { KEY_RECORD, ROT_RECORD, TAGS_RECORD } from "../../firmware/concentrator/keystore";
+import { KEY_RECORD, ROT_RECORD, Rr, TAGS_RECORD } from "../../firmware/concentrator/keystore";
 export { TAGS_RECORD };
 import type { LinkKeys } from "../../firmware/link/auth";
 import { Id, Kv } from "../../firmware/protocol/catalogue";
@@ -103,14 +103,14 @@ export function blockKeyFor(k: KeyFile, digest: Uint8Array, file = "the key file
 export function tagFor(root: Uint8Array, kind: number, image: TagImage, id: number, blockKey: Uint8Array, floor = 0): Uint8Array {
   const input = new Uint8Array(TAG_INPUT), tag = new Uint8Array(TAG_SIZE);
   tagInput(input, kind, image, id, kind === TAG_ROLLBACK ? floor : 0, blockKey);
-  hmac.mac(hmac.derive(root, "meterline authorise"), input, TAG_INPUT, tag, 0, TAG_SIZE);
+  hmac.mac(authKeyOf(hmac, root), input, TAG_INPUT, tag, 0, TAG_SIZE);
   return tag;
 }
 
 /** Meter `id`'s authorisation: its tag, and the block key wrapped for it under its authorisation key (wrapKey). */
 export function authorisationFor(root: Uint8Array, kind: number, image: TagImage, id: number, blockKey: Uint8Array, floor = 0): Authorisation {
   const tag = tagFor(root, kind, image, id, blockKey, floor), key = new Uint8Array(KEY_SIZE);
-  wrapKey(hmac, hmac.derive(root, "meterline authorise"), tag, blockKey, key);
+  wrapKey(hmac, authKeyOf(hmac, root), tag, blockKey, key);
   return { id, kind, tag, key };
 }
 
@@ -120,7 +120,7 @@ export function authorisationFor(root: Uint8Array, kind: number, image: TagImage
  * holds now) | its tag (rotationInput under that key). Only the head-end can make one.
  */
 export function rotationFor(root: Uint8Array, id: number, gen: number, next: Uint8Array): Uint8Array {
-  const auth = hmac.derive(root, "meterline authorise"), input = new Uint8Array(TAG_INPUT), v = new Uint8Array(Kv.LEN);
+  const auth = authKeyOf(hmac, root), input = new Uint8Array(TAG_INPUT), v = new Uint8Array(Kv.LEN);
   new DataView(v.buffer).setUint32(Kv.GEN, gen, true);
   const tag = v.subarray(Kv.TAG, Kv.LEN);
   rotationInput(input, id, gen, next);
@@ -146,9 +146,9 @@ export function rotationFile(k: KeyFile, ids: number[], random: (n: number) => U
     next[String(id)] = n;
     const key = hexKey(n.key, KEY_SIZE)!, l = linkKeys(key), o = i * ROT_RECORD;
     new DataView(file.buffer).setUint32(o, id, true);
-    file.set(rotationFor(root, id, n.gen, key), o + 4);
-    file.set(l.down, o + 4 + Kv.LEN);
-    file.set(l.up, o + 4 + Kv.LEN + KEY_SIZE);
+    file.set(rotationFor(root, id, n.gen, key), o + Rr.VALUE);
+    file.set(l.down, o + Rr.DOWN);
+    file.set(l.up, o + Rr.UP);
   });
   return { keys: { ...k, next }, file };
 }

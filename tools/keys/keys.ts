@@ -7,9 +7,9 @@
  *   npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 [--meters 1001,1002] [--rollback --floor N] --out img.tags
  *       authorisation tags for one campaign (image, version, campaign id, each meter);
  *       upload with espruino --storage img.tags:img.tags, then update("img.bin", {imageId: 7, tags: "img.tags"})
- *   npm run keys -- rotate --keys keys.json --meters 1001-1003 --out ml.rot
+ *   npm run keys -- rotate --keys keys.json --meters 1001-1003 --out rot.bin
  *       each meter's next key (kept in keys.json under "next"), and the concentrator's rotation
- *       file: upload it and run meterline.rotate("ml.rot") there
+ *       file: upload it (npm run console -- --upload rot.bin:rot.up) and run meterline.rotate("rot.up") there
  *   npm run keys -- rotate --commit --keys keys.json --meters 1001-1003
  *       the meters the concentrator said are on their new keys: their next keys become the keys
  * authorise signs only a whole image file: its payload as long as its header says and
@@ -64,17 +64,17 @@ export const TOOL: ToolGroup = {
     },
     rotate: {
       name: "keys", run: "npm run keys -- rotate",
-      about: "Key rotation of keyed meters (docs/security.md, Key rotation).\nWithout --commit: gives each meter its next key (a rotation made before and not committed is\nmade again, the same), keeps it in the key file under \"next\", and writes the concentrator's\nrotation file: each new key wrapped under the meter's current one, and the new link keys.\nUpload it and run meterline.rotate(\"ml.rot\") on the concentrator. With --commit: the meters\nthe concentrator reported on their new keys; their next keys become their keys (the old\nones are kept under \"previous\"), and authorise makes their tags with them from then on.",
+      about: "Key rotation of keyed meters (docs/security.md, Key rotation).\nWithout --commit: gives each meter its next key (a rotation made before and not committed is\nmade again, the same), keeps it in the key file under \"next\", and writes the concentrator's\nrotation file: each new key wrapped under the meter's current one, and the new link keys.\nUpload it (npm run console -- --port P --upload rot.bin:rot.up) and run\nmeterline.rotate(\"rot.up\") on the concentrator (not as ml.rot: that name is its own). With --commit: the meters\nthe concentrator reported on their new keys; their next keys become their keys (the old\nones are kept under \"previous\"), and authorise makes their tags with them from then on.",
       options: {
         keys: { type: "string", value: "FILE", required: true, help: "the head-end's key file (rewritten)" },
         meters: { type: "string", value: "IDS", help: "meter ids and ranges (default: every meter of the key file; with --commit, required)" },
         out: { type: "string", value: "FILE", help: "the concentrator's rotation file to write (required without --commit)" },
         commit: { type: "boolean", default: false, help: "the rotation of --meters finished: make their next keys their keys" },
       },
-      examples: ["npm run keys -- rotate --keys keys.json --meters 1001-1003 --out ml.rot", "npm run keys -- rotate --commit --keys keys.json --meters 1001-1003"],
+      examples: ["npm run keys -- rotate --keys keys.json --meters 1001-1003 --out rot.bin", "npm run keys -- rotate --commit --keys keys.json --meters 1001-1003"],
     },
   },
-  examples: ["npm run keys -- new --meters 1001-1008 --out keys.json", "npm run keys -- rotate --keys keys.json --meters 1001-1008 --out ml.rot", "npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 --out img.tags"],
+  examples: ["npm run keys -- new --meters 1001-1008 --out keys.json", "npm run keys -- rotate --keys keys.json --meters 1001-1008 --out rot.bin", "npm run keys -- authorise --keys keys.json --image meter-v2.mlim --image-id 7 --out img.tags"],
 };
 
 export function parseIds(spec: string): number[] {

@@ -44,9 +44,9 @@ function boot(flash: MockFlash, key: string | undefined = K0, events: number[][]
   // the metering's side, as the meter hands it over: its event log and its configuration keys (13 is the keys')
   const owner = { event: (code: number, data: number) => { events.push([code, data]); return 0; }, getSetting: (k: number) => (k === Key.HOME ? Uint8Array.of(7, 0) : null), setSetting: (k: number, _v: Uint8Array) => (k === Key.HOME ? 0 : Err.CONFIG_UNKNOWN_KEY) };
   const a = keyedAuthoriser(key, hostNative, recordLog(flash, STATE, STATE_SLOT, true, hostNative), ID, flash, KEYS, owner);
-  /** What the meter's link says of a command under `keys`: 0 taken. */
-  const hear = (keys: LinkKeys) => {
-    const f = command(keys), rx = newMsg();
+  /** What the meter's link says of a command under `keys` (or of a frame made before): 0 taken. */
+  const hear = (keys: LinkKeys | { buf: Uint8Array; n: number }) => {
+    const f = "buf" in keys ? keys : command(keys), rx = newMsg();
     expect(decodeMsg(f.buf, f.n, rx)).toBe(0);
     return a.link!.open(rx, f.buf, f.n);
   };
@@ -112,6 +112,27 @@ describe("a keyed meter's key rotation", () => {
     expect(m.gens()).toEqual([2, 0]);
     expect(m.owner.setSetting(Key.KEY, rotationFor(R1, ID, 1, R1))).toBe(Err.AUTH_KEY_STALE);
     expect(m.hear(L1)).toBe(Err.AUTH_BAD_MAC);
+  });
+
+  it("a recorded command under the new key, replayed with a used counter, commits nothing; a lower generation does not replace the one on its way", () => {
+    const flash = new MockFlash(g);
+    const m = boot(flash);
+    expect(m.owner.setSetting(Key.KEY, rotationFor(R0, ID, 1, R1))).toBe(0);
+    // a concentrator's command under the new key, recorded on the line and never heard by the meter
+    const recorded = command(L1);
+    expect(m.hear(L0)).toBe(0);
+    expect(m.hear(recorded)).toBe(Err.AUTH_REPLAY);
+    expect(m.gens()).toEqual([0, 1]);
+    expect(m.events).toEqual([]);
+    expect(m.hear(L0)).toBe(0);
+    // the one on its way is generation 1: a rotation to 2 replaces it, then 1 again is stale
+    expect(m.owner.setSetting(Key.KEY, rotationFor(R0, ID, 2, R2))).toBe(0);
+    expect(m.gens()).toEqual([0, 2]);
+    expect(m.owner.setSetting(Key.KEY, rotationFor(R0, ID, 1, R1))).toBe(Err.AUTH_KEY_STALE);
+    expect(m.gens()).toEqual([0, 2]);
+    expect(m.hear(L1)).toBe(Err.AUTH_BAD_MAC);
+    expect(m.hear(L2)).toBe(0);
+    expect(m.gens()).toEqual([2, 0]);
   });
 
   it("reads a key region written by provisioning, and a keyless board or a board without the region refuses a rotation", () => {
