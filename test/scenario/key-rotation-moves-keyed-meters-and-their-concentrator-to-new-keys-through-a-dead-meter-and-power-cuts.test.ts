@@ -41,7 +41,7 @@ function network(seed: number) {
     const out: string[] = [];
     return { conc, ks, out, ml: consoleApi(conc.ctx, hostNative, 1, () => undefined, (l) => out.push(l)) };
   };
-  const wait = (pred: () => boolean, ms = 600_000) => { const end = rig.clock.now() + ms; while (!pred() && rig.clock.now() < end) rig.clock.advance(200); return pred(); };
+  const wait = (pred: () => boolean, ms = 600_000, step = 200) => { const end = rig.clock.now() + ms; while (!pred() && rig.clock.now() < end) rig.clock.advance(step); return pred(); };
   /** Meter id's key generation in use, from its keys region. */
   const gen = (id: number) => {
     const r = recordLog(rig.meters.get(id)!.flash, LINUX.regions.keys!, Kr.SLOT, true, hostNative).read(Kr.CUR);
@@ -107,6 +107,25 @@ describe("key rotation on the line", () => {
     expect(net.wait(() => c2.out.some((l) => l.startsWith("meterline: key rotation")))).toBe(true);
     expect(IDS.map(net.gen)).toEqual([2, 2, 2]);
     expect(net.round(c2)).toBe(3);
+  }, 300_000);
+
+  it("a concentrator restarted after a meter took its new key and before it journaled it: the meter is silent to rounds until rotate() finds it", () => {
+    const net = network(73);
+    const c = net.boot();
+    net.storage.write("rot.up", latin1(rotationFile(net.keys, IDS, net.random).file));
+    expect(c.ml.rotate("rot.up")).toBe(0);
+    // the last meter commits (its keys region says so) a moment before its acknowledgement is journaled
+    expect(net.wait(() => net.gen(5003) === 1, 600_000, 5)).toBe(true);
+    expect(net.storage.read(ROT_JOURNAL)).toBe("\n5001 1;\n5002 1;");
+    c.conc.powerOff();
+    const c2 = net.boot(c.conc);
+    expect(net.round(c2)).toBe(2);
+    c2.out.length = 0;
+    expect(c2.ml.rotate()).toBe(0);
+    expect(net.wait(() => c2.out.some((l) => l.startsWith("meterline: key rotation")))).toBe(true);
+    expect(c2.out.pop()).toBe("meterline: key rotation: 1 meters on their new keys: 5003");
+    expect(net.round(c2)).toBe(3);
+    expect([ROT_FILE, ROT_JOURNAL, KEY_NEW].map((f) => net.storage.files.has(f))).toEqual([false, false, false]);
   }, 300_000);
 
   it("a power cut at every Storage operation of the concentrator's rotation loses no meter: after the restart rotate() finishes and every meter answers", () => {
