@@ -47,7 +47,8 @@ export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Pu
   // waiting (core.ts) made that quadratic, 1,500 readings/s for 240,000 readings where this
   // queue, read by an index, keeps it linear (docs/headend.md, Scale).
   const IN_FLIGHT = 64;
-  const waiting: { topic: string; payload: string; retain: boolean; done: (e?: Error) => void }[] = [];
+  // `done`: a publish()'s promise to settle; `failed`: a send()'s error listener (no closure a reading)
+  const waiting: { topic: string; payload: string; retain: boolean; done: ((e?: Error) => void) | null; failed: ((e: Error) => void) | null }[] = [];
   let head = 0, inFlight = 0;
   const pump = () => {
     while (inFlight < IN_FLIGHT && head < waiting.length) {
@@ -55,9 +56,11 @@ export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Pu
       waiting[head++] = undefined as never;
       if (head > 4096 && head * 2 > waiting.length) { waiting.splice(0, head); head = 0; }
       inFlight++;
-      broker.publish({ cmd: "publish", topic: m.topic, payload: Buffer.from(m.payload), qos: 0, retain: m.retain, dup: false }, (e) => {
+      // (the payload as a string: the packet writer takes one as it is, a Buffer a reading less to make)
+      broker.publish({ cmd: "publish", topic: m.topic, payload: m.payload as unknown as Buffer, qos: 0, retain: m.retain, dup: false }, (e) => {
         inFlight--;
-        m.done(e ?? undefined);
+        if (m.done) m.done(e ?? undefined);
+        else if (e && m.failed) m.failed(e);
         pump();
       });
     }
@@ -65,11 +68,11 @@ export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Pu
   return {
     url: `mqtt://${shown}:${a.port}`,
     publish: (topic, payload, retain = true) => new Promise<void>((resolve, reject) => {
-      waiting.push({ topic, payload, retain, done: (e) => (e ? reject(e) : resolve()) });
+      waiting.push({ topic, payload, retain, done: (e) => (e ? reject(e) : resolve()), failed: null });
       pump();
     }),
     send: (topic, payload, retain, failed) => {
-      waiting.push({ topic, payload, retain, done: (e) => { if (e) failed(e); } });
+      waiting.push({ topic, payload, retain, done: null, failed });
       pump();
     },
     subscribe: (filter, f) => new Promise<void>((resolve) => {
