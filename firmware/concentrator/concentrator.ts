@@ -87,8 +87,8 @@ export interface ConcentratorContext {
    * keys now and again under its new ones: the acknowledgement of the second finishes it
    * (journaled; two tries). When every registered meter of it finished, the new keys go into
    * the key file and the rotation ends (meters not registered here keep their old keys).
-   * done(ids that finished now, ids that did not with the last code each got, ids not
-   * registered here). 0, or UNSUPPORTED (no key store) / LINK_NOT_READY / CAMPAIGN_ABORTED
+   * done(every id of the rotation on its new keys, also those finished before a restart;
+   * ids that did not finish, with the last code each got; ids not registered here). 0, or UNSUPPORTED (no key store) / LINK_NOT_READY / CAMPAIGN_ABORTED
    * (busy) / the store's codes (adopt).
    */
   rotate(file: string | null, drop: boolean, done: (rotated: number[], failed: number[], codes: number[], skipped: number[]) => void): number;
@@ -277,7 +277,7 @@ export function startConcentrator(
       if (rotating || finding || pendingDone || campaignRunning() || reader.busy()) return Err.CAMPAIGN_ABORTED;
       var e = file ? ks.adopt(file, drop) : 0;
       if (e) return e;
-      var store: KeyStore = ks, ok: number[] = [], failed: number[] = [], codes: number[] = [], skipped: number[] = [];
+      var store: KeyStore = ks, failed: number[] = [], codes: number[] = [], skipped: number[] = [];
       rotating = true;
       // record i: under its keys now, then under its new ones (`tries` rounds of both)
       function step(i: number, tries: number): void {
@@ -287,10 +287,14 @@ export function startConcentrator(
         }
         if (i >= store.count()) {
           rotating = false;
+          // every meter of the rotation on its new keys, this run's and earlier runs' (before a
+          // restart): what the head-end commits
+          var all: number[] = [];
+          for (var k = 0; k < store.count(); k++) if (store.isDone(k)) all.push(store.id(k));
           // every registered meter on its new keys: the rotation ends (the others keep their old ones)
           var c = failed.length ? 0 : store.compact(true);
           if (c) lastError = c;
-          done(ok, failed, codes, skipped);
+          done(all, failed, codes, skipped);
           return;
         }
         var id = store.id(i), v = store.value(i);
@@ -299,7 +303,7 @@ export function startConcentrator(
           store.trying(i);
           request(id, T.CONFIG_SET, { key: Key.KEY, value: v }, 3, function (code) {
             store.trying(-1);
-            if (!code) { code = store.done(i); if (code) lastError = code; else ok.push(id); }
+            if (!code) { code = store.done(i); if (code) lastError = code; }
             if (code && tries > 1) step(i, tries - 1);
             else {
               // the meter's own refusal under its keys now says more than the silence under the new ones

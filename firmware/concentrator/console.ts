@@ -411,8 +411,8 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       var e = c.rotate(file || null, !!(o && o.drop), function (ok, failed, codes, skipped) {
         var f = "";
         for (var k = 0; k < failed.length; k++) f += " " + failed[k] + " E" + codes[k];
-        // the ids that finished: what npm run keys -- rotate --commit takes
-        say("key rotation: " + ok.length + " meters on their new keys" + (ok.length ? ": " + ok.join(",") : "") + (failed.length ? "; unfinished (rotate() again):" + f : "") + (skipped.length ? "; not registered here (left on their old keys): " + skipped.join(",") : ""));
+        // every meter of the rotation on its new keys (also before a restart): what npm run keys -- rotate --commit takes
+        say("key rotation: " + ok.length + " meters on their new keys" + (ok.length ? ": " + ok.join(",") : "") + (failed.length ? "; unfinished (rotate() again):" + f : "") + (skipped.length ? "; not registered here: " + skipped.join(",") : ""));
       });
       return e ? fail(e, e === Err.BAD_ARG ? "rotate: " + file + " is not a rotation file of meters keyed here (npm run keys -- rotate)" : e === Err.ROTATION_UNFINISHED ? "rotate: the active rotation has unfinished meters: rotate() retries them, {drop: true} leaves them their old keys"
         : e === Err.UNSUPPORTED ? "rotate: this concentrator has no key file" : e === Err.STORE_FULL ? "rotate: Storage is full" : e === Err.LINK_NOT_READY ? "the modem is not ready" : BUSY) : 0;

@@ -91,7 +91,8 @@ describe("key rotation on the line", () => {
     c.out.length = 0;
     expect(c.ml.rotate()).toBe(0);
     expect(net.wait(() => c.out.some((l) => l.startsWith("meterline: key rotation")))).toBe(true);
-    expect(c.out.pop()).toBe("meterline: key rotation: 1 meters on their new keys: 5003");
+    // the line names every meter of the rotation on its new keys: what the head-end commits
+    expect(c.out.pop()).toBe("meterline: key rotation: 3 meters on their new keys: 5001,5002,5003");
     expect(IDS.map(net.gen)).toEqual([1, 1, 1]);
     expect(net.storage.read(KEY_FILE)).toBe(latin1(concentratorKeyFile(commitRotation(next, IDS))));
     expect([ROT_FILE, ROT_JOURNAL, KEY_NEW].map((f) => net.storage.files.has(f))).toEqual([false, false, false]);
@@ -123,7 +124,8 @@ describe("key rotation on the line", () => {
     c2.out.length = 0;
     expect(c2.ml.rotate()).toBe(0);
     expect(net.wait(() => c2.out.some((l) => l.startsWith("meterline: key rotation")))).toBe(true);
-    expect(c2.out.pop()).toBe("meterline: key rotation: 1 meters on their new keys: 5003");
+    // (5001 and 5002 finished before the restart: named too, for the commit)
+    expect(c2.out.pop()).toBe("meterline: key rotation: 3 meters on their new keys: 5001,5002,5003");
     expect(net.round(c2)).toBe(3);
     expect([ROT_FILE, ROT_JOURNAL, KEY_NEW].map((f) => net.storage.files.has(f))).toEqual([false, false, false]);
   }, 300_000);
