@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadendDb } from "../../tools/headend/db";
-import { Headend } from "../../tools/headend/core";
+import { Headend, statusNames } from "../../tools/headend/core";
 import { embeddedBroker, type Publisher } from "../../tools/headend/mqtt";
 import { benchNetwork } from "../../tools/headend/bench";
 import { subscriber, until } from "../fixtures/mqtt-subscriber";
@@ -40,7 +40,7 @@ describe("readings on MQTT through the embedded broker (the bench network, in pr
     for (const r of rows) {
       const m = readings.find((x) => x.topic === `meterline/4/${r.meter}/${r.obis}` && JSON.parse(x.payload).time === r.time);
       expect(m, `${r.meter} ${r.obis} ${r.time}`).toBeDefined();
-      expect(JSON.parse(m!.payload)).toEqual({ value: r.value, unit: r.unit, time: r.time, status: r.status });
+      expect(JSON.parse(m!.payload)).toEqual({ value: r.value, unit: r.unit, time: r.time, status: r.status, statusNames: statusNames(r.obis, r.status) });
     }
     expect(readings.some((m) => m.topic === "meterline/4/1004/8-0:1.0.0" && JSON.parse(m.payload).unit === "m3")).toBe(true); // a water meter
     expect(live).toContainEqual({ topic: "meterline/4/status", payload: "online", retain: false });
@@ -53,7 +53,7 @@ describe("readings on MQTT through the embedded broker (the bench network, in pr
     const last = rows.filter((r) => r.meter === 1001 && r.obis === "1-0:1.8.0").at(-1)!;
     const retained = late.find((m) => m.topic === "meterline/4/1001/1-0:1.8.0")!;
     expect(retained.retain).toBe(true);
-    expect(JSON.parse(retained.payload)).toEqual({ value: last.value, unit: last.unit, time: last.time, status: last.status });
+    expect(JSON.parse(retained.payload)).toEqual({ value: last.value, unit: last.unit, time: last.time, status: last.status, statusNames: statusNames(last.obis, last.status) });
     expect(late.find((m) => m.topic === "meterline/4/status")).toEqual({ topic: "meterline/4/status", payload: "online", retain: true });
 
     // a pull with nothing new publishes nothing; stopping says offline

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadendDb } from "../../tools/headend/db";
-import { Headend } from "../../tools/headend/core";
+import { Headend, statusNames } from "../../tools/headend/core";
 import { externalBroker } from "../../tools/headend/mqtt";
 import { benchNetwork } from "../../tools/headend/bench";
 import { MOSQUITTO_MISSING, startMosquitto } from "../fixtures/mosquitto";
@@ -42,7 +42,7 @@ describe("--mqtt to a real Mosquitto broker (Debian's package, started by the te
     for (const r of rows) {
       const m = readings.filter((x) => x.topic === `meterline/5/${r.meter}/${r.obis}` && JSON.parse(x.payload).time === r.time);
       expect(m.length, `${r.meter} ${r.obis} ${r.time}`).toBe(1);
-      expect(JSON.parse(m[0].payload)).toEqual({ value: r.value, unit: r.unit, time: r.time, status: r.status });
+      expect(JSON.parse(m[0].payload)).toEqual({ value: r.value, unit: r.unit, time: r.time, status: r.status, statusNames: statusNames(r.obis, r.status) });
     }
     expect(live).toContainEqual({ topic: "meterline/5/status", payload: "online", retain: false });
 
@@ -52,7 +52,7 @@ describe("--mqtt to a real Mosquitto broker (Debian's package, started by the te
     await until(() => late.some((m) => m.topic === `meterline/5/1008/${gas.obis}`) && late.some((m) => m.topic === "meterline/5/status"));
     const retained = late.find((m) => m.topic === `meterline/5/1008/${gas.obis}`)!;
     expect(retained.retain).toBe(true);
-    expect(JSON.parse(retained.payload)).toEqual({ value: gas.value, unit: gas.unit, time: gas.time, status: gas.status });
+    expect(JSON.parse(retained.payload)).toEqual({ value: gas.value, unit: gas.unit, time: gas.time, status: gas.status, statusNames: statusNames(gas.obis, gas.status) });
     expect(late.find((m) => m.topic === "meterline/5/status")).toEqual({ topic: "meterline/5/status", payload: "online", retain: true });
 
     const count = live.length;

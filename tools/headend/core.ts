@@ -20,6 +20,7 @@ import {
 import { eventName, type EventRow, type MeterEvent, type MeterInfo, type MeterPage, type Overview, type Point, type Reading, type Register } from "./db";
 import type { Publisher } from "./mqtt";
 import { discoveryConfig } from "./homeassistant";
+import { Iv, RegStatus } from "../../firmware/meter/metering";
 
 /** What the head-end needs of a console: a ConsoleSession, or the bench's in-process one. */
 export interface ConcentratorConsole {
@@ -103,7 +104,21 @@ export function statusTopic(concentrator: string): string {
 
 /** A reading's message on its topic: the value with the scaler applied, its unit, time and status. */
 export function readingPayload(r: Reading): string {
-  return JSON.stringify({ value: r.value, unit: r.unit, time: r.time, status: r.status });
+  return JSON.stringify({ value: r.value, unit: r.unit, time: r.time, status: r.status, statusNames: statusNames(r.obis, r.status) });
+}
+
+/** The status bits' names: a load-profile interval's (OBIS group D = 29) or a register's (docs/protocol.md, READINGS and PROFILE). */
+const PROFILE_STATUS: [number, string][] = [[Iv.MISSING, "MISSING"], [Iv.CLOCK_ADJUSTED, "CLOCK_ADJUSTED"], [Iv.POWER_FAIL, "POWER_FAIL"], [Iv.PARTIAL, "PARTIAL"], [Iv.OVERFLOW, "OVERFLOW"], [Iv.CLOCK_NOT_SET, "CLOCK_NOT_SET"]];
+const REGISTER_STATUS: [number, string][] = [[RegStatus.INVALID, "INVALID"], [RegStatus.CLOCK_NOT_SET, "CLOCK_NOT_SET"]];
+
+/** The names of the bits set in a reading's status, in bit order; a bit no table names: BIT<n>. */
+export function statusNames(obis: string, status: number): string[] {
+  const table = /^\d+-\d+:\d+\.29\./.test(obis) ? PROFILE_STATUS : REGISTER_STATUS, out: string[] = [];
+  for (let bit = 0; bit < 8; bit++) {
+    const v = 1 << bit;
+    if (status & v) out.push(table.find(([b]) => b === v)?.[1] ?? `BIT${bit}`);
+  }
+  return out;
 }
 
 /** Where a meter's events go: each event as it is stored, the last retained. */

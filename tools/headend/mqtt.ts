@@ -57,7 +57,7 @@ export async function embeddedBroker(port: number, host = "0.0.0.0"): Promise<Pu
       if (head > 4096 && head * 2 > waiting.length) { waiting.splice(0, head); head = 0; }
       inFlight++;
       // (the payload as a string: the packet writer takes one as it is, a Buffer a reading less to make)
-      broker.publish({ cmd: "publish", topic: m.topic, payload: m.payload as unknown as Buffer, qos: 0, retain: m.retain, dup: false }, (e) => {
+      broker.publish({ cmd: "publish", topic: m.topic, payload: m.payload, qos: 0, retain: m.retain, dup: false }, (e) => {
         inFlight--;
         if (m.done) m.done(e ?? undefined);
         else if (e && m.failed) m.failed(e);
