@@ -55,7 +55,7 @@ describe("npm run headend -- --bench", () => {
     expect(html).toContain('<tr class="concentrator" data-concentrator="1" data-status="online">');
     const m = await firstReading(url!, "meterline/1/+/+");
     expect(m?.topic).toMatch(/^meterline\/1\/100\d\/\d+-\d+:\d+\.\d+\.\d+$/);
-    expect(Object.keys(JSON.parse(m!.payload))).toEqual(["value", "unit", "time", "status"]);
+    expect(Object.keys(JSON.parse(m!.payload))).toEqual(["value", "unit", "time", "status", "statusNames"]);
     h.p.kill("SIGINT");
     expect(await h.exited).toBe(0);
     expect(h.out).toContain("headend: stopped");
