@@ -139,6 +139,8 @@ export function keyStore(f: KeyFiles): KeyStore {
   function rec(i: number, o: number, len: number): Uint8Array {
     return bytesAt(f.read(ROT_FILE, i * ROT_RECORD + o, len) || "", 0, len);
   }
+  /** Record i's generation (its value's first u32). */
+  function genOf(i: number): number { return u32At(f.read(ROT_FILE, i * ROT_RECORD + Rr.VALUE, 4) || "", 0); }
   /** Record index of meter `id` in the rotation file, or -1. */
   function indexOf(id: number): number {
     var lo = 0, hi = n - 1;
@@ -149,7 +151,7 @@ export function keyStore(f: KeyFiles): KeyStore {
     }
     return -1;
   }
-  /** Copies `from` (its first `len` bytes) to `to` in parts, in a file of `total` bytes. */
+  /** Copies `from` (its first `len` bytes, whole records of either file) to `to` in parts, in a file of `total` bytes. */
   function copy(from: string, len: number, to: string, total: number): boolean {
     for (var o = 0; o < len; o += Rr.PART * KEY_RECORD) {
       if (!f.write(to, f.read(from, o, Math.min(Rr.PART * KEY_RECORD, len - o)) || "", o, total)) return false;
@@ -183,7 +185,7 @@ export function keyStore(f: KeyFiles): KeyStore {
     tryingAt = -1;
     f.forEach(ROT_JOURNAL, function (l) {
       var m = /^(\d+) (\d+);$/.exec(l), i = m ? indexOf(+m[1]) : -1;
-      if (i >= 0 && u32At(f.read(ROT_FILE, i * ROT_RECORD + Rr.VALUE, 4) || "", 0) === +m![2]) doneFlags![i] = 1;
+      if (i >= 0 && genOf(i) === +m![2]) doneFlags![i] = 1;
     });
   }
   function allDone(): boolean {
@@ -209,7 +211,7 @@ export function keyStore(f: KeyFiles): KeyStore {
     isDone: function (i) { return !!doneFlags && !!doneFlags[i]; },
     done: function (i) {
       try {
-        f.append(ROT_JOURNAL, "\n" + this.id(i) + " " + u32At(f.read(ROT_FILE, i * ROT_RECORD + Rr.VALUE, 4) || "", 0) + ";");
+        f.append(ROT_JOURNAL, "\n" + this.id(i) + " " + genOf(i) + ";");
       } catch (e) {
         return Err.STORE_FULL;
       }
@@ -234,9 +236,7 @@ export function keyStore(f: KeyFiles): KeyStore {
       // (a journal a cut left behind its rotation file names nothing of the new one)
       f.erase(ROT_JOURNAL);
       // the records in parts, then the trailer, last: it says the copy is whole
-      var ok = true;
-      for (o = 0; o < len && ok; o += Rr.PART * ROT_RECORD) ok = f.write(ROT_FILE, f.read(name, o, Math.min(Rr.PART * ROT_RECORD, len - o)) || "", o, len + 8);
-      if (!ok || !f.write(ROT_FILE, u32Text(len / ROT_RECORD) + u32Text(Rr.ROT_MAGIC), len, len + 8)) { f.remove(ROT_FILE); open(); return Err.STORE_FULL; }
+      if (!copy(name, len, ROT_FILE, len + 8) || !f.write(ROT_FILE, u32Text(len / ROT_RECORD) + u32Text(Rr.ROT_MAGIC), len, len + 8)) { f.remove(ROT_FILE); open(); return Err.STORE_FULL; }
       open();
       return 0;
     },
