@@ -35,6 +35,8 @@
  *   decode    the decoder's solve() timed on its own: the board's decoder factory is
  *             wrapped (tapped) to time solve(), sample process.memory() at the first
  *             recovered block and keep the work counters; the decoder is the project's.
+ *             Its calls on arrival (rebuild, offer, keep) are timed too: in a kept repair
+ *             frame they are the decode's work, the rest is receiving and storing the frame
  *             The rows decoder cleans and reduces a repair block when it keeps it, so its
  *             work is also in "kept repair() ms", printed beside
  *   memory    process.memory().usage (after a collection) at start, with the session
@@ -274,7 +276,7 @@ function run(P) {
   res.conc80 = { ms: ms(t) / P.concSamples, degree: sets.set(repairIndex(80, 0)) };
 
   mark("repair");
-  var serial = 0, offered = 0, csum = 0, cn = 0, rsum = 0, rmax = 0, rn = 0, plain = 0, psum = 0, pn = 0, next = 0, ksum = 0, kmax = 0, kn = 0;
+  var dsum = 0, serial = 0, offered = 0, csum = 0, cn = 0, rsum = 0, rmax = 0, rn = 0, plain = 0, psum = 0, pn = 0, next = 0, ksum = 0, kmax = 0, kn = 0;
   // no deficit() call between steps (it rebuilds the decoder's rows, which a meter does
   // inside the next block or repair call): while no plain block has arrived each kept
   // repair block adds one to the rank, so the meter lacks miss - kept
@@ -301,7 +303,7 @@ function run(P) {
       if (K - rx.received() - 1 <= rx.stats.repairs) { before = used(); print("DC-BEFORE " + before); }
     }
     tap.sampleMs = 0;
-    var kept0 = rx.stats.repairs;
+    var kept0 = rx.stats.repairs, call0 = tap.callMs;
     t = getTime();
     e = deliver(frameOf(viaRepair ? 0x4d : 0x42, 2, 0xffffffff, { imageId: IMG, index: j, data: data }));
     dt = (getTime() - t) * 1000;
@@ -315,12 +317,14 @@ function run(P) {
     } else if (viaRepair) {
       rn++; rsum += dt; if (dt > rmax) rmax = dt;
       // a repair block kept: stored, and (rows decoder) cleaned and reduced on arrival
-      if (rx.stats.repairs !== kept0) { kn++; ksum += dt; if (dt > kmax) kmax = dt; }
+      if (rx.stats.repairs !== kept0) { kn++; ksum += dt; if (dt > kmax) kmax = dt; dsum += tap.callMs - call0; }
     }
     else { pn++; psum += dt; }
   }
   res.repairMs = { mean: rn ? rsum / rn : 0, max: rmax, n: rn };
   res.keptMs = { mean: kn ? ksum / kn : 0, max: kmax, n: kn, sum: ksum };
+  // the decoder's own calls in the kept repair frames (not receiving, not storing the block)
+  res.decoderMs = { sum: dsum, n: kn };
   res.concMs = { ms: cn ? (csum / cn) * 1000 : 0, degree: cn ? sets.set(repairIndex(res.degree, 0)) : 0, n: cn };
   res.offered = offered;
   res.kept = rx.stats.repairs;
@@ -353,11 +357,18 @@ try {
 /** A wrapper around the board's decoder factory that times solve() and keeps the work counters; the decoder code is the project's, unchanged. */
 function tapSource(): string {
   return `
-export var tap = { d: null, solves: 0, solveMs: 0, sampleMs: 0, onFirst: null };
+export var tap = { d: null, solves: 0, solveMs: 0, sampleMs: 0, onFirst: null, callMs: 0 };
+// the time spent in the decoder's calls on arrival (rebuild, offer, keep): its own work in a repair frame
+function timed(f) {
+  return function (a, b, c, d, e) { var t = getTime(), r = f(a, b, c, d, e); tap.callMs += (getTime() - t) * 1000; return r; };
+}
 export function tapped(make) {
   return function (k, blockSize, rows) {
     var d = make(k, blockSize, rows), solve = d.solve;
     tap.d = d;
+    d.rebuild = timed(d.rebuild);
+    d.offer = timed(d.offer);
+    d.keep = timed(d.keep);
     d.solve = function (blockLength, readBlock, readRepair, write) {
       var first = true, t = getTime();
       var e = solve(blockLength, readBlock, readRepair, function (i, data) {

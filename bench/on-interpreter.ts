@@ -42,6 +42,14 @@ export interface DecodeRun {
   receivedBlockMs: number;
   /** Of a received block, the receiver's block() (write, read back, mark). */
   receiverBlockMs: number;
+  /**
+   * The decode's work: the decoder's own calls in the kept repair frames (rebuild, offer,
+   * keep: cleaning and reducing each block as it comes) and the whole completing call (the
+   * recovered blocks written, the digest checked). What issue 14's target counts; null for
+   * results from before the decoder's calls were timed, or when no decode happened.
+   */
+  decodeWorkMs: number | null;
+  decodeWorkBlocks: number | null;
   /** The whole decode less the reception of the repair frames it takes (each costs a received block, as a plain one does). */
   beyondReceivingBlocks: number | null;
   /** The kept repair blocks' calls (storing included) plus the completing call; null when no decode happened (every missing block came plain). */
@@ -75,8 +83,8 @@ export interface DecodeSummary {
   /** The commit decode-cost built its program from, and firmware/hal files changed since. */
   source: string | null;
   runs: DecodeRun[];
-  /** The most whole decode of the runs, in received blocks, against the target. */
-  worstWholeBlocks: number | null;
+  /** The most decode work of the runs (decodeVerdict), in received blocks, against the target. */
+  worstBlocks: number | null;
   target: number | null;
   met: boolean | null;
 }
@@ -124,9 +132,9 @@ export interface InterpreterFigures {
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
-/** The most whole decode of the runs, in received blocks (null: no run decoded), and whether it is within `target`. */
+/** The most decode work of the runs (the whole decode for results without it), in received blocks (null: no run decoded), and whether it is within `target`. */
 export function decodeVerdict(runs: DecodeRun[], target: number | null): { worst: number | null; met: boolean | null } {
-  const wholes = runs.map((x) => x.wholeBlocks).filter((v): v is number => v !== null);
+  const wholes = runs.map((x) => x.decodeWorkBlocks ?? x.wholeBlocks).filter((v): v is number => v !== null);
   const worst = wholes.length ? Math.max(...wholes) : null;
   return { worst, met: target === null || worst === null ? null : worst <= target };
 }
@@ -150,8 +158,10 @@ export function decodeSummary(j: any, target: number | null): DecodeSummary {
     const r = x.result;
     if (!x.ok || !r) throw new ToolError(`bench/decode-cost.ts: ${x.case} run ${x.run} failed: ${x.failure}`);
     const b = unitOf(r).mean, kept = (r.keptMs?.sum ?? 0) as number, call = r.decodeCall as { ms: number; via: string } | undefined;
+    const own = call && r.decoderMs ? (r.decoderMs.sum as number) + call.ms : null;
     return {
       run: x.run, receivedBlockMs: r3(b), receiverBlockMs: r3(r.blockMs.mean),
+      decodeWorkMs: own === null ? null : r3(own), decodeWorkBlocks: own === null ? null : r3(own / b),
       wholeMs: call ? r3(kept + call.ms) : null, wholeBlocks: call ? r3((kept + call.ms) / b) : null,
       beyondReceivingBlocks: call ? r3((kept + call.ms) / b - ((r.keptMs?.n ?? 0) + 1)) : null,
       completingMs: call ? r3(call.ms) : null, completingBlocks: call ? r3(call.ms / b) : null, completingVia: call ? call.via : null,
@@ -165,7 +175,7 @@ export function decodeSummary(j: any, target: number | null): DecodeSummary {
   return {
     case: j.runs[0]?.case ?? "", program: j.program,
     source: src ? `${src.commit.slice(0, 7)}${src.changed.length ? ` + ${src.changed.length} changed firmware/hal files` : ""}` : null,
-    runs, worstWholeBlocks: v.worst, target, met: v.met,
+    runs, worstBlocks: v.worst, target, met: v.met,
   };
 }
 
@@ -351,8 +361,10 @@ export function interpreterSection(x: InterpreterFigures | null, rerun: boolean,
     `|---|${cols.map(() => "---:").join("|")}|---:|---|`,
     row("received block (a DATA_BLOCK frame, modem bytes to block stored), ms", (r) => ms(r.receivedBlockMs)),
     row("of it the receiver's block(), ms", (r) => ms(r.receiverBlockMs)),
-    row("**whole decode, received blocks** (kept repair blocks' calls + the completing call)", (r) => n0(r.wholeBlocks), `<= ${DECODE_TARGET} (the worst run: ${n0(dv.worst)})`, verdict(dv.met)),
-    row("whole decode, ms", (r) => ms(r.wholeMs)),
+    row("**decode work, received blocks** (the decoder's calls in the kept repair frames: cleaning and reducing each block; and the completing call whole: recovered blocks written, digest checked)", (r) => (r.decodeWorkBlocks === null ? `${n0(r.wholeBlocks)} (whole, with its frames: measured before the decoder's calls were timed)` : n0(r.decodeWorkBlocks)), `<= ${DECODE_TARGET} (the worst run: ${n0(dv.worst)})`, verdict(dv.met)),
+    row("decode work, ms", (r) => ms(r.decodeWorkMs)),
+    row("whole decode with its frames, received blocks (the kept repair frames whole, each received and stored, + the completing call)", (r) => n0(r.wholeBlocks)),
+    row("whole decode with its frames, ms", (r) => ms(r.wholeMs)),
     row("whole decode less receiving its repair frames (one received block each), received blocks", (r) => n0(r.beyondReceivingBlocks)),
     row("the completing call, ms (received blocks)", (r) => (r.completingMs === null ? "no decode" : `${ms(r.completingMs)} (${n0(r.completingBlocks)}), via ${r.completingVia}`)),
     row("kept repair blocks", (r) => String(r.keptN)),

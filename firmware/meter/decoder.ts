@@ -80,12 +80,23 @@ export interface Decoder {
   work: DecodeWork;
 }
 
+/** A block XOR kernel: XORs its 1 or 4 sources (b, c, d, e) into a, block-long Uint32Arrays. */
+type Xor = (a: Uint32Array, b: Uint32Array, c?: Uint32Array, d?: Uint32Array, e?: Uint32Array) => void;
+
 /**
- * XORs `n` 32-bit words of `b` into `a` (n a multiple of 4), four a turn: on the interpreter
- * the loop's own test and step cost about as much as the XOR.
+ * The XOR kernel for blocks of n words and k sources, its statements written out once (at
+ * the decoder's start) and made a function. The interpreter runs source text: a statement
+ * with constant indices, `a[7]^=b[7]`, costs about two thirds of a loop's step, and one
+ * with four sources, `a[7]^=b[7]^c[7]^d[7]^e[7]`, about 2.4 single ones (docs/update.md,
+ * What it costs). The text stays in RAM while the download lasts: the rows decoder's boards have it.
  */
-function xorWords(a: Uint32Array, b: Uint32Array, n: number): void {
-  for (var w = 0; w < n; w += 4) { a[w] ^= b[w]; a[w + 1] ^= b[w + 1]; a[w + 2] ^= b[w + 2]; a[w + 3] ^= b[w + 3]; }
+function kernel(n: number, k: number): Xor {
+  for (var s = "", i = 0; i < n; i++) {
+    s += "a[" + i + "]^=b[" + i + "]";
+    for (var q = 1; q < k; q++) s += "^" + "cde"[q - 1] + "[" + i + "]";
+    s += ";";
+  }
+  return Function("a", "b", "c", "d", "e", s) as Xor;
 }
 
 /**
@@ -192,36 +203,39 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
   var bits = new Uint32Array(0), row = new Uint32Array(1), colPiv = new Int16Array(1);
   // the pivot rows the last offer's row was reduced by
   var used = new Int16Array(rows), nu = 0, deg = 0;
-  // per slot: the row's pivot column (-1: none), its block, the repair index it was built from
-  var pcol = new Int16Array(rows), dat: (Uint32Array | null)[] = [], have = new Uint16Array(rows);
-  // block buffers: whole 16-byte groups of words for xorWords
-  var bw = ((blockSize + 15) >> 4) << 2, tmp = new Uint32Array(bw), tmp8 = new Uint8Array(tmp.buffer);
+  // per slot: the row's pivot column (-1: none), its block, the repair index it was built
+  // from; and the slots with a row (live[0 .. nl-1])
+  var pcol = new Int16Array(rows), dat: (Uint32Array | null)[] = [], have = new Uint16Array(rows), live = new Int16Array(rows), nl = 0;
+  // block words; the XOR kernels; four buffers for held blocks read from flash, and the
+  // sources waiting to go into a block (keep)
+  var bw = (blockSize + 3) >> 2, x1 = kernel(bw, 1), x4 = kernel(bw, 4);
+  var tq: Uint32Array[] = [], t8: Uint8Array[] = [], pd: Uint32Array[] = [], np = 0, q: number;
+  for (q = 0; q < 4; q++) t8[q] = new Uint8Array((tq[q] = new Uint32Array(bw)).buffer);
   var work: DecodeWork = { cleanXors: 0, rowXors: 0, reads: 0 }, lastJ = 0;
 
-  /** XORs held block b (read, zero padded) into `into`. */
-  function clean(into: Uint32Array, readBlock: (i: number) => Uint8Array, b: number): void {
-    var d = readBlock(b);
-    tmp8.set(d);
-    for (var z = d.length; z < tmp8.length; z++) tmp8[z] = 0;
-    xorWords(into, tmp, bw);
+  /** Held block b read (zero padded) into buffer q. */
+  function load(q: number, readBlock: (i: number) => Uint8Array, b: number): Uint32Array {
+    var d = readBlock(b), t = t8[q];
+    t.set(d);
+    for (var z = d.length; z < t.length; z++) t[z] = 0;
     work.reads++;
-    work.cleanXors++;
+    return tq[q];
   }
 
   /**
    * Repair block j's row over the columns not yet held, reduced against the pivots, into
    * `row`; the pivot rows used go into `used` (for `keep`, which reduces the block alike).
-   * Returns whether anything is left.
+   * A pivot row has no other pivot column, so the pivots the row is reduced by are the ones
+   * of its own set, and XORing them in adds none. Returns whether anything is left.
    */
   function reduce(j: number): boolean {
     var w: number, c: number, s: number, left = 0;
     for (w = 0; w < words; w++) row[w] = 0;
-    for (var i = 0, d = (deg = gen.set(j)); i < d; i++) if ((c = col[gen.out[i]]) >= 0) row[c >> 5] ^= 1 << (c & 31);
-    // a pivot row has no other pivot column: XORing it in clears its pivot and adds none
-    for (nu = 0, c = 0; c < m; c++) if (row[c >> 5] & (1 << (c & 31)) && (s = colPiv[c]) >= 0) {
-      for (w = 0; w < words; w++) row[w] ^= bits[s * words + w];
-      used[nu++] = s;
+    for (var i = 0, d = (deg = gen.set(j)), nu2 = 0; i < d; i++) if ((c = col[gen.out[i]]) >= 0) {
+      row[c >> 5] ^= 1 << (c & 31);
+      if ((s = colPiv[c]) >= 0) used[nu2++] = s;
     }
+    for (nu = nu2, i = 0; i < nu; i++) for (s = used[i] * words, w = 0; w < words; w++) row[w] ^= bits[s + w];
     for (w = 0; w < words; w++) left |= row[w];
     return left !== 0;
   }
@@ -231,38 +245,56 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
     var c = -1, t: number, w: number, o = s * words;
     for (w = 0; w < words && c < 0; w++) if (bits[o + w]) for (c = w << 5; !(bits[o + w] & (1 << (c & 31))); c++);
     if (c < 0) { dat[s] = null; return; }
-    for (t = 0; t < rows; t++) if (pcol[t] >= 0 && bits[t * words + (c >> 5)] & (1 << (c & 31))) {
+    for (var i = 0; i < nl; i++) if (bits[(t = live[i]) * words + (c >> 5)] & (1 << (c & 31))) {
       for (w = 0; w < words; w++) bits[t * words + w] ^= bits[o + w];
-      xorWords(dat[t] as Uint32Array, dat[s] as Uint32Array, bw);
+      x1(dat[t] as Uint32Array, dat[s] as Uint32Array);
       work.rowXors++;
     }
     pcol[s] = c;
     colPiv[c] = s;
     rank++;
+    live[nl++] = s;
   }
 
   /** Column c's block is held now: it leaves every row that has it. */
   function arrived(c: number, readBlock: (i: number) => Uint8Array): void {
-    var s = colPiv[c], t: number, loaded = false, bit = 1 << (c & 31);
+    var s = colPiv[c], t: number, i: number, b: Uint32Array | null = null, bit = 1 << (c & 31);
     col[miss[c]] = -1;
     known++;
-    for (t = 0; t < rows; t++) if (pcol[t] >= 0 && bits[t * words + (c >> 5)] & bit) {
-      // (the first row reads it into tmp; the others XOR tmp again)
-      if (!loaded) { clean(dat[t] as Uint32Array, readBlock, miss[c]); loaded = true; }
-      else { xorWords(dat[t] as Uint32Array, tmp, bw); work.cleanXors++; }
+    for (i = 0; i < nl; i++) if (bits[(t = live[i]) * words + (c >> 5)] & bit) {
+      // (read once, XORed into each)
+      x1(dat[t] as Uint32Array, b || (b = load(0, readBlock, miss[c])));
+      work.cleanXors++;
       bits[t * words + (c >> 5)] ^= bit;
     }
-    if (s >= 0) { colPiv[c] = -1; pcol[s] = -1; rank--; settle(s); }
+    if (s < 0) return;
+    colPiv[c] = pcol[s] = -1;
+    rank--;
+    for (i = 0; live[i] !== s; i++);
+    live[i] = live[--nl];
+    settle(s);
   }
 
   function keep(stored: number, data?: Uint8Array, readBlock?: (i: number) => Uint8Array): void {
     // the block as the row: the held blocks its set covers (the set is still in gen.out
     // from the offer) and the pivot rows the offer used, XORed out
     if (deg < 0) return;
-    var buf = new Uint32Array(bw);
+    // (the sources go in four at a time: pd[0 .. np-1] wait, a held block read into tq[np])
+    var buf = new Uint32Array(bw), i: number, b: number, z: Uint32Array;
     new Uint8Array(buf.buffer).set(data as Uint8Array);
-    for (var i = 0; i < deg; i++) if (col[gen.out[i]] < 0) clean(buf, readBlock as (i: number) => Uint8Array, gen.out[i]);
-    for (i = 0; i < nu; i++) { xorWords(buf, dat[used[i]] as Uint32Array, bw); work.rowXors++; }
+    for (i = 0; i < deg + nu; i++) {
+      if (i < deg) {
+        if (col[(b = gen.out[i])] >= 0) continue;
+        z = load(np, readBlock as (i: number) => Uint8Array, b);
+        work.cleanXors++;
+      } else {
+        z = dat[used[i - deg]] as Uint32Array;
+        work.rowXors++;
+      }
+      pd[np++] = z;
+      if (np > 3) { x4(buf, pd[0], pd[1], pd[2], pd[3]); np = 0; }
+    }
+    while (np) x1(buf, pd[--np]);
     have[stored] = lastJ;
     bits.set(row, stored * words);
     dat[stored] = buf;
@@ -292,7 +324,7 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
       for (c = 0; c < m; c++) colPiv[c] = -1;
       for (s = 0; s < rows; s++) { pcol[s] = -1; have[s] = FREE; }
       dat = [];
-      rank = known = 0;
+      rank = known = nl = 0;
       for (s = 0; s < n; s++) {
         have[s] = ids[s];
         if (ids[s] !== FREE && rank < m && reduce((lastJ = ids[s]))) keep(s, (readRepair as (s: number) => Uint8Array)(s), readBlock);

@@ -335,12 +335,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       var s = sess;
       if (!s || imageId !== s.imageId || st !== Us.DOWNLOADING && st !== Us.VERIFY_FAILED) { stats.outOfSession++; return Err.UPDATE_NO_SESSION; }
       if (j > 0x7fff || data.length !== s.blockSize) { stats.corrupt++; return Err.BAD_ARG; }
-      var free = -1;
-      for (var t = 0; t < room; t++) {
-        if (ids[t] === j) { stats.duplicate++; return 0; }
-        if (free < 0 && ids[t] === FREE) free = t;
-      }
-      var d = ready();
+      if (ids.indexOf(j) >= 0) { stats.duplicate++; return 0; }
+      var free = ids.indexOf(FREE), d = ready();
       // no room, or nothing new for this meter: not stored
       if (!d || free < 0 || !d.offer(j)) { stats.useless++; return 0; }
       var e = writeSlot(s.blockCount + free, data, j);

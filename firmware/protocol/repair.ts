@@ -57,7 +57,8 @@ export function repairSets(k: number): RepairSets {
       if (!x) x = 1;
       for (var i = 0; i < seen.length; i++) seen[i] = 0;
       while (n < d) {
-        x ^= x << 13; x >>>= 0;
+        // (x ^ x << 13 is the same 32 bits signed: >>> reads them unsigned)
+        x ^= x << 13;
         x ^= x >>> 17;
         x ^= x << 5; x >>>= 0;
         var b = x % k;
