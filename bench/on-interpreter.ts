@@ -132,9 +132,20 @@ export interface InterpreterFigures {
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
-/** The most decode work of the runs (the whole decode for results without it), in received blocks (null: no run decoded), and whether it is within `target`. */
+/**
+ * What issue 14's target counts of a run, in received blocks: the larger of the decode work
+ * (the decoder's own calls and the completing call) and the whole decode less receiving its
+ * repair frames (a received block each, as plain blocks would cost); the whole decode with
+ * its frames for results from before the decoder's calls were timed. Null: no decode.
+ */
+export function judgedBlocks(x: DecodeRun): number | null {
+  if (x.decodeWorkBlocks === null) return x.wholeBlocks;
+  return Math.max(x.decodeWorkBlocks, x.beyondReceivingBlocks ?? 0);
+}
+
+/** The most judged decode of the runs (judgedBlocks; null: no run decoded), and whether it is within `target`. */
 export function decodeVerdict(runs: DecodeRun[], target: number | null): { worst: number | null; met: boolean | null } {
-  const wholes = runs.map((x) => x.decodeWorkBlocks ?? x.wholeBlocks).filter((v): v is number => v !== null);
+  const wholes = runs.map(judgedBlocks).filter((v): v is number => v !== null);
   const worst = wholes.length ? Math.max(...wholes) : null;
   return { worst, met: target === null || worst === null ? null : worst <= target };
 }
@@ -361,11 +372,12 @@ export function interpreterSection(x: InterpreterFigures | null, rerun: boolean,
     `|---|${cols.map(() => "---:").join("|")}|---:|---|`,
     row("received block (a DATA_BLOCK frame, modem bytes to block stored), ms", (r) => ms(r.receivedBlockMs)),
     row("of it the receiver's block(), ms", (r) => ms(r.receiverBlockMs)),
-    row("**decode work, received blocks** (the decoder's calls in the kept repair frames: cleaning and reducing each block; and the completing call whole: recovered blocks written, digest checked)", (r) => (r.decodeWorkBlocks === null ? `${n0(r.wholeBlocks)} (whole, with its frames: measured before the decoder's calls were timed)` : n0(r.decodeWorkBlocks)), `<= ${DECODE_TARGET} (the worst run: ${n0(dv.worst)})`, verdict(dv.met)),
+    row("**the decode, received blocks** (the larger of the next two)", (r) => (r.decodeWorkBlocks === null ? `${n0(r.wholeBlocks)} (whole, with its frames: measured before the decoder's calls were timed)` : n0(judgedBlocks(r))), `<= ${DECODE_TARGET} (the worst run: ${n0(dv.worst)})`, verdict(dv.met)),
+    row("decode work, received blocks: the decoder's calls in the frames before the completing one (cleaning and reducing each kept block) and the completing call whole (recovered blocks written, digest checked)", (r) => n0(r.decodeWorkBlocks)),
     row("decode work, ms", (r) => ms(r.decodeWorkMs)),
+    row("the whole decode less receiving its repair frames (one received block each, as plain blocks), received blocks", (r) => n0(r.beyondReceivingBlocks)),
     row("whole decode with its frames, received blocks (the kept repair frames whole, each received and stored, + the completing call)", (r) => n0(r.wholeBlocks)),
     row("whole decode with its frames, ms", (r) => ms(r.wholeMs)),
-    row("whole decode less receiving its repair frames (one received block each), received blocks", (r) => n0(r.beyondReceivingBlocks)),
     row("the completing call, ms (received blocks)", (r) => (r.completingMs === null ? "no decode" : `${ms(r.completingMs)} (${n0(r.completingBlocks)}), via ${r.completingVia}`)),
     row("kept repair blocks", (r) => String(r.keptN)),
     row("each kept repair block's call, mean / max ms", (r) => `${ms(r.keptMeanMs)} / ${ms(r.keptMaxMs)}`),

@@ -270,8 +270,8 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
     if (s < 0) return;
     colPiv[c] = pcol[s] = -1;
     rank--;
-    for (i = 0; live[i] !== s; i++);
-    live[i] = live[--nl];
+    for (i = 0; i < nl && live[i] !== s; i++);
+    if (i < nl) live[i] = live[--nl];
     settle(s);
   }
 
@@ -282,6 +282,7 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
     // (the sources go in four at a time: pd[0 .. np-1] wait, a held block read into tq[np])
     var buf = new Uint32Array(bw), i: number, b: number, z: Uint32Array;
     new Uint8Array(buf.buffer).set(data as Uint8Array);
+    np = 0;
     for (i = 0; i < deg + nu; i++) {
       if (i < deg) {
         if (col[(b = gen.out[i])] >= 0) continue;
@@ -298,6 +299,8 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
     have[stored] = lastJ;
     bits.set(row, stored * words);
     dat[stored] = buf;
+    // (a second keep without an offer keeps nothing)
+    deg = -1;
     settle(stored);
   }
 

@@ -159,7 +159,7 @@ describe("the campaign benchmark", () => {
     const line = (start: string) => section.split("\n").find((l) => l.startsWith(start));
     // figures from before the decoder's calls were timed: the whole decode with its frames is judged, and says so
     const was = "(whole, with its frames: measured before the decoder's calls were timed)";
-    expect(line("| **decode work, received blocks**")).toBe(`| **decode work, received blocks** (the decoder's calls in the kept repair frames: cleaning and reducing each block; and the completing call whole: recovered blocks written, digest checked) | 1,279 ${was} | 1,618 ${was} | 336 ${was} | <= 200 (the worst run: 1,618) | **not met** |`);
+    expect(line("| **the decode, received blocks**")).toBe(`| **the decode, received blocks** (the larger of the next two) | 1,279 ${was} | 1,618 ${was} | 336 ${was} | <= 200 (the worst run: 1,618) | **not met** |`);
     expect(line("| whole decode with its frames, received blocks")).toContain("| 1,279 | 1,618 | 336 |");
     expect(line("| each kept repair block's call, mean / max received blocks")).toBe("| each kept repair block's call, mean / max received blocks | 18 / 31 | 18 / 31 | 18 / 31 |  |  |");
     expect(line("| the concentrator's repair block at the campaign's degree")).toBe("| the concentrator's repair block at the campaign's degree, ms (received blocks) | 271.5 at degree 23 (247) | 271.5 at degree 23 (247) | 271.5 at degree 39 (247) |  |  |");
@@ -172,8 +172,8 @@ describe("the campaign benchmark", () => {
 
   it("computes each verdict from the figures against the issues' targets, not from the verdicts stored", () => {
     const x: InterpreterFigures = structuredClone(PREVIOUS);
-    x.decode.runs = [decodeRun(1, 250, { decodeWorkBlocks: 150 }), decodeRun(2, 260, { decodeWorkBlocks: 199.6 })];
-    x.decodeOriginal!.runs = [decodeRun(1, 40, { decodeWorkBlocks: 30 })];
+    x.decode.runs = [decodeRun(1, 250, { decodeWorkBlocks: 150, beyondReceivingBlocks: 120 }), decodeRun(2, 260, { decodeWorkBlocks: 180, beyondReceivingBlocks: 199.6 })];
+    x.decodeOriginal!.runs = [decodeRun(1, 40, { decodeWorkBlocks: 30, beyondReceivingBlocks: 10 })];
     x.memory.coded[1].livePeakWithLayoutOriginal = 2481; // the stored met: true is not what the section says
     x.bootMemory.packed.original = 2757;
     const md = interpreterSection(x, true, "docs/benchmarks.json").join("\n");
@@ -207,12 +207,20 @@ describe("the campaign benchmark", () => {
     expect([f.worstBlocks, f.met]).toEqual([360, false]);
     const g = decodeSummary({ ...framed, runs: [{ ...framed.runs[0], result: { ...framed.runs[0].result, frameMs: { mean: 20, max: 40, n: 225 } } }] }, 200);
     expect([g.worstBlocks, g.met]).toEqual([180, true]);
-    // the decoder's own calls timed: the target counts them and the completing call, not the frames' receiving and storing
-    const h = decodeSummary({ ...framed, runs: [{ ...framed.runs[0], result: { ...framed.runs[0].result, decoderMs: { sum: 1600, n: 85 } } }] }, 200);
-    expect(h.runs.map((r) => [r.decodeWorkMs, r.decodeWorkBlocks, r.wholeBlocks, r.beyondReceivingBlocks])).toEqual([[1800, 180, 360, 274]]);
-    expect([h.worstBlocks, h.met]).toEqual([180, true]);
-    const over = decodeSummary({ ...framed, runs: [{ ...framed.runs[0], result: { ...framed.runs[0].result, decoderMs: { sum: 1900, n: 85 } } }] }, 200);
+    // the decoder's own calls timed: the target counts the larger of them with the completing call (the decode work)
+    // and the whole decode less receiving its frames (a received block each); not the frames' receiving and storing
+    const timed = (keptSum: number, decoderSum: number) => decodeSummary({ ...framed, runs: [{ ...framed.runs[0], result: { ...framed.runs[0].result, keptMs: { mean: keptSum / 85, max: 40, n: 85, sum: keptSum }, decoderMs: { sum: decoderSum, n: 85 } } }] }, 200);
+    const h = timed(2500, 1600);
+    expect(h.runs.map((r) => [r.decodeWorkMs, r.decodeWorkBlocks, r.wholeBlocks, r.beyondReceivingBlocks])).toEqual([[1800, 180, 270, 184]]);
+    expect([h.worstBlocks, h.met]).toEqual([184, true]);
+    const over = timed(2500, 1900);
     expect([over.worstBlocks, over.met]).toEqual([210, false]);
+    // the whole decode less receiving its frames counts when it is the larger
+    const beyond = timed(2550, 900);
+    expect(beyond.runs.map((r) => [r.decodeWorkBlocks, r.beyondReceivingBlocks, r.wholeBlocks])).toEqual([[110, 189, 275]]);
+    expect([beyond.worstBlocks, beyond.met]).toEqual([189, true]);
+    const beyondOver = timed(2975, 900);
+    expect([beyondOver.worstBlocks, beyondOver.met]).toEqual([231.5, false]);
   });
 
   it("summarises memory.ts's JSON (the worst coded peak with layout against 2,480) and runs it again only for garbled replies", () => {
