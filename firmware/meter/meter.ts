@@ -174,15 +174,16 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     if (req.mode === P.TO_METER) send(req.src, type, body);
   }
 
-  function error(req: Msg, code: number): void {
+  /** ACK, or ERROR with `code` (ACK's layout has no code: the encoder writes the fields a layout names). */
+  function ack(req: Msg, code: number): void {
     // a keyed meter's lastError records only what an authenticated command caused (anyone may broadcast)
-    if (req.mode === P.TO_METER || !guard.keyed) lastError = code;
-    reply(req, T.ERROR, { refType: req.type, refSeq: req.seq, code: code });
+    if (code && (req.mode === P.TO_METER || !guard.keyed)) lastError = code;
+    reply(req, code ? T.ERROR : T.ACK, { refType: req.type, refSeq: req.seq, code: code });
   }
 
-  function ack(req: Msg, code: number): void {
-    if (code) error(req, code);
-    else reply(req, T.ACK, { refType: req.type, refSeq: req.seq });
+  /** A DEFICIT's body before the receiver fills it in. */
+  function deficitOf(imageId: number, st: number): any {
+    return { imageId: imageId, state: st, received: 0, needed: 0, room: 0, code: 0 };
   }
 
   function restart(): void {
@@ -243,8 +244,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       receiver.report(body);
     } else {
       t = T.DEFICIT;
-      body = { imageId: imageId, state: st, received: 0, needed: 0, room: 0, code: 0 };
-      receiver.deficit(body);
+      receiver.deficit(body = deficitOf(imageId, st));
     }
     if (at < 0) reply(m, t, body);
     // the slot counts from the list's arrival: the work above (a decoder rebuild for the
@@ -300,7 +300,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           var p = metering.profile(b.from, b.count);
           var r0 = metering.register();
           reply(m, T.PROFILE, { obis: r0.obis, unit: r0.unit, scaler: r0.scaler, start: p ? p.start : b.from, period: p ? p.period : metering.settings.intervalS, slots: p ? p.slots : [] });
-        } else error(m, Err.BAD_ARG);
+        } else ack(m, Err.BAD_ARG);
         break;
       case T.IDENTIFY:
         var groups: any[] = [];
@@ -324,7 +324,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.CONFIG_GET:
         var v = metering.getSetting(b.key);
         if (v) reply(m, T.CONFIG_VALUE, { key: b.key, value: v });
-        else error(m, Err.CONFIG_UNKNOWN_KEY);
+        else ack(m, Err.CONFIG_UNKNOWN_KEY);
         break;
       case T.CONFIG_SET:
         // (HOME: the ack goes to the concentrator that asked, the frames after it come from the new one only)
@@ -402,7 +402,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // the control: its code), and with who = UNFINISHED every meter whose download is not
         // complete (its deficit). Finished meters stay silent; silence proves nothing, the
         // concentrator's read-back does.
-        var gs = receiver.session(), gst = receiver.state(), d: any = { imageId: b.imageId, state: gst, received: 0, needed: 0, room: 0, code: 0 };
+        var gs = receiver.session(), gst = receiver.state(), d = deficitOf(b.imageId, gst);
         if (gs && gs.imageId === b.imageId) {
           if (b.who !== Who.UNFINISHED || gst === Us.VERIFIED || gst === Us.ACTIVATING) break;
           receiver.deficit(d);
@@ -428,10 +428,10 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.ACTIVATE:
         if (b.at === 0) { ack(m, activateNow(b.imageId)); break; }
-        if (!metering.wallTime()) { error(m, Err.CLOCK_NOT_SET); break; }
+        if (!metering.wallTime()) { ack(m, Err.CLOCK_NOT_SET); break; }
         var ss = receiver.session();
-        if (!ss || ss.imageId !== b.imageId) { error(m, Err.UPDATE_NO_SESSION); break; }
-        if (receiver.state() !== Us.VERIFIED) { error(m, Err.UPDATE_NOT_VERIFIED); break; }
+        if (!ss || ss.imageId !== b.imageId) { ack(m, Err.UPDATE_NO_SESSION); break; }
+        if (receiver.state() !== Us.VERIFIED) { ack(m, Err.UPDATE_NOT_VERIFIED); break; }
         activateAt = b.at;
         activateImage = b.imageId;
         ack(m, 0);
@@ -443,12 +443,12 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         ack(m, guard.authorise(b, b.kind, b.tag, b.key));
         break;
       case T.CONFIRM:
-        if (b.imageId !== runningImage) { error(m, Err.UPDATE_NO_SESSION); break; }
+        if (b.imageId !== runningImage) { ack(m, Err.UPDATE_NO_SESSION); break; }
         confirm();
         ack(m, 0);
         break;
       default:
-        error(m, Err.UNSUPPORTED);
+        ack(m, Err.UNSUPPORTED);
     }
   }
 
