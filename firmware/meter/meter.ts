@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { getU16 } from "../common/bytes";
+import { getU16, putU16 } from "../common/bytes";
 import { APP_HEADER_SIZE } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
@@ -120,8 +120,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   function confirm(): void {
     if (confirmed) return;
     var b = new Uint8Array(2);
-    b[0] = runningImage & 0xff;
-    b[1] = runningImage >> 8;
+    putU16(b, 0, runningImage);
     journal.append(REC_CONFIRM, b);
     confirmed = true;
     metering.event(Ev.FW_CONFIRMED, version);
@@ -377,8 +376,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.DATA_BLOCK:
       case T.REPAIR_BLOCK:
         var wasVerified = receiver.state() === Us.VERIFIED;
-        if (m.type === T.DATA_BLOCK) receiver.block(b.imageId, b.index, b.data);
-        else receiver.repair(b.imageId, b.index, b.data);
+        (m.type === T.DATA_BLOCK ? receiver.block : receiver.repair)(b.imageId, b.index, b.data);
         // the block that verified the image
         if (!wasVerified && receiver.state() === Us.VERIFIED) metering.event(Ev.FW_READY, receiver.session()!.version);
         break;

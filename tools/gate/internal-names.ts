@@ -35,7 +35,7 @@ export const INTERNAL_NAMES = [
   "pos", "buf", "counter", "malformed", "inGroup", "lastDecodeError", "decodeErrors", "notForUs",
   "queueFull", "sendFailed", "lastLength", "maxPayload", "badChecksum", "rxGarbage", "garbage", "rxFrames", "rxBad",
   "txFrames", "txFailed", "txOption", "retries", "attempts", "resets",
-  "keyed", "grant", "authorise", "derive", "problem", "lastAccepted", "highest", "blockKey",
+  "keyed", "grant", "authorise", "derive", "problem", "highest", "blockKey",
   // the message header and the byte cursor (codec.ts: the header is fixed bytes, never a layout's field)
   "type", "seq", "src", "mode", "dst", "body", "mac", "err",
   // the HAL and the board profile's pins (hal/types.ts, hal/espruino), framers, digest chain, counters
