@@ -21,7 +21,7 @@ import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { eventOf, Metering, Pr, Rec, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
 import { Outcome, readOutcome } from "./trial";
-import { REC_ACTIVATE, REC_CONFIRM, WATCHDOG_S } from "../common/update-image";
+import { REC_ACTIVATE, REC_CONFIRM, WATCHDOG_S, type Session } from "../common/update-image";
 import { floorKeeper, type AuthoriserFactory } from "./authorise";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../common/hmac";
 import type { DecoderOf } from "./decoder";
@@ -352,15 +352,17 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.UPDATE_CONTROL:
         // a control to this meter or one of its groups selects it; a broadcast one needs a select
         if (m.mode === P.TO_ALL && selected !== b.imageId) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
-        // a keyed meter takes an activation time only from a control addressed to it (authenticated)
-        var ns = {
-          imageId: b.imageId, version: b.version, board: b.board, size: b.size, blockSize: b.blockSize,
-          blockCount: b.blockCount, activateAt: guard.keyed && !unicast ? 0 : b.activateAt, digest: new Uint8Array(b.digest),
-        };
+        // the control's body becomes the session (a new object each frame): `start` taken off (the
+        // session holds its fields only), the digest copied out of the frame buffer, and a keyed
+        // meter takes an activation time only from a control addressed to it (authenticated)
+        var ns: Session = b, begin = b.start === 1;
+        delete b.start;
+        b.digest = new Uint8Array(b.digest);
+        if (guard.keyed && !unicast) b.activateAt = 0;
         // a keyed meter downloads only what the head-end authorised for it
         var grant = guard.keyed ? guard.grant(ns) : 0;
         var was = receiver.session();
-        var code = guard.keyed && !grant ? Err.AUTH_NO_TAG : receiver.control(ns, b.start === 1, grant === TAG_ROLLBACK);
+        var code = guard.keyed && !grant ? Err.AUTH_NO_TAG : receiver.control(ns, begin, grant === TAG_ROLLBACK);
         // events: a new download, or a refusal (once for the same image and code; on a keyed
         // meter only an authenticated one: a stranger's broadcasts write no flash)
         if (code) {

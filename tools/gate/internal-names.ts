@@ -40,7 +40,9 @@ export const INTERNAL_NAMES = [
   "type", "seq", "src", "mode", "dst", "body", "mac", "err",
   // the HAL and the board profile's pins (hal/types.ts, hal/espruino), framers, digest chain, counters
   "system", "pulse", "led", "uart", "treq", "resetn", "pulsePin", "onData", "mapped", "feed", "step",
-  "erases", "naks", "units", "stored", "corrupt",
+  "erases", "naks", "units", "stored", "corrupt", "torn",
+  // the endpoint's handlers: its authentication and its concentrator's settings (endpoint.ts EndpointHandlers)
+  "auth", "peer",
 ];
 
 /**
