@@ -82,12 +82,11 @@ function broadcastOk(type: number): boolean {
  * that refuses the command) makes them `k`'s before it is taken (firmware/meter/authorise.ts).
  */
 export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: (rx: number, tx: number) => number, blockKey: () => Uint8Array | null,
-  next?: () => LinkKeys | null, commit?: () => number): LinkAuth & { lastAccepted(): number } {
+  next?: () => LinkKeys | null, commit?: () => number): LinkAuth {
   // `answering`: the last frame for us was a command it accepted (its reply may be signed);
   // `stale`: the counter of a command whose MAC checked but whose counter was used (-1: none)
   var last = rx0, rxHw = rx0, tx = tx0, txHw = tx0, req = 0, answering = false, stale = -1;
   return {
-    lastAccepted: function () { return last; },
     seal: function (m) {
       m.flags &= ~P.FLAG_AUTH;
       if (m.type === T.ERROR && m.body && m.body.code === Err.AUTH_REPLAY && stale >= 0) {

@@ -74,15 +74,11 @@ export interface EndpointHandlers {
 }
 
 export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): Endpoint {
-  var bufs: Uint8Array[] = [];
-  var lens: number[] = [];
-  var types: number[] = [];
-  var seqs: number[] = [];
+  // each queued frame's buffer, and its length, type and seq (three numbers a slot in one array)
+  var bufs: Uint8Array[] = [], meta: number[] = [];
   for (var i = 0; i < queueLen; i++) {
     bufs.push(new Uint8Array(P.MAX_FRAME));
-    lens.push(0);
-    types.push(0);
-    seqs.push(0);
+    meta.push(0, 0, 0);
   }
   var head = 0, count = 0, busy = false, isReady = false, last = 0;
   var modem: Modem | null = null;
@@ -91,7 +87,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
 
   function pump(): void {
     if (busy || !count || !modem || !isReady) return;
-    var err = modem.send(bufs[head], lens[head]);
+    var err = modem.send(bufs[head], meta[head * 3]);
     if (err) {
       // the driver refused outright (not ready): drop this frame so the queue cannot jam
       done(err);
@@ -101,7 +97,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
   }
 
   function done(err: number): void {
-    var t = types[head], s = seqs[head];
+    var t = meta[head * 3 + 1], s = meta[head * 3 + 2];
     head = (head + 1) % queueLen;
     count--;
     busy = false;
@@ -170,10 +166,9 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
       var n = encodeMsg(m, bufs[slot]);
       if (n < 0) return -n;
       if (h.auth && (m.flags & P.FLAG_AUTH)) h.auth.sign(bufs[slot], n);
-      lens[slot] = n;
-      last = n;
-      types[slot] = m.type;
-      seqs[slot] = m.seq;
+      meta[slot * 3] = last = n;
+      meta[slot * 3 + 1] = m.type;
+      meta[slot * 3 + 2] = m.seq;
       count++;
       pump();
       return 0;

@@ -112,13 +112,12 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
   if (ar && ar.length !== Ar.LEN) ar = null;
   var blockKey = ar ? ar.subarray(Ar.KEY, Ar.VERSION) : null, highest = ar ? getU32(ar, Ar.VERSION) : 0;
   if (h && root) {
-    var hm: Hmac = h;
-    authKey = authKeyOf(hm, root);
+    authKey = authKeyOf(h, root);
     var ctr = journal.read(REC_COUNTER);
     var marks = new Uint8Array(8);
-    lk = linkKeysOf(hm, root);
-    if (next && getU32(next, 0) > getU32(cur!, 0)) nextKeys = linkKeysOf(hm, next.subarray(Kr.ROOT));
-    link = meterAuth(hm, lk, ctr ? getU32(ctr, 0) : 0, ctr && ctr.length >= 8 ? getU32(ctr, 4) : 0, function (rx, tx) {
+    lk = linkKeysOf(h, root);
+    if (next && getU32(next, 0) > getU32(cur!, 0)) nextKeys = linkKeysOf(h, next.subarray(Kr.ROOT));
+    link = meterAuth(h, lk, ctr ? getU32(ctr, 0) : 0, ctr && ctr.length >= 8 ? getU32(ctr, 4) : 0, function (rx, tx) {
       putU32(marks, 0, rx);
       putU32(marks, 4, tx);
       return journal.append(REC_COUNTER, marks);
@@ -137,11 +136,11 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     return 0;
   }
   if (!link) return base;
-  var input = new Uint8Array(TAG_INPUT), expect = new Uint8Array(TAG_SIZE), hm2: Hmac = h as Hmac, ak = authKey as Uint8Array;
+  var input = new Uint8Array(TAG_INPUT), expect = new Uint8Array(TAG_SIZE);
   /** True when tag[at..] is the head-end's for image `s` of this kind with block key `bk` (a rollback's from the floor the meter has now). */
   function tagOk(s: TagImage, kind: number, tag: Uint8Array, at: number, bk: Uint8Array): boolean {
     tagInput(input, kind, s, meterId, kind === TAG_ROLLBACK ? base.floor() : 0, bk);
-    hm2.mac(ak, input, TAG_INPUT, expect, 0, TAG_SIZE);
+    h!.mac(authKey!, input, TAG_INPUT, expect, 0, TAG_SIZE);
     return sameBytes(expect, 0, tag, at, TAG_SIZE);
   }
   var a: Authoriser = {
@@ -154,7 +153,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       if ((kind !== TAG_INSTALL && kind !== TAG_ROLLBACK) || s.digest.length !== 32 || tag.length !== TAG_SIZE || !wrapped || wrapped.length !== KEY_SIZE || !s.imageId) return Err.BAD_ARG;
       // kept: kind | tag | block key | version; grant() checks the tag again against each control
       var rec = new Uint8Array(Ar.LEN), bk = rec.subarray(Ar.KEY, Ar.VERSION);
-      wrapKey(hm2, ak, tag, wrapped, bk);
+      wrapKey(h!, authKey!, tag, wrapped, bk);
       if (!tagOk(s, kind, tag, 0, bk)) return Err.AUTH_BAD_TAG;
       rec[0] = kind;
       rec.set(tag, 1);
@@ -192,16 +191,16 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       if (nextKeys && g < getU32(next!, 0)) return Err.AUTH_KEY_STALE;
       var rec = new Uint8Array(Kr.LEN), nk = rec.subarray(Kr.ROOT), tag = v.subarray(Kv.TAG, Kv.LEN);
       putU32(rec, 0, g);
-      wrapKey(hm2, ak, tag, v.subarray(Kv.WRAPPED, Kv.TAG), nk);
+      wrapKey(h!, authKey!, tag, v.subarray(Kv.WRAPPED, Kv.TAG), nk);
       rotationInput(input, meterId, g, nk);
-      hm2.mac(ak, input, TAG_INPUT, expect, 0, TAG_SIZE);
+      h!.mac(authKey!, input, TAG_INPUT, expect, 0, TAG_SIZE);
       if (!sameBytes(expect, 0, tag, 0, TAG_SIZE)) return Err.AUTH_BAD_TAG;
       // the same one again: kept already
       if (nextKeys && sameBytes(next!, 0, rec, 0, Kr.LEN)) return 0;
       var e = kl.append(Kr.NEXT, rec);
       if (e) return e;
       next = rec;
-      nextKeys = linkKeysOf(hm2, nk);
+      nextKeys = linkKeysOf(h!, nk);
       return 0;
     };
   }

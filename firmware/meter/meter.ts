@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { getU16 } from "../common/bytes";
+import { getU16, putU16 } from "../common/bytes";
 import { APP_HEADER_SIZE } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
@@ -21,7 +21,7 @@ import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { eventOf, Metering, Pr, Rec, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
 import { Outcome, readOutcome } from "./trial";
-import { REC_ACTIVATE, REC_CONFIRM, WATCHDOG_S } from "../common/update-image";
+import { REC_ACTIVATE, REC_CONFIRM, WATCHDOG_S, type Session } from "../common/update-image";
 import { floorKeeper, type AuthoriserFactory } from "./authorise";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../common/hmac";
 import type { DecoderOf } from "./decoder";
@@ -120,8 +120,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   function confirm(): void {
     if (confirmed) return;
     var b = new Uint8Array(2);
-    b[0] = runningImage & 0xff;
-    b[1] = runningImage >> 8;
+    putU16(b, 0, runningImage);
     journal.append(REC_CONFIRM, b);
     confirmed = true;
     metering.event(Ev.FW_CONFIRMED, version);
@@ -174,15 +173,16 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     if (req.mode === P.TO_METER) send(req.src, type, body);
   }
 
-  function error(req: Msg, code: number): void {
+  /** ACK, or ERROR with `code` (ACK's layout has no code: the encoder writes the fields a layout names). */
+  function ack(req: Msg, code: number): void {
     // a keyed meter's lastError records only what an authenticated command caused (anyone may broadcast)
-    if (req.mode === P.TO_METER || !guard.keyed) lastError = code;
-    reply(req, T.ERROR, { refType: req.type, refSeq: req.seq, code: code });
+    if (code && (req.mode === P.TO_METER || !guard.keyed)) lastError = code;
+    reply(req, code ? T.ERROR : T.ACK, { refType: req.type, refSeq: req.seq, code: code });
   }
 
-  function ack(req: Msg, code: number): void {
-    if (code) error(req, code);
-    else reply(req, T.ACK, { refType: req.type, refSeq: req.seq });
+  /** A DEFICIT's body before the receiver fills it in. */
+  function deficitOf(imageId: number, st: number): any {
+    return { imageId: imageId, state: st, received: 0, needed: 0, room: 0, code: 0 };
   }
 
   function restart(): void {
@@ -243,8 +243,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       receiver.report(body);
     } else {
       t = T.DEFICIT;
-      body = { imageId: imageId, state: st, received: 0, needed: 0, room: 0, code: 0 };
-      receiver.deficit(body);
+      receiver.deficit(body = deficitOf(imageId, st));
     }
     if (at < 0) reply(m, t, body);
     // the slot counts from the list's arrival: the work above (a decoder rebuild for the
@@ -300,7 +299,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           var p = metering.profile(b.from, b.count);
           var r0 = metering.register();
           reply(m, T.PROFILE, { obis: r0.obis, unit: r0.unit, scaler: r0.scaler, start: p ? p.start : b.from, period: p ? p.period : metering.settings.intervalS, slots: p ? p.slots : [] });
-        } else error(m, Err.BAD_ARG);
+        } else ack(m, Err.BAD_ARG);
         break;
       case T.IDENTIFY:
         var groups: any[] = [];
@@ -324,7 +323,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.CONFIG_GET:
         var v = metering.getSetting(b.key);
         if (v) reply(m, T.CONFIG_VALUE, { key: b.key, value: v });
-        else error(m, Err.CONFIG_UNKNOWN_KEY);
+        else ack(m, Err.CONFIG_UNKNOWN_KEY);
         break;
       case T.CONFIG_SET:
         // (HOME: the ack goes to the concentrator that asked, the frames after it come from the new one only)
@@ -353,15 +352,17 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.UPDATE_CONTROL:
         // a control to this meter or one of its groups selects it; a broadcast one needs a select
         if (m.mode === P.TO_ALL && selected !== b.imageId) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
-        // a keyed meter takes an activation time only from a control addressed to it (authenticated)
-        var ns = {
-          imageId: b.imageId, version: b.version, board: b.board, size: b.size, blockSize: b.blockSize,
-          blockCount: b.blockCount, activateAt: guard.keyed && !unicast ? 0 : b.activateAt, digest: new Uint8Array(b.digest),
-        };
+        // the control's body becomes the session (a new object each frame): `start` taken off (the
+        // session holds its fields only), the digest copied out of the frame buffer, and a keyed
+        // meter takes an activation time only from a control addressed to it (authenticated)
+        var ns: Session = b, begin = b.start === 1;
+        delete b.start;
+        b.digest = new Uint8Array(b.digest);
+        if (guard.keyed && !unicast) b.activateAt = 0;
         // a keyed meter downloads only what the head-end authorised for it
         var grant = guard.keyed ? guard.grant(ns) : 0;
         var was = receiver.session();
-        var code = guard.keyed && !grant ? Err.AUTH_NO_TAG : receiver.control(ns, b.start === 1, grant === TAG_ROLLBACK);
+        var code = guard.keyed && !grant ? Err.AUTH_NO_TAG : receiver.control(ns, begin, grant === TAG_ROLLBACK);
         // events: a new download, or a refusal (once for the same image and code; on a keyed
         // meter only an authenticated one: a stranger's broadcasts write no flash)
         if (code) {
@@ -377,8 +378,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.DATA_BLOCK:
       case T.REPAIR_BLOCK:
         var wasVerified = receiver.state() === Us.VERIFIED;
-        if (m.type === T.DATA_BLOCK) receiver.block(b.imageId, b.index, b.data);
-        else receiver.repair(b.imageId, b.index, b.data);
+        (m.type === T.DATA_BLOCK ? receiver.block : receiver.repair)(b.imageId, b.index, b.data);
         // the block that verified the image
         if (!wasVerified && receiver.state() === Us.VERIFIED) metering.event(Ev.FW_READY, receiver.session()!.version);
         break;
@@ -402,7 +402,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // the control: its code), and with who = UNFINISHED every meter whose download is not
         // complete (its deficit). Finished meters stay silent; silence proves nothing, the
         // concentrator's read-back does.
-        var gs = receiver.session(), gst = receiver.state(), d: any = { imageId: b.imageId, state: gst, received: 0, needed: 0, room: 0, code: 0 };
+        var gs = receiver.session(), gst = receiver.state(), d = deficitOf(b.imageId, gst);
         if (gs && gs.imageId === b.imageId) {
           if (b.who !== Who.UNFINISHED || gst === Us.VERIFIED || gst === Us.ACTIVATING) break;
           receiver.deficit(d);
@@ -428,10 +428,10 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.ACTIVATE:
         if (b.at === 0) { ack(m, activateNow(b.imageId)); break; }
-        if (!metering.wallTime()) { error(m, Err.CLOCK_NOT_SET); break; }
+        if (!metering.wallTime()) { ack(m, Err.CLOCK_NOT_SET); break; }
         var ss = receiver.session();
-        if (!ss || ss.imageId !== b.imageId) { error(m, Err.UPDATE_NO_SESSION); break; }
-        if (receiver.state() !== Us.VERIFIED) { error(m, Err.UPDATE_NOT_VERIFIED); break; }
+        if (!ss || ss.imageId !== b.imageId) { ack(m, Err.UPDATE_NO_SESSION); break; }
+        if (receiver.state() !== Us.VERIFIED) { ack(m, Err.UPDATE_NOT_VERIFIED); break; }
         activateAt = b.at;
         activateImage = b.imageId;
         ack(m, 0);
@@ -443,12 +443,12 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         ack(m, guard.authorise(b, b.kind, b.tag, b.key));
         break;
       case T.CONFIRM:
-        if (b.imageId !== runningImage) { error(m, Err.UPDATE_NO_SESSION); break; }
+        if (b.imageId !== runningImage) { ack(m, Err.UPDATE_NO_SESSION); break; }
         confirm();
         ack(m, 0);
         break;
       default:
-        error(m, Err.UNSUPPORTED);
+        ack(m, Err.UNSUPPORTED);
     }
   }
 

@@ -266,8 +266,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     prof.append(Pr.EVENT, o);
     // an install's outcome is written once (the boot journal tells it at every start): kept as written
     if (code === Ev.FW_REVERTED || code === Ev.FW_FAILED) {
-      o[0] = data & 0xff;
-      o[1] = (data >> 8) & 0xff;
+      putU16(o, 0, data);
       regs.append(Rec.OUTCOME, o.subarray(0, 2));
     }
     return evn;

@@ -221,12 +221,14 @@ export const enum Id { MAX_METER = P.CONC_BASE - 1 }
  * stays in RAM (6 variables on the Original, measured with E.dumpVariables).
  */
 export function layoutOf(type: number): string | null {
+  // parts several layouts share, written once (locals: held only during the call)
+  var reg = "obis:O unit:B scaler:b ", id = "imageId:H", image = id + " version:I board:H size:I blockSize:H blockCount:H digest:D ";
   switch (type) {
     case T.READ_REQ: return "what:B obis:O from:I count:B";
-    case T.READINGS: return "time:I regs:L(obis:O unit:B scaler:b value:I status:B)";
-    case T.PROFILE: return "obis:O unit:B scaler:b start:I period:H slots:L(value:I status:B)";
+    case T.READINGS: return "time:I regs:L(" + reg + "value:I status:B)";
+    case T.PROFILE: return reg + "start:I period:H slots:L(value:I status:B)";
     case T.EVENTS: return "first:I last:I events:L(n:I code:B time:I data:I)";
-    case T.BILLING: return "time:I rate:B start:I regs:L(obis:O unit:B scaler:b value:I status:B at:I)";
+    case T.BILLING: return "time:I rate:B start:I regs:L(" + reg + "value:I status:B at:I)";
     case T.IDENTIFY: return "";
     case T.IDENTITY: return "kind:B board:H version:I imageId:H proto:B caps:B hw:V groups:L(group:I)";
     case T.STATUS_REQ: return "";
@@ -241,25 +243,25 @@ export function layoutOf(type: number): string | null {
     case T.ERROR: return "refType:B refSeq:H code:H";
     case T.DISCOVER: return "nonce:H slots:B slotMs:H unregistered:B";
     case T.DISCOVER_REPLY: return "nonce:H slot:B kind:B version:I home:H";
-    case T.UPDATE_SELECT: return "imageId:H op:B";
-    case T.UPDATE_CONTROL: return "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D activateAt:I start:B";
-    case T.DATA_BLOCK: return "imageId:H index:H data:R";
-    case T.STATUS_QUERY: return "imageId:H";
-    case T.STATUS_REPORT: return "imageId:H state:B received:H firstMissing:H form:B base:H covers:H map:R";
-    case T.DOWNLOAD_COMPLETE: return "imageId:H version:I";
-    case T.ACTIVATE: return "imageId:H at:I";
-    case T.ABORT: return "imageId:H reason:H";
-    case T.CONFIRM: return "imageId:H";
-    case T.UPDATE_RESULT: return "imageId:H version:I outcome:B code:H";
+    case T.UPDATE_SELECT: return id + " op:B";
+    case T.UPDATE_CONTROL: return image + "activateAt:I start:B";
+    case T.DATA_BLOCK: return id + " index:H data:R";
+    case T.STATUS_QUERY: return id;
+    case T.STATUS_REPORT: return id + " state:B received:H firstMissing:H form:B base:H covers:H map:R";
+    case T.DOWNLOAD_COMPLETE: return id + " version:I";
+    case T.ACTIVATE: return id + " at:I";
+    case T.ABORT: return id + " reason:H";
+    case T.CONFIRM: return id;
+    case T.UPDATE_RESULT: return id + " version:I outcome:B code:H";
     case T.VERSION_READ: return "";
     case T.VERSION: return "version:I imageId:H appCrc:I state:B";
-    case T.AUTHORIZE: return "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D kind:B tag:K key:K";
-    case T.REPAIR_BLOCK: return "imageId:H index:H data:R";
-    case T.GROUP_QUERY: return "imageId:H who:B slots:B slotMs:H";
-    case T.DEFICIT: return "imageId:H state:B received:H needed:H room:H code:H";
-    case T.SELECT_LIST: return "imageId:H ids:L(id:I)";
-    case T.AUTHORIZE_LIST: return "imageId:H version:I board:H size:I blockSize:H blockCount:H digest:D auths:L(id:I kind:B tag:K key:K)";
-    case T.RESULT_LIST: return "imageId:H lead:H slotMs:H ids:L(id:I)";
+    case T.AUTHORIZE: return image + "kind:B tag:K key:K";
+    case T.REPAIR_BLOCK: return id + " index:H data:R";
+    case T.GROUP_QUERY: return id + " who:B slots:B slotMs:H";
+    case T.DEFICIT: return id + " state:B received:H needed:H room:H code:H";
+    case T.SELECT_LIST: return id + " ids:L(id:I)";
+    case T.AUTHORIZE_LIST: return image + "auths:L(id:I kind:B tag:K key:K)";
+    case T.RESULT_LIST: return id + " lead:H slotMs:H ids:L(id:I)";
   }
   return null;
 }

@@ -135,21 +135,18 @@ var wc: Cursor = cur.cursor(new Uint8Array(0), 0, 0);
  * -PROTO_BAD_ADDRESS, -PROTO_TOO_LONG (over P.MAX_FRAME or over `out`).
  */
 export function encodeMsg(m: Msg, out: Uint8Array): number {
-  var layout = layoutOf(m.type);
-  if (layout === null) return -Err.PROTO_UNKNOWN_TYPE;
-  var spec: string = layout;
+  var spec = layoutOf(m.type);
+  if (spec === null) return -Err.PROTO_UNKNOWN_TYPE;
   if (!(m.mode === P.TO_METER || m.mode === P.TO_GROUP || m.mode === P.TO_ALL)) return -Err.PROTO_BAD_ADDRESS;
   var c = cur.reset(wc, out, 0, out.length < P.MAX_FRAME ? out.length : P.MAX_FRAME);
   var auth = (m.flags & P.FLAG_AUTH) !== 0;
   var bad = false;
   cur.putU8(c, P.VERSION);
   cur.putU8(c, m.type);
-  if (!putScalar(c, "B", m.flags) || !putScalar(c, "H", m.seq) || !putScalar(c, "I", m.src)) return -Err.PROTO_BAD_FIELD;
-  cur.putU8(c, m.mode);
-  if (!putScalar(c, "I", m.dst)) return -Err.PROTO_BAD_FIELD;
+  if (!putScalar(c, "B", m.flags) || !putScalar(c, "H", m.seq) || !putScalar(c, "I", m.src) || !putScalar(c, "B", m.mode) || !putScalar(c, "I", m.dst)) return -Err.PROTO_BAD_FIELD;
   var body = m.body || {};
   eachField(spec, function (name, k, s0, s1) {
-    var v = body[name];
+    var v = body[name], sp = spec!;
     if (k === "V" || k === "R") {
       if (!(v instanceof Uint8Array) || (k === "V" && v.length > 255)) return !(bad = true);
       if (k === "V") cur.putU8(c, v.length);
@@ -161,8 +158,8 @@ export function encodeMsg(m: Msg, out: Uint8Array): number {
         var rec = v[i];
         if (rec === null || typeof rec !== "object") return !(bad = true);
         for (var j = s0; j < s1 && !bad; j++) {
-          if (spec.charAt(j) !== ":") continue;
-          if (!putScalar(c, spec.charAt(j + 1), rec[fieldName(spec, s0, j)])) bad = true;
+          if (sp.charAt(j) !== ":") continue;
+          if (!putScalar(c, sp.charAt(j + 1), rec[fieldName(sp, s0, j)])) bad = true;
         }
       }
     } else if (!putScalar(c, k, v)) bad = true;
@@ -196,12 +193,11 @@ export function decodeMsg(frame: Uint8Array, len: number, m: Msg): number {
   m.src = cur.getU32(c);
   m.mode = cur.getU8(c);
   m.dst = cur.getU32(c);
-  m.body = {};
+  var body: any = m.body = {};
   if (version !== P.VERSION) return Err.PROTO_VERSION;
   if (m.mode > P.TO_ALL) return Err.PROTO_BAD_ADDRESS;
-  var layout = layoutOf(type);
-  if (layout === null) return Err.PROTO_UNKNOWN_TYPE;
-  var spec: string = layout;
+  var spec = layoutOf(type);
+  if (spec === null) return Err.PROTO_UNKNOWN_TYPE;
   m.counter = 0;
   m.mac = null;
   if (m.flags & P.FLAG_AUTH) {
@@ -209,14 +205,13 @@ export function decodeMsg(frame: Uint8Array, len: number, m: Msg): number {
     if (len < P.HEADER + P.TRAILER) return Err.TRUNCATED;
     c.end = len - P.TRAILER;
   }
-  var body: any = {};
-  m.body = body;
   eachField(spec, function (name, k, s0, s1) {
+    var sp = spec!;
     if (k === "V") body[name] = cur.getBytes(c, cur.getU8(c));
     else if (k === "R") body[name] = cur.getBytes(c, cur.remaining(c));
     else if (k === "L") {
       var n = cur.getU8(c);
-      if (n * recordWidth(spec as string, s0, s1) > cur.remaining(c)) {
+      if (n * recordWidth(sp, s0, s1) > cur.remaining(c)) {
         if (!c.err) c.err = Err.TRUNCATED;
         return false;
       }
@@ -224,8 +219,8 @@ export function decodeMsg(frame: Uint8Array, len: number, m: Msg): number {
       for (var i = 0; i < n; i++) {
         var rec: any = {};
         for (var j = s0; j < s1; j++) {
-          if (spec.charAt(j) !== ":") continue;
-          rec[fieldName(spec, s0, j)] = getScalar(c, spec.charAt(j + 1));
+          if (sp.charAt(j) !== ":") continue;
+          rec[fieldName(sp, s0, j)] = getScalar(c, sp.charAt(j + 1));
         }
         list.push(rec);
       }

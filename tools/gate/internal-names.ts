@@ -35,12 +35,14 @@ export const INTERNAL_NAMES = [
   "pos", "buf", "counter", "malformed", "inGroup", "lastDecodeError", "decodeErrors", "notForUs",
   "queueFull", "sendFailed", "lastLength", "maxPayload", "badChecksum", "rxGarbage", "garbage", "rxFrames", "rxBad",
   "txFrames", "txFailed", "txOption", "retries", "attempts", "resets",
-  "keyed", "grant", "authorise", "derive", "problem", "lastAccepted", "highest", "blockKey",
+  "keyed", "grant", "authorise", "derive", "problem", "highest", "blockKey",
   // the message header and the byte cursor (codec.ts: the header is fixed bytes, never a layout's field)
   "type", "seq", "src", "mode", "dst", "body", "mac", "err",
   // the HAL and the board profile's pins (hal/types.ts, hal/espruino), framers, digest chain, counters
   "system", "pulse", "led", "uart", "treq", "resetn", "pulsePin", "onData", "mapped", "feed", "step",
-  "erases", "naks", "units", "stored", "corrupt",
+  "erases", "naks", "units", "stored", "corrupt", "torn",
+  // the endpoint's handlers: its authentication and its concentrator's settings (endpoint.ts EndpointHandlers)
+  "auth", "peer",
 ];
 
 /**
