@@ -107,6 +107,12 @@ export function roomFor(blockCount: number, board = ROOM_BOARD, blockSize: numbe
   return { spareSlots: l.capacity - blockCount, rows: b.repairRows };
 }
 
+/** How many blocks of `blockSize` a board's update buffer holds (its slots with their marks, erase unit by unit). */
+export function bufferBlocks(board: string, blockSize: number = IMAGE_BLOCK): number {
+  const b = loadProfile(board);
+  return bufferLayout(b.regions.buffer!.addr, b.regions.buffer!.size, b.flash.eraseUnits[0].size, blockSize).capacity;
+}
+
 /** One campaign of `method` on the simulated line. */
 export function benchRow(meters: number, lossPct: number, method: Method, seed: number, scenario: "uniform" | "uneven" = "uniform", image?: BenchImage): Row {
   const uneven = scenario === "uneven";
@@ -201,7 +207,8 @@ export const PACKED_FRAMES_TARGET = 0.75;
 
 /** The packed rows' block frames against the plain image's, same bundle and method; `target` on the LINUX bundle's coded campaign. */
 export function packedFramesOf(rows: Row[]): { bundle: string; method: string; plain: number; packed: number; ratio: number; target: number | null; met: boolean | null }[] {
-  return rows.filter((r) => r.compressed).map((r) => {
+  // (a bundle whose plain image was not campaigned has nothing to compare its packed one with)
+  return rows.filter((r) => r.compressed && rows.some((q) => q.image === r.image && q.method === r.method && !q.compressed)).map((r) => {
     const plain = rows.find((q) => q.image === r.image && q.method === r.method && !q.compressed)!;
     const ratio = r.blockFrames / plain.blockFrames, judged = r.image === "LINUX meter" && r.method === "coded";
     return { bundle: r.image!, method: r.method, plain: plain.blockFrames, packed: r.blockFrames, ratio: +ratio.toFixed(4), target: judged ? PACKED_FRAMES_TARGET : null, met: judged ? ratio <= PACKED_FRAMES_TARGET : null };
@@ -266,7 +273,7 @@ function main({ values: o }: Parsed): void {
   // every built meter bundle, plain and packed; those named by --bundles campaigned both
   // ways at 1,000 meters and 10% loss
   const ratios = compressionOf();
-  const bundleRows: Row[] = [];
+  const bundleRows: Row[] = [], notSent: string[] = [];
   const bundles = (o.bundles as string) === "0" ? [] : (o.bundles as string).split(",");
   for (const board of bundles) {
     const c = ratios.find((x) => x.board === board);
@@ -274,6 +281,13 @@ function main({ values: o }: Parsed): void {
     if (!c) packImage(board, 2);
     const { plain, packed } = c!;
     for (const img of [{ board, compressed: false, bytes: plain, plainBytes: plain }, { board, compressed: true, bytes: packed, plainBytes: plain }]) {
+      // an image larger than the board's buffer is refused by its meters (UPDATE_TOO_LARGE): no campaign
+      const held = bufferBlocks(board);
+      if (Math.ceil(img.bytes / IMAGE_BLOCK) > held) {
+        notSent.push(`${board} meter ${img.compressed ? "packed" : "plain"} (${img.bytes} bytes, ${Math.ceil(img.bytes / IMAGE_BLOCK)} blocks): not campaigned, its buffer holds ${held} blocks of ${IMAGE_BLOCK} bytes and its meters refuse it (UPDATE_TOO_LARGE)${img.compressed ? "" : "; it takes the packed image"}.`);
+        process.stdout.write(`  ${notSent[notSent.length - 1]}\n`);
+        continue;
+      }
       for (const m of ["coded", "patent"] as const) {
         const r = benchRow(1000, 10, m, seed, "uniform", img);
         bundleRows.push(r);
@@ -321,6 +335,7 @@ function main({ values: o }: Parsed): void {
     "",
     ...bundleTableOf(bundleRows),
     "",
+    ...(notSent.length ? [...notSent.map((n) => `- ${n}`), ""] : []),
     ...packedFramesOf(bundleRows).filter((f) => f.target !== null).map((f) => `Target (issue 17): the ${f.bundle}'s ${f.method} campaign packed in at most ${f.target} of the plain image's block frames: ${f.packed} / ${f.plain} = ${f.ratio.toFixed(2)}, ${f.met ? "met" : "**not met**"}.`),
     "",
     "Compression of every shipped meter bundle (plain payload bytes; packed in the board's chunks, the header and chunk table included; compressed whole, for comparison):",

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { benchRow, limits, roomFor, smallestExchange, TRIES, LINE } from "../../bench/benchmark";
+import { benchRow, bufferBlocks, limits, roomFor, smallestExchange, TRIES, LINE } from "../../bench/benchmark";
 import { unicastCampaign } from "../../bench/unicast";
 import { decodeSummary, interpreterSection, memorySummary, onlyGarbledReplies, type DecodeRun, type InterpreterFigures } from "../../bench/on-interpreter";
 import type { MemoryFigures } from "../../bench/memory";
@@ -81,6 +81,19 @@ describe("the campaign benchmark", () => {
     expect(dead.failed).toBe(3);
     expect(dead.frames).toBe(3 * TRIES);
   });
+
+  it("does not campaign a real bundle's image its board's buffer cannot hold (the Original's plain program), and says so", () => {
+    // the Original's buffer (30 KiB, 2 KiB pages) holds 150 blocks of 200 bytes (10 a page): its plain program does not fit, its packed one does
+    expect([bufferBlocks("ESPRUINOBOARD"), bufferBlocks("LINUX") >= Math.ceil(40944 / 200)]).toEqual([150, true]);
+    const dir = mkdtempSync(join(tmpdir(), "bench-"));
+    const out = join(dir, "b.md"), json = join(dir, "b.json");
+    const log = execFileSync(process.execPath, ["--import", "tsx", "bench/benchmark.ts", "--meters", "10", "--loss", "5", "--uneven", "0", "--bundles", "ESPRUINOBOARD", "--out", out, "--json", json], { encoding: "utf8" });
+    expect(log).toMatch(/ESPRUINOBOARD meter plain \(\d+ bytes, \d+ blocks\): not campaigned, its buffer holds 150 blocks of 200 bytes and its meters refuse it \(UPDATE_TOO_LARGE\); it takes the packed image/);
+    const md = readFileSync(out, "utf8");
+    expect(md).toMatch(/- ESPRUINOBOARD meter plain .*not campaigned/);
+    expect(md.split("\n").filter((l) => l.startsWith("| ESPRUINOBOARD meter | packed |")).length).toBe(2);
+    expect(md.split("\n").filter((l) => l.startsWith("| ESPRUINOBOARD meter | plain |")).length).toBe(0);
+  }, 120_000);
 
   it("writes the table and the JSON rows to the files given; --help exits 0, a bad argument exits 2 with one line", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-"));
