@@ -10,7 +10,7 @@
  * - `rowsDecoder` (boards with RAM to spare): the block data is cleaned and reduced as it
  *   arrives, rows in RAM in reduced echelon form, so at full rank the decode only writes the
  *   recovered blocks. RAM: a block buffer per kept row.
- * - `decoder` with `solveStreamed` (the Original): bits only until full rank; then the
+ * - `decoder`, streamed (the Original): bits only until full rank; then the
  *   inverse of the rows' bit matrix, in bits (m x m), and each missing block in turn built in
  *   one block buffer from flash: the repair blocks its inverse row names, and the held blocks
  *   named by an odd number of their sets. RAM: one block buffer and two bit matrices,
@@ -30,22 +30,6 @@ export interface DecodeWork {
   cleanXors: number;
   rowXors: number;
   reads: number;
-}
-
-/** What the streamed solver needs from the decoder at full rank. */
-export interface Core {
-  k: number;
-  blockBytes: number;
-  /** Missing blocks, ascending (columns 0 .. m-1), and how many. */
-  miss: Uint16Array;
-  m: number;
-  /** Repair index stored in each spare slot, and the slot of each kept row (0 .. m-1). */
-  sid: Uint16Array;
-  pslot: Int16Array;
-  gen: RepairSets;
-  /** Column of block b among the missing blocks as they were at `rebuild` (-1: held). */
-  colOf(b: number): number;
-  work: DecodeWork;
 }
 
 /** A board's decoder for an image of k blocks of blockSize bytes, keeping at most `rows` repair blocks: `decoder` or `rowsDecoder`. */
@@ -102,7 +86,7 @@ function kernel(n: number, k: number): Xor {
 /**
  * The streamed decoder (the Original's, and the bench's model meters' ranks) for an image
  * of `k` blocks of `blockSize` bytes, keeping at most `rows` repair blocks (the meter's
- * room: spare slots, and what its RAM can hold): bits until full rank, then solveStreamed.
+ * room: spare slots, and what its RAM can hold): bits until full rank, then its solve streams the blocks.
  */
 export function decoder(k: number, blockSize: number, rows: number): Decoder {
   var gen: RepairSets = /*@__NOINLINE__*/ repairSets(k);
@@ -168,9 +152,59 @@ export function decoder(k: number, blockSize: number, rows: number): Decoder {
     lacking: function () { return m - rank; },
     offer: offer,
     keep: keep,
+    // Gauss-Jordan on the rows' m x m bit matrix gives its inverse; missing block c is then the
+    // XOR of the repair blocks row c of the inverse names, and of every held block an odd
+    // number of their sets name (each set's held part cancels in pairs). Built in one block
+    // buffer, straight from flash, and written; then the next. (Here, with the decoder's own
+    // names, rather than in a function of its own that an object of them is passed to: on the
+    // Original that object was about ten variables at the download's peak)
     solve: function (blockLength, readBlock, readRepair, write) {
       if (rank < m) return -1;
-      return /*@__NOINLINE__*/ solveStreamed({ k: k, blockBytes: blockSize, miss: miss, m: m, sid: sid, pslot: pslot, gen: gen, colOf: colOf, work: work }, blockLength, readBlock, readRepair, write);
+      var a = new Uint32Array(m * words), inv = new Uint32Array(m * words), r: number, w: number, i: number, c: number, b: number, d: number;
+      for (r = 0; r < m; r++) {
+        inv[r * words + (r >> 5)] = 1 << (r & 31);
+        d = gen.set(sid[pslot[r]]);
+        for (i = 0; i < d; i++) {
+          c = colOf(gen.out[i]);
+          if (c >= 0) a[r * words + (c >> 5)] ^= 1 << (c & 31);
+        }
+      }
+      // column c's pivot comes to row c; every other row with column c loses it (full rank:
+      // a row with the bit is always found at or below c)
+      for (c = 0; c < m; c++) {
+        // the pivot row: the first at or below c with bit c (d: its word offset); swapped in by XORs
+        for (b = c; !(a[b * words + (c >> 5)] & (1 << (c & 31))); b++);
+        if (b !== c) for (w = 0; w < words; w++) {
+          d = b * words + w; i = c * words + w;
+          a[d] ^= a[i]; a[i] ^= a[d]; a[d] ^= a[i];
+          inv[d] ^= inv[i]; inv[i] ^= inv[d]; inv[d] ^= inv[i];
+        }
+        for (r = 0; r < m; r++) if (r !== c && a[r * words + (c >> 5)] & (1 << (c & 31))) for (w = 0; w < words; w++) {
+          a[r * words + w] ^= a[c * words + w];
+          inv[r * words + w] ^= inv[c * words + w];
+        }
+      }
+      var acc = new Uint8Array(blockSize), odd = new Uint8Array((k + 7) >> 3);
+      for (c = 0; c < m; c++) {
+        for (i = 0; i < acc.length; i++) acc[i] = 0;
+        for (i = 0; i < odd.length; i++) odd[i] = 0;
+        for (r = 0; r < m; r++) if (inv[c * words + (r >> 5)] & (1 << (r & 31))) {
+          xorInto(acc, readRepair(pslot[r]));
+          work.reads++;
+          work.rowXors++;
+          d = gen.set(sid[pslot[r]]);
+          for (i = 0; i < d; i++) if ((b = gen.out[i]), colOf(b) < 0) odd[b >> 3] ^= 1 << (b & 7);
+        }
+        for (b = 0; b < k; b++) if (odd[b >> 3] & (1 << (b & 7))) {
+          xorInto(acc, readBlock(b));
+          work.reads++;
+          work.cleanXors++;
+        }
+        b = miss[c];
+        d = write(b, new Uint8Array(acc.buffer, 0, blockLength(b)));
+        if (d) return d;
+      }
+      return 0;
     },
   };
 }
@@ -355,58 +389,3 @@ export function rowsDecoder(k: number, blockSize: number, rows: number): Decoder
   };
 }
 
-/**
- * The solver for the Original's RAM: Gauss-Jordan on the rows' m x m bit matrix gives its
- * inverse; missing block c is then the XOR of the repair blocks row c of the inverse names,
- * and of every held block an odd number of their sets name (each set's held part cancels
- * in pairs). Built in one block buffer, straight from flash, and written; then the next.
- */
-export function solveStreamed(x: Core, blockLength: (i: number) => number, readBlock: (i: number) => Uint8Array, readRepair: (s: number) => Uint8Array, write: (i: number, data: Uint8Array) => number): number {
-  // (few names: each local is a variable for as long as the decode runs, at the download's peak)
-  var m = x.m, gen = x.gen, words = (m + 31) >> 5, a = new Uint32Array(m * words), inv = new Uint32Array(m * words);
-  var r: number, w: number, i: number, c: number, b: number, d: number;
-  for (r = 0; r < m; r++) {
-    inv[r * words + (r >> 5)] = 1 << (r & 31);
-    d = gen.set(x.sid[x.pslot[r]]);
-    for (i = 0; i < d; i++) {
-      c = x.colOf(gen.out[i]);
-      if (c >= 0) a[r * words + (c >> 5)] ^= 1 << (c & 31);
-    }
-  }
-  // column c's pivot comes to row c; every other row with column c loses it (full rank:
-  // a row with the bit is always found at or below c)
-  for (c = 0; c < m; c++) {
-    // the pivot row: the first at or below c with bit c (d: its word offset); swapped in by XORs
-    for (b = c; !(a[b * words + (c >> 5)] & (1 << (c & 31))); b++);
-    if (b !== c) for (w = 0; w < words; w++) {
-      d = b * words + w; i = c * words + w;
-      a[d] ^= a[i]; a[i] ^= a[d]; a[d] ^= a[i];
-      inv[d] ^= inv[i]; inv[i] ^= inv[d]; inv[d] ^= inv[i];
-    }
-    for (r = 0; r < m; r++) if (r !== c && a[r * words + (c >> 5)] & (1 << (c & 31))) for (w = 0; w < words; w++) {
-      a[r * words + w] ^= a[c * words + w];
-      inv[r * words + w] ^= inv[c * words + w];
-    }
-  }
-  var acc = new Uint8Array(x.blockBytes), odd = new Uint8Array((x.k + 7) >> 3);
-  for (c = 0; c < m; c++) {
-    for (i = 0; i < acc.length; i++) acc[i] = 0;
-    for (i = 0; i < odd.length; i++) odd[i] = 0;
-    for (r = 0; r < m; r++) if (inv[c * words + (r >> 5)] & (1 << (r & 31))) {
-      xorInto(acc, readRepair(x.pslot[r]));
-      x.work.reads++;
-      x.work.rowXors++;
-      d = gen.set(x.sid[x.pslot[r]]);
-      for (i = 0; i < d; i++) if ((b = gen.out[i]), x.colOf(b) < 0) odd[b >> 3] ^= 1 << (b & 7);
-    }
-    for (b = 0; b < x.k; b++) if (odd[b >> 3] & (1 << (b & 7))) {
-      xorInto(acc, readBlock(b));
-      x.work.reads++;
-      x.work.cleanXors++;
-    }
-    b = x.miss[c];
-    d = write(b, new Uint8Array(acc.buffer, 0, blockLength(b)));
-    if (d) return d;
-  }
-  return 0;
-}
