@@ -22,7 +22,7 @@
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU32, putU16, putU32 } from "../common/bytes";
-import type { RecordLog } from "../common/records";
+import { erased, type RecordLog } from "../common/records";
 import { eraseUnitAt, type Region } from "../common/layout";
 import {
   blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, encodeSession, markAddr,
@@ -112,8 +112,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   function scan(): void {
     var l = lay as BufferLayout, s = sess as Session, n = slotsUsed();
     // CRC of an erased slot, once per slot length (every image slot but the last, and every spare slot, is a full one)
-    var blankFull = native.crc32(blank(s.blockSize)), lastLen = slotLen(s.blockCount - 1);
-    var blankLast = native.crc32(blank(lastLen));
+    var blankFull = native.crc32(erased(s.blockSize)), lastLen = slotLen(s.blockCount - 1);
+    var blankLast = native.crc32(erased(lastLen));
     for (var u = 0; u * l.perUnit < n; u++) {
       var torn = false;
       for (var k = 0; k < l.perUnit; k++) {
@@ -133,13 +133,6 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (torn) eraseUnit(u);
     }
     dirty = true;
-  }
-
-  /** n bytes of 0xFF (made when needed, not kept: a block buffer held for good costs RAM at the download's peak). */
-  function blank(n: number): Uint8Array {
-    var b = new Uint8Array(n);
-    for (var i = 0; i < n; i++) b[i] = 0xff;
-    return b;
   }
 
   function eraseUnit(u: number): void {
@@ -181,7 +174,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     if (!inBuffer(at, n) || !inBuffer(mat, 4)) return Err.FLASH_OUTSIDE;
     // a block of whole words is written as it is; a shorter last one padded with 0xFF
     var slot = data;
-    if (n !== data.length) { slot = blank(n); slot.set(data); }
+    if (n !== data.length) { slot = erased(n); slot.set(data); }
     flash.write(at, slot);
     var mark = markFor(j, slot);
     if (markFor(j, flash.read(at, n)) !== mark) {
