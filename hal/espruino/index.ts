@@ -21,9 +21,10 @@ export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): F
 export function espruinoClock(): Clock {
   return {
     now: function () { return getTime() * 1000; },
-    setTimeout: function (fn, ms) { return setTimeout(fn, ms); },
-    setInterval: function (fn, ms) { return setInterval(fn, ms); },
-    clear: function (id) { clearTimeout(id); },
+    // the interpreter's own functions (they need no object; every caller passes their arguments)
+    setTimeout: setTimeout,
+    setInterval: setInterval,
+    clear: clearTimeout,
   };
 }
 
