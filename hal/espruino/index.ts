@@ -105,13 +105,14 @@ export function espruinoHal(b: EspruinoBoard): Hal {
       kick: function () { if (b.watchdog) E.kickWatchdog(); },
     },
     system: {
-      reset: function () { E.reboot(); },
+      // (the interpreter's functions themselves where they take what we pass: a wrapper costs bytes and variables)
+      reset: E.reboot,
       resetCause: function () { return ResetCause.UNKNOWN; },
       freeVariables: function () { return process.memory().free; },
     },
     native: {
       crc32: function (d) { return E.CRC32(d) >>> 0; },
-      bytesToString: function (d) { return E.toString(d); },
+      bytesToString: E.toString,
       sha256: b.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
     },
   };
