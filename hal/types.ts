@@ -40,7 +40,9 @@ export interface Uart {
  * Rules (a violation is a programming error: mocks throw, hardware corrupts):
  * - `addr` and `data.length` are multiples of geometry.writeAlign (4);
  * - each aligned word is written at most once between two erases of its unit;
- * - erase takes the start address of an erase unit.
+ * - erase takes the start address of an erase unit;
+ * - `read` and `mapped` work when called without their object (the flash guard,
+ *   firmware/common/flash-guard.ts, hands them on as they are).
  * A power cut may interrupt any write or erase: the bytes it touched are then undefined.
  */
 export interface Flash {

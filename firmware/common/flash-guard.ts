@@ -17,8 +17,9 @@ export function guardedFlash(flash: Flash, protectedRegions: Region[]): Flash {
   }
   return {
     geometry: flash.geometry,
-    read: function (addr, length) { return flash.read(addr, length); },
-    mapped: function (addr, length) { return flash.mapped(addr, length); },
+    // the HAL's own functions (called without their object: hal/types.ts Flash)
+    read: flash.read,
+    mapped: flash.mapped,
     write: function (addr, data) {
       check(addr, data.length);
       flash.write(addr, data);

@@ -91,8 +91,8 @@ function scanLog(load: (addr: number) => number, buf: Uint8Array, at: number, un
   return [seq, head, next];
 }
 
-/** `n` bytes as erased flash reads (0xFF): a function, so its loop's name is not the log's. */
-function erased(n: number): Uint8Array {
+/** `n` bytes as erased flash reads (0xFF): a function, so its loop's name is not the log's (the update's receiver makes its blank slots with it too). */
+export function erased(n: number): Uint8Array {
   var b = new Uint8Array(n);
   for (var i = 0; i < n; i++) b[i] = 0xff;
   return b;

@@ -1,9 +1,10 @@
 /*
  * Start-up checks shared by every role's entry: the regions the role needs must be
  * whole erase units inside an area the interpreter reports free, and the device must
- * have a valid configuration. On failure the entry prints one line and stops.
+ * have a valid configuration (the entries call layout.ts's checkRegions with roleRegions, and
+ * config.ts's readers). On failure the entry prints one line and stops.
  */
-import { checkRegions, regionNames, roleRegions, type FlashGeometry, type Regions, type Area } from "./layout";
+import { regionNames } from "./layout";
 
 /**
  * One short line for a start-up failure code from checkRegions or a config reader: the
@@ -13,9 +14,4 @@ import { checkRegions, regionNames, roleRegions, type FlashGeometry, type Region
 export function startupMessage(code: number): string {
   var err = code >= 256 ? (code / 256) | 0 : code;
   return "meterline: not started" + (code >= 256 ? ", region " + regionNames()[code % 256] : "") + " (E" + err + ")";
-}
-
-/** 0 when the role's regions fit the free flash, else checkRegions' code. */
-export function checkRoleRegions(role: string, g: FlashGeometry, regions: Regions, free: Area[]): number {
-  return checkRegions(g, regions, roleRegions(role, regions), free);
 }

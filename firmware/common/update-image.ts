@@ -109,13 +109,6 @@ export function decodeSession(b: Uint8Array | null): Session | null {
   };
 }
 
-/** The same image: their records' bytes agree but activateAt's (16 to 19). */
-export function sameImage(a: Session, b: Session): boolean {
-  var x = encodeSession(a), y = encodeSession(b);
-  for (var i = 0; i < SESSION_SIZE; i++) if (x[i] !== y[i] && (i < 16 || i > 19)) return false;
-  return true;
-}
-
 /** Bytes of block i (the last one may be short). */
 export function blockLength(s: Session, i: number): number {
   var rest = s.size - i * s.blockSize;
@@ -147,18 +140,6 @@ export function markAddr(l: BufferLayout, i: number): number {
   return l.addr + Math.floor(i / l.perUnit) * l.unit + l.perUnit * l.blockSize + (i % l.perUnit) * 4;
 }
 
-/** The mark word for a slot's bytes. */
-export function markOf(native: Native, slot: Uint8Array): number {
-  return (native.crc32(slot) & 0x7fffffff) >>> 0;
-}
-
-/**
- * The mark word of a spare slot holding repair block j (coded method): j in the top half
- * (below 0x8000, so never all ones) and the low 16 bits of the slot's CRC-32.
- */
-export function repairMarkOf(native: Native, j: number, slot: Uint8Array): number {
-  return (((j & 0x7fff) << 16) | (native.crc32(slot) & 0xffff)) >>> 0;
-}
 
 
 /**

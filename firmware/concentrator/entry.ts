@@ -1,7 +1,8 @@
 /* The concentrator bundle's entry: its program and configuration live in Storage files. */
 import profile from "board-profile";
 import { espruinoHal } from "../../hal/espruino/index";
-import { checkRoleRegions, startupMessage } from "../common/startup";
+import { startupMessage } from "../common/startup";
+import { checkRegions, roleRegions } from "../common/layout";
 import { CONFIG_FILE, decodeConfig } from "../common/config";
 import { startConcentrator } from "./concentrator";
 import { st7580Factory, transparentFactory } from "../link/factory";
@@ -11,7 +12,7 @@ import { Err } from "../common/errors";
 import { P } from "../protocol/catalogue";
 
 
-var rc = checkRoleRegions("concentrator", profile.geometry, profile.regions, require("Flash").getFree());
+var rc = checkRegions(profile.geometry, profile.regions, roleRegions("concentrator", profile.regions), require("Flash").getFree());
 var hal = espruinoHal(profile);
 var text = rc ? undefined : require("Storage").read(CONFIG_FILE);
 var cfg = rc ? rc : decodeConfig(E.toUint8Array(text || ""), hal.native);

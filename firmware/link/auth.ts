@@ -64,14 +64,6 @@ function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number, extra?:
   return sameBytes(check, 0, frame, len - P.MAC, P.MAC);
 }
 
-function isBlock(type: number): boolean {
-  return type === T.DATA_BLOCK || type === T.REPAIR_BLOCK;
-}
-
-function broadcastOk(type: number): boolean {
-  return type === T.DISCOVER || type === T.UPDATE_CONTROL || type === T.SELECT_LIST || type === T.GROUP_QUERY || type === T.AUTHORIZE_LIST;
-}
-
 /**
  * A meter's side. `rx0`, `tx0`: the marks saved before the restart (0 at first): the
  * receive high-water mark and the transmit counter's. `save(rx, tx)` persists new ones and
@@ -117,7 +109,10 @@ export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: 
       answering = false;
       stale = -1;
       if (m.mode !== P.TO_METER) {
-        if (!isBlock(m.type)) return broadcastOk(m.type) ? 0 : Err.AUTH_REQUIRED;
+        // (the checks are written in place: a helper used once becomes a call the minifier cannot undo)
+        var t = m.type;
+        // a broadcast in the clear: the ones that only ask or announce, never a block
+        if (t !== T.DATA_BLOCK && t !== T.REPAIR_BLOCK) return t === T.DISCOVER || t === T.UPDATE_CONTROL || t === T.SELECT_LIST || t === T.GROUP_QUERY || t === T.AUTHORIZE_LIST ? 0 : Err.AUTH_REQUIRED;
         var bk = blockKey();
         // checked before anything is stored: a forged block costs nothing but its airtime
         return !bk || !(m.flags & P.FLAG_AUTH) ? Err.AUTH_REQUIRED : macOk(h, bk, frame, len) ? 0 : Err.AUTH_BAD_MAC;
@@ -171,7 +166,7 @@ export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null,
       var i = k ? slot(m.dst) : -1;
       m.flags &= ~P.FLAG_AUTH;
       key = null;
-      if (m.mode !== P.TO_METER && bk && isBlock(m.type)) {
+      if (m.mode !== P.TO_METER && bk && (m.type === T.DATA_BLOCK || m.type === T.REPAIR_BLOCK)) {
         // a broadcast block of a keyed campaign: signed under its block key, counter 0
         m.flags |= P.FLAG_AUTH;
         m.counter = 0;

@@ -1,6 +1,7 @@
 /* The meter bundle's entry on an Espruino board: build the HAL from the profile, check, start. */
 import profile from "board-profile";
-import { checkRoleRegions, startupMessage } from "../common/startup";
+import { startupMessage } from "../common/startup";
+import { checkRegions, roleRegions } from "../common/layout";
 import { readConfig } from "../common/config";
 import { startMeter } from "./meter";
 import { st7580Factory, transparentFactory } from "../link/factory";
@@ -9,7 +10,8 @@ import { decoder, rowsDecoder } from "./decoder";
 import { watchTamper } from "./tamper";
 import { espruinoHal, espruinoSwitch } from "../../hal/espruino/index";
 
-var rc = checkRoleRegions("meter", profile.geometry, profile.regions, require("Flash").getFree());
+// (checkRegions called here, not through a wrapper the minifier would keep as a call of a function literal)
+var rc = checkRegions(profile.geometry, profile.regions, roleRegions("meter", profile.regions), require("Flash").getFree());
 var hal = espruinoHal(profile);
 var cfg = rc ? rc : readConfig(hal.flash, hal.native, profile.regions.boot!);
 if (typeof cfg === "number") {

@@ -474,10 +474,10 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       if (key === Key.BILLING_DAY) return tar.subarray(Tf.DAY);
       if (key === Key.BILLING) { var o = new Uint8Array(4); putU32(o, 0, bill[Bl.START]); return o; }
       if (key === Key.GROUPS) return groupBytes();
-      if (key === Key.HOME) return settingsBytes().subarray(12);
-      if (key < Key.CONSTANT || key > Key.MAX_SAVE) return null;
-      // the others' bytes are their fields of the SETTINGS record
-      return key === Key.CONSTANT ? settingsBytes().subarray(0, 4) : settingsBytes().subarray(2 * key, 2 * key + 2);
+      if (key !== Key.HOME && (key < Key.CONSTANT || key > Key.MAX_SAVE)) return null;
+      // the others' bytes are their fields of the SETTINGS record: HOME's its last two,
+      // CONSTANT's its first four, key k's (u16) at 2k
+      return settingsBytes().subarray(key === Key.HOME ? 12 : key === Key.CONSTANT ? 0 : 2 * key, key === Key.HOME ? 14 : 2 * key + 2);
     },
     setSetting: function (key, value) {
       // the value of a u16 setting, -1 when it is not 2 bytes long (each key's check refuses it)

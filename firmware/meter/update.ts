@@ -22,11 +22,11 @@
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
 import { getU32, putU16, putU32 } from "../common/bytes";
-import type { RecordLog } from "../common/records";
+import { erased, type RecordLog } from "../common/records";
 import { eraseUnitAt, type Region } from "../common/layout";
 import {
-  blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, encodeSession, markAddr, markOf,
-  MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, repairMarkOf, sameImage, Session,
+  blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, encodeSession, markAddr,
+  MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, SESSION_SIZE, Session,
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
 import { P, Ust } from "../protocol/catalogue";
@@ -112,8 +112,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   function scan(): void {
     var l = lay as BufferLayout, s = sess as Session, n = slotsUsed();
     // CRC of an erased slot, once per slot length (every image slot but the last, and every spare slot, is a full one)
-    var blankFull = native.crc32(blank(s.blockSize)), lastLen = slotLen(s.blockCount - 1);
-    var blankLast = native.crc32(blank(lastLen));
+    var blankFull = native.crc32(erased(s.blockSize)), lastLen = slotLen(s.blockCount - 1);
+    var blankLast = native.crc32(erased(lastLen));
     for (var u = 0; u * l.perUnit < n; u++) {
       var torn = false;
       for (var k = 0; k < l.perUnit; k++) {
@@ -133,13 +133,6 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (torn) eraseUnit(u);
     }
     dirty = true;
-  }
-
-  /** n bytes of 0xFF (made when needed, not kept: a block buffer held for good costs RAM at the download's peak). */
-  function blank(n: number): Uint8Array {
-    var b = new Uint8Array(n);
-    for (var i = 0; i < n; i++) b[i] = 0xff;
-    return b;
   }
 
   function eraseUnit(u: number): void {
@@ -165,9 +158,14 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
    * Writes `data` into slot `i` (image or spare), reads it back and writes its mark.
    * Returns 0, or FLASH_VERIFY after erasing the unit (its blocks are fetched again).
    */
-  /** The mark of a slot: an image block's (j < 0) or repair block j's. */
+  /**
+   * The mark of a slot: an image block's (j < 0), its bytes' CRC-32 less the top bit, or a
+   * spare slot's holding repair block j (coded method): j in the top half (below 0x8000, so
+   * never all ones) and the low 16 bits of the CRC-32.
+   */
   function markFor(j: number, bytes: Uint8Array): number {
-    return j < 0 ? markOf(native, bytes) : repairMarkOf(native, j, bytes);
+    var c = native.crc32(bytes);
+    return (j < 0 ? c & 0x7fffffff : ((j & 0x7fff) << 16) | (c & 0xffff)) >>> 0;
   }
 
   function writeSlot(i: number, data: Uint8Array, j: number): number {
@@ -176,7 +174,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     if (!inBuffer(at, n) || !inBuffer(mat, 4)) return Err.FLASH_OUTSIDE;
     // a block of whole words is written as it is; a shorter last one padded with 0xFF
     var slot = data;
-    if (n !== data.length) { slot = blank(n); slot.set(data); }
+    if (n !== data.length) { slot = erased(n); slot.set(data); }
     flash.write(at, slot);
     var mark = markFor(j, slot);
     if (markFor(j, flash.read(at, n)) !== mark) {
@@ -310,8 +308,13 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (code) { stats.refused++; return code; }
       if (!start) return 0;
       // the same image again: resume, never reset progress
-      if (sess && sameImage(sess, s)) return 0;
-      if (sess) close(sess.imageId, Err.OK);
+      // (the same image: their records' bytes agree but activateAt's, 16 to 19)
+      if (sess) {
+        var x = encodeSession(sess), y = encodeSession(s);
+        for (var i = 0; i < SESSION_SIZE && (x[i] === y[i] || (i > 15 && i < 20)); i++);
+        if (i === SESSION_SIZE) return 0;
+        close(sess.imageId, Err.OK);
+      }
       open(s);
       eraseSlots(lay as BufferLayout, slotsUsed());
       journal.append(REC_SESSION, encodeSession(s));

@@ -21,9 +21,10 @@ export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): F
 export function espruinoClock(): Clock {
   return {
     now: function () { return getTime() * 1000; },
-    setTimeout: function (fn, ms) { return setTimeout(fn, ms); },
-    setInterval: function (fn, ms) { return setInterval(fn, ms); },
-    clear: function (id) { clearTimeout(id); },
+    // the interpreter's own functions (they need no object; every caller passes their arguments)
+    setTimeout: setTimeout,
+    setInterval: setInterval,
+    clear: clearTimeout,
   };
 }
 
@@ -104,13 +105,14 @@ export function espruinoHal(b: EspruinoBoard): Hal {
       kick: function () { if (b.watchdog) E.kickWatchdog(); },
     },
     system: {
-      reset: function () { E.reboot(); },
+      // (the interpreter's functions themselves where they take what we pass: a wrapper costs bytes and variables)
+      reset: E.reboot,
       resetCause: function () { return ResetCause.UNKNOWN; },
       freeVariables: function () { return process.memory().free; },
     },
     native: {
       crc32: function (d) { return E.CRC32(d) >>> 0; },
-      bytesToString: function (d) { return E.toString(d); },
+      bytesToString: E.toString,
       sha256: b.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
     },
   };

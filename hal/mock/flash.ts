@@ -113,23 +113,24 @@ export class MockFlash implements Flash {
     return addr - g.base;
   }
 
-  read(addr: number, length: number): Uint8Array {
+  // read and mapped: bound to this flash, as the HAL's contract asks (hal/types.ts Flash)
+  read = (addr: number, length: number): Uint8Array => {
     this.alive();
     const o = this.offset(addr, length);
     this.counts.reads++;
     return this.bytes.slice(o, o + length);
-  }
+  };
 
   /** Set true to model a board whose flash is memory-mapped (STM32, nRF52). */
   memoryMapped = false;
 
-  mapped(addr: number, length: number): string | null {
+  mapped = (addr: number, length: number): string | null => {
     if (!this.memoryMapped) return null;
     const b = this.read(addr, length);
     let s = "";
     for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
     return s;
-  }
+  };
 
   write(addr: number, data: Uint8Array): void {
     this.alive();

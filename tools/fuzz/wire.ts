@@ -527,7 +527,7 @@ export const authTarget: Target<AuthInput> = {
   about: "meterAuth and concentratorAuth on signed frames of every catalogue type, mutated, replayed, unsigned or signed with another key; counters and saves at their limits (firmware/link/auth.ts)",
   unit: "frames",
   failure: "a throw; a code open() does not document; a frame other than the genuine one accepted addressed (meter) or as a keyed meter's reply other than DISCOVER_REPLY or DEFICIT (concentrator); an unauthenticated broadcast of a type the meter must not take accepted; a broadcast block accepted that the meter's block key did not sign, or a genuine one refused; a broadcast block of a keyed campaign left unsigned, or any other broadcast signed; the genuine frame's verdict other than its counters and the save say; a refused frame that cost the meter a save or a signed reply; a replay refusal without the meter's signed mark, or one the concentrator does not take to move above the mark and be accepted again; a frame other than the genuine one that moved the concentrator's counter",
-  decoders: [{ file: "firmware/link/auth.ts", functions: ["meterAuth", "concentratorAuth", "macOk", "isBlock", "broadcastOk", "ahead"] }],
+  decoders: [{ file: "firmware/link/auth.ts", functions: ["meterAuth", "concentratorAuth", "macOk", "ahead"] }],
   arb: authInput,
   show: (x) => JSON.stringify({ ...x, msg: hex(signed(x.msg, () => {})), answer: hex(signed(x.answer, () => {})) }),
   run(x, t) {

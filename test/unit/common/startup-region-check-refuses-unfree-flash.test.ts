@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkRegions, eraseUnitAt, unitsSpanned, regionNames, roleRegions } from "../../../firmware/common/layout";
-import { checkRoleRegions, startupMessage } from "../../../firmware/common/startup";
+import { startupMessage } from "../../../firmware/common/startup";
 import { Err } from "../../../firmware/common/errors";
 import { loadProfile } from "../../../tools/profiles/profiles";
 
@@ -8,17 +8,17 @@ describe("start-up region check", () => {
   const p = loadProfile("ESPRUINOBOARD");
 
   it("passes when Flash.getFree() covers every region the role needs", () => {
-    expect(checkRoleRegions("meter", p.flash, p.regions, p.freeAreas)).toBe(0);
+    expect(checkRegions(p.flash, p.regions, roleRegions("meter", p.regions), p.freeAreas)).toBe(0);
   });
 
   it("refuses a region the interpreter does not report free, naming the region", () => {
     // a chip without the undocumented upper 128 KiB: only Storage's neighbours are free
-    const code = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08038000, length: 0x3000 }]);
+    const code = checkRegions(p.flash, p.regions, roleRegions("meter", p.regions), [{ addr: 0x08038000, length: 0x3000 }]);
     expect((code / 256) | 0).toBe(Err.REGION_NOT_FREE);
     expect(regionNames()[code % 256]).toBe("boot");
     expect(startupMessage(code)).toBe(`meterline: not started, region boot (E${Err.REGION_NOT_FREE})`);
     // free area that stops one page short of the buffer's end
-    const short = checkRoleRegions("meter", p.flash, p.regions, [{ addr: 0x08040000, length: p.regions.buffer!.addr + p.regions.buffer!.size - 0x08040000 - 0x800 }]);
+    const short = checkRegions(p.flash, p.regions, roleRegions("meter", p.regions), [{ addr: 0x08040000, length: p.regions.buffer!.addr + p.regions.buffer!.size - 0x08040000 - 0x800 }]);
     expect(regionNames()[short % 256]).toBe("buffer");
   });
 
