@@ -268,13 +268,19 @@ export function runEspruino(bin: string, dir: string, file: string, marker: stri
  * VARIABLES=2756 prints 37 (String "" 37, ".boot0" 43, an 8-character name 36).
  */
 export function stringBase(dump: string): number {
-  const seen = new Map<number, number>();
+  // the lengths each flags value is seen with: a one-block string's flags hold its length,
+  // so a value seen with two lengths is another type (a native string in flash is one
+  // block whatever its length, and the code of functions evaluated from Storage is many)
+  const lengths = new Map<number, Set<number>>();
   for (const l of dump.split(/\r?\n/)) {
     const m = /^\d+,1,(\d+),String "((?:[^"\\]|\\.)*)",/.exec(l);
     if (!m || m[2].endsWith("...")) continue;
-    const len = m[2].replace(/\\x[0-9A-Fa-f]{2}/g, "X").replace(/\\(.)/g, "$1").length, base = Number(m[1]) - len;
-    seen.set(base, (seen.get(base) ?? 0) + 1);
+    const len = m[2].replace(/\\x[0-9A-Fa-f]{2}/g, "X").replace(/\\(.)/g, "$1").length, flags = Number(m[1]);
+    if (!lengths.has(flags)) lengths.set(flags, new Set());
+    lengths.get(flags)!.add(len);
   }
+  const seen = new Map<number, number>();
+  for (const [flags, lens] of lengths) if (lens.size === 1) for (const len of lens) seen.set(flags - len, (seen.get(flags - len) ?? 0) + 1);
   let best = -1, n = 0;
   for (const [b, k] of seen) if (k > n) { best = b; n = k; }
   return best;
