@@ -211,14 +211,37 @@ describe("the repair sets", () => {
   });
 });
 
+/** A rows decoder over a 30-block image of 8-byte blocks with `lost` missing, 6 rows, rebuilt and empty. */
+function small(seed: number, lost: number[]) {
+  const k = 30, bs = 8, rows = 6, img = imageOf(k, bs, bs, seed);
+  const got = new Uint8Array(4);
+  for (let i = 0; i < k; i++) if (!lost.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
+  const dec = rowsDecoder(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
+  const held = (i: number) => img.blocks[i];
+  dec.rebuild(got, ids, rows, held, (t) => stored[t]);
+  return { bs, img, dec, ids, stored, held, lost };
+}
+
 describe("the rows decoder's contract", () => {
+  it("keeps nothing on a second keep() without an offer", () => {
+    const { bs, img, dec, ids, stored, held, lost } = small(11, [1, 8, 16, 24]);
+    let s = 0;
+    while (!dec.offer(repairIndex(5, s))) s++;
+    ids[0] = repairIndex(5, s);
+    stored.push(img.repair(ids[0]));
+    dec.keep(0, stored[0], held);
+    const lacking = dec.lacking();
+    // the same row again, in another slot, with other bytes: nothing changes
+    dec.keep(1, new Uint8Array(bs).fill(0xa5), held);
+    expect(dec.lacking()).toBe(lacking);
+    for (s++; dec.lacking() > 0; s++) { const j = repairIndex(5, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1, stored[stored.length - 1], held); } }
+    const out = new Map<number, Uint8Array>();
+    expect(dec.solve(() => bs, held, (t) => stored[t], (i, d) => { out.set(i, new Uint8Array(d)); return 0; })).toBe(0);
+    for (const i of lost) expect(out.get(i)).toEqual(img.blocks[i]);
+  });
+
   it("keeps nothing when keep() follows a refused offer: the rank, and the blocks it recovers, stay right", () => {
-    const k = 30, bs = 8, rows = 6, img = imageOf(k, bs, bs, 7), lost = [2, 9, 17, 25];
-    const got = new Uint8Array(4);
-    for (let i = 0; i < k; i++) if (!lost.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
-    const dec = rowsDecoder(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
-    const held = (i: number) => img.blocks[i];
-    dec.rebuild(got, ids, rows, held, (t) => stored[t]);
+    const { bs, img, dec, ids, stored, held, lost } = small(7, [2, 9, 17, 25]);
     let s = 0;
     for (; dec.lacking() > 0; s++) { const j = repairIndex(5, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1, stored[stored.length - 1], held); } }
     // at full rank every offer is refused; a caller that keeps one anyway (garbage in a free slot) changes nothing
@@ -264,28 +287,6 @@ describe("the rows decoder at a meter's geometry", () => {
     for (const i of lost) expect(out.get(i)).toEqual(blocks[i]);
     expect(out.get(k - 1)?.length ?? 28).toBe(28);
     expect(dec.work).toEqual({ cleanXors: 1419, rowXors: 1658, reads: 1419 });
-  });
-
-  it("keeps nothing on a second keep() without an offer", () => {
-    const k = 30, bs = 8, rows = 6, img = imageOf(k, bs, bs, 11), lost = [1, 8, 16, 24];
-    const got = new Uint8Array(4);
-    for (let i = 0; i < k; i++) if (!lost.includes(i)) got[i >> 3] |= 0x80 >> (i & 7);
-    const dec = rowsDecoder(k, bs, rows), ids = new Uint16Array(rows).fill(FREE), stored: Uint8Array[] = [];
-    const held = (i: number) => img.blocks[i];
-    dec.rebuild(got, ids, rows, held, (t) => stored[t]);
-    let s = 0;
-    while (!dec.offer(repairIndex(5, s))) s++;
-    ids[0] = repairIndex(5, s);
-    stored.push(img.repair(ids[0]));
-    dec.keep(0, stored[0], held);
-    const lacking = dec.lacking();
-    // the same row again, in another slot, with other bytes: nothing changes
-    dec.keep(1, new Uint8Array(bs).fill(0xa5), held);
-    expect(dec.lacking()).toBe(lacking);
-    for (s++; dec.lacking() > 0; s++) { const j = repairIndex(5, s); if (dec.offer(j)) { ids[stored.length] = j; stored.push(img.repair(j)); dec.keep(stored.length - 1, stored[stored.length - 1], held); } }
-    const out = new Map<number, Uint8Array>();
-    expect(dec.solve(() => bs, held, (t) => stored[t], (i, d) => { out.set(i, new Uint8Array(d)); return 0; })).toBe(0);
-    for (const i of lost) expect(out.get(i)).toEqual(img.blocks[i]);
   });
 });
 
