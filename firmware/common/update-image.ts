@@ -21,6 +21,8 @@ import type { Native } from "../../hal/types";
 import { getU16, getU32, putU16, putU32 } from "./bytes";
 
 export var SESSION_SIZE = 52;
+/** Where a session record holds activateAt (u32): what may differ between two controls of the same image. */
+export var SESSION_AT = 16;
 /** Slot size of the state log (common/records.ts) holding SESSION, END and ACTIVATE records. */
 export var STATE_SLOT = 64;
 /** State log record types. */
@@ -95,7 +97,7 @@ function putHeader(s: Session, b: Uint8Array): void {
 export function encodeSession(s: Session): Uint8Array {
   var b = new Uint8Array(SESSION_SIZE);
   putHeader(s, b);
-  putU32(b, 16, s.activateAt);
+  putU32(b, SESSION_AT, s.activateAt);
   b.set(s.digest.subarray(0, DIGEST_SIZE), 20);
   return b;
 }
@@ -104,7 +106,7 @@ export function decodeSession(b: Uint8Array | null): Session | null {
   if (!b || b.length !== SESSION_SIZE) return null;
   return {
     imageId: getU16(b, 0), version: getU32(b, 2), board: getU16(b, 6), size: getU32(b, 8),
-    blockSize: getU16(b, 12), blockCount: getU16(b, 14), activateAt: getU32(b, 16),
+    blockSize: getU16(b, 12), blockCount: getU16(b, 14), activateAt: getU32(b, SESSION_AT),
     digest: new Uint8Array(b.subarray(20, 20 + DIGEST_SIZE)),
   };
 }
@@ -139,8 +141,6 @@ export function blockAddr(l: BufferLayout, i: number): number {
 export function markAddr(l: BufferLayout, i: number): number {
   return l.addr + Math.floor(i / l.perUnit) * l.unit + l.perUnit * l.blockSize + (i % l.perUnit) * 4;
 }
-
-
 
 /**
  * Digest chain state: one working buffer (32 + MAX_BLOCK bytes) allocated per chain.

@@ -26,7 +26,7 @@ import { erased, type RecordLog } from "../common/records";
 import { eraseUnitAt, type Region } from "../common/layout";
 import {
   blockAddr, blockLength, bufferLayout, BufferLayout, decodeSession, digestMatches, encodeSession, markAddr,
-  MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, SESSION_SIZE, Session,
+  MAX_BLOCK, REC_ACTIVATE, REC_END, REC_SESSION, SESSION_AT, SESSION_SIZE, Session,
 } from "../common/update-image";
 import { buildReport, isSet, MissingReport, setBit } from "../protocol/missing";
 import { P, Ust } from "../protocol/catalogue";
@@ -308,10 +308,10 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (code) { stats.refused++; return code; }
       if (!start) return 0;
       // the same image again: resume, never reset progress
-      // (the same image: their records' bytes agree but activateAt's, 16 to 19)
+      // (the same image: their records' bytes agree but activateAt's)
       if (sess) {
         var x = encodeSession(sess), y = encodeSession(s);
-        for (var i = 0; i < SESSION_SIZE && (x[i] === y[i] || (i > 15 && i < 20)); i++);
+        for (var i = 0; i < SESSION_SIZE && (x[i] === y[i] || (i > SESSION_AT - 1 && i < SESSION_AT + 4)); i++);
         if (i === SESSION_SIZE) return 0;
         close(sess.imageId, Err.OK);
       }
