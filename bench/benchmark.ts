@@ -101,10 +101,7 @@ export function limits(meters: number, p: number, k: number, blockFrame: number)
 
 /** The coded method's meters: spare slots after the image in the board's buffer (the ESP32's unless named), and its decoder rows. */
 export function roomFor(blockCount: number, board = ROOM_BOARD, blockSize: number = BLOCK_SIZE): ModelRoom {
-  const b = loadProfile(board);
-  const unit = b.flash.eraseUnits[0].size;
-  const l = bufferLayout(b.regions.buffer!.addr, b.regions.buffer!.size, unit, blockSize);
-  return { spareSlots: l.capacity - blockCount, rows: b.repairRows };
+  return { spareSlots: bufferBlocks(board, blockSize) - blockCount, rows: loadProfile(board).repairRows };
 }
 
 /** How many blocks of `blockSize` a board's update buffer holds (its slots with their marks, erase unit by unit). */

@@ -309,14 +309,16 @@ function run(P) {
     dt = (getTime() - t) * 1000;
     if (e) throw new Error((viaRepair ? "repair " : "block ") + j + " refused: E" + e);
     if (viaRepair) offered++; else plain++;
-    // the decoder's own calls in every frame before the completing one (kept, useless or plain)
-    if (rx.stats.decodes === dec0) { dsum += tap.callMs - call0; dn++; }
     if (rx.stats.decodes !== dec0) {
       // the decoding call: store, decode, verify (less the memory sample taken inside it)
       res.decodeCall = { ms: dt - tap.sampleMs, via: viaRepair ? "repair" : "block" };
       res.mem.beforeDecode = before;
       res.mem.afterDecode = used();
-    } else if (viaRepair) {
+      continue;
+    }
+    // the decoder's own calls in every frame before the completing one (kept, useless or plain)
+    dsum += tap.callMs - call0; dn++;
+    if (viaRepair) {
       rn++; rsum += dt; if (dt > rmax) rmax = dt;
       // a repair block kept: stored, and (rows decoder) cleaned and reduced on arrival
       if (rx.stats.repairs !== kept0) { kn++; ksum += dt; if (dt > kmax) kmax = dt; }
