@@ -20,6 +20,7 @@ import { Err } from "../common/errors";
 import { appSource, handover, imageSource } from "./loader";
 import { bufferImage, install } from "./install";
 import { WATCHDOG_S } from "../common/update-image";
+import { U8 } from "../common/bytes";
 
 var flash = espruinoFlash(profile.geometry, profile.memoryMapped);
 // native on every build that is not a bootloader: packed images unpack chunk by chunk; on an
@@ -30,8 +31,8 @@ try { hs = require("heatshrink"); } catch (e) { hs = null; }
 var native: Native = {
   crc32: function (d) { return E.CRC32(d) >>> 0; },
   bytesToString: function (d) { return E.toString(d); },
-  sha256: profile.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
-  unshrink: hs ? function (d) { return new Uint8Array((hs as { decompress(d: Uint8Array): ArrayBuffer }).decompress(d)); } : undefined,
+  sha256: profile.sha256 ? function (d) { return new U8(require("crypto").SHA256(d)); } : null,
+  unshrink: hs ? function (d) { return new U8((hs as { decompress(d: Uint8Array): ArrayBuffer }).decompress(d)); } : undefined,
 };
 // the program learns from this that packed images can be installed (meter/update.ts activate)
 if (hs) global.mlUnpack = 1;

@@ -30,7 +30,7 @@
  * Every step is idempotent: after a cut the next start finishes the job.
  */
 import type { Flash, Native } from "../../hal/types";
-import { getU16, getU32, putU32 } from "../common/bytes";
+import { getU16, getU32, putU32, U8 } from "../common/bytes";
 import { APP_HEADER_SIZE, eraseUnitAt, type Region, type Regions } from "../common/layout";
 import { decodeAppHeader, decodePackedHeader, packedSession, type PackedHeader } from "../common/image";
 import { RECORD_HEADER, recordPayload, recordSeq, recordType, recordValid } from "../common/records";
@@ -99,7 +99,7 @@ function programAt(flash: Flash, native: Native, r: Region, version: number[]): 
 /** Reads image bytes [o, o+n) from the buffer blocks that hold them (padding past the end). */
 function imageReader(flash: Flash, lay: BufferLayout, s: Session): (o: number, n: number) => Uint8Array {
   return function (o, n) {
-    var out = new Uint8Array(n), bs = s.blockSize;
+    var out = new U8(n), bs = s.blockSize;
     for (var k = 0; k < n;) {
       var i = Math.floor((o + k) / bs), off = o + k - i * bs, m = Math.min(bs - off, n - k);
       out.set(flash.read(blockAddr(lay, i) + off, m), k);
@@ -116,9 +116,9 @@ function imageReader(flash: Flash, lay: BufferLayout, s: Session): (o: number, n
  * does not give its size leaves zeros, which the digest check after the copy finds.
  */
 function unpacker(native: Native, raw: (o: number, n: number) => Uint8Array, p: PackedHeader): (o: number, n: number) => Uint8Array {
-  var at = -1, cur: Uint8Array = new Uint8Array(0);
+  var at = -1, cur: Uint8Array = new U8(0);
   return function (o, n) {
-    var out = new Uint8Array(n);
+    var out = new U8(n);
     for (var k = 0; k < n;) {
       var c = Math.floor((o + k) / p.chunk), off = o + k - c * p.chunk, m = Math.min(n - k, p.chunk - off);
       // past the program: padding, as a plain image's last slot has
@@ -152,7 +152,7 @@ export function install(flash: Flash, native: Native, r: Regions, crashed?: bool
   var sess: Session = s, id = s.imageId;
   var jr = r.journal!, app = r.app!, buf = r.buffer!, prev = r.prev!;
   var lay = bufferLayout(buf.addr, buf.size, unitSize(flash, buf.addr), s.blockSize);
-  var word = new Uint8Array(8);
+  var word = new U8(8);
   var next = 0, attempt = 0, started = false, prevDone = false, done = false, tries = 0, rstarted = false;
   var units: number[] = [], punits: number[] = [], runits: number[] = [];
 

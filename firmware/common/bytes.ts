@@ -1,5 +1,13 @@
 /* Little-endian 16- and 32-bit access over byte arrays: the one copy used by every record format. */
 
+/**
+ * Uint8Array under a name the minifier shortens: the programs make byte arrays in about 50
+ * places, and the global's name is kept whole in each (about 450 bytes a meter). Write
+ * `new U8(n)` and `x instanceof U8` in device code; types still say Uint8Array. The alias is
+ * one top-level variable (a few of the Original's variables at rest, measured by bench:memory).
+ */
+export const U8 = Uint8Array;
+
 export function getU16(b: Uint8Array, o: number): number {
   return b[o] | (b[o + 1] << 8);
 }

@@ -9,7 +9,7 @@
 import { Err } from "./errors";
 import type { Flash, Native } from "../../hal/types";
 import { CONFIG_SIZE, type Region } from "./layout";
-import { getU16, getU32, putU32 } from "./bytes";
+import { getU16, getU32, putU32, U8 } from "./bytes";
 
 export var CONFIG_MAGIC = 0x46434c4d; // "MLCF" little endian
 export var CONFIG_FORMAT = 1;
@@ -62,9 +62,9 @@ export function readConfig(flash: Flash, native: Native, boot: Region): DeviceCo
 export function encodeConfig(c: DeviceConfig, native: Native): Uint8Array {
   var text = JSON.stringify(c);
   var n = CONFIG_HEADER + text.length;
-  var out = new Uint8Array(Math.ceil(n / 4) * 4);
+  var out = new U8(Math.ceil(n / 4) * 4);
   for (var i = 0; i < out.length; i++) out[i] = 0xff;
-  var body = new Uint8Array(text.length);
+  var body = new U8(text.length);
   for (var j = 0; j < text.length; j++) body[j] = text.charCodeAt(j) & 0xff;
   var crc = native.crc32(body) >>> 0;
   putU32(out, 0, CONFIG_MAGIC);

@@ -12,6 +12,7 @@
  * (wrapKey below) and bound by its tag.
  */
 import type { Native } from "../../hal/types";
+import { U8 } from "./bytes";
 
 export var KEY_SIZE = 16;
 
@@ -29,8 +30,8 @@ export function hmacSha256(native: Native, maxData: number): Hmac | null {
   var sha = native.sha256;
   if (!sha) return null;
   var hash: (d: Uint8Array) => Uint8Array = sha;
-  var inner = new Uint8Array(64 + maxData + 4);
-  var outer = new Uint8Array(96);
+  var inner = new U8(64 + maxData + 4);
+  var outer = new U8(96);
   function mac(key: Uint8Array, data: Uint8Array, len: number, out: Uint8Array, at: number, outLen: number, extra?: number): void {
     for (var i = 0; i < 64; i++) {
       var k = i < key.length ? key[i] : 0;
@@ -50,9 +51,9 @@ export function hmacSha256(native: Native, maxData: number): Hmac | null {
   return {
     mac: mac,
     derive: function (root, label) {
-      var b = new Uint8Array(label.length);
+      var b = new U8(label.length);
       for (var i = 0; i < label.length; i++) b[i] = label.charCodeAt(i);
-      var k = new Uint8Array(KEY_SIZE);
+      var k = new U8(KEY_SIZE);
       mac(root, b, b.length, k, 0, KEY_SIZE);
       return k;
     },
@@ -72,7 +73,7 @@ export function linkKeysOf(h: Hmac, root: Uint8Array): { down: Uint8Array; up: U
 /** Bytes of a hex string of `n` bytes, or null. */
 export function hexKey(s: any, n: number): Uint8Array | null {
   if (typeof s !== "string" || s.length !== n * 2 || !/^[0-9a-fA-F]+$/.test(s)) return null;
-  var k = new Uint8Array(n);
+  var k = new U8(n);
   for (var i = 0; i < n; i++) k[i] = parseInt(s.substr(i * 2, 2), 16);
   return k;
 }
@@ -121,7 +122,7 @@ export function tagInput(out: Uint8Array, kind: number, s: TagImage, meterId: nu
  */
 export function rotationInput(out: Uint8Array, meterId: number, gen: number, root: Uint8Array): void {
   // no image: its digest zeros, and its numbers, absent, write as zeros (undefined >>> n is 0)
-  tagInput(out, TAG_ROTATE, { digest: new Uint8Array(32) } as TagImage, meterId, gen, root);
+  tagInput(out, TAG_ROTATE, { digest: new U8(32) } as TagImage, meterId, gen, root);
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "./errors";
-import { getU16, getU32, putU16, putU32 } from "./bytes";
+import { getU16, getU32, putU16, putU32, U8 } from "./bytes";
 
 export var IMAGE_FILE_MAGIC = 0x4d494c4d;
 export var IMAGE_FILE_FORMAT = 1;
@@ -35,14 +35,14 @@ export function decodeImageFile(b: Uint8Array, native: Native): ImageFileHeader 
   if (getU16(b, 4) !== IMAGE_FILE_FORMAT || getU16(b, 22)) return Err.BAD_ARG;
   var h: ImageFileHeader = {
     board: getU16(b, 6), firmwareId: getU16(b, 8), blockSize: getU16(b, 10),
-    version: getU32(b, 12), size: getU32(b, 16), blockCount: getU16(b, 20), digest: new Uint8Array(b.subarray(24, 56)),
+    version: getU32(b, 12), size: getU32(b, 16), blockCount: getU16(b, 20), digest: new U8(b.subarray(24, 56)),
   };
   if (!h.blockSize || h.blockCount !== Math.ceil(h.size / h.blockSize)) return Err.BAD_ARG;
   return h;
 }
 
 export function encodeImageFile(h: ImageFileHeader, native: Native): Uint8Array {
-  var b = new Uint8Array(IMAGE_FILE_HEADER);
+  var b = new U8(IMAGE_FILE_HEADER);
   putU32(b, 0, IMAGE_FILE_MAGIC);
   putU16(b, 4, IMAGE_FILE_FORMAT);
   putU16(b, 6, h.board);

@@ -4,7 +4,7 @@
  * endian, APP_HEADER_SIZE bytes. The program follows, padded with 0xFF to whole words.
  */
 import { APP_HEADER_SIZE } from "./layout";
-import { getU16, getU32, putU32 } from "./bytes";
+import { getU16, getU32, putU32, U8 } from "./bytes";
 import type { Session } from "./update-image";
 
 export var APP_MAGIC = 0x50414c4d; // "MLAP" little endian
@@ -20,7 +20,7 @@ export function decodeAppHeader(b: Uint8Array, room: number): AppHeader | null {
 }
 
 export function encodeAppHeader(h: AppHeader): Uint8Array {
-  var out = new Uint8Array(APP_HEADER_SIZE);
+  var out = new U8(APP_HEADER_SIZE);
   putU32(out, 0, APP_MAGIC);
   putU32(out, 4, h.length);
   putU32(out, 8, h.crc);
@@ -61,7 +61,7 @@ export function decodePackedHeader(read: (o: number, n: number) => Uint8Array, s
   var t = read(PACKED_HEAD, 2 * count), off = [PACKED_HEAD + 2 * count];
   for (var c = 0; c < count; c++) off.push(off[c] + getU16(t, 2 * c));
   if (off[count] > size) return null;
-  return { plain: plain, chunk: chunk, count: count, digest: new Uint8Array(h.subarray(12, 44)), offsets: off };
+  return { plain: plain, chunk: chunk, count: count, digest: new U8(h.subarray(12, 44)), offsets: off };
 }
 
 /** The session whose digest the unpacked bytes must have: the image's, with the plain size and digest, imageId 0. */

@@ -22,7 +22,7 @@
  */
 import { Err } from "./errors";
 import type { Flash, Native } from "../../hal/types";
-import { getU32, putU32 } from "./bytes";
+import { getU32, putU32, U8 } from "./bytes";
 import { eraseUnitAt, type Region } from "./layout";
 
 export var MAX_TYPES = 8;
@@ -93,7 +93,7 @@ function scanLog(load: (addr: number) => number, buf: Uint8Array, at: number, un
 
 /** `n` bytes as erased flash reads (0xFF): a function, so its loop's name is not the log's (the update's receiver makes its blank slots with it too). */
 export function erased(n: number): Uint8Array {
-  var b = new Uint8Array(n);
+  var b = new U8(n);
   for (var i = 0; i < n; i++) b[i] = 0xff;
   return b;
 }

@@ -18,7 +18,7 @@
  * corruption, not deliberate forgery.
  */
 import type { Native } from "../../hal/types";
-import { getU16, getU32, putU16, putU32 } from "./bytes";
+import { getU16, getU32, putU16, putU32, U8 } from "./bytes";
 
 export var SESSION_SIZE = 52;
 /** Where a session record holds activateAt (u32): what may differ between two controls of the same image. */
@@ -95,7 +95,7 @@ function putHeader(s: Session, b: Uint8Array): void {
 
 /** Record payload: header (16) | activateAt u32 | digest (32). */
 export function encodeSession(s: Session): Uint8Array {
-  var b = new Uint8Array(SESSION_SIZE);
+  var b = new U8(SESSION_SIZE);
   putHeader(s, b);
   putU32(b, SESSION_AT, s.activateAt);
   b.set(s.digest.subarray(0, DIGEST_SIZE), 20);
@@ -107,7 +107,7 @@ export function decodeSession(b: Uint8Array | null): Session | null {
   return {
     imageId: getU16(b, 0), version: getU32(b, 2), board: getU16(b, 6), size: getU32(b, 8),
     blockSize: getU16(b, 12), blockCount: getU16(b, 14), activateAt: getU32(b, SESSION_AT),
-    digest: new Uint8Array(b.subarray(20, 20 + DIGEST_SIZE)),
+    digest: new U8(b.subarray(20, 20 + DIGEST_SIZE)),
   };
 }
 
@@ -160,9 +160,9 @@ function chainHash(native: Native, h: Uint8Array, b: Uint8Array): void {
 export function digestChain(native: Native, s: Session): DigestChain {
   // the chain value's length: SHA-256's 32 bytes, CRC-32's 4
   var n = native.sha256 ? DIGEST_SIZE : 4;
-  var work = new Uint8Array(DIGEST_SIZE + MAX_BLOCK);
-  var h = new Uint8Array(DIGEST_SIZE);
-  var head = new Uint8Array(16);
+  var work = new U8(DIGEST_SIZE + MAX_BLOCK);
+  var h = new U8(DIGEST_SIZE);
+  var head = new U8(16);
   putHeader(s, head);
   chainHash(native, h, head);
   return {

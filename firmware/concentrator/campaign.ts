@@ -33,7 +33,7 @@
 import type { Clock } from "../../hal/types";
 import { Err } from "../common/errors";
 import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
-import { getU16, getU32, putU16, putU32 } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8 } from "../common/bytes";
 import { P, T, Uo, Ust, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
@@ -286,14 +286,14 @@ export function readCheckpoint(b: Uint8Array): CheckpointBody | null {
  */
 export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair: RepairStrategy, finished: (code: number) => void, restore?: Uint8Array): Campaign {
   var s = cfg.session, n = cfg.meters.length;
-  var st = new Uint8Array(n), quiet = new Uint8Array(n), codes = new Uint16Array(n);
+  var st = new U8(n), quiet = new U8(n), codes = new Uint16Array(n);
   // when each meter last answered, in seconds from the start
   var heardAt = new Uint32Array(n);
   // meters whose AUTHORIZE was acknowledged (1; 2: and a control addressed to them), and whether the request out is an AUTHORIZE
-  var authd = new Uint8Array(n), asking = 0;
+  var authd = new U8(n), asking = 0;
   // whether anyone answered in this pass or round, and how many passes in a row nobody did
   var heard = false, silent = 0, byAddress = false;
-  var missing = new Uint8Array((s.blockCount + 7) >> 3);
+  var missing = new U8((s.blockCount + 7) >> 3);
   // the broadcast queue, and whether it is being sent (pump acts only then); the meters the broadcast control goes to
   var queue: number[] = [], pumping = false, chosen = new Uint16Array(cfg.coded ? n : 0), nChosen = 0;
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
@@ -305,9 +305,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var coded = !!cfg.coded && !cfg.onlyCheck, bcast = coded, first = true;
   var loss = cfg.planLoss === undefined ? 0.1 : Math.min(0.5, Math.max(0, cfg.planLoss));
   // `found`: meters the read-back found still downloading, so the next group query has slots for them
-  var plain = new Uint8Array(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0, found = 0;
-  var serials = new Uint8Array(coded ? Rc.MAX_DEGREE + 1 : 0);
-  var sets = coded ? repairSets(s.blockCount) : null, rbuf = new Uint8Array(coded ? s.blockSize : 0);
+  var plain = new U8(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0, found = 0;
+  var serials = new U8(coded ? Rc.MAX_DEGREE + 1 : 0);
+  var sets = coded ? repairSets(s.blockCount) : null, rbuf = new U8(coded ? s.blockSize : 0);
   // coded, unkeyed: the read-back goes out in RESULT_LISTs; the meters of the one out (ANSWERED once answered) and its seq
   var lists = coded && !cfg.authorise, lst = new Uint16Array(lists ? RESULT_PER_FRAME : 0), nLst = 0, lstSeq = -1;
 
@@ -339,7 +339,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   }
 
   // the checkpoint: one buffer, written over at each save (writeCheckpoint's layout)
-  var ck = cfg.checkpoint ? new Uint8Array(checkpointSize(n)) : null;
+  var ck = cfg.checkpoint ? new U8(checkpointSize(n)) : null;
   function save(): void {
     if (!ck || !cfg.checkpoint) return;
     writeCheckpoint(ck, s, ph, activations, coded, round, result, cfg.meters, st, quiet, codes);

@@ -7,7 +7,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU32 } from "../common/bytes";
+import { getU32, putU32, U8 } from "../common/bytes";
 import { eraseUnitAt, type Region } from "../common/layout";
 
 var MAGIC = 0x50434c4d; // "MLCP"
@@ -26,7 +26,7 @@ export function checkpoints(flash: Flash, region: Region, native: Native): Check
   var unit = eraseUnitAt(flash.geometry, region.addr);
   var us = unit ? unit.length : region.size;
   var half = Math.floor(region.size / us / 2) * us;
-  var head = new Uint8Array(HEAD);
+  var head = new U8(HEAD);
 
   function valid(base: number): number {
     var h = flash.read(base, HEAD);

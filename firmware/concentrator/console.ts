@@ -34,7 +34,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU16 } from "../common/bytes";
+import { getU32, putU16, U8 } from "../common/bytes";
 import { PACKED_MAGIC } from "../common/image";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
@@ -84,7 +84,7 @@ export interface UpdateOptions {
  * The one parser of that form (the console, and the bench's scenario files).
  */
 export function scheduleBytes(weekdays: string, weekend?: string): Uint8Array | null {
-  var v = new Uint8Array(Tf.SCHEDULE);
+  var v = new U8(Tf.SCHEDULE);
   for (var d = 0; d < 2; d++) {
     var sw = ("" + (d && weekend !== undefined ? weekend : weekdays)).split(" ").filter(function (x) { return x !== ""; });
     if (sw.length > Tf.SWITCHES) return null;
@@ -219,7 +219,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     if (!isInt(brd, 1, 0xffff)) return fail(Err.BAD_ARG, "board must be a board code from 1 to 65535");
     var s: Session = {
       imageId: o.imageId, version: ver, board: brd, size: img.length - off, blockSize: bs,
-      blockCount: Math.ceil((img.length - off) / bs), activateAt: 0, digest: new Uint8Array(32),
+      blockCount: Math.ceil((img.length - off) / bs), activateAt: 0, digest: new U8(32),
     };
     return s.blockCount > P.MAX_BLOCKS ? fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks") : [s, head];
   }
@@ -389,7 +389,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       return r.group(i) ? this.join(newId, r.group(i)) : 0;
     },
     home: function (id: number, conc?: number) {
-      var own = c.config.id, to = conc === undefined ? own : conc, r = c.registry, v = new Uint8Array(2);
+      var own = c.config.id, to = conc === undefined ? own : conc, r = c.registry, v = new U8(2);
       if (!isInt(id, 1, Id.MAX_METER) || !isInt(to, 0, P.MAX_CONC)) return fail(Err.BAD_ARG, "home(meter id[, concentrator id 1..65534, 0 none]): this concentrator by default");
       putU16(v, 0, to);
       var e = c.configure(id, Key.HOME, v, function (code) {
@@ -425,13 +425,13 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     zone: function (id: number, offsetMin: number, rule: string) {
       var r = rule === "EU" ? Dst.EU : rule === "none" ? Dst.NONE : -1;
       if (!isInt(offsetMin, Tf.MIN_OFFSET, Tf.MAX_OFFSET) || offsetMin % 15 || r < 0) return fail(Err.BAD_ARG, "zone(meter id, offset minutes -720..840 in quarter hours, \"EU\" or \"none\")");
-      return configure(id, Key.ZONE, new Uint8Array([offsetMin & 255, (offsetMin >> 8) & 255, r]), "zone set", "zone(meter id, offset minutes, rule)");
+      return configure(id, Key.ZONE, new U8([offsetMin & 255, (offsetMin >> 8) & 255, r]), "zone set", "zone(meter id, offset minutes, rule)");
     },
     billingDay: function (id: number, day: number) {
       if (!isInt(day, 0, Tf.MAX_DAY)) return fail(Err.BAD_ARG, "billingDay(meter id, day of the month 1..28, 0 none)");
-      return configure(id, Key.BILLING_DAY, new Uint8Array([day]), day ? "billing period ends on day " + day : "no billing day", "billingDay(meter id, day)");
+      return configure(id, Key.BILLING_DAY, new U8([day]), day ? "billing period ends on day " + day : "no billing day", "billingDay(meter id, day)");
     },
-    endBilling: function (id: number) { return configure(id, Key.BILLING, new Uint8Array(0), "billing period ended", "endBilling(meter id)"); },
+    endBilling: function (id: number) { return configure(id, Key.BILLING, new U8(0), "billing period ended", "endBilling(meter id)"); },
     identify: function (id?: number) { return collectNow(id, Rd.IDENTIFY, "identify"); },
     events: function (id?: number) { return collectNow(id, Rd.EVENTS, "events"); },
     time: function (unix: number) {

@@ -19,7 +19,7 @@
  */
 import type { Clock } from "../../hal/types";
 import { P, T } from "../protocol/catalogue";
-import { putU16 } from "../common/bytes";
+import { putU16, U8 } from "../common/bytes";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import { Registry, Rf } from "./registry";
@@ -40,7 +40,7 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
   var tx = /*@__NOINLINE__*/ newMsg();
   // meters to claim (their kind and version, whether the registry knew them), and the neighbours' meters seen
   var unclaimed: { id: number; kind: number; version: number; known: boolean }[] = [], theirs: number[] = [];
-  var value = new Uint8Array(2);
+  var value = new U8(2);
   putU16(value, 0, home);
 
   /** The rounds are over: each meter without a concentrator is asked to take this one, in turn. */

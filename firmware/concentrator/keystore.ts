@@ -7,6 +7,7 @@ import type { LinkKeys } from "../link/auth";
 import type { TextFiles } from "./meter-file";
 import { Err } from "../common/errors";
 import { Kv } from "../protocol/catalogue";
+import { U8 } from "../common/bytes";
 
 export var KEY_FILE = "ml.keys";
 export var COUNTER_FILE = "ml.ctr";
@@ -46,7 +47,7 @@ export function u32Text(v: number): string {
 
 /** Bytes of a string, from `o`, `n` of them. */
 export function bytesAt(s: string, o: number, n: number): Uint8Array {
-  var b = new Uint8Array(n);
+  var b = new U8(n);
   for (var i = 0; i < n; i++) b[i] = s.charCodeAt(o + i) & 0xff;
   return b;
 }
@@ -181,7 +182,7 @@ export function keyStore(f: KeyFiles): KeyStore {
     var len = size(ROT_FILE) - 8, t = len >= 0 ? f.read(ROT_FILE, len, 8) || "" : "";
     n = len >= 0 && len % ROT_RECORD === 0 && u32At(t, 4) === Rr.ROT_MAGIC && u32At(t, 0) === len / ROT_RECORD ? len / ROT_RECORD : 0;
     if (!n && f.read(ROT_FILE) !== undefined) f.remove(ROT_FILE);
-    doneFlags = n ? new Uint8Array(n) : null;
+    doneFlags = n ? new U8(n) : null;
     tryingAt = -1;
     f.forEach(ROT_JOURNAL, function (l) {
       var m = /^(\d+) (\d+);$/.exec(l), i = m ? indexOf(+m[1]) : -1;

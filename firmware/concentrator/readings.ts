@@ -19,6 +19,7 @@ import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import { Rf, type Registry } from "./registry";
 import type { ReadingStore } from "./store";
+import { U8 } from "../common/bytes";
 
 /** Append-only text file (a Storage file on the device). */
 export interface LineFile {
@@ -48,7 +49,7 @@ export interface Collector {
   refused(): number;
 }
 
-var ALL = new Uint8Array([255, 255, 255, 255, 255, 255]);
+var ALL = new U8([255, 255, 255, 255, 255, 255]);
 /** A meter clock further off than this (s) is set again when its readings come in. */
 export var MAX_DRIFT_S = 30;
 /** DLMS unit codes to their names (the export, and the host's bench). */

@@ -5,6 +5,7 @@
  */
 import { Err } from "../common/errors";
 import { Id } from "../protocol/catalogue";
+import { U8 } from "../common/bytes";
 
 /** Registry flags: how a meter came in, and what its IDENTITY said it can do. */
 export const enum Rf {
@@ -46,9 +47,9 @@ export interface Registry {
 
 /** `changed(i)`: called when something kept across restarts changed for meter i (added, its flags, kind, version, board or group). */
 export function registry(capacity: number, changed?: (i: number) => void): Registry {
-  var ids = new Uint32Array(capacity), kinds = new Uint8Array(capacity), versions = new Uint32Array(capacity);
+  var ids = new Uint32Array(capacity), kinds = new U8(capacity), versions = new Uint32Array(capacity);
   var seen = new Uint32Array(capacity), oks = new Uint16Array(capacity), fails = new Uint16Array(capacity);
-  var quality = new Uint8Array(capacity), flags = new Uint8Array(capacity);
+  var quality = new U8(capacity), flags = new U8(capacity);
   var profileAt = new Uint32Array(capacity), eventAt = new Uint32Array(capacity), groups = new Uint32Array(capacity), boards = new Uint16Array(capacity);
   var n = 0;
 

@@ -43,6 +43,7 @@ import { Err } from "../common/errors";
 import { sameBytes, type Hmac } from "../common/hmac";
 import { P, T } from "../protocol/catalogue";
 import type { LinkAuth } from "./endpoint";
+import { U8 } from "../common/bytes";
 
 /** How far ahead of use counters are persisted. */
 export var COUNTER_STEP = 256;
@@ -56,8 +57,8 @@ function ahead(c: number): number {
 
 export interface LinkKeys { down: Uint8Array; up: Uint8Array }
 
-var placeholder = new Uint8Array(P.MAC);
-var check = new Uint8Array(P.MAC);
+var placeholder = new U8(P.MAC);
+var check = new U8(P.MAC);
 
 function macOk(h: Hmac, key: Uint8Array, frame: Uint8Array, len: number, extra?: number): boolean {
   h.mac(key, frame, len - P.MAC, check, 0, P.MAC, extra);

@@ -9,6 +9,7 @@ import { Err } from "../common/errors";
 import { P, T } from "../protocol/catalogue";
 import { decodeMsg, encodeMsg, Msg, newMsg } from "../protocol/codec";
 import { Modem, ModemEvents } from "./modem";
+import { U8 } from "../common/bytes";
 
 export interface EndpointStats {
   sent: number;
@@ -77,7 +78,7 @@ export function endpoint(myId: number, queueLen: number, h: EndpointHandlers): E
   // each queued frame's buffer, and its length, type and seq (three numbers a slot in one array)
   var bufs: Uint8Array[] = [], meta: number[] = [];
   for (var i = 0; i < queueLen; i++) {
-    bufs.push(new Uint8Array(P.MAX_FRAME));
+    bufs.push(new U8(P.MAX_FRAME));
     meta.push(0, 0, 0);
   }
   var head = 0, count = 0, busy = false, isReady = false, last = 0;

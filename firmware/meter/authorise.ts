@@ -20,7 +20,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU32 } from "../common/bytes";
+import { getU32, putU32, U8 } from "../common/bytes";
 import { recordLog, type RecordLog } from "../common/records";
 import type { Region } from "../common/layout";
 import { authKeyOf, hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type Hmac, type TagImage } from "../common/hmac";
@@ -71,7 +71,7 @@ export type AuthoriserFactory = (key: string | undefined, native: Native, journa
 export function floorKeeper(key: string | undefined, _native: Native, journal: RecordLog, _meterId: number): Authoriser {
   var fl = journal.read(REC_FLOOR);
   var floor = fl ? getU32(fl, 0) : 0;
-  var word = new Uint8Array(4);
+  var word = new U8(4);
   return {
     keyed: false,
     link: undefined,
@@ -101,7 +101,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
   // the key in use: generation | root; the one on its way (null: none) and its link keys
   var cur = kl && kl.read(Kr.CUR), next = kl && kl.read(Kr.NEXT), nextKeys: LinkKeys | null = null;
   if (!cur && key && hexKey(key, KEY_SIZE)) {
-    cur = new Uint8Array(Kr.LEN);
+    cur = new U8(Kr.LEN);
     cur.set(hexKey(key, KEY_SIZE)!, Kr.ROOT);
   }
   var root = cur ? cur.subarray(Kr.ROOT, Kr.LEN) : null;
@@ -114,7 +114,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
   if (h && root) {
     authKey = authKeyOf(h, root);
     var ctr = journal.read(REC_COUNTER);
-    var marks = new Uint8Array(8);
+    var marks = new U8(8);
     lk = linkKeysOf(h, root);
     if (next && getU32(next, 0) > getU32(cur!, 0)) nextKeys = linkKeysOf(h, next.subarray(Kr.ROOT));
     link = meterAuth(h, lk, ctr ? getU32(ctr, 0) : 0, ctr && ctr.length >= 8 ? getU32(ctr, 4) : 0, function (rx, tx) {
@@ -136,7 +136,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     return 0;
   }
   if (!link) return base;
-  var input = new Uint8Array(TAG_INPUT), expect = new Uint8Array(TAG_SIZE);
+  var input = new U8(TAG_INPUT), expect = new U8(TAG_SIZE);
   /** True when tag[at..] is the head-end's for image `s` of this kind with block key `bk` (a rollback's from the floor the meter has now). */
   function tagOk(s: TagImage, kind: number, tag: Uint8Array, at: number, bk: Uint8Array): boolean {
     tagInput(input, kind, s, meterId, kind === TAG_ROLLBACK ? base.floor() : 0, bk);
@@ -152,7 +152,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     authorise: function (s, kind, tag, wrapped) {
       if ((kind !== TAG_INSTALL && kind !== TAG_ROLLBACK) || s.digest.length !== 32 || tag.length !== TAG_SIZE || !wrapped || wrapped.length !== KEY_SIZE || !s.imageId) return Err.BAD_ARG;
       // kept: kind | tag | block key | version; grant() checks the tag again against each control
-      var rec = new Uint8Array(Ar.LEN), bk = rec.subarray(Ar.KEY, Ar.VERSION);
+      var rec = new U8(Ar.LEN), bk = rec.subarray(Ar.KEY, Ar.VERSION);
       wrapKey(h!, authKey!, tag, wrapped, bk);
       if (!tagOk(s, kind, tag, 0, bk)) return Err.AUTH_BAD_TAG;
       rec[0] = kind;
@@ -175,7 +175,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     var getS = owner.getSetting, setS = owner.setSetting;
     owner.getSetting = function (k) {
       if (k !== Key.KEY) return getS(k);
-      var v = new Uint8Array(Kv.VALUE);
+      var v = new U8(Kv.VALUE);
       putU32(v, 0, getU32(cur!, 0));
       putU32(v, 4, nextKeys ? getU32(next!, 0) : 0);
       return v;
@@ -189,7 +189,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       // do; older than it, or than the one on its way: stale
       if (g <= now) return g === now ? 0 : Err.AUTH_KEY_STALE;
       if (nextKeys && g < getU32(next!, 0)) return Err.AUTH_KEY_STALE;
-      var rec = new Uint8Array(Kr.LEN), nk = rec.subarray(Kr.ROOT), tag = v.subarray(Kv.TAG, Kv.LEN);
+      var rec = new U8(Kr.LEN), nk = rec.subarray(Kr.ROOT), tag = v.subarray(Kv.TAG, Kv.LEN);
       putU32(rec, 0, g);
       wrapKey(h!, authKey!, tag, v.subarray(Kv.WRAPPED, Kv.TAG), nk);
       rotationInput(input, meterId, g, nk);

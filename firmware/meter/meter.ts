@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { getU16, putU16 } from "../common/bytes";
+import { getU16, putU16, U8 } from "../common/bytes";
 import { APP_HEADER_SIZE } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
@@ -108,7 +108,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   // revert or a failed install once (the journal tells it at every start)
   // (no names of its own: a name in this scope costs a variable for the meter's life)
   if (!confirmed) metering.event(Ev.FW_STARTED, version);
-  if ((last.outcome === Outcome.REVERTED || last.outcome === Outcome.FAILED) && getU16(regs.read(Rec.OUTCOME) || new Uint8Array(2), 0) !== last.imageId) {
+  if ((last.outcome === Outcome.REVERTED || last.outcome === Outcome.FAILED) && getU16(regs.read(Rec.OUTCOME) || new U8(2), 0) !== last.imageId) {
     metering.event(last.outcome === Outcome.REVERTED ? Ev.FW_REVERTED : Ev.FW_FAILED, last.imageId);
   }
   function journalConfirmNewer(): boolean {
@@ -119,7 +119,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   }
   function confirm(): void {
     if (confirmed) return;
-    var b = new Uint8Array(2);
+    var b = new U8(2);
     putU16(b, 0, runningImage);
     journal.append(REC_CONFIRM, b);
     confirmed = true;
@@ -305,7 +305,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         var groups: any[] = [];
         for (var g = 0; g < metering.groups.length; g++) groups.push({ group: metering.groups[g] });
         // (helpers used once are written in place: each function costs variables for good)
-        var hw = new Uint8Array(board.board.length);
+        var hw = new U8(board.board.length);
         for (var hi = 0; hi < hw.length; hi++) hw[hi] = board.board.charCodeAt(hi) & 0x7f;
         reply(m, T.IDENTITY, { kind: metering.kind, board: board.code, version: version, imageId: runningImage, proto: P.VERSION, caps: unpacks ? Cap.UNPACKS : 0, hw: hw, groups: groups });
         break;
@@ -357,7 +357,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // meter takes an activation time only from a control addressed to it (authenticated)
         var ns: Session = b, begin = b.start === 1;
         delete b.start;
-        b.digest = new Uint8Array(b.digest);
+        b.digest = new U8(b.digest);
         if (guard.keyed && !unicast) b.activateAt = 0;
         // a keyed meter downloads only what the head-end authorised for it
         var grant = guard.keyed ? guard.grant(ns) : 0;

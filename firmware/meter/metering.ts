@@ -16,7 +16,7 @@
  */
 import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU16, getU32, putU16, putU32 } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
 import { Ev, Gop, Key, Kind, P, Tf } from "../protocol/catalogue";
 
@@ -137,7 +137,7 @@ export interface Metering {
 }
 
 export function obisFor(kind: number): Uint8Array {
-  return new Uint8Array(kind === Kind.WATER ? [8, 0, 1, 0, 0, 255] : kind === Kind.GAS ? [7, 0, 3, 0, 0, 255] : [1, 0, 1, 8, 0, 255]);
+  return new U8(kind === Kind.WATER ? [8, 0, 1, 0, 0, 255] : kind === Kind.GAS ? [7, 0, 3, 0, 0, 255] : [1, 0, 1, 8, 0, 255]);
 }
 
 /** `cause`: this start's reset cause (the POWER_DOWN event's data). */
@@ -176,7 +176,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   // Bl.N x 4) and the record scratch (20 bytes after them): each typed array of its own holds
   // a buffer and its bytes, variables the Original keeps for good
   var bill = new Uint32Array(Bl.N + Tf.LEN / 4 + 5);
-  var tar = new Uint8Array(bill.buffer, Bl.N * 4, Tf.LEN), scratch = new Uint8Array(bill.buffer, Bl.N * 4 + Tf.LEN, 20);
+  var tar = new U8(bill.buffer, Bl.N * 4, Tf.LEN), scratch = new U8(bill.buffer, Bl.N * 4 + Tf.LEN, 20);
   putU32(scratch, 0, boots);
   regs.append(Rec.BOOT, scratch.subarray(0, 4));
   // bytes 4 to 7: the last time the meter knew it was running (the register's save, at least
@@ -230,7 +230,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
 
   /** The SETTINGS record: constant u32, then intervalS, savePulses, minSaveS and maxSaveS u16 (key k's at 2k), home u16. */
   function settingsBytes(): Uint8Array {
-    var o = new Uint8Array(14);
+    var o = new U8(14);
     putU32(o, 0, s.constant);
     putU16(o, 4, s.intervalS);
     putU16(o, 6, s.savePulses);
@@ -258,7 +258,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       }
       return evn;
     }
-    var o = new Uint8Array(13);
+    var o = new U8(13);
     putU32(o, 0, ++evn);
     o[4] = code;
     putU32(o, 5, t === undefined ? wall() : t);
@@ -273,7 +273,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   }
 
   function closeInterval(): void {
-    var o = new Uint8Array(16);
+    var o = new U8(16);
     var end = pulses;
     var st = ivStatus | (timeBase ? 0 : Iv.CLOCK_NOT_SET);
     if (conv(end) > 0xffffffff) st |= Iv.OVERFLOW;
@@ -340,7 +340,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     // RATES is the billing state's first half, DEMAND its second
     for (var t = Bt.RATES; t <= Bt.DEMAND; t++) {
       if (!(todo & t)) continue;
-      var o = new Uint8Array(Bl.HALF * 4), from = t === Bt.RATES ? 0 : Bl.HALF;
+      var o = new U8(Bl.HALF * 4), from = t === Bt.RATES ? 0 : Bl.HALF;
       for (k = 0; k < Bl.HALF; k++) putU32(o, k * 4, bill[from + k]);
       regs.append(t === Bt.RATES ? Rec.RATES : Rec.DEMAND, o);
     }
@@ -384,7 +384,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
 
   /** The groups as the GROUPS record and setting hold them: u32 each. */
   function groupBytes(): Uint8Array {
-    var o = new Uint8Array(groups.length * 4);
+    var o = new U8(groups.length * 4);
     for (var i = 0; i < groups.length; i++) putU32(o, i * 4, groups[i]);
     return o;
   }
@@ -467,12 +467,12 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       return start < 0 ? null : { start: start, period: period, slots: slots };
     },
     getSetting: function (key) {
-      if (key === Key.KIND) return new Uint8Array([kind]);
+      if (key === Key.KIND) return new U8([kind]);
       // TARIFF, ZONE and BILLING_DAY: views of their bytes in the TARIFF record (the reply copies them at once); BILLING: the period's start
       if (key === Key.TARIFF) return tar.subarray(0, Tf.SCHEDULE);
       if (key === Key.ZONE) return tar.subarray(Tf.OFFSET, Tf.DAY);
       if (key === Key.BILLING_DAY) return tar.subarray(Tf.DAY);
-      if (key === Key.BILLING) { var o = new Uint8Array(4); putU32(o, 0, bill[Bl.START]); return o; }
+      if (key === Key.BILLING) { var o = new U8(4); putU32(o, 0, bill[Bl.START]); return o; }
       if (key === Key.GROUPS) return groupBytes();
       if (key !== Key.HOME && (key < Key.CONSTANT || key > Key.MAX_SAVE)) return null;
       // the others' bytes are their fields of the SETTINGS record: HOME's its last two,
@@ -565,7 +565,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       for (var k = 2; k <= Tf.RATES; k++) v[1] -= v[k] = conv(bill[k] + (bill[Bl.RATE] === k ? pulses - bill[Bl.SETTLED] : 0));
       for (k = 1; k <= Tf.RATES + 2; k++) {
         out.push({
-          obis: new Uint8Array([1, 0, 1, k > Tf.RATES ? 6 : 8, k > Tf.RATES ? 0 : k, k > Tf.RATES + 1 ? 101 : 255]),
+          obis: new U8([1, 0, 1, k > Tf.RATES ? 6 : 8, k > Tf.RATES ? 0 : k, k > Tf.RATES + 1 ? 101 : 255]),
           unit: k > Tf.RATES ? Unit.W : Unit.WH, scaler: 0, status: st,
           value: k <= Tf.RATES ? v[k] : k > Tf.RATES + 1 ? bill[Bl.PREV] : bill[Bl.MAX],
           at: k <= Tf.RATES ? now : k > Tf.RATES + 1 ? bill[Bl.PREV_AT] : bill[Bl.MAX_AT],

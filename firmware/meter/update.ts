@@ -21,7 +21,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU16, putU32 } from "../common/bytes";
+import { getU32, putU16, putU32, U8 } from "../common/bytes";
 import { erased, type RecordLog } from "../common/records";
 import { eraseUnitAt, type Region } from "../common/layout";
 import {
@@ -88,9 +88,9 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   var unitSize = unit ? unit.length : flash.geometry.eraseUnits[0].size;
   var sess: Session | null = null;
   var lay: BufferLayout | null = null;
-  var got: Uint8Array = new Uint8Array(0);
+  var got: Uint8Array = new U8(0);
   var count = 0, st = Us.IDLE as number;
-  var word = new Uint8Array(4);
+  var word = new U8(4);
   // coded method: the spare slots' repair indices (FREE when empty), how many, the decoder;
   // `dirty`: the received set changed since the decoder last rebuilt its rows
   var ids = new Uint16Array(0), room = 0, dec: Decoder | null = null, dirty = true;
@@ -248,7 +248,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
 
   /** Forgets every block and repair block held: the bitmap, the count, the spare slots' indices. */
   function forget(): void {
-    got = new Uint8Array(((sess as Session).blockCount + 7) >> 3);
+    got = new U8(((sess as Session).blockCount + 7) >> 3);
     count = 0;
     for (var t = 0; t < room; t++) ids[t] = FREE;
     dirty = true;
@@ -265,7 +265,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   }
 
   function close(imageId: number, reason: number): void {
-    var b = new Uint8Array(4);
+    var b = new U8(4);
     putU16(b, 0, imageId);
     putU16(b, 2, reason);
     journal.append(REC_END, b);
@@ -375,7 +375,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
         if (!me.unpacks) return Err.BOOT_NO_UNPACK;
         if (getU32(flash.read(blockAddr(lay as BufferLayout, Math.floor(PACKED_PLAIN / bs)) + PACKED_PLAIN % bs, 4), 0) > me.maxImage) return Err.UPDATE_TOO_LARGE;
       }
-      var b = new Uint8Array(6);
+      var b = new U8(6);
       putU16(b, 0, imageId);
       putU32(b, 2, sess.version);
       journal.append(REC_ACTIVATE, b);

@@ -10,6 +10,7 @@ import { Err } from "../common/errors";
 import * as cur from "../common/cursor";
 import { Cursor } from "../common/cursor";
 import { layoutOf, P } from "./catalogue";
+import { U8 } from "../common/bytes";
 
 export interface Msg {
   type: number;
@@ -84,7 +85,7 @@ function putScalar(c: Cursor, k: string, v: any): boolean {
     case "i": if (!isInt(v, -0x80000000, 0x7fffffff)) return false; cur.putU32(c, v >>> 0); return true;
   }
   // O, K, D: bytes
-  if (!(v instanceof Uint8Array) || v.length !== kindWidth(k)) return false;
+  if (!(v instanceof U8) || v.length !== kindWidth(k)) return false;
   cur.putBytes(c, v);
   return true;
 }
@@ -126,8 +127,8 @@ function fieldName(spec: string, s0: number, j: number): string {
   return spec.substring(b < s0 ? s0 : b, j);
 }
 
-var rc: Cursor = cur.cursor(new Uint8Array(0), 0, 0);
-var wc: Cursor = cur.cursor(new Uint8Array(0), 0, 0);
+var rc: Cursor = cur.cursor(new U8(0), 0, 0);
+var wc: Cursor = cur.cursor(new U8(0), 0, 0);
 
 /**
  * Encodes `m` into `out` from 0. Returns the length, or a negative error code:
@@ -148,7 +149,7 @@ export function encodeMsg(m: Msg, out: Uint8Array): number {
   eachField(spec, function (name, k, s0, s1) {
     var v = body[name], sp = spec!;
     if (k === "V" || k === "R") {
-      if (!(v instanceof Uint8Array) || (k === "V" && v.length > 255)) return !(bad = true);
+      if (!(v instanceof U8) || (k === "V" && v.length > 255)) return !(bad = true);
       if (k === "V") cur.putU8(c, v.length);
       cur.putBytes(c, v);
     } else if (k === "L") {
@@ -167,7 +168,7 @@ export function encodeMsg(m: Msg, out: Uint8Array): number {
   });
   if (bad) return -Err.PROTO_BAD_FIELD;
   if (auth) {
-    if (!putScalar(c, "I", m.counter) || !(m.mac instanceof Uint8Array) || m.mac.length !== P.MAC) return -Err.PROTO_BAD_FIELD;
+    if (!putScalar(c, "I", m.counter) || !(m.mac instanceof U8) || m.mac.length !== P.MAC) return -Err.PROTO_BAD_FIELD;
     cur.putBytes(c, m.mac);
   }
   if (c.err) return -Err.PROTO_TOO_LONG;

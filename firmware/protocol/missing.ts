@@ -9,7 +9,7 @@
  * all been received.
  */
 import { Err } from "../common/errors";
-import { getU16, putU16 } from "../common/bytes";
+import { getU16, putU16, U8 } from "../common/bytes";
 import { Form, P } from "./catalogue";
 
 export function isSet(bits: Uint8Array, i: number): boolean {
@@ -60,7 +60,7 @@ export function buildReport(got: Uint8Array, count: number, maxMap: number, r: M
     r.form = Form.NONE;
     r.base = count;
     r.covers = 0;
-    r.map = new Uint8Array(0);
+    r.map = new U8(0);
     return;
   }
   r.firstMissing = first;
@@ -75,7 +75,7 @@ export function buildReport(got: Uint8Array, count: number, maxMap: number, r: M
   else useRanges = rangesCover > maxMap * 8;
   if (useRanges) {
     var n = rangesFit ? ranges : maxRanges;
-    var map = new Uint8Array(n * 4);
+    var map = new U8(n * 4);
     var k = 0, start = -1;
     for (var j = first; j <= count && k < n * 4; j++) {
       var miss = j < count && !isSet(got, j);
@@ -92,7 +92,7 @@ export function buildReport(got: Uint8Array, count: number, maxMap: number, r: M
     r.map = map;
   } else {
     var bytes = bitmapFits ? bitmapBytes : maxMap;
-    var bm = new Uint8Array(bytes);
+    var bm = new U8(bytes);
     var span = bitmapFits ? last - first + 1 : bytes * 8;
     for (var b = 0; b < span; b++) if (!isSet(got, first + b)) setBit(bm, b);
     r.form = Form.BITMAP;

@@ -4,6 +4,7 @@
  */
 import { Clock, Flash, Hal, OutputPin, PulseInput, ResetCause, SwitchInput, Uart } from "../types";
 import { FlashGeometry } from "../../firmware/common/layout";
+import { U8 } from "../../firmware/common/bytes";
 
 export function espruinoFlash(geometry: FlashGeometry, memoryMapped: boolean): Flash {
   var F = require("Flash");
@@ -113,7 +114,7 @@ export function espruinoHal(b: EspruinoBoard): Hal {
     native: {
       crc32: function (d) { return E.CRC32(d) >>> 0; },
       bytesToString: E.toString,
-      sha256: b.sha256 ? function (d) { return new Uint8Array(require("crypto").SHA256(d)); } : null,
+      sha256: b.sha256 ? function (d) { return new U8(require("crypto").SHA256(d)); } : null,
     },
   };
 }

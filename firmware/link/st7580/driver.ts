@@ -28,6 +28,7 @@ import { Err } from "../../common/errors";
 import { Clock, Native, OutputPin, Uart } from "../../../hal/types";
 import { LinkStats, Modem, ModemEvents, newStats } from "../modem";
 import { encodeFrame, St, StCmd, StEv, st7580Framer, type St7580Framer } from "./frame";
+import { U8 } from "../../common/bytes";
 
 export const enum St7580 {
   STATUS_MS = 200,
@@ -78,7 +79,7 @@ export function st7580Modem(
   opt: St7580Options,
 ): Modem {
   var stats: LinkStats = newStats();
-  var tx = new Uint8Array(St.MAX_DATA + St.OVERHEAD);
+  var tx = new U8(St.MAX_DATA + St.OVERHEAD);
   // a request's data is built where encodeFrame puts it (after STX, LEN, CMD): no second buffer
   var req = tx.subarray(3, 3 + St.MAX_DATA);
   var txLen = 0, cnf = 0, errCmd = 0, attempt = 0, ph = Ph.IDLE, timer = 0, at = 0;

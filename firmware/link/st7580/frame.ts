@@ -8,7 +8,7 @@
  * through numeric events. Checking the command's meaning is the driver's job. How frames
  * are found and what recovers the link: docs/link.md.
  */
-import { getU16 } from "../../common/bytes";
+import { getU16, U8 } from "../../common/bytes";
 
 export const enum St {
   STX = 0x02,
@@ -92,7 +92,7 @@ export interface St7580Framer {
 export function st7580Framer(listener: (ev: number, cmd: number, len: number, arg: number) => void): St7580Framer {
   // bytes not yet taken are buf[p..e); one whole frame fits, and the spare last byte (never
   // written) makes buf[p + 1] a number even at the end
-  var buf = new Uint8Array(St.MAX_DATA + St.OVERHEAD + 1);
+  var buf = new U8(St.MAX_DATA + St.OVERHEAD + 1);
   var p = 0, e = 0, last = 0;
 
   function parse(): void {

@@ -18,6 +18,7 @@ import { Err } from "../../common/errors";
 import { Clock, Native, Uart } from "../../../hal/types";
 import { LinkStats, Modem, ModemEvents, newStats } from "../modem";
 import { encodeTransparent, Tp, TpEv, transparentDeframer } from "./frame";
+import { U8 } from "../../common/bytes";
 
 export interface TransparentOptions {
   baud: number;
@@ -34,7 +35,7 @@ export interface TransparentOptions {
 export function transparentModem(uart: Uart, clock: Clock, native: Native, events: ModemEvents, opt: TransparentOptions): Modem {
   var stats: LinkStats = newStats();
   var max = opt.maxPayload > Tp.MAX_PAYLOAD ? Tp.MAX_PAYLOAD : opt.maxPayload;
-  var out = new Uint8Array(Tp.MAX_PAYLOAD + Tp.OVERHEAD);
+  var out = new U8(Tp.MAX_PAYLOAD + Tp.OVERHEAD);
   var outLen = 0, attempt = 0, pending = false, ready = false, lastRx = -1e9, started = false;
   var deframer = transparentDeframer(max, native.crc32, function (ev, len, at) {
     if (ev === TpEv.FRAME) {

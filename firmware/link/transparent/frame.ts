@@ -7,7 +7,7 @@
  * failed check (docs/link.md). One fixed buffer, no recursion, no throw.
  */
 
-import { getU32, putU32 } from "../../common/bytes";
+import { getU32, putU32, U8 } from "../../common/bytes";
 
 export const enum Tp {
   PREAMBLE = 0xaa,
@@ -66,7 +66,7 @@ export function transparentDeframer(
 ): TransparentDeframer {
   if (maxPayload > Tp.MAX_PAYLOAD) maxPayload = Tp.MAX_PAYLOAD;
   // bytes not yet taken are buf[p..e): sync word, LEN, payload, CRC of the longest frame
-  var buf = new Uint8Array(Tp.MAX_PAYLOAD + 7);
+  var buf = new U8(Tp.MAX_PAYLOAD + 7);
   var p = 0, e = 0, last = 0;
   var counts = { frames: 0, badCrc: 0, tooLong: 0, timeouts: 0 };
 
