@@ -4,9 +4,16 @@
  * Uint8Array under a name the minifier shortens: the programs make byte arrays in about 50
  * places, and the global's name is kept whole in each (about 450 bytes a meter). Write
  * `new U8(n)` and `x instanceof U8` in device code; types still say Uint8Array. The alias is
- * one top-level variable (a few of the Original's variables at rest, measured by bench:memory).
+ * one top-level variable (one of the Original's variables at rest, measured by bench:memory).
  */
 export const U8 = Uint8Array;
+
+/**
+ * Math.floor under a name the minifier shortens, for the same reason (about 25 places a
+ * meter, about 230 bytes). The interpreter's Math functions need no `this`: `floor(x)` is
+ * Math.floor(x). Measured with U8: one of the Original's variables at rest each.
+ */
+export const floor = Math.floor;
 
 export function getU16(b: Uint8Array, o: number): number {
   return b[o] | (b[o + 1] << 8);

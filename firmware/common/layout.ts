@@ -6,6 +6,7 @@
  */
 import { Err } from "./errors";
 import type { EraseRun, FlashGeometry } from "../../hal/types";
+import { floor } from "./bytes";
 
 // the geometry is the HAL's contract (hal/types.ts); named here too for the layout's users
 export type { EraseRun, FlashGeometry };
@@ -59,7 +60,7 @@ export function eraseUnitAt(g: FlashGeometry, addr: number): Area | null {
   for (var i = 0; i < g.eraseUnits.length; i++) {
     var r = g.eraseUnits[i];
     if (addr >= r.addr && addr < r.addr + r.size * r.count) {
-      var k = Math.floor((addr - r.addr) / r.size);
+      var k = floor((addr - r.addr) / r.size);
       return { addr: r.addr + k * r.size, length: r.size };
     }
   }

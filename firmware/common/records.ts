@@ -22,7 +22,7 @@
  */
 import { Err } from "./errors";
 import type { Flash, Native } from "../../hal/types";
-import { getU32, putU32, U8 } from "./bytes";
+import { getU32, putU32, U8, floor } from "./bytes";
 import { eraseUnitAt, type Region } from "./layout";
 
 export var MAX_TYPES = 8;
@@ -103,8 +103,8 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
   // below costs a variable per log on the interpreter, so helpers used once are written in
   // place and the scan at open is a function of its own (docs/meter.md, Memory)
   var unitSize = (eraseUnitAt(flash.geometry, region.addr) || { length: region.size }).length;
-  var units = Math.floor(region.size / unitSize);
-  var perUnit = Math.floor(unitSize / slot);
+  var units = floor(region.size / unitSize);
+  var perUnit = floor(unitSize / slot);
   var cap = slot - RECORD_OVERHEAD;
   var buf = /*@__NOINLINE__*/ erased(slot);
   // per type: the address of its latest record (-1: none) and that record's seq

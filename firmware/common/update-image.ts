@@ -18,7 +18,7 @@
  * corruption, not deliberate forgery.
  */
 import type { Native } from "../../hal/types";
-import { getU16, getU32, putU16, putU32, U8 } from "./bytes";
+import { getU16, getU32, putU16, putU32, U8, floor } from "./bytes";
 
 export var SESSION_SIZE = 52;
 /** Where a session record holds activateAt (u32): what may differ between two controls of the same image. */
@@ -129,17 +129,17 @@ export interface BufferLayout {
 }
 
 export function bufferLayout(addr: number, regionSize: number, unitSize: number, blockSize: number): BufferLayout {
-  var per = Math.floor(unitSize / (blockSize + 4));
-  var units = Math.floor(regionSize / unitSize);
+  var per = floor(unitSize / (blockSize + 4));
+  var units = floor(regionSize / unitSize);
   return { addr: addr, unit: unitSize, units: units, perUnit: per, blockSize: blockSize, capacity: per * units };
 }
 
 export function blockAddr(l: BufferLayout, i: number): number {
-  return l.addr + Math.floor(i / l.perUnit) * l.unit + (i % l.perUnit) * l.blockSize;
+  return l.addr + floor(i / l.perUnit) * l.unit + (i % l.perUnit) * l.blockSize;
 }
 
 export function markAddr(l: BufferLayout, i: number): number {
-  return l.addr + Math.floor(i / l.perUnit) * l.unit + l.perUnit * l.blockSize + (i % l.perUnit) * 4;
+  return l.addr + floor(i / l.perUnit) * l.unit + l.perUnit * l.blockSize + (i % l.perUnit) * 4;
 }
 
 /**

@@ -33,7 +33,7 @@
 import type { Clock } from "../../hal/types";
 import { Err } from "../common/errors";
 import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
-import { getU16, getU32, putU16, putU32, U8 } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8, floor } from "../common/bytes";
 import { P, T, Uo, Ust, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
@@ -768,7 +768,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   function heardFrom(i: number): void {
     quiet[i] = 0;
     heard = true;
-    heardAt[i] = Math.floor((clock.now() - startedAt) / 1000);
+    heardAt[i] = floor((clock.now() - startedAt) / 1000);
   }
 
   function onMessage(m: Msg): boolean {

@@ -7,7 +7,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU32, U8 } from "../common/bytes";
+import { getU32, putU32, U8, floor } from "../common/bytes";
 import { eraseUnitAt, type Region } from "../common/layout";
 
 var MAGIC = 0x50434c4d; // "MLCP"
@@ -25,7 +25,7 @@ export interface Checkpoints {
 export function checkpoints(flash: Flash, region: Region, native: Native): Checkpoints {
   var unit = eraseUnitAt(flash.geometry, region.addr);
   var us = unit ? unit.length : region.size;
-  var half = Math.floor(region.size / us / 2) * us;
+  var half = floor(region.size / us / 2) * us;
   var head = new U8(HEAD);
 
   function valid(base: number): number {

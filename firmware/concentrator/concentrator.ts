@@ -23,6 +23,7 @@ import { meterFile, type TextFiles } from "./meter-file";
 import { readingStore, type ReadingStore } from "./store";
 import type { KeyStore } from "./keystore";
 import type { Session } from "../common/update-image";
+import { floor } from "../common/bytes";
 
 export interface ConcentratorContext {
   config: DeviceConfig;
@@ -133,7 +134,7 @@ export function startConcentrator(
   var kept: { changed(i: number): boolean } | null = null;
   var reg = registry(REGISTRY_CAPACITY, function (i) { if (kept && !kept.changed(i)) lastError = Err.STORE_FULL; });
   var timeBase = 0;
-  function nowUnix(): number { return timeBase ? Math.floor(timeBase + hal.clock.now() / 1000) : 0; }
+  function nowUnix(): number { return timeBase ? floor(timeBase + hal.clock.now() / 1000) : 0; }
   // one administrative request at a time (GROUP_SET from the console)
   var pendingSeq = -1, pendingId = 0, pendingTimer = 0, adminSeq = 0x8000;
   var pendingDone: ((code: number) => void) | null = null;
@@ -177,7 +178,7 @@ export function startConcentrator(
     auth: auth,
     message: function (m: Msg, quality: number) {
       var i = reg.find(m.src);
-      if (i >= 0) reg.note(i, true, quality, Math.floor(hal.clock.now() / 1000));
+      if (i >= 0) reg.note(i, true, quality, floor(hal.clock.now() / 1000));
       if (finding && finding.onMessage(m)) return;
       if (pendingSeq >= 0 && (m.type === T.ACK || m.type === T.ERROR) && m.body.refSeq === pendingSeq && m.src === pendingId) {
         var cb = pendingDone;

@@ -19,7 +19,7 @@
  */
 import type { Clock } from "../../hal/types";
 import { P, T } from "../protocol/catalogue";
-import { putU16, U8 } from "../common/bytes";
+import { putU16, U8, floor } from "../common/bytes";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import type { Endpoint } from "../link/endpoint";
 import { Registry, Rf } from "./registry";
@@ -61,7 +61,7 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
     var i = reg.add(id, Rf.DISCOVERED);
     if (i < 0) return;
     if (!keyed) reg.setInfo(i, kind, version);
-    reg.note(i, true, 0, Math.floor(clock.now() / 1000));
+    reg.note(i, true, 0, floor(clock.now() / 1000));
     if (!known) found++;
   }
 
@@ -69,7 +69,7 @@ export function discover(ep: Endpoint, clock: Clock, reg: Registry, o: Discovery
     if (round >= o.rounds || (round > 0 && fresh === 0)) { nonce = -1; claimNext(); return; }
     round++;
     fresh = 0;
-    nonce = Math.floor(random() * 0xffff);
+    nonce = floor(random() * 0xffff);
     seq = (seq + 1) & 0xffff;
     ep.send(setMsg(tx, T.DISCOVER, seq, P.BROADCAST_ID, P.TO_ALL, P.BROADCAST_ID, { nonce: nonce, slots: o.slots, slotMs: o.slotMs, unregistered: 0 }));
     // every slot, plus time for the request to go out and the last reply to come in

@@ -7,7 +7,7 @@ import type { LinkKeys } from "../link/auth";
 import type { TextFiles } from "./meter-file";
 import { Err } from "../common/errors";
 import { Kv } from "../protocol/catalogue";
-import { U8 } from "../common/bytes";
+import { U8, floor } from "../common/bytes";
 
 export var KEY_FILE = "ml.keys";
 export var COUNTER_FILE = "ml.ctr";
@@ -23,7 +23,7 @@ export var TAGS_RECORD = 40;
  * bytes read as zeros, keys the file never held.
  */
 export function findById(read: (offset: number, length: number) => string | undefined, size: number, rec: number, id: number): string | null {
-  var lo = 0, hi = Math.floor(size / rec) - 1;
+  var lo = 0, hi = floor(size / rec) - 1;
   while (lo <= hi) {
     var mid = (lo + hi) >> 1;
     var r = read(mid * rec, rec) || "";

@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { getU16, putU16, U8 } from "../common/bytes";
+import { getU16, putU16, U8, floor } from "../common/bytes";
 import { APP_HEADER_SIZE } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
@@ -273,7 +273,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   }
 
   function onMessage(m: Msg, _quality: number): void {
-    var b = m.body, unicast = m.mode === P.TO_METER, bl;
+    // (`img`: the image most requests name, read once)
+    var b = m.body, img: number = b.imageId, unicast = m.mode === P.TO_METER, bl;
     if (unicast) registered = true;
     switch (m.type) {
       case T.READ_REQ:
@@ -311,7 +312,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.STATUS_REQ:
         reply(m, T.STATUS, {
-          uptime: Math.floor((clock.now() - startedAt) / 1000), boots: metering.boots, time: metering.wallTime(),
+          uptime: floor((clock.now() - startedAt) / 1000), boots: metering.boots, time: metering.wallTime(),
           alarms: (metering.wallTime() ? 0 : 1) | (last.outcome === Outcome.REVERTED ? 2 : 0) | (confirmed ? 0 : 4), lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
           freeVars: Math.min(0xffff, hal.system.freeVariables()), update: receiver.state(),
         });
@@ -341,17 +342,17 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // neighbour's does not put off an answer that waits, which may be its own's)
         var home = metering.settings.home;
         if (b.unregistered && (registered || home) || answerDue && home && m.src !== P.CONC_BASE + home) break;
-        var slot = Math.floor(random!() * (b.slots || 1));
+        var slot = floor(random!() * (b.slots || 1));
         answerLater(m.src, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version, home: home }, slot * b.slotMs);
         break;
       case T.UPDATE_SELECT:
-        if (b.op === Sel.SELECT) selected = b.imageId;
-        else if (b.op === Sel.DESELECT && selected === b.imageId) selected = 0;
+        if (b.op === Sel.SELECT) selected = img;
+        else if (b.op === Sel.DESELECT && selected === img) selected = 0;
         ack(m, b.op === Sel.SELECT || b.op === Sel.DESELECT ? 0 : Err.BAD_ARG);
         break;
       case T.UPDATE_CONTROL:
         // a control to this meter or one of its groups selects it; a broadcast one needs a select
-        if (m.mode === P.TO_ALL && selected !== b.imageId) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
+        if (m.mode === P.TO_ALL && selected !== img) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
         // the control's body becomes the session (a new object each frame): `start` taken off (the
         // session holds its fields only), the digest copied out of the frame buffer, and a keyed
         // meter takes an activation time only from a control addressed to it (authenticated)
@@ -366,24 +367,24 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // events: a new download, or a refusal (once for the same image and code; on a keyed
         // meter only an authenticated one: a stranger's broadcasts write no flash)
         if (code) {
-          if ((unicast || !guard.keyed) && (refusedImage !== b.imageId || refusedCode !== code)) metering.event(Ev.FW_REFUSED, code * 65536 + b.imageId);
-          refusedImage = b.imageId;
+          if ((unicast || !guard.keyed) && (refusedImage !== img || refusedCode !== code)) metering.event(Ev.FW_REFUSED, code * 65536 + img);
+          refusedImage = img;
           refusedCode = code;
         } else {
-          if (refusedImage === b.imageId) refusedImage = 0;
-          if (!was || was.imageId !== b.imageId) metering.event(Ev.FW_DOWNLOAD, b.version);
+          if (refusedImage === img) refusedImage = 0;
+          if (!was || was.imageId !== img) metering.event(Ev.FW_DOWNLOAD, b.version);
         }
         ack(m, code);
         break;
       case T.DATA_BLOCK:
       case T.REPAIR_BLOCK:
         var wasVerified = receiver.state() === Us.VERIFIED;
-        (m.type === T.DATA_BLOCK ? receiver.block : receiver.repair)(b.imageId, b.index, b.data);
+        (m.type === T.DATA_BLOCK ? receiver.block : receiver.repair)(img, b.index, b.data);
         // the block that verified the image
         if (!wasVerified && receiver.state() === Us.VERIFIED) metering.event(Ev.FW_READY, receiver.session()!.version);
         break;
       case T.SELECT_LIST:
-        for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === config.id) selected = b.imageId;
+        for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === config.id) selected = img;
         break;
       case T.AUTHORIZE_LIST:
         // the head-end's tags for several meters in one broadcast: only this meter's key makes
@@ -402,38 +403,38 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // the control: its code), and with who = UNFINISHED every meter whose download is not
         // complete (its deficit). Finished meters stay silent; silence proves nothing, the
         // concentrator's read-back does.
-        var gs = receiver.session(), gst = receiver.state(), d = deficitOf(b.imageId, gst);
-        if (gs && gs.imageId === b.imageId) {
+        var gs = receiver.session(), gst = receiver.state(), d = deficitOf(img, gst);
+        if (gs && gs.imageId === img) {
           if (b.who !== Who.UNFINISHED || gst === Us.VERIFIED || gst === Us.ACTIVATING) break;
           receiver.deficit(d);
         } else {
           // not in this campaign, or it already ran the image
-          if (!(m.mode === P.TO_GROUP || selected === b.imageId || refusedImage === b.imageId) || last.imageId === b.imageId && last.outcome !== Outcome.NONE) break;
+          if (!(m.mode === P.TO_GROUP || selected === img || refusedImage === img) || last.imageId === img && last.outcome !== Outcome.NONE) break;
           d.state = Us.IDLE;
-          d.code = refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION;
+          d.code = refusedImage === img ? refusedCode : Err.UPDATE_NO_SESSION;
         }
-        answerLater(m.src, T.DEFICIT, d, Math.floor(random!() * (b.slots || 1)) * b.slotMs);
+        answerLater(m.src, T.DEFICIT, d, floor(random!() * (b.slots || 1)) * b.slotMs);
         break;
       }
       case T.STATUS_QUERY:
-        status(m, b.imageId, -1);
+        status(m, img, -1);
         break;
       case T.RESULT_LIST:
         // named in it, the meter is known to the concentrator, and its answer proves a new program as a reply does
-        for (var n2 = 0; n2 < b.ids.length; n2++) if (b.ids[n2].id === config.id) { registered = true; status(m, b.imageId, b.lead + n2 * b.slotMs); }
+        for (var n2 = 0; n2 < b.ids.length; n2++) if (b.ids[n2].id === config.id) { registered = true; status(m, img, b.lead + n2 * b.slotMs); }
         break;
       case T.ABORT:
-        if (selected === b.imageId) selected = 0;
-        ack(m, receiver.abort(b.imageId));
+        if (selected === img) selected = 0;
+        ack(m, receiver.abort(img));
         break;
       case T.ACTIVATE:
-        if (b.at === 0) { ack(m, activateNow(b.imageId)); break; }
+        if (b.at === 0) { ack(m, activateNow(img)); break; }
         if (!metering.wallTime()) { ack(m, Err.CLOCK_NOT_SET); break; }
         var ss = receiver.session();
-        if (!ss || ss.imageId !== b.imageId) { ack(m, Err.UPDATE_NO_SESSION); break; }
+        if (!ss || ss.imageId !== img) { ack(m, Err.UPDATE_NO_SESSION); break; }
         if (receiver.state() !== Us.VERIFIED) { ack(m, Err.UPDATE_NOT_VERIFIED); break; }
         activateAt = b.at;
-        activateImage = b.imageId;
+        activateImage = img;
         ack(m, 0);
         break;
       case T.VERSION_READ:
@@ -443,7 +444,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         ack(m, guard.authorise(b, b.kind, b.tag, b.key));
         break;
       case T.CONFIRM:
-        if (b.imageId !== runningImage) { ack(m, Err.UPDATE_NO_SESSION); break; }
+        if (img !== runningImage) { ack(m, Err.UPDATE_NO_SESSION); break; }
         confirm();
         ack(m, 0);
         break;

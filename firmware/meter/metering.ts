@@ -16,7 +16,7 @@
  */
 import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU16, getU32, putU16, putU32, U8 } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8, floor } from "../common/bytes";
 import type { RecordLog } from "../common/records";
 import { Ev, Gop, Key, Kind, P, Tf } from "../protocol/catalogue";
 
@@ -208,14 +208,14 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     return timeBase + clock.now() / 1000;
   }
   function wall(): number {
-    return timeBase ? Math.floor(ivNow()) : 0;
+    return timeBase ? floor(ivNow()) : 0;
   }
   /** The start of the interval that holds `t` (seconds on the interval clock). */
   function ivFloor(t: number): number {
-    return Math.floor(t / s.intervalS) * s.intervalS;
+    return floor(t / s.intervalS) * s.intervalS;
   }
   function conv(p: number): number {
-    return Math.floor((p * 1000) / s.constant);
+    return floor((p * 1000) / s.constant);
   }
 
   function save(): void {
@@ -253,7 +253,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       if (k < Pending.MAX) {
         pend[k * 3] = code;
         pend[k * 3 + 1] = data;
-        pend[k * 3 + 2] = Math.floor(clock.now() / 1000);
+        pend[k * 3 + 2] = floor(clock.now() / 1000);
         pend[Pending.COUNT] = k + 1;
       }
       return evn;
@@ -277,7 +277,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     var end = pulses;
     var st = ivStatus | (timeBase ? 0 : Iv.CLOCK_NOT_SET);
     if (conv(end) > 0xffffffff) st |= Iv.OVERFLOW;
-    putU32(o, 0, Math.floor(ivStart));
+    putU32(o, 0, floor(ivStart));
     putU32(o, 4, end);
     putU32(o, 8, ivPulses);
     putU16(o, 12, st);
@@ -287,7 +287,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     // block demand (the load profile's interval is the demand period): average power over a
     // whole interval on a set clock, in W; a new maximum of the billing period is kept
     if (kind !== Kind.WATER && kind !== Kind.GAS && !(st & (Iv.PARTIAL | Iv.POWER_FAIL | Iv.CLOCK_ADJUSTED | Iv.CLOCK_NOT_SET))) {
-      var w = Math.floor(((conv(end) - conv(end - ivPulses)) * 3600) / s.intervalS);
+      var w = floor(((conv(end) - conv(end - ivPulses)) * 3600) / s.intervalS);
       if (w > bill[Bl.MAX]) {
         bill[Bl.MAX] = w;
         bill[Bl.MAX_AT] = ivStart + s.intervalS;
@@ -310,7 +310,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     if (!todo) {
       if (kind === Kind.WATER || kind === Kind.GAS || !timeBase) return;
       var now = wall(), loc = localSeconds(now, (getU16(tar, Tf.OFFSET) << 16) >> 16, tar[Tf.RULE]);
-      var ld = Math.floor(loc / 86400), q = Math.floor((loc - ld * 86400) / 900), wd = (ld + 4) % 7;
+      var ld = floor(loc / 86400), q = floor((loc - ld * 86400) / 900), wd = (ld + 4) % 7;
       // weekend: Saturday and Sunday (1970-01-01 was a Thursday)
       var at = wd === 0 || wd === 6 ? Tf.WEEKEND : 0, rate = 1;
       for (k = 0; k < Tf.SWITCHES && tar[at + 2 * k] <= q; k++) rate = tar[at + 2 * k + 1];
@@ -351,7 +351,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   function schedule(): void {
     if (ivTimer) clock.clear(ivTimer);
     var now = ivNow(), step = s.intervalS < 900 ? s.intervalS : 900;
-    ivTimer = clock.setTimeout(boundary, Math.ceil((Math.floor(now / step) * step + step - now) * 1000));
+    ivTimer = clock.setTimeout(boundary, Math.ceil((floor(now / step) * step + step - now) * 1000));
   }
 
   function boundary(): void {
@@ -420,7 +420,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         pend = null;
         for (var k = 0; k < p[Pending.COUNT]; k++) {
           // (`at`: when it happened by the new clock; the start's clock seconds then need not be 0: the Linux build's clock is the system's)
-          var code = p[k * 3], at = Math.floor(timeBase + p[k * 3 + 2]);
+          var code = p[k * 3], at = floor(timeBase + p[k * 3 + 2]);
           if (code === Ev.POWER_DOWN) { event(code, p[k * 3 + 1], aliveAt); up = aliveAt; }
           // POWER_UP's data: the outage's seconds, from the last time known before it
           else event(code, code === Ev.POWER_UP ? (up && at > up ? at - up : 0) : p[k * 3 + 1], at);

@@ -21,7 +21,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU16, putU32, U8 } from "../common/bytes";
+import { getU32, putU16, putU32, U8, floor } from "../common/bytes";
 import { erased, type RecordLog } from "../common/records";
 import { eraseUnitAt, type Region } from "../common/layout";
 import {
@@ -179,7 +179,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     var mark = markFor(j, slot);
     if (markFor(j, flash.read(at, n)) !== mark) {
       // the flash did not take it: clear the unit so the block can be written again
-      eraseUnit(Math.floor(i / l.perUnit));
+      eraseUnit(floor(i / l.perUnit));
       return Err.FLASH_VERIFY;
     }
     putU32(word, 0, mark);
@@ -373,7 +373,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       var bs = sess.blockSize;
       if (sess.size >= PACKED_HEAD && getU32(flash.read(blockAddr(lay as BufferLayout, 0), 4), 0) === PACKED_MAGIC) {
         if (!me.unpacks) return Err.BOOT_NO_UNPACK;
-        if (getU32(flash.read(blockAddr(lay as BufferLayout, Math.floor(PACKED_PLAIN / bs)) + PACKED_PLAIN % bs, 4), 0) > me.maxImage) return Err.UPDATE_TOO_LARGE;
+        if (getU32(flash.read(blockAddr(lay as BufferLayout, floor(PACKED_PLAIN / bs)) + PACKED_PLAIN % bs, 4), 0) > me.maxImage) return Err.UPDATE_TOO_LARGE;
       }
       var b = new U8(6);
       putU16(b, 0, imageId);

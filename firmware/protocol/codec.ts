@@ -10,7 +10,7 @@ import { Err } from "../common/errors";
 import * as cur from "../common/cursor";
 import { Cursor } from "../common/cursor";
 import { layoutOf, P } from "./catalogue";
-import { U8 } from "../common/bytes";
+import { U8, floor } from "../common/bytes";
 
 export interface Msg {
   type: number;
@@ -72,7 +72,7 @@ function getScalar(c: Cursor, k: string): any {
 }
 
 function isInt(v: any, lo: number, hi: number): boolean {
-  return typeof v === "number" && v === Math.floor(v) && v >= lo && v <= hi;
+  return typeof v === "number" && v === floor(v) && v >= lo && v <= hi;
 }
 
 /** Writes one fixed-width field; false when the value does not fit its kind. */

@@ -22,7 +22,7 @@ export const INTERNAL_NAMES = [
   // update receiver and decoder
   "session", "outOfSession", "duplicate", "tornUnits", "refused", "repairs", "useless", "decodes", "cleanXors", "rowXors", "reads",
   "control", "block", "repair", "deficit", "report", "activate",
-  "rebuild", "lacking", "offer", "keep", "solve", "work", "blockBytes", "miss", "sid", "pslot", "gen", "colOf", "decoder",
+  "rebuild", "lacking", "offer", "keep", "solve", "work", "decoder",
   // packed images (common/image.ts) and the boot routine's natives
   "plain", "chunk", "offsets", "unshrink", "unpacks",
   // the clock (hal/types.ts Clock; the interpreter's setTimeout is a global, never a property)
