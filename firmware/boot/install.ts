@@ -30,7 +30,7 @@
  * Every step is idempotent: after a cut the next start finishes the job.
  */
 import type { Flash, Native } from "../../hal/types";
-import { getU16, getU32, putU32, U8, floor } from "../common/bytes";
+import { getU16, getU32, putU32, U8, floor, sub } from "../common/bytes";
 import { APP_HEADER_SIZE, eraseUnitAt, type Region, type Regions } from "../common/layout";
 import { decodeAppHeader, decodePackedHeader, packedSession, type PackedHeader } from "../common/image";
 import { RECORD_HEADER, recordPayload, recordSeq, recordType, recordValid } from "../common/records";
@@ -124,7 +124,7 @@ function unpacker(native: Native, raw: (o: number, n: number) => Uint8Array, p: 
       // past the program: padding, as a plain image's last slot has
       if (c >= p.count) { for (; k < n; k++) out[k] = 0xff; break; }
       if (c !== at) { cur = (native.unshrink as (d: Uint8Array) => Uint8Array)(raw(p.offsets[c], p.offsets[c + 1] - p.offsets[c])); at = c; }
-      out.set(cur.subarray(off, off + m), k);
+      out.set(sub(cur, off, off + m), k);
       k += m;
     }
     return out;

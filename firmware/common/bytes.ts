@@ -15,6 +15,14 @@ export const U8 = Uint8Array;
  */
 export const floor = Math.floor;
 
+/**
+ * `b.subarray(from, to)` (a view, no copy), written as a call: the method's name is kept
+ * whole at each of about 40 places a meter (about 240 bytes less as one function).
+ */
+export function sub(b: Uint8Array, from: number, to?: number): Uint8Array {
+  return b.subarray(from, to);
+}
+
 export function getU16(b: Uint8Array, o: number): number {
   return b[o] | (b[o + 1] << 8);
 }

@@ -9,7 +9,7 @@
 import { Err } from "./errors";
 import type { Flash, Native } from "../../hal/types";
 import { CONFIG_SIZE, type Region } from "./layout";
-import { getU16, getU32, putU32, U8 } from "./bytes";
+import { getU16, getU32, putU32, U8, sub } from "./bytes";
 
 export var CONFIG_MAGIC = 0x46434c4d; // "MLCF" little endian
 export var CONFIG_FORMAT = 1;
@@ -41,7 +41,7 @@ export function decodeConfig(b: Uint8Array, native: Native): DeviceConfig | numb
   if (b.length < CONFIG_HEADER || getU32(b, 0) !== CONFIG_MAGIC) return Err.CONFIG_MISSING;
   var len = getU16(b, 4);
   if (len === 0 || len > b.length - CONFIG_HEADER || getU16(b, 6) !== CONFIG_FORMAT) return Err.CONFIG_CORRUPT;
-  var body = b.subarray(CONFIG_HEADER, CONFIG_HEADER + len);
+  var body = sub(b, CONFIG_HEADER, CONFIG_HEADER + len);
   if (native.crc32(body) !== getU32(b, 8)) return Err.CONFIG_CORRUPT;
   var c: DeviceConfig;
   try {

@@ -6,7 +6,7 @@
  * returns a view, not a copy.
  */
 import { Err } from "./errors";
-import { getU32 as u32At, putU32 as u32Put } from "./bytes";
+import { getU32 as u32At, putU32 as u32Put, sub } from "./bytes";
 
 export interface Cursor {
   buf: Uint8Array;
@@ -61,9 +61,9 @@ export function getU32(c: Cursor): number {
 
 /** A view of the next n bytes (no copy), or an empty view with the error set. */
 export function getBytes(c: Cursor, n: number): Uint8Array {
-  if (n < 0 || !room(c, n, Err.TRUNCATED)) return c.buf.subarray(0, 0);
+  if (n < 0 || !room(c, n, Err.TRUNCATED)) return sub(c.buf, 0, 0);
   c.pos += n;
-  return c.buf.subarray(c.pos - n, c.pos);
+  return sub(c.buf, c.pos - n, c.pos);
 }
 
 export function putU8(c: Cursor, v: number): void {

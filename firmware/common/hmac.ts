@@ -12,7 +12,7 @@
  * (wrapKey below) and bound by its tag.
  */
 import type { Native } from "../../hal/types";
-import { U8 } from "./bytes";
+import { U8, sub } from "./bytes";
 
 export var KEY_SIZE = 16;
 
@@ -38,13 +38,13 @@ export function hmacSha256(native: Native, maxData: number): Hmac | null {
       inner[i] = k ^ 0x36;
       outer[i] = k ^ 0x5c;
     }
-    inner.set(data.subarray(0, len), 64);
+    inner.set(sub(data, 0, len), 64);
     var n = 64 + len;
     if (extra !== undefined) {
       for (var e = 0; e < 4; e++) inner[n + e] = (extra >>> (8 * e)) & 0xff;
       n += 4;
     }
-    outer.set(hash(inner.subarray(0, n)), 64);
+    outer.set(hash(sub(inner, 0, n)), 64);
     var d = hash(outer);
     for (var j = 0; j < outLen; j++) out[at + j] = d[j];
   }
@@ -107,8 +107,8 @@ export interface TagImage { imageId: number; version: number; board: number; siz
  */
 export function tagInput(out: Uint8Array, kind: number, s: TagImage, meterId: number, floor: number, blockKey: Uint8Array): void {
   out[0] = 0x4d; out[1] = 0x4c; out[2] = 0x41; out[3] = kind;
-  out.set(s.digest.subarray(0, 32), 4);
-  out.set(blockKey.subarray(0, KEY_SIZE), 60);
+  out.set(sub(s.digest, 0, 32), 4);
+  out.set(sub(blockKey, 0, KEY_SIZE), 60);
   // (offset, bytes, value) of each number after the digest
   var f = [36, 4, s.version, 40, 4, meterId, 44, 2, s.imageId, 46, 2, s.board, 48, 4, s.size, 52, 2, s.blockSize, 54, 2, s.blockCount, 56, 4, floor];
   for (var k = 0; k < f.length; k += 3) for (var i = 0; i < f[k + 1]; i++) out[f[k] + i] = (f[k + 2] >>> (8 * i)) & 0xff;

@@ -12,7 +12,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "./errors";
-import { getU16, getU32, putU16, putU32, U8 } from "./bytes";
+import { getU16, getU32, putU16, putU32, U8, sub } from "./bytes";
 
 export var IMAGE_FILE_MAGIC = 0x4d494c4d;
 export var IMAGE_FILE_FORMAT = 1;
@@ -30,12 +30,12 @@ export function isImageFile(b: Uint8Array): boolean {
 /** The header, or UPDATE_DIGEST (damaged: its CRC fails) / BAD_ARG (another format, its reserved field not 0, or sizes that do not add up). */
 export function decodeImageFile(b: Uint8Array, native: Native): ImageFileHeader | number {
   if (b.length < IMAGE_FILE_HEADER || !isImageFile(b)) return Err.BAD_ARG;
-  if (native.crc32(b.subarray(0, 56)) !== getU32(b, 56)) return Err.UPDATE_DIGEST;
+  if (native.crc32(sub(b, 0, 56)) !== getU32(b, 56)) return Err.UPDATE_DIGEST;
   // format 1 has its reserved u16 zero: anything else is another writer's format
   if (getU16(b, 4) !== IMAGE_FILE_FORMAT || getU16(b, 22)) return Err.BAD_ARG;
   var h: ImageFileHeader = {
     board: getU16(b, 6), firmwareId: getU16(b, 8), blockSize: getU16(b, 10),
-    version: getU32(b, 12), size: getU32(b, 16), blockCount: getU16(b, 20), digest: new U8(b.subarray(24, 56)),
+    version: getU32(b, 12), size: getU32(b, 16), blockCount: getU16(b, 20), digest: new U8(sub(b, 24, 56)),
   };
   if (!h.blockSize || h.blockCount !== Math.ceil(h.size / h.blockSize)) return Err.BAD_ARG;
   return h;
@@ -51,7 +51,7 @@ export function encodeImageFile(h: ImageFileHeader, native: Native): Uint8Array 
   putU32(b, 12, h.version);
   putU32(b, 16, h.size);
   putU16(b, 20, h.blockCount);
-  b.set(h.digest.subarray(0, 32), 24);
-  putU32(b, 56, native.crc32(b.subarray(0, 56)));
+  b.set(sub(h.digest, 0, 32), 24);
+  putU32(b, 56, native.crc32(sub(b, 0, 56)));
   return b;
 }

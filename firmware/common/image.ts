@@ -4,7 +4,7 @@
  * endian, APP_HEADER_SIZE bytes. The program follows, padded with 0xFF to whole words.
  */
 import { APP_HEADER_SIZE } from "./layout";
-import { getU16, getU32, putU32, U8 } from "./bytes";
+import { getU16, getU32, putU32, U8, sub } from "./bytes";
 import type { Session } from "./update-image";
 
 export var APP_MAGIC = 0x50414c4d; // "MLAP" little endian
@@ -61,7 +61,7 @@ export function decodePackedHeader(read: (o: number, n: number) => Uint8Array, s
   var t = read(PACKED_HEAD, 2 * count), off = [PACKED_HEAD + 2 * count];
   for (var c = 0; c < count; c++) off.push(off[c] + getU16(t, 2 * c));
   if (off[count] > size) return null;
-  return { plain: plain, chunk: chunk, count: count, digest: new U8(h.subarray(12, 44)), offsets: off };
+  return { plain: plain, chunk: chunk, count: count, digest: new U8(sub(h, 12, 44)), offsets: off };
 }
 
 /** The session whose digest the unpacked bytes must have: the image's, with the plain size and digest, imageId 0. */

@@ -22,7 +22,7 @@
  */
 import { Err } from "./errors";
 import type { Flash, Native } from "../../hal/types";
-import { getU32, putU32, U8, floor } from "./bytes";
+import { getU32, putU32, U8, floor, sub } from "./bytes";
 import { eraseUnitAt, type Region } from "./layout";
 
 export var MAX_TYPES = 8;
@@ -37,7 +37,7 @@ export var RECORD_HEADER = 8;
 /** A record's type, seq and payload (a view) in its slot's bytes: the one reading of the header's fields. */
 export function recordType(b: Uint8Array): number { return b[4]; }
 export function recordSeq(b: Uint8Array): number { return getU32(b, 0); }
-export function recordPayload(b: Uint8Array): Uint8Array { return b.subarray(RECORD_HEADER, RECORD_HEADER + b[5]); }
+export function recordPayload(b: Uint8Array): Uint8Array { return sub(b, RECORD_HEADER, RECORD_HEADER + b[5]); }
 
 /**
  * True when the slot bytes `b` (a whole slot) hold a record: the magic, a type below
@@ -47,7 +47,7 @@ export function recordPayload(b: Uint8Array): Uint8Array { return b.subarray(REC
 export function recordValid(native: Native, b: Uint8Array): boolean {
   var n = b.length;
   return b[6] === RECORD_MAGIC0 && b[7] === RECORD_MAGIC1 && b[4] < MAX_TYPES && b[5] <= n - RECORD_OVERHEAD &&
-    native.crc32(b.subarray(0, n - 4)) === getU32(b, n - 4);
+    native.crc32(sub(b, 0, n - 4)) === getU32(b, n - 4);
 }
 
 export interface RecordLog {
@@ -120,7 +120,7 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     if (native.crc32(b) === blankCrc) return 0;
     // (recordValid's test, written out: the meter's program keeps its closures shallow)
     if (b[6] !== RECORD_MAGIC0 || b[7] !== RECORD_MAGIC1 || b[4] >= MAX_TYPES || b[5] > cap) return -1;
-    return native.crc32(b.subarray(0, slot - 4)) === getU32(b, slot - 4) ? 1 : -1;
+    return native.crc32(sub(b, 0, slot - 4)) === getU32(b, slot - 4) ? 1 : -1;
   }
 
   var opened = /*@__NOINLINE__*/ scanLog(load, buf, region.addr, unitSize, units, perUnit, slot, latest, latestSeq, stats);
@@ -146,8 +146,8 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     buf[5] = len;
     buf[6] = RECORD_MAGIC0;
     buf[7] = RECORD_MAGIC1;
-    buf.set(payload.subarray(0, len), 8);
-    putU32(buf, slot - 4, native.crc32(buf.subarray(0, slot - 4)));
+    buf.set(sub(payload, 0, len), 8);
+    putU32(buf, slot - 4, native.crc32(sub(buf, 0, slot - 4)));
     x = region.addr + head * unitSize + next * slot;
     flash.write(x, buf);
     next++;
@@ -162,7 +162,7 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
     read: function (type) {
       if (type < 0 || type >= MAX_TYPES || latest[type] < 0) return null;
       var b = flash.read(latest[type], slot);
-      return b.subarray(8, 8 + b[5]);
+      return sub(b, 8, 8 + b[5]);
     },
     append: function (type, payload) {
       if (type < 0 || type >= MAX_TYPES) return Err.BAD_ARG;
@@ -175,7 +175,7 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
           var w = latest[t];
           if (w < lo || w >= lo + unitSize) continue;
           var b = flash.read(w, slot);
-          writeSlot(t, b.subarray(8), b[5]);
+          writeSlot(t, sub(b, 8), b[5]);
         }
       }
       writeSlot(type, payload, payload.length);
@@ -186,7 +186,7 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
         var v = (head + n) % units;
         for (var j = 0; j < perUnit; j++) {
           if (load(region.addr + v * unitSize + j * slot) !== 1) continue;
-          fn(buf[4], getU32(buf, 0), buf.subarray(8, 8 + buf[5]));
+          fn(buf[4], getU32(buf, 0), sub(buf, 8, 8 + buf[5]));
         }
       }
     },

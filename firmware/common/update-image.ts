@@ -18,7 +18,7 @@
  * corruption, not deliberate forgery.
  */
 import type { Native } from "../../hal/types";
-import { getU16, getU32, putU16, putU32, U8, floor } from "./bytes";
+import { getU16, getU32, putU16, putU32, U8, floor, sub } from "./bytes";
 
 export var SESSION_SIZE = 52;
 /** Where a session record holds activateAt (u32): what may differ between two controls of the same image. */
@@ -98,7 +98,7 @@ export function encodeSession(s: Session): Uint8Array {
   var b = new U8(SESSION_SIZE);
   putHeader(s, b);
   putU32(b, SESSION_AT, s.activateAt);
-  b.set(s.digest.subarray(0, DIGEST_SIZE), 20);
+  b.set(sub(s.digest, 0, DIGEST_SIZE), 20);
   return b;
 }
 
@@ -107,7 +107,7 @@ export function decodeSession(b: Uint8Array | null): Session | null {
   return {
     imageId: getU16(b, 0), version: getU32(b, 2), board: getU16(b, 6), size: getU32(b, 8),
     blockSize: getU16(b, 12), blockCount: getU16(b, 14), activateAt: getU32(b, SESSION_AT),
-    digest: new U8(b.subarray(20, 20 + DIGEST_SIZE)),
+    digest: new U8(sub(b, 20, 20 + DIGEST_SIZE)),
   };
 }
 
@@ -167,9 +167,9 @@ export function digestChain(native: Native, s: Session): DigestChain {
   chainHash(native, h, head);
   return {
     step: function (block) {
-      work.set(h.subarray(0, n), 0);
+      work.set(sub(h, 0, n), 0);
       work.set(block, n);
-      chainHash(native, h, work.subarray(0, n + block.length));
+      chainHash(native, h, sub(work, 0, n + block.length));
     },
     result: function () { return h; },
   };

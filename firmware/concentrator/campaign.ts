@@ -33,7 +33,7 @@
 import type { Clock } from "../../hal/types";
 import { Err } from "../common/errors";
 import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
-import { getU16, getU32, putU16, putU32, U8, floor } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8, floor, sub } from "../common/bytes";
 import { P, T, Uo, Ust, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
@@ -265,7 +265,7 @@ export function writeCheckpoint(ck: Uint8Array, s: Session, phase: number, activ
 /** A checkpoint body read back, or null when it is too short or its session does not decode. */
 export function readCheckpoint(b: Uint8Array): CheckpointBody | null {
   if (b.length < CK_HEAD) return null;
-  var s = decodeSession(b.subarray(0, SESSION_SIZE)), n = getU16(b, SESSION_SIZE + 4);
+  var s = decodeSession(sub(b, 0, SESSION_SIZE)), n = getU16(b, SESSION_SIZE + 4);
   if (!s || b.length < CK_HEAD + 8 * n) return null;
   var ids: number[] = [], codes: number[] = [];
   for (var i = 0; i < n; i++) {
@@ -275,7 +275,7 @@ export function readCheckpoint(b: Uint8Array): CheckpointBody | null {
   return {
     session: s, phase: b[SESSION_SIZE], activations: b[SESSION_SIZE + 1] & 0x7f, coded: (b[SESSION_SIZE + 1] & 0x80) !== 0,
     round: getU16(b, SESSION_SIZE + 2), result: getU16(b, SESSION_SIZE + 6), meters: ids,
-    states: b.subarray(CK_HEAD + 4 * n, CK_HEAD + 5 * n), quiet: b.subarray(CK_HEAD + 5 * n, CK_HEAD + 6 * n), codes: codes,
+    states: sub(b, CK_HEAD + 4 * n, CK_HEAD + 5 * n), quiet: sub(b, CK_HEAD + 5 * n, CK_HEAD + 6 * n), codes: codes,
   };
 }
 
@@ -450,7 +450,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       var t = cfg.authorise(cfg.meters[i]);
       if (!t) { st[i] = Ms.FAILED; codes[i] = Err.AUTH_NO_TAG; control(i + 1); return; }
       asking = T.AUTHORIZE;
-      ask(i, T.AUTHORIZE, { imageId: s.imageId, version: s.version, kind: t[0], board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, tag: t.subarray(1, 17), key: t.subarray(17, 33) }, function () { control(i + 1); });
+      ask(i, T.AUTHORIZE, { imageId: s.imageId, version: s.version, kind: t[0], board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, tag: sub(t, 1, 17), key: sub(t, 17, 33) }, function () { control(i + 1); });
       return;
     }
     ask(i, T.UPDATE_CONTROL, controlBody(), function () { control(i + 1); });
@@ -575,7 +575,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
         var per = kind === Q.SELECT ? SELECT_PER_FRAME : AUTH_PER_FRAME, recs: any[] = [];
         for (var x = (b & 0xffff) * per; x < nChosen && recs.length < per; x++) {
           var id = cfg.meters[chosen[x]], tg = kind === Q.AUTH ? (cfg.authorise as any)(id) as Uint8Array : null;
-          recs.push(tg ? { id: id, kind: tg[0], tag: tg.subarray(1, 17), key: tg.subarray(17, 33) } : { id: id });
+          recs.push(tg ? { id: id, kind: tg[0], tag: sub(tg, 1, 17), key: sub(tg, 17, 33) } : { id: id });
         }
         e = kind === Q.SELECT ? send(T.SELECT_LIST, { imageId: s.imageId, ids: recs })
           : send(T.AUTHORIZE_LIST, { imageId: s.imageId, version: s.version, board: s.board, size: s.size, blockSize: s.blockSize, blockCount: s.blockCount, digest: s.digest, auths: recs });

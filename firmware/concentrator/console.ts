@@ -34,7 +34,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU16, U8 } from "../common/bytes";
+import { getU32, putU16, U8, sub } from "../common/bytes";
 import { PACKED_MAGIC } from "../common/image";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
@@ -118,7 +118,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     var chain = digestChain(dn, s);
     for (var b = 0; b < s.blockCount; b++) chain.step(block(b));
     for (var z = 0; z < 32; z++) s.digest[z] = 0;
-    s.digest.set(crcOnly ? chain.result().subarray(0, 4) : chain.result());
+    s.digest.set(crcOnly ? sub(chain.result(), 0, 4) : chain.result());
   }
 
   /**

@@ -20,7 +20,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU32, U8 } from "../common/bytes";
+import { getU32, putU32, U8, sub } from "../common/bytes";
 import { recordLog, type RecordLog } from "../common/records";
 import type { Region } from "../common/layout";
 import { authKeyOf, hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type Hmac, type TagImage } from "../common/hmac";
@@ -104,19 +104,19 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     cur = new U8(Kr.LEN);
     cur.set(hexKey(key, KEY_SIZE)!, Kr.ROOT);
   }
-  var root = cur ? cur.subarray(Kr.ROOT, Kr.LEN) : null;
+  var root = cur ? sub(cur, Kr.ROOT, Kr.LEN) : null;
   if (!root) h = null;
   var authKey: Uint8Array | null = null, link: LinkAuth | undefined, lk: LinkKeys | null = null;
   // the newest authorisation kept: kind | tag (16) | block key (16) | highest version u32
   var ar = journal.read(REC_AUTHORISED);
   if (ar && ar.length !== Ar.LEN) ar = null;
-  var blockKey = ar ? ar.subarray(Ar.KEY, Ar.VERSION) : null, highest = ar ? getU32(ar, Ar.VERSION) : 0;
+  var blockKey = ar ? sub(ar, Ar.KEY, Ar.VERSION) : null, highest = ar ? getU32(ar, Ar.VERSION) : 0;
   if (h && root) {
     authKey = authKeyOf(h, root);
     var ctr = journal.read(REC_COUNTER);
     var marks = new U8(8);
     lk = linkKeysOf(h, root);
-    if (next && getU32(next, 0) > getU32(cur!, 0)) nextKeys = linkKeysOf(h, next.subarray(Kr.ROOT));
+    if (next && getU32(next, 0) > getU32(cur!, 0)) nextKeys = linkKeysOf(h, sub(next, Kr.ROOT));
     link = meterAuth(h, lk, ctr ? getU32(ctr, 0) : 0, ctr && ctr.length >= 8 ? getU32(ctr, 4) : 0, function (rx, tx) {
       putU32(marks, 0, rx);
       putU32(marks, 4, tx);
@@ -130,7 +130,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     cur = next!;
     lk!.down.set(nextKeys!.down);
     lk!.up.set(nextKeys!.up);
-    authKey!.set(authKeyOf(h!, cur.subarray(Kr.ROOT)));
+    authKey!.set(authKeyOf(h!, sub(cur, Kr.ROOT)));
     nextKeys = null;
     if (owner) owner.event(Ev.CONFIG_CHANGED, Key.KEY);
     return 0;
@@ -152,7 +152,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     authorise: function (s, kind, tag, wrapped) {
       if ((kind !== TAG_INSTALL && kind !== TAG_ROLLBACK) || s.digest.length !== 32 || tag.length !== TAG_SIZE || !wrapped || wrapped.length !== KEY_SIZE || !s.imageId) return Err.BAD_ARG;
       // kept: kind | tag | block key | version; grant() checks the tag again against each control
-      var rec = new U8(Ar.LEN), bk = rec.subarray(Ar.KEY, Ar.VERSION);
+      var rec = new U8(Ar.LEN), bk = sub(rec, Ar.KEY, Ar.VERSION);
       wrapKey(h!, authKey!, tag, wrapped, bk);
       if (!tagOk(s, kind, tag, 0, bk)) return Err.AUTH_BAD_TAG;
       rec[0] = kind;
@@ -166,7 +166,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
     highest: function () { return highest; },
     grant: function (s) {
       var r = journal.read(REC_AUTHORISED);
-      return r && r.length === Ar.LEN && tagOk(s, r[0], r, 1, r.subarray(Ar.KEY, Ar.VERSION)) ? r[0] : 0;
+      return r && r.length === Ar.LEN && tagOk(s, r[0], r, 1, sub(r, Ar.KEY, Ar.VERSION)) ? r[0] : 0;
     },
   };
   if (owner) {
@@ -189,9 +189,9 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       // do; older than it, or than the one on its way: stale
       if (g <= now) return g === now ? 0 : Err.AUTH_KEY_STALE;
       if (nextKeys && g < getU32(next!, 0)) return Err.AUTH_KEY_STALE;
-      var rec = new U8(Kr.LEN), nk = rec.subarray(Kr.ROOT), tag = v.subarray(Kv.TAG, Kv.LEN);
+      var rec = new U8(Kr.LEN), nk = sub(rec, Kr.ROOT), tag = sub(v, Kv.TAG, Kv.LEN);
       putU32(rec, 0, g);
-      wrapKey(h!, authKey!, tag, v.subarray(Kv.WRAPPED, Kv.TAG), nk);
+      wrapKey(h!, authKey!, tag, sub(v, Kv.WRAPPED, Kv.TAG), nk);
       rotationInput(input, meterId, g, nk);
       h!.mac(authKey!, input, TAG_INPUT, expect, 0, TAG_SIZE);
       if (!sameBytes(expect, 0, tag, 0, TAG_SIZE)) return Err.AUTH_BAD_TAG;

@@ -16,7 +16,7 @@
  */
 import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU16, getU32, putU16, putU32, U8, floor } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8, floor, sub } from "../common/bytes";
 import type { RecordLog } from "../common/records";
 import { Ev, Gop, Key, Kind, P, Tf } from "../protocol/catalogue";
 
@@ -178,16 +178,16 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   var bill = new Uint32Array(Bl.N + Tf.LEN / 4 + 5);
   var tar = new U8(bill.buffer, Bl.N * 4, Tf.LEN), scratch = new U8(bill.buffer, Bl.N * 4 + Tf.LEN, 20);
   putU32(scratch, 0, boots);
-  regs.append(Rec.BOOT, scratch.subarray(0, 4));
+  regs.append(Rec.BOOT, sub(scratch, 0, 4));
   // bytes 4 to 7: the last time the meter knew it was running (the register's save, at least
   // every interval end), kept there from the record (no variable of its own: each costs the
   // Original one for good)
-  if (r && r.length >= 8) scratch.set(r.subarray(4, 8), 4);
+  if (r && r.length >= 8) scratch.set(sub(r, 4, 8), 4);
 
   // the billing state (Bl) and the tariff settings (Tf), read back from their records (the
   // setup's variables are taken again: each kept in this closure costs the Original one for good)
   b = regs.read(Rec.TARIFF);
-  if (b && b.length >= Tf.LEN) tar.set(b.subarray(0, Tf.LEN));
+  if (b && b.length >= Tf.LEN) tar.set(sub(b, 0, Tf.LEN));
   // no schedule yet: no switch on either day type (rate 1 all day), UTC, no billing day
   else for (i = 0; i < Tf.SCHEDULE; i++) tar[i] = Tf.NO_SWITCH;
   b = regs.read(Rec.RATES);
@@ -223,7 +223,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     // (a save before the clock is set keeps the last time known: a start that never got its clock does not hide the outage)
     if (timeBase) putU32(scratch, 4, wall());
     putU32(scratch, 8, evn);
-    regs.append(Rec.REG, scratch.subarray(0, 12));
+    regs.append(Rec.REG, sub(scratch, 0, 12));
     saved = pulses;
     lastSaveMs = clock.now();
   }
@@ -267,7 +267,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     // an install's outcome is written once (the boot journal tells it at every start): kept as written
     if (code === Ev.FW_REVERTED || code === Ev.FW_FAILED) {
       putU16(o, 0, data);
-      regs.append(Rec.OUTCOME, o.subarray(0, 2));
+      regs.append(Rec.OUTCOME, sub(o, 0, 2));
     }
     return evn;
   }
@@ -469,15 +469,15 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     getSetting: function (key) {
       if (key === Key.KIND) return new U8([kind]);
       // TARIFF, ZONE and BILLING_DAY: views of their bytes in the TARIFF record (the reply copies them at once); BILLING: the period's start
-      if (key === Key.TARIFF) return tar.subarray(0, Tf.SCHEDULE);
-      if (key === Key.ZONE) return tar.subarray(Tf.OFFSET, Tf.DAY);
-      if (key === Key.BILLING_DAY) return tar.subarray(Tf.DAY);
+      if (key === Key.TARIFF) return sub(tar, 0, Tf.SCHEDULE);
+      if (key === Key.ZONE) return sub(tar, Tf.OFFSET, Tf.DAY);
+      if (key === Key.BILLING_DAY) return sub(tar, Tf.DAY);
       if (key === Key.BILLING) { var o = new U8(4); putU32(o, 0, bill[Bl.START]); return o; }
       if (key === Key.GROUPS) return groupBytes();
       if (key !== Key.HOME && (key < Key.CONSTANT || key > Key.MAX_SAVE)) return null;
       // the others' bytes are their fields of the SETTINGS record: HOME's its last two,
       // CONSTANT's its first four, key k's (u16) at 2k
-      return settingsBytes().subarray(key === Key.HOME ? 12 : key === Key.CONSTANT ? 0 : 2 * key, key === Key.HOME ? 14 : 2 * key + 2);
+      return sub(settingsBytes(), key === Key.HOME ? 12 : key === Key.CONSTANT ? 0 : 2 * key, key === Key.HOME ? 14 : 2 * key + 2);
     },
     setSetting: function (key, value) {
       // the value of a u16 setting, -1 when it is not 2 bytes long (each key's check refuses it)

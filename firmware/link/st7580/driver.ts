@@ -28,7 +28,7 @@ import { Err } from "../../common/errors";
 import { Clock, Native, OutputPin, Uart } from "../../../hal/types";
 import { LinkStats, Modem, ModemEvents, newStats } from "../modem";
 import { encodeFrame, St, StCmd, StEv, st7580Framer, type St7580Framer } from "./frame";
-import { U8 } from "../../common/bytes";
+import { U8, sub } from "../../common/bytes";
 
 export const enum St7580 {
   STATUS_MS = 200,
@@ -81,7 +81,7 @@ export function st7580Modem(
   var stats: LinkStats = newStats();
   var tx = new U8(St.MAX_DATA + St.OVERHEAD);
   // a request's data is built where encodeFrame puts it (after STX, LEN, CMD): no second buffer
-  var req = tx.subarray(3, 3 + St.MAX_DATA);
+  var req = sub(tx, 3, 3 + St.MAX_DATA);
   var txLen = 0, cnf = 0, errCmd = 0, attempt = 0, ph = Ph.IDLE, timer = 0, at = 0;
   var mode = Mode.OFF;
   var done: ((err: number) => void) | null = null;
@@ -104,7 +104,7 @@ export function st7580Modem(
 
   /** Starts a request: `data` is the first `n` bytes of `req`. */
   function request(cmd: number, n: number, confirm: number, error: number, cb: (err: number) => void): void {
-    txLen = encodeFrame(cmd, req.subarray(0, n), tx);
+    txLen = encodeFrame(cmd, sub(req, 0, n), tx);
     cnf = confirm;
     errCmd = error;
     done = cb;
@@ -126,7 +126,7 @@ export function st7580Modem(
   }
 
   function transmit(): void {
-    uart.write(native.bytesToString(tx.subarray(0, txLen)));
+    uart.write(native.bytesToString(sub(tx, 0, txLen)));
     release();
     ph = Ph.ACK;
     arm(St7580.ACK_MS + txLen * byteMs, function () { timedOut(Err.LINK_NO_ACK); });
@@ -191,7 +191,7 @@ export function st7580Modem(
       lastDelivered = true;
       if (mode !== Mode.READY) return;
       stats.rxFrames++;
-      events.received(d.subarray(at + St7580.IND_HEADER, at + len), len - St7580.IND_HEADER, d[at + 1]);
+      events.received(sub(d, at + St7580.IND_HEADER, at + len), len - St7580.IND_HEADER, d[at + 1]);
       return;
     }
     lastDelivered = false;
@@ -288,7 +288,7 @@ export function st7580Modem(
     // a probe in flight gives way: its answers, if any, are taken as stray
     if (mode !== Mode.READY || (done && done !== probed)) return Err.LINK_NOT_READY;
     req[0] = opt.txOption;
-    req.set(frame.subarray(0, len), 1);
+    req.set(sub(frame, 0, len), 1);
     request(StCmd.DL_DATA_REQ, len + 1, StCmd.DL_DATA_CNF, StCmd.DL_DATA_ERR, function (err) {
       if (err) stats.txFailed++;
       else stats.txFrames++;

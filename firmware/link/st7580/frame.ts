@@ -8,7 +8,7 @@
  * through numeric events. Checking the command's meaning is the driver's job. How frames
  * are found and what recovers the link: docs/link.md.
  */
-import { getU16, U8 } from "../../common/bytes";
+import { getU16, U8, sub } from "../../common/bytes";
 
 export const enum St {
   STX = 0x02,
@@ -130,7 +130,7 @@ export function st7580Framer(listener: (ev: number, cmd: number, len: number, ar
       if (e === St.MAX_DATA + St.OVERHEAD) {
         // full: take what is whole, then move what is left (a partial frame) to the front
         parse();
-        buf.set(buf.subarray(p, e));
+        buf.set(sub(buf, p, e));
         e -= p;
         p = 0;
       }

@@ -18,7 +18,7 @@ import { Err } from "../../common/errors";
 import { Clock, Native, Uart } from "../../../hal/types";
 import { LinkStats, Modem, ModemEvents, newStats } from "../modem";
 import { encodeTransparent, Tp, TpEv, transparentDeframer } from "./frame";
-import { U8 } from "../../common/bytes";
+import { U8, sub } from "../../common/bytes";
 
 export interface TransparentOptions {
   baud: number;
@@ -40,7 +40,7 @@ export function transparentModem(uart: Uart, clock: Clock, native: Native, event
   var deframer = transparentDeframer(max, native.crc32, function (ev, len, at) {
     if (ev === TpEv.FRAME) {
       stats.rxFrames++;
-      if (ready) events.received(deframer.buf.subarray(at, at + len), len, 0);
+      if (ready) events.received(sub(deframer.buf, at, at + len), len, 0);
     } else if (ev === TpEv.BAD_CRC) stats.rxBad++;
     else stats.rxGarbage++;
   });
@@ -58,7 +58,7 @@ export function transparentModem(uart: Uart, clock: Clock, native: Native, event
       clock.setTimeout(trySend, Tp.GAP_MS * attempt + ((opt.seed * 7 + stats.txFrames) % 5) * 10);
       return;
     }
-    uart.write(native.bytesToString(out.subarray(0, outLen)));
+    uart.write(native.bytesToString(sub(out, 0, outLen)));
     var uartMs = (outLen * 10000) / opt.baud;
     var lineMs = (outLen * 8000) / opt.lineBitRate;
     clock.setTimeout(function () {
@@ -86,7 +86,7 @@ export function transparentModem(uart: Uart, clock: Clock, native: Native, event
     send: function (frame: Uint8Array, len: number): number {
       if (len < 1 || len > max || len > frame.length) return Err.LINK_FRAME_SIZE;
       if (!ready || pending) return Err.LINK_NOT_READY;
-      outLen = encodeTransparent(frame.subarray(0, len), out, native.crc32);
+      outLen = encodeTransparent(sub(frame, 0, len), out, native.crc32);
       pending = true;
       attempt = 0;
       trySend();

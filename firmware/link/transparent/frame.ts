@@ -7,7 +7,7 @@
  * failed check (docs/link.md). One fixed buffer, no recursion, no throw.
  */
 
-import { getU32, putU32, U8 } from "../../common/bytes";
+import { getU32, putU32, U8, sub } from "../../common/bytes";
 
 export const enum Tp {
   PREAMBLE = 0xaa,
@@ -40,7 +40,7 @@ export function encodeTransparent(payload: Uint8Array, out: Uint8Array, crc32: (
   out[3] = Tp.SYNC_LO;
   out[4] = n;
   out.set(payload, 5);
-  putU32(out, 5 + n, crc32(out.subarray(4, 5 + n)));
+  putU32(out, 5 + n, crc32(sub(out, 4, 5 + n)));
   return n + Tp.OVERHEAD;
 }
 
@@ -81,7 +81,7 @@ export function transparentDeframer(
             listener(TpEv.TOO_LONG, n, 0);
           } else {
             if (e - p < n + 7) return;
-            if ((crc32(buf.subarray(p + 2, p + 3 + n)) >>> 0) === getU32(buf, p + 3 + n)) {
+            if ((crc32(sub(buf, p + 2, p + 3 + n)) >>> 0) === getU32(buf, p + 3 + n)) {
               counts.frames++;
               p += n + 7;
               listener(TpEv.FRAME, n, p - n - 4);
@@ -101,7 +101,7 @@ export function transparentDeframer(
     for (var i = 0; i < chunk.length; i++) {
       if (e === buf.length) {
         parse();
-        buf.set(buf.subarray(p, e));
+        buf.set(sub(buf, p, e));
         e -= p;
         p = 0;
       }
