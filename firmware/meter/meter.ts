@@ -20,7 +20,7 @@ import { endpoint, Endpoint } from "../link/endpoint";
 import { Modem, ModemEvents, MODEM_RETRY_MS } from "../link/modem";
 import { eventOf, Metering, Pr, Rec, startMetering } from "./metering";
 import { Receiver, updateReceiver, Us } from "./update";
-import { Outcome, readOutcome } from "./trial";
+import { Outcome, readOutcome, type InstallOutcome } from "./trial";
 import { REC_ACTIVATE, REC_CONFIRM, WATCHDOG_S, type Session } from "../common/update-image";
 import { floorKeeper, type AuthoriserFactory } from "./authorise";
 import { TAG_INSTALL, TAG_ROLLBACK } from "../common/hmac";
@@ -96,20 +96,23 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   var receiver = /*@__NOINLINE__*/ updateReceiver(flash, hal.native, regions.buffer!, journal, installed);
   var startedAt = clock.now();
   var lastError = guard.problem;
-  // what the boot routine did last: a new program on trial, a revert, a failed install
-  var last = readOutcome(flash, regions.journal!);
+  // what the boot routine did last: a new program on trial, a revert, a failed install (its
+  // outcome and image kept as two numbers: the object would keep its own variables for good)
+  var last: InstallOutcome | null = readOutcome(flash, regions.journal!);
+  var lastOutcome = last.outcome, lastImage = last.imageId;
+  last = null;
   var confirmed = true;
-  if (last.outcome === Outcome.RUNNING) {
+  if (lastOutcome === Outcome.RUNNING) {
     var c = journal.read(REC_CONFIRM);
-    confirmed = !!c && getU16(c, 0) === last.imageId && journalConfirmNewer();
+    confirmed = !!c && getU16(c, 0) === lastImage && journalConfirmNewer();
   }
-  var runningImage = last.outcome === Outcome.RUNNING ? last.imageId : 0;
+  var runningImage = lastOutcome === Outcome.RUNNING ? lastImage : 0;
   // the boot routine's news, into the event log: each start of a program on trial, and a
   // revert or a failed install once (the journal tells it at every start)
   // (no names of its own: a name in this scope costs a variable for the meter's life)
   if (!confirmed) metering.event(Ev.FW_STARTED, version);
-  if ((last.outcome === Outcome.REVERTED || last.outcome === Outcome.FAILED) && getU16(regs.read(Rec.OUTCOME) || new U8(2), 0) !== last.imageId) {
-    metering.event(last.outcome === Outcome.REVERTED ? Ev.FW_REVERTED : Ev.FW_FAILED, last.imageId);
+  if ((lastOutcome === Outcome.REVERTED || lastOutcome === Outcome.FAILED) && getU16(regs.read(Rec.OUTCOME) || new U8(2), 0) !== lastImage) {
+    metering.event(lastOutcome === Outcome.REVERTED ? Ev.FW_REVERTED : Ev.FW_FAILED, lastImage);
   }
   function journalConfirmNewer(): boolean {
     // a CONFIRM counts only when newer than the activation it answers
@@ -228,9 +231,9 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
    */
   function status(m: Msg, imageId: number, at: number): void {
     var t0 = clock.now(), s = receiver.session(), st = receiver.state(), t: number, body: any;
-    if ((!s || s.imageId !== imageId) && last.outcome !== Outcome.NONE && last.imageId === imageId) {
+    if ((!s || s.imageId !== imageId) && lastOutcome !== Outcome.NONE && lastImage === imageId) {
       t = T.UPDATE_RESULT;
-      body = { imageId: imageId, version: version, outcome: last.outcome, code: last.outcome === Outcome.REVERTED ? Err.BOOT_REVERTED : last.outcome === Outcome.FAILED ? Err.BOOT_COPY_FAILED : 0 };
+      body = { imageId: imageId, version: version, outcome: lastOutcome, code: lastOutcome === Outcome.REVERTED ? Err.BOOT_REVERTED : lastOutcome === Outcome.FAILED ? Err.BOOT_COPY_FAILED : 0 };
     } else if (!s || s.imageId !== imageId) {
       t = T.ERROR;
       body = { refType: m.type, refSeq: m.seq, code: lastError = refusedImage === imageId ? refusedCode : Err.UPDATE_NO_SESSION };
@@ -239,7 +242,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       body = { imageId: imageId, version: s.version };
     } else if (at < 0) {
       t = T.STATUS_REPORT;
-      body = { imageId: imageId, state: st, received: 0, firstMissing: 0, form: 0, base: 0, covers: 0, map: null };
+      // (report() fills in every missing-set field: received, firstMissing, form, base, covers, map)
+      body = { imageId: imageId, state: st };
       receiver.report(body);
     } else {
       t = T.DEFICIT;
@@ -273,8 +277,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
   }
 
   function onMessage(m: Msg, _quality: number): void {
-    // (`img`: the image most requests name, read once)
-    var b = m.body, img: number = b.imageId, unicast = m.mode === P.TO_METER, bl;
+    var b = m.body, unicast = m.mode === P.TO_METER, bl;
     if (unicast) registered = true;
     switch (m.type) {
       case T.READ_REQ:
@@ -297,9 +300,12 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           // (an electricity meter's: water and gas have no rates nor demand)
           reply(m, T.BILLING, bl);
         } else if (b.what === Rd.PROFILE) {
-          var p = metering.profile(b.from, b.count);
-          var r0 = metering.register();
-          reply(m, T.PROFILE, { obis: r0.obis, unit: r0.unit, scaler: r0.scaler, start: p ? p.start : b.from, period: p ? p.period : metering.settings.intervalS, slots: p ? p.slots : [] });
+          // the register's obis, unit and scaler head the answer (the encoder writes only the fields PROFILE's layout names)
+          var p = metering.profile(b.from, b.count), r0: any = metering.register();
+          r0.start = p ? p.start : b.from;
+          r0.period = p ? p.period : metering.settings.intervalS;
+          r0.slots = p ? p.slots : [];
+          reply(m, T.PROFILE, r0);
         } else ack(m, Err.BAD_ARG);
         break;
       case T.IDENTIFY:
@@ -313,7 +319,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
       case T.STATUS_REQ:
         reply(m, T.STATUS, {
           uptime: floor((clock.now() - startedAt) / 1000), boots: metering.boots, time: metering.wallTime(),
-          alarms: (metering.wallTime() ? 0 : 1) | (last.outcome === Outcome.REVERTED ? 2 : 0) | (confirmed ? 0 : 4), lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
+          alarms: (metering.wallTime() ? 0 : 1) | (lastOutcome === Outcome.REVERTED ? 2 : 0) | (confirmed ? 0 : 4), lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
           freeVars: Math.min(0xffff, hal.system.freeVariables()), update: receiver.state(),
         });
         break;
@@ -346,13 +352,13 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         answerLater(m.src, T.DISCOVER_REPLY, { nonce: b.nonce, slot: slot, kind: metering.kind, version: version, home: home }, slot * b.slotMs);
         break;
       case T.UPDATE_SELECT:
-        if (b.op === Sel.SELECT) selected = img;
-        else if (b.op === Sel.DESELECT && selected === img) selected = 0;
+        if (b.op === Sel.SELECT) selected = b.imageId;
+        else if (b.op === Sel.DESELECT && selected === b.imageId) selected = 0;
         ack(m, b.op === Sel.SELECT || b.op === Sel.DESELECT ? 0 : Err.BAD_ARG);
         break;
       case T.UPDATE_CONTROL:
         // a control to this meter or one of its groups selects it; a broadcast one needs a select
-        if (m.mode === P.TO_ALL && selected !== img) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
+        if (m.mode === P.TO_ALL && selected !== b.imageId) { ack(m, Err.UPDATE_NOT_SELECTED); break; }
         // the control's body becomes the session (a new object each frame): `start` taken off (the
         // session holds its fields only), the digest copied out of the frame buffer, and a keyed
         // meter takes an activation time only from a control addressed to it (authenticated)
@@ -367,24 +373,24 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // events: a new download, or a refusal (once for the same image and code; on a keyed
         // meter only an authenticated one: a stranger's broadcasts write no flash)
         if (code) {
-          if ((unicast || !guard.keyed) && (refusedImage !== img || refusedCode !== code)) metering.event(Ev.FW_REFUSED, code * 65536 + img);
-          refusedImage = img;
+          if ((unicast || !guard.keyed) && (refusedImage !== b.imageId || refusedCode !== code)) metering.event(Ev.FW_REFUSED, code * 65536 + b.imageId);
+          refusedImage = b.imageId;
           refusedCode = code;
         } else {
-          if (refusedImage === img) refusedImage = 0;
-          if (!was || was.imageId !== img) metering.event(Ev.FW_DOWNLOAD, b.version);
+          if (refusedImage === b.imageId) refusedImage = 0;
+          if (!was || was.imageId !== b.imageId) metering.event(Ev.FW_DOWNLOAD, b.version);
         }
         ack(m, code);
         break;
       case T.DATA_BLOCK:
       case T.REPAIR_BLOCK:
         var wasVerified = receiver.state() === Us.VERIFIED;
-        (m.type === T.DATA_BLOCK ? receiver.block : receiver.repair)(img, b.index, b.data);
+        (m.type === T.DATA_BLOCK ? receiver.block : receiver.repair)(b.imageId, b.index, b.data);
         // the block that verified the image
         if (!wasVerified && receiver.state() === Us.VERIFIED) metering.event(Ev.FW_READY, receiver.session()!.version);
         break;
       case T.SELECT_LIST:
-        for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === config.id) selected = img;
+        for (var n = 0; n < b.ids.length; n++) if (b.ids[n].id === config.id) selected = b.imageId;
         break;
       case T.AUTHORIZE_LIST:
         // the head-end's tags for several meters in one broadcast: only this meter's key makes
@@ -403,39 +409,40 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         // the control: its code), and with who = UNFINISHED every meter whose download is not
         // complete (its deficit). Finished meters stay silent; silence proves nothing, the
         // concentrator's read-back does.
-        var gs = receiver.session(), gst = receiver.state(), d = deficitOf(img, gst);
-        if (gs && gs.imageId === img) {
+        var gs = receiver.session(), gst = receiver.state(), d = deficitOf(b.imageId, gst);
+        if (gs && gs.imageId === b.imageId) {
           if (b.who !== Who.UNFINISHED || gst === Us.VERIFIED || gst === Us.ACTIVATING) break;
           receiver.deficit(d);
         } else {
           // not in this campaign, or it already ran the image
-          if (!(m.mode === P.TO_GROUP || selected === img || refusedImage === img) || last.imageId === img && last.outcome !== Outcome.NONE) break;
+          if (!(m.mode === P.TO_GROUP || selected === b.imageId || refusedImage === b.imageId) || lastImage === b.imageId && lastOutcome !== Outcome.NONE) break;
           d.state = Us.IDLE;
-          d.code = refusedImage === img ? refusedCode : Err.UPDATE_NO_SESSION;
+          d.code = refusedImage === b.imageId ? refusedCode : Err.UPDATE_NO_SESSION;
         }
         answerLater(m.src, T.DEFICIT, d, floor(random!() * (b.slots || 1)) * b.slotMs);
         break;
       }
       case T.STATUS_QUERY:
-        status(m, img, -1);
+        status(m, b.imageId, -1);
         break;
       case T.RESULT_LIST:
         // named in it, the meter is known to the concentrator, and its answer proves a new program as a reply does
-        for (var n2 = 0; n2 < b.ids.length; n2++) if (b.ids[n2].id === config.id) { registered = true; status(m, img, b.lead + n2 * b.slotMs); }
+        for (var n2 = 0; n2 < b.ids.length; n2++) if (b.ids[n2].id === config.id) { registered = true; status(m, b.imageId, b.lead + n2 * b.slotMs); }
         break;
       case T.ABORT:
-        if (selected === img) selected = 0;
-        ack(m, receiver.abort(img));
+        if (selected === b.imageId) selected = 0;
+        ack(m, receiver.abort(b.imageId));
         break;
       case T.ACTIVATE:
-        if (b.at === 0) { ack(m, activateNow(img)); break; }
-        if (!metering.wallTime()) { ack(m, Err.CLOCK_NOT_SET); break; }
+        if (b.at === 0) { ack(m, activateNow(b.imageId)); break; }
+        // a scheduled one: the clock set, and this image's session verified
         var ss = receiver.session();
-        if (!ss || ss.imageId !== img) { ack(m, Err.UPDATE_NO_SESSION); break; }
-        if (receiver.state() !== Us.VERIFIED) { ack(m, Err.UPDATE_NOT_VERIFIED); break; }
-        activateAt = b.at;
-        activateImage = img;
-        ack(m, 0);
+        var ae = !metering.wallTime() ? Err.CLOCK_NOT_SET : !ss || ss.imageId !== b.imageId ? Err.UPDATE_NO_SESSION : receiver.state() !== Us.VERIFIED ? Err.UPDATE_NOT_VERIFIED : 0;
+        if (!ae) {
+          activateAt = b.at;
+          activateImage = b.imageId;
+        }
+        ack(m, ae);
         break;
       case T.VERSION_READ:
         reply(m, T.VERSION, { version: version, imageId: runningImage, appCrc: head ? head.crc : 0, state: receiver.state() });
@@ -444,7 +451,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         ack(m, guard.authorise(b, b.kind, b.tag, b.key));
         break;
       case T.CONFIRM:
-        if (img !== runningImage) { ack(m, Err.UPDATE_NO_SESSION); break; }
+        if (b.imageId !== runningImage) { ack(m, Err.UPDATE_NO_SESSION); break; }
         confirm();
         ack(m, 0);
         break;

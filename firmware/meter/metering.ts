@@ -143,6 +143,8 @@ export function obisFor(kind: number): Uint8Array {
 /** `cause`: this start's reset cause (the POWER_DOWN event's data). */
 export function startMetering(kind: number, clock: Clock, pulse: PulseInput | null, regs: RecordLog, prof: RecordLog, initialGroups: number[], cause?: number): Metering {
   var s = defaultSettings();
+  // billing (rates, demand) is an electricity meter's: any kind but water and gas, as obisFor counts
+  var electric = kind !== Kind.WATER && kind !== Kind.GAS;
   var b = regs.read(Rec.SETTINGS);
   if (b && b.length >= 12) {
     s.constant = getU32(b, 0);
@@ -286,7 +288,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     save();
     // block demand (the load profile's interval is the demand period): average power over a
     // whole interval on a set clock, in W; a new maximum of the billing period is kept
-    if (kind !== Kind.WATER && kind !== Kind.GAS && !(st & (Iv.PARTIAL | Iv.POWER_FAIL | Iv.CLOCK_ADJUSTED | Iv.CLOCK_NOT_SET))) {
+    if (electric && !(st & (Iv.PARTIAL | Iv.POWER_FAIL | Iv.CLOCK_ADJUSTED | Iv.CLOCK_NOT_SET))) {
       var w = floor(((conv(end) - conv(end - ivPulses)) * 3600) / s.intervalS);
       if (w > bill[Bl.MAX]) {
         bill[Bl.MAX] = w;
@@ -308,7 +310,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   function billTick(mode?: number): void {
     var todo = mode === Bt.DEMAND ? Bt.DEMAND : 0, ended = false, end = 0, k: number;
     if (!todo) {
-      if (kind === Kind.WATER || kind === Kind.GAS || !timeBase) return;
+      if (!electric || !timeBase) return;
       var now = wall(), loc = localSeconds(now, (getU16(tar, Tf.OFFSET) << 16) >> 16, tar[Tf.RULE]);
       var ld = floor(loc / 86400), q = floor((loc - ld * 86400) / 900), wd = (ld + 4) % 7;
       // weekend: Saturday and Sunday (1970-01-01 was a Thursday)
@@ -432,8 +434,6 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
       schedule();
     },
     register: function () {
-      // any other kind counts as electricity, as obisFor does
-      var electric = kind !== Kind.WATER && kind !== Kind.GAS;
       return { obis: obisFor(kind), unit: electric ? 30 : 13, scaler: electric ? 0 : -3, value: conv(pulses) % 4294967296, status: timeBase ? 0 : RegStatus.CLOCK_NOT_SET };
     },
     profile: function (from, count) {
@@ -528,7 +528,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
         s.home = v;
       } else if (key === Key.BILLING) {
         // ends the billing period now (any value): it needs the clock, and an electricity meter
-        if (kind === Kind.WATER || kind === Kind.GAS) return Err.CONFIG_BAD_VALUE;
+        if (!electric) return Err.CONFIG_BAD_VALUE;
         if (!timeBase) return Err.CLOCK_NOT_SET;
         billTick(Bt.END);
         return 0;
@@ -559,7 +559,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
     },
     inGroup: function (group) { return groups.indexOf(group) >= 0; },
     billing: function () {
-      if (kind === Kind.WATER || kind === Kind.GAS) return null;
+      if (!electric) return null;
       // rates 2 to 4 from their pulses, rate 1 the rest of the total (their sum is the total, to the Wh)
       var v = [0, conv(pulses) % 4294967296, 0, 0, 0], out: BillingRegister[] = [], now = wall(), st = timeBase ? 0 : RegStatus.CLOCK_NOT_SET;
       for (var k = 2; k <= Tf.RATES; k++) v[1] -= v[k] = conv(bill[k] + (bill[Bl.RATE] === k ? pulses - bill[Bl.SETTLED] : 0));

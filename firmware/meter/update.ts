@@ -298,12 +298,12 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     session: function () { return sess; },
     received: function () { return count; },
     control: function (s, start, rollback) {
-      var code = 0;
+      var code = 0, bs = s.blockSize, bc = s.blockCount;
       if (s.imageId === 0) code = Err.UPDATE_BAD_IMAGE_ID;
       else if (s.board !== me.board) code = Err.UPDATE_WRONG_BOARD;
-      else if (s.blockSize < 4 || s.blockSize > MAX_BLOCK || s.blockSize % 4) code = Err.UPDATE_BAD_BLOCK_SIZE;
-      else if (s.size < 1 || s.blockCount !== Math.ceil(s.size / s.blockSize) || s.blockCount > P.MAX_BLOCKS) code = Err.UPDATE_BAD_SIZE;
-      else if (s.size > me.maxImage || s.blockCount > bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize).capacity) code = Err.UPDATE_TOO_LARGE;
+      else if (bs < 4 || bs > MAX_BLOCK || bs % 4) code = Err.UPDATE_BAD_BLOCK_SIZE;
+      else if (s.size < 1 || bc !== Math.ceil(s.size / bs) || bc > P.MAX_BLOCKS) code = Err.UPDATE_BAD_SIZE;
+      else if (s.size > me.maxImage || bc > bufferLayout(buffer.addr, buffer.size, unitSize, bs).capacity) code = Err.UPDATE_TOO_LARGE;
       else if (!rollback && (s.version <= me.version || s.version <= me.floor)) code = Err.UPDATE_NOT_NEWER;
       if (code) { stats.refused++; return code; }
       if (!start) return 0;
