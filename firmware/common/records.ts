@@ -22,7 +22,7 @@
  */
 import { Err } from "./errors";
 import type { Flash, Native } from "../../hal/types";
-import { getU32, putU32, U8, floor, sub } from "./bytes";
+import { getU32, putU32, U8, floor, sub, U32 } from "./bytes";
 import { eraseUnitAt, type Region } from "./layout";
 
 export var MAX_TYPES = 8;
@@ -108,7 +108,7 @@ export function recordLog(flash: Flash, region: Region, slot: number, carry: boo
   var cap = slot - RECORD_OVERHEAD;
   var buf = /*@__NOINLINE__*/ erased(slot);
   // per type: the address of its latest record (-1: none) and that record's seq
-  var latest = new Int32Array(MAX_TYPES), latestSeq = new Uint32Array(MAX_TYPES);
+  var latest = new Int32Array(MAX_TYPES), latestSeq = new U32(MAX_TYPES);
   var stats = { appends: 0, erases: 0, torn: 0 };
   var blankCrc = native.crc32(buf);
 

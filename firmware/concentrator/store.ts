@@ -17,6 +17,7 @@
  */
 import type { TextFiles } from "./meter-file";
 import { Err } from "../common/errors";
+import { max } from "../common/bytes";
 
 export var STORE_PREFIX = "ml.r";
 
@@ -144,7 +145,7 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
         put("a," + pos);
       } catch (e) {
         // not kept: back to what a restart finds (an ack asked again is not said done unwritten)
-        acked = Math.max(was, segs[0] * segLines);
+        acked = max(was, segs[0] * segLines);
         return Err.STORE_FULL;
       }
       return 0;

@@ -43,7 +43,7 @@ import { Err } from "../common/errors";
 import { sameBytes, type Hmac } from "../common/hmac";
 import { P, T } from "../protocol/catalogue";
 import type { LinkAuth } from "./endpoint";
-import { U8 } from "../common/bytes";
+import { U8, min, U32 } from "../common/bytes";
 
 /** How far ahead of use counters are persisted. */
 export var COUNTER_STEP = 256;
@@ -52,7 +52,7 @@ export var COUNTER_MAX = 0xffffffff;
 
 /** The mark saved ahead of counter `c`. */
 function ahead(c: number): number {
-  return Math.min(c + COUNTER_STEP, COUNTER_MAX);
+  return min(c + COUNTER_STEP, COUNTER_MAX);
 }
 
 export interface LinkKeys { down: Uint8Array; up: Uint8Array }
@@ -156,7 +156,7 @@ export function meterAuth(h: Hmac, k: LinkKeys, rx0: number, tx0: number, save: 
 export function concentratorAuth(h: Hmac, keys: (id: number) => LinkKeys | null, slot: (id: number) => number, capacity: number,
   counter: { load(): number; save(hw: number): void }): LinkAuth & { counter(): number; blocks(key: Uint8Array | null): void } {
   var tx = counter.load() >>> 0, hw = tx;
-  var sent = new Uint32Array(capacity), got = new Uint32Array(capacity);
+  var sent = new U32(capacity), got = new U32(capacity);
   var key: Uint8Array | null = null, bk: Uint8Array | null = null;
   return {
     counter: function () { return tx; },

@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { getU16, putU16, U8, floor } from "../common/bytes";
+import { getU16, putU16, U8, floor, min, max } from "../common/bytes";
 import { APP_HEADER_SIZE } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
@@ -252,7 +252,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     if (at < 0) reply(m, t, body);
     // the slot counts from the list's arrival: the work above (a decoder rebuild for the
     // DEFICIT) is taken off the wait, or the answer would land in a later meter's slot
-    else answerLater(m.src, t, body, Math.max(0, at - (clock.now() - t0)));
+    else answerLater(m.src, t, body, max(0, at - (clock.now() - t0)));
   }
 
   // the one answer to a broadcast that waits for its slot (answerDue: its timer, 0 none;
@@ -273,7 +273,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     dueTo = to;
     dueType = type;
     dueBody = body;
-    answerDue = clock.setTimeout(sendDue, Math.min(ms, P.MAX_ANSWER_WAIT_MS));
+    answerDue = clock.setTimeout(sendDue, min(ms, P.MAX_ANSWER_WAIT_MS));
   }
 
   function onMessage(m: Msg, _quality: number): void {
@@ -288,7 +288,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           reply(m, T.READINGS, { time: metering.wallTime(), regs: all ? [reg] : [] });
         } else if (b.what === Rd.EVENTS) {
           // from number `from` on, at most `count` (15 at most); `first`: the oldest held
-          var evs: any[] = [], first = 0, most = Math.min(b.count || Lim.EVENTS, Lim.EVENTS);
+          var evs: any[] = [], first = 0, most = min(b.count || Lim.EVENTS, Lim.EVENTS);
           prof.forEach(function (t, _s, p) {
             if (t !== Pr.EVENT) return;
             var e = eventOf(p);
@@ -320,7 +320,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         reply(m, T.STATUS, {
           uptime: floor((clock.now() - startedAt) / 1000), boots: metering.boots, time: metering.wallTime(),
           alarms: (metering.wallTime() ? 0 : 1) | (lastOutcome === Outcome.REVERTED ? 2 : 0) | (confirmed ? 0 : 4), lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
-          freeVars: Math.min(0xffff, hal.system.freeVariables()), update: receiver.state(),
+          freeVars: min(0xffff, hal.system.freeVariables()), update: receiver.state(),
         });
         break;
       case T.TIME_SET:

@@ -16,7 +16,7 @@
  */
 import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU16, getU32, putU16, putU32, U8, floor, sub } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8, floor, sub, ceil, max, U32 } from "../common/bytes";
 import type { RecordLog } from "../common/records";
 import { Ev, Gop, Key, Kind, P, Tf } from "../protocol/catalogue";
 
@@ -171,13 +171,13 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   // events before the clock is set (null once it was): code, data, clock seconds each, and
   // their count (a Uint32Array: the records' type, already made; a Float64Array's
   // constructor would cost the Original variables of its own)
-  var pend: Uint32Array | null = new Uint32Array(Pending.COUNT + 1);
+  var pend: Uint32Array | null = new U32(Pending.COUNT + 1);
   var bootRec = regs.read(Rec.BOOT);
   var boots = (bootRec ? getU32(bootRec, 0) : 0) + 1;
   // one buffer for the billing state (Bl: u32 words), the tariff settings (Tf: bytes from
   // Bl.N x 4) and the record scratch (20 bytes after them): each typed array of its own holds
   // a buffer and its bytes, variables the Original keeps for good
-  var bill = new Uint32Array(Bl.N + Tf.LEN / 4 + 5);
+  var bill = new U32(Bl.N + Tf.LEN / 4 + 5);
   var tar = new U8(bill.buffer, Bl.N * 4, Tf.LEN), scratch = new U8(bill.buffer, Bl.N * 4 + Tf.LEN, 20);
   putU32(scratch, 0, boots);
   regs.append(Rec.BOOT, sub(scratch, 0, 4));
@@ -353,7 +353,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   function schedule(): void {
     if (ivTimer) clock.clear(ivTimer);
     var now = ivNow(), step = s.intervalS < 900 ? s.intervalS : 900;
-    ivTimer = clock.setTimeout(boundary, Math.ceil((floor(now / step) * step + step - now) * 1000));
+    ivTimer = clock.setTimeout(boundary, ceil((floor(now / step) * step + step - now) * 1000));
   }
 
   function boundary(): void {
@@ -453,7 +453,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
             if (!(getU16(p, 12) & Iv.CLOCK_NOT_SET)) before = st + per;
             return;
           }
-          start = before >= 0 && (st - before) % per === 0 ? before + Math.max(0, Math.ceil((from - before) / per)) * per : st;
+          start = before >= 0 && (st - before) % per === 0 ? before + max(0, ceil((from - before) / per)) * per : st;
           if ((st - start) / per >= count) start = st;
           period = per;
         }

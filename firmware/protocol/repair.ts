@@ -13,7 +13,7 @@
  * The generator is xorshift32: shifts and XORs only, exact on the interpreter (no
  * Math.imul there), the same on every board and on the host.
  */
-import { U8 } from "../common/bytes";
+import { U8, min, U16, U32 } from "../common/bytes";
 
 /** Largest degree and serial an index can carry. */
 export const enum Rc { MAX_DEGREE = 127, MAX_SERIAL = 255 }
@@ -47,7 +47,7 @@ export interface RepairSets {
 
 export function repairSets(k: number): RepairSets {
   // (the largest degree repairDegree gives for k: a meter holds this for the whole download)
-  var out = new Uint16Array(Math.min(Rc.MAX_DEGREE, (k + 1) >> 1));
+  var out = new U16(min(Rc.MAX_DEGREE, (k + 1) >> 1));
   var seen = new U8((k + 7) >> 3);
   return {
     out: out,
@@ -79,7 +79,7 @@ export function repairSets(k: number): RepairSets {
 export function xorInto(acc: Uint8Array, src: Uint8Array): void {
   var n = src.length, w = n >> 2, i = 0;
   if (w && !(acc.byteOffset & 3) && !(src.byteOffset & 3)) {
-    var a = new Uint32Array(acc.buffer, acc.byteOffset, w), s = new Uint32Array(src.buffer, src.byteOffset, w);
+    var a = new U32(acc.buffer, acc.byteOffset, w), s = new U32(src.buffer, src.byteOffset, w);
     for (; i < w; i++) a[i] ^= s[i];
     i = w << 2;
   }
