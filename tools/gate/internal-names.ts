@@ -43,6 +43,8 @@ export const INTERNAL_NAMES = [
   "erases", "naks", "units", "stored", "corrupt", "torn",
   // the endpoint's handlers: its authentication and its concentrator's settings (endpoint.ts EndpointHandlers)
   "auth", "peer",
+  // the watchdog (hal/types.ts Watchdog), the metering's 10 s tick, the digest chain's result (common/update-image.ts)
+  "enable", "kick", "tick", "result",
 ];
 
 /**
