@@ -213,9 +213,10 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     metering.tick();
     // authentication failures: one event with their count since the last, from the tick in
     // the first 10 s of each 15-minute window only
-    if (ep.stats.authRejected > authLogged && clock.now() % AuthEvents.EVERY_MS < AuthEvents.TICK_MS) {
-      metering.event(Ev.AUTH_FAILED, ep.stats.authRejected - authLogged);
-      authLogged = ep.stats.authRejected;
+    var rejected = ep.stats.authRejected;
+    if (rejected > authLogged && clock.now() % AuthEvents.EVERY_MS < AuthEvents.TICK_MS) {
+      metering.event(Ev.AUTH_FAILED, rejected - authLogged);
+      authLogged = rejected;
     }
     var s = receiver.session();
     var at = activateAt || (s ? s.activateAt : 0);
