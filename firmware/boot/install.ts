@@ -30,7 +30,7 @@
  * Every step is idempotent: after a cut the next start finishes the job.
  */
 import type { Flash, Native } from "../../hal/types";
-import { getU16, getU32, putU32, U8, floor, sub, min } from "../common/bytes";
+import { getU16, getU32, putU32, U8, floor, sub, math } from "../common/bytes";
 import { APP_HEADER_SIZE, eraseUnitAt, type Region, type Regions } from "../common/layout";
 import { decodeAppHeader, decodePackedHeader, packedSession, type PackedHeader } from "../common/image";
 import { RECORD_HEADER, recordPayload, recordSeq, recordType, recordValid } from "../common/records";
@@ -101,7 +101,7 @@ function imageReader(flash: Flash, lay: BufferLayout, s: Session): (o: number, n
   return function (o, n) {
     var out = new U8(n), bs = s.blockSize;
     for (var k = 0; k < n;) {
-      var i = floor((o + k) / bs), off = o + k - i * bs, m = min(bs - off, n - k);
+      var i = floor((o + k) / bs), off = o + k - i * bs, m = math.min(bs - off, n - k);
       out.set(flash.read(blockAddr(lay, i) + off, m), k);
       k += m;
     }
@@ -120,7 +120,7 @@ function unpacker(native: Native, raw: (o: number, n: number) => Uint8Array, p: 
   return function (o, n) {
     var out = new U8(n);
     for (var k = 0; k < n;) {
-      var c = floor((o + k) / p.chunk), off = o + k - c * p.chunk, m = min(n - k, p.chunk - off);
+      var c = floor((o + k) / p.chunk), off = o + k - c * p.chunk, m = math.min(n - k, p.chunk - off);
       // past the program: padding, as a plain image's last slot has
       if (c >= p.count) { for (; k < n; k++) out[k] = 0xff; break; }
       if (c !== at) { cur = (native.unshrink as (d: Uint8Array) => Uint8Array)(raw(p.offsets[c], p.offsets[c + 1] - p.offsets[c])); at = c; }
@@ -137,9 +137,9 @@ function copyUnits(flash: Flash, src: (o: number, n: number) => Uint8Array, dst:
   for (var u = 0; u * du < length; u++) {
     if (done.indexOf(u) >= 0) continue;
     flash.erase(dst.addr + u * du);
-    var end = min(length, (u + 1) * du);
+    var end = math.min(length, (u + 1) * du);
     for (var o = u * du; o < end; o += 256) {
-      var n = min(256, end - o);
+      var n = math.min(256, end - o);
       flash.write(dst.addr + o, src(o, (n + 3) & ~3));
     }
     mark(u);

@@ -8,7 +8,7 @@ import { Err } from "../common/errors";
 import { APP_HEADER_SIZE, type Region } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import type { Flash, Native } from "../../hal/types";
-import { min } from "../common/bytes";
+import { math } from "../common/bytes";
 
 /** Bytes read per chunk when flash is not memory-mapped. */
 var CHUNK = 1024;
@@ -23,7 +23,7 @@ export function imageSource(native: Native, room: number, read: (o: number, n: n
   var src = mapped ? mapped(APP_HEADER_SIZE, h.length) : null;
   if (src === null) {
     src = "";
-    for (var o = 0; o < h.length; o += CHUNK) src += native.bytesToString(read(APP_HEADER_SIZE + o, min(CHUNK, h.length - o)));
+    for (var o = 0; o < h.length; o += CHUNK) src += native.bytesToString(read(APP_HEADER_SIZE + o, math.min(CHUNK, h.length - o)));
   }
   if (native.crc32(src) !== h.crc) return Err.BOOT_APP_CORRUPT;
   return src;

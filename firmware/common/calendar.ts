@@ -6,7 +6,7 @@
  * not a leap year), which is the meter clock's range (TIME_SET takes u32 seconds).
  * No tables: on the Original each array held for good costs variables.
  */
-import { floor, ceil } from "./bytes";
+import { floor, math } from "./bytes";
 
 /** Daylight-saving rules (the ZONE setting's third byte). */
 export const enum Dst {
@@ -30,7 +30,7 @@ export function localSeconds(t: number, offMin: number, rule: number): number {
   var s = t + offMin * 60;
   if (rule === Dst.EU) {
     // the UTC year of t (years since 1968) and its 1 January (days since 1968)
-    var d = floor(t / 86400) + Cal.EPOCH_DAYS, y = floor((d * 4) / 1461), jan = 365 * y + ceil(y / 4), leap = y % 4 ? 0 : 1;
+    var d = floor(t / 86400) + Cal.EPOCH_DAYS, y = floor((d * 4) / 1461), jan = 365 * y + math.ceil(y / 4), leap = y % 4 ? 0 : 1;
     // 31 March and 31 October (day of the year 89 and 303 past a leap day), back to their Sunday (1968-01-01 was a Monday)
     var mar = jan + 89 + leap, oct = jan + 303 + leap;
     mar -= (mar + 1) % 7;
@@ -42,7 +42,7 @@ export function localSeconds(t: number, offMin: number, rule: number): number {
 
 /** The day of the month (1 to 31) of day `ld` (days since 1970-01-01 on the local clock). */
 export function dayOfMonth(ld: number): number {
-  var d = ld + Cal.EPOCH_DAYS, y = floor((d * 4) / 1461), doy = d - 365 * y - ceil(y / 4);
+  var d = ld + Cal.EPOCH_DAYS, y = floor((d * 4) / 1461), doy = d - 365 * y - math.ceil(y / 4);
   // months of 31 days but April, June, September, November (30) and February
   for (var m = 0; m < 11; m++) {
     var n = m === 1 ? (y % 4 ? 28 : 29) : 31 - ((m % 7) & 1);

@@ -9,7 +9,7 @@
 import { Err } from "./errors";
 import type { Flash, Native } from "../../hal/types";
 import { CONFIG_SIZE, type Region } from "./layout";
-import { getU16, getU32, putU32, U8, sub, ceil } from "./bytes";
+import { getU16, getU32, putU32, U8, sub, math } from "./bytes";
 
 export var CONFIG_MAGIC = 0x46434c4d; // "MLCF" little endian
 export var CONFIG_FORMAT = 1;
@@ -62,7 +62,7 @@ export function readConfig(flash: Flash, native: Native, boot: Region): DeviceCo
 export function encodeConfig(c: DeviceConfig, native: Native): Uint8Array {
   var text = JSON.stringify(c);
   var n = CONFIG_HEADER + text.length;
-  var out = new U8(ceil(n / 4) * 4);
+  var out = new U8(math.ceil(n / 4) * 4);
   for (var i = 0; i < out.length; i++) out[i] = 0xff;
   var body = new U8(text.length);
   for (var j = 0; j < text.length; j++) body[j] = text.charCodeAt(j) & 0xff;

@@ -12,7 +12,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "./errors";
-import { getU16, getU32, putU16, putU32, U8, sub, ceil } from "./bytes";
+import { getU16, getU32, putU16, putU32, U8, sub, math } from "./bytes";
 
 export var IMAGE_FILE_MAGIC = 0x4d494c4d;
 export var IMAGE_FILE_FORMAT = 1;
@@ -37,7 +37,7 @@ export function decodeImageFile(b: Uint8Array, native: Native): ImageFileHeader 
     board: getU16(b, 6), firmwareId: getU16(b, 8), blockSize: getU16(b, 10),
     version: getU32(b, 12), size: getU32(b, 16), blockCount: getU16(b, 20), digest: new U8(sub(b, 24, 56)),
   };
-  if (!h.blockSize || h.blockCount !== ceil(h.size / h.blockSize)) return Err.BAD_ARG;
+  if (!h.blockSize || h.blockCount !== math.ceil(h.size / h.blockSize)) return Err.BAD_ARG;
   return h;
 }
 

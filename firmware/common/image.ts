@@ -4,7 +4,7 @@
  * endian, APP_HEADER_SIZE bytes. The program follows, padded with 0xFF to whole words.
  */
 import { APP_HEADER_SIZE } from "./layout";
-import { getU16, getU32, putU32, U8, sub, ceil } from "./bytes";
+import { getU16, getU32, putU32, U8, sub, math } from "./bytes";
 import type { Session } from "./update-image";
 
 export var APP_MAGIC = 0x50414c4d; // "MLAP" little endian
@@ -57,7 +57,7 @@ export interface PackedHeader {
 export function decodePackedHeader(read: (o: number, n: number) => Uint8Array, size: number): PackedHeader | null {
   if (size < PACKED_HEAD) return null;
   var h = read(0, PACKED_HEAD), plain = getU32(h, PACKED_PLAIN), chunk = getU16(h, 8), count = getU16(h, 10);
-  if (getU32(h, 0) !== PACKED_MAGIC || !plain || !chunk || chunk & 255 || count !== ceil(plain / chunk) || PACKED_HEAD + 2 * count > size) return null;
+  if (getU32(h, 0) !== PACKED_MAGIC || !plain || !chunk || chunk & 255 || count !== math.ceil(plain / chunk) || PACKED_HEAD + 2 * count > size) return null;
   var t = read(PACKED_HEAD, 2 * count), off = [PACKED_HEAD + 2 * count];
   for (var c = 0; c < count; c++) off.push(off[c] + getU16(t, 2 * c));
   if (off[count] > size) return null;
@@ -66,5 +66,5 @@ export function decodePackedHeader(read: (o: number, n: number) => Uint8Array, s
 
 /** The session whose digest the unpacked bytes must have: the image's, with the plain size and digest, imageId 0. */
 export function packedSession(s: Session, p: PackedHeader): Session {
-  return { imageId: 0, version: s.version, board: s.board, size: p.plain, blockSize: s.blockSize, blockCount: ceil(p.plain / s.blockSize), activateAt: 0, digest: p.digest };
+  return { imageId: 0, version: s.version, board: s.board, size: p.plain, blockSize: s.blockSize, blockCount: math.ceil(p.plain / s.blockSize), activateAt: 0, digest: p.digest };
 }

@@ -33,7 +33,7 @@
 import type { Clock } from "../../hal/types";
 import { Err } from "../common/errors";
 import { decodeSession, encodeSession, SESSION_SIZE, type Session } from "../common/update-image";
-import { getU16, getU32, putU16, putU32, U8, floor, sub, ceil, min, max, U16, U32 } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8, floor, sub, U32, math } from "../common/bytes";
 import { P, T, Uo, Ust, Who } from "../protocol/catalogue";
 import { Msg, newMsg, setMsg } from "../protocol/codec";
 import { forEachMissing, isSet, setBit } from "../protocol/missing";
@@ -171,7 +171,7 @@ export var PROGRAM_MS = 500;
 export var SMALL_REPLY = P.HEADER + 9 + P.TRAILER;
 export function answerTimeMs(bitRate: number, overhead: number, hostBaud: number, request: number, reply: number): number {
   if (!bitRate) return 3000;
-  return ceil(((reply + overhead) * 8000) / bitRate + ((request + 2 * reply) * 10000) / (hostBaud || 9600)) + PROGRAM_MS;
+  return math.ceil(((reply + overhead) * 8000) / bitRate + ((request + 2 * reply) * 10000) / (hostBaud || 9600)) + PROGRAM_MS;
 }
 /** How long the campaign waits after ACTIVATE before the read-back: the restart delay, the boot routine, the modem's reset. */
 export var REBOOT_WAIT_MS = 20000;
@@ -286,7 +286,7 @@ export function readCheckpoint(b: Uint8Array): CheckpointBody | null {
  */
 export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair: RepairStrategy, finished: (code: number) => void, restore?: Uint8Array): Campaign {
   var s = cfg.session, n = cfg.meters.length;
-  var st = new U8(n), quiet = new U8(n), codes = new U16(n);
+  var st = new U8(n), quiet = new U8(n), codes = new Uint16Array(n);
   // when each meter last answered, in seconds from the start
   var heardAt = new U32(n);
   // meters whose AUTHORIZE was acknowledged (1; 2: and a control addressed to them), and whether the request out is an AUTHORIZE
@@ -295,7 +295,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var heard = false, silent = 0, byAddress = false;
   var missing = new U8((s.blockCount + 7) >> 3);
   // the broadcast queue, and whether it is being sent (pump acts only then); the meters the broadcast control goes to
-  var queue: number[] = [], pumping = false, chosen = new U16(cfg.coded ? n : 0), nChosen = 0;
+  var queue: number[] = [], pumping = false, chosen = new Uint16Array(cfg.coded ? n : 0), nChosen = 0;
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
   var cur = -1, timer = 0, waitSeq = -1, seq = 0, startedAt = 0;
   var totals: CampaignTotals = { frames: 0, bytes: 0, airtimeMs: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
@@ -303,13 +303,13 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   // coded method: control still to broadcast, stragglers (served plain), the round's
   // largest deficit and answers, the next serial per degree, the repair block being built
   var coded = !!cfg.coded && !cfg.onlyCheck, bcast = coded, first = true;
-  var loss = cfg.planLoss === undefined ? 0.1 : min(0.5, max(0, cfg.planLoss));
+  var loss = cfg.planLoss === undefined ? 0.1 : math.min(0.5, math.max(0, cfg.planLoss));
   // `found`: meters the read-back found still downloading, so the next group query has slots for them
   var plain = new U8(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0, found = 0;
   var serials = new U8(coded ? Rc.MAX_DEGREE + 1 : 0);
   var sets = coded ? repairSets(s.blockCount) : null, rbuf = new U8(coded ? s.blockSize : 0);
   // coded, unkeyed: the read-back goes out in RESULT_LISTs; the meters of the one out (ANSWERED once answered) and its seq
-  var lists = coded && !cfg.authorise, lst = new U16(lists ? RESULT_PER_FRAME : 0), nLst = 0, lstSeq = -1;
+  var lists = coded && !cfg.authorise, lst = new Uint16Array(lists ? RESULT_PER_FRAME : 0), nLst = 0, lstSeq = -1;
 
   /** Sends a message to `dst` in `mode`; without `dst`, to all. */
   function send(type: number, body: any, mode?: number, dst?: number): number {
@@ -368,7 +368,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   }
 
   function queueRepairs(count: number, need: number): void {
-    var d = max(1, min(Rc.MAX_DEGREE, Math.round((LAMBDA * s.blockCount) / max(1, need))));
+    var d = math.max(1, math.min(Rc.MAX_DEGREE, Math.round((LAMBDA * s.blockCount) / math.max(1, need))));
     for (var r = 0; r < count; r++) {
       // a degree whose serials are spent moves to the next one
       while (serials[d] > Rc.MAX_SERIAL - 1 && d < Rc.MAX_DEGREE) d++;
@@ -419,7 +419,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   function nextPass(want: number, fn: (from: number) => void): boolean {
     if (nextIn(0, want) < 0) return false;
     endPass();
-    arm(silent ? min(cfg.answerMs * (1 << silent), 60000) : cfg.answerMs / 4, function () { fn(0); });
+    arm(silent ? math.min(cfg.answerMs * (1 << silent), 60000) : cfg.answerMs / 4, function () { fn(0); });
     return true;
   }
 
@@ -488,17 +488,17 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
 
   /** Coded method: copies of a broadcast every meter must get (LATE_METERS). */
   function repeats(): number {
-    return loss > 0 ? min(MAX_CONTROL_REPEATS, max(1, ceil(Math.log(LATE_METERS / n) / Math.log(loss)))) : 1;
+    return loss > 0 ? math.min(MAX_CONTROL_REPEATS, math.max(1, math.ceil(Math.log(LATE_METERS / n) / Math.log(loss)))) : 1;
   }
 
   /** A reply slot: the longest slotted answer (a DEFICIT, with the trailer) on the line, plus the turnaround. */
   function slotLength(): number {
-    return cfg.lineBitRate ? ceil(((P.HEADER + 11 + P.TRAILER + (cfg.frameOverhead || 0)) * 8000) / cfg.lineBitRate) + 10 : 100;
+    return cfg.lineBitRate ? math.ceil(((P.HEADER + 11 + P.TRAILER + (cfg.frameOverhead || 0)) * 8000) / cfg.lineBitRate) + 10 : 100;
   }
 
   /** Coded method: one query to the group; answers are collected until the last slot has passed. */
   function groupQuery(who: number, expect: number): void {
-    var slots = max(4, min(255, 2 * expect)), slotMs = slotLength();
+    var slots = math.max(4, math.min(255, 2 * expect)), slotMs = slotLength();
     maxNeed = 0; unfinished = 0; straggling = 0;
     ph = Ph.POLL;
     totals.polls++;
@@ -557,8 +557,8 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     for (var b = 0; b < s.blockCount; b++) queue.push(b);
     // coded: repair blocks for the expected loss, so that most meters finish in this pass
     if (coded && loss > 0) {
-      var lost = s.blockCount * loss, need = ceil(lost + 2 * Math.sqrt(lost));
-      queueRepairs(ceil((s.blockCount + need) / (1 - loss)) - s.blockCount, need);
+      var lost = s.blockCount * loss, need = math.ceil(lost + 2 * Math.sqrt(lost));
+      queueRepairs(math.ceil((s.blockCount + need) / (1 - loss)) - s.blockCount, need);
     }
     ph = Ph.BROADCAST;
     pumping = true;
@@ -593,7 +593,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
       if (ph === Ph.CONTROL) {
         // the control is out: every meter still selected is taken as having it until a group query says otherwise
         for (var i = 0; i < n; i++) if (st[i] === Ms.SELECTED) st[i] = Ms.DOWNLOADING;
-        arm(cfg.answerMs / 4, function () { groupQuery(Who.NO_SESSION, ceil(n * loss * loss) + 1); });
+        arm(cfg.answerMs / 4, function () { groupQuery(Who.NO_SESSION, math.ceil(n * loss * loss) + 1); });
       }
       else if (ph === Ph.ACTIVATE) awaitRestarts();
       else arm(cfg.answerMs / 4, startRound);
@@ -613,7 +613,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     byAddress = false;
     var left = 0;
     for (var j = 0; j < n; j++) if (st[j] === Ms.DOWNLOADING) left++;
-    var expect = max(unfinished, found, ceil(left * loss) + 1);
+    var expect = math.max(unfinished, found, math.ceil(left * loss) + 1);
     found = 0;
     groupQuery(Who.UNFINISHED, expect);
   }
@@ -640,7 +640,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     // coded: no unfinished meter answered the group query; the read-back confirms each one
     if (coded && !unfinished) { activate(); return; }
     // nobody answered: the meters are off or out of reach for now; wait longer, and it is not a round without progress
-    if (!coded && !heard) { endPass(); arm(min(cfg.answerMs * (1 << silent), 60000), startRound); return; }
+    if (!coded && !heard) { endPass(); arm(math.min(cfg.answerMs * (1 << silent), 60000), startRound); return; }
     if (!coded) endPass();
     // progress: fewer unfinished meters, or fewer blocks missing among them (coded: the largest deficit)
     for (var b = 0; b < s.blockCount; b++) if (isSet(missing, b)) total++;
@@ -659,7 +659,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     save();
     queue = blocks;
     // coded: repair blocks for the largest deficit at the expected loss, with a margin
-    if (coded && maxNeed) queueRepairs(ceil((maxNeed + 1 + Math.sqrt(maxNeed)) / (1 - loss)), maxNeed);
+    if (coded && maxNeed) queueRepairs(math.ceil((maxNeed + 1 + Math.sqrt(maxNeed)) / (1 - loss)), maxNeed);
     ph = Ph.REPAIR;
     if (!queue.length) { arm(cfg.answerMs, startRound); return; }
     pumping = true;
@@ -685,7 +685,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
 
   /** A scheduled activation: wait until it is due, then for the restarts, then read back. */
   function awaitRestarts(): void {
-    var wait = cfg.activateAt && cfg.nowUnix ? max(0, cfg.activateAt - cfg.nowUnix()) * 1000 : 0;
+    var wait = cfg.activateAt && cfg.nowUnix ? math.max(0, cfg.activateAt - cfg.nowUnix()) * 1000 : 0;
     arm(wait + cfg.rebootMs, function () { ph = Ph.READBACK; readback(0); });
   }
 

@@ -34,7 +34,7 @@
  */
 import type { Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU16, U8, sub, ceil, min } from "../common/bytes";
+import { getU32, putU16, U8, sub, math } from "../common/bytes";
 import { PACKED_MAGIC } from "../common/image";
 import { digestChain, digestMatches, MAX_BLOCK, Session } from "../common/update-image";
 import { answerTimeMs, Ms, PHASE_NAMES, REBOOT_WAIT_MS, type CampaignConfig } from "./campaign";
@@ -110,7 +110,7 @@ export interface LineFacts { bitRate: number; frameOverhead: number; hostBaud: n
 export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void, line?: LineFacts): any {
   /** Block i of an image held as a Storage string. */
   function blocksOf(text: string, off: number, bs: number): (i: number) => Uint8Array {
-    return function (i) { return bytesAt(text, off + i * bs, min(bs, text.length - off - i * bs)); };
+    return function (i) { return bytesAt(text, off + i * bs, math.min(bs, text.length - off - i * bs)); };
   }
 
   /** The update digest of the session's blocks into s.digest (the CRC-32 chain in its first 4 bytes when `crcOnly`). */
@@ -219,7 +219,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
     if (!isInt(brd, 1, 0xffff)) return fail(Err.BAD_ARG, "board must be a board code from 1 to 65535");
     var s: Session = {
       imageId: o.imageId, version: ver, board: brd, size: img.length - off, blockSize: bs,
-      blockCount: ceil((img.length - off) / bs), activateAt: 0, digest: new U8(32),
+      blockCount: math.ceil((img.length - off) / bs), activateAt: 0, digest: new U8(32),
     };
     return s.blockCount > P.MAX_BLOCKS ? fail(Err.UPDATE_TOO_LARGE, "image too large for " + bs + "-byte blocks") : [s, head];
   }

@@ -7,7 +7,7 @@ import type { LinkKeys } from "../link/auth";
 import type { TextFiles } from "./meter-file";
 import { Err } from "../common/errors";
 import { Kv } from "../protocol/catalogue";
-import { U8, floor, min } from "../common/bytes";
+import { U8, floor, math } from "../common/bytes";
 
 export var KEY_FILE = "ml.keys";
 export var COUNTER_FILE = "ml.ctr";
@@ -155,7 +155,7 @@ export function keyStore(f: KeyFiles): KeyStore {
   /** Copies `from` (its first `len` bytes, whole records of either file) to `to` in parts, in a file of `total` bytes. */
   function copy(from: string, len: number, to: string, total: number): boolean {
     for (var o = 0; o < len; o += Rr.PART * KEY_RECORD) {
-      if (!f.write(to, f.read(from, o, min(Rr.PART * KEY_RECORD, len - o)) || "", o, total)) return false;
+      if (!f.write(to, f.read(from, o, math.min(Rr.PART * KEY_RECORD, len - o)) || "", o, total)) return false;
     }
     return true;
   }

@@ -5,7 +5,7 @@
  */
 import { Err } from "../common/errors";
 import { Id } from "../protocol/catalogue";
-import { U8, U16, U32 } from "../common/bytes";
+import { U8, U32 } from "../common/bytes";
 
 /** Registry flags: how a meter came in, and what its IDENTITY said it can do. */
 export const enum Rf {
@@ -48,9 +48,9 @@ export interface Registry {
 /** `changed(i)`: called when something kept across restarts changed for meter i (added, its flags, kind, version, board or group). */
 export function registry(capacity: number, changed?: (i: number) => void): Registry {
   var ids = new U32(capacity), kinds = new U8(capacity), versions = new U32(capacity);
-  var seen = new U32(capacity), oks = new U16(capacity), fails = new U16(capacity);
+  var seen = new U32(capacity), oks = new Uint16Array(capacity), fails = new Uint16Array(capacity);
   var quality = new U8(capacity), flags = new U8(capacity);
-  var profileAt = new U32(capacity), eventAt = new U32(capacity), groups = new U32(capacity), boards = new U16(capacity);
+  var profileAt = new U32(capacity), eventAt = new U32(capacity), groups = new U32(capacity), boards = new Uint16Array(capacity);
   var n = 0;
 
   /** First index whose id is >= id. */

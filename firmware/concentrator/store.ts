@@ -17,7 +17,7 @@
  */
 import type { TextFiles } from "./meter-file";
 import { Err } from "../common/errors";
-import { max } from "../common/bytes";
+import { math } from "../common/bytes";
 
 export var STORE_PREFIX = "ml.r";
 
@@ -123,7 +123,7 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
     append: put,
     forEach: function (fn) { scan(0, function (l) { fn(l); return true; }); },
     since: function (from, max, fn) {
-      var next = Math.max(from, segs[0] * segLines), n = 0;
+      var next = math.max(from, segs[0] * segLines), n = 0;
       scan(next, function (l, pos) {
         if (n === max) return false;
         fn(l, pos);
@@ -131,7 +131,7 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
         next = pos + 1;
         return true;
       });
-      return n < max ? Math.max(next, cur * segLines + used) : next;
+      return n < max ? math.max(next, cur * segLines + used) : next;
     },
     ack: function (pos) {
       if (!(pos >= 0 && pos <= cur * segLines + used) || pos % 1) return Err.BAD_ARG;
@@ -145,7 +145,7 @@ export function readingStore(files: TextFiles, segLines: number, maxSegs: number
         put("a," + pos);
       } catch (e) {
         // not kept: back to what a restart finds (an ack asked again is not said done unwritten)
-        acked = max(was, segs[0] * segLines);
+        acked = math.max(was, segs[0] * segLines);
         return Err.STORE_FULL;
       }
       return 0;

@@ -43,7 +43,7 @@ import { Err } from "../common/errors";
 import { sameBytes, type Hmac } from "../common/hmac";
 import { P, T } from "../protocol/catalogue";
 import type { LinkAuth } from "./endpoint";
-import { U8, min, U32 } from "../common/bytes";
+import { U8, U32, math } from "../common/bytes";
 
 /** How far ahead of use counters are persisted. */
 export var COUNTER_STEP = 256;
@@ -52,7 +52,7 @@ export var COUNTER_MAX = 0xffffffff;
 
 /** The mark saved ahead of counter `c`. */
 function ahead(c: number): number {
-  return min(c + COUNTER_STEP, COUNTER_MAX);
+  return math.min(c + COUNTER_STEP, COUNTER_MAX);
 }
 
 export interface LinkKeys { down: Uint8Array; up: Uint8Array }

@@ -20,7 +20,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU32, U8, sub, max } from "../common/bytes";
+import { getU32, putU32, U8, sub, math } from "../common/bytes";
 import { recordLog, type RecordLog } from "../common/records";
 import type { Region } from "../common/layout";
 import { authKeyOf, hexKey, hmacSha256, KEY_SIZE, linkKeysOf, rotationInput, sameBytes, TAG_INPUT, TAG_INSTALL, TAG_ROLLBACK, TAG_SIZE, tagInput, wrapKey, type Hmac, type TagImage } from "../common/hmac";
@@ -157,7 +157,7 @@ export function keyedAuthoriser(key: string | undefined, native: Native, journal
       if (!tagOk(s, kind, tag, 0, bk)) return Err.AUTH_BAD_TAG;
       rec[0] = kind;
       rec.set(tag, 1);
-      var hi = max(highest, s.version);
+      var hi = math.max(highest, s.version);
       putU32(rec, Ar.VERSION, hi);
       var e = journal.append(REC_AUTHORISED, rec);
       if (!e) { blockKey = bk; highest = hi; }

@@ -8,7 +8,7 @@ import type { Hal } from "../../hal/types";
 import type { Regions } from "../common/layout";
 import type { DeviceConfig } from "../common/config";
 import { Err } from "../common/errors";
-import { getU16, putU16, U8, floor, min, max } from "../common/bytes";
+import { getU16, putU16, U8, floor, math } from "../common/bytes";
 import { APP_HEADER_SIZE } from "../common/layout";
 import { decodeAppHeader } from "../common/image";
 import { recordLog } from "../common/records";
@@ -253,7 +253,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     if (at < 0) reply(m, t, body);
     // the slot counts from the list's arrival: the work above (a decoder rebuild for the
     // DEFICIT) is taken off the wait, or the answer would land in a later meter's slot
-    else answerLater(m.src, t, body, max(0, at - (clock.now() - t0)));
+    else answerLater(m.src, t, body, math.max(0, at - (clock.now() - t0)));
   }
 
   // the one answer to a broadcast that waits for its slot (answerDue: its timer, 0 none;
@@ -274,7 +274,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
     dueTo = to;
     dueType = type;
     dueBody = body;
-    answerDue = clock.setTimeout(sendDue, min(ms, P.MAX_ANSWER_WAIT_MS));
+    answerDue = clock.setTimeout(sendDue, math.min(ms, P.MAX_ANSWER_WAIT_MS));
   }
 
   function onMessage(m: Msg, _quality: number): void {
@@ -289,7 +289,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           reply(m, T.READINGS, { time: metering.wallTime(), regs: all ? [reg] : [] });
         } else if (b.what === Rd.EVENTS) {
           // from number `from` on, at most `count` (15 at most); `first`: the oldest held
-          var evs: any[] = [], first = 0, most = min(b.count || Lim.EVENTS, Lim.EVENTS);
+          var evs: any[] = [], first = 0, most = math.min(b.count || Lim.EVENTS, Lim.EVENTS);
           prof.forEach(function (t, _s, p) {
             if (t !== Pr.EVENT) return;
             var e = eventOf(p);
@@ -321,7 +321,7 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         reply(m, T.STATUS, {
           uptime: floor((clock.now() - startedAt) / 1000), boots: metering.boots, time: metering.wallTime(),
           alarms: (metering.wallTime() ? 0 : 1) | (lastOutcome === Outcome.REVERTED ? 2 : 0) | (confirmed ? 0 : 4), lastError: lastError & 0xffff, resetCause: hal.system.resetCause(),
-          freeVars: min(0xffff, hal.system.freeVariables()), update: receiver.state(),
+          freeVars: math.min(0xffff, hal.system.freeVariables()), update: receiver.state(),
         });
         break;
       case T.TIME_SET:
@@ -436,14 +436,13 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
         break;
       case T.ACTIVATE:
         if (b.at === 0) { ack(m, activateNow(b.imageId)); break; }
-        // a scheduled one: the clock set, and this image's session verified
+        if (!metering.wallTime()) { ack(m, Err.CLOCK_NOT_SET); break; }
         var ss = receiver.session();
-        var ae = !metering.wallTime() ? Err.CLOCK_NOT_SET : !ss || ss.imageId !== b.imageId ? Err.UPDATE_NO_SESSION : receiver.state() !== Us.VERIFIED ? Err.UPDATE_NOT_VERIFIED : 0;
-        if (!ae) {
-          activateAt = b.at;
-          activateImage = b.imageId;
-        }
-        ack(m, ae);
+        if (!ss || ss.imageId !== b.imageId) { ack(m, Err.UPDATE_NO_SESSION); break; }
+        if (receiver.state() !== Us.VERIFIED) { ack(m, Err.UPDATE_NOT_VERIFIED); break; }
+        activateAt = b.at;
+        activateImage = b.imageId;
+        ack(m, 0);
         break;
       case T.VERSION_READ:
         reply(m, T.VERSION, { version: version, imageId: runningImage, appCrc: head ? head.crc : 0, state: receiver.state() });

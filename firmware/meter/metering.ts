@@ -16,7 +16,7 @@
  */
 import type { Clock, PulseInput } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU16, getU32, putU16, putU32, U8, floor, sub, ceil, max, U32 } from "../common/bytes";
+import { getU16, getU32, putU16, putU32, U8, floor, sub, U32, math } from "../common/bytes";
 import type { RecordLog } from "../common/records";
 import { Ev, Gop, Key, Kind, P, Tf } from "../protocol/catalogue";
 
@@ -353,7 +353,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
   function schedule(): void {
     if (ivTimer) clock.clear(ivTimer);
     var now = ivNow(), step = s.intervalS < 900 ? s.intervalS : 900;
-    ivTimer = clock.setTimeout(boundary, ceil((floor(now / step) * step + step - now) * 1000));
+    ivTimer = clock.setTimeout(boundary, math.ceil((floor(now / step) * step + step - now) * 1000));
   }
 
   function boundary(): void {
@@ -453,7 +453,7 @@ export function startMetering(kind: number, clock: Clock, pulse: PulseInput | nu
             if (!(getU16(p, 12) & Iv.CLOCK_NOT_SET)) before = st + per;
             return;
           }
-          start = before >= 0 && (st - before) % per === 0 ? before + max(0, ceil((from - before) / per)) * per : st;
+          start = before >= 0 && (st - before) % per === 0 ? before + math.max(0, math.ceil((from - before) / per)) * per : st;
           if ((st - start) / per >= count) start = st;
           period = per;
         }

@@ -21,7 +21,7 @@
  */
 import type { Flash, Native } from "../../hal/types";
 import { Err } from "../common/errors";
-import { getU32, putU16, putU32, U8, floor, ceil, min, max, U16 } from "../common/bytes";
+import { getU32, putU16, putU32, U8, floor, math } from "../common/bytes";
 import { erased, type RecordLog } from "../common/records";
 import { eraseUnitAt, type Region } from "../common/layout";
 import {
@@ -93,7 +93,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
   var word = new U8(4);
   // coded method: the spare slots' repair indices (FREE when empty), how many, the decoder;
   // `dirty`: the received set changed since the decoder last rebuilt its rows
-  var ids = new U16(0), room = 0, dec: Decoder | null = null, dirty = true;
+  var ids = new Uint16Array(0), room = 0, dec: Decoder | null = null, dirty = true;
 
   function inBuffer(addr: number, len: number): boolean {
     return addr >= buffer.addr && addr + len <= buffer.addr + buffer.size;
@@ -258,8 +258,8 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
     sess = s;
     lay = bufferLayout(buffer.addr, buffer.size, unitSize, s.blockSize);
     st = Us.DOWNLOADING;
-    room = me.decoder ? max(0, min(lay.capacity - s.blockCount, me.rows)) : 0;
-    ids = new U16(room);
+    room = me.decoder ? math.max(0, math.min(lay.capacity - s.blockCount, me.rows)) : 0;
+    ids = new Uint16Array(room);
     dec = room ? /*@__NOINLINE__*/ (me.decoder as DecoderOf)(s.blockCount, s.blockSize, room) : null;
     forget();
   }
@@ -302,7 +302,7 @@ export function updateReceiver(flash: Flash, native: Native, buffer: Region, jou
       if (s.imageId === 0) code = Err.UPDATE_BAD_IMAGE_ID;
       else if (s.board !== me.board) code = Err.UPDATE_WRONG_BOARD;
       else if (bs < 4 || bs > MAX_BLOCK || bs % 4) code = Err.UPDATE_BAD_BLOCK_SIZE;
-      else if (s.size < 1 || bc !== ceil(s.size / bs) || bc > P.MAX_BLOCKS) code = Err.UPDATE_BAD_SIZE;
+      else if (s.size < 1 || bc !== math.ceil(s.size / bs) || bc > P.MAX_BLOCKS) code = Err.UPDATE_BAD_SIZE;
       else if (s.size > me.maxImage || bc > bufferLayout(buffer.addr, buffer.size, unitSize, bs).capacity) code = Err.UPDATE_TOO_LARGE;
       else if (!rollback && (s.version <= me.version || s.version <= me.floor)) code = Err.UPDATE_NOT_NEWER;
       if (code) { stats.refused++; return code; }

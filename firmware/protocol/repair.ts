@@ -13,7 +13,7 @@
  * The generator is xorshift32: shifts and XORs only, exact on the interpreter (no
  * Math.imul there), the same on every board and on the host.
  */
-import { U8, min, U16, U32 } from "../common/bytes";
+import { U8, U32, math } from "../common/bytes";
 
 /** Largest degree and serial an index can carry. */
 export const enum Rc { MAX_DEGREE = 127, MAX_SERIAL = 255 }
@@ -47,7 +47,7 @@ export interface RepairSets {
 
 export function repairSets(k: number): RepairSets {
   // (the largest degree repairDegree gives for k: a meter holds this for the whole download)
-  var out = new U16(min(Rc.MAX_DEGREE, (k + 1) >> 1));
+  var out = new Uint16Array(math.min(Rc.MAX_DEGREE, (k + 1) >> 1));
   var seen = new U8((k + 7) >> 3);
   return {
     out: out,

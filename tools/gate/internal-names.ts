@@ -45,6 +45,8 @@ export const INTERNAL_NAMES = [
   "auth", "peer",
   // the watchdog (hal/types.ts Watchdog), the metering's 10 s tick, the digest chain's result (common/update-image.ts)
   "enable", "kick", "tick", "result",
+  // the clock's now and clear (hal/types.ts Clock), the metering's pulse count
+  "now", "clear", "pulses",
 ];
 
 /**

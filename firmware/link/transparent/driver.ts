@@ -18,7 +18,7 @@ import { Err } from "../../common/errors";
 import { Clock, Native, Uart } from "../../../hal/types";
 import { LinkStats, Modem, ModemEvents, newStats } from "../modem";
 import { encodeTransparent, Tp, TpEv, transparentDeframer } from "./frame";
-import { U8, sub, ceil } from "../../common/bytes";
+import { U8, sub, math } from "../../common/bytes";
 
 export interface TransparentOptions {
   baud: number;
@@ -67,7 +67,7 @@ export function transparentModem(uart: Uart, clock: Clock, native: Native, event
       pending = false;
       stats.txFrames++;
       events.sent(0);
-    }, ceil((lineMs > uartMs ? lineMs : uartMs) + opt.turnaroundMs));
+    }, math.ceil((lineMs > uartMs ? lineMs : uartMs) + opt.turnaroundMs));
   }
 
   return {
