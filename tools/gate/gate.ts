@@ -48,6 +48,19 @@ export const BUILTIN_CONSTRUCTORS = [
   "ArrayBuffer", "DataView", "Uint8Array", "Uint8ClampedArray", "Int8Array", "Uint16Array", "Int16Array",
   "Uint32Array", "Int32Array", "Float32Array", "Float64Array",
 ];
+/**
+ * Global objects whose own members a bundle may name: a member of one of them that the
+ * object does not have is a call that throws on the board. It catches a built-in's member
+ * renamed by the minifier: the internal names (tools/gate/internal-names.ts) are renamed on
+ * every object, so `now` and `clear`, ours on the clocks, would turn a `Date.now()` written
+ * in device code into `Date.r()`, which builds and then throws (Map and Set, whose `clear`
+ * it is too, are missing globals). Host objects (Node's) are the reference; the
+ * interpreter's own additions to them are listed beside.
+ */
+export const CHECKED_GLOBALS = ["Date", "Math", "JSON", "Object", "Array", "String", "Number", "Promise", "ArrayBuffer", "Uint8Array", "Uint16Array", "Uint32Array", "Int8Array", "Int16Array", "Int32Array", "Float32Array", "Float64Array"];
+/** Members the interpreter adds to those globals (Espruino's reference: Math.clip, Math.wrap). */
+export const INTERPRETER_GLOBAL_MEMBERS: [string, string][] = [["Math", "clip"], ["Math", "wrap"]];
+
 /** The only prototype members reachable on the interpreter. */
 export const REACHABLE_PROTOTYPE_MEMBERS = ["hasOwnProperty", "toString"];
 
@@ -103,6 +116,11 @@ export function checkBundle(source: string, budget?: number): Problem[] {
         if (ctor && BUILTIN_CONSTRUCTORS.includes(ctor) && !REACHABLE_PROTOTYPE_MEMBERS.includes(name)) {
           problems.push({ rule: "no-builtin-prototype", message: `${ctor}.prototype.${name} is undefined on the interpreter`, line: at(n) });
         }
+      }
+      // Date.now renamed to Date.r, and the like
+      const g = objectName(obj);
+      if (g && CHECKED_GLOBALS.includes(g) && !declared.has(g) && !(name in (globalThis as any)[g]) && !INTERPRETER_GLOBAL_MEMBERS.some(([o, m]) => o === g && m === name)) {
+        problems.push({ rule: "unknown-member", message: `uses ${g}.${name}, which ${g} does not have (a built-in's member renamed by the minifier?)`, line: at(n) });
       }
       for (const [o, m] of MISSING_MEMBERS) {
         if (m !== name) continue;

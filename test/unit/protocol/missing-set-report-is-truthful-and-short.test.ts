@@ -88,6 +88,22 @@ describe("status report missing set", () => {
     expect(named(back.body, 330)).toEqual([3, 4, 5, 100, 200, 201]);
   });
 
+  it("fills every field of a body that holds only imageId and state, as the meter builds its STATUS_REPORT, and it encodes", () => {
+    // nothing missing (count 0 too), a few, a window the ranges cannot cover, the largest image
+    const cases: [number, Set<number>][] = [[0, new Set()], [5, new Set()], [330, new Set([3, 4, 5, 100])], [4000, new Set(Array.from({ length: 2000 }, (_, i) => 2 * i))], [60000, new Set([59999])]];
+    for (const [count, missing] of cases) {
+      const body: any = { imageId: 7, state: 1 };
+      buildReport(gotFrom(count, missing), count, 204, body);
+      expect(Object.keys(body).sort(), `count ${count}`).toEqual(["base", "covers", "firstMissing", "form", "imageId", "map", "received", "state"]);
+      expect(body.received).toBe(count - missing.size);
+      expect(body.map).toBeInstanceOf(Uint8Array);
+      const m = sampleMsg(byName("STATUS_REPORT"), 1);
+      m.body = body;
+      const out = new Uint8Array(242);
+      expect(encodeMsg(m, out), `count ${count} encodes`).toBeGreaterThan(0);
+    }
+  });
+
   it("refuses reports that contradict themselves or the image", () => {
     const ok = report(100, new Set([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 90]));
     expect(ok.form).toBe(FORM.RANGES);

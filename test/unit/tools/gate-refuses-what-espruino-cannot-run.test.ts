@@ -53,6 +53,19 @@ describe("Espruino gate", () => {
     expect(rules("var a = String.prototype.charCodeAt; var b = Function.prototype['call'];")).toEqual(["no-builtin-prototype", "no-builtin-prototype"]);
   });
 
+  it("rejects a member a built-in global lacks: Date.now() as the build's minifier renames it (now is an internal name) would throw on the board", async () => {
+    const { minify } = await import("terser");
+    const { internalNamesRegex } = await import("../../../tools/gate/internal-names");
+    // the build's property renaming (rollup.config.js: internal names on every object, built-ins included)
+    const out = await minify("var clock = { now: function () { return 1; } }; print(clock.now() + Date.now());", { mangle: { properties: { regex: internalNamesRegex(), builtins: true } } });
+    expect(out.code).not.toContain("Date.now");
+    expect(rules(out.code!)).toEqual(["unknown-member"]);
+    // Date's, Math's and JSON's real members, and the interpreter's own Math.clip, pass; a local named like a global is its own
+    expect(rules("var t = Date.now() + Math.floor(1.5) + Math.clip(5, 0, 3); var j = JSON.stringify({}); var u = Uint8Array.BYTES_PER_ELEMENT;")).toEqual([]);
+    expect(rules("var Date = { r: 1 }; var x = Date.r;")).toEqual([]);
+    expect(rules("var x = Math.floorr(1);")).toEqual(["unknown-member"]);
+  });
+
   it("rejects a var used before its declaration in the same function (the interpreter does not hoist var)", () => {
     // the shape terser's deep inlining wrote, which overwrote a top-level function on 2v29
     const inlined = "!function(){function n(r){return r}function o(r){return(e=r.buf)[n=r.pos]|e[n+1];var e,n}o({buf:[1,2],pos:0});n(1)}();";
