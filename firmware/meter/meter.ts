@@ -379,7 +379,8 @@ export function startMeter(hal: Hal, board: MeterBoard, makeModem: ModemFactory,
           refusedCode = code;
         } else {
           if (refusedImage === b.imageId) refusedImage = 0;
-          if (!was || was.imageId !== b.imageId) metering.event(Ev.FW_DOWNLOAD, b.version);
+          // (a check-only control, start = 0, opens nothing: no download to log)
+          if (begin && (!was || was.imageId !== b.imageId)) metering.event(Ev.FW_DOWNLOAD, b.version);
         }
         ack(m, code);
         break;
