@@ -114,6 +114,7 @@ import { decoder, rowsDecoder } from ${p("firmware/meter/decoder.ts")};
 import { repairSets, repairIndex, xorInto } from ${p("firmware/protocol/repair.ts")};
 import { LAMBDA } from ${p("firmware/concentrator/campaign.ts")};
 import { bytesAt } from ${p("firmware/concentrator/keystore.ts")};
+import { blocksOf } from ${p("firmware/concentrator/console.ts")};
 import { startMeter } from ${p("firmware/meter/meter.ts")};
 import { floorKeeper } from ${p("firmware/meter/authorise.ts")};
 import { st7580Factory } from ${p("firmware/link/factory.ts")};
@@ -148,8 +149,9 @@ function run(P) {
   var fs = S.getStats();
   if (0x10000000 + fs.fileBytes + fs.trashBytes > P.scratch) throw new Error("Storage reaches the raw regions");
   var imgCrc = E.CRC32(img);
-  // console.ts blocksOf: block i of an image held as a Storage string
-  function blockOf(n) { return bytesAt(img, n * bs, Math.min(bs, img.length - n * bs)); }
+  // console.ts blocksOf: block i of an image held as a Storage string, with the native the
+  // concentrator's entry gives it (E.toUint8Array on the string's part)
+  var blockOf = blocksOf({ stringToBytes: E.toUint8Array }, img, 0, bs);
 
   // the session and its digest (the console's digestInto)
   mark("digest");
@@ -180,6 +182,13 @@ function run(P) {
   t = getTime();
   for (i = 0; i < 20; i++) bytesAt(rs, 0, bs);
   cal.bytesAtRam212 = ms(t) / 20;
+  // a block of the image from Storage, as the concentrator reads it (natively), and a character at a time
+  t = getTime();
+  for (i = 0; i < 20; i++) blockOf(i);
+  cal.storageBlock212 = ms(t) / 20;
+  t = getTime();
+  for (i = 0; i < 20; i++) bytesAt(img, i * bs, bs);
+  cal.storageBytesAt212 = ms(t) / 20;
   t = getTime();
   for (i = 0; i < 20; i++) for (var w = 0; w < 53; w++) a32[w] ^= b32[w];
   cal.xorLoop53 = ms(t) / 20;
@@ -600,7 +609,7 @@ async function main({ values: v }: Parsed): Promise<number> {
   }
   for (const x of results) {
     const k = x.result?.calibration;
-    if (k) console.log(`  ${x.case} run ${x.run}: this build's fake flash: read 212 B ${f1(k.flashRead212)}, write 4 B ${f1(k.flashWrite4)}, charCodeAt on a Storage string ${f1(k.flashCharCodeAt)} (RAM string ${f1(k.ramCharCodeAt)}); bytesAt 212 B of a RAM string ${f1(k.bytesAtRam212)}; 53-word XOR loop ${f1(k.xorLoop53)}; control (erase) ${f1(x.result.controlMs)}`);
+    if (k) console.log(`  ${x.case} run ${x.run}: this build's fake flash: read 212 B ${f1(k.flashRead212)}, write 4 B ${f1(k.flashWrite4)}, charCodeAt on a Storage string ${f1(k.flashCharCodeAt)} (RAM string ${f1(k.ramCharCodeAt)}); bytesAt 212 B of a RAM string ${f1(k.bytesAtRam212)}; a 212-byte block of Storage text as the concentrator reads it ${f1(k.storageBlock212)} (a character at a time ${f1(k.storageBytesAt212)}); 53-word XOR loop ${f1(k.xorLoop53)}; control (erase) ${f1(x.result.controlMs)}`);
   }
   if (values.json) writeFileSync(values.json, JSON.stringify({ binary: bin, program: values.program, programBytes: code.length, programSha256: createHash("sha256").update(code).digest("hex"), source: src, bundleFile: values.bundle ?? null, runs: results }, null, 2) + "\n");
   const bad = results.filter((x) => !x.ok);

@@ -107,11 +107,20 @@ function isInt(v: any, lo: number, hi: number): boolean {
 /** The line (bit rate, PHY bytes a frame) and the concentrator's modem link (baud), for airtime figures and answer times. */
 export interface LineFacts { bitRate: number; frameOverhead: number; hostBaud: number }
 
+/**
+ * Block i of an image held as a Storage string from `off` on, in blocks of `bs` (the last
+ * one shorter): the native's stringToBytes on the string's part when it has one (the
+ * interpreter's E.toUint8Array), else a character at a time.
+ */
+export function blocksOf(native: Native, text: string, off: number, bs: number): (i: number) => Uint8Array {
+  var conv = native.stringToBytes;
+  return function (i) {
+    var o = off + i * bs, n = math.min(bs, text.length - o);
+    return conv ? conv(text.substr(o, n)) : bytesAt(text, o, n);
+  };
+}
+
 export function consoleApi(c: ConcentratorContext, native: Native, board: number, readFile: (name: string) => string | undefined, print: (line: string) => void, line?: LineFacts): any {
-  /** Block i of an image held as a Storage string. */
-  function blocksOf(text: string, off: number, bs: number): (i: number) => Uint8Array {
-    return function (i) { return bytesAt(text, off + i * bs, math.min(bs, text.length - off - i * bs)); };
-  }
 
   /** The update digest of the session's blocks into s.digest (the CRC-32 chain in its first 4 bytes when `crcOnly`). */
   function digestInto(dn: Native, s: Session, block: (i: number) => Uint8Array, crcOnly: boolean): void {
@@ -314,7 +323,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (bad) return bad;
       var tags = o.tags === undefined ? null : typeof o.tags === "string" ? readFile(o.tags) : undefined;
       if (tags === undefined) return fail(Err.BAD_ARG, "tags: no Storage file \"" + o.tags + "\" (the head-end's authorisations, npm run keys -- authorise)");
-      var block = blocksOf(img, img.length - s.size, s.blockSize);
+      var block = blocksOf(native, img, img.length - s.size, s.blockSize);
       bad = sessionDigest(file, s, f[1], block, o.imageId);
       if (bad) return bad;
       var cfg = updateConfig(s, block, ids, o), e: number;
@@ -339,7 +348,7 @@ export function consoleApi(c: ConcentratorContext, native: Native, board: number
       if (!img) return fail(Err.BAD_ARG, "resume(file): the campaign's image file is needed");
       var s = info.session;
       var roff = isImageFile(bytesAt(img, 0, 4)) ? IMAGE_FILE_HEADER : 0;
-      var block = blocksOf(img, roff, s.blockSize);
+      var block = blocksOf(native, img, roff, s.blockSize);
       if (img.length - roff !== s.size || !digestMatches(native, s, block)) return fail(Err.UPDATE_DIGEST, "\"" + file + "\" is not the image of campaign " + s.imageId);
       var rcfg = campaignConfig(s, block, info.meters, {});
       rcfg.coded = info.coded;

@@ -62,6 +62,8 @@ if (typeof cfg === "number") {
       save: function (hw: number) { st.write(COUNTER_FILE, u32Text(hw)); },
     },
   };
+  // images are kept as Storage text: the interpreter turns a block of it into bytes natively
+  hal.native.stringToBytes = E.toUint8Array;
   var ctx = startConcentrator(hal, profile.baud, makeModem, profile.regions, cfg, files, keys);
   // the console functions at the prompt: meterline.meters(), .update(file, options), .progress() ...
   // airtime estimates: the line's bit rate from the profile, 16 bytes of PHY overhead a frame (as the simulator's)

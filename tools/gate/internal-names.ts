@@ -19,7 +19,7 @@
  */
 export const INTERNAL_NAMES = [
   // flash, layout, HAL
-  "geometry", "eraseUnits", "writeAlign", "perUnit", "capacity", "crc32", "sha256", "bytesToString", "freeVariables",
+  "geometry", "eraseUnits", "writeAlign", "perUnit", "capacity", "crc32", "sha256", "bytesToString", "stringToBytes", "freeVariables",
   "native", "watchdog", "maxImageSize", "maxImage", "repairRows", "uartOptions", "modemUart", "modemTreq", "modemResetn",
   // records, metering, trial
   "append", "appends", "intervalS", "savedPulses", "minSaveS", "maxSaveS", "constant", "wallTime", "timeouts",
