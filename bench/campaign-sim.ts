@@ -39,7 +39,9 @@ export interface SimOptions {
 
 export interface SimResult {
   code: number; complete: number; frames: number; bytes: number; airtimeMs: number;
-  blocks: number; polls: number; rounds: number; timeMs: number; wallMs: number; blockCount: number;
+  blocks: number; polls: number; rounds: number; timeMs: number;
+  /** Coded: the loss the repair rounds planned for at the end, in % (the campaign's totals.lossPct). */
+  lossPct: number; wallMs: number; blockCount: number;
   /** Coded method: the largest decode on one meter (block XORs: cleaning, elimination; its missing blocks). */
   worstDecode: { cleanXors: number; rowXors: number; missing: number };
   /** Bytes of one data-block frame, of an ACK and of a control, for the baselines. */
@@ -126,7 +128,7 @@ export function simulateCampaign(o: SimOptions): SimResult {
   for (const n of all) { frames += n.counters.txFrames; sent += n.counters.txBytes; air += n.counters.airtimeMs; }
   return {
     code, complete: meters.filter((m) => m.state() === 6).length, frames, bytes: sent, airtimeMs: air,
-    blocks: camp.totals.blocks, polls: camp.totals.polls, rounds: camp.totals.rounds,
+    blocks: camp.totals.blocks, polls: camp.totals.polls, rounds: camp.totals.rounds, lossPct: camp.totals.lossPct,
     timeMs: clock.now() - t0, wallMs: performance.now() - wall0, blockCount: img.session.blockCount, sizes,
     worstDecode: meters.map((m) => m.work()).reduce((a, b) => (b.cleanXors + b.rowXors > a.cleanXors + a.rowXors ? b : a), { cleanXors: 0, rowXors: 0, missing: 0 }),
   };

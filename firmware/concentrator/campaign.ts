@@ -188,7 +188,11 @@ export var unionRepair: RepairStrategy = {
  * What the campaign put on the line: frames, bytes, and its airtime estimated from the
  * line's bit rate and per-frame overhead (CampaignConfig.lineBitRate, frameOverhead).
  */
-export interface CampaignTotals { frames: number; bytes: number; airtimeMs: number; blocks: number; polls: number; rounds: number; noAnswers: number }
+export interface CampaignTotals {
+  frames: number; bytes: number; airtimeMs: number; blocks: number; polls: number; rounds: number; noAnswers: number;
+  /** Coded: the loss the repair rounds plan for, in %: the configuration's, then the one the unfinished meters saw in the first pass. */
+  lossPct: number;
+}
 
 export interface Campaign {
   start(): void;
@@ -298,14 +302,18 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   var queue: number[] = [], pumping = false, chosen = new Uint16Array(cfg.coded ? n : 0), nChosen = 0;
   var ph = Ph.IDLE as number, paused = -1, result = 0, round = 0, stale = 0, lastMissing = -1, activations = 0;
   var cur = -1, timer = 0, waitSeq = -1, seq = 0, startedAt = 0;
-  var totals: CampaignTotals = { frames: 0, bytes: 0, airtimeMs: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0 };
+  var totals: CampaignTotals = { frames: 0, bytes: 0, airtimeMs: 0, blocks: 0, polls: 0, rounds: 0, noAnswers: 0, lossPct: 0 };
   var tx = /*@__NOINLINE__*/ newMsg();
   // coded method: control still to broadcast, stragglers (served plain), the round's
   // largest deficit and answers, the next serial per degree, the repair block being built
   var coded = !!cfg.coded && !cfg.onlyCheck, bcast = coded, first = true;
   var loss = cfg.planLoss === undefined ? 0.1 : math.min(0.5, math.max(0, cfg.planLoss));
+  totals.lossPct = Math.round(loss * 100);
   // `found`: meters the read-back found still downloading, so the next group query has slots for them
   var plain = new U8(coded ? n : 0), maxNeed = 0, unfinished = 0, straggling = 0, found = 0;
+  // the loss the unfinished meters saw in the first pass (1 - its blocks they hold), summed
+  // over the seenN of them; -1 once it has sized a round (heard in the first query after the first pass only)
+  var seenLoss = 0, seenN = 0;
   var serials = new U8(coded ? Rc.MAX_DEGREE + 1 : 0);
   var sets = coded ? repairSets(s.blockCount) : null, rbuf = new U8(coded ? s.blockSize : 0);
   // coded, unkeyed: the read-back goes out in RESULT_LISTs; the meters of the one out (ANSWERED once answered) and its seq
@@ -500,6 +508,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   function groupQuery(who: number, expect: number): void {
     var slots = math.max(4, math.min(255, 2 * expect)), slotMs = slotLength();
     maxNeed = 0; unfinished = 0; straggling = 0;
+    if (seenLoss > 0) seenLoss = seenN = 0;
     ph = Ph.POLL;
     totals.polls++;
     if (send(T.GROUP_QUERY, { imageId: s.imageId, who: who, slots: slots, slotMs: slotMs }, P.TO_GROUP, cfg.group || undefined)) {
@@ -526,6 +535,10 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (st[i] !== Ms.DOWNLOADING && st[i] !== Ms.ACTIVATING) return;
     st[i] = Ms.DOWNLOADING;
     unfinished++;
+    // after the first pass every block went out once: what a meter holds tells the loss it saw
+    // (one that holds less than half missed the pass, its control caught up late, or is beyond
+    // the method's range: it says nothing of the line's loss)
+    if (seenLoss >= 0 && b.received * 2 >= s.blockCount) { seenLoss += 1 - b.received / s.blockCount; seenN++; }
     if (b.needed > b.room) { plain[i] = 1; straggling++; }
     else if (b.needed > maxNeed) maxNeed = b.needed;
   }
@@ -658,6 +671,9 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     if (round >= cfg.maxRounds) { finish(Err.CAMPAIGN_MAX_ROUNDS); return; }
     save();
     queue = blocks;
+    // coded: the loss the repair rounds plan for is the one the unfinished meters saw in the
+    // first pass (they are the ones the rounds are for), no longer the loss planned at the start
+    if (coded && seenLoss >= 0 && seenN) { loss = math.min(0.5, seenLoss / seenN); seenLoss = -1; totals.lossPct = Math.round(loss * 100); }
     // coded: repair blocks for the largest deficit at the expected loss, with a margin
     if (coded && maxNeed) queueRepairs(math.ceil((maxNeed + 1 + Math.sqrt(maxNeed)) / (1 - loss)), maxNeed);
     ph = Ph.REPAIR;
