@@ -3,7 +3,8 @@
  * the patent's per-meter polls with union repair) and a DLMS-style unicast baseline, against
  * the line's limits, for 10 to 10,000 meters at 1, 5, 10 and 20% frame loss with a 64 KiB
  * image, plus an uneven line (a few meters on bad links). Prints the table and writes
- * docs/benchmarks.md and docs/benchmarks.json ({ campaigns: [rows], compression: [bundles], interpreter: {...} }).
+ * docs/benchmarks.md, docs/benchmarks.json (the campaigns' rows: an array, as issue 14 asks) and
+ * docs/benchmarks-figures.json ({ compression: [bundles], packedFrames, interpreter: {...} }).
  * With --espruino and --espruino-2756 it first measures on the real interpreter
  * (bench/on-interpreter.ts: the decode's cost, the meter's and the boot routine's memory);
  * without them it carries the previous --json file's interpreter figures over unchanged.
@@ -230,12 +231,13 @@ export const TOOL: Tool = {
     methods: { type: "string", value: "LIST", default: "coded,patent,unicast", help: "which of coded, patent and unicast" },
     seed: { type: "string", value: "S", default: "1", help: "the simulation's seed" },
     out: { type: "string", value: "FILE", default: "docs/benchmarks.md", help: "the Markdown report" },
-    json: { type: "string", value: "FILE", default: "docs/benchmarks.json", help: "the JSON: the campaigns' rows and the interpreter's figures" },
+    json: { type: "string", value: "FILE", default: "docs/benchmarks.json", help: "the JSON of the campaigns: an array of rows" },
+    figures: { type: "string", value: "FILE", default: "docs/benchmarks-figures.json", help: "the JSON of the other figures: compression, packed frames, the interpreter's" },
     bundles: { type: "string", value: "LIST", default: "LINUX,ESPRUINOBOARD", help: "real meter bundles (dist/<BOARD>/meter.js, npm run build first) campaigned plain and packed, coded and patent, at 1,000 meters and 10% loss (0: none)" },
-    espruino: { type: "string", value: "PATH", help: "an Espruino 2v29 Linux build (default resizable variables); with --espruino-2756 the bench also measures on the interpreter (about 5 min more); without both it keeps the --json file's interpreter figures" },
+    espruino: { type: "string", value: "PATH", help: "an Espruino 2v29 Linux build (default resizable variables); with --espruino-2756 the bench also measures on the interpreter (about 5 min more); without both it keeps the --figures file's interpreter figures" },
     "espruino-2756": { type: "string", value: "PATH", help: "an Espruino 2v29 Linux build with VARIABLES=2756 (the Original's), with --espruino" },
   },
-  examples: ["npm run bench", "npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json", "npm run bench -- --espruino ~/espruino --espruino-2756 ~/espruino-2756"],
+  examples: ["npm run bench", "npm run bench -- --meters 10,100 --loss 5 --uneven 0 --out /tmp/b.md --json /tmp/b.json --figures /tmp/f.json", "npm run bench -- --espruino ~/espruino --espruino-2756 ~/espruino-2756"],
 };
 
 /** A list option; "0" or nothing is the empty list. */
@@ -249,14 +251,15 @@ function main({ values: o }: Parsed): void {
   const seed = int("--seed", o.seed as string, 0, 0xffffffff)!;
   outputFolder("--out", o.out as string);
   outputFolder("--json", o.json as string);
+  outputFolder("--figures", o.figures as string);
   const esp = o.espruino as string | undefined, esp2756 = o["espruino-2756"] as string | undefined;
   if (!esp !== !esp2756) throw new UsageError("--espruino and --espruino-2756 go together: the resizable build and the VARIABLES=2756 one");
   if (esp) checkInterpreter("--espruino", esp);
   if (esp2756) checkInterpreter("--espruino-2756", esp2756);
   // the interpreter first: its timings want a quiet host, and a failure costs no simulation
   const rerun = !!esp;
-  const interpreter: InterpreterFigures | null = esp ? measureOnInterpreter(resolve(esp), resolve(esp2756!)) : previousInterpreter(o.json as string);
-  if (!esp) console.log(interpreter ? `bench: the interpreter's figures of ${interpreter.measuredAt.date} (commit ${interpreter.measuredAt.commit}) kept from ${o.json}, not re-run (--espruino and --espruino-2756 measure them)` : `bench: no interpreter figures in ${o.json}: --espruino and --espruino-2756 measure them`);
+  const interpreter: InterpreterFigures | null = esp ? measureOnInterpreter(resolve(esp), resolve(esp2756!)) : previousInterpreter(o.figures as string);
+  if (!esp) console.log(interpreter ? `bench: the interpreter's figures of ${interpreter.measuredAt.date} (commit ${interpreter.measuredAt.commit}) kept from ${o.figures}, not re-run (--espruino and --espruino-2756 measure them)` : `bench: no interpreter figures in ${o.figures}: --espruino and --espruino-2756 measure them`);
   const rows: Row[] = [];
   const run = (n: number, pct: number, scenario: "uniform" | "uneven") => {
     for (const m of methods) {
@@ -304,7 +307,7 @@ function main({ values: o }: Parsed): void {
   const lines = [
     "# Campaign benchmark",
     "",
-    "Written by `npm run bench` (bench/benchmark.ts) with docs/benchmarks.json beside it; run it again to refresh. Every",
+    "Written by `npm run bench` (bench/benchmark.ts) with docs/benchmarks.json (the campaigns' rows) and docs/benchmarks-figures.json (compression, the interpreter's figures) beside it; run it again to refresh. Every",
     `figure is from a simulation with seed ${seed}: the same seed gives the same table, except those of the section On the interpreter, measured on Espruino's Linux builds.`,
     "",
     "## Setup",
@@ -341,7 +344,7 @@ function main({ values: o }: Parsed): void {
     "|---|---:|---:|---:|---:|---:|---:|",
     ...ratios.map((c) => `| ${c.board} | ${c.plain} | ${c.chunk} | ${c.packed} | ${(c.packed / c.plain).toFixed(3)} ${c.packed / c.plain <= COMPRESSION_TARGET ? "met" : "**not met**"} | ${c.whole} | ${(c.whole / c.plain).toFixed(3)} |`),
     "",
-    ...interpreterSection(interpreter, rerun, o.json as string),
+    ...interpreterSection(interpreter, rerun, o.figures as string),
     "## Host speed",
     "",
     `- Machine: ${machine}.`,
@@ -353,8 +356,9 @@ function main({ values: o }: Parsed): void {
   const campaigns = json.map((r) => ({ ...r, compressed: r.compressed ?? false, limitBPlainS: r.limitBPlainS === undefined ? undefined : +r.limitBPlainS.toFixed(2) }));
   // every shipped meter bundle's compression (issue 17's first target: packed <= 0.72 of plain)
   const compression = ratios.map((c) => ({ ...c, packedOverPlain: +(c.packed / c.plain).toFixed(4), wholeOverPlain: +(c.whole / c.plain).toFixed(4), target: COMPRESSION_TARGET, met: c.packed / c.plain <= COMPRESSION_TARGET }));
-  writeOutput("--json", o.json as string, JSON.stringify({ campaigns, compression, packedFrames: packedFramesOf(bundleRows), interpreter }, null, 1) + "\n");
-  console.log(`bench: wrote ${o.out} and ${o.json}`);
+  writeOutput("--json", o.json as string, JSON.stringify(campaigns, null, 1) + "\n");
+  writeOutput("--figures", o.figures as string, JSON.stringify({ compression, packedFrames: packedFramesOf(bundleRows), interpreter }, null, 1) + "\n");
+  console.log(`bench: wrote ${o.out}, ${o.json} and ${o.figures}`);
   const failed = rows.filter((r) => r.done !== r.meters);
   if (failed.length) console.log(`bench: note: in ${failed.length} campaigns some meter was given up (see the done column)`);
 }

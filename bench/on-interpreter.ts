@@ -1,11 +1,11 @@
 /*
  * npm run bench's figures measured on the real interpreter (issues 14 and 17), for the
  * section "On the interpreter" of docs/benchmarks.md and the `interpreter` object of
- * docs/benchmarks.json. With --espruino and --espruino-2756 the bench runs, as child
+ * docs/benchmarks-figures.json. With --espruino and --espruino-2756 the bench runs, as child
  * processes, bench/decode-cost.ts (the worst meter's decode, 64 KiB at 20% loss, twice;
  * and the Original's case once), bench/memory.ts and bench/boot-memory.ts, each with
  * --json into a temporary folder, and keeps a summary of what they wrote (never their
- * printed text). Without them it carries the object of the previous --json file over.
+ * printed text). Without them it carries the object of the previous --figures file over.
  *
  * The targets are here, and met / not met is computed from the figures, never written.
  */
@@ -118,7 +118,7 @@ export interface BootSummary {
   ok: boolean;
 }
 
-/** The `interpreter` object of docs/benchmarks.json. */
+/** The `interpreter` object of docs/benchmarks-figures.json. */
 export interface InterpreterFigures {
   measuredAt: { date: string; commit: string; uncommitted: number; machine: string };
   builds: { resizable: BuildInfo; variables2756: BuildInfo };
@@ -317,7 +317,7 @@ export function measureOnInterpreter(resizable: string, v2756: string): Interpre
   }
 }
 
-/** The `interpreter` object of a previous --json file, or null (no file, the old array of rows, none in it, or unreadable). */
+/** The `interpreter` object of a previous --figures file, or null (no file, an array of rows, none in it, or unreadable). */
 export function previousInterpreter(file: string): InterpreterFigures | null {
   if (!existsSync(file)) return null;
   try {

@@ -95,15 +95,18 @@ describe("the campaign benchmark", () => {
     expect(md.split("\n").filter((l) => l.startsWith("| ESPRUINOBOARD meter | plain |")).length).toBe(0);
   }, 120_000);
 
-  it("writes the table and the JSON rows to the files given; --help exits 0, a bad argument exits 2 with one line", () => {
+  it("writes the table, the campaigns' rows as a JSON array and the other figures to the files given; --help exits 0, a bad argument exits 2 with one line", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-"));
-    const out = join(dir, "b.md"), json = join(dir, "b.json");
-    const log = execFileSync(process.execPath, ["--import", "tsx", "bench/benchmark.ts", "--meters", "10", "--loss", "5,20", "--uneven", "20", "--bundles", "LINUX", "--out", out, "--json", json], { encoding: "utf8" });
-    expect(log).toContain(`bench: wrote ${out} and ${json}`);
+    const out = join(dir, "b.md"), json = join(dir, "b.json"), figures = join(dir, "f.json");
+    const log = execFileSync(process.execPath, ["--import", "tsx", "bench/benchmark.ts", "--meters", "10", "--loss", "5,20", "--uneven", "20", "--bundles", "LINUX", "--out", out, "--json", json, "--figures", figures], { encoding: "utf8" });
+    expect(log).toContain(`bench: wrote ${out}, ${json} and ${figures}`);
     const md = readFileSync(out, "utf8");
     expect(md.split("\n").filter((l) => l.startsWith("| 10 |")).length).toBe(6);
     expect(md.split("\n").filter((l) => l.startsWith("| 20 |") && l.includes("uneven")).length).toBe(3);
-    const written = JSON.parse(readFileSync(json, "utf8")) as { campaigns: Record<string, unknown>[]; compression: { board: string; plain: number; packed: number; packedOverPlain: number; target: number; met: boolean }[]; interpreter: unknown };
+    // issue 14: docs/benchmarks.json is an array of the campaigns' rows
+    const rows = JSON.parse(readFileSync(json, "utf8")) as Record<string, unknown>[];
+    expect(Array.isArray(rows)).toBe(true);
+    const written = JSON.parse(readFileSync(figures, "utf8")) as { compression: { board: string; plain: number; packed: number; packedOverPlain: number; target: number; met: boolean }[]; interpreter: unknown };
     // every built meter bundle's compression against the 0.72 target, in the JSON as in the table
     expect(written.compression.map((c) => c.board)).toEqual(expect.arrayContaining(["ESP32", "ESPRUINOBOARD", "LINUX"]));
     for (const c of written.compression) {
@@ -112,7 +115,7 @@ describe("the campaign benchmark", () => {
       expect(md).toContain(`| ${c.board} | ${c.plain} |`);
     }
     // the packed image's block frames against the plain one's: the LINUX bundle's coded campaign judged against 0.75
-    const pf = (JSON.parse(readFileSync(json, "utf8")) as { packedFrames: { bundle: string; method: string; plain: number; packed: number; ratio: number; target: number | null; met: boolean | null }[] }).packedFrames;
+    const pf = (JSON.parse(readFileSync(figures, "utf8")) as { packedFrames: { bundle: string; method: string; plain: number; packed: number; ratio: number; target: number | null; met: boolean | null }[] }).packedFrames;
     expect(pf.map((f) => `${f.bundle} ${f.method}`)).toEqual(["LINUX meter coded", "LINUX meter patent"]);
     for (const f of pf) expect(f.ratio).toBeCloseTo(f.packed / f.plain, 4);
     expect([pf[0].target, pf[0].met, pf[1].target, pf[1].met]).toEqual([0.75, pf[0].packed / pf[0].plain <= 0.75, null, null]);
@@ -120,7 +123,6 @@ describe("the campaign benchmark", () => {
     // a fresh file: no interpreter figures to keep, and the section says how to measure them
     expect(written.interpreter).toBeNull();
     expect(md).toContain("## On the interpreter\n\nNot measured yet. `npm run bench -- --espruino PATH --espruino-2756 PATH`");
-    const rows = written.campaigns;
     // 9 rows of the grid, then the LINUX bundle plain and packed by coded and patent
     expect(rows.length).toBe(13);
     const bundle = rows.slice(9);
@@ -150,21 +152,21 @@ describe("the campaign benchmark", () => {
     expect(bad.stderr.trim()).toBe('bench: --loss must be a whole number from 0 to 99, got "100"');
     expect(run(["--frobnicate"]).status).toBe(2);
     // the interpreter's two builds go together
-    const one = run(["--espruino", process.execPath, "--meters", "0", "--uneven", "0", "--bundles", "0", "--out", out, "--json", json]);
+    const one = run(["--espruino", process.execPath, "--meters", "0", "--uneven", "0", "--bundles", "0", "--out", out, "--json", json, "--figures", figures]);
     expect(one.status).toBe(2);
     expect(one.stderr.trim()).toBe("bench: --espruino and --espruino-2756 go together: the resizable build and the VARIABLES=2756 one");
   }, 120_000);
 
   it("without --espruino and --espruino-2756 keeps the previous interpreter figures unchanged and shows them, saying they were not re-run", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-"));
-    const out = join(dir, "b.md"), json = join(dir, "b.json");
-    writeFileSync(json, JSON.stringify({ campaigns: [{ meters: 1 }], interpreter: PREVIOUS }));
-    const log = execFileSync(process.execPath, ["--import", "tsx", "bench/benchmark.ts", "--meters", "10", "--loss", "5", "--uneven", "0", "--bundles", "0", "--out", out, "--json", json], { encoding: "utf8" });
-    expect(log).toContain(`bench: the interpreter's figures of 2026-11-30 (commit abc1234) kept from ${json}, not re-run`);
-    const written = JSON.parse(readFileSync(json, "utf8"));
-    expect(written.interpreter).toEqual(PREVIOUS);
+    const out = join(dir, "b.md"), json = join(dir, "b.json"), figures = join(dir, "f.json");
+    writeFileSync(json, JSON.stringify([{ meters: 1 }]));
+    writeFileSync(figures, JSON.stringify({ compression: [], interpreter: PREVIOUS }));
+    const log = execFileSync(process.execPath, ["--import", "tsx", "bench/benchmark.ts", "--meters", "10", "--loss", "5", "--uneven", "0", "--bundles", "0", "--out", out, "--json", json, "--figures", figures], { encoding: "utf8" });
+    expect(log).toContain(`bench: the interpreter's figures of 2026-11-30 (commit abc1234) kept from ${figures}, not re-run`);
+    expect(JSON.parse(readFileSync(figures, "utf8")).interpreter).toEqual(PREVIOUS);
     // the campaigns are this run's: 10 meters at 5% by the three methods
-    expect(written.campaigns.map((r: { meters: number; method: string }) => `${r.meters} ${r.method}`)).toEqual(["10 coded", "10 patent", "10 unicast"]);
+    expect(JSON.parse(readFileSync(json, "utf8")).map((r: { meters: number; method: string }) => `${r.meters} ${r.method}`)).toEqual(["10 coded", "10 patent", "10 unicast"]);
     const md = readFileSync(out, "utf8");
     const section = md.slice(md.indexOf("## On the interpreter"), md.indexOf("## Host speed"));
     expect(section).toContain(`Measured on 2026-11-30 at commit abc1234, on 2 x Test CPU, linux, Node v20.0.0; **not re-run** by this run of \`npm run bench\``);
@@ -189,7 +191,7 @@ describe("the campaign benchmark", () => {
     x.decodeOriginal!.runs = [decodeRun(1, 40, { decodeWorkBlocks: 30, beyondReceivingBlocks: 10 })];
     x.memory.coded[1].livePeakWithLayoutOriginal = 2481; // the stored met: true is not what the section says
     x.bootMemory.packed.original = 2757;
-    const md = interpreterSection(x, true, "docs/benchmarks.json").join("\n");
+    const md = interpreterSection(x, true, "docs/benchmarks-figures.json").join("\n");
     expect(md).toContain("Measured by this run on 2026-11-30 at commit abc1234, on 2 x Test CPU");
     expect(md).toContain("| 150 | 200 | 30 | <= 200 (the worst run: 200) | **met** |");
     expect(md).toContain("| 2,346 | 2,461; **with layout 2,481** (2,482 counting garbage) | <= 2,480 of 2,756 | **not met** |");
