@@ -538,7 +538,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     // after the first pass every block went out once: what a meter holds tells the loss it saw
     // (one that holds less than half missed the pass, its control caught up late, or is beyond
     // the method's range: it says nothing of the line's loss)
-    if (seenLoss >= 0 && b.received * 2 >= s.blockCount) { seenLoss += 1 - b.received / s.blockCount; seenN++; }
+    if (seenLoss >= 0 && b.received * 2 >= s.blockCount && b.received <= s.blockCount) { seenLoss += 1 - b.received / s.blockCount; seenN++; }
     if (b.needed > b.room) { plain[i] = 1; straggling++; }
     else if (b.needed > maxNeed) maxNeed = b.needed;
   }
@@ -673,7 +673,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
     queue = blocks;
     // coded: the loss the repair rounds plan for is the one the unfinished meters saw in the
     // first pass (they are the ones the rounds are for), no longer the loss planned at the start
-    if (coded && seenLoss >= 0 && seenN) { loss = math.min(0.5, seenLoss / seenN); seenLoss = -1; totals.lossPct = Math.round(loss * 100); }
+    // (only the first round after the first pass: later, plain blocks sent to stragglers are in what they hold)
+    if (coded && seenLoss >= 0) {
+      if (seenN) { loss = math.min(0.5, seenLoss / seenN); totals.lossPct = Math.round(loss * 100); }
+      seenLoss = -1;
+    }
     // coded: repair blocks for the largest deficit at the expected loss, with a margin
     if (coded && maxNeed) queueRepairs(math.ceil((maxNeed + 1 + Math.sqrt(maxNeed)) / (1 - loss)), maxNeed);
     ph = Ph.REPAIR;
@@ -864,10 +868,11 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
         codes[i] = c.codes[i];
       }
       if (was === Ph.DONE || was === Ph.ABORTED) { ph = was; result = c.result; finished(result); }
-      else if (was === Ph.CONTROL || nextIn(0, Ms.SELECTED) >= 0) { bcast = false; first = false; control(0); }
+      else if (was === Ph.CONTROL || nextIn(0, Ms.SELECTED) >= 0) { bcast = false; first = false; seenLoss = -1; control(0); }
       else if (was === Ph.ACTIVATE || was === Ph.READBACK) { ph = Ph.READBACK; readback(0); }
       // downloading: ask first, so only what the meters still miss goes out again
-      else { bcast = false; first = false; startRound(); }
+      // (a resumed campaign past its first pass estimates no loss: what its meters hold includes later rounds')
+      else { bcast = false; first = false; seenLoss = -1; startRound(); }
     },
     pause: function () { if (paused < 0 && ph !== Ph.DONE && ph !== Ph.ABORTED) { paused = ph; if (timer) clock.clear(timer); timer = 0; waitSeq = -1; nLst = 0; } },
     resume: function () {

@@ -31,10 +31,12 @@ describe("the coded campaign's repair rounds", () => {
     expect(r.lossPct).toBe(30);
   });
 
-  it("do not count a meter that holds less than half the image (its control caught up after the pass): told 20% on a 20% line, the estimate stays near 20%", () => {
+  it("do not count a meter that holds less than half the image, and are heard once, after the first pass: told 20% on a 20% line where only a late meter is unfinished, the configured 20% stays", () => {
+    // (seed 3: the one meter unfinished after the first pass took its control late and holds
+    // nothing; counted, it would make the estimate 50%; counted in a later round, after plain
+    // blocks were sent to it, it would say what those rounds lost, not the first pass)
     const r = simulateCampaign({ ...base, planLoss: 0.2 });
     expect(r.complete).toBe(200);
-    expect(r.lossPct).toBeGreaterThanOrEqual(15);
-    expect(r.lossPct).toBeLessThan(40);
+    expect(r.lossPct).toBe(20);
   });
 });

@@ -77,7 +77,7 @@ describe("the update control's start command and update time", () => {
     expect(m.system.resets).toBe(1);
   });
 
-  it("a check-only campaign from the console: meters that would take the image end checked, one that would not fails with its code, none stores anything", () => {
+  it("a check-only campaign from the console (method coded or patent: either sends addressed controls only): meters that would take the image end checked, one that would not fails with its code, none stores anything", () => {
     const rig = new LinkRig("st7580", lineFor("st7580", 33, { defaults: { loss: 0.05 } }));
     const ids = [7101, 7102, 7103];
     for (const id of ids) bootMeter(rig, `m${id}`, id, { version: id === 7103 ? 5 : 1, autoRestart: true });
