@@ -508,7 +508,7 @@ export function campaign(ep: Endpoint, clock: Clock, cfg: CampaignConfig, repair
   function groupQuery(who: number, expect: number): void {
     var slots = math.max(4, math.min(255, 2 * expect)), slotMs = slotLength();
     maxNeed = 0; unfinished = 0; straggling = 0;
-    if (seenLoss > 0) seenLoss = seenN = 0;
+    if (seenLoss >= 0) seenLoss = seenN = 0;
     ph = Ph.POLL;
     totals.polls++;
     if (send(T.GROUP_QUERY, { imageId: s.imageId, who: who, slots: slots, slotMs: slotMs }, P.TO_GROUP, cfg.group || undefined)) {

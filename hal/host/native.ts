@@ -18,7 +18,7 @@ export function latin1(d: Uint8Array): string {
 export const hostNative: Native = {
   crc32: (d) => crc32(bytesOf(d)) >>> 0,
   bytesToString: latin1,
-  stringToBytes: (s) => bytesOf(s).slice(),
+  stringToBytes: (s) => bytesOf(s),
   sha256: (d) => new Uint8Array(createHash("sha256").update(d).digest()),
   // as the interpreter's: it never throws (a damaged stream gives no bytes here)
   unshrink: (d) => { try { return decompress(d); } catch { return new Uint8Array(0); } },

@@ -10,7 +10,7 @@ import type { Session } from "../../firmware/common/update-image";
 import { imageOf, programImage, type Image } from "../../bench/image";
 import type { LinkRig, RigNode } from "../../bench/rig";
 import { typed } from "../../tools/protocol/typed";
-import { T } from "../../firmware/protocol/catalogue";
+import { Rd, T } from "../../firmware/protocol/catalogue";
 import type { TagImage } from "../../firmware/common/hmac";
 import { authorisationFor } from "../../tools/keys/keyfile";
 
@@ -42,6 +42,16 @@ export function request(rig: LinkRig, conc: RigNode, m: Msg, opts: { tries?: num
   }
   return null;
 }
+
+/** A meter's EVENTS answer: the oldest and newest numbers held, and the events asked for. */
+export interface EventsBody { first: number; last: number; events: { n: number; code: number; time: number; data: number }[] }
+
+/** Meter `id`'s events from number `from` on (15 at most), through READ_REQ on the line; null when it answers anything but EVENTS. */
+export function readEvents(rig: LinkRig, conc: RigNode, id: number, from: number): EventsBody | null {
+  const r = request(rig, conc, msg(T.READ_REQ, { what: Rd.EVENTS, obis: new Uint8Array(6).fill(255), from, count: 15 }, id));
+  return r && r.type === T.EVENTS ? (r.body as EventsBody) : null;
+}
+
 
 /** Sends without waiting for an answer, once the endpoint has room. */
 export function post(rig: LinkRig, conc: RigNode, m: Msg): void {

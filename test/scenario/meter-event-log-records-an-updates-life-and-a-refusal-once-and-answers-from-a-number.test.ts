@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { LinkRig, bootMeter, lineFor, type MeterNode } from "../../bench/rig";
-import { CONC, controlBody, download, makeProgramImage, msg, request } from "../harness/scripted-concentrator";
+import { CONC, controlBody, download, makeProgramImage, msg, readEvents, request } from "../harness/scripted-concentrator";
 import { install } from "../../firmware/boot/install";
 import { hostNative } from "../../hal/mock/native";
-import { Ev, Rd, T } from "../../firmware/protocol/catalogue";
+import { Ev, T } from "../../firmware/protocol/catalogue";
 
-const ALL = new Uint8Array(6).fill(255);
 const T0 = 1700000000;
 
 function restart(rig: LinkRig, m: MeterNode, name: string) {
@@ -18,9 +17,9 @@ function restart(rig: LinkRig, m: MeterNode, name: string) {
 
 /** The meter's events from number `from` on, through READ_REQ and EVENTS on the line. */
 function read(rig: LinkRig, conc: ReturnType<LinkRig["add"]>, from: number) {
-  const r = request(rig, conc, msg(T.READ_REQ, { what: Rd.EVENTS, obis: ALL, from, count: 15 }, 5001));
-  expect(r?.type).toBe(T.EVENTS);
-  return r!.body as { first: number; last: number; events: { n: number; code: number; time: number; data: number }[] };
+  const r = readEvents(rig, conc, 5001, from);
+  expect(r, "an EVENTS answer").not.toBeNull();
+  return r!;
 }
 
 describe("a meter's event log over the line", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { LinkRig, bootConcentrator, bootMeter, lineFor } from "../../bench/rig";
-import { CONC, controlBody, download, makeProgramImage, msg, request } from "../harness/scripted-concentrator";
+import { CONC, controlBody, download, makeProgramImage, msg, readEvents, request } from "../harness/scripted-concentrator";
 import { consoleApi } from "../../firmware/concentrator/console";
 import { hostNative, latin1 } from "../../hal/mock/native";
-import { Ev, Rd, T } from "../../firmware/protocol/catalogue";
+import { Ev, T } from "../../firmware/protocol/catalogue";
 import { Err } from "../../firmware/common/errors";
 
 /*
@@ -13,23 +13,28 @@ import { Err } from "../../firmware/common/errors";
  * no buffer unit erased, no "download started" event. The update time in the control is the
  * one the meter activates at when no ACTIVATE comes.
  */
-const ALL = new Uint8Array(6).fill(255);
 const T0 = 1_790_000_000;
 
-type Rig = LinkRig;
-function events(rig: Rig, conc: ReturnType<LinkRig["add"]>, id: number): [number, number][] {
-  const r = request(rig, conc, msg(T.READ_REQ, { what: Rd.EVENTS, obis: ALL, from: 1, count: 15 }, id));
-  expect(r?.type).toBe(T.EVENTS);
-  return (r!.body.events as { code: number; data: number }[]).map((e) => [e.code, e.data]);
+/** One meter (version 1) and a scripted concentrator on a line without loss, the meter's clock set to T0. */
+function oneMeter(seed: number, id: number) {
+  const rig = new LinkRig("st7580", lineFor("st7580", seed, { defaults: { loss: 0 } }));
+  const conc = rig.add("conc", CONC);
+  const m = bootMeter(rig, "m1", id, { version: 1 });
+  rig.start();
+  expect(request(rig, conc, msg(T.TIME_SET, { time: T0 }, id))?.type).toBe(T.ACK);
+  return { rig, conc, m };
+}
+
+/** The meter's events (code, data) from the first on. */
+function events(rig: LinkRig, conc: ReturnType<LinkRig["add"]>, id: number): [number, number][] {
+  const r = readEvents(rig, conc, id, 1);
+  expect(r, "an EVENTS answer").not.toBeNull();
+  return r!.events.map((e) => [e.code, e.data]);
 }
 
 describe("the update control's start command and update time", () => {
   it("start = 0: ACK for an image the meter would take, its refusal's code for one it would not, and nothing stored either way", () => {
-    const rig = new LinkRig("st7580", lineFor("st7580", 31, { defaults: { loss: 0 } }));
-    const conc = rig.add("conc", CONC);
-    const m = bootMeter(rig, "m1", 7001, { version: 1 });
-    rig.start();
-    expect(request(rig, conc, msg(T.TIME_SET, { time: T0 }, 7001))?.type).toBe(T.ACK);
+    const { rig, conc, m } = oneMeter(31, 7001);
     const buffer = m.board.regions.buffer!;
     const bufferBefore = m.flash.read(buffer.addr, buffer.size).slice();
     const evBefore = events(rig, conc, 7001);
@@ -60,11 +65,7 @@ describe("the update control's start command and update time", () => {
   });
 
   it("a control carrying an update time: the meter activates by itself at that time, with no ACTIVATE sent", () => {
-    const rig = new LinkRig("st7580", lineFor("st7580", 32, { defaults: { loss: 0 } }));
-    const conc = rig.add("conc", CONC);
-    const m = bootMeter(rig, "m1", 7002, { version: 1 });
-    rig.start();
-    expect(request(rig, conc, msg(T.TIME_SET, { time: T0 }, 7002))?.type).toBe(T.ACK);
+    const { rig, conc, m } = oneMeter(32, 7002);
     const img = makeProgramImage(2, 5000, 192, { imageId: 63 });
     img.session.activateAt = T0 + 600;
     expect(request(rig, conc, msg(T.UPDATE_CONTROL, controlBody(img.session, 1), 7002))?.type).toBe(T.ACK);
